@@ -1,0 +1,165 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# dstor: kernel module + userspace tool.
+#
+#   make                 module for the running kernel (or the newest installed
+#                        kernel with headers) and the dstor tool
+#   make KVER=<release>  module for another installed kernel
+#   make deps            install everything the build and the tests need (root)
+#   make check           every test: host unit tests, style, module builds for
+#                        both kernels, the VM selftests on 6.1, 6.12 and the
+#                        debug kernel
+#   make demo            the main job end to end in a VM
+#   make bench           fio: local ramdisk, dstor, nbd and NVMe/TCP in one VM
+#   make install         module (modules_install + depmod) and tool
+#   make dkms-install    register, build and install with DKMS
+
+VERSION := 0.1.0
+TOP := $(CURDIR)
+BUILD := $(TOP)/build
+
+# Kernels: the running one if its headers are installed, else the newest
+# installed one. KVERS are all the kernels `make check` builds and tests.
+KVERS ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | cut -d/ -f4 | sort -V)
+RUNNING := $(shell uname -r)
+KVER ?= $(if $(wildcard /lib/modules/$(RUNNING)/build),$(RUNNING),$(lastword $(KVERS)))
+KDIR ?= /lib/modules/$(KVER)/build
+KVER_61 := $(firstword $(filter 6.1.%,$(KVERS)))
+KVER_612 := $(lastword $(filter 6.12.%,$(KVERS)))
+
+DEBUG_KERNEL_DIR ?= $(TOP)/../shared/debug-kernel
+DEBUG_TREE := $(BUILD)/debug/tree
+
+MODULE_SRC := Kbuild $(wildcard kernel/*.c kernel/*.h) include/uapi/linux/dstor.h
+TOOL := $(BUILD)/tool/dstor
+LINUX_SRC := /usr/src/linux-source-6.1.tar.xz
+CHECKPATCH := $(BUILD)/tools/linux-source-6.1/scripts/checkpatch.pl
+
+.PHONY: all module modules tool host-test style sparse deps check demo bench \
+	install dkms-install dkms-check vm-test debug-module debug-kernel clean
+
+all: module tool
+
+# Each kernel builds in its own copy of the sources so builds for several
+# kernels never share object files.
+define kmod_build
+	@mkdir -p $(BUILD)/kmod/$(1)/kernel $(BUILD)/kmod/$(1)/include/uapi/linux
+	@cp -u Kbuild $(BUILD)/kmod/$(1)/
+	@cp -u kernel/*.c kernel/*.h $(BUILD)/kmod/$(1)/kernel/
+	@cp -u include/uapi/linux/dstor.h $(BUILD)/kmod/$(1)/include/uapi/linux/
+	$(MAKE) -C $(2) M=$(BUILD)/kmod/$(1) W=1 $(3) modules
+endef
+
+module: $(BUILD)/kmod/$(KVER)/dstor.ko
+
+$(BUILD)/kmod/%/dstor.ko: $(MODULE_SRC)
+	@test -d /lib/modules/$*/build || { echo "no headers for kernel $*: install linux-headers-$* (make deps)"; exit 1; }
+	$(call kmod_build,$*,/lib/modules/$*/build)
+
+# The module for every installed kernel; warnings are errors here.
+modules:
+	@test -n "$(KVER_61)" || { echo "no 6.1 kernel headers: run make deps"; exit 1; }
+	@test -n "$(KVER_612)" || { echo "no 6.12 kernel headers: run make deps"; exit 1; }
+	@mkdir -p $(BUILD)
+	@for k in $(KVER_61) $(KVER_612); do \
+		rm -f $(BUILD)/kmod/$$k/dstor.ko; \
+		$(MAKE) --no-print-directory module KVER=$$k > $(BUILD)/kmod-$$k.log 2>&1; \
+		rc=$$?; cat $(BUILD)/kmod-$$k.log; test $$rc -eq 0 || exit 1; \
+		if grep -E 'warning:|error:' $(BUILD)/kmod-$$k.log; then echo "kernel $$k: warnings"; exit 1; fi; \
+		echo "kernel $$k: dstor.ko built, no warnings"; \
+	done
+
+# The debug kernel's module build tree ships as a tarball next to its image.
+$(DEBUG_TREE)/Makefile: $(DEBUG_KERNEL_DIR)/build-tree.tar.xz
+	mkdir -p $(BUILD)/debug
+	tar -C $(BUILD)/debug -xJf $<
+	touch $@
+
+debug-module: $(DEBUG_TREE)/Makefile $(MODULE_SRC)
+	$(call kmod_build,debug,$(DEBUG_TREE))
+
+tool:
+	cmake -S tools/dstor -B $(BUILD)/tool -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(BUILD)/tool -j2
+
+host-test:
+	cmake -S tools/dstor -B $(BUILD)/tool-asan -DDSTOR_SANITIZE=ON -DDSTOR_TESTS=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build $(BUILD)/tool-asan -j2
+	ctest --test-dir $(BUILD)/tool-asan --output-on-failure
+
+$(CHECKPATCH):
+	@test -f $(LINUX_SRC) || { echo "$(LINUX_SRC) missing: run make deps"; exit 1; }
+	mkdir -p $(BUILD)/tools
+	tar -C $(BUILD)/tools -xJf $(LINUX_SRC) --wildcards \
+		'linux-source-6.1/scripts/checkpatch.pl' \
+		'linux-source-6.1/scripts/spelling.txt' \
+		'linux-source-6.1/scripts/const_structs.checkpatch' \
+		'linux-source-6.1/tools/testing/selftests/kselftest.h'
+	touch $@
+
+# --strict everywhere but in the two headers with another job: proto.h also
+# compiles on the host (so it keeps C99 types there and cannot use BIT()),
+# and compat.h exists to compare kernel versions.
+STYLE_STRICT := $(filter-out kernel/compat.h kernel/proto.h,$(wildcard kernel/*.c kernel/*.h)) \
+	include/uapi/linux/dstor.h
+style: $(CHECKPATCH)
+	perl $(CHECKPATCH) --no-tree --terse --strict -f $(STYLE_STRICT)
+	perl $(CHECKPATCH) --no-tree --terse -f kernel/proto.h
+	perl $(CHECKPATCH) --no-tree --terse \
+		--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f kernel/compat.h
+
+sparse:
+	$(call kmod_build,sparse-$(KVER),$(KDIR),C=2 CHECK="sparse -Wno-decl")
+
+deps:
+	sh scripts/deps.sh
+
+VM := selftests/vm/run.sh
+VM_TESTS ?= $(shell cat selftests/TESTS 2>/dev/null)
+
+# The selftests on one kernel: make vm-test KVER=<release> [VM_TESTS="a.sh b.sh"]
+vm-test: module tool
+	$(VM) --kernel /boot/vmlinuz-$(KVER) --modules $(KVER) \
+		--ko $(BUILD)/kmod/$(KVER)/dstor.ko --tool $(TOOL) $(VM_TESTS)
+
+check:
+	sh scripts/check.sh
+
+demo:
+	sh scripts/demo.sh
+
+bench:
+	sh scripts/bench.sh
+
+install: module tool
+	$(MAKE) -C $(KDIR) M=$(BUILD)/kmod/$(KVER) INSTALL_MOD_DIR=extra modules_install
+	depmod -a $(KVER)
+	install -D -m 0755 $(TOOL) $(DESTDIR)/usr/local/sbin/dstor
+	install -D -m 0644 Documentation/dstor.8 $(DESTDIR)/usr/local/share/man/man8/dstor.8
+
+DKMS_SRC := /usr/src/dstor-$(VERSION)
+
+dkms-install:
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)
+	cp -r Kbuild Makefile dkms.conf kernel include $(DKMS_SRC)/
+	dkms add dstor/$(VERSION) || true
+	dkms build dstor/$(VERSION) -k $(KVER)
+	dkms install dstor/$(VERSION) -k $(KVER)
+
+# What CI proves: DKMS builds the module for both installed kernels.
+dkms-check:
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)
+	cp -r Kbuild Makefile dkms.conf kernel include $(DKMS_SRC)/
+	-dkms remove dstor/$(VERSION) --all >/dev/null 2>&1
+	dkms add dstor/$(VERSION)
+	set -e; for k in $(KVER_61) $(KVER_612); do dkms build dstor/$(VERSION) -k $$k; done
+	dkms remove dstor/$(VERSION) --all
+	rm -rf $(DKMS_SRC)
+
+debug-kernel:
+	sh scripts/debug-kernel.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * dstor: network block device exports and imports over TCP.
+ *
+ * This header is the generic netlink ABI of the dstor module. Its comment is
+ * the specification; Documentation/netlink.md carries the same text with
+ * examples.
+ *
+ * Family name DSTOR_GENL_NAME ("dstor"), version DSTOR_GENL_VERSION. The
+ * family is netns-aware: a command acts in the network namespace of the
+ * socket it arrives on, and an export's listener or an import's connections
+ * are created in that namespace (so `ip netns exec NS dstor ...` does what it
+ * says). Export names are global to the machine: two exports cannot share a
+ * name even in different namespaces.
+ *
+ * Every command that changes state carries GENL_ADMIN_PERM: the sender needs
+ * CAP_NET_ADMIN in the initial user namespace, or gets -EPERM.
+ *
+ * Validation is strict: each command has its own policy listing exactly the
+ * attributes it accepts; an attribute outside that list, a wrong length, an
+ * out-of-range value or an unknown flag bit is rejected with -EINVAL (or
+ * -ERANGE) and an extended ACK message that names the attribute. Missing
+ * required attributes are reported the same way. Attribute ids are
+ * append-only.
+ *
+ * Commands
+ * --------
+ * DSTOR_CMD_EXPORT_ADD (admin, do)
+ *	Serve a local block device under a name.
+ *	DSTOR_A_NAME		string, 1..DSTOR_NAME_MAX-1 bytes, [A-Za-z0-9._-]
+ *	DSTOR_A_DEVICE		string, path of the block device, < 256 bytes
+ *	DSTOR_A_LISTEN		nested DSTOR_A_ENDPOINT_*: address and port to
+ *				listen on. Exports that name the same address
+ *				and port in the same namespace share one listener;
+ *				the importer picks the export by name.
+ *	DSTOR_A_FLAGS		u32, optional, mask of DSTOR_F_READ_ONLY
+ *	Errors: -EEXIST name in use; -ENOENT no such device; -ENOTBLK not a
+ *	block device; -EBUSY device in use (mounted, or exported already);
+ *	-EADDRINUSE address taken by another socket; -EADDRNOTAVAIL no such
+ *	local address.
+ *
+ * DSTOR_CMD_EXPORT_DEL (admin, do)
+ *	DSTOR_A_NAME		the export to remove. Connected importers are
+ *				disconnected; requests already submitted to the
+ *				backing device complete first.
+ *
+ * DSTOR_CMD_EXPORT_GET (do with DSTOR_A_NAME, or dump)
+ *	Replies carry DSTOR_A_NAME, DSTOR_A_DEVICE, DSTOR_A_LISTEN, DSTOR_A_FLAGS,
+ *	DSTOR_A_SIZE, DSTOR_A_BLOCK_SIZE, DSTOR_A_SESSIONS and DSTOR_A_STATS.
+ *
+ * DSTOR_CMD_IMPORT_ADD (admin, do)
+ *	Connect to a peer's export and create /dev/dstorN.
+ *	DSTOR_A_NAME		the export's name on the peer
+ *	DSTOR_A_PEER		nested DSTOR_A_ENDPOINT_*: the exporter
+ *	DSTOR_A_FLAGS		u32, optional, mask of DSTOR_F_READ_ONLY
+ *	DSTOR_A_CONNECTIONS	u32, optional, 1..DSTOR_MAX_CONNECTIONS: TCP
+ *				connections, one per blk-mq hardware queue
+ *				(default min(online CPUs, 4))
+ *	The reply carries DSTOR_A_INDEX (N of /dev/dstorN) and the same
+ *	attributes as DSTOR_CMD_IMPORT_GET.
+ *	Errors: -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, -ENETUNREACH from
+ *	connecting; -ENOENT the peer has no export of that name; -EACCES the
+ *	peer refused access; -EPROTO the peer spoke something else.
+ *
+ * DSTOR_CMD_IMPORT_DEL (admin, do)
+ *	DSTOR_A_INDEX or DSTOR_A_NAME (exactly one). A name that matches more
+ *	than one import is -EINVAL ("ambiguous"). -EBUSY when the device is open
+ *	(mounted, or held by a process).
+ *
+ * DSTOR_CMD_IMPORT_GET (do with DSTOR_A_INDEX, or dump)
+ *	Replies carry DSTOR_A_INDEX, DSTOR_A_NAME, DSTOR_A_PEER, DSTOR_A_FLAGS,
+ *	DSTOR_A_SIZE, DSTOR_A_BLOCK_SIZE, DSTOR_A_CONNECTIONS, DSTOR_A_STATE and
+ *	DSTOR_A_STATS.
+ *
+ * Nested attributes
+ * -----------------
+ * DSTOR_A_ENDPOINT_* (inside DSTOR_A_LISTEN and DSTOR_A_PEER)
+ *	DSTOR_A_ENDPOINT_IPV4	binary, exactly 4 bytes, network byte order
+ *	DSTOR_A_ENDPOINT_IPV6	binary, exactly 16 bytes
+ *	DSTOR_A_ENDPOINT_PORT	u16, host byte order, 1..65535; in a request,
+ *				optional, default DSTOR_DEFAULT_PORT
+ *	DSTOR_A_ENDPOINT_IFINDEX u32, optional: scope of a link-local IPv6
+ *	Exactly one of IPV4 and IPV6.
+ *
+ * DSTOR_A_STATS_* (inside DSTOR_A_STATS; all u64 counters, read-only)
+ *	READS, WRITES, FLUSHES, DISCARDS, WRITE_ZEROES: requests completed
+ *	READ_BYTES, WRITE_BYTES: payload bytes
+ *	ERRORS: requests completed with an error
+ *	INFLIGHT: requests outstanding now
+ */
+#ifndef _UAPI_LINUX_DSTOR_H
+#define _UAPI_LINUX_DSTOR_H
+
+#define DSTOR_GENL_NAME		"dstor"
+#define DSTOR_GENL_VERSION	1
+#define DSTOR_GENL_MCGRP_EVENTS	"events"
+
+#define DSTOR_NAME_MAX		64	/* including the terminating NUL */
+#define DSTOR_PATH_MAX		256	/* including the terminating NUL */
+#define DSTOR_DEFAULT_PORT	7420
+#define DSTOR_MAX_CONNECTIONS	16
+
+enum dstor_cmd {
+	DSTOR_CMD_UNSPEC,
+	DSTOR_CMD_EXPORT_ADD,
+	DSTOR_CMD_EXPORT_DEL,
+	DSTOR_CMD_EXPORT_GET,
+	DSTOR_CMD_IMPORT_ADD,
+	DSTOR_CMD_IMPORT_DEL,
+	DSTOR_CMD_IMPORT_GET,
+
+	__DSTOR_CMD_MAX,
+	DSTOR_CMD_MAX = __DSTOR_CMD_MAX - 1
+};
+
+enum dstor_attr {
+	DSTOR_A_UNSPEC,
+	DSTOR_A_NAME,		/* string */
+	DSTOR_A_DEVICE,		/* string */
+	DSTOR_A_LISTEN,		/* nested DSTOR_A_ENDPOINT_* */
+	DSTOR_A_PEER,		/* nested DSTOR_A_ENDPOINT_* */
+	DSTOR_A_FLAGS,		/* u32, DSTOR_F_* */
+	DSTOR_A_INDEX,		/* u32 */
+	DSTOR_A_CONNECTIONS,	/* u32 */
+	DSTOR_A_SIZE,		/* u64, bytes */
+	DSTOR_A_BLOCK_SIZE,	/* u32, logical block size in bytes */
+	DSTOR_A_STATE,		/* u32, enum dstor_state */
+	DSTOR_A_SESSIONS,	/* u32, connected sessions of an export */
+	DSTOR_A_STATS,		/* nested DSTOR_A_STATS_* */
+	DSTOR_A_PAD,
+
+	__DSTOR_A_MAX,
+	DSTOR_A_MAX = __DSTOR_A_MAX - 1
+};
+
+enum dstor_endpoint_attr {
+	DSTOR_A_ENDPOINT_UNSPEC,
+	DSTOR_A_ENDPOINT_IPV4,		/* binary, 4 bytes, network order */
+	DSTOR_A_ENDPOINT_IPV6,		/* binary, 16 bytes */
+	DSTOR_A_ENDPOINT_PORT,		/* u16 */
+	DSTOR_A_ENDPOINT_IFINDEX,	/* u32 */
+
+	__DSTOR_A_ENDPOINT_MAX,
+	DSTOR_A_ENDPOINT_MAX = __DSTOR_A_ENDPOINT_MAX - 1
+};
+
+enum dstor_stats_attr {
+	DSTOR_A_STATS_UNSPEC,
+	DSTOR_A_STATS_PAD,
+	DSTOR_A_STATS_READS,
+	DSTOR_A_STATS_WRITES,
+	DSTOR_A_STATS_FLUSHES,
+	DSTOR_A_STATS_DISCARDS,
+	DSTOR_A_STATS_WRITE_ZEROES,
+	DSTOR_A_STATS_READ_BYTES,
+	DSTOR_A_STATS_WRITE_BYTES,
+	DSTOR_A_STATS_ERRORS,
+	DSTOR_A_STATS_INFLIGHT,
+
+	__DSTOR_A_STATS_MAX,
+	DSTOR_A_STATS_MAX = __DSTOR_A_STATS_MAX - 1
+};
+
+/* DSTOR_A_FLAGS */
+#define DSTOR_F_READ_ONLY	(1U << 0)
+#define DSTOR_F_ALL		(DSTOR_F_READ_ONLY)
+
+/* DSTOR_A_STATE of an import */
+enum dstor_state {
+	DSTOR_STATE_CONNECTED = 1,	/* every connection is up */
+	DSTOR_STATE_CONNECTING,		/* at least one connection is down */
+	DSTOR_STATE_FAILED,		/* requests are being failed */
+	DSTOR_STATE_DELETING,		/* being removed */
+};
+
+#endif /* _UAPI_LINUX_DSTOR_H */

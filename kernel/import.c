@@ -1,0 +1,759 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Imports: /dev/dstorN backed by a peer's export.
+ *
+ * Each blk-mq hardware queue owns one TCP connection (struct dstor_queue).
+ * queue_rq never blocks: it pushes the request onto the queue's lock-free
+ * send list and kicks the queue's tx_work, which frames and sends it (the
+ * nvme-tcp model). rx_work is a blocking receive loop that matches each
+ * reply to its request by handle, receives read data straight into the
+ * request's pages and completes it.
+ *
+ * A request is completed by exactly one party, the one that moves its
+ * state from DSTOR_PDU_INFLIGHT to DSTOR_PDU_DONE: normally the receive
+ * loop; after a connection failure, the import's error work, which first
+ * quiesces the queue and stops both loops so no one else touches the
+ * request's pages.
+ */
+#include <linux/blkdev.h>
+#include <linux/idr.h>
+#include <linux/net.h>
+#include <linux/random.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "dstor.h"
+
+#define DSTOR_QUEUE_DEPTH	128
+#define DSTOR_MINORS		16
+#define DSTOR_CONNECT_TIMEOUT	(10 * HZ)
+#define DSTOR_RQ_TIMEOUT	(30 * HZ)
+
+LIST_HEAD(dstor_imports);
+static DEFINE_IDA(dstor_index_ida);
+
+static void import_error_work(struct work_struct *work);
+
+/* ---- connecting ---- */
+
+static void connect_error(int ret, struct netlink_ext_ack *extack)
+{
+	switch (ret) {
+	case -ECONNREFUSED:
+		NL_SET_ERR_MSG_MOD(extack,
+				   "connection refused by the peer (is an export listening there?)");
+		break;
+	case -ETIMEDOUT:
+		NL_SET_ERR_MSG_MOD(extack, "connection to the peer timed out");
+		break;
+	case -EHOSTUNREACH:
+	case -ENETUNREACH:
+		NL_SET_ERR_MSG_MOD(extack, "the peer is unreachable");
+		break;
+	default:
+		NL_SET_ERR_MSG_MOD(extack, "cannot connect to the peer");
+		break;
+	}
+}
+
+static int hello_status_error(u16 status, struct netlink_ext_ack *extack)
+{
+	switch (status) {
+	case DSTOR_ST_NOEXPORT:
+		NL_SET_ERR_MSG_MOD(extack, "the peer has no export of that name");
+		return -ENOENT;
+	case DSTOR_ST_DENIED:
+		NL_SET_ERR_MSG_MOD(extack, "the peer refused access");
+		return -EACCES;
+	case DSTOR_ST_VERSION:
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the peer speaks no protocol version in common");
+		return -EPROTO;
+	case DSTOR_ST_BUSY:
+		NL_SET_ERR_MSG_MOD(extack, "the peer is busy; try again");
+		return -EBUSY;
+	default:
+		NL_SET_ERR_MSG_MOD(extack, "the peer refused the connection");
+		return -EPROTO;
+	}
+}
+
+static int queue_hello(struct dstor_import *imp, struct dstor_queue *q,
+		       struct dstor_hello_reply *info,
+		       struct netlink_ext_ack *extack)
+{
+	struct dstor_hello hello = {
+		.version_min = DSTOR_PROTO_VERSION,
+		.version_max = DSTOR_PROTO_VERSION,
+		.session = imp->session,
+		.queue = q->qid,
+		.nr_queues = imp->nr_queues,
+	};
+	struct dstor_hdr h = {
+		.op = DSTOR_OP_HELLO,
+		.payload = DSTOR_HELLO_LEN,
+	};
+	u8 buf[DSTOR_HELLO_LEN];
+	int ret;
+
+	if (imp->flags & DSTOR_F_READ_ONLY)
+		hello.flags |= DSTOR_HELLO_READ_ONLY;
+	strscpy(hello.name, imp->name, sizeof(hello.name));
+	dstor_hello_encode(buf, &hello);
+	ret = dstor_send_frame(q->sock, &h, buf, false);
+	if (!ret)
+		ret = dstor_recv_hdr(q->sock, &h);
+	if (!ret && h.op != DSTOR_OP_HELLO_REPLY)
+		ret = -EPROTO;
+	if (ret) {
+		if (ret == -EAGAIN)
+			ret = -ETIMEDOUT;
+		if (ret == -EPROTO)
+			NL_SET_ERR_MSG_MOD(extack,
+					   "the peer does not speak the dstor protocol");
+		else
+			NL_SET_ERR_MSG_MOD(extack,
+					   "no hello reply from the peer");
+		return ret;
+	}
+	if (h.status)
+		return hello_status_error(h.status, extack);
+	ret = dstor_sock_recv(q->sock, buf, DSTOR_HELLO_REPLY_LEN);
+	if (!ret && dstor_hello_reply_decode(buf, info))
+		ret = -EPROTO;
+	if (ret)
+		NL_SET_ERR_MSG_MOD(extack, "malformed hello reply from the peer");
+	return ret;
+}
+
+static int queue_connect(struct dstor_import *imp, struct dstor_queue *q,
+			 struct dstor_hello_reply *info,
+			 struct netlink_ext_ack *extack)
+{
+	struct socket *sock;
+	struct sock *sk;
+	int ret;
+
+	ret = sock_create_kern(imp->net, imp->peer.ss.ss_family, SOCK_STREAM,
+			       IPPROTO_TCP, &sock);
+	if (ret) {
+		NL_SET_ERR_MSG_MOD(extack, "cannot create a socket");
+		return ret;
+	}
+	sk = sock->sk;
+	/* Writeback goes through this socket: it must not recurse into I/O. */
+	sk->sk_allocation = GFP_NOIO;
+	sk_set_memalloc(sk);
+	dstor_sock_no_task_frag(sk);
+	tcp_sock_set_nodelay(sk);
+	dstor_sock_set_timeout(sock, DSTOR_CONNECT_TIMEOUT);
+
+	ret = kernel_connect(sock, (struct sockaddr *)&imp->peer.ss,
+			     imp->peer.len, 0);
+	if (ret == -EINPROGRESS)
+		ret = -ETIMEDOUT;
+	if (ret) {
+		connect_error(ret, extack);
+		goto err;
+	}
+	q->sock = sock;
+	ret = queue_hello(imp, q, info, extack);
+	if (ret) {
+		q->sock = NULL;
+		goto err;
+	}
+	dstor_sock_set_timeout(sock, MAX_SCHEDULE_TIMEOUT);
+	return 0;
+err:
+	sock_release(sock);
+	return ret;
+}
+
+/* ---- the data path ---- */
+
+static u8 rq_to_op(struct request *rq)
+{
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+		return DSTOR_OP_READ;
+	case REQ_OP_WRITE:
+		return DSTOR_OP_WRITE;
+	case REQ_OP_FLUSH:
+		return DSTOR_OP_FLUSH;
+	case REQ_OP_DISCARD:
+		return DSTOR_OP_DISCARD;
+	case REQ_OP_WRITE_ZEROES:
+		return DSTOR_OP_WRITE_ZEROES;
+	default:
+		return 0;
+	}
+}
+
+static blk_status_t wire_to_blk_status(u16 status)
+{
+	switch (status) {
+	case DSTOR_ST_OK:
+		return BLK_STS_OK;
+	case DSTOR_ST_NOTSUPP:
+		return BLK_STS_NOTSUPP;
+	case DSTOR_ST_NOSPC:
+		return BLK_STS_NOSPC;
+	case DSTOR_ST_ROFS:
+		return BLK_STS_PROTECTION;
+	default:
+		return BLK_STS_IOERR;
+	}
+}
+
+/* The one place a request is completed. */
+static bool pdu_complete(struct request *rq, blk_status_t status)
+{
+	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
+
+	if (atomic_cmpxchg(&pdu->state, DSTOR_PDU_INFLIGHT, DSTOR_PDU_DONE) !=
+	    DSTOR_PDU_INFLIGHT)
+		return false;
+	pdu->status = status;
+	blk_mq_complete_request(rq);
+	return true;
+}
+
+static void import_error(struct dstor_import *imp)
+{
+	queue_work(dstor_io_wq, &imp->error_work);
+}
+
+static blk_status_t dstor_queue_rq(struct blk_mq_hw_ctx *hctx,
+				   const struct blk_mq_queue_data *bd)
+{
+	struct dstor_queue *q = hctx->driver_data;
+	struct dstor_import *imp = q->imp;
+	struct request *rq = bd->rq;
+	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
+
+	if (unlikely(imp->state_bits & (BIT(DSTOR_IMP_DYING) |
+					BIT(DSTOR_IMP_FAILED))))
+		return BLK_STS_IOERR;
+	if (unlikely(!rq_to_op(rq)))
+		return BLK_STS_NOTSUPP;
+
+	WRITE_ONCE(pdu->gen, pdu->gen + 1);
+	pdu->status = BLK_STS_OK;
+	atomic_set(&pdu->state, DSTOR_PDU_INFLIGHT);
+	dstor_stat_add(&imp->stats, DSTOR_STAT_INFLIGHT, 1);
+	blk_mq_start_request(rq);
+	llist_add(&pdu->lnode, &q->send_llist);
+	if (bd->last)
+		queue_work(dstor_io_wq, &q->tx_work);
+	return BLK_STS_OK;
+}
+
+static void dstor_commit_rqs(struct blk_mq_hw_ctx *hctx)
+{
+	struct dstor_queue *q = hctx->driver_data;
+
+	queue_work(dstor_io_wq, &q->tx_work);
+}
+
+static void dstor_complete_rq(struct request *rq)
+{
+	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
+	struct dstor_import *imp = pdu->q->imp;
+
+	dstor_stat_add(&imp->stats, DSTOR_STAT_INFLIGHT, -1);
+	dstor_stats_count(&imp->stats, rq_to_op(rq), blk_rq_bytes(rq),
+			  pdu->status != BLK_STS_OK);
+	blk_mq_end_request(rq, pdu->status);
+}
+
+static enum blk_eh_timer_return dstor_timeout(struct request *rq)
+{
+	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
+	struct dstor_import *imp = pdu->q->imp;
+
+	if (atomic_read(&pdu->state) != DSTOR_PDU_INFLIGHT)
+		return BLK_EH_DONE;
+	pr_warn_ratelimited("%s: request timed out; resetting the connection\n",
+			    imp->disk->disk_name);
+	/* The error work fails or resends it once both loops have stopped. */
+	import_error(imp);
+	return BLK_EH_RESET_TIMER;
+}
+
+/*
+ * Point @iter at the data of @bio, honouring where the bio starts within
+ * its first vector (merged and split bios do not start at vector 0).
+ */
+static void bio_iter(struct bio *bio, unsigned int dir, struct iov_iter *iter)
+{
+	struct bvec_iter bi;
+	struct bio_vec bv;
+	unsigned int nr = 0;
+
+	bio_for_each_bvec(bv, bio, bi)
+		nr++;
+	iov_iter_bvec(iter, dir, __bvec_iter_bvec(bio->bi_io_vec, bio->bi_iter),
+		      nr, bio->bi_iter.bi_size + bio->bi_iter.bi_bvec_done);
+	iov_iter_advance(iter, bio->bi_iter.bi_bvec_done);
+}
+
+static int rq_xfer_data(struct dstor_queue *q, struct request *rq,
+			unsigned int dir, bool more)
+{
+	struct msghdr msg = {};
+	struct bio *bio;
+	int ret;
+
+	__rq_for_each_bio(bio, rq) {
+		bio_iter(bio, dir, &msg.msg_iter);
+		while (msg_data_left(&msg)) {
+			if (dir == ITER_SOURCE) {
+				msg.msg_flags = MSG_NOSIGNAL |
+					(more || bio->bi_next ? MSG_MORE : 0);
+				ret = sock_sendmsg(q->sock, &msg);
+			} else {
+				msg.msg_flags = MSG_NOSIGNAL | MSG_WAITALL;
+				ret = sock_recvmsg(q->sock, &msg,
+						   msg.msg_flags);
+			}
+			if (ret <= 0)
+				return ret ? ret : -ECONNRESET;
+		}
+	}
+	return 0;
+}
+
+static int send_rq(struct dstor_queue *q, struct request *rq, bool more)
+{
+	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
+	struct dstor_hdr h = {
+		.op = rq_to_op(rq),
+		.handle = dstor_handle_make(READ_ONCE(pdu->gen),
+					    blk_mq_unique_tag(rq)),
+	};
+	u8 buf[DSTOR_HDR_LEN];
+	int ret;
+
+	if (h.op != DSTOR_OP_FLUSH) {
+		h.offset = blk_rq_pos(rq) << SECTOR_SHIFT;
+		h.length = blk_rq_bytes(rq);
+	}
+	if (h.op == DSTOR_OP_WRITE) {
+		h.payload = h.length;
+		if (rq->cmd_flags & REQ_FUA)
+			h.flags |= DSTOR_RQ_FUA;
+	}
+	if (h.op == DSTOR_OP_WRITE_ZEROES && (rq->cmd_flags & REQ_NOUNMAP))
+		h.flags |= DSTOR_RQ_NOUNMAP;
+
+	dstor_hdr_encode(buf, &h);
+	ret = dstor_sock_send(q->sock, buf, sizeof(buf), more || h.payload);
+	if (ret || !h.payload)
+		return ret;
+	return rq_xfer_data(q, rq, ITER_SOURCE, more);
+}
+
+static void queue_tx_work(struct work_struct *work)
+{
+	struct dstor_queue *q = container_of(work, struct dstor_queue,
+					     tx_work);
+	struct llist_node *list;
+	struct dstor_pdu *pdu, *next;
+	unsigned int noreclaim;
+	int ret = 0;
+
+	list = llist_reverse_order(llist_del_all(&q->send_llist));
+	if (!list)
+		return;
+	if (READ_ONCE(q->dead)) {
+		/* The error work has run: nothing of these was sent. */
+		llist_for_each_entry_safe(pdu, next, list, lnode)
+			pdu_complete(blk_mq_rq_from_pdu(pdu), BLK_STS_IOERR);
+		return;
+	}
+
+	noreclaim = memalloc_noreclaim_save();
+	llist_for_each_entry_safe(pdu, next, list, lnode) {
+		ret = send_rq(q, blk_mq_rq_from_pdu(pdu), next);
+		if (ret)
+			break;
+	}
+	memalloc_noreclaim_restore(noreclaim);
+	/*
+	 * On failure the unsent rest of the list is left alone: the error
+	 * work owns those requests once it has stopped this work.
+	 */
+	if (ret)
+		import_error(q->imp);
+}
+
+static int handle_reply(struct dstor_queue *q, const struct dstor_hdr *h)
+{
+	struct dstor_import *imp = q->imp;
+	u32 utag = dstor_handle_tag(h->handle);
+	struct dstor_pdu *pdu;
+	struct request *rq;
+	int ret;
+
+	if (blk_mq_unique_tag_to_hwq(utag) != q->qid)
+		return -EPROTO;
+	rq = blk_mq_tag_to_rq(imp->tag_set.tags[q->qid],
+			      blk_mq_unique_tag_to_tag(utag));
+	if (!rq || !blk_mq_request_started(rq))
+		goto stale;
+	pdu = blk_mq_rq_to_pdu(rq);
+	if (READ_ONCE(pdu->gen) != dstor_handle_gen(h->handle) ||
+	    atomic_read(&pdu->state) != DSTOR_PDU_INFLIGHT)
+		goto stale;
+
+	if (rq_to_op(rq) == DSTOR_OP_READ && h->status == DSTOR_ST_OK) {
+		if (h->payload != blk_rq_bytes(rq))
+			return -EPROTO;
+		ret = rq_xfer_data(q, rq, ITER_DEST, false);
+		if (ret)
+			return ret;
+	} else if (h->payload) {
+		return -EPROTO;
+	}
+	pdu_complete(rq, wire_to_blk_status(h->status));
+	return 0;
+
+stale:
+	/* A late or duplicate reply: drop it, stay in step with the stream. */
+	pr_debug("%s: dropping a stale reply\n", imp->disk->disk_name);
+	return dstor_sock_discard(q->sock, h->payload);
+}
+
+static void queue_rx_work(struct work_struct *work)
+{
+	struct dstor_queue *q = container_of(work, struct dstor_queue,
+					     rx_work);
+	unsigned int noreclaim = memalloc_noreclaim_save();
+	struct dstor_hdr h;
+	int ret;
+
+	for (;;) {
+		ret = dstor_recv_hdr(q->sock, &h);
+		if (ret)
+			break;
+		if (h.op == DSTOR_OP_PONG)
+			continue;
+		if (h.op != DSTOR_OP_REPLY) {
+			ret = -EPROTO;
+			break;
+		}
+		ret = handle_reply(q, &h);
+		if (ret)
+			break;
+	}
+	memalloc_noreclaim_restore(noreclaim);
+	if (ret == -EPROTO)
+		pr_err_ratelimited("%s: protocol error from the peer\n",
+				   q->imp->disk->disk_name);
+	import_error(q->imp);
+}
+
+static bool fail_one(struct request *rq, void *data)
+{
+	struct dstor_queue *q = data;
+
+	if (rq->mq_hctx->queue_num == q->qid)
+		pdu_complete(rq, BLK_STS_IOERR);
+	return true;
+}
+
+/* Stop a queue's loops and fail what it had in flight. */
+static void queue_stop(struct dstor_queue *q)
+{
+	struct dstor_import *imp = q->imp;
+
+	if (q->dead)
+		return;
+	kernel_sock_shutdown(q->sock, SHUT_RDWR);
+	flush_work(&q->rx_work);
+	cancel_work_sync(&q->tx_work);
+	WRITE_ONCE(q->dead, true);
+	/* Nothing on the send list has been sent; all of it is failed below. */
+	llist_del_all(&q->send_llist);
+	blk_mq_tagset_busy_iter(&imp->tag_set, fail_one, q);
+}
+
+/*
+ * A connection failed (or a request timed out): stop every queue and fail
+ * the requests in flight. The import stays, in state failed, until it is
+ * deleted.
+ */
+static void import_error_work(struct work_struct *work)
+{
+	struct dstor_import *imp = container_of(work, struct dstor_import,
+						error_work);
+	unsigned int i;
+
+	if (test_and_set_bit(DSTOR_IMP_FAILED, &imp->state_bits))
+		return;
+	if (!test_bit(DSTOR_IMP_DYING, &imp->state_bits))
+		pr_err("%s: connection to the exporter lost; failing I/O\n",
+		       imp->disk->disk_name);
+	blk_mq_quiesce_queue(imp->disk->queue);
+	for (i = 0; i < imp->nr_queues; i++)
+		queue_stop(&imp->queues[i]);
+	blk_mq_unquiesce_queue(imp->disk->queue);
+}
+
+/* ---- the block device ---- */
+
+int dstor_disk_open(struct gendisk *disk)
+{
+	struct dstor_import *imp = disk->private_data;
+
+	if (test_bit(DSTOR_IMP_DYING, &imp->state_bits))
+		return -ENXIO;
+	return 0;
+}
+
+static const struct block_device_operations dstor_fops = {
+	.owner = THIS_MODULE,
+	.open = dstor_compat_open,
+};
+
+static int dstor_init_hctx(struct blk_mq_hw_ctx *hctx, void *data,
+			   unsigned int hctx_idx)
+{
+	struct dstor_import *imp = data;
+
+	hctx->driver_data = &imp->queues[hctx_idx];
+	return 0;
+}
+
+static int dstor_init_request(struct blk_mq_tag_set *set, struct request *rq,
+			      unsigned int hctx_idx, unsigned int numa_node)
+{
+	struct dstor_import *imp = set->driver_data;
+	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
+
+	pdu->q = &imp->queues[hctx_idx];
+	pdu->gen = 0;
+	atomic_set(&pdu->state, DSTOR_PDU_IDLE);
+	return 0;
+}
+
+static const struct blk_mq_ops dstor_mq_ops = {
+	.queue_rq = dstor_queue_rq,
+	.commit_rqs = dstor_commit_rqs,
+	.complete = dstor_complete_rq,
+	.timeout = dstor_timeout,
+	.init_hctx = dstor_init_hctx,
+	.init_request = dstor_init_request,
+};
+
+u32 dstor_import_state(struct dstor_import *imp)
+{
+	if (test_bit(DSTOR_IMP_DYING, &imp->state_bits))
+		return DSTOR_STATE_DELETING;
+	if (test_bit(DSTOR_IMP_FAILED, &imp->state_bits))
+		return DSTOR_STATE_FAILED;
+	return DSTOR_STATE_CONNECTED;
+}
+
+static int import_disk_create(struct dstor_import *imp)
+{
+	const struct dstor_hello_reply *info = &imp->info;
+	struct dstor_limits lim = {
+		.logical_block_size = info->logical_block_size,
+		.physical_block_size = info->physical_block_size,
+		.max_hw_sectors = info->max_io >> SECTOR_SHIFT,
+		.write_cache = info->flags & DSTOR_EXP_FLUSH,
+		/* The exporter's block layer emulates FUA where needed. */
+		.fua = true,
+		.rotational = info->flags & DSTOR_EXP_ROTATIONAL,
+	};
+	struct gendisk *disk;
+	int ret;
+
+	if (info->flags & DSTOR_EXP_DISCARD)
+		lim.max_discard_sectors = info->max_range >> SECTOR_SHIFT;
+	if (info->flags & DSTOR_EXP_WRITE_ZEROES)
+		lim.max_write_zeroes_sectors = info->max_range >> SECTOR_SHIFT;
+
+	imp->tag_set.ops = &dstor_mq_ops;
+	imp->tag_set.nr_hw_queues = imp->nr_queues;
+	imp->tag_set.queue_depth = DSTOR_QUEUE_DEPTH;
+	imp->tag_set.numa_node = NUMA_NO_NODE;
+	imp->tag_set.cmd_size = sizeof(struct dstor_pdu);
+	imp->tag_set.flags = BLK_MQ_F_SHOULD_MERGE;
+	imp->tag_set.driver_data = imp;
+	imp->tag_set.timeout = DSTOR_RQ_TIMEOUT;
+	ret = blk_mq_alloc_tag_set(&imp->tag_set);
+	if (ret)
+		return ret;
+
+	disk = dstor_alloc_disk(&imp->tag_set, &lim, imp);
+	if (IS_ERR(disk)) {
+		blk_mq_free_tag_set(&imp->tag_set);
+		return PTR_ERR(disk);
+	}
+	disk->major = dstor_major;
+	disk->first_minor = imp->index * DSTOR_MINORS;
+	disk->minors = DSTOR_MINORS;
+	disk->fops = &dstor_fops;
+	disk->private_data = imp;
+	snprintf(disk->disk_name, DISK_NAME_LEN, "dstor%d", imp->index);
+	set_capacity(disk, info->size >> SECTOR_SHIFT);
+	if (imp->flags & DSTOR_F_READ_ONLY)
+		set_disk_ro(disk, true);
+	imp->disk = disk;
+	return 0;
+}
+
+static void import_free(struct dstor_import *imp)
+{
+	unsigned int i;
+
+	for (i = 0; i < imp->nr_queues; i++)
+		if (imp->queues[i].sock)
+			sock_release(imp->queues[i].sock);
+	kfree(imp->queues);
+	if (imp->index >= 0)
+		ida_free(&dstor_index_ida, imp->index);
+	put_net(imp->net);
+	kfree(imp);
+	atomic_dec(&dstor_live.imports);
+}
+
+int dstor_import_add(struct net *net, const char *name,
+		     const struct dstor_endpoint *peer, u32 flags,
+		     unsigned int nr_conns, int *index,
+		     struct netlink_ext_ack *extack)
+{
+	struct dstor_hello_reply info;
+	struct dstor_import *imp;
+	unsigned int i;
+	int ret;
+
+	imp = kzalloc(sizeof(*imp), GFP_KERNEL);
+	if (!imp)
+		return -ENOMEM;
+	atomic_inc(&dstor_live.imports);
+	imp->index = -1;
+	imp->net = get_net(net);
+	strscpy(imp->name, name, sizeof(imp->name));
+	imp->peer = *peer;
+	imp->flags = flags;
+	imp->nr_queues = nr_conns;
+	get_random_bytes(&imp->session, sizeof(imp->session));
+	INIT_WORK(&imp->error_work, import_error_work);
+	imp->queues = kcalloc(nr_conns, sizeof(*imp->queues), GFP_KERNEL);
+	if (!imp->queues) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	for (i = 0; i < nr_conns; i++) {
+		struct dstor_queue *q = &imp->queues[i];
+
+		q->imp = imp;
+		q->qid = i;
+		init_llist_head(&q->send_llist);
+		INIT_WORK(&q->tx_work, queue_tx_work);
+		INIT_WORK(&q->rx_work, queue_rx_work);
+	}
+
+	for (i = 0; i < nr_conns; i++) {
+		ret = queue_connect(imp, &imp->queues[i], &info, extack);
+		if (ret)
+			goto err_free;
+		if (i == 0) {
+			imp->info = info;
+		} else if (memcmp(&info, &imp->info, sizeof(info))) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "the export changed while connecting");
+			ret = -EAGAIN;
+			goto err_free;
+		}
+	}
+	if ((imp->info.flags & DSTOR_EXP_READ_ONLY) &&
+	    !(flags & DSTOR_F_READ_ONLY)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the export is read-only for this importer: import it read-only");
+		ret = -EROFS;
+		goto err_free;
+	}
+
+	ret = ida_alloc_max(&dstor_index_ida, MINORMASK / DSTOR_MINORS,
+			    GFP_KERNEL);
+	if (ret < 0)
+		goto err_free;
+	imp->index = ret;
+
+	ret = import_disk_create(imp);
+	if (ret)
+		goto err_free;
+	for (i = 0; i < nr_conns; i++)
+		queue_work(dstor_rx_wq, &imp->queues[i].rx_work);
+	ret = add_disk(imp->disk);
+	if (ret) {
+		set_bit(DSTOR_IMP_DYING, &imp->state_bits);
+		import_error_work(&imp->error_work);
+		cancel_work_sync(&imp->error_work);
+		put_disk(imp->disk);
+		blk_mq_free_tag_set(&imp->tag_set);
+		goto err_free;
+	}
+
+	mutex_lock(&dstor_cfg_mutex);
+	list_add_tail(&imp->entry, &dstor_imports);
+	mutex_unlock(&dstor_cfg_mutex);
+	*index = imp->index;
+	return 0;
+
+err_free:
+	import_free(imp);
+	return ret;
+}
+
+static void import_destroy(struct dstor_import *imp)
+{
+	set_bit(DSTOR_IMP_DYING, &imp->state_bits);
+	del_gendisk(imp->disk);
+	/* Stop both loops of every queue; fail anything still in flight. */
+	import_error(imp);
+	flush_work(&imp->error_work);
+	cancel_work_sync(&imp->error_work);
+	blk_mq_free_tag_set(&imp->tag_set);
+	put_disk(imp->disk);
+	import_free(imp);
+}
+
+int dstor_import_del(struct dstor_import *imp, struct netlink_ext_ack *extack)
+{
+	struct gendisk *disk = imp->disk;
+
+	lockdep_assert_held(&dstor_cfg_mutex);
+	mutex_lock(&disk->open_mutex);
+	if (disk_openers(disk)) {
+		mutex_unlock(&disk->open_mutex);
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the device is in use (mounted or open): unmount or close it first");
+		return -EBUSY;
+	}
+	/* From here on opens fail, so nobody can start using it. */
+	set_bit(DSTOR_IMP_DYING, &imp->state_bits);
+	mutex_unlock(&disk->open_mutex);
+
+	list_del(&imp->entry);
+	import_destroy(imp);
+	return 0;
+}
+
+void dstor_import_destroy_all(void)
+{
+	struct dstor_import *imp, *tmp;
+
+	mutex_lock(&dstor_cfg_mutex);
+	list_for_each_entry_safe(imp, tmp, &dstor_imports, entry) {
+		list_del(&imp->entry);
+		import_destroy(imp);
+	}
+	mutex_unlock(&dstor_cfg_mutex);
+}

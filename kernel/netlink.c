@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The generic netlink control plane. include/uapi/linux/dstor.h is the
+ * specification of every command and attribute handled here.
+ *
+ * Every command has its own strict policy; values are checked there where
+ * a policy can express it and in the handler otherwise, and each rejection
+ * carries an extended ACK message naming what was wrong. The family runs
+ * with parallel_ops: dstor_cfg_mutex, not genl_mutex, serialises us, so a
+ * slow connect never stalls other netlink families.
+ */
+#include <linux/cpumask.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <net/genetlink.h>
+#include <net/ipv6.h>
+#include <net/netlink.h>
+
+#include "dstor.h"
+
+static struct genl_family dstor_genl_family;
+
+static const struct nla_policy endpoint_policy[DSTOR_A_ENDPOINT_MAX + 1] = {
+	[DSTOR_A_ENDPOINT_IPV4] = NLA_POLICY_EXACT_LEN(4),
+	[DSTOR_A_ENDPOINT_IPV6] = NLA_POLICY_EXACT_LEN(16),
+	[DSTOR_A_ENDPOINT_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[DSTOR_A_ENDPOINT_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
+};
+
+static const struct nla_policy export_add_policy[DSTOR_A_MAX + 1] = {
+	[DSTOR_A_NAME] = { .type = NLA_NUL_STRING, .len = DSTOR_NAME_MAX - 1 },
+	[DSTOR_A_DEVICE] = { .type = NLA_NUL_STRING, .len = DSTOR_PATH_MAX - 1 },
+	[DSTOR_A_LISTEN] = NLA_POLICY_NESTED(endpoint_policy),
+	[DSTOR_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, DSTOR_F_ALL),
+};
+
+static const struct nla_policy export_name_policy[DSTOR_A_MAX + 1] = {
+	[DSTOR_A_NAME] = { .type = NLA_NUL_STRING, .len = DSTOR_NAME_MAX - 1 },
+};
+
+static const struct nla_policy import_add_policy[DSTOR_A_MAX + 1] = {
+	[DSTOR_A_NAME] = { .type = NLA_NUL_STRING, .len = DSTOR_NAME_MAX - 1 },
+	[DSTOR_A_PEER] = NLA_POLICY_NESTED(endpoint_policy),
+	[DSTOR_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, DSTOR_F_ALL),
+	[DSTOR_A_CONNECTIONS] = NLA_POLICY_RANGE(NLA_U32, 1,
+						 DSTOR_MAX_CONNECTIONS),
+};
+
+static const struct nla_policy import_id_policy[DSTOR_A_MAX + 1] = {
+	[DSTOR_A_NAME] = { .type = NLA_NUL_STRING, .len = DSTOR_NAME_MAX - 1 },
+	[DSTOR_A_INDEX] = { .type = NLA_U32 },
+};
+
+/* ---- attributes in and out ---- */
+
+static int endpoint_parse(struct nlattr *nest, struct dstor_endpoint *ep,
+			  struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[DSTOR_A_ENDPOINT_MAX + 1];
+	u16 port = DSTOR_DEFAULT_PORT;
+	int ret;
+
+	ret = nla_parse_nested(tb, DSTOR_A_ENDPOINT_MAX, nest, endpoint_policy,
+			       extack);
+	if (ret)
+		return ret;
+	if (!!tb[DSTOR_A_ENDPOINT_IPV4] == !!tb[DSTOR_A_ENDPOINT_IPV6]) {
+		NL_SET_ERR_MSG_ATTR(extack, nest,
+				    "give exactly one of an IPv4 and an IPv6 address");
+		return -EINVAL;
+	}
+	if (tb[DSTOR_A_ENDPOINT_PORT])
+		port = nla_get_u16(tb[DSTOR_A_ENDPOINT_PORT]);
+
+	memset(ep, 0, sizeof(*ep));
+	if (tb[DSTOR_A_ENDPOINT_IPV4]) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ep->ss;
+
+		if (tb[DSTOR_A_ENDPOINT_IFINDEX]) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[DSTOR_A_ENDPOINT_IFINDEX],
+					    "an interface scope applies to IPv6 only");
+			return -EINVAL;
+		}
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = nla_get_in_addr(tb[DSTOR_A_ENDPOINT_IPV4]);
+		sin->sin_port = htons(port);
+		ep->len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ep->ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = nla_get_in6_addr(tb[DSTOR_A_ENDPOINT_IPV6]);
+		sin6->sin6_port = htons(port);
+		if (tb[DSTOR_A_ENDPOINT_IFINDEX])
+			sin6->sin6_scope_id =
+				nla_get_u32(tb[DSTOR_A_ENDPOINT_IFINDEX]);
+		if ((ipv6_addr_type(&sin6->sin6_addr) &
+		     IPV6_ADDR_LINKLOCAL) && !sin6->sin6_scope_id) {
+			NL_SET_ERR_MSG_ATTR(extack, nest,
+					    "a link-local address needs an interface (addr%ifname)");
+			return -EINVAL;
+		}
+		ep->len = sizeof(*sin6);
+	}
+	return 0;
+}
+
+static int endpoint_put(struct sk_buff *skb, int attr,
+			const struct dstor_endpoint *ep)
+{
+	struct nlattr *nest = nla_nest_start(skb, attr);
+	const struct sockaddr_in6 *sin6 = (const void *)&ep->ss;
+	const struct sockaddr_in *sin = (const void *)&ep->ss;
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (ep->ss.ss_family == AF_INET) {
+		if (nla_put_in_addr(skb, DSTOR_A_ENDPOINT_IPV4,
+				    sin->sin_addr.s_addr))
+			goto err;
+	} else {
+		if (nla_put_in6_addr(skb, DSTOR_A_ENDPOINT_IPV6,
+				     &sin6->sin6_addr))
+			goto err;
+		if (sin6->sin6_scope_id &&
+		    nla_put_u32(skb, DSTOR_A_ENDPOINT_IFINDEX,
+				sin6->sin6_scope_id))
+			goto err;
+	}
+	if (nla_put_u16(skb, DSTOR_A_ENDPOINT_PORT, dstor_endpoint_port(ep)))
+		goto err;
+	nla_nest_end(skb, nest);
+	return 0;
+err:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
+int dstor_stats_put(struct sk_buff *skb, struct dstor_stats *s)
+{
+	struct nlattr *nest = nla_nest_start(skb, DSTOR_A_STATS);
+	int i;
+
+	BUILD_BUG_ON(DSTOR_A_STATS_READS + DSTOR_STAT_MAX - 1 !=
+		     DSTOR_A_STATS_INFLIGHT);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < DSTOR_STAT_MAX; i++) {
+		if (nla_put_u64_64bit(skb, DSTOR_A_STATS_READS + i,
+				      atomic64_read(&s->c[i]),
+				      DSTOR_A_STATS_PAD)) {
+			nla_nest_cancel(skb, nest);
+			return -EMSGSIZE;
+		}
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int export_fill(struct sk_buff *skb, struct dstor_export *exp,
+		       u32 portid, u32 seq, int flags)
+{
+	void *hdr = genlmsg_put(skb, portid, seq, &dstor_genl_family, flags,
+				DSTOR_CMD_EXPORT_GET);
+
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_string(skb, DSTOR_A_NAME, exp->name) ||
+	    nla_put_string(skb, DSTOR_A_DEVICE, exp->path) ||
+	    endpoint_put(skb, DSTOR_A_LISTEN, &exp->listener->addr) ||
+	    nla_put_u32(skb, DSTOR_A_FLAGS, exp->flags) ||
+	    nla_put_u64_64bit(skb, DSTOR_A_SIZE, exp->size, DSTOR_A_PAD) ||
+	    nla_put_u32(skb, DSTOR_A_BLOCK_SIZE,
+			bdev_logical_block_size(exp->bdev.bdev)) ||
+	    nla_put_u32(skb, DSTOR_A_SESSIONS, READ_ONCE(exp->nr_sessions)) ||
+	    dstor_stats_put(skb, &exp->stats)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+static int import_fill(struct sk_buff *skb, struct dstor_import *imp,
+		       u32 portid, u32 seq, int flags, u8 cmd)
+{
+	void *hdr = genlmsg_put(skb, portid, seq, &dstor_genl_family, flags,
+				cmd);
+
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, DSTOR_A_INDEX, imp->index) ||
+	    nla_put_string(skb, DSTOR_A_NAME, imp->name) ||
+	    endpoint_put(skb, DSTOR_A_PEER, &imp->peer) ||
+	    nla_put_u32(skb, DSTOR_A_FLAGS, imp->flags) ||
+	    nla_put_u64_64bit(skb, DSTOR_A_SIZE, imp->info.size, DSTOR_A_PAD) ||
+	    nla_put_u32(skb, DSTOR_A_BLOCK_SIZE,
+			imp->info.logical_block_size) ||
+	    nla_put_u32(skb, DSTOR_A_CONNECTIONS, imp->nr_queues) ||
+	    nla_put_u32(skb, DSTOR_A_STATE, dstor_import_state(imp)) ||
+	    dstor_stats_put(skb, &imp->stats)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/* ---- exports ---- */
+
+static int export_add_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dstor_endpoint listen;
+	u32 flags = 0;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_NAME) ||
+	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_DEVICE) ||
+	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_LISTEN))
+		return -EINVAL;
+	ret = endpoint_parse(info->attrs[DSTOR_A_LISTEN], &listen,
+			     info->extack);
+	if (ret)
+		return ret;
+	if (info->attrs[DSTOR_A_FLAGS])
+		flags = nla_get_u32(info->attrs[DSTOR_A_FLAGS]);
+
+	mutex_lock(&dstor_cfg_mutex);
+	ret = dstor_export_add(genl_info_net(info),
+			       nla_data(info->attrs[DSTOR_A_NAME]),
+			       nla_data(info->attrs[DSTOR_A_DEVICE]),
+			       &listen, flags, info->extack);
+	mutex_unlock(&dstor_cfg_mutex);
+	return ret;
+}
+
+static int export_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_NAME))
+		return -EINVAL;
+	mutex_lock(&dstor_cfg_mutex);
+	ret = dstor_export_del(nla_data(info->attrs[DSTOR_A_NAME]),
+			       info->extack);
+	mutex_unlock(&dstor_cfg_mutex);
+	return ret;
+}
+
+static int export_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dstor_export *exp;
+	struct sk_buff *msg;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_NAME))
+		return -EINVAL;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	mutex_lock(&dstor_cfg_mutex);
+	exp = dstor_export_find(nla_data(info->attrs[DSTOR_A_NAME]));
+	if (exp) {
+		ret = export_fill(msg, exp, info->snd_portid, info->snd_seq, 0);
+	} else {
+		NL_SET_ERR_MSG_MOD(info->extack, "no export of that name");
+		ret = -ENOENT;
+	}
+	mutex_unlock(&dstor_cfg_mutex);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+static int export_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct dstor_export *exp;
+	long i = 0, start = cb->args[0];
+
+	mutex_lock(&dstor_cfg_mutex);
+	list_for_each_entry(exp, &dstor_exports, entry) {
+		if (i++ < start)
+			continue;
+		if (export_fill(skb, exp, NETLINK_CB(cb->skb).portid,
+				cb->nlh->nlmsg_seq, NLM_F_MULTI)) {
+			i--;
+			break;
+		}
+	}
+	mutex_unlock(&dstor_cfg_mutex);
+	cb->args[0] = i;
+	return skb->len;
+}
+
+/* ---- imports ---- */
+
+static struct dstor_import *import_find_index(u32 index)
+{
+	struct dstor_import *imp;
+
+	list_for_each_entry(imp, &dstor_imports, entry)
+		if (imp->index == index)
+			return imp;
+	return NULL;
+}
+
+static int import_reply(struct genl_info *info, u32 index, u8 cmd)
+{
+	struct dstor_import *imp;
+	struct sk_buff *msg;
+	int ret;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	mutex_lock(&dstor_cfg_mutex);
+	imp = import_find_index(index);
+	if (imp) {
+		ret = import_fill(msg, imp, info->snd_portid, info->snd_seq, 0,
+				  cmd);
+	} else {
+		NL_SET_ERR_MSG_MOD(info->extack, "no such import");
+		ret = -ENOENT;
+	}
+	mutex_unlock(&dstor_cfg_mutex);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+static int import_add_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	unsigned int conns = min(num_online_cpus(), 4U);
+	const char *name;
+	struct dstor_endpoint peer;
+	u32 flags = 0;
+	int index, ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_NAME) ||
+	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_PEER))
+		return -EINVAL;
+	name = nla_data(info->attrs[DSTOR_A_NAME]);
+	if (!*name) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[DSTOR_A_NAME],
+				    "empty export name");
+		return -EINVAL;
+	}
+	ret = endpoint_parse(info->attrs[DSTOR_A_PEER], &peer, info->extack);
+	if (ret)
+		return ret;
+	if (info->attrs[DSTOR_A_FLAGS])
+		flags = nla_get_u32(info->attrs[DSTOR_A_FLAGS]);
+	if (info->attrs[DSTOR_A_CONNECTIONS])
+		conns = nla_get_u32(info->attrs[DSTOR_A_CONNECTIONS]);
+
+	/* Connecting can take a while: no lock is held meanwhile. */
+	ret = dstor_import_add(genl_info_net(info), name, &peer, flags, conns,
+			       &index, info->extack);
+	if (ret)
+		return ret;
+	return import_reply(info, index, DSTOR_CMD_IMPORT_ADD);
+}
+
+static int import_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *name_attr = info->attrs[DSTOR_A_NAME];
+	struct nlattr *index_attr = info->attrs[DSTOR_A_INDEX];
+	struct dstor_import *imp, *found = NULL;
+	int ret = 0;
+
+	if (!name_attr == !index_attr) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "give exactly one of an index and a name");
+		return -EINVAL;
+	}
+	mutex_lock(&dstor_cfg_mutex);
+	if (index_attr) {
+		found = import_find_index(nla_get_u32(index_attr));
+	} else {
+		list_for_each_entry(imp, &dstor_imports, entry) {
+			if (strcmp(imp->name, nla_data(name_attr)))
+				continue;
+			if (found) {
+				NL_SET_ERR_MSG_ATTR(info->extack, name_attr,
+						    "more than one import has that name: give the device");
+				ret = -EINVAL;
+				goto out;
+			}
+			found = imp;
+		}
+	}
+	if (!found) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no such import");
+		ret = -ENOENT;
+		goto out;
+	}
+	ret = dstor_import_del(found, info->extack);
+out:
+	mutex_unlock(&dstor_cfg_mutex);
+	return ret;
+}
+
+static int import_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_INDEX))
+		return -EINVAL;
+	return import_reply(info, nla_get_u32(info->attrs[DSTOR_A_INDEX]),
+			    DSTOR_CMD_IMPORT_GET);
+}
+
+static int import_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct dstor_import *imp;
+	long i = 0, start = cb->args[0];
+
+	mutex_lock(&dstor_cfg_mutex);
+	list_for_each_entry(imp, &dstor_imports, entry) {
+		if (i++ < start)
+			continue;
+		if (import_fill(skb, imp, NETLINK_CB(cb->skb).portid,
+				cb->nlh->nlmsg_seq, NLM_F_MULTI,
+				DSTOR_CMD_IMPORT_GET)) {
+			i--;
+			break;
+		}
+	}
+	mutex_unlock(&dstor_cfg_mutex);
+	cb->args[0] = i;
+	return skb->len;
+}
+
+static const struct genl_ops dstor_genl_ops[] = {
+	{
+		.cmd = DSTOR_CMD_EXPORT_ADD,
+		.flags = GENL_ADMIN_PERM,
+		.policy = export_add_policy,
+		.maxattr = DSTOR_A_MAX,
+		.doit = export_add_doit,
+	},
+	{
+		.cmd = DSTOR_CMD_EXPORT_DEL,
+		.flags = GENL_ADMIN_PERM,
+		.policy = export_name_policy,
+		.maxattr = DSTOR_A_MAX,
+		.doit = export_del_doit,
+	},
+	{
+		.cmd = DSTOR_CMD_EXPORT_GET,
+		.policy = export_name_policy,
+		.maxattr = DSTOR_A_MAX,
+		.doit = export_get_doit,
+		.dumpit = export_get_dumpit,
+	},
+	{
+		.cmd = DSTOR_CMD_IMPORT_ADD,
+		.flags = GENL_ADMIN_PERM,
+		.policy = import_add_policy,
+		.maxattr = DSTOR_A_MAX,
+		.doit = import_add_doit,
+	},
+	{
+		.cmd = DSTOR_CMD_IMPORT_DEL,
+		.flags = GENL_ADMIN_PERM,
+		.policy = import_id_policy,
+		.maxattr = DSTOR_A_MAX,
+		.doit = import_del_doit,
+	},
+	{
+		.cmd = DSTOR_CMD_IMPORT_GET,
+		.policy = import_id_policy,
+		.maxattr = DSTOR_A_MAX,
+		.doit = import_get_doit,
+		.dumpit = import_get_dumpit,
+	},
+};
+
+static const struct genl_multicast_group dstor_mcgrps[] = {
+	{ .name = DSTOR_GENL_MCGRP_EVENTS },
+};
+
+static struct genl_family dstor_genl_family __ro_after_init = {
+	.name = DSTOR_GENL_NAME,
+	.version = DSTOR_GENL_VERSION,
+	.netnsok = true,
+	.parallel_ops = true,
+	.module = THIS_MODULE,
+	.ops = dstor_genl_ops,
+	.n_ops = ARRAY_SIZE(dstor_genl_ops),
+	.mcgrps = dstor_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(dstor_mcgrps),
+};
+
+int __init dstor_netlink_init(void)
+{
+	return genl_register_family(&dstor_genl_family);
+}
+
+void dstor_netlink_exit(void)
+{
+	genl_unregister_family(&dstor_genl_family);
+}

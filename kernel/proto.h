@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dstor wire format: encode and decode of every frame, pure C.
+ *
+ * This file is compiled into the module and, unchanged, into the host unit
+ * tests and fuzzers, so it uses no kernel-only headers and no allocation.
+ * Frames are byte strings in network (big-endian) order; the structs below
+ * are native, decoded views. Documentation/protocol.md is the specification.
+ *
+ * A frame is a 32-byte header followed by hdr.payload bytes:
+ *
+ *	off len field
+ *	  0   4 magic	DSTOR_MAGIC ("DSTR")
+ *	  4   1 op	enum dstor_op
+ *	  5   1 flags	DSTOR_RQ_* (requests only)
+ *	  6   2 status	enum dstor_status (replies only)
+ *	  8   8 handle	chosen by the importer, echoed in the reply
+ *	 16   8 offset	byte offset on the device
+ *	 24   4 length	bytes the operation covers
+ *	 28   4 payload	bytes that follow the header
+ *
+ * The importer sends HELLO first on every connection; the exporter answers
+ * HELLO_REPLY, then serves requests on that connection. Every request gets
+ * exactly one REPLY carrying the same handle; a READ's reply carries the
+ * data as its payload.
+ */
+#ifndef _DSTOR_PROTO_H
+#define _DSTOR_PROTO_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/string.h>
+#else
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+#endif
+
+#define DSTOR_MAGIC		0x44535452U	/* "DSTR" */
+#define DSTOR_PROTO_VERSION	1
+#define DSTOR_HDR_LEN		32
+#define DSTOR_HELLO_LEN		88
+#define DSTOR_HELLO_REPLY_LEN	32
+
+/* Largest data transfer of one READ or WRITE. */
+#define DSTOR_MAX_IO		(512U * 1024)
+/* Largest DISCARD or WRITE_ZEROES range of one request. */
+#define DSTOR_MAX_RANGE		(1U << 30)
+/* All offsets and lengths are multiples of this. */
+#define DSTOR_SECTOR		512U
+#define DSTOR_WIRE_NAME_LEN	64
+
+enum dstor_op {
+	DSTOR_OP_HELLO = 1,
+	DSTOR_OP_HELLO_REPLY,
+	DSTOR_OP_READ,
+	DSTOR_OP_WRITE,
+	DSTOR_OP_FLUSH,
+	DSTOR_OP_DISCARD,
+	DSTOR_OP_WRITE_ZEROES,
+	DSTOR_OP_REPLY,
+	DSTOR_OP_PING,
+	DSTOR_OP_PONG,
+	__DSTOR_OP_MAX,
+};
+
+/* Request flags. */
+#define DSTOR_RQ_FUA		(1U << 0)	/* durable before the reply */
+#define DSTOR_RQ_PREFLUSH	(1U << 1)	/* flush the cache first */
+#define DSTOR_RQ_NOUNMAP	(1U << 2)	/* WRITE_ZEROES: keep allocated */
+#define DSTOR_RQ_ALL		(DSTOR_RQ_FUA | DSTOR_RQ_PREFLUSH | DSTOR_RQ_NOUNMAP)
+
+/* Reply status: a wire enum, not errno, so both ends agree on every OS. */
+enum dstor_status {
+	DSTOR_ST_OK = 0,
+	DSTOR_ST_IOERR,		/* the backing device failed the I/O */
+	DSTOR_ST_INVAL,		/* malformed or out-of-range request */
+	DSTOR_ST_ROFS,		/* write to a read-only export or session */
+	DSTOR_ST_NOTSUPP,	/* operation not supported by the device */
+	DSTOR_ST_NOSPC,		/* thin device out of space */
+	DSTOR_ST_NOEXPORT,	/* HELLO_REPLY: no export of that name */
+	DSTOR_ST_DENIED,	/* HELLO_REPLY: access denied */
+	DSTOR_ST_VERSION,	/* HELLO_REPLY: no common protocol version */
+	DSTOR_ST_BUSY,		/* HELLO_REPLY: try again later */
+	__DSTOR_ST_MAX,
+};
+
+/* HELLO flags (importer to exporter). */
+#define DSTOR_HELLO_READ_ONLY	(1U << 0)
+#define DSTOR_HELLO_ALL		(DSTOR_HELLO_READ_ONLY)
+
+/* HELLO_REPLY flags: what the export offers. */
+#define DSTOR_EXP_READ_ONLY	(1U << 0)
+#define DSTOR_EXP_FLUSH		(1U << 1)	/* volatile write cache */
+#define DSTOR_EXP_FUA		(1U << 2)
+#define DSTOR_EXP_DISCARD	(1U << 3)
+#define DSTOR_EXP_WRITE_ZEROES	(1U << 4)
+#define DSTOR_EXP_ROTATIONAL	(1U << 5)
+#define DSTOR_EXP_ALL		0x3fU
+
+struct dstor_hdr {
+	u8 op;
+	u8 flags;
+	u16 status;
+	u64 handle;
+	u64 offset;
+	u32 length;
+	u32 payload;
+};
+
+struct dstor_hello {
+	u16 version_min;
+	u16 version_max;
+	u32 flags;
+	u64 session;		/* importer's id, the same across reconnects */
+	u16 queue;		/* index of this connection */
+	u16 nr_queues;
+	char name[DSTOR_WIRE_NAME_LEN];	/* NUL-terminated export name */
+};
+
+struct dstor_hello_reply {
+	u16 version;
+	u32 flags;		/* DSTOR_EXP_* */
+	u64 size;		/* bytes */
+	u32 logical_block_size;
+	u32 physical_block_size;
+	u32 max_io;		/* bytes, <= DSTOR_MAX_IO */
+	u32 max_range;		/* bytes, <= DSTOR_MAX_RANGE */
+};
+
+/* Decode errors: distinct negative codes so tests can tell them apart. */
+enum dstor_proto_err {
+	DSTOR_EPROTO_MAGIC = 1,
+	DSTOR_EPROTO_OP,
+	DSTOR_EPROTO_FLAGS,
+	DSTOR_EPROTO_STATUS,
+	DSTOR_EPROTO_PAYLOAD,
+	DSTOR_EPROTO_ALIGN,
+	DSTOR_EPROTO_LENGTH,
+	DSTOR_EPROTO_NAME,
+	DSTOR_EPROTO_VERSION,
+	DSTOR_EPROTO_RESERVED,
+};
+
+static inline void dstor_put16(u8 *p, u16 v)
+{
+	p[0] = (v >> 8) & 0xff;
+	p[1] = v & 0xff;
+}
+
+static inline void dstor_put32(u8 *p, u32 v)
+{
+	dstor_put16(p, (v >> 16) & 0xffff);
+	dstor_put16(p + 2, v & 0xffff);
+}
+
+static inline void dstor_put64(u8 *p, u64 v)
+{
+	dstor_put32(p, (v >> 32) & 0xffffffff);
+	dstor_put32(p + 4, v & 0xffffffff);
+}
+
+static inline u16 dstor_get16(const u8 *p)
+{
+	return (u16)((u16)p[0] << 8 | p[1]);
+}
+
+static inline u32 dstor_get32(const u8 *p)
+{
+	return (u32)dstor_get16(p) << 16 | dstor_get16(p + 2);
+}
+
+static inline u64 dstor_get64(const u8 *p)
+{
+	return (u64)dstor_get32(p) << 32 | dstor_get32(p + 4);
+}
+
+static inline void dstor_hdr_encode(u8 *buf, const struct dstor_hdr *h)
+{
+	dstor_put32(buf, DSTOR_MAGIC);
+	buf[4] = h->op;
+	buf[5] = h->flags;
+	dstor_put16(buf + 6, h->status);
+	dstor_put64(buf + 8, h->handle);
+	dstor_put64(buf + 16, h->offset);
+	dstor_put32(buf + 24, h->length);
+	dstor_put32(buf + 28, h->payload);
+}
+
+static inline int dstor_is_request(u8 op)
+{
+	return op == DSTOR_OP_READ || op == DSTOR_OP_WRITE ||
+	       op == DSTOR_OP_FLUSH || op == DSTOR_OP_DISCARD ||
+	       op == DSTOR_OP_WRITE_ZEROES;
+}
+
+/*
+ * Decode a header and check everything that can be checked without knowing
+ * the device: magic, op, flags, status, alignment and the payload each op
+ * must carry. Returns 0 or -DSTOR_EPROTO_*.
+ */
+static inline int dstor_hdr_decode(const u8 *buf, struct dstor_hdr *h)
+{
+	if (dstor_get32(buf) != DSTOR_MAGIC)
+		return -DSTOR_EPROTO_MAGIC;
+	h->op = buf[4];
+	h->flags = buf[5];
+	h->status = dstor_get16(buf + 6);
+	h->handle = dstor_get64(buf + 8);
+	h->offset = dstor_get64(buf + 16);
+	h->length = dstor_get32(buf + 24);
+	h->payload = dstor_get32(buf + 28);
+
+	if (h->op == 0 || h->op >= __DSTOR_OP_MAX)
+		return -DSTOR_EPROTO_OP;
+	if (h->status >= __DSTOR_ST_MAX)
+		return -DSTOR_EPROTO_STATUS;
+	if (h->flags & ~DSTOR_RQ_ALL)
+		return -DSTOR_EPROTO_FLAGS;
+	if (!dstor_is_request(h->op) && h->flags)
+		return -DSTOR_EPROTO_FLAGS;
+	if (dstor_is_request(h->op) && h->status)
+		return -DSTOR_EPROTO_STATUS;
+	if (h->op != DSTOR_OP_WRITE_ZEROES && (h->flags & DSTOR_RQ_NOUNMAP))
+		return -DSTOR_EPROTO_FLAGS;
+
+	switch (h->op) {
+	case DSTOR_OP_HELLO:
+		if (h->payload != DSTOR_HELLO_LEN)
+			return -DSTOR_EPROTO_PAYLOAD;
+		break;
+	case DSTOR_OP_HELLO_REPLY:
+		if (h->payload != (h->status ? 0 : DSTOR_HELLO_REPLY_LEN))
+			return -DSTOR_EPROTO_PAYLOAD;
+		break;
+	case DSTOR_OP_READ:
+	case DSTOR_OP_WRITE:
+		if (h->length == 0 || h->length > DSTOR_MAX_IO)
+			return -DSTOR_EPROTO_LENGTH;
+		if (h->payload != (h->op == DSTOR_OP_WRITE ? h->length : 0))
+			return -DSTOR_EPROTO_PAYLOAD;
+		break;
+	case DSTOR_OP_DISCARD:
+	case DSTOR_OP_WRITE_ZEROES:
+		if (h->length == 0 || h->length > DSTOR_MAX_RANGE)
+			return -DSTOR_EPROTO_LENGTH;
+		if (h->payload)
+			return -DSTOR_EPROTO_PAYLOAD;
+		break;
+	case DSTOR_OP_FLUSH:
+		if (h->length || h->offset)
+			return -DSTOR_EPROTO_LENGTH;
+		if (h->payload)
+			return -DSTOR_EPROTO_PAYLOAD;
+		break;
+	case DSTOR_OP_REPLY:
+		/* A READ's reply carries its data; the importer checks it. */
+		if (h->payload > DSTOR_MAX_IO)
+			return -DSTOR_EPROTO_PAYLOAD;
+		break;
+	default: /* PING, PONG */
+		if (h->payload || h->length || h->offset)
+			return -DSTOR_EPROTO_PAYLOAD;
+		break;
+	}
+	if (dstor_is_request(h->op) &&
+	    (h->offset % DSTOR_SECTOR || h->length % DSTOR_SECTOR))
+		return -DSTOR_EPROTO_ALIGN;
+	return 0;
+}
+
+/*
+ * A request fits a device of @size bytes: offset + length <= size, written
+ * so that it cannot overflow.
+ */
+static inline int dstor_range_ok(u64 offset, u32 length, u64 size)
+{
+	return offset <= size && length <= size - offset;
+}
+
+/* HELLO payload: 2+2+4+8+2+2+4 reserved + 64 name = 88 bytes. */
+static inline void dstor_hello_encode(u8 *buf, const struct dstor_hello *m)
+{
+	memset(buf, 0, DSTOR_HELLO_LEN);
+	dstor_put16(buf, m->version_min);
+	dstor_put16(buf + 2, m->version_max);
+	dstor_put32(buf + 4, m->flags);
+	dstor_put64(buf + 8, m->session);
+	dstor_put16(buf + 16, m->queue);
+	dstor_put16(buf + 18, m->nr_queues);
+	memcpy(buf + 24, m->name, strnlen(m->name, DSTOR_WIRE_NAME_LEN - 1));
+}
+
+static inline int dstor_hello_decode(const u8 *buf, struct dstor_hello *m)
+{
+	size_t n;
+
+	m->version_min = dstor_get16(buf);
+	m->version_max = dstor_get16(buf + 2);
+	m->flags = dstor_get32(buf + 4);
+	m->session = dstor_get64(buf + 8);
+	m->queue = dstor_get16(buf + 16);
+	m->nr_queues = dstor_get16(buf + 18);
+	if (dstor_get32(buf + 20))
+		return -DSTOR_EPROTO_RESERVED;
+	if (m->version_min == 0 || m->version_min > m->version_max)
+		return -DSTOR_EPROTO_VERSION;
+	if (m->flags & ~DSTOR_HELLO_ALL)
+		return -DSTOR_EPROTO_FLAGS;
+	if (m->nr_queues == 0 || m->queue >= m->nr_queues)
+		return -DSTOR_EPROTO_LENGTH;
+	/* The name must be NUL-terminated and NUL-padded. */
+	n = strnlen((const char *)buf + 24, DSTOR_WIRE_NAME_LEN);
+	if (n == 0 || n == DSTOR_WIRE_NAME_LEN)
+		return -DSTOR_EPROTO_NAME;
+	for (size_t i = n; i < DSTOR_WIRE_NAME_LEN; i++)
+		if (buf[24 + i])
+			return -DSTOR_EPROTO_NAME;
+	memcpy(m->name, buf + 24, DSTOR_WIRE_NAME_LEN);
+	return 0;
+}
+
+/* HELLO_REPLY payload: 2+2 reserved+4+8+4+4+4+4 = 32 bytes. */
+static inline void dstor_hello_reply_encode(u8 *buf,
+					    const struct dstor_hello_reply *m)
+{
+	memset(buf, 0, DSTOR_HELLO_REPLY_LEN);
+	dstor_put16(buf, m->version);
+	dstor_put32(buf + 4, m->flags);
+	dstor_put64(buf + 8, m->size);
+	dstor_put32(buf + 16, m->logical_block_size);
+	dstor_put32(buf + 20, m->physical_block_size);
+	dstor_put32(buf + 24, m->max_io);
+	dstor_put32(buf + 28, m->max_range);
+}
+
+static inline int dstor_block_size_ok(u32 bs)
+{
+	return bs >= 512 && bs <= 4096 && !(bs & (bs - 1));
+}
+
+static inline int dstor_hello_reply_decode(const u8 *buf,
+					   struct dstor_hello_reply *m)
+{
+	m->version = dstor_get16(buf);
+	m->flags = dstor_get32(buf + 4);
+	m->size = dstor_get64(buf + 8);
+	m->logical_block_size = dstor_get32(buf + 16);
+	m->physical_block_size = dstor_get32(buf + 20);
+	m->max_io = dstor_get32(buf + 24);
+	m->max_range = dstor_get32(buf + 28);
+	if (dstor_get16(buf + 2))
+		return -DSTOR_EPROTO_RESERVED;
+	if (m->version != DSTOR_PROTO_VERSION)
+		return -DSTOR_EPROTO_VERSION;
+	if (m->flags & ~DSTOR_EXP_ALL)
+		return -DSTOR_EPROTO_FLAGS;
+	if (!dstor_block_size_ok(m->logical_block_size) ||
+	    m->physical_block_size < m->logical_block_size ||
+	    m->physical_block_size > 65536 ||
+	    (m->physical_block_size & (m->physical_block_size - 1)))
+		return -DSTOR_EPROTO_LENGTH;
+	if (m->size % m->logical_block_size)
+		return -DSTOR_EPROTO_ALIGN;
+	if (m->max_io < 4096 || m->max_io > DSTOR_MAX_IO ||
+	    m->max_io % DSTOR_SECTOR)
+		return -DSTOR_EPROTO_LENGTH;
+	if (m->max_range > DSTOR_MAX_RANGE || m->max_range % DSTOR_SECTOR)
+		return -DSTOR_EPROTO_LENGTH;
+	return 0;
+}
+
+/*
+ * Handles: the importer packs a per-tag generation (so a late reply to an
+ * earlier use of the same tag is recognised as stale) with the blk-mq unique
+ * tag (hardware queue << 16 | tag).
+ */
+static inline u64 dstor_handle_make(u32 gen, u32 unique_tag)
+{
+	return (u64)gen << 32 | unique_tag;
+}
+
+static inline u32 dstor_handle_gen(u64 handle)
+{
+	return (u32)(handle >> 32);
+}
+
+static inline u32 dstor_handle_tag(u64 handle)
+{
+	return (u32)handle;
+}
+
+#endif /* _DSTOR_PROTO_H */

@@ -1,0 +1,219 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Helpers for the dstor selftests (bash). Source it first:
+#
+#   set -u
+#   source "$(dirname "$0")/lib.sh"
+#
+# KTAP output (kselftest style):
+#   ktap_header                  "TAP version 13"
+#   ktap_plan N                  "1..N"
+#   ktap_ok NAME                 "ok K NAME"
+#   ktap_fail NAME [WHY]         "# WHY" then "not ok K NAME"
+#   ktap_skip NAME REASON        "ok K NAME # SKIP REASON"
+#   ktap_check NAME CMD...       ok if CMD succeeds; else its output as "# "
+#                                lines and not ok. CMD runs in this shell
+#                                (functions work, variables it sets stick).
+#   ktap_note TEXT...            "# TEXT"
+#   ktap_skip_all REASON         "1..0 # SKIP REASON", exit 4
+#   ktap_finish                  totals; exit 1 if anything failed or the
+#                                plan was not met, 4 if all skipped, else 0
+#
+# Other helpers:
+#   at_exit CMD...               run CMD at exit (last registered runs first)
+#   wait_for SECS CMD...         poll CMD every 0.1 s until it succeeds;
+#                                fails after SECS seconds
+#   require_cmd CMD...           skip the whole test unless CMDs exist
+#   require_dstor                skip the whole test unless the dstor module
+#                                is loaded and the dstor tool is on PATH
+#   ns_pair_setup / ns_cleanup   two network namespaces joined by a veth
+#   in_ex CMD... / in_im CMD...  run CMD in the exporter / importer namespace
+#   slab_snapshot [REGEX]        "cache active_objs objsize" lines from
+#                                /proc/slabinfo, then a "total BYTES" line
+#   slab_active CACHE            active objects of one slab cache
+#
+# Tests run as root inside the guest; each one gets /dev/ram0..3 (64 MiB
+# each) to itself, since the harness runs tests one at a time.
+
+KSFT_PASS=0
+KSFT_FAIL=1
+KSFT_SKIP=4
+
+_ktap_num=0
+_ktap_plan=
+_ktap_pass=0
+_ktap_fail=0
+_ktap_skip=0
+
+ktap_header() { echo "TAP version 13"; }
+
+ktap_plan() {
+	_ktap_plan=$1
+	echo "1..$1"
+}
+
+ktap_note() { echo "# $*"; }
+
+ktap_ok() {
+	_ktap_num=$((_ktap_num + 1))
+	_ktap_pass=$((_ktap_pass + 1))
+	echo "ok $_ktap_num $1"
+}
+
+ktap_fail() {
+	_ktap_num=$((_ktap_num + 1))
+	_ktap_fail=$((_ktap_fail + 1))
+	[ $# -lt 2 ] || ktap_note "$2"
+	echo "not ok $_ktap_num $1"
+}
+
+ktap_skip() {
+	_ktap_num=$((_ktap_num + 1))
+	_ktap_skip=$((_ktap_skip + 1))
+	echo "ok $_ktap_num $1 # SKIP ${2:-}"
+}
+
+ktap_check() {
+	local name=$1 out rc
+	shift
+	out=$(mktemp)
+	"$@" >"$out" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		ktap_ok "$name"
+	else
+		sed 's/^/# /' "$out"
+		ktap_fail "$name" "failed (exit $rc): $*"
+	fi
+	rm -f "$out"
+	return $rc
+}
+
+ktap_skip_all() {
+	echo "1..0 # SKIP $*"
+	exit $KSFT_SKIP
+}
+
+ktap_finish() {
+	echo "# Totals: pass:$_ktap_pass fail:$_ktap_fail skip:$_ktap_skip"
+	if [ -n "$_ktap_plan" ] && [ "$_ktap_num" -ne "$_ktap_plan" ]; then
+		ktap_note "planned $_ktap_plan tests, ran $_ktap_num"
+		exit $KSFT_FAIL
+	fi
+	[ $_ktap_fail -eq 0 ] || exit $KSFT_FAIL
+	if [ $_ktap_num -gt 0 ] && [ $_ktap_skip -eq $_ktap_num ]; then
+		exit $KSFT_SKIP
+	fi
+	exit $KSFT_PASS
+}
+
+# --- cleanup -------------------------------------------------------------------
+_at_exit=()
+
+at_exit() { _at_exit=("$*" "${_at_exit[@]}"); }
+
+_run_at_exit() {
+	local rc=$? cmd
+	trap - EXIT
+	for cmd in "${_at_exit[@]}"; do
+		eval "$cmd" >/dev/null 2>&1
+	done
+	exit $rc
+}
+trap _run_at_exit EXIT
+# The harness stops a test that runs too long with TERM: clean up then, too.
+trap 'exit 143' TERM INT
+
+# --- polling -------------------------------------------------------------------
+# Monotonic-enough microseconds from bash itself (no fork per poll).
+_now_us() { echo "${EPOCHREALTIME//[.,]/}"; }
+
+wait_for() {
+	local secs=$1 deadline
+	shift
+	deadline=$(($(_now_us) + secs * 1000000))
+	until "$@"; do
+		[ "$(_now_us)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+# --- requirements --------------------------------------------------------------
+require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || ktap_skip_all "$c not installed"
+	done
+}
+
+require_dstor() {
+	[ -d /sys/module/dstor ] || ktap_skip_all "dstor module not loaded"
+	require_cmd dstor
+}
+
+# --- network namespaces ---------------------------------------------------------
+#
+#  +-----------------------------+              +-----------------------------+
+#  | netns $NS_EX ("ex-PID")     |              | netns $NS_IM ("im-PID")     |
+#  | exporter                    |     veth     | importer                    |
+#  |         $EX_DEV  "veth-ex" -+--------------+- "veth-im"  $IM_DEV         |
+#  |   $EX_IP4  192.0.2.1/24     |              |   192.0.2.2/24  $IM_IP4     |
+#  |   $EX_IP6  2001:db8::1/64   |              |   2001:db8::2/64  $IM_IP6   |
+#  +-----------------------------+              +-----------------------------+
+#
+# Addresses come from the documentation ranges (RFC 5737, RFC 3849); IPv6
+# addresses skip duplicate address detection (nodad) so they are usable at
+# once. Both namespaces have lo up. ns_pair_setup registers ns_cleanup, which
+# kills whatever still runs in the namespaces and deletes them.
+NS_EX=ex-$$
+NS_IM=im-$$
+EX_DEV=veth-ex
+IM_DEV=veth-im
+EX_IP4=192.0.2.1
+IM_IP4=192.0.2.2
+EX_IP6=2001:db8::1
+IM_IP6=2001:db8::2
+
+in_ex() { ip netns exec "$NS_EX" "$@"; }
+in_im() { ip netns exec "$NS_IM" "$@"; }
+
+ns_pair_setup() {
+	at_exit ns_cleanup
+	ip netns add "$NS_EX" &&
+	ip netns add "$NS_IM" &&
+	ip -n "$NS_EX" link set lo up &&
+	ip -n "$NS_IM" link set lo up &&
+	ip link add "$EX_DEV" netns "$NS_EX" type veth peer name "$IM_DEV" netns "$NS_IM" &&
+	ip -n "$NS_EX" addr add "$EX_IP4/24" dev "$EX_DEV" &&
+	ip -n "$NS_IM" addr add "$IM_IP4/24" dev "$IM_DEV" &&
+	ip -n "$NS_EX" addr add "$EX_IP6/64" dev "$EX_DEV" nodad &&
+	ip -n "$NS_IM" addr add "$IM_IP6/64" dev "$IM_DEV" nodad &&
+	ip -n "$NS_EX" link set "$EX_DEV" up &&
+	ip -n "$NS_IM" link set "$IM_DEV" up
+}
+
+ns_cleanup() {
+	local ns pid
+	for ns in "$NS_EX" "$NS_IM"; do
+		[ -e "/run/netns/$ns" ] || continue
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+		ip netns del "$ns"
+	done
+}
+
+# --- slab accounting ------------------------------------------------------------
+# /proc/slabinfo: "name active_objs num_objs objsize objperslab ...". With
+# slub_debug (the Debian kernels' boot) caches are not merged, so a module's
+# own caches show up under their own names.
+slab_snapshot() {
+	awk -v re="${1:-.}" '
+		NR > 2 && $1 ~ re { print $1, $2, $4; total += $2 * $4 }
+		END { print "total", total + 0 }' /proc/slabinfo
+}
+
+slab_active() {
+	awk -v c="$1" '$1 == c { print $2; found = 1 } END { if (!found) print 0 }' /proc/slabinfo
+}

@@ -1,0 +1,298 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a kernel in QEMU and run selftests inside it.
+#
+#   run.sh --kernel IMAGE [--modules VER|none] [--ko PATH] [--tool PATH]
+#          [--debug] [--timeout SECONDS] [--mem MB] [--smp N]
+#          [--append "ARGS"] [--log FILE] TEST...
+#
+#   TEST         a script path relative to selftests/, e.g. smoke.sh
+#   --kernel     bzImage to boot (e.g. /boot/vmlinuz-6.1.0-56-amd64)
+#   --modules    /lib/modules/VER to take brd, veth, nbd, ... from, or none
+#                (default: the kernel image's own version if that directory
+#                exists, else none)
+#   --ko         dstor.ko to put into the guest (loaded at boot, $DSTOR_KO)
+#   --tool       dstor tool binary to put into the guest (as /usr/bin/dstor)
+#   --debug      debug-kernel profile: no modules, no slub_debug, ramdisks
+#                sized on the command line, kmemleak scan at the end, test
+#                timeouts x3
+#   --timeout    whole-run limit; QEMU is killed and the run fails after it
+#                (default: boot allowance + the sum of the test timeouts)
+#   --mem --smp  guest size (default 2048 MiB, 2 CPUs)
+#   --append     extra kernel command line arguments
+#   --log        where the full kernel console goes (default
+#                build/vm/LABEL/RUN/console.log; LABEL is the kernel release,
+#                plus "-debug" with --debug; build/vm/LABEL/latest is the
+#                newest RUN directory, with ktap.log and qemu.stderr)
+#
+# Each test's timeout comes from the "timeout=" line of the settings file
+# next to it, else selftests/settings (kselftest style), else 45 s.
+#
+# Output: the tests' KTAP lines as they arrive, prefixed "[KERNEL TEST]";
+# then one verdict per test script, the kernel log check (one more test
+# case: it fails on BUG/WARNING/Oops, lockdep, KASAN/UBSAN/KFENCE/kmemleak
+# or slub_debug reports and on "dstor: ... leaked"), a "N skipped" line and,
+# as the very last line, "N passed, N failed". Exit status 0 iff 0 failed.
+#
+# Counting: every unindented "ok"/"not ok" line of every test is one case
+# ("# SKIP" counts as passed, and as skipped). A script also adds one
+# failure if it exited non-zero without a "not ok", printed fewer results
+# than its plan (or none at all), timed out, or never ran / never finished
+# because the guest died. A script that exits 4 (kselftest "skip") without
+# results counts as one skipped case.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+selftests=$(dirname "$here")
+top=$(dirname "$selftests")
+
+usage() {
+	sed -n '/^#   run.sh/,/^# Output/{/^# Output/d;s/^# \{0,1\}//;p}' "$0" >&2
+	exit 2
+}
+die() { echo "run.sh: $*" >&2; exit 2; }
+
+kernel= modules=auto ko= tool= debug=0 run_timeout= mem=2048 smp=2 append= console_log=
+tests=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel)	kernel=$2; shift 2 ;;
+	--modules)	modules=$2; shift 2 ;;
+	--ko)		ko=$2; shift 2 ;;
+	--tool)		tool=$2; shift 2 ;;
+	--debug)	debug=1; shift ;;
+	--timeout)	run_timeout=$2; shift 2 ;;
+	--mem)		mem=$2; shift 2 ;;
+	--smp)		smp=$2; shift 2 ;;
+	--append)	append=$2; shift 2 ;;
+	--log)		console_log=$2; shift 2 ;;
+	-h|--help)	usage ;;
+	-*)		echo "run.sh: unknown option '$1'" >&2; usage ;;
+	*)		tests+=("$1"); shift ;;
+	esac
+done
+[ -n "$kernel" ] || usage
+[ ${#tests[@]} -gt 0 ] || usage
+[ -r "$kernel" ] || die "$kernel: cannot read"
+for t in "${tests[@]}"; do
+	case $t in *[,:\ ]*) die "test name '$t' must not contain ',', ':' or spaces" ;; esac
+	[ -f "$selftests/$t" ] || die "$selftests/$t: no such test"
+done
+
+# The release string of a bzImage, from its setup header: the 16-bit field
+# at 0x20e points (relative to 0x200) at "6.1.0-56-amd64 (builder@...) #1 ...".
+kernel_release() {
+	local off
+	[ "$(dd if="$1" bs=1 skip=$((0x202)) count=4 2>/dev/null)" = HdrS ] || return 1
+	off=$(od -An -tu2 -j $((0x20e)) -N2 "$1" | tr -d ' ')
+	dd if="$1" bs=1 skip=$((off + 0x200)) count=128 2>/dev/null |
+		tr '\0' '\n' | head -n 1 | cut -d' ' -f1
+}
+release=$(kernel_release "$kernel") || release=
+[ -n "$release" ] || echo "run.sh: warning: cannot read the release of $kernel" >&2
+
+if [ "$modules" = auto ]; then
+	if [ $debug = 0 ] && [ -n "$release" ] && [ -d "/lib/modules/$release" ]; then
+		modules=$release
+	else
+		modules=none
+	fi
+fi
+if [ "$modules" != none ] && [ -n "$release" ] && [ "$modules" != "$release" ]; then
+	die "--modules $modules does not match the kernel ($release)"
+fi
+if [ -n "$ko" ] && [ -n "$release" ]; then
+	vermagic=$(modinfo -F vermagic "$ko" 2>/dev/null | cut -d' ' -f1)
+	[ "$vermagic" = "$release" ] ||
+		echo "run.sh: warning: $ko is built for '$vermagic', the kernel is $release" >&2
+fi
+
+label=${release:-$(basename "$kernel")}
+[ $debug = 0 ] || label=$label-debug
+# One directory per run, so runs can go on in parallel:
+# build/vm/LABEL/YYYYmmdd-HHMMSS-PID, with build/vm/LABEL/latest pointing at
+# the newest. The 20 newest are kept.
+labeldir=$top/build/vm/$label
+outdir=$labeldir/$(date +%Y%m%d-%H%M%S)-$$
+mkdir -p "$outdir"
+ln -sfn "$(basename "$outdir")" "$labeldir/latest"
+ls -1d "$labeldir"/[0-9]*-[0-9]* 2>/dev/null | sort -r | tail -n +21 | xargs -r rm -rf
+: "${console_log:=$outdir/console.log}"
+mkdir -p "$(dirname "$console_log")"
+ktap_log=$outdir/ktap.log
+initrd=$outdir/initramfs.cpio.gz
+
+# Per-test timeouts (kselftest "settings" files).
+test_timeout() {
+	local s v
+	for s in "$(dirname "$selftests/$1")/settings" "$selftests/settings"; do
+		[ -f "$s" ] || continue
+		v=$(sed -n 's/^timeout=\([0-9]\+\)$/\1/p' "$s" | tail -n 1)
+		[ -n "$v" ] && { echo "$v"; return; }
+	done
+	echo 45
+}
+factor=1
+[ $debug = 0 ] || factor=3
+tests_arg= sum=0
+for t in "${tests[@]}"; do
+	secs=$(($(test_timeout "$t") * factor))
+	tests_arg=${tests_arg:+$tests_arg,}$t:$secs
+	# The guest's watchdog gives a test 30 s more than its timeout.
+	sum=$((sum + secs + 30))
+done
+if [ -z "$run_timeout" ]; then
+	# Boot (about 10 s, 60 s on the debug kernel), then the tests, then
+	# the kmemleak scan and the dmesg dump.
+	if [ $debug = 0 ]; then run_timeout=$((120 + sum)); else run_timeout=$((300 + sum)); fi
+fi
+
+# --- image -------------------------------------------------------------------
+mk_args=(-o "$initrd" --modules "$modules" --cache "$top/build/vm/cache")
+[ -z "$ko" ] || mk_args+=(--ko "$ko")
+[ -z "$tool" ] || mk_args+=(--tool "$tool")
+t0=$(date +%s.%N)
+"$here"/mkinitramfs.sh "${mk_args[@]}" || die "building the initramfs failed"
+t1=$(date +%s.%N)
+
+# --- boot --------------------------------------------------------------------
+# panic=-1 reboots at once on a panic and -no-reboot turns that into a QEMU
+# exit. No oops=panic: an oops kills the offending task only, the run goes on
+# and the log check reports it.
+cmdline="console=ttyS0 panic=-1 selftests=$tests_arg"
+if [ $debug = 0 ]; then
+	# KFENCE is compiled into 6.12 but off by default (interval 0).
+	cmdline="$cmdline slub_debug=FZPU kfence.sample_interval=100"
+else
+	# slub_debug on top of KASAN stalls the boot under emulation.
+	cmdline="$cmdline brd.rd_nr=4 brd.rd_size=65536"
+fi
+[ -z "$append" ] || cmdline="$cmdline $append"
+
+echo "[$label] booting $kernel (modules: $modules, timeout ${run_timeout}s)"
+echo "[$label] console: $console_log"
+: >"$ktap_log"
+
+# Serial port 0 (ttyS0, the console) goes to the log file; port 1 (ttyS1,
+# the tests' output) to our stdout, read line by line below.
+qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp "$smp" -m "$mem"
+	-nographic -nodefaults -no-user-config -no-reboot -monitor none
+	-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
+	-serial "file:$console_log" -chardev stdio,id=ktap,signal=off
+	-serial chardev:ktap)
+
+current=
+timeout -k 5 "$run_timeout" "${qemu[@]}" </dev/null 2>"$outdir/qemu.stderr" |
+while IFS= read -r line; do
+	line=${line%$'\r'}
+	# A test that died in the middle of a line leaves the next marker at
+	# the end of that line: split it off.
+	case $line in
+	?*"%%vm "*)
+		part=${line%%"%%vm "*}
+		printf '%s\n' "$part" >>"$ktap_log"
+		echo "[$label${current:+ $current}] $part"
+		line=${line#"$part"} ;;
+	esac
+	printf '%s\n' "$line" >>"$ktap_log"
+	case $line in
+	"%%vm begin "*)
+		current=${line#"%%vm begin "}
+		echo "[$label] ---- $current" ;;
+	"%%vm end "*)
+		set -- ${line#"%%vm end "}
+		echo "[$label] ---- $1: exit ${2#rc=} after ${3#secs=} s"
+		current= ;;
+	"%%vm done") ;;
+	*)
+		echo "[$label${current:+ $current}] $line" ;;
+	esac
+done
+qemu_rc=${PIPESTATUS[0]}
+t2=$(date +%s.%N)
+# The image is rebuilt in a second from the cache; do not keep 45 MB per run.
+rm -f "$initrd"
+
+guest_secs=$(echo "$t2 - $t1" | bc 2>/dev/null || awk "BEGIN { print $t2 - $t1 }")
+if [ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ]; then
+	echo "[$label] whole-run timeout (${run_timeout}s): QEMU killed"
+elif [ "$qemu_rc" != 0 ]; then
+	echo "[$label] QEMU exited with status $qemu_rc:"
+	sed "s/^/[$label]   /" "$outdir/qemu.stderr"
+fi
+
+# --- verdicts ----------------------------------------------------------------
+# Per script: "NAME PASS FAIL SKIP NOTE" from the KTAP log. The guest runs
+# the tests in the order given and marks each one it starts, so the k-th
+# "begin" marker is the k-th test (a test may be listed more than once).
+verdicts=$(awk -v expected="${tests[*]}" '
+	BEGIN { n = split(expected, order, " ") }
+	/^%%vm begin / { t = ++seq; began[t] = 1; next }
+	/^%%vm end / { ended[t] = 1; rc[t] = substr($4, 4); t = ""; next }
+	t == "" { next }
+	/^1\.\.[0-9]+/ { plan[t] = substr($1, 4) + 0; next }
+	/^(not )?ok( |$)/ {
+		results[t]++
+		if ($0 ~ /#[ \t]*[Ss][Kk][Ii][Pp]/) { pass[t]++; skip[t]++ }
+		else if ($1 == "not") { fail[t]++; notok[t]++ }
+		else pass[t]++
+	}
+	END {
+		for (t = 1; t <= n; t++) {
+			p = pass[t] + 0; f = fail[t] + 0; s = skip[t] + 0
+			r = results[t] + 0; note = "exit " rc[t]
+			if (!began[t]) { f++; note = "never ran (guest died?)" }
+			else if (!ended[t]) { f++; note = "did not finish (guest died?)" }
+			else if (rc[t] == "hung") { f++; note = "hung: unkillable after timeout" }
+			else if (rc[t] == 124 || rc[t] == 137) { f++; note = "timed out" }
+			else if (rc[t] == 4 && r == 0) { p++; s++; note = "skipped (exit 4)" }
+			else if (rc[t] != 0 && !notok[t]) { f++; note = "exit " rc[t] " without a not ok" }
+			else if (rc[t] == 0 && r == 0) { f++; note = "no results" }
+			else if (t in plan && plan[t] != r) {
+				f++; note = "planned " plan[t] ", got " r
+			}
+			printf "%s %d %d %d %s\n", order[t], p, f, s, note
+		}
+	}' "$ktap_log")
+
+passed=0 failed=0 skipped=0
+while read -r t p f s note; do
+	printf '[%s] %s: %d passed, %d failed, %d skipped (%s)\n' "$label" "$t" "$p" "$f" "$s" "$note"
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+done <<<"$verdicts"
+
+# --- kernel log check --------------------------------------------------------
+# The console log holds the kernel messages as printed, the kmemleak report
+# and, if the guest got that far, a full dmesg dump (which repeats what the
+# console showed: identical lines are reported once). Lines are attributed
+# to the test that was running, from the "selftest: begin/end" markers.
+bad='BUG:|WARNING:|Oops|general protection fault|Call Trace:|kernel BUG|Kernel panic'
+bad="$bad|possible circular locking|possible recursive locking|inconsistent lock state"
+bad="$bad|suspicious RCU usage|INFO: task .* blocked|soft lockup|hard LOCKUP|detected stalls"
+bad="$bad|unreferenced object|KASAN|UBSAN|KFENCE"
+bad="$bad|BUG kmalloc|BUG [^ ]+ \\((Not tainted|Tainted)|Poison overwritten|Redzone|Object already free"
+bad="$bad|dstor.*leaked"
+findings=$(tr -d '\r' <"$console_log" 2>/dev/null | awk -v bad="$bad" '
+	/selftest: begin / { sub(/.*selftest: begin /, ""); during = $0; next }
+	/selftest: end / { during = ""; next }
+	/^%%vm (kmemleak|dmesg) begin/ { during = "" }
+	$0 ~ bad && !seen[$0]++ {
+		print (during == "" ? "" : "(" during ") ") $0
+	}')
+[ -s "$console_log" ] || findings="no kernel console output at all"
+if [ -z "$findings" ]; then
+	echo "[$label] kernel log: clean"
+	passed=$((passed + 1))
+else
+	echo "[$label] kernel log: $(echo "$findings" | wc -l) suspicious line(s), see $console_log:"
+	echo "$findings" | head -n 60 | sed "s/^/[$label]   /"
+	failed=$((failed + 1))
+fi
+
+boot=$(sed -n 's/.*vm-init: userspace up after \([0-9]*\) s.*/\1/p' "$console_log" | head -n 1)
+printf '[%s] times: image %.1f s, guest %.1f s (userspace after %s s)\n' "$label" \
+	"$(awk "BEGIN { print $t1 - $t0 }")" "$guest_secs" "${boot:-?}"
+echo "$skipped skipped"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,275 @@
+#include "attrs.hpp"
+
+#include <linux/dstor.h>
+#include <linux/genetlink.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+namespace dstor {
+
+namespace {
+
+// Attribute table of one level: tb[type] for every type <= Max; newer
+// (unknown) attributes are skipped, which keeps old tools working.
+template <std::size_t Max>
+struct Table {
+    std::array<const nlattr*, Max + 1> tb{};
+
+    const nlattr* operator[](std::size_t type) const { return tb[type]; }
+
+    static int collect(const nlattr* attr, void* data) noexcept {
+        auto* t = static_cast<Table*>(data);
+        const auto type = mnl_attr_get_type(attr);
+        if (type <= Max)
+            t->tb[type] = attr;
+        return MNL_CB_OK;
+    }
+};
+
+Error malformed(const char* what) {
+    return Error::user(std::string("malformed kernel reply: bad ") + what + " attribute");
+}
+
+std::string get_string(const nlattr* attr) {
+    const auto* p = static_cast<const char*>(mnl_attr_get_payload(attr));
+    return std::string(p, strnlen(p, mnl_attr_get_payload_len(attr)));
+}
+
+// Typed getters: nullopt if absent, error if present with the wrong length.
+template <class T>
+Result<std::optional<T>> get_uint(const nlattr* attr, const char* what) {
+    if (attr == nullptr)
+        return std::optional<T>{};
+    if (mnl_attr_get_payload_len(attr) != sizeof(T))
+        return malformed(what);
+    T v;
+    std::memcpy(&v, mnl_attr_get_payload(attr), sizeof(T));
+    return std::optional<T>{v};
+}
+
+struct StatsField {
+    std::uint16_t type;
+    std::optional<std::uint64_t> Stats::*field;
+};
+
+constexpr StatsField stats_fields[] = {
+    {DSTOR_A_STATS_READS, &Stats::reads},
+    {DSTOR_A_STATS_WRITES, &Stats::writes},
+    {DSTOR_A_STATS_FLUSHES, &Stats::flushes},
+    {DSTOR_A_STATS_DISCARDS, &Stats::discards},
+    {DSTOR_A_STATS_WRITE_ZEROES, &Stats::write_zeroes},
+    {DSTOR_A_STATS_READ_BYTES, &Stats::read_bytes},
+    {DSTOR_A_STATS_WRITE_BYTES, &Stats::write_bytes},
+    {DSTOR_A_STATS_ERRORS, &Stats::errors},
+    {DSTOR_A_STATS_INFLIGHT, &Stats::inflight},
+};
+
+Result<Stats> parse_stats(const nlattr* nest) {
+    Stats s;
+    if (nest == nullptr)
+        return s;
+    Table<DSTOR_A_STATS_MAX> tb;
+    if (mnl_attr_parse_nested(nest, Table<DSTOR_A_STATS_MAX>::collect, &tb) < 0)
+        return malformed("DSTOR_A_STATS");
+    for (const auto& f : stats_fields) {
+        auto v = get_uint<std::uint64_t>(tb[f.type], "DSTOR_A_STATS_*");
+        if (!v)
+            return v.error();
+        s.*f.field = *v;
+    }
+    return s;
+}
+
+// The attributes shared by exports and imports, after the table is filled.
+struct Common {
+    std::string name;
+    bool read_only = false;
+    std::optional<std::uint64_t> size;
+    std::optional<std::uint32_t> block_size;
+    Stats stats;
+};
+
+Result<Common> parse_common(const Table<DSTOR_A_MAX>& tb) {
+    Common c;
+    if (tb[DSTOR_A_NAME] == nullptr)
+        return Error::user("malformed kernel reply: no DSTOR_A_NAME");
+    c.name = get_string(tb[DSTOR_A_NAME]);
+    auto flags = get_uint<std::uint32_t>(tb[DSTOR_A_FLAGS], "DSTOR_A_FLAGS");
+    if (!flags)
+        return flags.error();
+    c.read_only = flags->value_or(0) & DSTOR_F_READ_ONLY;
+    auto size = get_uint<std::uint64_t>(tb[DSTOR_A_SIZE], "DSTOR_A_SIZE");
+    if (!size)
+        return size.error();
+    c.size = *size;
+    auto bs = get_uint<std::uint32_t>(tb[DSTOR_A_BLOCK_SIZE], "DSTOR_A_BLOCK_SIZE");
+    if (!bs)
+        return bs.error();
+    c.block_size = *bs;
+    auto stats = parse_stats(tb[DSTOR_A_STATS]);
+    if (!stats)
+        return stats.error();
+    c.stats = *stats;
+    return c;
+}
+
+Result<Table<DSTOR_A_MAX>> parse_top(const nlmsghdr* nlh) {
+    Table<DSTOR_A_MAX> tb;
+    if (mnl_nlmsg_get_payload_len(nlh) < sizeof(genlmsghdr))
+        return Error::user("malformed kernel reply: truncated message");
+    if (mnl_attr_parse(nlh, sizeof(genlmsghdr), Table<DSTOR_A_MAX>::collect, &tb) < 0)
+        return Error::user("malformed kernel reply: bad attribute layout");
+    return tb;
+}
+
+Result<std::optional<Endpoint>> get_endpoint(const nlattr* attr, const char* what) {
+    if (attr == nullptr)
+        return std::optional<Endpoint>{};
+    auto ep = parse_endpoint_attr(attr);
+    if (!ep)
+        return malformed(what);
+    return std::optional<Endpoint>{*ep};
+}
+
+} // namespace
+
+void put_endpoint(nl::Message& msg, std::uint16_t type, const Endpoint& ep) {
+    auto nest = msg.nest(type);
+    if (ep.family == Endpoint::Family::ipv4) {
+        msg.put_bin(DSTOR_A_ENDPOINT_IPV4, ep.addr.data(), 4);
+    } else {
+        msg.put_bin(DSTOR_A_ENDPOINT_IPV6, ep.addr.data(), 16);
+        if (ep.ifindex != 0)
+            msg.put_u32(DSTOR_A_ENDPOINT_IFINDEX, ep.ifindex);
+    }
+    msg.put_u16(DSTOR_A_ENDPOINT_PORT, ep.port);
+}
+
+void put_export_add(nl::Message& msg, const ExportSpec& spec) {
+    msg.put_str(DSTOR_A_NAME, spec.name);
+    msg.put_str(DSTOR_A_DEVICE, spec.device);
+    put_endpoint(msg, DSTOR_A_LISTEN, spec.listen);
+    if (spec.read_only)
+        msg.put_u32(DSTOR_A_FLAGS, DSTOR_F_READ_ONLY);
+}
+
+void put_export_del(nl::Message& msg, const std::string& name) {
+    msg.put_str(DSTOR_A_NAME, name);
+}
+
+void put_import_add(nl::Message& msg, const ImportSpec& spec) {
+    msg.put_str(DSTOR_A_NAME, spec.name);
+    put_endpoint(msg, DSTOR_A_PEER, spec.peer);
+    if (spec.read_only)
+        msg.put_u32(DSTOR_A_FLAGS, DSTOR_F_READ_ONLY);
+    if (spec.connections != 0)
+        msg.put_u32(DSTOR_A_CONNECTIONS, spec.connections);
+}
+
+void put_import_del(nl::Message& msg, const ImportRef& ref) {
+    if (const auto* index = std::get_if<std::uint32_t>(&ref))
+        msg.put_u32(DSTOR_A_INDEX, *index);
+    else
+        msg.put_str(DSTOR_A_NAME, std::get<std::string>(ref));
+}
+
+Result<Endpoint> parse_endpoint_attr(const nlattr* nest) {
+    Table<DSTOR_A_ENDPOINT_MAX> tb;
+    if (mnl_attr_parse_nested(nest, Table<DSTOR_A_ENDPOINT_MAX>::collect, &tb) < 0)
+        return malformed("endpoint");
+    Endpoint ep;
+    const nlattr* v4 = tb[DSTOR_A_ENDPOINT_IPV4];
+    const nlattr* v6 = tb[DSTOR_A_ENDPOINT_IPV6];
+    if ((v4 == nullptr) == (v6 == nullptr))
+        return malformed("endpoint");
+    if (v4 != nullptr) {
+        if (mnl_attr_get_payload_len(v4) != 4)
+            return malformed("DSTOR_A_ENDPOINT_IPV4");
+        ep.family = Endpoint::Family::ipv4;
+        std::memcpy(ep.addr.data(), mnl_attr_get_payload(v4), 4);
+    } else {
+        if (mnl_attr_get_payload_len(v6) != 16)
+            return malformed("DSTOR_A_ENDPOINT_IPV6");
+        ep.family = Endpoint::Family::ipv6;
+        std::memcpy(ep.addr.data(), mnl_attr_get_payload(v6), 16);
+    }
+    auto port = get_uint<std::uint16_t>(tb[DSTOR_A_ENDPOINT_PORT], "DSTOR_A_ENDPOINT_PORT");
+    if (!port)
+        return port.error();
+    ep.port = port->value_or(DSTOR_DEFAULT_PORT);
+    auto ifindex =
+        get_uint<std::uint32_t>(tb[DSTOR_A_ENDPOINT_IFINDEX], "DSTOR_A_ENDPOINT_IFINDEX");
+    if (!ifindex)
+        return ifindex.error();
+    ep.ifindex = ifindex->value_or(0);
+    return ep;
+}
+
+Result<ExportInfo> parse_export_info(const nlmsghdr* nlh) {
+    auto tb = parse_top(nlh);
+    if (!tb)
+        return tb.error();
+    auto common = parse_common(*tb);
+    if (!common)
+        return common.error();
+    ExportInfo info;
+    info.name = common->name;
+    info.read_only = common->read_only;
+    info.size = common->size;
+    info.block_size = common->block_size;
+    info.stats = common->stats;
+    if ((*tb)[DSTOR_A_DEVICE] != nullptr)
+        info.device = get_string((*tb)[DSTOR_A_DEVICE]);
+    auto listen = get_endpoint((*tb)[DSTOR_A_LISTEN], "DSTOR_A_LISTEN");
+    if (!listen)
+        return listen.error();
+    info.listen = *listen;
+    auto sessions = get_uint<std::uint32_t>((*tb)[DSTOR_A_SESSIONS], "DSTOR_A_SESSIONS");
+    if (!sessions)
+        return sessions.error();
+    info.sessions = *sessions;
+    return info;
+}
+
+Result<ImportInfo> parse_import_info(const nlmsghdr* nlh) {
+    auto tb = parse_top(nlh);
+    if (!tb)
+        return tb.error();
+    auto common = parse_common(*tb);
+    if (!common)
+        return common.error();
+    ImportInfo info;
+    info.name = common->name;
+    info.read_only = common->read_only;
+    info.size = common->size;
+    info.block_size = common->block_size;
+    info.stats = common->stats;
+    auto index = get_uint<std::uint32_t>((*tb)[DSTOR_A_INDEX], "DSTOR_A_INDEX");
+    if (!index)
+        return index.error();
+    info.index = *index;
+    auto peer = get_endpoint((*tb)[DSTOR_A_PEER], "DSTOR_A_PEER");
+    if (!peer)
+        return peer.error();
+    info.peer = *peer;
+    auto conns = get_uint<std::uint32_t>((*tb)[DSTOR_A_CONNECTIONS], "DSTOR_A_CONNECTIONS");
+    if (!conns)
+        return conns.error();
+    info.connections = *conns;
+    auto state = get_uint<std::uint32_t>((*tb)[DSTOR_A_STATE], "DSTOR_A_STATE");
+    if (!state)
+        return state.error();
+    info.state = *state;
+    return info;
+}
+
+Result<std::optional<std::uint32_t>> parse_import_index(const nlmsghdr* nlh) {
+    auto tb = parse_top(nlh);
+    if (!tb)
+        return tb.error();
+    return get_uint<std::uint32_t>((*tb)[DSTOR_A_INDEX], "DSTOR_A_INDEX");
+}
+
+} // namespace dstor

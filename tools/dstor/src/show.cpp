@@ -1,0 +1,277 @@
+// dstor show [--json]: every export and import, from DSTOR_CMD_EXPORT_GET and
+// DSTOR_CMD_IMPORT_GET dumps.
+#include "show.hpp"
+
+#include <CLI/CLI.hpp>
+#include <linux/dstor.h>
+
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "attrs.hpp"
+#include "commands.hpp"
+
+namespace dstor {
+
+namespace {
+
+struct StatsKey {
+    const char* json;
+    std::optional<std::uint64_t> Stats::*field;
+};
+
+// JSON keys of "stats", in the order they are printed.
+constexpr StatsKey stats_keys[] = {
+    {"reads", &Stats::reads},
+    {"writes", &Stats::writes},
+    {"flushes", &Stats::flushes},
+    {"discards", &Stats::discards},
+    {"write_zeroes", &Stats::write_zeroes},
+    {"read_bytes", &Stats::read_bytes},
+    {"write_bytes", &Stats::write_bytes},
+    {"errors", &Stats::errors},
+    {"inflight", &Stats::inflight},
+};
+
+nlohmann::ordered_json stats_json(const Stats& s) {
+    auto j = nlohmann::ordered_json::object();
+    for (const auto& k : stats_keys)
+        if (s.*k.field)
+            j[k.json] = *(s.*k.field);
+    return j;
+}
+
+std::string size_text(const std::optional<std::uint64_t>& size,
+                      const std::optional<std::uint32_t>& block_size) {
+    std::string out;
+    if (size)
+        out = human_bytes(*size) + " (" + std::to_string(*size) + " bytes)";
+    if (block_size)
+        out += (out.empty() ? "" : ", ") + std::string("block size ") + std::to_string(*block_size);
+    return out;
+}
+
+// "  requests: ...", "  transfer: ...", "  errors: ..." for what is present.
+void stats_lines(std::ostream& os, const Stats& s) {
+    std::string requests;
+    auto add = [&requests](const std::optional<std::uint64_t>& v, const char* what) {
+        if (v)
+            requests += (requests.empty() ? "" : ", ") + std::to_string(*v) + " " + what;
+    };
+    add(s.reads, "reads");
+    add(s.writes, "writes");
+    add(s.flushes, "flushes");
+    add(s.discards, "discards");
+    add(s.write_zeroes, "write-zeroes");
+    if (!requests.empty())
+        os << "  requests: " << requests << '\n';
+
+    std::string transfer;
+    if (s.read_bytes)
+        transfer = human_bytes(*s.read_bytes) + " read";
+    if (s.write_bytes)
+        transfer += (transfer.empty() ? "" : ", ") + human_bytes(*s.write_bytes) + " written";
+    if (!transfer.empty())
+        os << "  transfer: " << transfer << '\n';
+
+    std::string errors;
+    if (s.errors)
+        errors = std::to_string(*s.errors) + " errors";
+    if (s.inflight)
+        errors += (errors.empty() ? "" : ", ") + std::to_string(*s.inflight) + " in flight";
+    if (!errors.empty())
+        os << "  status: " << errors << '\n';
+}
+
+} // namespace
+
+std::string human_bytes(std::uint64_t bytes) {
+    if (bytes < 1024)
+        return std::to_string(bytes) + " B";
+    static const char* const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = static_cast<double>(bytes) / 1024.0;
+    std::size_t u = 0;
+    while (v >= 1024.0 && u + 1 < std::size(units)) {
+        v /= 1024.0;
+        ++u;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.2f %s", v, units[u]);
+    return buf;
+}
+
+std::string state_name(std::optional<std::uint32_t> state) {
+    if (!state)
+        return "unknown";
+    switch (*state) {
+    case DSTOR_STATE_CONNECTED:
+        return "connected";
+    case DSTOR_STATE_CONNECTING:
+        return "connecting";
+    case DSTOR_STATE_FAILED:
+        return "failed";
+    case DSTOR_STATE_DELETING:
+        return "deleting";
+    default:
+        return "unknown";
+    }
+}
+
+std::string format_show(const std::vector<ExportInfo>& exports,
+                        const std::vector<ImportInfo>& imports) {
+    std::ostringstream os;
+    bool first = true;
+    auto separate = [&] {
+        if (!first)
+            os << '\n';
+        first = false;
+    };
+    for (const auto& e : exports) {
+        separate();
+        os << "export: " << e.name << '\n';
+        if (e.device)
+            os << "  device: " << *e.device << '\n';
+        if (e.listen)
+            os << "  listen: " << format_endpoint(*e.listen) << '\n';
+        os << "  access: " << (e.read_only ? "read-only" : "read-write") << '\n';
+        if (auto sz = size_text(e.size, e.block_size); !sz.empty())
+            os << "  size: " << sz << '\n';
+        if (e.sessions)
+            os << "  sessions: " << *e.sessions << '\n';
+        stats_lines(os, e.stats);
+    }
+    for (const auto& i : imports) {
+        separate();
+        os << "import: "
+           << (i.index ? "/dev/dstor" + std::to_string(*i.index) : std::string("(no device)"))
+           << '\n';
+        os << "  export: " << i.name;
+        if (i.peer)
+            os << '@' << format_endpoint(*i.peer);
+        os << '\n';
+        os << "  state: " << state_name(i.state) << '\n';
+        os << "  access: " << (i.read_only ? "read-only" : "read-write") << '\n';
+        if (i.connections)
+            os << "  connections: " << *i.connections << '\n';
+        if (auto sz = size_text(i.size, i.block_size); !sz.empty())
+            os << "  size: " << sz << '\n';
+        stats_lines(os, i.stats);
+    }
+    return os.str();
+}
+
+nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
+                                 const std::vector<ImportInfo>& imports) {
+    using json = nlohmann::ordered_json;
+    json doc = json::object();
+    doc["exports"] = json::array();
+    doc["imports"] = json::array();
+    for (const auto& e : exports) {
+        json j = json::object();
+        j["name"] = e.name;
+        if (e.device)
+            j["device"] = *e.device;
+        if (e.listen)
+            j["listen"] = format_endpoint(*e.listen);
+        j["read_only"] = e.read_only;
+        if (e.size)
+            j["size"] = *e.size;
+        if (e.block_size)
+            j["block_size"] = *e.block_size;
+        if (e.sessions)
+            j["sessions"] = *e.sessions;
+        j["stats"] = stats_json(e.stats);
+        doc["exports"].push_back(std::move(j));
+    }
+    for (const auto& i : imports) {
+        json j = json::object();
+        if (i.index) {
+            j["index"] = *i.index;
+            j["device"] = "/dev/dstor" + std::to_string(*i.index);
+        }
+        j["name"] = i.name;
+        if (i.peer)
+            j["peer"] = format_endpoint(*i.peer);
+        j["read_only"] = i.read_only;
+        if (i.size)
+            j["size"] = *i.size;
+        if (i.block_size)
+            j["block_size"] = *i.block_size;
+        if (i.connections)
+            j["connections"] = *i.connections;
+        j["state"] = state_name(i.state);
+        j["stats"] = stats_json(i.stats);
+        doc["imports"].push_back(std::move(j));
+    }
+    return doc;
+}
+
+Parsed<ShowCommand> parse_show_args(const std::vector<std::string>& args) {
+    CLI::App app("Show every export and import (the default when dstor gets no arguments).",
+                 "dstor show");
+    bool json = false;
+    app.add_flag("--json", json, "Print one JSON document: {\"exports\":[...],\"imports\":[...]}");
+    auto p = parse_cli(app, "show", args);
+    if (!p.cmd)
+        return carry<ShowCommand>(std::move(p));
+    Parsed<ShowCommand> out;
+    out.command = p.command;
+    out.cmd = ShowCommand{json};
+    return out;
+}
+
+int run_show(const std::vector<std::string>& args) {
+    auto p = parse_show_args(args);
+    if (!p.cmd)
+        return emit(p);
+
+    auto sock = open_dstor();
+    if (!sock) {
+        report(p.command, sock.error());
+        return EXIT_FAIL;
+    }
+
+    std::vector<ExportInfo> exports;
+    nl::Message msg = sock->dump(DSTOR_CMD_EXPORT_GET);
+    auto r = sock->transact(msg, [&exports](const nlmsghdr* nlh) -> Result<void> {
+        auto info = parse_export_info(nlh);
+        if (!info)
+            return info.error();
+        exports.push_back(std::move(*info));
+        return {};
+    });
+    if (!r) {
+        report(p.command, r.error());
+        return EXIT_FAIL;
+    }
+
+    std::vector<ImportInfo> imports;
+    msg = sock->dump(DSTOR_CMD_IMPORT_GET);
+    r = sock->transact(msg, [&imports](const nlmsghdr* nlh) -> Result<void> {
+        auto info = parse_import_info(nlh);
+        if (!info)
+            return info.error();
+        imports.push_back(std::move(*info));
+        return {};
+    });
+    if (!r) {
+        report(p.command, r.error());
+        return EXIT_FAIL;
+    }
+
+    if (p.cmd->json)
+        std::cout << show_json(exports, imports)
+                         .dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+                  << '\n';
+    else
+        std::cout << format_show(exports, imports);
+    std::cout.flush();
+    if (!std::cout) {
+        report(p.command, "cannot write to standard output");
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+} // namespace dstor

@@ -1,0 +1,634 @@
+// Message building, reply parsing, extended ACKs and the receive dispatcher,
+// all on synthetic buffers: no netlink socket is opened.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <linux/dstor.h>
+#include <linux/genetlink.h>
+
+#include <cstring>
+#include <map>
+#include <stdexcept>
+
+#include "attrs.hpp"
+#include "netlink.hpp"
+
+using namespace dstor;
+
+namespace {
+
+constexpr std::uint16_t family = 0x1d;
+
+// type -> attribute, for one level.
+std::map<std::uint16_t, const nlattr*> attrs_of(const nlmsghdr* nlh) {
+    std::map<std::uint16_t, const nlattr*> m;
+    mnl_attr_parse(
+        nlh, sizeof(genlmsghdr),
+        [](const nlattr* a, void* d) -> int {
+            (*static_cast<std::map<std::uint16_t, const nlattr*>*>(d))[mnl_attr_get_type(a)] = a;
+            return MNL_CB_OK;
+        },
+        &m);
+    return m;
+}
+
+std::map<std::uint16_t, const nlattr*> attrs_of(const nlattr* nest) {
+    std::map<std::uint16_t, const nlattr*> m;
+    mnl_attr_parse_nested(
+        nest,
+        [](const nlattr* a, void* d) -> int {
+            (*static_cast<std::map<std::uint16_t, const nlattr*>*>(d))[mnl_attr_get_type(a)] = a;
+            return MNL_CB_OK;
+        },
+        &m);
+    return m;
+}
+
+std::string str_of(const nlattr* a) {
+    // put_str sends the terminating NUL, as NLA_NUL_STRING policies want.
+    EXPECT_GE(mnl_attr_validate(a, MNL_TYPE_NUL_STRING), 0);
+    return mnl_attr_get_str(a);
+}
+
+Endpoint ep(const char* text) {
+    auto r = parse_endpoint(text);
+    EXPECT_TRUE(r.ok());
+    return *r;
+}
+
+} // namespace
+
+TEST(Message, Header) {
+    nl::Message msg(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_EXPORT_DEL, DSTOR_GENL_VERSION);
+    const nlmsghdr* nlh = msg.hdr();
+    EXPECT_EQ(nlh->nlmsg_type, family);
+    EXPECT_EQ(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
+    EXPECT_EQ(nlh->nlmsg_len, NLMSG_HDRLEN + GENL_HDRLEN);
+    EXPECT_EQ(msg.size(), nlh->nlmsg_len);
+    const auto* genl = static_cast<const genlmsghdr*>(mnl_nlmsg_get_payload(nlh));
+    EXPECT_EQ(genl->cmd, DSTOR_CMD_EXPORT_DEL);
+    EXPECT_EQ(genl->version, DSTOR_GENL_VERSION);
+    EXPECT_FALSE(msg.overflow());
+}
+
+TEST(Message, ExportAddIpv4) {
+    nl::Message msg(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_EXPORT_ADD, DSTOR_GENL_VERSION);
+    put_export_add(msg, ExportSpec{"disk1", "/dev/vdb", ep("192.0.2.1:7421"), false});
+    ASSERT_FALSE(msg.overflow());
+
+    auto top = attrs_of(msg.hdr());
+    EXPECT_EQ(top.size(), 3u); // NAME, DEVICE, LISTEN; no FLAGS when read-write
+    ASSERT_TRUE(top.count(DSTOR_A_NAME));
+    EXPECT_EQ(str_of(top[DSTOR_A_NAME]), "disk1");
+    ASSERT_TRUE(top.count(DSTOR_A_DEVICE));
+    EXPECT_EQ(str_of(top[DSTOR_A_DEVICE]), "/dev/vdb");
+    EXPECT_FALSE(top.count(DSTOR_A_FLAGS));
+
+    ASSERT_TRUE(top.count(DSTOR_A_LISTEN));
+    const nlattr* listen = top[DSTOR_A_LISTEN];
+    EXPECT_TRUE(listen->nla_type & NLA_F_NESTED) << "strict policies need NLA_F_NESTED";
+    auto inner = attrs_of(listen);
+    EXPECT_EQ(inner.size(), 2u);
+    ASSERT_TRUE(inner.count(DSTOR_A_ENDPOINT_IPV4));
+    ASSERT_EQ(mnl_attr_get_payload_len(inner[DSTOR_A_ENDPOINT_IPV4]), 4u);
+    const auto* a =
+        static_cast<const std::uint8_t*>(mnl_attr_get_payload(inner[DSTOR_A_ENDPOINT_IPV4]));
+    EXPECT_EQ(a[0], 192);
+    EXPECT_EQ(a[1], 0);
+    EXPECT_EQ(a[2], 2);
+    EXPECT_EQ(a[3], 1);
+    ASSERT_TRUE(inner.count(DSTOR_A_ENDPOINT_PORT));
+    EXPECT_EQ(mnl_attr_validate(inner[DSTOR_A_ENDPOINT_PORT], MNL_TYPE_U16), 0);
+    EXPECT_EQ(mnl_attr_get_u16(inner[DSTOR_A_ENDPOINT_PORT]), 7421); // host order
+    EXPECT_FALSE(inner.count(DSTOR_A_ENDPOINT_IFINDEX));
+    EXPECT_FALSE(inner.count(DSTOR_A_ENDPOINT_IPV6));
+}
+
+TEST(Message, ExportAddReadOnlyIpv6Scoped) {
+    nl::Message msg(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_EXPORT_ADD, DSTOR_GENL_VERSION);
+    put_export_add(msg, ExportSpec{"ro", "/dev/vdc", ep("[fe80::1%1]:9000"), true});
+    auto top = attrs_of(msg.hdr());
+    ASSERT_TRUE(top.count(DSTOR_A_FLAGS));
+    EXPECT_EQ(mnl_attr_validate(top[DSTOR_A_FLAGS], MNL_TYPE_U32), 0);
+    EXPECT_EQ(mnl_attr_get_u32(top[DSTOR_A_FLAGS]), DSTOR_F_READ_ONLY);
+
+    auto inner = attrs_of(top[DSTOR_A_LISTEN]);
+    EXPECT_FALSE(inner.count(DSTOR_A_ENDPOINT_IPV4));
+    ASSERT_TRUE(inner.count(DSTOR_A_ENDPOINT_IPV6));
+    ASSERT_EQ(mnl_attr_get_payload_len(inner[DSTOR_A_ENDPOINT_IPV6]), 16u);
+    in6_addr want{};
+    ASSERT_EQ(inet_pton(AF_INET6, "fe80::1", &want), 1);
+    EXPECT_EQ(std::memcmp(mnl_attr_get_payload(inner[DSTOR_A_ENDPOINT_IPV6]), &want, 16), 0);
+    EXPECT_EQ(mnl_attr_get_u16(inner[DSTOR_A_ENDPOINT_PORT]), 9000);
+    ASSERT_TRUE(inner.count(DSTOR_A_ENDPOINT_IFINDEX));
+    EXPECT_EQ(mnl_attr_get_u32(inner[DSTOR_A_ENDPOINT_IFINDEX]), 1u);
+}
+
+TEST(Message, ImportAdd) {
+    nl::Message msg(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_IMPORT_ADD, DSTOR_GENL_VERSION);
+    put_import_add(msg, ImportSpec{"disk1", ep("[2001:db8::1]"), true, 4});
+    auto top = attrs_of(msg.hdr());
+    EXPECT_EQ(top.size(), 4u);
+    EXPECT_EQ(str_of(top[DSTOR_A_NAME]), "disk1");
+    EXPECT_EQ(mnl_attr_get_u32(top[DSTOR_A_FLAGS]), DSTOR_F_READ_ONLY);
+    EXPECT_EQ(mnl_attr_get_u32(top[DSTOR_A_CONNECTIONS]), 4u);
+    ASSERT_TRUE(top.count(DSTOR_A_PEER));
+    EXPECT_TRUE(top[DSTOR_A_PEER]->nla_type & NLA_F_NESTED);
+    auto peer = parse_endpoint_attr(top[DSTOR_A_PEER]);
+    ASSERT_TRUE(peer.ok()) << peer.error().text();
+    EXPECT_EQ(format_endpoint(*peer), "[2001:db8::1]:7420");
+
+    nl::Message dflt(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_IMPORT_ADD, DSTOR_GENL_VERSION);
+    put_import_add(dflt, ImportSpec{"disk1", ep("192.0.2.1"), false, 0});
+    auto t2 = attrs_of(dflt.hdr());
+    EXPECT_EQ(t2.size(), 2u); // no FLAGS, no CONNECTIONS: the kernel's defaults
+}
+
+TEST(Message, ImportDelAndExportDel) {
+    nl::Message by_index(family, NLM_F_REQUEST, DSTOR_CMD_IMPORT_DEL, DSTOR_GENL_VERSION);
+    put_import_del(by_index, ImportRef{std::uint32_t{3}});
+    auto t = attrs_of(by_index.hdr());
+    ASSERT_EQ(t.size(), 1u);
+    EXPECT_EQ(mnl_attr_get_u32(t[DSTOR_A_INDEX]), 3u);
+
+    nl::Message by_name(family, NLM_F_REQUEST, DSTOR_CMD_IMPORT_DEL, DSTOR_GENL_VERSION);
+    put_import_del(by_name, ImportRef{std::string("disk1")});
+    t = attrs_of(by_name.hdr());
+    ASSERT_EQ(t.size(), 1u);
+    EXPECT_EQ(str_of(t[DSTOR_A_NAME]), "disk1");
+
+    nl::Message del(family, NLM_F_REQUEST, DSTOR_CMD_EXPORT_DEL, DSTOR_GENL_VERSION);
+    put_export_del(del, "disk1");
+    t = attrs_of(del.hdr());
+    ASSERT_EQ(t.size(), 1u);
+    EXPECT_EQ(str_of(t[DSTOR_A_NAME]), "disk1");
+}
+
+TEST(Message, NestGuardClosesInScopeOrder) {
+    nl::Message msg(family, NLM_F_REQUEST, DSTOR_CMD_EXPORT_GET, DSTOR_GENL_VERSION);
+    {
+        auto outer = msg.nest(DSTOR_A_STATS);
+        msg.put_u64(DSTOR_A_STATS_READS, 1);
+        {
+            auto inner = msg.nest(50);
+            msg.put_u16(DSTOR_A_ENDPOINT_PORT, 1);
+        }
+        msg.put_u64(DSTOR_A_STATS_WRITES, 2);
+    }
+    msg.put_u32(DSTOR_A_FLAGS, 0);
+    auto top = attrs_of(msg.hdr());
+    ASSERT_EQ(top.size(), 2u);
+    auto stats = attrs_of(top[DSTOR_A_STATS]);
+    ASSERT_EQ(stats.size(), 3u);
+    EXPECT_EQ(mnl_attr_get_u64(stats[DSTOR_A_STATS_READS]), 1u);
+    EXPECT_EQ(mnl_attr_get_u64(stats[DSTOR_A_STATS_WRITES]), 2u);
+    EXPECT_EQ(mnl_attr_get_u16(attrs_of(stats[50])[DSTOR_A_ENDPOINT_PORT]), 1);
+    // The outer nest covers everything up to FLAGS.
+    const auto* end =
+        reinterpret_cast<const char*>(top[DSTOR_A_STATS]) + MNL_ALIGN(top[DSTOR_A_STATS]->nla_len);
+    EXPECT_EQ(end, reinterpret_cast<const char*>(top[DSTOR_A_FLAGS]));
+}
+
+TEST(Message, NestGuardEndAndMove) {
+    nl::Message msg(family, NLM_F_REQUEST, DSTOR_CMD_EXPORT_GET, DSTOR_GENL_VERSION);
+    auto a = msg.nest(DSTOR_A_LISTEN);
+    msg.put_u16(DSTOR_A_ENDPOINT_PORT, 7);
+    auto b = std::move(a); // a no longer closes anything
+    b.end();
+    b.end(); // idempotent
+    msg.put_u32(DSTOR_A_FLAGS, 1);
+    auto top = attrs_of(msg.hdr());
+    ASSERT_EQ(top.size(), 2u);
+    EXPECT_EQ(mnl_attr_get_u16(attrs_of(top[DSTOR_A_LISTEN])[DSTOR_A_ENDPOINT_PORT]), 7);
+}
+
+TEST(Message, Overflow) {
+    nl::Message msg(family, NLM_F_REQUEST, DSTOR_CMD_EXPORT_ADD, DSTOR_GENL_VERSION);
+    msg.put_str(DSTOR_A_DEVICE, std::string(nl::Message::capacity, 'x'));
+    EXPECT_TRUE(msg.overflow());
+    EXPECT_EQ(msg.size(), NLMSG_HDRLEN + GENL_HDRLEN); // nothing half-written
+
+    nl::Message m2(family, NLM_F_REQUEST, DSTOR_CMD_EXPORT_ADD, DSTOR_GENL_VERSION);
+    m2.put_bin(DSTOR_A_DEVICE, std::string(nl::Message::capacity - 40, 'x').data(),
+               nl::Message::capacity - 40);
+    ASSERT_FALSE(m2.overflow());
+    {
+        auto n = m2.nest(DSTOR_A_LISTEN);
+        m2.put_bin(DSTOR_A_ENDPOINT_IPV6, std::string(16, 'y').data(), 16);
+        m2.put_u64(DSTOR_A_ENDPOINT_PORT, 1);
+    }
+    EXPECT_TRUE(m2.overflow());
+}
+
+TEST(Message, MoveOnly) {
+    static_assert(!std::is_copy_constructible_v<nl::Message>);
+    static_assert(std::is_nothrow_move_constructible_v<nl::Message>);
+    static_assert(!std::is_copy_constructible_v<nl::Nest>);
+    static_assert(!std::is_copy_constructible_v<nl::Socket>);
+    nl::Message a(family, NLM_F_REQUEST, DSTOR_CMD_EXPORT_DEL, DSTOR_GENL_VERSION);
+    put_export_del(a, "x");
+    const auto len = a.size();
+    nl::Message b = std::move(a);
+    EXPECT_EQ(b.size(), len);
+    EXPECT_EQ(str_of(attrs_of(b.hdr())[DSTOR_A_NAME]), "x");
+}
+
+// ---- extended ACKs -------------------------------------------------------
+
+namespace {
+
+struct Buffer {
+    alignas(8) char data[4096] = {};
+    nlmsghdr* nlh() { return reinterpret_cast<nlmsghdr*>(data); }
+};
+
+// An NLMSG_ERROR answering `request`, capped or not, with optional TLVs.
+void put_error(Buffer& b, int error, const nlmsghdr* request, bool capped, const char* extack,
+               std::uint32_t seq = 1, std::uint32_t portid = 0) {
+    nlmsghdr* nlh = mnl_nlmsg_put_header(b.data);
+    nlh->nlmsg_type = NLMSG_ERROR;
+    nlh->nlmsg_seq = seq;
+    nlh->nlmsg_pid = portid;
+    const std::size_t echo = capped ? sizeof(nlmsghdr) : request->nlmsg_len;
+    auto* err = static_cast<nlmsgerr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(int) + echo));
+    err->error = error;
+    std::memcpy(&err->msg, request, echo);
+    if (capped)
+        nlh->nlmsg_flags |= NLM_F_CAPPED;
+    if (extack != nullptr) {
+        nlh->nlmsg_flags |= NLM_F_ACK_TLVS;
+        mnl_attr_put_u32(nlh, NLMSGERR_ATTR_OFFS, 20);
+        mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, extack);
+    }
+}
+
+nl::Message sample_request() {
+    nl::Message msg(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_EXPORT_ADD, DSTOR_GENL_VERSION);
+    put_export_add(msg, ExportSpec{"disk1", "/dev/vdb", ep("192.0.2.1"), false});
+    msg.hdr()->nlmsg_seq = 1;
+    return msg;
+}
+
+} // namespace
+
+TEST(Extack, CappedWithMessage) {
+    auto req = sample_request();
+    Buffer b;
+    put_error(b, -EEXIST, req.hdr(), true, "dstor: export disk1 already exists");
+    Error e = nl::parse_error_message(b.nlh());
+    EXPECT_EQ(e.err, EEXIST);
+    EXPECT_TRUE(e.from_kernel);
+    EXPECT_EQ(e.msg, "dstor: export disk1 already exists");
+    EXPECT_EQ(e.text(), "dstor: export disk1 already exists (File exists)");
+}
+
+TEST(Extack, UncappedEchoesTheRequest) {
+    auto req = sample_request();
+    Buffer b;
+    put_error(b, -EINVAL, req.hdr(), false, "Attribute failed policy validation");
+    Error e = nl::parse_error_message(b.nlh());
+    EXPECT_EQ(e.err, EINVAL);
+    EXPECT_EQ(e.msg, "Attribute failed policy validation");
+}
+
+TEST(Extack, WithoutTlvs) {
+    auto req = sample_request();
+    Buffer b;
+    put_error(b, -ENOTBLK, req.hdr(), true, nullptr);
+    Error e = nl::parse_error_message(b.nlh());
+    EXPECT_EQ(e.err, ENOTBLK);
+    EXPECT_EQ(e.msg, "");
+    EXPECT_EQ(e.text(), "Block device required");
+}
+
+TEST(Extack, MissingAttributeWithoutMessage) {
+    auto req = sample_request();
+    Buffer b;
+    put_error(b, -EINVAL, req.hdr(), true, nullptr);
+    b.nlh()->nlmsg_flags |= NLM_F_ACK_TLVS;
+    mnl_attr_put_u32(b.nlh(), NLMSGERR_ATTR_MISS_TYPE, DSTOR_A_LISTEN);
+    Error e = nl::parse_error_message(b.nlh());
+    EXPECT_EQ(e.msg, "missing required attribute " + std::to_string(DSTOR_A_LISTEN));
+}
+
+TEST(Extack, PermissionDenied) {
+    auto req = sample_request();
+    Buffer b;
+    put_error(b, -EPERM, req.hdr(), true, nullptr);
+    EXPECT_EQ(nl::parse_error_message(b.nlh()).text(),
+              "permission denied: dstor needs CAP_NET_ADMIN (run as root)");
+}
+
+TEST(Extack, AckIsNoError) {
+    auto req = sample_request();
+    Buffer b;
+    put_error(b, 0, req.hdr(), true, nullptr);
+    EXPECT_EQ(nl::parse_error_message(b.nlh()).err, 0);
+}
+
+TEST(Extack, TruncatedErrorMessage) {
+    Buffer b;
+    nlmsghdr* nlh = mnl_nlmsg_put_header(b.data);
+    nlh->nlmsg_type = NLMSG_ERROR;
+    mnl_nlmsg_put_extra_header(nlh, 2);
+    Error e = nl::parse_error_message(nlh);
+    EXPECT_EQ(e.err, EBADMSG);
+}
+
+TEST(Extack, UnterminatedMessageIsBounded) {
+    auto req = sample_request();
+    Buffer b;
+    put_error(b, -EINVAL, req.hdr(), true, nullptr);
+    b.nlh()->nlmsg_flags |= NLM_F_ACK_TLVS;
+    const char raw[4] = {'a', 'b', 'c', 'd'}; // no NUL
+    mnl_attr_put(b.nlh(), NLMSGERR_ATTR_MSG, sizeof(raw), raw);
+    EXPECT_EQ(nl::parse_error_message(b.nlh()).msg, "abcd");
+}
+
+TEST(Extack, FailedDump) {
+    Buffer b;
+    nlmsghdr* nlh = mnl_nlmsg_put_header(b.data);
+    nlh->nlmsg_type = NLMSG_DONE;
+    nlh->nlmsg_flags = NLM_F_MULTI | NLM_F_ACK_TLVS;
+    int* status = static_cast<int*>(mnl_nlmsg_put_extra_header(nlh, sizeof(int)));
+    *status = -EMSGSIZE;
+    mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, "dump failed");
+    Error e = nl::parse_error_message(nlh);
+    EXPECT_EQ(e.err, EMSGSIZE);
+    EXPECT_EQ(e.msg, "dump failed");
+}
+
+// ---- dispatch: libmnl callbacks over a received buffer ---------------------
+
+namespace {
+
+// Append a message to a receive buffer, as the kernel would.
+struct Stream {
+    alignas(8) char data[16384] = {};
+    std::size_t len = 0;
+
+    nlmsghdr* add(std::uint16_t type, std::uint16_t flags, std::uint32_t seq = 1) {
+        nlmsghdr* nlh = mnl_nlmsg_put_header(data + len);
+        nlh->nlmsg_type = type;
+        nlh->nlmsg_flags = flags;
+        nlh->nlmsg_seq = seq;
+        return nlh;
+    }
+    void commit(nlmsghdr* nlh) { len += MNL_ALIGN(nlh->nlmsg_len); }
+
+    void add_export(const char* name) {
+        nlmsghdr* nlh = add(family, NLM_F_MULTI);
+        auto* genl = static_cast<genlmsghdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(genlmsghdr)));
+        genl->cmd = DSTOR_CMD_EXPORT_GET;
+        genl->version = DSTOR_GENL_VERSION;
+        mnl_attr_put_strz(nlh, DSTOR_A_NAME, name);
+        commit(nlh);
+    }
+    void add_done(int status = 0) {
+        nlmsghdr* nlh = add(NLMSG_DONE, NLM_F_MULTI);
+        *static_cast<int*>(mnl_nlmsg_put_extra_header(nlh, sizeof(int))) = status;
+        commit(nlh);
+    }
+    void add_ack(int error, const char* extack = nullptr) {
+        nlmsghdr* nlh = add(NLMSG_ERROR, NLM_F_CAPPED);
+        auto* err = static_cast<nlmsgerr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nlmsgerr)));
+        err->error = error;
+        err->msg.nlmsg_len = sizeof(nlmsghdr);
+        err->msg.nlmsg_seq = 1;
+        if (extack != nullptr) {
+            nlh->nlmsg_flags |= NLM_F_ACK_TLVS;
+            mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, extack);
+        }
+        commit(nlh);
+    }
+};
+
+} // namespace
+
+TEST(Dispatch, DumpUntilDone) {
+    Stream s;
+    s.add_export("a");
+    s.add_export("b");
+    std::vector<std::string> names;
+    nl::ReplyFn collect = [&names](const nlmsghdr* nlh) -> Result<void> {
+        auto info = parse_export_info(nlh);
+        if (!info)
+            return info.error();
+        names.push_back(info->name);
+        return {};
+    };
+    auto r = nl::dispatch(s.data, s.len, 1, 0, collect);
+    ASSERT_TRUE(r.ok()) << r.error().text();
+    EXPECT_FALSE(*r); // more to come
+
+    Stream end;
+    end.add_export("c");
+    end.add_done();
+    r = nl::dispatch(end.data, end.len, 1, 0, collect);
+    ASSERT_TRUE(r.ok()) << r.error().text();
+    EXPECT_TRUE(*r);
+    EXPECT_EQ(names, (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST(Dispatch, ReplyThenAck) {
+    Stream s;
+    s.add_export("a");
+    s.add_ack(0);
+    int calls = 0;
+    auto r = nl::dispatch(s.data, s.len, 1, 0, [&calls](const nlmsghdr*) -> Result<void> {
+        ++calls;
+        return {};
+    });
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(*r);
+    EXPECT_EQ(calls, 1);
+}
+
+TEST(Dispatch, ErrorCarriesExtack) {
+    Stream s;
+    s.add_ack(-ENOENT, "dstor: no export named disk9");
+    auto r = nl::dispatch(s.data, s.len, 1, 0, {});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().err, ENOENT);
+    EXPECT_EQ(r.error().text(), "dstor: no export named disk9 (No such file or directory)");
+}
+
+TEST(Dispatch, FailedDumpDone) {
+    Stream s;
+    s.add_export("a");
+    s.add_done(-ENOBUFS);
+    auto r = nl::dispatch(s.data, s.len, 1, 0, {});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().err, ENOBUFS);
+}
+
+TEST(Dispatch, CallbackErrorStops) {
+    Stream s;
+    s.add_export("a");
+    s.add_export("b");
+    s.add_done();
+    int calls = 0;
+    auto r = nl::dispatch(s.data, s.len, 1, 0, [&calls](const nlmsghdr*) -> Result<void> {
+        ++calls;
+        return Error::user("malformed kernel reply: test");
+    });
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().text(), "malformed kernel reply: test");
+    EXPECT_EQ(calls, 1);
+}
+
+TEST(Dispatch, ExceptionDoesNotCrossLibmnl) {
+    Stream s;
+    s.add_export("a");
+    s.add_done();
+    auto r = nl::dispatch(s.data, s.len, 1, 0, [](const nlmsghdr*) -> Result<void> {
+        throw std::runtime_error("boom");
+    });
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().text(), "internal error: boom");
+}
+
+TEST(Dispatch, WrongSequenceIsRejected) {
+    Stream s;
+    s.add_export("a");
+    auto r = nl::dispatch(s.data, s.len, 2, 0, {});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().err, EPROTO);
+}
+
+// ---- reply parsing --------------------------------------------------------
+
+namespace {
+
+void put_endpoint_raw(nlmsghdr* nlh, std::uint16_t type, const void* addr, std::size_t len,
+                      std::uint16_t port) {
+    nlattr* n = mnl_attr_nest_start(nlh, type);
+    mnl_attr_put(nlh, len == 4 ? DSTOR_A_ENDPOINT_IPV4 : DSTOR_A_ENDPOINT_IPV6, len, addr);
+    mnl_attr_put_u16(nlh, DSTOR_A_ENDPOINT_PORT, port);
+    mnl_attr_put_u32(nlh, 99, 0); // unknown nested attribute
+    mnl_attr_nest_end(nlh, n);
+}
+
+// A u64 the way the kernel's nla_put_u64_64bit() may lay it out: a PAD first.
+void put_u64_padded(nlmsghdr* nlh, std::uint16_t pad, std::uint16_t type, std::uint64_t v) {
+    mnl_attr_put(nlh, pad, 0, nullptr);
+    mnl_attr_put_u64(nlh, type, v);
+}
+
+nlmsghdr* genl_reply(Buffer& b, std::uint8_t cmd) {
+    nlmsghdr* nlh = mnl_nlmsg_put_header(b.data);
+    nlh->nlmsg_type = family;
+    auto* genl = static_cast<genlmsghdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(genlmsghdr)));
+    genl->cmd = cmd;
+    genl->version = DSTOR_GENL_VERSION;
+    return nlh;
+}
+
+} // namespace
+
+TEST(Reply, ExportInfo) {
+    Buffer b;
+    nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_EXPORT_GET);
+    mnl_attr_put_strz(nlh, DSTOR_A_NAME, "disk1");
+    mnl_attr_put_strz(nlh, DSTOR_A_DEVICE, "/dev/vdb");
+    const std::uint8_t v4[4] = {192, 0, 2, 1};
+    put_endpoint_raw(nlh, DSTOR_A_LISTEN, v4, 4, 7420);
+    mnl_attr_put_u32(nlh, DSTOR_A_FLAGS, DSTOR_F_READ_ONLY);
+    put_u64_padded(nlh, DSTOR_A_PAD, DSTOR_A_SIZE, 1ULL << 30);
+    mnl_attr_put_u32(nlh, DSTOR_A_BLOCK_SIZE, 4096);
+    mnl_attr_put_u32(nlh, DSTOR_A_SESSIONS, 2);
+    mnl_attr_put_u32(nlh, 0x3fff, 1); // from a newer kernel: ignored
+    nlattr* st = mnl_attr_nest_start(nlh, DSTOR_A_STATS);
+    put_u64_padded(nlh, DSTOR_A_STATS_PAD, DSTOR_A_STATS_READS, 10);
+    mnl_attr_put_u64(nlh, DSTOR_A_STATS_READ_BYTES, 40960);
+    mnl_attr_put_u64(nlh, DSTOR_A_STATS_INFLIGHT, 0);
+    mnl_attr_put_u64(nlh, 200, 5); // unknown counter
+    mnl_attr_nest_end(nlh, st);
+
+    auto info = parse_export_info(nlh);
+    ASSERT_TRUE(info.ok()) << info.error().text();
+    EXPECT_EQ(info->name, "disk1");
+    EXPECT_EQ(info->device, "/dev/vdb");
+    ASSERT_TRUE(info->listen);
+    EXPECT_EQ(format_endpoint(*info->listen), "192.0.2.1:7420");
+    EXPECT_TRUE(info->read_only);
+    EXPECT_EQ(info->size, 1ULL << 30);
+    EXPECT_EQ(info->block_size, 4096u);
+    EXPECT_EQ(info->sessions, 2u);
+    EXPECT_EQ(info->stats.reads, 10u);
+    EXPECT_EQ(info->stats.read_bytes, 40960u);
+    EXPECT_EQ(info->stats.inflight, 0u);
+    EXPECT_FALSE(info->stats.writes);
+    EXPECT_FALSE(info->stats.errors);
+}
+
+TEST(Reply, ImportInfo) {
+    Buffer b;
+    nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_IMPORT_GET);
+    mnl_attr_put_u32(nlh, DSTOR_A_INDEX, 7);
+    mnl_attr_put_strz(nlh, DSTOR_A_NAME, "disk1");
+    in6_addr a{};
+    ASSERT_EQ(inet_pton(AF_INET6, "2001:db8::1", &a), 1);
+    put_endpoint_raw(nlh, DSTOR_A_PEER, &a, 16, 7421);
+    mnl_attr_put_u32(nlh, DSTOR_A_CONNECTIONS, 4);
+    mnl_attr_put_u32(nlh, DSTOR_A_STATE, DSTOR_STATE_CONNECTING);
+    mnl_attr_put_u64(nlh, DSTOR_A_SIZE, 512);
+
+    auto info = parse_import_info(nlh);
+    ASSERT_TRUE(info.ok()) << info.error().text();
+    EXPECT_EQ(info->index, 7u);
+    EXPECT_EQ(info->name, "disk1");
+    ASSERT_TRUE(info->peer);
+    EXPECT_EQ(format_endpoint(*info->peer), "[2001:db8::1]:7421");
+    EXPECT_FALSE(info->read_only);
+    EXPECT_EQ(info->connections, 4u);
+    EXPECT_EQ(info->state, static_cast<std::uint32_t>(DSTOR_STATE_CONNECTING));
+    EXPECT_EQ(info->size, 512u);
+    EXPECT_FALSE(info->block_size);
+    EXPECT_EQ(info->stats, Stats{});
+
+    auto index = parse_import_index(nlh);
+    ASSERT_TRUE(index.ok());
+    EXPECT_EQ(*index, 7u);
+}
+
+TEST(Reply, Malformed) {
+    {
+        Buffer b;
+        nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_EXPORT_GET);
+        mnl_attr_put_strz(nlh, DSTOR_A_NAME, "x");
+        mnl_attr_put_u16(nlh, DSTOR_A_SIZE, 1); // u64 expected
+        auto r = parse_export_info(nlh);
+        ASSERT_FALSE(r.ok());
+        EXPECT_NE(r.error().text().find("DSTOR_A_SIZE"), std::string::npos);
+    }
+    {
+        Buffer b;
+        nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_EXPORT_GET);
+        mnl_attr_put_strz(nlh, DSTOR_A_NAME, "x");
+        const std::uint8_t three[3] = {1, 2, 3};
+        put_endpoint_raw(nlh, DSTOR_A_LISTEN, three, 3, 1);
+        EXPECT_FALSE(parse_export_info(nlh).ok());
+    }
+    {
+        Buffer b;
+        nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_EXPORT_GET);
+        mnl_attr_put_u32(nlh, DSTOR_A_FLAGS, 0); // no name
+        EXPECT_FALSE(parse_export_info(nlh).ok());
+    }
+    {
+        Buffer b;
+        nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_IMPORT_GET);
+        mnl_attr_put_strz(nlh, DSTOR_A_NAME, "x");
+        nlattr* n = mnl_attr_nest_start(nlh, DSTOR_A_PEER); // neither IPV4 nor IPV6
+        mnl_attr_put_u16(nlh, DSTOR_A_ENDPOINT_PORT, 1);
+        mnl_attr_nest_end(nlh, n);
+        EXPECT_FALSE(parse_import_info(nlh).ok());
+    }
+    {
+        Buffer b;
+        nlmsghdr* nlh = mnl_nlmsg_put_header(b.data); // no genl header
+        nlh->nlmsg_type = family;
+        EXPECT_FALSE(parse_import_info(nlh).ok());
+    }
+}

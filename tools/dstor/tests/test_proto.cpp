@@ -1,0 +1,513 @@
+// The module's wire format (kernel/proto.h), compiled unchanged as C from C++.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+extern "C" {
+#include "proto.h"
+}
+
+namespace {
+
+struct Frame {
+    u8 b[DSTOR_HDR_LEN];
+};
+
+Frame encode(const dstor_hdr& h) {
+    Frame f{};
+    dstor_hdr_encode(f.b, &h);
+    return f;
+}
+
+int decode(const dstor_hdr& h) {
+    Frame f = encode(h);
+    dstor_hdr out{};
+    return dstor_hdr_decode(f.b, &out);
+}
+
+dstor_hdr req(u8 op, u64 offset, u32 length, u32 payload = 0, u8 flags = 0) {
+    dstor_hdr h{};
+    h.op = op;
+    h.flags = flags;
+    h.handle = 0x0102030405060708ULL;
+    h.offset = offset;
+    h.length = length;
+    h.payload = payload;
+    return h;
+}
+
+dstor_hdr reply(u16 status, u32 payload = 0) {
+    dstor_hdr h{};
+    h.op = DSTOR_OP_REPLY;
+    h.status = status;
+    h.handle = 42;
+    h.payload = payload;
+    return h;
+}
+
+} // namespace
+
+// ---- integers -------------------------------------------------------------
+
+TEST(ProtoBytes, BigEndian) {
+    u8 b[8] = {};
+    dstor_put16(b, 0x1234);
+    EXPECT_EQ(b[0], 0x12);
+    EXPECT_EQ(b[1], 0x34);
+    EXPECT_EQ(dstor_get16(b), 0x1234);
+    dstor_put32(b, 0xdeadbeef);
+    EXPECT_EQ(b[0], 0xde);
+    EXPECT_EQ(b[3], 0xef);
+    EXPECT_EQ(dstor_get32(b), 0xdeadbeefU);
+    dstor_put64(b, 0x0123456789abcdefULL);
+    EXPECT_EQ(b[0], 0x01);
+    EXPECT_EQ(b[7], 0xef);
+    EXPECT_EQ(dstor_get64(b), 0x0123456789abcdefULL);
+    dstor_put64(b, UINT64_MAX);
+    EXPECT_EQ(dstor_get64(b), UINT64_MAX);
+}
+
+// ---- header ---------------------------------------------------------------
+
+TEST(ProtoHeader, Layout) {
+    dstor_hdr h = req(DSTOR_OP_WRITE, 0x1122334455667788ULL & ~511ULL, 4096, 4096, DSTOR_RQ_FUA);
+    Frame f = encode(h);
+    EXPECT_EQ(std::memcmp(f.b, "DSTR", 4), 0);
+    EXPECT_EQ(f.b[4], DSTOR_OP_WRITE);
+    EXPECT_EQ(f.b[5], DSTOR_RQ_FUA);
+    EXPECT_EQ(dstor_get16(f.b + 6), 0);
+    EXPECT_EQ(dstor_get64(f.b + 8), h.handle);
+    EXPECT_EQ(dstor_get64(f.b + 16), h.offset);
+    EXPECT_EQ(dstor_get32(f.b + 24), 4096U);
+    EXPECT_EQ(dstor_get32(f.b + 28), 4096U);
+}
+
+TEST(ProtoHeader, RoundTrip) {
+    const dstor_hdr valid[] = {
+        req(DSTOR_OP_READ, 0, 512),
+        req(DSTOR_OP_READ, 1ULL << 40, DSTOR_MAX_IO, 0, DSTOR_RQ_FUA | DSTOR_RQ_PREFLUSH),
+        req(DSTOR_OP_WRITE, 4096, 4096, 4096, DSTOR_RQ_FUA),
+        req(DSTOR_OP_WRITE, 0, DSTOR_MAX_IO, DSTOR_MAX_IO, DSTOR_RQ_PREFLUSH),
+        req(DSTOR_OP_FLUSH, 0, 0),
+        req(DSTOR_OP_FLUSH, 0, 0, 0, DSTOR_RQ_PREFLUSH),
+        req(DSTOR_OP_DISCARD, 512, DSTOR_MAX_RANGE),
+        req(DSTOR_OP_WRITE_ZEROES, 512, 1024, 0, DSTOR_RQ_NOUNMAP),
+        req(DSTOR_OP_WRITE_ZEROES, 0, DSTOR_MAX_RANGE),
+        req(DSTOR_OP_HELLO, 0, 0, DSTOR_HELLO_LEN),
+        req(DSTOR_OP_PING, 0, 0),
+        req(DSTOR_OP_PONG, 0, 0),
+        reply(DSTOR_ST_OK),
+        reply(DSTOR_ST_OK, DSTOR_MAX_IO),
+        reply(DSTOR_ST_IOERR),
+        reply(DSTOR_ST_BUSY),
+    };
+    for (const auto& h : valid) {
+        SCOPED_TRACE(std::to_string(h.op));
+        Frame f = encode(h);
+        dstor_hdr out{};
+        ASSERT_EQ(dstor_hdr_decode(f.b, &out), 0);
+        EXPECT_EQ(out.op, h.op);
+        EXPECT_EQ(out.flags, h.flags);
+        EXPECT_EQ(out.status, h.status);
+        EXPECT_EQ(out.handle, h.handle);
+        EXPECT_EQ(out.offset, h.offset);
+        EXPECT_EQ(out.length, h.length);
+        EXPECT_EQ(out.payload, h.payload);
+    }
+}
+
+TEST(ProtoHeader, HelloReplyPayloadDependsOnStatus) {
+    dstor_hdr h{};
+    h.op = DSTOR_OP_HELLO_REPLY;
+    h.payload = DSTOR_HELLO_REPLY_LEN;
+    EXPECT_EQ(decode(h), 0);
+    h.payload = 0;
+    EXPECT_EQ(decode(h), -DSTOR_EPROTO_PAYLOAD);
+    h.status = DSTOR_ST_NOEXPORT;
+    EXPECT_EQ(decode(h), 0);
+    h.payload = DSTOR_HELLO_REPLY_LEN;
+    EXPECT_EQ(decode(h), -DSTOR_EPROTO_PAYLOAD);
+}
+
+TEST(ProtoHeader, BadMagic) {
+    Frame f = encode(req(DSTOR_OP_READ, 0, 512));
+    dstor_hdr out{};
+    for (int i = 0; i < 4; i++) {
+        Frame g = f;
+        g.b[i] ^= 0x20;
+        EXPECT_EQ(dstor_hdr_decode(g.b, &out), -DSTOR_EPROTO_MAGIC) << i;
+    }
+    Frame zero{};
+    EXPECT_EQ(dstor_hdr_decode(zero.b, &out), -DSTOR_EPROTO_MAGIC);
+}
+
+TEST(ProtoHeader, BadOp) {
+    EXPECT_EQ(decode(req(0, 0, 0)), -DSTOR_EPROTO_OP);
+    EXPECT_EQ(decode(req(__DSTOR_OP_MAX, 0, 0)), -DSTOR_EPROTO_OP);
+    EXPECT_EQ(decode(req(0xff, 0, 0)), -DSTOR_EPROTO_OP);
+}
+
+TEST(ProtoHeader, BadStatus) {
+    EXPECT_EQ(decode(reply(__DSTOR_ST_MAX)), -DSTOR_EPROTO_STATUS);
+    EXPECT_EQ(decode(reply(0xffff)), -DSTOR_EPROTO_STATUS);
+    dstor_hdr h = req(DSTOR_OP_READ, 0, 512);
+    h.status = DSTOR_ST_IOERR; // requests carry no status
+    EXPECT_EQ(decode(h), -DSTOR_EPROTO_STATUS);
+}
+
+TEST(ProtoHeader, UnknownFlagBits) {
+    for (unsigned bit = 3; bit < 8; bit++)
+        EXPECT_EQ(decode(req(DSTOR_OP_WRITE, 0, 512, 512, static_cast<u8>(1U << bit))),
+                  -DSTOR_EPROTO_FLAGS)
+            << bit;
+}
+
+TEST(ProtoHeader, FlagsOnlyOnRequests) {
+    dstor_hdr r = reply(DSTOR_ST_OK);
+    r.flags = DSTOR_RQ_FUA;
+    EXPECT_EQ(decode(r), -DSTOR_EPROTO_FLAGS);
+    dstor_hdr hr{};
+    hr.op = DSTOR_OP_HELLO_REPLY;
+    hr.payload = DSTOR_HELLO_REPLY_LEN;
+    hr.flags = DSTOR_RQ_PREFLUSH;
+    EXPECT_EQ(decode(hr), -DSTOR_EPROTO_FLAGS);
+    EXPECT_EQ(decode(req(DSTOR_OP_HELLO, 0, 0, DSTOR_HELLO_LEN, DSTOR_RQ_FUA)),
+              -DSTOR_EPROTO_FLAGS);
+    EXPECT_EQ(decode(req(DSTOR_OP_PING, 0, 0, 0, DSTOR_RQ_FUA)), -DSTOR_EPROTO_FLAGS);
+    EXPECT_EQ(decode(req(DSTOR_OP_PONG, 0, 0, 0, DSTOR_RQ_PREFLUSH)), -DSTOR_EPROTO_FLAGS);
+}
+
+TEST(ProtoHeader, NounmapOnlyOnWriteZeroes) {
+    EXPECT_EQ(decode(req(DSTOR_OP_WRITE_ZEROES, 0, 512, 0, DSTOR_RQ_NOUNMAP)), 0);
+    EXPECT_EQ(decode(req(DSTOR_OP_WRITE, 0, 512, 512, DSTOR_RQ_NOUNMAP)), -DSTOR_EPROTO_FLAGS);
+    EXPECT_EQ(decode(req(DSTOR_OP_READ, 0, 512, 0, DSTOR_RQ_NOUNMAP)), -DSTOR_EPROTO_FLAGS);
+    EXPECT_EQ(decode(req(DSTOR_OP_DISCARD, 0, 512, 0, DSTOR_RQ_NOUNMAP)), -DSTOR_EPROTO_FLAGS);
+    EXPECT_EQ(decode(req(DSTOR_OP_FLUSH, 0, 0, 0, DSTOR_RQ_NOUNMAP)), -DSTOR_EPROTO_FLAGS);
+}
+
+TEST(ProtoHeader, ReadWriteLengthAndPayload) {
+    EXPECT_EQ(decode(req(DSTOR_OP_READ, 0, 0)), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(decode(req(DSTOR_OP_READ, 0, DSTOR_MAX_IO + DSTOR_SECTOR)), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(decode(req(DSTOR_OP_READ, 0, 512, 512)), -DSTOR_EPROTO_PAYLOAD); // read with payload
+    EXPECT_EQ(decode(req(DSTOR_OP_WRITE, 0, 0, 0)), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(decode(req(DSTOR_OP_WRITE, 0, 1024, 512)), -DSTOR_EPROTO_PAYLOAD);
+    EXPECT_EQ(decode(req(DSTOR_OP_WRITE, 0, 512, 1024)), -DSTOR_EPROTO_PAYLOAD);
+    EXPECT_EQ(decode(req(DSTOR_OP_WRITE, 0, 512, 0)), -DSTOR_EPROTO_PAYLOAD);
+    EXPECT_EQ(
+        decode(req(DSTOR_OP_WRITE, 0, DSTOR_MAX_IO + DSTOR_SECTOR, DSTOR_MAX_IO + DSTOR_SECTOR)),
+        -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(decode(req(DSTOR_OP_WRITE, 0, UINT32_MAX, UINT32_MAX)), -DSTOR_EPROTO_LENGTH);
+}
+
+TEST(ProtoHeader, RangeOps) {
+    for (u8 op : {u8(DSTOR_OP_DISCARD), u8(DSTOR_OP_WRITE_ZEROES)}) {
+        SCOPED_TRACE(op);
+        EXPECT_EQ(decode(req(op, 0, 0)), -DSTOR_EPROTO_LENGTH);
+        EXPECT_EQ(decode(req(op, 0, DSTOR_MAX_RANGE + DSTOR_SECTOR)), -DSTOR_EPROTO_LENGTH);
+        EXPECT_EQ(decode(req(op, 0, 512, 512)), -DSTOR_EPROTO_PAYLOAD);
+        EXPECT_EQ(decode(req(op, 0, DSTOR_MAX_RANGE)), 0);
+    }
+}
+
+TEST(ProtoHeader, Flush) {
+    EXPECT_EQ(decode(req(DSTOR_OP_FLUSH, 0, 512)), -DSTOR_EPROTO_LENGTH); // flush with length
+    EXPECT_EQ(decode(req(DSTOR_OP_FLUSH, 512, 0)), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(decode(req(DSTOR_OP_FLUSH, 0, 0, 8)), -DSTOR_EPROTO_PAYLOAD);
+}
+
+TEST(ProtoHeader, Misaligned) {
+    EXPECT_EQ(decode(req(DSTOR_OP_READ, 1, 512)), -DSTOR_EPROTO_ALIGN);
+    EXPECT_EQ(decode(req(DSTOR_OP_READ, 256, 512)), -DSTOR_EPROTO_ALIGN);
+    EXPECT_EQ(decode(req(DSTOR_OP_READ, 0, 1000)), -DSTOR_EPROTO_ALIGN);
+    EXPECT_EQ(decode(req(DSTOR_OP_WRITE, 0, 100, 100)), -DSTOR_EPROTO_ALIGN);
+    EXPECT_EQ(decode(req(DSTOR_OP_WRITE, 511, 512, 512)), -DSTOR_EPROTO_ALIGN);
+    EXPECT_EQ(decode(req(DSTOR_OP_DISCARD, 512, 513)), -DSTOR_EPROTO_ALIGN);
+    EXPECT_EQ(decode(req(DSTOR_OP_WRITE_ZEROES, 7, 512)), -DSTOR_EPROTO_ALIGN);
+    EXPECT_EQ(decode(req(DSTOR_OP_READ, UINT64_MAX, 512)), -DSTOR_EPROTO_ALIGN);
+}
+
+TEST(ProtoHeader, ReplyPayloadBound) {
+    EXPECT_EQ(decode(reply(DSTOR_ST_OK, DSTOR_MAX_IO + 1)), -DSTOR_EPROTO_PAYLOAD);
+    EXPECT_EQ(decode(reply(DSTOR_ST_OK, UINT32_MAX)), -DSTOR_EPROTO_PAYLOAD);
+}
+
+TEST(ProtoHeader, PingPongCarryNothing) {
+    for (u8 op : {u8(DSTOR_OP_PING), u8(DSTOR_OP_PONG)}) {
+        EXPECT_EQ(decode(req(op, 0, 0, 1)), -DSTOR_EPROTO_PAYLOAD);
+        EXPECT_EQ(decode(req(op, 0, 512)), -DSTOR_EPROTO_PAYLOAD);
+        EXPECT_EQ(decode(req(op, 512, 0)), -DSTOR_EPROTO_PAYLOAD);
+    }
+}
+
+TEST(ProtoHeader, HelloPayload) {
+    EXPECT_EQ(decode(req(DSTOR_OP_HELLO, 0, 0, 0)), -DSTOR_EPROTO_PAYLOAD);
+    EXPECT_EQ(decode(req(DSTOR_OP_HELLO, 0, 0, DSTOR_HELLO_LEN + 1)), -DSTOR_EPROTO_PAYLOAD);
+}
+
+// ---- dstor_range_ok ---------------------------------------------------------
+
+TEST(ProtoRange, Bounds) {
+    EXPECT_TRUE(dstor_range_ok(0, 0, 0));
+    EXPECT_TRUE(dstor_range_ok(0, 512, 512));
+    EXPECT_FALSE(dstor_range_ok(0, 1024, 512));
+    EXPECT_FALSE(dstor_range_ok(512, 512, 512));
+    EXPECT_TRUE(dstor_range_ok(512, 0, 512));
+    EXPECT_FALSE(dstor_range_ok(1024, 0, 512));
+    EXPECT_TRUE(dstor_range_ok(1ULL << 40, DSTOR_MAX_IO, (1ULL << 40) + DSTOR_MAX_IO));
+    EXPECT_FALSE(dstor_range_ok(1ULL << 40, DSTOR_MAX_IO, (1ULL << 40) + DSTOR_MAX_IO - 1));
+}
+
+TEST(ProtoRange, NoOverflowNearUint64Max) {
+    // offset + length wraps to a small number: a naive check would pass these.
+    EXPECT_FALSE(dstor_range_ok(UINT64_MAX, 1, UINT64_MAX));
+    EXPECT_FALSE(dstor_range_ok(UINT64_MAX - 511, 1024, UINT64_MAX));
+    EXPECT_FALSE(dstor_range_ok(UINT64_MAX - 511, UINT32_MAX, 1ULL << 30));
+    EXPECT_FALSE(dstor_range_ok(UINT64_MAX, UINT32_MAX, 4096));
+    EXPECT_FALSE(dstor_range_ok(UINT64_MAX - 100, 512, UINT64_MAX));
+    EXPECT_FALSE(dstor_range_ok(UINT64_MAX - 511, 512, UINT64_MAX)); // ends at 2^64
+    EXPECT_TRUE(dstor_range_ok(UINT64_MAX - 512, 512, UINT64_MAX));  // ends at 2^64 - 1
+    EXPECT_TRUE(dstor_range_ok(UINT64_MAX, 0, UINT64_MAX));
+    EXPECT_TRUE(dstor_range_ok(0, UINT32_MAX, UINT64_MAX));
+}
+
+// ---- HELLO ------------------------------------------------------------------
+
+namespace {
+
+dstor_hello sample_hello() {
+    dstor_hello m{};
+    m.version_min = 1;
+    m.version_max = 3;
+    m.flags = DSTOR_HELLO_READ_ONLY;
+    m.session = 0xfedcba9876543210ULL;
+    m.queue = 2;
+    m.nr_queues = 4;
+    std::strcpy(m.name, "disk1");
+    return m;
+}
+
+struct HelloBuf {
+    u8 b[DSTOR_HELLO_LEN];
+};
+
+HelloBuf encode(const dstor_hello& m) {
+    HelloBuf h;
+    std::memset(h.b, 0xaa, sizeof(h.b)); // encode must clear padding itself
+    dstor_hello_encode(h.b, &m);
+    return h;
+}
+
+int decode(const HelloBuf& h) {
+    dstor_hello out;
+    return dstor_hello_decode(h.b, &out);
+}
+
+} // namespace
+
+TEST(ProtoHello, RoundTrip) {
+    const dstor_hello m = sample_hello();
+    HelloBuf h = encode(m);
+    EXPECT_EQ(dstor_get16(h.b), 1);
+    EXPECT_EQ(dstor_get16(h.b + 2), 3);
+    EXPECT_EQ(dstor_get32(h.b + 4), DSTOR_HELLO_READ_ONLY);
+    EXPECT_EQ(dstor_get64(h.b + 8), m.session);
+    EXPECT_EQ(dstor_get16(h.b + 16), 2);
+    EXPECT_EQ(dstor_get16(h.b + 18), 4);
+    EXPECT_EQ(dstor_get32(h.b + 20), 0U);
+    EXPECT_EQ(std::memcmp(h.b + 24, "disk1", 6), 0);
+    for (int i = 24 + 5; i < DSTOR_HELLO_LEN; i++)
+        EXPECT_EQ(h.b[i], 0) << i;
+
+    dstor_hello out;
+    std::memset(&out, 0x55, sizeof(out));
+    ASSERT_EQ(dstor_hello_decode(h.b, &out), 0);
+    EXPECT_EQ(out.version_min, m.version_min);
+    EXPECT_EQ(out.version_max, m.version_max);
+    EXPECT_EQ(out.flags, m.flags);
+    EXPECT_EQ(out.session, m.session);
+    EXPECT_EQ(out.queue, m.queue);
+    EXPECT_EQ(out.nr_queues, m.nr_queues);
+    EXPECT_STREQ(out.name, "disk1");
+    EXPECT_EQ(out.name[DSTOR_WIRE_NAME_LEN - 1], 0);
+}
+
+TEST(ProtoHello, LongestName) {
+    dstor_hello m = sample_hello();
+    std::memset(m.name, 'n', DSTOR_WIRE_NAME_LEN - 1);
+    m.name[DSTOR_WIRE_NAME_LEN - 1] = 0;
+    HelloBuf h = encode(m);
+    dstor_hello out;
+    ASSERT_EQ(dstor_hello_decode(h.b, &out), 0);
+    EXPECT_EQ(std::string(out.name), std::string(DSTOR_WIRE_NAME_LEN - 1, 'n'));
+}
+
+TEST(ProtoHello, EncodeTruncatesAnUnterminatedName) {
+    dstor_hello m = sample_hello();
+    std::memset(m.name, 'n', DSTOR_WIRE_NAME_LEN); // no NUL at all
+    HelloBuf h = encode(m);
+    EXPECT_EQ(h.b[24 + DSTOR_WIRE_NAME_LEN - 1], 0);
+    EXPECT_EQ(decode(h), 0);
+}
+
+TEST(ProtoHello, NameRejections) {
+    HelloBuf h = encode(sample_hello());
+    HelloBuf unterminated = h;
+    std::memset(unterminated.b + 24, 'x', DSTOR_WIRE_NAME_LEN);
+    EXPECT_EQ(decode(unterminated), -DSTOR_EPROTO_NAME);
+
+    HelloBuf garbage = h;
+    garbage.b[24 + 10] = 'g'; // after "disk1\0"
+    EXPECT_EQ(decode(garbage), -DSTOR_EPROTO_NAME);
+    HelloBuf last = h;
+    last.b[DSTOR_HELLO_LEN - 1] = 1;
+    EXPECT_EQ(decode(last), -DSTOR_EPROTO_NAME);
+
+    HelloBuf empty = h;
+    std::memset(empty.b + 24, 0, DSTOR_WIRE_NAME_LEN);
+    EXPECT_EQ(decode(empty), -DSTOR_EPROTO_NAME);
+}
+
+TEST(ProtoHello, Versions) {
+    dstor_hello m = sample_hello();
+    m.version_min = 2;
+    m.version_max = 1;
+    EXPECT_EQ(decode(encode(m)), -DSTOR_EPROTO_VERSION);
+    m.version_min = 0;
+    m.version_max = 1;
+    EXPECT_EQ(decode(encode(m)), -DSTOR_EPROTO_VERSION);
+    m.version_min = 5;
+    m.version_max = 5;
+    EXPECT_EQ(decode(encode(m)), 0); // no common version is a HELLO_REPLY status
+}
+
+TEST(ProtoHello, OtherRejections) {
+    HelloBuf h = encode(sample_hello());
+    h.b[21] = 1;
+    EXPECT_EQ(decode(h), -DSTOR_EPROTO_RESERVED);
+
+    dstor_hello m = sample_hello();
+    m.flags = 1U << 1;
+    EXPECT_EQ(decode(encode(m)), -DSTOR_EPROTO_FLAGS);
+    m = sample_hello();
+    m.nr_queues = 0;
+    m.queue = 0;
+    EXPECT_EQ(decode(encode(m)), -DSTOR_EPROTO_LENGTH);
+    m = sample_hello();
+    m.queue = m.nr_queues;
+    EXPECT_EQ(decode(encode(m)), -DSTOR_EPROTO_LENGTH);
+}
+
+// ---- HELLO_REPLY ------------------------------------------------------------
+
+namespace {
+
+dstor_hello_reply sample_reply() {
+    dstor_hello_reply m{};
+    m.version = DSTOR_PROTO_VERSION;
+    m.flags = DSTOR_EXP_FLUSH | DSTOR_EXP_FUA | DSTOR_EXP_DISCARD;
+    m.size = 1ULL << 34;
+    m.logical_block_size = 512;
+    m.physical_block_size = 4096;
+    m.max_io = DSTOR_MAX_IO;
+    m.max_range = DSTOR_MAX_RANGE;
+    return m;
+}
+
+int decode_reply(const dstor_hello_reply& m, dstor_hello_reply* out = nullptr) {
+    u8 b[DSTOR_HELLO_REPLY_LEN];
+    std::memset(b, 0xaa, sizeof(b));
+    dstor_hello_reply_encode(b, &m);
+    dstor_hello_reply tmp{};
+    return dstor_hello_reply_decode(b, out != nullptr ? out : &tmp);
+}
+
+} // namespace
+
+TEST(ProtoHelloReply, RoundTrip) {
+    const dstor_hello_reply m = sample_reply();
+    u8 b[DSTOR_HELLO_REPLY_LEN];
+    dstor_hello_reply_encode(b, &m);
+    EXPECT_EQ(dstor_get16(b), DSTOR_PROTO_VERSION);
+    EXPECT_EQ(dstor_get16(b + 2), 0);
+    EXPECT_EQ(dstor_get64(b + 8), m.size);
+
+    dstor_hello_reply out{};
+    ASSERT_EQ(decode_reply(m, &out), 0);
+    EXPECT_EQ(out.version, m.version);
+    EXPECT_EQ(out.flags, m.flags);
+    EXPECT_EQ(out.size, m.size);
+    EXPECT_EQ(out.logical_block_size, m.logical_block_size);
+    EXPECT_EQ(out.physical_block_size, m.physical_block_size);
+    EXPECT_EQ(out.max_io, m.max_io);
+    EXPECT_EQ(out.max_range, m.max_range);
+
+    dstor_hello_reply all = sample_reply();
+    all.flags = DSTOR_EXP_ALL;
+    all.logical_block_size = 4096;
+    all.physical_block_size = 65536;
+    all.max_io = 4096;
+    all.max_range = 0;
+    EXPECT_EQ(decode_reply(all), 0);
+}
+
+TEST(ProtoHelloReply, Rejections) {
+    u8 b[DSTOR_HELLO_REPLY_LEN];
+    const dstor_hello_reply good = sample_reply();
+    dstor_hello_reply_encode(b, &good);
+    b[3] = 1;
+    dstor_hello_reply out{};
+    EXPECT_EQ(dstor_hello_reply_decode(b, &out), -DSTOR_EPROTO_RESERVED);
+
+    auto with = [&](auto change) {
+        dstor_hello_reply m = sample_reply();
+        change(m);
+        return decode_reply(m);
+    };
+    EXPECT_EQ(with([](auto& m) { m.version = 2; }), -DSTOR_EPROTO_VERSION);
+    EXPECT_EQ(with([](auto& m) { m.version = 0; }), -DSTOR_EPROTO_VERSION);
+    EXPECT_EQ(with([](auto& m) { m.flags = DSTOR_EXP_ALL + 1; }), -DSTOR_EPROTO_FLAGS);
+    // Bad block sizes.
+    EXPECT_EQ(with([](auto& m) { m.logical_block_size = 0; }), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(with([](auto& m) { m.logical_block_size = 256; }), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(with([](auto& m) { m.logical_block_size = 1000; }), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(with([](auto& m) { m.logical_block_size = m.physical_block_size = 8192; }),
+              -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(with([](auto& m) { m.physical_block_size = 256; }), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(with([](auto& m) { m.physical_block_size = 3 * 512; }), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(with([](auto& m) { m.physical_block_size = 131072; }), -DSTOR_EPROTO_LENGTH);
+    // Size not a multiple of the logical block size.
+    EXPECT_EQ(with([](auto& m) {
+                  m.size = (1ULL << 34) + 512;
+                  m.logical_block_size = 4096;
+              }),
+              -DSTOR_EPROTO_ALIGN);
+    EXPECT_EQ(with([](auto& m) { m.size = 1000; }), -DSTOR_EPROTO_ALIGN);
+    // Transfer limits.
+    EXPECT_EQ(with([](auto& m) { m.max_io = 2048; }), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(with([](auto& m) { m.max_io = DSTOR_MAX_IO + 512; }), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(with([](auto& m) { m.max_io = 4096 + 100; }), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(with([](auto& m) { m.max_range = DSTOR_MAX_RANGE + 512; }), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(with([](auto& m) { m.max_range = 1000; }), -DSTOR_EPROTO_LENGTH);
+}
+
+// ---- handles ----------------------------------------------------------------
+
+TEST(ProtoHandle, MakeAndSplit) {
+    const struct {
+        u32 gen, tag;
+    } cases[] = {{0, 0},
+                 {1, 2},
+                 {0xffffffffU, 0},
+                 {0, 0xffffffffU},
+                 {0xffffffffU, 0xffffffffU},
+                 {7, (3U << 16) | 127}};
+    for (const auto& c : cases) {
+        const u64 h = dstor_handle_make(c.gen, c.tag);
+        EXPECT_EQ(dstor_handle_gen(h), c.gen);
+        EXPECT_EQ(dstor_handle_tag(h), c.tag);
+    }
+    EXPECT_EQ(dstor_handle_make(1, 2), 0x0000000100000002ULL);
+    EXPECT_NE(dstor_handle_make(1, 5), dstor_handle_make(2, 5)); // stale generation differs
+}
