@@ -35,7 +35,7 @@ TOOL := $(BUILD)/tool/dstor
 LINUX_SRC := /usr/src/linux-source-6.1.tar.xz
 CHECKPATCH := $(BUILD)/tools/linux-source-6.1/scripts/checkpatch.pl
 
-.PHONY: all module modules tool host-test style sparse deps check demo bench \
+.PHONY: all module modules tool host-test style sparse deps check demo bench print-kver61 print-kver612 \
 	install dkms-install dkms-check vm-test debug-module debug-kernel clean
 
 all: module tool
@@ -163,3 +163,8 @@ debug-kernel:
 
 clean:
 	rm -rf $(BUILD)
+
+print-kver61:
+	@echo $(KVER_61)
+print-kver612:
+	@echo $(KVER_612)

@@ -6,6 +6,7 @@
  */
 #include <linux/module.h>
 #include <linux/mempool.h>
+#include <net/genetlink.h>
 
 #include "dstor.h"
 
@@ -102,3 +103,4 @@ MODULE_DESCRIPTION("dstor: network block device exports and imports over TCP");
 MODULE_AUTHOR("The dstor developers");
 MODULE_LICENSE("GPL");
 MODULE_VERSION("0.1.0");
+MODULE_ALIAS_GENL_FAMILY(DSTOR_GENL_NAME);

@@ -53,6 +53,8 @@ typedef uint64_t u64;
 /* All offsets and lengths are multiples of this. */
 #define DSTOR_SECTOR		512U
 #define DSTOR_WIRE_NAME_LEN	64
+/* Most connections one import may open (one per hardware queue). */
+#define DSTOR_MAX_QUEUES	16
 
 enum dstor_op {
 	DSTOR_OP_HELLO = 1,
@@ -144,7 +146,19 @@ enum dstor_proto_err {
 	DSTOR_EPROTO_NAME,
 	DSTOR_EPROTO_VERSION,
 	DSTOR_EPROTO_RESERVED,
+	DSTOR_EPROTO_QUEUE,
+	DSTOR_EPROTO_SIZE,
 };
+
+/* strnlen() is not in strict C99; the host tests build this header too. */
+static inline size_t dstor_strnlen(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && s[n])
+		n++;
+	return n;
+}
 
 static inline void dstor_put16(u8 *p, u16 v)
 {
@@ -219,14 +233,21 @@ static inline int dstor_hdr_decode(const u8 *buf, struct dstor_hdr *h)
 		return -DSTOR_EPROTO_OP;
 	if (h->status >= __DSTOR_ST_MAX)
 		return -DSTOR_EPROTO_STATUS;
+	/* Data statuses in replies, hello statuses in hello replies only. */
+	if (h->op == DSTOR_OP_REPLY ? h->status >= DSTOR_ST_NOEXPORT :
+	    h->op == DSTOR_OP_HELLO_REPLY ?
+	    h->status && h->status < DSTOR_ST_NOEXPORT : h->status)
+		return -DSTOR_EPROTO_STATUS;
 	if (h->flags & ~DSTOR_RQ_ALL)
 		return -DSTOR_EPROTO_FLAGS;
-	if (!dstor_is_request(h->op) && h->flags)
+	if (h->op != DSTOR_OP_WRITE &&
+	    (h->flags & (DSTOR_RQ_FUA | DSTOR_RQ_PREFLUSH)))
 		return -DSTOR_EPROTO_FLAGS;
-	if (dstor_is_request(h->op) && h->status)
-		return -DSTOR_EPROTO_STATUS;
 	if (h->op != DSTOR_OP_WRITE_ZEROES && (h->flags & DSTOR_RQ_NOUNMAP))
 		return -DSTOR_EPROTO_FLAGS;
+	if ((h->op == DSTOR_OP_HELLO || h->op == DSTOR_OP_HELLO_REPLY) &&
+	    (h->offset || h->length))
+		return -DSTOR_EPROTO_LENGTH;
 
 	switch (h->op) {
 	case DSTOR_OP_HELLO:
@@ -252,7 +273,9 @@ static inline int dstor_hdr_decode(const u8 *buf, struct dstor_hdr *h)
 			return -DSTOR_EPROTO_PAYLOAD;
 		break;
 	case DSTOR_OP_FLUSH:
-		if (h->length || h->offset)
+		if (h->offset)
+			return -DSTOR_EPROTO_ALIGN;
+		if (h->length)
 			return -DSTOR_EPROTO_LENGTH;
 		if (h->payload)
 			return -DSTOR_EPROTO_PAYLOAD;
@@ -292,7 +315,7 @@ static inline void dstor_hello_encode(u8 *buf, const struct dstor_hello *m)
 	dstor_put64(buf + 8, m->session);
 	dstor_put16(buf + 16, m->queue);
 	dstor_put16(buf + 18, m->nr_queues);
-	memcpy(buf + 24, m->name, strnlen(m->name, DSTOR_WIRE_NAME_LEN - 1));
+	memcpy(buf + 24, m->name, dstor_strnlen(m->name, DSTOR_WIRE_NAME_LEN - 1));
 }
 
 static inline int dstor_hello_decode(const u8 *buf, struct dstor_hello *m)
@@ -311,10 +334,11 @@ static inline int dstor_hello_decode(const u8 *buf, struct dstor_hello *m)
 		return -DSTOR_EPROTO_VERSION;
 	if (m->flags & ~DSTOR_HELLO_ALL)
 		return -DSTOR_EPROTO_FLAGS;
-	if (m->nr_queues == 0 || m->queue >= m->nr_queues)
-		return -DSTOR_EPROTO_LENGTH;
+	if (m->nr_queues == 0 || m->nr_queues > DSTOR_MAX_QUEUES ||
+	    m->queue >= m->nr_queues)
+		return -DSTOR_EPROTO_QUEUE;
 	/* The name must be NUL-terminated and NUL-padded. */
-	n = strnlen((const char *)buf + 24, DSTOR_WIRE_NAME_LEN);
+	n = dstor_strnlen((const char *)buf + 24, DSTOR_WIRE_NAME_LEN);
 	if (n == 0 || n == DSTOR_WIRE_NAME_LEN)
 		return -DSTOR_EPROTO_NAME;
 	for (size_t i = n; i < DSTOR_WIRE_NAME_LEN; i++)
@@ -364,12 +388,18 @@ static inline int dstor_hello_reply_decode(const u8 *buf,
 	    m->physical_block_size > 65536 ||
 	    (m->physical_block_size & (m->physical_block_size - 1)))
 		return -DSTOR_EPROTO_LENGTH;
+	if (m->size == 0)
+		return -DSTOR_EPROTO_SIZE;
 	if (m->size % m->logical_block_size)
 		return -DSTOR_EPROTO_ALIGN;
 	if (m->max_io < 4096 || m->max_io > DSTOR_MAX_IO ||
-	    m->max_io % DSTOR_SECTOR)
+	    m->max_io % m->logical_block_size)
 		return -DSTOR_EPROTO_LENGTH;
-	if (m->max_range > DSTOR_MAX_RANGE || m->max_range % DSTOR_SECTOR)
+	if (m->max_range > DSTOR_MAX_RANGE ||
+	    m->max_range % m->logical_block_size)
+		return -DSTOR_EPROTO_LENGTH;
+	if (!m->max_range &&
+	    (m->flags & (DSTOR_EXP_DISCARD | DSTOR_EXP_WRITE_ZEROES)))
 		return -DSTOR_EPROTO_LENGTH;
 	return 0;
 }

@@ -42,7 +42,7 @@ usage() {
 	exit 2
 }
 
-out= modver=none ko= tool= cache=
+out='' modver=none ko='' tool='' cache=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	-o|--output)	out=$2; shift 2 ;;
@@ -145,7 +145,7 @@ fi
 # (the guest's /init sets the parameters the tests rely on).
 modfiles=
 if [ "$modver" != none ]; then
-	builtin= missing=
+	builtin='' missing=''
 	for m in $MODULES; do
 		if ! deps=$(modprobe -S "$modver" --show-depends "$m" 2>/dev/null); then
 			missing="$missing $m"
@@ -211,7 +211,7 @@ else
 			*.ko.xz)  dst=${rel%.xz};  decomp="xz -dc" ;;
 			*.ko.zst) dst=${rel%.zst}; decomp="zstd -qdc" ;;
 			*.ko.gz)  dst=${rel%.gz};  decomp="gzip -dc" ;;
-			*)        dst=$rel;        decomp=cat ;;
+			*)        dst=$rel;        decomp="cat" ;;
 			esac
 			mkdir -p "$(dirname "$mdir/$dst")"
 			$decomp "$f" >"$mdir/$dst"

@@ -5,7 +5,8 @@
 #
 #   run.sh --kernel IMAGE [--modules VER|none] [--ko PATH] [--tool PATH]
 #          [--debug] [--timeout SECONDS] [--mem MB] [--smp N]
-#          [--append "ARGS"] [--log FILE] TEST...
+#          [--append "ARGS"] [--log FILE] [--boot-timeout SECONDS]
+#          [--boot-retries N] TEST...
 #
 #   TEST         a script path relative to selftests/, e.g. smoke.sh
 #   --kernel     bzImage to boot (e.g. /boot/vmlinuz-6.1.0-56-amd64)
@@ -25,6 +26,10 @@
 #                build/vm/LABEL/RUN/console.log; LABEL is the kernel release,
 #                plus "-debug" with --debug; build/vm/LABEL/latest is the
 #                newest RUN directory, with ktap.log and qemu.stderr)
+#   --boot-timeout  a guest that has not started /init after this long is
+#                killed and booted again (default 120 s, 300 s with --debug):
+#                under TCG a kernel occasionally hangs in early boot
+#   --boot-retries  how many times to boot again after such a hang (default 2)
 #
 # Each test's timeout comes from the "timeout=" line of the settings file
 # next to it, else selftests/settings (kselftest style), else 45 s.
@@ -53,7 +58,8 @@ usage() {
 }
 die() { echo "run.sh: $*" >&2; exit 2; }
 
-kernel= modules=auto ko= tool= debug=0 run_timeout= mem=2048 smp=2 append= console_log=
+kernel='' modules=auto ko='' tool='' debug=0 run_timeout='' mem=2048 smp=2 append='' console_log=''
+boot_timeout='' boot_retries=2
 tests=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -67,6 +73,8 @@ while [ $# -gt 0 ]; do
 	--smp)		smp=$2; shift 2 ;;
 	--append)	append=$2; shift 2 ;;
 	--log)		console_log=$2; shift 2 ;;
+	--boot-timeout)	boot_timeout=$2; shift 2 ;;
+	--boot-retries)	boot_retries=$2; shift 2 ;;
 	-h|--help)	usage ;;
 	-*)		echo "run.sh: unknown option '$1'" >&2; usage ;;
 	*)		tests+=("$1"); shift ;;
@@ -117,7 +125,8 @@ labeldir=$top/build/vm/$label
 outdir=$labeldir/$(date +%Y%m%d-%H%M%S)-$$
 mkdir -p "$outdir"
 ln -sfn "$(basename "$outdir")" "$labeldir/latest"
-ls -1d "$labeldir"/[0-9]*-[0-9]* 2>/dev/null | sort -r | tail -n +21 | xargs -r rm -rf
+find "$labeldir" -mindepth 1 -maxdepth 1 -type d -name "[0-9]*-[0-9]*" | sort -r |
+	tail -n +21 | xargs -r rm -rf
 : "${console_log:=$outdir/console.log}"
 mkdir -p "$(dirname "$console_log")"
 ktap_log=$outdir/ktap.log
@@ -135,13 +144,16 @@ test_timeout() {
 }
 factor=1
 [ $debug = 0 ] || factor=3
-tests_arg= sum=0
+tests_arg='' sum=0
 for t in "${tests[@]}"; do
 	secs=$(($(test_timeout "$t") * factor))
 	tests_arg=${tests_arg:+$tests_arg,}$t:$secs
 	# The guest's watchdog gives a test 30 s more than its timeout.
 	sum=$((sum + secs + 30))
 done
+if [ -z "$boot_timeout" ]; then
+	if [ $debug = 0 ]; then boot_timeout=120; else boot_timeout=300; fi
+fi
 if [ -z "$run_timeout" ]; then
 	# Boot (about 10 s, 60 s on the debug kernel), then the tests, then
 	# the kmemleak scan and the dmesg dump.
@@ -176,45 +188,78 @@ echo "[$label] console: $console_log"
 
 # Serial port 0 (ttyS0, the console) goes to the log file; port 1 (ttyS1,
 # the tests' output) to our stdout, read line by line below.
+# shellcheck disable=SC2054 # commas inside QEMU option values
 qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp "$smp" -m "$mem"
 	-nographic -nodefaults -no-user-config -no-reboot -monitor none
 	-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
 	-serial "file:$console_log" -chardev stdio,id=ktap,signal=off
-	-serial chardev:ktap)
+	-serial chardev:ktap -pidfile "$outdir/qemu.pid")
 
-current=
-timeout -k 5 "$run_timeout" "${qemu[@]}" </dev/null 2>"$outdir/qemu.stderr" |
-while IFS= read -r line; do
-	line=${line%$'\r'}
-	# A test that died in the middle of a line leaves the next marker at
-	# the end of that line: split it off.
-	case $line in
-	?*"%%vm "*)
-		part=${line%%"%%vm "*}
-		printf '%s\n' "$part" >>"$ktap_log"
-		echo "[$label${current:+ $current}] $part"
-		line=${line#"$part"} ;;
-	esac
-	printf '%s\n' "$line" >>"$ktap_log"
-	case $line in
-	"%%vm begin "*)
-		current=${line#"%%vm begin "}
-		echo "[$label] ---- $current" ;;
-	"%%vm end "*)
-		set -- ${line#"%%vm end "}
-		echo "[$label] ---- $1: exit ${2#rc=} after ${3#secs=} s"
-		current= ;;
-	"%%vm done") ;;
-	*)
-		echo "[$label${current:+ $current}] $line" ;;
-	esac
+# Boot watchdog, run in the background: if /init has not announced itself
+# on the console by the deadline, stop QEMU and leave a note for the caller.
+boot_watch() {
+	local deadline=$((SECONDS + boot_timeout))
+	while [ $SECONDS -lt "$deadline" ]; do
+		grep -qs 'vm-init: kernel' "$console_log" && return
+		sleep 2
+	done
+	: >"$outdir/boot-hang"
+	kill "$(cat "$outdir/qemu.pid" 2>/dev/null)" 2>/dev/null
+}
+
+# Print the test port's lines as they come, prefixed, and keep them in
+# ktap.log for the verdicts below.
+read_ktap() {
+	local line part current=''
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		# A test that died in the middle of a line leaves the next marker at
+		# the end of that line: split it off.
+		case $line in
+		?*"%%vm "*)
+			part=${line%%"%%vm "*}
+			printf '%s\n' "$part" >>"$ktap_log"
+			echo "[$label${current:+ $current}] $part"
+			line=${line#"$part"} ;;
+		esac
+		printf '%s\n' "$line" >>"$ktap_log"
+		case $line in
+		"%%vm begin "*)
+			current=${line#"%%vm begin "}
+			echo "[$label] ---- $current" ;;
+		"%%vm end "*)
+			# shellcheck disable=SC2086 # split "NAME rc=N secs=S"
+			set -- ${line#"%%vm end "}
+			echo "[$label] ---- $1: exit ${2#rc=} after ${3#secs=} s"
+			current= ;;
+		"%%vm done") ;;
+		*)
+			echo "[$label${current:+ $current}] $line" ;;
+		esac
+	done
+}
+
+attempt=0
+while :; do
+	attempt=$((attempt + 1))
+	rm -f "$outdir/boot-hang"
+	boot_watch &
+	watch_pid=$!
+	timeout -k 5 "$run_timeout" "${qemu[@]}" </dev/null 2>"$outdir/qemu.stderr" | read_ktap
+	qemu_rc=${PIPESTATUS[0]}
+	kill "$watch_pid" 2>/dev/null
+	wait "$watch_pid" 2>/dev/null
+	[ -e "$outdir/boot-hang" ] || break
+	echo "[$label] no /init after ${boot_timeout}s: boot hang (attempt $attempt)"
+	[ "$attempt" -le "$boot_retries" ] || break
+	mv "$console_log" "$console_log.boot-hang-$attempt"
+	echo "[$label] booting again (the hung boot's console: $console_log.boot-hang-$attempt)"
+	: >"$ktap_log"
 done
-qemu_rc=${PIPESTATUS[0]}
 t2=$(date +%s.%N)
 # The image is rebuilt in a second from the cache; do not keep 45 MB per run.
 rm -f "$initrd"
 
-guest_secs=$(echo "$t2 - $t1" | bc 2>/dev/null || awk "BEGIN { print $t2 - $t1 }")
 if [ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ]; then
 	echo "[$label] whole-run timeout (${run_timeout}s): QEMU killed"
 elif [ "$qemu_rc" != 0 ]; then
@@ -242,7 +287,7 @@ verdicts=$(awk -v expected="${tests[*]}" '
 		for (t = 1; t <= n; t++) {
 			p = pass[t] + 0; f = fail[t] + 0; s = skip[t] + 0
 			r = results[t] + 0; note = "exit " rc[t]
-			if (!began[t]) { f++; note = "never ran (guest died?)" }
+			if (!began[t]) { f++; note = "never ran (guest died, or an earlier test hung)" }
 			else if (!ended[t]) { f++; note = "did not finish (guest died?)" }
 			else if (rc[t] == "hung") { f++; note = "hung: unkillable after timeout" }
 			else if (rc[t] == 124 || rc[t] == 137) { f++; note = "timed out" }
@@ -281,8 +326,11 @@ findings=$(tr -d '\r' <"$console_log" 2>/dev/null | awk -v bad="$bad" '
 		print (during == "" ? "" : "(" during ") ") $0
 	}')
 [ -s "$console_log" ] || findings="no kernel console output at all"
+complete=''
+grep -qs '^%%vm dmesg end' "$console_log" ||
+	complete=" (as far as it goes: the guest did not reach its dmesg dump)"
 if [ -z "$findings" ]; then
-	echo "[$label] kernel log: clean"
+	echo "[$label] kernel log: clean$complete"
 	passed=$((passed + 1))
 else
 	echo "[$label] kernel log: $(echo "$findings" | wc -l) suspicious line(s), see $console_log:"
@@ -290,9 +338,13 @@ else
 	failed=$((failed + 1))
 fi
 
-boot=$(sed -n 's/.*vm-init: userspace up after \([0-9]*\) s.*/\1/p' "$console_log" | head -n 1)
-printf '[%s] times: image %.1f s, guest %.1f s (userspace after %s s)\n' "$label" \
-	"$(awk "BEGIN { print $t1 - $t0 }")" "$guest_secs" "${boot:-?}"
+# Times: building the image; QEMU start to exit; and from the guest's own
+# clock, userspace start and poweroff.
+up=$(sed -n 's/.*vm-init: userspace up after \([0-9]*\) s.*/\1/p' "$console_log" | head -n 1)
+down=$(sed -n 's/.*vm-init: poweroff after \([0-9]*\) s.*/\1/p' "$console_log" | head -n 1)
+printf '[%s] times: image %.1f s, QEMU %.1f s (guest clock: /init at %s s, poweroff at %s s)\n' \
+	"$label" "$(awk "BEGIN { print $t1 - $t0 }")" "$(awk "BEGIN { print $t2 - $t1 }")" \
+	"${up:-?}" "${down:-?}"
 echo "$skipped skipped"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

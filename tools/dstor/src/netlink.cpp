@@ -107,8 +107,13 @@ Error error_from(const nlmsghdr* nlh, int error, std::size_t offset) {
         return e;
     ExtackView v;
     mnl_attr_parse(nlh, static_cast<unsigned int>(offset), extack_attr, &v);
-    if (v.msg != nullptr && v.msg_len > 0)
+    if (v.msg != nullptr && v.msg_len > 0) {
         e.msg.assign(v.msg, v.msg_len);
+        // NL_SET_ERR_MSG_MOD prefixes the module name; the tool prints its own.
+        constexpr std::string_view prefix = "dstor: ";
+        if (e.msg.starts_with(prefix))
+            e.msg.erase(0, prefix.size());
+    }
     else if (v.has_miss_type)
         e.msg = "missing required attribute " + std::to_string(v.miss_type);
     return e;

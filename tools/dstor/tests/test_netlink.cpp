@@ -278,8 +278,9 @@ TEST(Extack, CappedWithMessage) {
     Error e = nl::parse_error_message(b.nlh());
     EXPECT_EQ(e.err, EEXIST);
     EXPECT_TRUE(e.from_kernel);
-    EXPECT_EQ(e.msg, "dstor: export disk1 already exists");
-    EXPECT_EQ(e.text(), "dstor: export disk1 already exists (File exists)");
+    // The module's "dstor: " prefix is dropped: the tool prints its own.
+    EXPECT_EQ(e.msg, "export disk1 already exists");
+    EXPECT_EQ(e.text(), "export disk1 already exists (File exists)");
 }
 
 TEST(Extack, UncappedEchoesTheRequest) {
@@ -450,7 +451,7 @@ TEST(Dispatch, ErrorCarriesExtack) {
     auto r = nl::dispatch(s.data, s.len, 1, 0, {});
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().err, ENOENT);
-    EXPECT_EQ(r.error().text(), "dstor: no export named disk9 (No such file or directory)");
+    EXPECT_EQ(r.error().text(), "no export named disk9 (No such file or directory)");
 }
 
 TEST(Dispatch, FailedDumpDone) {

@@ -87,11 +87,10 @@ TEST(ProtoHeader, Layout) {
 TEST(ProtoHeader, RoundTrip) {
     const dstor_hdr valid[] = {
         req(DSTOR_OP_READ, 0, 512),
-        req(DSTOR_OP_READ, 1ULL << 40, DSTOR_MAX_IO, 0, DSTOR_RQ_FUA | DSTOR_RQ_PREFLUSH),
+        req(DSTOR_OP_READ, 1ULL << 40, DSTOR_MAX_IO, 0),
         req(DSTOR_OP_WRITE, 4096, 4096, 4096, DSTOR_RQ_FUA),
         req(DSTOR_OP_WRITE, 0, DSTOR_MAX_IO, DSTOR_MAX_IO, DSTOR_RQ_PREFLUSH),
         req(DSTOR_OP_FLUSH, 0, 0),
-        req(DSTOR_OP_FLUSH, 0, 0, 0, DSTOR_RQ_PREFLUSH),
         req(DSTOR_OP_DISCARD, 512, DSTOR_MAX_RANGE),
         req(DSTOR_OP_WRITE_ZEROES, 512, 1024, 0, DSTOR_RQ_NOUNMAP),
         req(DSTOR_OP_WRITE_ZEROES, 0, DSTOR_MAX_RANGE),
@@ -101,7 +100,7 @@ TEST(ProtoHeader, RoundTrip) {
         reply(DSTOR_ST_OK),
         reply(DSTOR_ST_OK, DSTOR_MAX_IO),
         reply(DSTOR_ST_IOERR),
-        reply(DSTOR_ST_BUSY),
+        reply(DSTOR_ST_NOSPC),
     };
     for (const auto& h : valid) {
         SCOPED_TRACE(std::to_string(h.op));
@@ -213,7 +212,7 @@ TEST(ProtoHeader, RangeOps) {
 
 TEST(ProtoHeader, Flush) {
     EXPECT_EQ(decode(req(DSTOR_OP_FLUSH, 0, 512)), -DSTOR_EPROTO_LENGTH); // flush with length
-    EXPECT_EQ(decode(req(DSTOR_OP_FLUSH, 512, 0)), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(decode(req(DSTOR_OP_FLUSH, 512, 0)), -DSTOR_EPROTO_ALIGN); // flush with offset
     EXPECT_EQ(decode(req(DSTOR_OP_FLUSH, 0, 0, 8)), -DSTOR_EPROTO_PAYLOAD);
 }
 
@@ -242,8 +241,39 @@ TEST(ProtoHeader, PingPongCarryNothing) {
 }
 
 TEST(ProtoHeader, HelloPayload) {
-    EXPECT_EQ(decode(req(DSTOR_OP_HELLO, 0, 0, 0)), -DSTOR_EPROTO_PAYLOAD);
-    EXPECT_EQ(decode(req(DSTOR_OP_HELLO, 0, 0, DSTOR_HELLO_LEN + 1)), -DSTOR_EPROTO_PAYLOAD);
+    dstor_hdr h = req(DSTOR_OP_HELLO, 0, 0, 0);
+    h.handle = 0;
+    EXPECT_EQ(decode(h), -DSTOR_EPROTO_PAYLOAD);
+    h.payload = DSTOR_HELLO_LEN + 1;
+    EXPECT_EQ(decode(h), -DSTOR_EPROTO_PAYLOAD);
+    h.payload = DSTOR_HELLO_LEN;
+    EXPECT_EQ(decode(h), 0);
+    h.offset = 512; // hellos carry no offset or length
+    EXPECT_EQ(decode(h), -DSTOR_EPROTO_LENGTH);
+    h.offset = 0;
+    h.length = 512;
+    EXPECT_EQ(decode(h), -DSTOR_EPROTO_LENGTH);
+}
+
+TEST(ProtoHeader, FlagsOnlyWhereTheyMeanSomething) {
+    EXPECT_EQ(decode(req(DSTOR_OP_READ, 0, 512, 0, DSTOR_RQ_FUA)), -DSTOR_EPROTO_FLAGS);
+    EXPECT_EQ(decode(req(DSTOR_OP_DISCARD, 0, 512, 0, DSTOR_RQ_PREFLUSH)), -DSTOR_EPROTO_FLAGS);
+    EXPECT_EQ(decode(req(DSTOR_OP_FLUSH, 0, 0, 0, DSTOR_RQ_PREFLUSH)), -DSTOR_EPROTO_FLAGS);
+    EXPECT_EQ(decode(req(DSTOR_OP_WRITE, 0, 512, 512, DSTOR_RQ_FUA | DSTOR_RQ_PREFLUSH)), 0);
+}
+
+TEST(ProtoHeader, StatusBelongsToItsOp) {
+    EXPECT_EQ(decode(reply(DSTOR_ST_BUSY)), -DSTOR_EPROTO_STATUS);     // hello status in a reply
+    EXPECT_EQ(decode(reply(DSTOR_ST_NOEXPORT)), -DSTOR_EPROTO_STATUS);
+    dstor_hdr p = req(DSTOR_OP_PONG, 0, 0);
+    p.status = DSTOR_ST_IOERR;
+    EXPECT_EQ(decode(p), -DSTOR_EPROTO_STATUS);
+    dstor_hdr hr{};
+    hr.op = DSTOR_OP_HELLO_REPLY;
+    hr.status = DSTOR_ST_IOERR; // data status in a hello reply
+    EXPECT_EQ(decode(hr), -DSTOR_EPROTO_STATUS);
+    hr.status = DSTOR_ST_DENIED;
+    EXPECT_EQ(decode(hr), 0);
 }
 
 // ---- dstor_range_ok ---------------------------------------------------------
@@ -393,10 +423,14 @@ TEST(ProtoHello, OtherRejections) {
     m = sample_hello();
     m.nr_queues = 0;
     m.queue = 0;
-    EXPECT_EQ(decode(encode(m)), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(decode(encode(m)), -DSTOR_EPROTO_QUEUE);
     m = sample_hello();
     m.queue = m.nr_queues;
-    EXPECT_EQ(decode(encode(m)), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(decode(encode(m)), -DSTOR_EPROTO_QUEUE);
+    m = sample_hello();
+    m.nr_queues = DSTOR_MAX_QUEUES + 1;
+    m.queue = 0;
+    EXPECT_EQ(decode(encode(m)), -DSTOR_EPROTO_QUEUE);
 }
 
 // ---- HELLO_REPLY ------------------------------------------------------------
@@ -448,8 +482,17 @@ TEST(ProtoHelloReply, RoundTrip) {
     all.logical_block_size = 4096;
     all.physical_block_size = 65536;
     all.max_io = 4096;
-    all.max_range = 0;
+    all.max_range = 4096;
     EXPECT_EQ(decode_reply(all), 0);
+    all.max_range = 0; // discard advertised without a range
+    EXPECT_EQ(decode_reply(all), -DSTOR_EPROTO_LENGTH);
+    all.flags = DSTOR_EXP_FLUSH;
+    EXPECT_EQ(decode_reply(all), 0);
+    all.max_io = 4608; // not a multiple of the 4096-byte block
+    EXPECT_EQ(decode_reply(all), -DSTOR_EPROTO_LENGTH);
+    all.max_io = 4096;
+    all.size = 0;
+    EXPECT_EQ(decode_reply(all), -DSTOR_EPROTO_SIZE);
 }
 
 TEST(ProtoHelloReply, Rejections) {

@@ -1,0 +1,84 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check`: every test dstor has, in the order that fails fastest.
+#
+#   1. dependencies (apt, idempotent)
+#   2. host: the tool's and the wire format's unit tests under ASan/UBSan
+#   3. kernel style (checkpatch --strict) and sparse
+#   4. the module for Debian 12's 6.1 and for 6.12 with W=1, no warnings
+#   5. DKMS: dkms add + dkms build for both kernels
+#   6. the VM selftests on 6.1 and on 6.12
+#   7. the VM selftests on the debug kernel (KASAN, lockdep, kmemleak,
+#      KFENCE, UBSAN) when ../shared/debug-kernel is there
+#
+# Environment: CHECK_SKIP_DEPS=1 skips step 1; VM_TESTS="a.sh b.sh" runs
+# only those selftests.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+start=$(date +%s)
+failed=()
+step() { printf '\n==== %s (%ds)\n' "$*" $(($(date +%s) - start)); }
+run() {
+	local name=$1
+	shift
+	if "$@"; then
+		echo "---- $name: ok"
+	else
+		echo "---- $name: FAILED"
+		failed+=("$name")
+	fi
+}
+
+if [ "${CHECK_SKIP_DEPS:-0}" != 1 ]; then
+	step "dependencies"
+	sh scripts/deps.sh >build-deps.log 2>&1 || { tail -n 30 build-deps.log; echo "make deps failed"; exit 1; }
+	mkdir -p build && mv build-deps.log build/deps.log
+fi
+
+step "host unit tests (ASan/UBSan)"
+run "host unit tests" make --no-print-directory host-test
+
+step "kernel style"
+run "checkpatch" make --no-print-directory style
+run "sparse 6.1" make --no-print-directory sparse KVER="$(make -s --no-print-directory print-kver61)"
+
+step "module builds"
+run "module builds (6.1, 6.12)" make --no-print-directory modules
+run "tool build" make --no-print-directory tool
+
+step "DKMS"
+run "dkms build for both kernels" make --no-print-directory dkms-check
+
+tests=${VM_TESTS:-$(cat selftests/TESTS)}
+for kver in $(make -s --no-print-directory print-kver61) $(make -s --no-print-directory print-kver612); do
+	step "VM selftests on $kver"
+	# shellcheck disable=SC2086 # one word per test
+	run "VM selftests $kver" selftests/vm/run.sh --kernel "/boot/vmlinuz-$kver" \
+		--modules "$kver" --ko "build/kmod/$kver/dstor.ko" --tool build/tool/dstor $tests
+done
+
+step "VM selftests on the debug kernel"
+debug_dir=${DEBUG_KERNEL_DIR:-../shared/debug-kernel}
+if [ -f "$debug_dir/bzImage" ] && [ -f "$debug_dir/build-tree.tar.xz" ]; then
+	if make --no-print-directory debug-module DEBUG_KERNEL_DIR="$(cd "$debug_dir" && pwd)"; then
+		# shellcheck disable=SC2086
+		run "VM selftests debug kernel" selftests/vm/run.sh --debug \
+			--kernel "$debug_dir/bzImage" --modules none \
+			--ko build/kmod/debug/dstor.ko --tool build/tool/dstor \
+			${VM_TESTS_DEBUG:-$(cat selftests/TESTS.debug)}
+	else
+		failed+=("debug module build")
+	fi
+else
+	echo "SKIP: no debug kernel at $debug_dir (build one with: make debug-kernel)"
+fi
+
+step "summary"
+if [ ${#failed[@]} -eq 0 ]; then
+	echo "make check: all passed in $(($(date +%s) - start)) s"
+	exit 0
+fi
+echo "make check: FAILED: ${failed[*]}"
+exit 1
