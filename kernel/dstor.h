@@ -70,6 +70,11 @@ enum dstor_stat {
 	DSTOR_STAT_WRITE_BYTES,
 	DSTOR_STAT_ERRORS,
 	DSTOR_STAT_INFLIGHT,
+	DSTOR_STAT_EXPORT_MAX,		/* exports count the ones above */
+	DSTOR_STAT_RESENT = DSTOR_STAT_EXPORT_MAX,
+	DSTOR_STAT_TIMEOUTS,
+	DSTOR_STAT_RECONNECTS,
+	DSTOR_STAT_KEEPALIVES,
 	DSTOR_STAT_MAX,
 };
 
@@ -84,7 +89,7 @@ static inline void dstor_stat_add(struct dstor_stats *s, enum dstor_stat i,
 }
 
 void dstor_stats_count(struct dstor_stats *s, u8 op, u32 bytes, bool error);
-int dstor_stats_put(struct sk_buff *skb, struct dstor_stats *s);
+int dstor_stats_put(struct sk_buff *skb, struct dstor_stats *s, int n);
 
 /* ---- socket helpers (conn.c) ---- */
 
@@ -132,6 +137,7 @@ struct dstor_listener {
 	struct list_head exports;
 	unsigned int nr_sessions;
 	unsigned int nr_pending;	/* sessions before their hello */
+	unsigned int detach_seq;	/* bumped by every detach */
 };
 
 /* One importer connection, served by one receive loop. */
@@ -162,7 +168,8 @@ void dstor_session_start(struct dstor_listener *l, struct socket *sock);
 void dstor_session_kill(struct dstor_session *s);
 void dstor_session_detach(struct dstor_session *s);
 u16 dstor_session_attach(struct dstor_session *s, const char *name,
-			 bool want_ro);
+			 bool want_ro, u64 id, u16 queue);
+void dstor_session_supersede(struct dstor_session *s);
 int dstor_session_init(void);
 void dstor_session_exit(void);
 
@@ -170,14 +177,33 @@ void dstor_session_exit(void);
 
 struct dstor_import;
 
+/*
+ * One connection of an import, serving one blk-mq hardware queue.
+ *
+ * @lock guards @connected and @gen. While connected, tx_work and rx_work
+ * run and own @sock; recover_work takes the connection down (it stops both
+ * loops before it releases the socket) and connect_work brings a new one
+ * up. Requests keep their queue for life, so a resent request always goes
+ * back on the same queue, to a session the exporter has drained first.
+ */
 struct dstor_queue {
 	struct dstor_import *imp;
 	unsigned int qid;
+	spinlock_t lock;
+	bool connected;
+	u32 gen;			/* connection generation */
 	struct socket *sock;
-	struct llist_head send_llist;	/* from queue_rq */
+	struct llist_head send_llist;	/* from queue_rq and resends */
 	struct work_struct tx_work;
 	struct work_struct rx_work;
-	bool dead;			/* the connection failed */
+	struct work_struct recover_work;
+	struct delayed_work connect_work;
+	struct delayed_work ka_work;	/* keepalive tick */
+	unsigned long last_rx;		/* jiffies of the last frame received */
+	unsigned long last_ping;	/* jiffies of the last ping sent */
+	bool ping;			/* tx_work owes the peer a ping */
+	bool was_down;			/* a link-lost event was sent */
+	unsigned int backoff;		/* seconds to the next connect */
 };
 
 /* Per-request state, in the blk-mq PDU. */
@@ -185,14 +211,33 @@ struct dstor_pdu {
 	struct dstor_queue *q;
 	struct llist_node lnode;
 	u32 gen;			/* handle generation of this tag */
-	atomic_t state;			/* DSTOR_CMD_* */
+	atomic_t state;			/* DSTOR_PDU_* */
+	atomic_t timeouts;		/* timeouts seen by this request */
+	bool expired;			/* out of retries: fail, do not resend */
+	unsigned long sent;		/* jiffies of the last send */
 	blk_status_t status;
 };
 
+/*
+ * A request moves IDLE -> INFLIGHT (on a send list or sent) or HELD
+ * (waiting for its connection to come back) -> DONE. The one that moves
+ * it to DONE completes it.
+ */
 enum {
 	DSTOR_PDU_IDLE,
 	DSTOR_PDU_INFLIGHT,
+	DSTOR_PDU_HELD,
 	DSTOR_PDU_DONE,
+};
+
+/* Transaction timers, in seconds; changed at run time by IMPORT_SET. */
+struct dstor_timers {
+	u32 timeout;
+	u32 retries;
+	u32 reconnect_min;
+	u32 reconnect_max;
+	u32 keepalive;
+	u32 dead_after;
 };
 
 struct dstor_import {
@@ -204,25 +249,28 @@ struct dstor_import {
 	u32 flags;			/* DSTOR_F_* asked for */
 	u64 session;
 	struct dstor_hello_reply info;
+	struct dstor_timers timers;	/* READ_ONCE: set under cfg mutex */
 	unsigned int nr_queues;
 	struct dstor_queue *queues;
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
-	struct work_struct error_work;
 	unsigned long state_bits;	/* DSTOR_IMP_* */
 	struct dstor_stats stats;
 };
 
 enum {
 	DSTOR_IMP_DYING,		/* being deleted: fail all I/O */
-	DSTOR_IMP_FAILED,		/* a connection died: fail all I/O */
+	DSTOR_IMP_FAILED,		/* past the resend budget while down */
 };
 
 int dstor_import_add(struct net *net, const char *name,
 		     const struct dstor_endpoint *peer, u32 flags,
-		     unsigned int nr_conns, int *index,
-		     struct netlink_ext_ack *extack);
+		     unsigned int nr_conns, const struct dstor_timers *timers,
+		     int *index, struct netlink_ext_ack *extack);
 int dstor_import_del(struct dstor_import *imp, struct netlink_ext_ack *extack);
+void dstor_import_set_timers(struct dstor_import *imp,
+			     const struct dstor_timers *t);
+unsigned int dstor_import_connected(struct dstor_import *imp);
 u32 dstor_import_state(struct dstor_import *imp);
 void dstor_import_destroy_all(void);
 
@@ -233,5 +281,6 @@ extern struct list_head dstor_imports;
 
 int dstor_netlink_init(void);
 void dstor_netlink_exit(void);
+void dstor_netlink_event(struct dstor_import *imp, u32 event, int queue);
 
 #endif /* _DSTOR_H */

@@ -178,6 +178,7 @@ void dstor_session_detach(struct dstor_session *s)
 	else
 		l->nr_pending--;
 	WRITE_ONCE(l->nr_sessions, l->nr_sessions - 1);
+	WRITE_ONCE(l->detach_seq, l->detach_seq + 1);
 	mutex_unlock(&l->lock);
 	/*
 	 * The waiters may free @l and the export as soon as they see the
@@ -191,7 +192,7 @@ void dstor_session_detach(struct dstor_session *s)
  * to answer with.
  */
 u16 dstor_session_attach(struct dstor_session *s, const char *name,
-			 bool want_ro)
+			 bool want_ro, u64 id, u16 queue)
 {
 	struct dstor_listener *l = s->listener;
 	struct dstor_export *exp;
@@ -202,6 +203,8 @@ u16 dstor_session_attach(struct dstor_session *s, const char *name,
 		if (exp->dead || strcmp(exp->name, name))
 			continue;
 		s->exp = exp;
+		s->id = id;
+		s->queue = queue;
 		s->read_only = want_ro || (exp->flags & DSTOR_F_READ_ONLY);
 		WRITE_ONCE(exp->nr_sessions, exp->nr_sessions + 1);
 		l->nr_pending--;
@@ -210,6 +213,37 @@ u16 dstor_session_attach(struct dstor_session *s, const char *name,
 	}
 	mutex_unlock(&l->lock);
 	return status;
+}
+
+/*
+ * An importer reconnected: end its older sessions for the same connection
+ * and wait until they are gone, every bio they submitted completed. Only
+ * then may the new session serve the requests the importer resends, so an
+ * old write can never land on top of a newer one.
+ */
+void dstor_session_supersede(struct dstor_session *s)
+{
+	struct dstor_listener *l = s->listener;
+	struct dstor_session *o;
+	unsigned int seq;
+	bool found;
+
+	for (;;) {
+		found = false;
+		mutex_lock(&l->lock);
+		seq = l->detach_seq;
+		list_for_each_entry(o, &l->sessions, entry) {
+			if (o == s || o->exp != s->exp || o->id != s->id ||
+			    o->queue != s->queue)
+				continue;
+			dstor_session_kill(o);
+			found = true;
+		}
+		mutex_unlock(&l->lock);
+		if (!found)
+			return;
+		wait_event(dstor_detach_wait, READ_ONCE(l->detach_seq) != seq);
+	}
 }
 
 static bool export_name_ok(const char *name)

@@ -1,19 +1,41 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Imports: /dev/dstorN backed by a peer's export.
+ * Imports: /dev/dstorN backed by a peer's export, and DST's transaction
+ * model: every request is answered, an unanswered one is resent, the link
+ * reconnects by itself, and a request fails only once it has run out of
+ * resends.
  *
  * Each blk-mq hardware queue owns one TCP connection (struct dstor_queue).
  * queue_rq never blocks: it pushes the request onto the queue's lock-free
- * send list and kicks the queue's tx_work, which frames and sends it (the
- * nvme-tcp model). rx_work is a blocking receive loop that matches each
- * reply to its request by handle, receives read data straight into the
- * request's pages and completes it.
+ * send list and kicks tx_work, which frames and sends it (the nvme-tcp
+ * model). rx_work is a blocking receive loop that matches each reply to its
+ * request by handle, receives read data straight into the request's pages
+ * and completes it.
+ *
+ * When a connection fails (a socket error, a keepalive that went
+ * unanswered for dead_after, a request unanswered for a whole timeout),
+ * recover_work stops both loops and parks every request of the queue in
+ * state HELD; connect_work reconnects with exponential backoff and sends
+ * the held requests again with their original handles. The exporter drains
+ * the old connection of the same importer and queue before it serves the
+ * new one, so a resent write can never land after a later one.
+ *
+ * Timers (include/uapi/linux/dstor.h has the defaults):
+ *   timeout     blk-mq request timer. Each expiry is one timeout of the
+ *               request; on a live connection it also resets the connection.
+ *   retries     a request fails with an I/O error at timeout retries + 1,
+ *               so a request waits at most timeout * (retries + 1).
+ *   reconnect   connect attempts back off from reconnect_min doubling to
+ *               reconnect_max seconds, for as long as the import exists.
+ *   keepalive   ka_work ticks twice a second; a connection that received
+ *               nothing for keepalive seconds is pinged (the exporter
+ *               answers PONG), one silent for dead_after is reset.
+ * Once a request has failed for want of resends while its connection is
+ * down, the import is FAILED: requests for a connection that is down fail
+ * at once, until every connection is back.
  *
  * A request is completed by exactly one party, the one that moves its
- * state from DSTOR_PDU_INFLIGHT to DSTOR_PDU_DONE: normally the receive
- * loop; after a connection failure, the import's error work, which first
- * quiesces the queue and stops both loops so no one else touches the
- * request's pages.
+ * state to DSTOR_PDU_DONE (see dstor.h).
  */
 #include <linux/blkdev.h>
 #include <linux/idr.h>
@@ -29,12 +51,10 @@
 #define DSTOR_QUEUE_DEPTH	128
 #define DSTOR_MINORS		16
 #define DSTOR_CONNECT_TIMEOUT	(10 * HZ)
-#define DSTOR_RQ_TIMEOUT	(30 * HZ)
+#define DSTOR_KA_TICK		(HZ / 2)
 
 LIST_HEAD(dstor_imports);
 static DEFINE_IDA(dstor_index_ida);
-
-static void import_error_work(struct work_struct *work);
 
 /* ---- connecting ---- */
 
@@ -81,7 +101,7 @@ static int hello_status_error(u16 status, struct netlink_ext_ack *extack)
 }
 
 static int queue_hello(struct dstor_import *imp, struct dstor_queue *q,
-		       struct dstor_hello_reply *info,
+		       struct socket *sock, struct dstor_hello_reply *info,
 		       struct netlink_ext_ack *extack)
 {
 	struct dstor_hello hello = {
@@ -102,9 +122,9 @@ static int queue_hello(struct dstor_import *imp, struct dstor_queue *q,
 		hello.flags |= DSTOR_HELLO_READ_ONLY;
 	strscpy(hello.name, imp->name, sizeof(hello.name));
 	dstor_hello_encode(buf, &hello);
-	ret = dstor_send_frame(q->sock, &h, buf, false);
+	ret = dstor_send_frame(sock, &h, buf, false);
 	if (!ret)
-		ret = dstor_recv_hdr(q->sock, &h);
+		ret = dstor_recv_hdr(sock, &h);
 	if (!ret && h.op != DSTOR_OP_HELLO_REPLY)
 		ret = -EPROTO;
 	if (ret) {
@@ -120,7 +140,7 @@ static int queue_hello(struct dstor_import *imp, struct dstor_queue *q,
 	}
 	if (h.status)
 		return hello_status_error(h.status, extack);
-	ret = dstor_sock_recv(q->sock, buf, DSTOR_HELLO_REPLY_LEN);
+	ret = dstor_sock_recv(sock, buf, DSTOR_HELLO_REPLY_LEN);
 	if (!ret && dstor_hello_reply_decode(buf, info))
 		ret = -EPROTO;
 	if (ret)
@@ -128,9 +148,10 @@ static int queue_hello(struct dstor_import *imp, struct dstor_queue *q,
 	return ret;
 }
 
-static int queue_connect(struct dstor_import *imp, struct dstor_queue *q,
-			 struct dstor_hello_reply *info,
-			 struct netlink_ext_ack *extack)
+static struct socket *queue_connect(struct dstor_import *imp,
+				    struct dstor_queue *q,
+				    struct dstor_hello_reply *info,
+				    struct netlink_ext_ack *extack)
 {
 	struct socket *sock;
 	struct sock *sk;
@@ -140,7 +161,7 @@ static int queue_connect(struct dstor_import *imp, struct dstor_queue *q,
 			       IPPROTO_TCP, &sock);
 	if (ret) {
 		NL_SET_ERR_MSG_MOD(extack, "cannot create a socket");
-		return ret;
+		return ERR_PTR(ret);
 	}
 	sk = sock->sk;
 	/* Writeback goes through this socket: it must not recurse into I/O. */
@@ -158,17 +179,14 @@ static int queue_connect(struct dstor_import *imp, struct dstor_queue *q,
 		connect_error(ret, extack);
 		goto err;
 	}
-	q->sock = sock;
-	ret = queue_hello(imp, q, info, extack);
-	if (ret) {
-		q->sock = NULL;
+	ret = queue_hello(imp, q, sock, info, extack);
+	if (ret)
 		goto err;
-	}
 	dstor_sock_set_timeout(sock, MAX_SCHEDULE_TIMEOUT);
-	return 0;
+	return sock;
 err:
 	sock_release(sock);
-	return ret;
+	return ERR_PTR(ret);
 }
 
 /* ---- the data path ---- */
@@ -207,22 +225,30 @@ static blk_status_t wire_to_blk_status(u16 status)
 	}
 }
 
-/* The one place a request is completed. */
-static bool pdu_complete(struct request *rq, blk_status_t status)
+/* Complete a request that is in state @from; false if someone else did. */
+static bool pdu_complete(struct request *rq, int from, blk_status_t status)
 {
 	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
 
-	if (atomic_cmpxchg(&pdu->state, DSTOR_PDU_INFLIGHT, DSTOR_PDU_DONE) !=
-	    DSTOR_PDU_INFLIGHT)
+	if (atomic_cmpxchg(&pdu->state, from, DSTOR_PDU_DONE) != from)
 		return false;
 	pdu->status = status;
 	blk_mq_complete_request(rq);
 	return true;
 }
 
-static void import_error(struct dstor_import *imp)
+/*
+ * Take connection @gen of @q down, unless that already happened: the
+ * recover work does the rest.
+ */
+static void queue_fail(struct dstor_queue *q, u32 gen)
 {
-	queue_work(dstor_io_wq, &imp->error_work);
+	spin_lock(&q->lock);
+	if (q->connected && q->gen == gen) {
+		q->connected = false;
+		queue_work(dstor_rx_wq, &q->recover_work);
+	}
+	spin_unlock(&q->lock);
 }
 
 static blk_status_t dstor_queue_rq(struct blk_mq_hw_ctx *hctx,
@@ -232,20 +258,36 @@ static blk_status_t dstor_queue_rq(struct blk_mq_hw_ctx *hctx,
 	struct dstor_import *imp = q->imp;
 	struct request *rq = bd->rq;
 	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
+	bool kick = false;
 
-	if (unlikely(imp->state_bits & (BIT(DSTOR_IMP_DYING) |
-					BIT(DSTOR_IMP_FAILED))))
+	if (unlikely(test_bit(DSTOR_IMP_DYING, &imp->state_bits)))
 		return BLK_STS_IOERR;
 	if (unlikely(!rq_to_op(rq)))
 		return BLK_STS_NOTSUPP;
 
+	spin_lock(&q->lock);
+	if (unlikely(!q->connected &&
+		     test_bit(DSTOR_IMP_FAILED, &imp->state_bits))) {
+		spin_unlock(&q->lock);
+		return BLK_STS_IOERR;
+	}
 	WRITE_ONCE(pdu->gen, pdu->gen + 1);
 	pdu->status = BLK_STS_OK;
-	atomic_set(&pdu->state, DSTOR_PDU_INFLIGHT);
+	pdu->expired = false;
+	atomic_set(&pdu->timeouts, 0);
 	dstor_stat_add(&imp->stats, DSTOR_STAT_INFLIGHT, 1);
 	blk_mq_start_request(rq);
-	llist_add(&pdu->lnode, &q->send_llist);
-	if (bd->last)
+	if (likely(q->connected)) {
+		pdu->sent = jiffies;
+		atomic_set(&pdu->state, DSTOR_PDU_INFLIGHT);
+		llist_add(&pdu->lnode, &q->send_llist);
+		kick = bd->last;
+	} else {
+		/* Sent when the connection is back; its timer runs meanwhile. */
+		atomic_set(&pdu->state, DSTOR_PDU_HELD);
+	}
+	spin_unlock(&q->lock);
+	if (kick)
 		queue_work(dstor_io_wq, &q->tx_work);
 	return BLK_STS_OK;
 }
@@ -268,17 +310,55 @@ static void dstor_complete_rq(struct request *rq)
 	blk_mq_end_request(rq, pdu->status);
 }
 
+static void import_set_failed(struct dstor_import *imp)
+{
+	if (test_bit(DSTOR_IMP_DYING, &imp->state_bits) ||
+	    test_and_set_bit(DSTOR_IMP_FAILED, &imp->state_bits))
+		return;
+	pr_err("%s: requests ran out of resends; failing I/O until the exporter is back\n",
+	       imp->disk->disk_name);
+	dstor_netlink_event(imp, DSTOR_EVENT_FAILED, -1);
+}
+
 static enum blk_eh_timer_return dstor_timeout(struct request *rq)
 {
 	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
-	struct dstor_import *imp = pdu->q->imp;
+	struct dstor_queue *q = pdu->q;
+	struct dstor_import *imp = q->imp;
+	unsigned long timeout = READ_ONCE(imp->timers.timeout) * HZ;
+	int state = atomic_read(&pdu->state);
+	bool over;
 
-	if (atomic_read(&pdu->state) != DSTOR_PDU_INFLIGHT)
+	if (state != DSTOR_PDU_INFLIGHT && state != DSTOR_PDU_HELD)
+		return BLK_EH_DONE;	/* being completed */
+	/* Resent less than a timeout ago: give the new send its full time. */
+	if (state == DSTOR_PDU_INFLIGHT &&
+	    time_before(jiffies, READ_ONCE(pdu->sent) + timeout))
+		return BLK_EH_RESET_TIMER;
+
+	dstor_stat_add(&imp->stats, DSTOR_STAT_TIMEOUTS, 1);
+	over = atomic_inc_return(&pdu->timeouts) >
+	       READ_ONCE(imp->timers.retries) ||
+	       test_bit(DSTOR_IMP_DYING, &imp->state_bits);
+
+	if (state == DSTOR_PDU_HELD) {
+		if (!over && !test_bit(DSTOR_IMP_FAILED, &imp->state_bits))
+			return BLK_EH_RESET_TIMER;
+		if (pdu_complete(rq, DSTOR_PDU_HELD, BLK_STS_IOERR))
+			import_set_failed(imp);
 		return BLK_EH_DONE;
-	pr_warn_ratelimited("%s: request timed out; resetting the connection\n",
-			    imp->disk->disk_name);
-	/* The error work fails or resends it once both loops have stopped. */
-	import_error(imp);
+	}
+
+	/*
+	 * Sent and unanswered for a whole timeout on a connection that looks
+	 * alive: reset it. The recover work parks the request for a resend, or
+	 * fails it if it has no resends left.
+	 */
+	pr_warn_ratelimited("%s: request unanswered for %lus; resetting connection %u\n",
+			    imp->disk->disk_name, timeout / HZ, q->qid);
+	if (over)
+		WRITE_ONCE(pdu->expired, true);
+	queue_fail(q, READ_ONCE(q->gen));
 	return BLK_EH_RESET_TIMER;
 }
 
@@ -355,6 +435,14 @@ static int send_rq(struct dstor_queue *q, struct request *rq, bool more)
 	return rq_xfer_data(q, rq, ITER_SOURCE, more);
 }
 
+static int send_ping(struct dstor_queue *q)
+{
+	struct dstor_hdr h = { .op = DSTOR_OP_PING, .handle = jiffies };
+
+	dstor_stat_add(&q->imp->stats, DSTOR_STAT_KEEPALIVES, 1);
+	return dstor_send_frame(q->sock, &h, NULL, false);
+}
+
 static void queue_tx_work(struct work_struct *work)
 {
 	struct dstor_queue *q = container_of(work, struct dstor_queue,
@@ -362,31 +450,35 @@ static void queue_tx_work(struct work_struct *work)
 	struct llist_node *list;
 	struct dstor_pdu *pdu, *next;
 	unsigned int noreclaim;
+	u32 gen;
 	int ret = 0;
 
-	list = llist_reverse_order(llist_del_all(&q->send_llist));
-	if (!list)
-		return;
-	if (READ_ONCE(q->dead)) {
-		/* The error work has run: nothing of these was sent. */
-		llist_for_each_entry_safe(pdu, next, list, lnode)
-			pdu_complete(blk_mq_rq_from_pdu(pdu), BLK_STS_IOERR);
+	spin_lock(&q->lock);
+	gen = q->gen;
+	if (!q->connected) {
+		/* Down: the recover work parks what is on the list. */
+		spin_unlock(&q->lock);
 		return;
 	}
+	spin_unlock(&q->lock);
 
 	noreclaim = memalloc_noreclaim_save();
+	if (xchg(&q->ping, false))
+		ret = send_ping(q);
+	list = llist_reverse_order(llist_del_all(&q->send_llist));
 	llist_for_each_entry_safe(pdu, next, list, lnode) {
-		ret = send_rq(q, blk_mq_rq_from_pdu(pdu), next);
 		if (ret)
 			break;
+		ret = send_rq(q, blk_mq_rq_from_pdu(pdu), next);
 	}
 	memalloc_noreclaim_restore(noreclaim);
 	/*
-	 * On failure the unsent rest of the list is left alone: the error
-	 * work owns those requests once it has stopped this work.
+	 * On failure the unsent rest of the list is left alone: those
+	 * requests are INFLIGHT, and the recover work parks them for a resend
+	 * once it has stopped this work.
 	 */
 	if (ret)
-		import_error(q->imp);
+		queue_fail(q, gen);
 }
 
 static int handle_reply(struct dstor_queue *q, const struct dstor_hdr *h)
@@ -417,7 +509,7 @@ static int handle_reply(struct dstor_queue *q, const struct dstor_hdr *h)
 	} else if (h->payload) {
 		return -EPROTO;
 	}
-	pdu_complete(rq, wire_to_blk_status(h->status));
+	pdu_complete(rq, DSTOR_PDU_INFLIGHT, wire_to_blk_status(h->status));
 	return 0;
 
 stale:
@@ -431,6 +523,7 @@ static void queue_rx_work(struct work_struct *work)
 	struct dstor_queue *q = container_of(work, struct dstor_queue,
 					     rx_work);
 	unsigned int noreclaim = memalloc_noreclaim_save();
+	u32 gen = READ_ONCE(q->gen);
 	struct dstor_hdr h;
 	int ret;
 
@@ -438,6 +531,7 @@ static void queue_rx_work(struct work_struct *work)
 		ret = dstor_recv_hdr(q->sock, &h);
 		if (ret)
 			break;
+		WRITE_ONCE(q->last_rx, jiffies);
 		if (h.op == DSTOR_OP_PONG)
 			continue;
 		if (h.op != DSTOR_OP_REPLY) {
@@ -450,56 +544,197 @@ static void queue_rx_work(struct work_struct *work)
 	}
 	memalloc_noreclaim_restore(noreclaim);
 	if (ret == -EPROTO)
-		pr_err_ratelimited("%s: protocol error from the peer\n",
-				   q->imp->disk->disk_name);
-	import_error(q->imp);
+		pr_err_ratelimited("%s: protocol error from the peer on connection %u\n",
+				   q->imp->disk->disk_name, q->qid);
+	queue_fail(q, gen);
 }
 
-static bool fail_one(struct request *rq, void *data)
+static void queue_ka_work(struct work_struct *work)
+{
+	struct dstor_queue *q = container_of(to_delayed_work(work),
+					     struct dstor_queue, ka_work);
+	struct dstor_timers *t = &q->imp->timers;
+	unsigned long now = jiffies;
+	unsigned long idle = now - READ_ONCE(q->last_rx);
+	u32 gen;
+
+	spin_lock(&q->lock);
+	gen = q->gen;
+	if (!q->connected) {
+		spin_unlock(&q->lock);
+		return;
+	}
+	spin_unlock(&q->lock);
+
+	if (idle >= READ_ONCE(t->dead_after) * HZ) {
+		pr_warn("%s: nothing heard on connection %u for %lus; reconnecting\n",
+			q->imp->disk->disk_name, q->qid, idle / HZ);
+		queue_fail(q, gen);
+		return;
+	}
+	if (idle >= READ_ONCE(t->keepalive) * HZ &&
+	    now - q->last_ping >= READ_ONCE(t->keepalive) * HZ) {
+		q->last_ping = now;
+		WRITE_ONCE(q->ping, true);
+		queue_work(dstor_io_wq, &q->tx_work);
+	}
+	queue_delayed_work(dstor_io_wq, &q->ka_work, DSTOR_KA_TICK);
+}
+
+/* ---- losing and regaining a connection ---- */
+
+static bool park_one(struct request *rq, void *data)
 {
 	struct dstor_queue *q = data;
+	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
+	bool dying = test_bit(DSTOR_IMP_DYING, &q->imp->state_bits);
 
-	if (rq->mq_hctx->queue_num == q->qid)
-		pdu_complete(rq, BLK_STS_IOERR);
+	if (rq->mq_hctx->queue_num != q->qid)
+		return true;
+	if (dying || READ_ONCE(pdu->expired)) {
+		if (pdu_complete(rq, DSTOR_PDU_INFLIGHT, BLK_STS_IOERR) && !dying)
+			import_set_failed(q->imp);
+		if (dying)
+			pdu_complete(rq, DSTOR_PDU_HELD, BLK_STS_IOERR);
+		return true;
+	}
+	atomic_cmpxchg(&pdu->state, DSTOR_PDU_INFLIGHT, DSTOR_PDU_HELD);
 	return true;
 }
 
-/* Stop a queue's loops and fail what it had in flight. */
-static void queue_stop(struct dstor_queue *q)
+static bool resend_one(struct request *rq, void *data)
 {
-	struct dstor_import *imp = q->imp;
+	struct dstor_queue *q = data;
+	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
 
-	if (q->dead)
-		return;
-	kernel_sock_shutdown(q->sock, SHUT_RDWR);
-	flush_work(&q->rx_work);
-	cancel_work_sync(&q->tx_work);
-	WRITE_ONCE(q->dead, true);
-	/* Nothing on the send list has been sent; all of it is failed below. */
-	llist_del_all(&q->send_llist);
-	blk_mq_tagset_busy_iter(&imp->tag_set, fail_one, q);
+	if (rq->mq_hctx->queue_num != q->qid)
+		return true;
+	pdu->sent = jiffies;
+	if (atomic_cmpxchg(&pdu->state, DSTOR_PDU_HELD, DSTOR_PDU_INFLIGHT) ==
+	    DSTOR_PDU_HELD) {
+		dstor_stat_add(&q->imp->stats, DSTOR_STAT_RESENT, 1);
+		llist_add(&pdu->lnode, &q->send_llist);
+	}
+	return true;
+}
+
+static unsigned int next_backoff(struct dstor_queue *q)
+{
+	struct dstor_timers *t = &q->imp->timers;
+	unsigned int lo = READ_ONCE(t->reconnect_min);
+	unsigned int hi = READ_ONCE(t->reconnect_max);
+
+	if (!q->backoff)
+		return lo;
+	return clamp(q->backoff * 2, lo, max(lo, hi));
 }
 
 /*
- * A connection failed (or a request timed out): stop every queue and fail
- * the requests in flight. The import stays, in state failed, until it is
- * deleted.
+ * The connection is down (queue_fail cleared ->connected): stop both loops,
+ * drop the socket, park the queue's requests for a resend, then start
+ * reconnecting. With the import dying, fail the requests instead.
  */
-static void import_error_work(struct work_struct *work)
+static void queue_recover_work(struct work_struct *work)
 {
-	struct dstor_import *imp = container_of(work, struct dstor_import,
-						error_work);
-	unsigned int i;
+	struct dstor_queue *q = container_of(work, struct dstor_queue,
+					     recover_work);
+	struct dstor_import *imp = q->imp;
+	bool dying = test_bit(DSTOR_IMP_DYING, &imp->state_bits);
+	struct socket *sock;
 
-	if (test_and_set_bit(DSTOR_IMP_FAILED, &imp->state_bits))
-		return;
-	if (!test_bit(DSTOR_IMP_DYING, &imp->state_bits))
-		pr_err("%s: connection to the exporter lost; failing I/O\n",
-		       imp->disk->disk_name);
-	blk_mq_quiesce_queue(imp->disk->queue);
+	cancel_delayed_work_sync(&q->ka_work);
+	sock = q->sock;
+	if (sock) {
+		kernel_sock_shutdown(sock, SHUT_RDWR);
+		flush_work(&q->rx_work);
+		cancel_work_sync(&q->tx_work);
+		q->sock = NULL;
+		sock_release(sock);
+		if (!dying) {
+			pr_warn("%s: connection %u to the exporter lost; reconnecting\n",
+				imp->disk->disk_name, q->qid);
+			dstor_netlink_event(imp, DSTOR_EVENT_LINK_LOST, q->qid);
+		}
+	}
+	/* Nothing on the send list was sent to anyone alive: park it all. */
+	llist_del_all(&q->send_llist);
+	blk_mq_tagset_busy_iter(&imp->tag_set, park_one, q);
+
+	if (!dying) {
+		q->backoff = 0;
+		queue_delayed_work(dstor_rx_wq, &q->connect_work, 0);
+	}
+}
+
+/* A fresh, greeted socket: make it the queue's connection. */
+static void queue_start(struct dstor_queue *q, struct socket *sock)
+{
+	q->sock = sock;
+	q->last_rx = jiffies;
+	q->last_ping = jiffies;
+	q->ping = false;
+	spin_lock(&q->lock);
+	q->gen++;
+	q->connected = true;
+	spin_unlock(&q->lock);
+	queue_work(dstor_rx_wq, &q->rx_work);
+	queue_delayed_work(dstor_io_wq, &q->ka_work, DSTOR_KA_TICK);
+}
+
+unsigned int dstor_import_connected(struct dstor_import *imp)
+{
+	unsigned int i, n = 0;
+
 	for (i = 0; i < imp->nr_queues; i++)
-		queue_stop(&imp->queues[i]);
-	blk_mq_unquiesce_queue(imp->disk->queue);
+		n += READ_ONCE(imp->queues[i].connected);
+	return n;
+}
+
+static void queue_connect_work(struct work_struct *work)
+{
+	struct dstor_queue *q = container_of(to_delayed_work(work),
+					     struct dstor_queue, connect_work);
+	struct dstor_import *imp = q->imp;
+	struct dstor_hello_reply info;
+	unsigned int noio;
+	struct socket *sock;
+
+	if (test_bit(DSTOR_IMP_DYING, &imp->state_bits))
+		return;
+	/* Writeback may be waiting on us: allocate without recursing. */
+	noio = memalloc_noio_save();
+	sock = queue_connect(imp, q, &info, NULL);
+	memalloc_noio_restore(noio);
+	if (!IS_ERR(sock) && (info.size != imp->info.size ||
+			      info.logical_block_size !=
+			      imp->info.logical_block_size ||
+			      (info.flags & DSTOR_EXP_READ_ONLY &&
+			       !(imp->flags & DSTOR_F_READ_ONLY)))) {
+		pr_err_ratelimited("%s: the export changed (size, block size or access); not reconnecting to it\n",
+				   imp->disk->disk_name);
+		sock_release(sock);
+		sock = ERR_PTR(-ESTALE);
+	}
+	if (IS_ERR(sock)) {
+		q->backoff = next_backoff(q);
+		pr_debug("%s: reconnect of connection %u failed (%ld); next try in %us\n",
+			 imp->disk->disk_name, q->qid, PTR_ERR(sock), q->backoff);
+		queue_delayed_work(dstor_rx_wq, &q->connect_work,
+				   q->backoff * HZ);
+		return;
+	}
+
+	q->backoff = 0;
+	queue_start(q, sock);
+	dstor_stat_add(&imp->stats, DSTOR_STAT_RECONNECTS, 1);
+	blk_mq_tagset_busy_iter(&imp->tag_set, resend_one, q);
+	queue_work(dstor_io_wq, &q->tx_work);
+
+	pr_info("%s: connection %u to the exporter re-established\n",
+		imp->disk->disk_name, q->qid);
+	if (dstor_import_connected(imp) == imp->nr_queues)
+		clear_bit(DSTOR_IMP_FAILED, &imp->state_bits);
+	dstor_netlink_event(imp, DSTOR_EVENT_RECONNECTED, q->qid);
 }
 
 /* ---- the block device ---- */
@@ -554,7 +789,23 @@ u32 dstor_import_state(struct dstor_import *imp)
 		return DSTOR_STATE_DELETING;
 	if (test_bit(DSTOR_IMP_FAILED, &imp->state_bits))
 		return DSTOR_STATE_FAILED;
+	if (dstor_import_connected(imp) < imp->nr_queues)
+		return DSTOR_STATE_RECONNECTING;
 	return DSTOR_STATE_CONNECTED;
+}
+
+void dstor_import_set_timers(struct dstor_import *imp,
+			     const struct dstor_timers *t)
+{
+	lockdep_assert_held(&dstor_cfg_mutex);
+	WRITE_ONCE(imp->timers.timeout, t->timeout);
+	WRITE_ONCE(imp->timers.retries, t->retries);
+	WRITE_ONCE(imp->timers.reconnect_min, t->reconnect_min);
+	WRITE_ONCE(imp->timers.reconnect_max, t->reconnect_max);
+	WRITE_ONCE(imp->timers.keepalive, t->keepalive);
+	WRITE_ONCE(imp->timers.dead_after, t->dead_after);
+	if (imp->disk)
+		blk_queue_rq_timeout(imp->disk->queue, t->timeout * HZ);
 }
 
 static int import_disk_create(struct dstor_import *imp)
@@ -584,7 +835,7 @@ static int import_disk_create(struct dstor_import *imp)
 	imp->tag_set.cmd_size = sizeof(struct dstor_pdu);
 	imp->tag_set.flags = BLK_MQ_F_SHOULD_MERGE;
 	imp->tag_set.driver_data = imp;
-	imp->tag_set.timeout = DSTOR_RQ_TIMEOUT;
+	imp->tag_set.timeout = imp->timers.timeout * HZ;
 	ret = blk_mq_alloc_tag_set(&imp->tag_set);
 	if (ret)
 		return ret;
@@ -607,6 +858,39 @@ static int import_disk_create(struct dstor_import *imp)
 	return 0;
 }
 
+/*
+ * Stop every connection for good and fail whatever is still outstanding.
+ * DSTOR_IMP_DYING is set, so nothing reconnects and queue_rq fails new I/O.
+ */
+static void import_stop(struct dstor_import *imp)
+{
+	unsigned int i;
+
+	for (i = 0; i < imp->nr_queues; i++) {
+		struct dstor_queue *q = &imp->queues[i];
+
+		/*
+		 * A recover that started before DYING may still queue one more
+		 * connect, and that connect may succeed: go round until the
+		 * queue is down with nothing pending.
+		 */
+		do {
+			cancel_delayed_work_sync(&q->connect_work);
+			spin_lock(&q->lock);
+			q->connected = false;
+			spin_unlock(&q->lock);
+			queue_work(dstor_rx_wq, &q->recover_work);
+			flush_work(&q->recover_work);
+		} while (delayed_work_pending(&q->connect_work) || q->sock);
+	}
+	/* A queue_rq that raced with DYING parked its request: fail it. */
+	blk_mq_quiesce_queue(imp->disk->queue);
+	for (i = 0; i < imp->nr_queues; i++)
+		blk_mq_tagset_busy_iter(&imp->tag_set, park_one,
+					&imp->queues[i]);
+	blk_mq_unquiesce_queue(imp->disk->queue);
+}
+
 static void import_free(struct dstor_import *imp)
 {
 	unsigned int i;
@@ -624,11 +908,12 @@ static void import_free(struct dstor_import *imp)
 
 int dstor_import_add(struct net *net, const char *name,
 		     const struct dstor_endpoint *peer, u32 flags,
-		     unsigned int nr_conns, int *index,
-		     struct netlink_ext_ack *extack)
+		     unsigned int nr_conns, const struct dstor_timers *timers,
+		     int *index, struct netlink_ext_ack *extack)
 {
 	struct dstor_hello_reply info;
 	struct dstor_import *imp;
+	struct socket *sock;
 	unsigned int i;
 	int ret;
 
@@ -641,9 +926,9 @@ int dstor_import_add(struct net *net, const char *name,
 	strscpy(imp->name, name, sizeof(imp->name));
 	imp->peer = *peer;
 	imp->flags = flags;
+	imp->timers = *timers;
 	imp->nr_queues = nr_conns;
 	get_random_bytes(&imp->session, sizeof(imp->session));
-	INIT_WORK(&imp->error_work, import_error_work);
 	imp->queues = kcalloc(nr_conns, sizeof(*imp->queues), GFP_KERNEL);
 	if (!imp->queues) {
 		ret = -ENOMEM;
@@ -654,15 +939,22 @@ int dstor_import_add(struct net *net, const char *name,
 
 		q->imp = imp;
 		q->qid = i;
+		spin_lock_init(&q->lock);
 		init_llist_head(&q->send_llist);
 		INIT_WORK(&q->tx_work, queue_tx_work);
 		INIT_WORK(&q->rx_work, queue_rx_work);
+		INIT_WORK(&q->recover_work, queue_recover_work);
+		INIT_DELAYED_WORK(&q->connect_work, queue_connect_work);
+		INIT_DELAYED_WORK(&q->ka_work, queue_ka_work);
 	}
 
 	for (i = 0; i < nr_conns; i++) {
-		ret = queue_connect(imp, &imp->queues[i], &info, extack);
-		if (ret)
+		sock = queue_connect(imp, &imp->queues[i], &info, extack);
+		if (IS_ERR(sock)) {
+			ret = PTR_ERR(sock);
 			goto err_free;
+		}
+		imp->queues[i].sock = sock;
 		if (i == 0) {
 			imp->info = info;
 		} else if (memcmp(&info, &imp->info, sizeof(info))) {
@@ -690,12 +982,11 @@ int dstor_import_add(struct net *net, const char *name,
 	if (ret)
 		goto err_free;
 	for (i = 0; i < nr_conns; i++)
-		queue_work(dstor_rx_wq, &imp->queues[i].rx_work);
+		queue_start(&imp->queues[i], imp->queues[i].sock);
 	ret = add_disk(imp->disk);
 	if (ret) {
 		set_bit(DSTOR_IMP_DYING, &imp->state_bits);
-		import_error_work(&imp->error_work);
-		cancel_work_sync(&imp->error_work);
+		import_stop(imp);
 		put_disk(imp->disk);
 		blk_mq_free_tag_set(&imp->tag_set);
 		goto err_free;
@@ -715,11 +1006,9 @@ err_free:
 static void import_destroy(struct dstor_import *imp)
 {
 	set_bit(DSTOR_IMP_DYING, &imp->state_bits);
+	import_stop(imp);
 	del_gendisk(imp->disk);
-	/* Stop both loops of every queue; fail anything still in flight. */
-	import_error(imp);
-	flush_work(&imp->error_work);
-	cancel_work_sync(&imp->error_work);
+	dstor_netlink_event(imp, DSTOR_EVENT_REMOVED, -1);
 	blk_mq_free_tag_set(&imp->tag_set);
 	put_disk(imp->disk);
 	import_free(imp);

@@ -38,12 +38,30 @@ static const struct nla_policy export_name_policy[DSTOR_A_MAX + 1] = {
 	[DSTOR_A_NAME] = { .type = NLA_NUL_STRING, .len = DSTOR_NAME_MAX - 1 },
 };
 
+#define TIMER_POLICY(min) NLA_POLICY_RANGE(NLA_U32, min, DSTOR_MAX_SECONDS)
+
 static const struct nla_policy import_add_policy[DSTOR_A_MAX + 1] = {
 	[DSTOR_A_NAME] = { .type = NLA_NUL_STRING, .len = DSTOR_NAME_MAX - 1 },
 	[DSTOR_A_PEER] = NLA_POLICY_NESTED(endpoint_policy),
 	[DSTOR_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, DSTOR_F_ALL),
 	[DSTOR_A_CONNECTIONS] = NLA_POLICY_RANGE(NLA_U32, 1,
 						 DSTOR_MAX_CONNECTIONS),
+	[DSTOR_A_TIMEOUT] = TIMER_POLICY(1),
+	[DSTOR_A_RETRIES] = NLA_POLICY_MAX(NLA_U32, DSTOR_MAX_RETRIES),
+	[DSTOR_A_RECONNECT_MIN] = TIMER_POLICY(1),
+	[DSTOR_A_RECONNECT_MAX] = TIMER_POLICY(1),
+	[DSTOR_A_KEEPALIVE] = TIMER_POLICY(1),
+	[DSTOR_A_DEAD_AFTER] = TIMER_POLICY(2),
+};
+
+static const struct nla_policy import_set_policy[DSTOR_A_MAX + 1] = {
+	[DSTOR_A_INDEX] = { .type = NLA_U32 },
+	[DSTOR_A_TIMEOUT] = TIMER_POLICY(1),
+	[DSTOR_A_RETRIES] = NLA_POLICY_MAX(NLA_U32, DSTOR_MAX_RETRIES),
+	[DSTOR_A_RECONNECT_MIN] = TIMER_POLICY(1),
+	[DSTOR_A_RECONNECT_MAX] = TIMER_POLICY(1),
+	[DSTOR_A_KEEPALIVE] = TIMER_POLICY(1),
+	[DSTOR_A_DEAD_AFTER] = TIMER_POLICY(2),
 };
 
 static const struct nla_policy import_id_policy[DSTOR_A_MAX + 1] = {
@@ -136,16 +154,16 @@ err:
 	return -EMSGSIZE;
 }
 
-int dstor_stats_put(struct sk_buff *skb, struct dstor_stats *s)
+int dstor_stats_put(struct sk_buff *skb, struct dstor_stats *s, int n)
 {
 	struct nlattr *nest = nla_nest_start(skb, DSTOR_A_STATS);
 	int i;
 
 	BUILD_BUG_ON(DSTOR_A_STATS_READS + DSTOR_STAT_MAX - 1 !=
-		     DSTOR_A_STATS_INFLIGHT);
+		     DSTOR_A_STATS_KEEPALIVES);
 	if (!nest)
 		return -EMSGSIZE;
-	for (i = 0; i < DSTOR_STAT_MAX; i++) {
+	for (i = 0; i < n; i++) {
 		if (nla_put_u64_64bit(skb, DSTOR_A_STATS_READS + i,
 				      atomic64_read(&s->c[i]),
 				      DSTOR_A_STATS_PAD)) {
@@ -173,13 +191,67 @@ static int export_fill(struct sk_buff *skb, struct dstor_export *exp,
 	    nla_put_u32(skb, DSTOR_A_BLOCK_SIZE,
 			bdev_logical_block_size(exp->bdev.bdev)) ||
 	    nla_put_u32(skb, DSTOR_A_SESSIONS, READ_ONCE(exp->nr_sessions)) ||
-	    dstor_stats_put(skb, &exp->stats)) {
+	    dstor_stats_put(skb, &exp->stats, DSTOR_STAT_EXPORT_MAX)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
 	genlmsg_end(skb, hdr);
 	return 0;
 }
+
+static int timers_put(struct sk_buff *skb, const struct dstor_timers *t)
+{
+	if (nla_put_u32(skb, DSTOR_A_TIMEOUT, READ_ONCE(t->timeout)) ||
+	    nla_put_u32(skb, DSTOR_A_RETRIES, READ_ONCE(t->retries)) ||
+	    nla_put_u32(skb, DSTOR_A_RECONNECT_MIN,
+			READ_ONCE(t->reconnect_min)) ||
+	    nla_put_u32(skb, DSTOR_A_RECONNECT_MAX,
+			READ_ONCE(t->reconnect_max)) ||
+	    nla_put_u32(skb, DSTOR_A_KEEPALIVE, READ_ONCE(t->keepalive)) ||
+	    nla_put_u32(skb, DSTOR_A_DEAD_AFTER, READ_ONCE(t->dead_after)))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* Fill @t from the request's timer attributes; reject what does not fit. */
+static int timers_parse(struct genl_info *info, struct dstor_timers *t)
+{
+	struct nlattr **a = info->attrs;
+
+	if (a[DSTOR_A_TIMEOUT])
+		t->timeout = nla_get_u32(a[DSTOR_A_TIMEOUT]);
+	if (a[DSTOR_A_RETRIES])
+		t->retries = nla_get_u32(a[DSTOR_A_RETRIES]);
+	if (a[DSTOR_A_RECONNECT_MIN])
+		t->reconnect_min = nla_get_u32(a[DSTOR_A_RECONNECT_MIN]);
+	if (a[DSTOR_A_RECONNECT_MAX])
+		t->reconnect_max = nla_get_u32(a[DSTOR_A_RECONNECT_MAX]);
+	if (a[DSTOR_A_KEEPALIVE])
+		t->keepalive = nla_get_u32(a[DSTOR_A_KEEPALIVE]);
+	if (a[DSTOR_A_DEAD_AFTER])
+		t->dead_after = nla_get_u32(a[DSTOR_A_DEAD_AFTER]);
+
+	if (t->reconnect_min > t->reconnect_max) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "reconnect minimum exceeds the maximum");
+		return -EINVAL;
+	}
+	if (t->dead_after <= t->keepalive) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "dead-after must be longer than the keepalive interval");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct dstor_timers default_timers = {
+	.timeout = DSTOR_DEFAULT_TIMEOUT,
+	.retries = DSTOR_DEFAULT_RETRIES,
+	.reconnect_min = DSTOR_DEFAULT_RECONNECT_MIN,
+	.reconnect_max = DSTOR_DEFAULT_RECONNECT_MAX,
+	.keepalive = DSTOR_DEFAULT_KEEPALIVE,
+	.dead_after = DSTOR_DEFAULT_DEAD_AFTER,
+};
 
 static int import_fill(struct sk_buff *skb, struct dstor_import *imp,
 		       u32 portid, u32 seq, int flags, u8 cmd)
@@ -197,8 +269,10 @@ static int import_fill(struct sk_buff *skb, struct dstor_import *imp,
 	    nla_put_u32(skb, DSTOR_A_BLOCK_SIZE,
 			imp->info.logical_block_size) ||
 	    nla_put_u32(skb, DSTOR_A_CONNECTIONS, imp->nr_queues) ||
+	    nla_put_u32(skb, DSTOR_A_CONNECTED, dstor_import_connected(imp)) ||
 	    nla_put_u32(skb, DSTOR_A_STATE, dstor_import_state(imp)) ||
-	    dstor_stats_put(skb, &imp->stats)) {
+	    timers_put(skb, &imp->timers) ||
+	    dstor_stats_put(skb, &imp->stats, DSTOR_STAT_MAX)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -335,6 +409,7 @@ static int import_reply(struct genl_info *info, u32 index, u8 cmd)
 static int import_add_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	unsigned int conns = min(num_online_cpus(), 4U);
+	struct dstor_timers timers = default_timers;
 	const char *name;
 	struct dstor_endpoint peer;
 	u32 flags = 0;
@@ -356,10 +431,13 @@ static int import_add_doit(struct sk_buff *skb, struct genl_info *info)
 		flags = nla_get_u32(info->attrs[DSTOR_A_FLAGS]);
 	if (info->attrs[DSTOR_A_CONNECTIONS])
 		conns = nla_get_u32(info->attrs[DSTOR_A_CONNECTIONS]);
+	ret = timers_parse(info, &timers);
+	if (ret)
+		return ret;
 
 	/* Connecting can take a while: no lock is held meanwhile. */
 	ret = dstor_import_add(genl_info_net(info), name, &peer, flags, conns,
-			       &index, info->extack);
+			       &timers, &index, info->extack);
 	if (ret)
 		return ret;
 	return import_reply(info, index, DSTOR_CMD_IMPORT_ADD);
@@ -399,6 +477,30 @@ static int import_del_doit(struct sk_buff *skb, struct genl_info *info)
 		goto out;
 	}
 	ret = dstor_import_del(found, info->extack);
+out:
+	mutex_unlock(&dstor_cfg_mutex);
+	return ret;
+}
+
+static int import_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dstor_import *imp;
+	struct dstor_timers timers;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_INDEX))
+		return -EINVAL;
+	mutex_lock(&dstor_cfg_mutex);
+	imp = import_find_index(nla_get_u32(info->attrs[DSTOR_A_INDEX]));
+	if (!imp) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no such import");
+		ret = -ENOENT;
+		goto out;
+	}
+	timers = imp->timers;
+	ret = timers_parse(info, &timers);
+	if (!ret)
+		dstor_import_set_timers(imp, &timers);
 out:
 	mutex_unlock(&dstor_cfg_mutex);
 	return ret;
@@ -476,6 +578,13 @@ static const struct genl_ops dstor_genl_ops[] = {
 		.doit = import_get_doit,
 		.dumpit = import_get_dumpit,
 	},
+	{
+		.cmd = DSTOR_CMD_IMPORT_SET,
+		.flags = GENL_ADMIN_PERM,
+		.policy = import_set_policy,
+		.maxattr = DSTOR_A_MAX,
+		.doit = import_set_doit,
+	},
 };
 
 static const struct genl_multicast_group dstor_mcgrps[] = {
@@ -493,6 +602,38 @@ static struct genl_family dstor_genl_family __ro_after_init = {
 	.mcgrps = dstor_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(dstor_mcgrps),
 };
+
+/*
+ * Tell listeners on the events group, in the import's namespace, that
+ * something happened to it. @queue < 0: not about one connection.
+ */
+void dstor_netlink_event(struct dstor_import *imp, u32 event, int queue)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_NOIO);
+	if (!skb)
+		return;
+	hdr = genlmsg_put(skb, 0, 0, &dstor_genl_family, 0, DSTOR_CMD_EVENT);
+	if (!hdr)
+		goto err;
+	if (nla_put_u32(skb, DSTOR_A_EVENT, event) ||
+	    nla_put_u32(skb, DSTOR_A_INDEX, imp->index) ||
+	    nla_put_string(skb, DSTOR_A_NAME, imp->name) ||
+	    endpoint_put(skb, DSTOR_A_PEER, &imp->peer) ||
+	    nla_put_u32(skb, DSTOR_A_STATE, dstor_import_state(imp)) ||
+	    nla_put_u32(skb, DSTOR_A_CONNECTIONS, imp->nr_queues) ||
+	    nla_put_u32(skb, DSTOR_A_CONNECTED, dstor_import_connected(imp)) ||
+	    (queue >= 0 && nla_put_u32(skb, DSTOR_A_QUEUE, queue)))
+		goto err;
+	genlmsg_end(skb, hdr);
+	genlmsg_multicast_netns(&dstor_genl_family, imp->net, skb, 0, 0,
+				GFP_NOIO);
+	return;
+err:
+	nlmsg_free(skb);
+}
 
 int __init dstor_netlink_init(void)
 {

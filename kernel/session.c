@@ -293,11 +293,11 @@ static int session_hello(struct dstor_session *s)
 		status = DSTOR_ST_VERSION;
 	else
 		status = dstor_session_attach(s, hello.name,
-					      hello.flags & DSTOR_HELLO_READ_ONLY);
+					      hello.flags & DSTOR_HELLO_READ_ONLY,
+					      hello.session, hello.queue);
 
 	if (status == DSTOR_ST_OK) {
-		s->id = hello.session;
-		s->queue = hello.queue;
+		dstor_session_supersede(s);
 		fill_hello_reply(s, &reply);
 	}
 	h = (struct dstor_hdr) {

@@ -39,7 +39,7 @@ MODULES="brd veth bridge sch_netem ext4 nbd nvme-tcp nvmet-tcp raid1 crc32c_gene
 
 usage() {
 	sed -n '/^#   mkinitramfs/,/^$/s/^# \{0,1\}//p' "$0" >&2
-	exit 2
+	exit "${1:-2}"
 }
 
 out='' modver=none ko='' tool='' cache=''
@@ -50,7 +50,7 @@ while [ $# -gt 0 ]; do
 	--ko)		ko=$2; shift 2 ;;
 	--tool)		tool=$2; shift 2 ;;
 	--cache)	cache=$2; shift 2 ;;
-	-h|--help)	usage ;;
+	-h|--help)	usage 0 ;;
 	*)		echo "mkinitramfs: unknown argument '$1'" >&2; usage ;;
 	esac
 done

@@ -54,7 +54,7 @@ top=$(dirname "$selftests")
 
 usage() {
 	sed -n '/^#   run.sh/,/^# Output/{/^# Output/d;s/^# \{0,1\}//;p}' "$0" >&2
-	exit 2
+	exit "${1:-2}"
 }
 die() { echo "run.sh: $*" >&2; exit 2; }
 
@@ -75,7 +75,7 @@ while [ $# -gt 0 ]; do
 	--log)		console_log=$2; shift 2 ;;
 	--boot-timeout)	boot_timeout=$2; shift 2 ;;
 	--boot-retries)	boot_retries=$2; shift 2 ;;
-	-h|--help)	usage ;;
+	-h|--help)	usage 0 ;;
 	-*)		echo "run.sh: unknown option '$1'" >&2; usage ;;
 	*)		tests+=("$1"); shift ;;
 	esac

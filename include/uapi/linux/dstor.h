@@ -62,6 +62,29 @@
  *	connecting; -ENOENT the peer has no export of that name; -EACCES the
  *	peer refused access; -EPROTO the peer spoke something else.
  *
+ *	DSTOR_A_TIMEOUT, DSTOR_A_RETRIES, DSTOR_A_RECONNECT_MIN,
+ *	DSTOR_A_RECONNECT_MAX, DSTOR_A_KEEPALIVE, DSTOR_A_DEAD_AFTER: optional
+ *				transaction timers, as for DSTOR_CMD_IMPORT_SET
+ *
+ * DSTOR_CMD_IMPORT_SET (admin, do)
+ *	Change an import's transaction timers at run time.
+ *	DSTOR_A_INDEX		the import
+ *	DSTOR_A_TIMEOUT		u32 1..3600: a request unanswered this many
+ *				seconds has timed out (default 30)
+ *	DSTOR_A_RETRIES		u32 0..100: timeouts a request survives; at the
+ *				next it fails with an I/O error (default 5). A
+ *				timeout on a live connection resets the connection
+ *				and the request is resent once it is back.
+ *	DSTOR_A_RECONNECT_MIN, DSTOR_A_RECONNECT_MAX
+ *				u32 1..3600: reconnect backoff, doubling from MIN
+ *				to MAX seconds (default 1 and 30); MIN <= MAX
+ *	DSTOR_A_KEEPALIVE	u32 1..3600: ping a connection that received
+ *				nothing for this long (default 5)
+ *	DSTOR_A_DEAD_AFTER	u32 2..3600: a connection that received nothing
+ *				for this long is dead and is reconnected (default
+ *				15); must exceed DSTOR_A_KEEPALIVE
+ *	Values not given keep their current setting.
+ *
  * DSTOR_CMD_IMPORT_DEL (admin, do)
  *	DSTOR_A_INDEX or DSTOR_A_NAME (exactly one). A name that matches more
  *	than one import is -EINVAL ("ambiguous"). -EBUSY when the device is open
@@ -69,8 +92,16 @@
  *
  * DSTOR_CMD_IMPORT_GET (do with DSTOR_A_INDEX, or dump)
  *	Replies carry DSTOR_A_INDEX, DSTOR_A_NAME, DSTOR_A_PEER, DSTOR_A_FLAGS,
- *	DSTOR_A_SIZE, DSTOR_A_BLOCK_SIZE, DSTOR_A_CONNECTIONS, DSTOR_A_STATE and
+ *	DSTOR_A_SIZE, DSTOR_A_BLOCK_SIZE, DSTOR_A_CONNECTIONS (configured),
+ *	DSTOR_A_CONNECTED (up now), DSTOR_A_STATE, the six timers and
  *	DSTOR_A_STATS.
+ *
+ * DSTOR_CMD_EVENT (notification on the "events" multicast group)
+ *	Sent in the import's network namespace when a connection goes down or
+ *	comes back, when requests start failing, and when the import is
+ *	removed: DSTOR_A_EVENT, DSTOR_A_INDEX, DSTOR_A_NAME, DSTOR_A_PEER,
+ *	DSTOR_A_STATE, DSTOR_A_CONNECTIONS, DSTOR_A_CONNECTED and, for
+ *	connection events, DSTOR_A_QUEUE (the connection, counting from 0).
  *
  * Nested attributes
  * -----------------
@@ -87,6 +118,11 @@
  *	READ_BYTES, WRITE_BYTES: payload bytes
  *	ERRORS: requests completed with an error
  *	INFLIGHT: requests outstanding now
+ *	Imports only:
+ *	RESENT: requests sent again after a reconnect
+ *	TIMEOUTS: request timeouts
+ *	RECONNECTS: connections re-established
+ *	KEEPALIVES: pings sent on idle connections
  */
 #ifndef _UAPI_LINUX_DSTOR_H
 #define _UAPI_LINUX_DSTOR_H
@@ -108,6 +144,8 @@ enum dstor_cmd {
 	DSTOR_CMD_IMPORT_ADD,
 	DSTOR_CMD_IMPORT_DEL,
 	DSTOR_CMD_IMPORT_GET,
+	DSTOR_CMD_IMPORT_SET,
+	DSTOR_CMD_EVENT,
 
 	__DSTOR_CMD_MAX,
 	DSTOR_CMD_MAX = __DSTOR_CMD_MAX - 1
@@ -128,6 +166,15 @@ enum dstor_attr {
 	DSTOR_A_SESSIONS,	/* u32, connected sessions of an export */
 	DSTOR_A_STATS,		/* nested DSTOR_A_STATS_* */
 	DSTOR_A_PAD,
+	DSTOR_A_TIMEOUT,	/* u32, seconds */
+	DSTOR_A_RETRIES,	/* u32 */
+	DSTOR_A_RECONNECT_MIN,	/* u32, seconds */
+	DSTOR_A_RECONNECT_MAX,	/* u32, seconds */
+	DSTOR_A_KEEPALIVE,	/* u32, seconds */
+	DSTOR_A_DEAD_AFTER,	/* u32, seconds */
+	DSTOR_A_EVENT,		/* u32, enum dstor_event */
+	DSTOR_A_QUEUE,		/* u32, connection index */
+	DSTOR_A_CONNECTED,	/* u32, connections up now */
 
 	__DSTOR_A_MAX,
 	DSTOR_A_MAX = __DSTOR_A_MAX - 1
@@ -156,6 +203,10 @@ enum dstor_stats_attr {
 	DSTOR_A_STATS_WRITE_BYTES,
 	DSTOR_A_STATS_ERRORS,
 	DSTOR_A_STATS_INFLIGHT,
+	DSTOR_A_STATS_RESENT,
+	DSTOR_A_STATS_TIMEOUTS,
+	DSTOR_A_STATS_RECONNECTS,
+	DSTOR_A_STATS_KEEPALIVES,
 
 	__DSTOR_A_STATS_MAX,
 	DSTOR_A_STATS_MAX = __DSTOR_A_STATS_MAX - 1
@@ -168,9 +219,27 @@ enum dstor_stats_attr {
 /* DSTOR_A_STATE of an import */
 enum dstor_state {
 	DSTOR_STATE_CONNECTED = 1,	/* every connection is up */
-	DSTOR_STATE_CONNECTING,		/* at least one connection is down */
-	DSTOR_STATE_FAILED,		/* requests are being failed */
+	DSTOR_STATE_RECONNECTING,	/* a connection is down; I/O waits */
+	DSTOR_STATE_FAILED,		/* down past the resend budget: I/O fails */
 	DSTOR_STATE_DELETING,		/* being removed */
 };
+
+/* DSTOR_A_EVENT of a DSTOR_CMD_EVENT notification */
+enum dstor_event {
+	DSTOR_EVENT_LINK_LOST = 1,	/* a connection went down */
+	DSTOR_EVENT_RECONNECTED,	/* a connection came back */
+	DSTOR_EVENT_FAILED,		/* requests ran out of resends */
+	DSTOR_EVENT_REMOVED,		/* the import was deleted */
+};
+
+/* Transaction defaults and limits (seconds unless noted). */
+#define DSTOR_DEFAULT_TIMEOUT		30
+#define DSTOR_DEFAULT_RETRIES		5
+#define DSTOR_DEFAULT_RECONNECT_MIN	1
+#define DSTOR_DEFAULT_RECONNECT_MAX	30
+#define DSTOR_DEFAULT_KEEPALIVE		5
+#define DSTOR_DEFAULT_DEAD_AFTER	15
+#define DSTOR_MAX_SECONDS		3600
+#define DSTOR_MAX_RETRIES		100
 
 #endif /* _UAPI_LINUX_DSTOR_H */

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <initializer_list>
 
 namespace dstor {
 
@@ -64,7 +65,32 @@ constexpr StatsField stats_fields[] = {
     {DSTOR_A_STATS_WRITE_BYTES, &Stats::write_bytes},
     {DSTOR_A_STATS_ERRORS, &Stats::errors},
     {DSTOR_A_STATS_INFLIGHT, &Stats::inflight},
+    {DSTOR_A_STATS_RESENT, &Stats::resent},
+    {DSTOR_A_STATS_TIMEOUTS, &Stats::timeouts},
+    {DSTOR_A_STATS_RECONNECTS, &Stats::reconnects},
+    {DSTOR_A_STATS_KEEPALIVES, &Stats::keepalives},
 };
+
+struct TimerField {
+    std::uint16_t type;
+    const char* what;
+    std::optional<std::uint32_t> Timers::*field;
+};
+
+constexpr TimerField timer_fields[] = {
+    {DSTOR_A_TIMEOUT, "DSTOR_A_TIMEOUT", &Timers::timeout},
+    {DSTOR_A_RETRIES, "DSTOR_A_RETRIES", &Timers::retries},
+    {DSTOR_A_RECONNECT_MIN, "DSTOR_A_RECONNECT_MIN", &Timers::reconnect_min},
+    {DSTOR_A_RECONNECT_MAX, "DSTOR_A_RECONNECT_MAX", &Timers::reconnect_max},
+    {DSTOR_A_KEEPALIVE, "DSTOR_A_KEEPALIVE", &Timers::keepalive},
+    {DSTOR_A_DEAD_AFTER, "DSTOR_A_DEAD_AFTER", &Timers::dead_after},
+};
+
+void put_timers(nl::Message& msg, const Timers& t) {
+    for (const auto& f : timer_fields)
+        if (t.*f.field)
+            msg.put_u32(f.type, *(t.*f.field));
+}
 
 Result<Stats> parse_stats(const nlattr* nest) {
     Stats s;
@@ -113,6 +139,24 @@ Result<Common> parse_common(const Table<DSTOR_A_MAX>& tb) {
         return stats.error();
     c.stats = *stats;
     return c;
+}
+
+// Fill each `*out` from a u32 attribute that may be absent (nullopt); a
+// present one with the wrong length is an error.
+struct U32Field {
+    std::uint16_t type;
+    const char* what;
+    std::optional<std::uint32_t>* out;
+};
+
+Result<void> get_u32s(const Table<DSTOR_A_MAX>& tb, std::initializer_list<U32Field> fields) {
+    for (const auto& f : fields) {
+        auto v = get_uint<std::uint32_t>(tb[f.type], f.what);
+        if (!v)
+            return v.error();
+        *f.out = *v;
+    }
+    return {};
 }
 
 Result<Table<DSTOR_A_MAX>> parse_top(const nlmsghdr* nlh) {
@@ -166,6 +210,7 @@ void put_import_add(nl::Message& msg, const ImportSpec& spec) {
         msg.put_u32(DSTOR_A_FLAGS, DSTOR_F_READ_ONLY);
     if (spec.connections != 0)
         msg.put_u32(DSTOR_A_CONNECTIONS, spec.connections);
+    put_timers(msg, spec.timers);
 }
 
 void put_import_del(nl::Message& msg, const ImportRef& ref) {
@@ -173,6 +218,15 @@ void put_import_del(nl::Message& msg, const ImportRef& ref) {
         msg.put_u32(DSTOR_A_INDEX, *index);
     else
         msg.put_str(DSTOR_A_NAME, std::get<std::string>(ref));
+}
+
+void put_import_set(nl::Message& msg, std::uint32_t index, const Timers& timers) {
+    msg.put_u32(DSTOR_A_INDEX, index);
+    put_timers(msg, timers);
+}
+
+void put_import_get(nl::Message& msg, std::uint32_t index) {
+    msg.put_u32(DSTOR_A_INDEX, index);
 }
 
 Result<Endpoint> parse_endpoint_attr(const nlattr* nest) {
@@ -246,22 +300,24 @@ Result<ImportInfo> parse_import_info(const nlmsghdr* nlh) {
     info.size = common->size;
     info.block_size = common->block_size;
     info.stats = common->stats;
-    auto index = get_uint<std::uint32_t>((*tb)[DSTOR_A_INDEX], "DSTOR_A_INDEX");
-    if (!index)
-        return index.error();
-    info.index = *index;
     auto peer = get_endpoint((*tb)[DSTOR_A_PEER], "DSTOR_A_PEER");
     if (!peer)
         return peer.error();
     info.peer = *peer;
-    auto conns = get_uint<std::uint32_t>((*tb)[DSTOR_A_CONNECTIONS], "DSTOR_A_CONNECTIONS");
-    if (!conns)
-        return conns.error();
-    info.connections = *conns;
-    auto state = get_uint<std::uint32_t>((*tb)[DSTOR_A_STATE], "DSTOR_A_STATE");
-    if (!state)
-        return state.error();
-    info.state = *state;
+    auto r = get_u32s(*tb, {
+                               {DSTOR_A_INDEX, "DSTOR_A_INDEX", &info.index},
+                               {DSTOR_A_CONNECTIONS, "DSTOR_A_CONNECTIONS", &info.connections},
+                               {DSTOR_A_CONNECTED, "DSTOR_A_CONNECTED", &info.connected},
+                               {DSTOR_A_STATE, "DSTOR_A_STATE", &info.state},
+                           });
+    if (!r)
+        return r.error();
+    for (const auto& f : timer_fields) {
+        auto v = get_uint<std::uint32_t>((*tb)[f.type], f.what);
+        if (!v)
+            return v.error();
+        info.timers.*f.field = *v;
+    }
     return info;
 }
 
@@ -270,6 +326,34 @@ Result<std::optional<std::uint32_t>> parse_import_index(const nlmsghdr* nlh) {
     if (!tb)
         return tb.error();
     return get_uint<std::uint32_t>((*tb)[DSTOR_A_INDEX], "DSTOR_A_INDEX");
+}
+
+Result<ImportEvent> parse_import_event(const nlmsghdr* nlh) {
+    auto tb = parse_top(nlh);
+    if (!tb)
+        return tb.error();
+    ImportEvent ev;
+    std::optional<std::uint32_t> event;
+    auto r = get_u32s(*tb, {
+                               {DSTOR_A_EVENT, "DSTOR_A_EVENT", &event},
+                               {DSTOR_A_INDEX, "DSTOR_A_INDEX", &ev.index},
+                               {DSTOR_A_STATE, "DSTOR_A_STATE", &ev.state},
+                               {DSTOR_A_CONNECTED, "DSTOR_A_CONNECTED", &ev.connected},
+                               {DSTOR_A_CONNECTIONS, "DSTOR_A_CONNECTIONS", &ev.connections},
+                               {DSTOR_A_QUEUE, "DSTOR_A_QUEUE", &ev.queue},
+                           });
+    if (!r)
+        return r.error();
+    if (!event)
+        return Error::user("malformed kernel event: no DSTOR_A_EVENT");
+    ev.event = *event;
+    if ((*tb)[DSTOR_A_NAME] != nullptr)
+        ev.name = get_string((*tb)[DSTOR_A_NAME]);
+    auto peer = get_endpoint((*tb)[DSTOR_A_PEER], "DSTOR_A_PEER");
+    if (!peer)
+        return peer.error();
+    ev.peer = *peer;
+    return ev;
 }
 
 } // namespace dstor

@@ -18,6 +18,10 @@ void put_export_add(nl::Message& msg, const ExportSpec& spec);
 void put_export_del(nl::Message& msg, const std::string& name);
 void put_import_add(nl::Message& msg, const ImportSpec& spec);
 void put_import_del(nl::Message& msg, const ImportRef& ref);
+// DSTOR_CMD_IMPORT_SET: DSTOR_A_INDEX and the timers that are set.
+void put_import_set(nl::Message& msg, std::uint32_t index, const Timers& timers);
+// DSTOR_CMD_IMPORT_GET "do": DSTOR_A_INDEX.
+void put_import_get(nl::Message& msg, std::uint32_t index);
 
 // Replies: one genl message of DSTOR_CMD_EXPORT_GET / DSTOR_CMD_IMPORT_GET.
 // Unknown attributes are ignored; known ones with a wrong length are errors.
@@ -26,5 +30,7 @@ Result<ExportInfo> parse_export_info(const nlmsghdr* nlh);
 Result<ImportInfo> parse_import_info(const nlmsghdr* nlh);
 // Only DSTOR_A_INDEX, from the reply of DSTOR_CMD_IMPORT_ADD.
 Result<std::optional<std::uint32_t>> parse_import_index(const nlmsghdr* nlh);
+// One DSTOR_CMD_EVENT notification; DSTOR_A_EVENT is required.
+Result<ImportEvent> parse_import_event(const nlmsghdr* nlh);
 
 } // namespace dstor

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <iostream>
 
+#include "attrs.hpp"
+
 namespace dstor {
 
 Parsed<bool> parse_cli(CLI::App& app, const std::string& object,
@@ -31,9 +33,10 @@ Parsed<bool> parse_cli(CLI::App& app, const std::string& object,
     if (!verbs.empty() && !help) {
         std::string names;
         bool known = false;
-        for (const CLI::App* v : verbs) {
-            names += (names.empty() ? "" : " or ") + v->get_name();
-            known = known || (!args.empty() && args.front() == v->get_name());
+        for (std::size_t i = 0; i < verbs.size(); i++) {
+            const char* sep = i == 0 ? "" : i + 1 == verbs.size() ? " or " : ", ";
+            names += sep + verbs[i]->get_name();
+            known = known || (!args.empty() && args.front() == verbs[i]->get_name());
         }
         if (!known) {
             p.exit_code = EXIT_USAGE;
@@ -79,6 +82,36 @@ Result<nl::Socket> open_dstor() {
     if (!sock && sock.error().err == ENOENT && sock.error().from_kernel)
         return Error::user("dstor kernel module is not loaded (try: modprobe dstor)");
     return sock;
+}
+
+Result<std::vector<ExportInfo>> dump_exports(nl::Socket& sock) {
+    std::vector<ExportInfo> exports;
+    nl::Message msg = sock.dump(DSTOR_CMD_EXPORT_GET);
+    auto r = sock.transact(msg, [&exports](const nlmsghdr* nlh) -> Result<void> {
+        auto info = parse_export_info(nlh);
+        if (!info)
+            return info.error();
+        exports.push_back(std::move(*info));
+        return {};
+    });
+    if (!r)
+        return r.error();
+    return exports;
+}
+
+Result<std::vector<ImportInfo>> dump_imports(nl::Socket& sock) {
+    std::vector<ImportInfo> imports;
+    nl::Message msg = sock.dump(DSTOR_CMD_IMPORT_GET);
+    auto r = sock.transact(msg, [&imports](const nlmsghdr* nlh) -> Result<void> {
+        auto info = parse_import_info(nlh);
+        if (!info)
+            return info.error();
+        imports.push_back(std::move(*info));
+        return {};
+    });
+    if (!r)
+        return r.error();
+    return imports;
 }
 
 } // namespace dstor

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "error.hpp"
+#include "model.hpp"
 #include "netlink.hpp"
 
 namespace CLI {
@@ -46,6 +47,10 @@ Parsed<T> carry(Parsed<bool>&& p) {
 // Open a generic netlink socket and resolve the "dstor" family. A missing
 // family means the module is not loaded, and says so.
 Result<nl::Socket> open_dstor();
+
+// Every export / import the kernel lists (DSTOR_CMD_*_GET dumps).
+Result<std::vector<ExportInfo>> dump_exports(nl::Socket& sock);
+Result<std::vector<ImportInfo>> dump_imports(nl::Socket& sock);
 
 // Print a usage error and return EXIT_USAGE.
 int usage_error(const std::string& command, const std::string& text);

@@ -25,7 +25,8 @@ struct Subcommand {
 const Subcommand subcommands[] = {
     {"show", dstor::run_show, "Shows exports and imports (the default)"},
     {"export", dstor::run_export, "Serves local block devices over TCP"},
-    {"import", dstor::run_import, "Attaches a peer's export as /dev/dstorN"},
+    {"import", dstor::run_import, "Attaches a peer's export as /dev/dstorN, tunes its timers"},
+    {"monitor", dstor::run_monitor, "Prints import events (link lost, reconnected, ...)"},
     {"help", run_help, "Shows this help, or an object's: dstor help OBJECT"},
 };
 

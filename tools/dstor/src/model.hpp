@@ -22,22 +22,42 @@ struct ExportSpec {
     bool operator==(const ExportSpec&) const = default;
 };
 
+// The transaction timers of an import (DSTOR_A_TIMEOUT .. DSTOR_A_DEAD_AFTER),
+// in seconds except retries. In a request only the ones set are sent (the
+// kernel keeps or defaults the others); in a reply, those the kernel reported.
+struct Timers {
+    std::optional<std::uint32_t> timeout;       // DSTOR_A_TIMEOUT
+    std::optional<std::uint32_t> retries;       // DSTOR_A_RETRIES
+    std::optional<std::uint32_t> reconnect_min; // DSTOR_A_RECONNECT_MIN
+    std::optional<std::uint32_t> reconnect_max; // DSTOR_A_RECONNECT_MAX
+    std::optional<std::uint32_t> keepalive;     // DSTOR_A_KEEPALIVE
+    std::optional<std::uint32_t> dead_after;    // DSTOR_A_DEAD_AFTER
+
+    bool empty() const {
+        return !timeout && !retries && !reconnect_min && !reconnect_max && !keepalive &&
+               !dead_after;
+    }
+    bool operator==(const Timers&) const = default;
+};
+
 struct ImportSpec {
     std::string name; // the export's name on the peer
     Endpoint peer;    // DSTOR_A_PEER
     bool read_only = false;
     std::uint32_t connections = 0; // 0: the kernel's default
+    Timers timers;                 // only the given ones are sent
 
     bool operator==(const ImportSpec&) const = default;
 };
 
-// An import named for deletion: /dev/dstorN (DSTOR_A_INDEX) or a name (DSTOR_A_NAME).
+// An import named on the command line: /dev/dstorN (DSTOR_A_INDEX) or a name (DSTOR_A_NAME).
 using ImportRef = std::variant<std::uint32_t, std::string>;
 
 // DSTOR_A_STATS_*: each counter is present only if the kernel sent it.
 struct Stats {
     std::optional<std::uint64_t> reads, writes, flushes, discards, write_zeroes;
     std::optional<std::uint64_t> read_bytes, write_bytes, errors, inflight;
+    std::optional<std::uint64_t> resent, timeouts, reconnects, keepalives; // imports
 
     bool operator==(const Stats&) const = default;
 };
@@ -62,9 +82,24 @@ struct ImportInfo {
     bool read_only = false;
     std::optional<std::uint64_t> size;
     std::optional<std::uint32_t> block_size;
-    std::optional<std::uint32_t> connections;
-    std::optional<std::uint32_t> state; // enum dstor_state
+    std::optional<std::uint32_t> connections; // configured
+    std::optional<std::uint32_t> connected;   // up now
+    std::optional<std::uint32_t> state;       // enum dstor_state
+    Timers timers;
     Stats stats;
+};
+
+// A DSTOR_CMD_EVENT notification of the "events" multicast group.
+// Attributes the kernel did not send stay empty.
+struct ImportEvent {
+    std::uint32_t event = 0; // enum dstor_event
+    std::optional<std::uint32_t> index;
+    std::optional<std::string> name;
+    std::optional<Endpoint> peer;
+    std::optional<std::uint32_t> state;       // enum dstor_state
+    std::optional<std::uint32_t> connected;   // connections up now
+    std::optional<std::uint32_t> connections; // configured (not sent by the kernel today)
+    std::optional<std::uint32_t> queue;       // the connection, for connection events
 };
 
 } // namespace dstor

@@ -113,8 +113,7 @@ Error error_from(const nlmsghdr* nlh, int error, std::size_t offset) {
         constexpr std::string_view prefix = "dstor: ";
         if (e.msg.starts_with(prefix))
             e.msg.erase(0, prefix.size());
-    }
-    else if (v.has_miss_type)
+    } else if (v.has_miss_type)
         e.msg = "missing required attribute " + std::to_string(v.miss_type);
     return e;
 }
@@ -229,6 +228,68 @@ Result<bool> dispatch(const void* buf, std::size_t len, std::uint32_t seq, std::
     return x.done || ret == MNL_CB_STOP;
 }
 
+// ---- family resolution ----------------------------------------------------
+
+namespace {
+
+template <std::size_t Max>
+struct Attrs {
+    const nlattr* tb[Max + 1] = {};
+
+    static int collect(const nlattr* attr, void* data) noexcept {
+        auto* a = static_cast<Attrs*>(data);
+        const auto type = mnl_attr_get_type(attr);
+        if (type <= Max)
+            a->tb[type] = attr;
+        return MNL_CB_OK;
+    }
+};
+
+using GroupList = std::vector<std::pair<std::string, std::uint32_t>>;
+
+// One entry of CTRL_ATTR_MCAST_GROUPS: a nest of CTRL_ATTR_MCAST_GRP_*. An
+// entry without a usable name and id is skipped: only `dstor monitor` needs
+// groups, and it says so when its group is missing.
+int mcast_group(const nlattr* entry, void* data) noexcept {
+    auto* groups = static_cast<GroupList*>(data);
+    Attrs<CTRL_ATTR_MCAST_GRP_MAX> g;
+    if (mnl_attr_parse_nested(entry, Attrs<CTRL_ATTR_MCAST_GRP_MAX>::collect, &g) < 0)
+        return MNL_CB_OK;
+    const nlattr* name = g.tb[CTRL_ATTR_MCAST_GRP_NAME];
+    const nlattr* id = g.tb[CTRL_ATTR_MCAST_GRP_ID];
+    if (name == nullptr || id == nullptr || mnl_attr_validate(id, MNL_TYPE_U32) < 0 ||
+        mnl_attr_validate(name, MNL_TYPE_STRING) < 0)
+        return MNL_CB_OK;
+    const auto* p = static_cast<const char*>(mnl_attr_get_payload(name));
+    try {
+        groups->emplace_back(std::string(p, strnlen(p, mnl_attr_get_payload_len(name))),
+                             mnl_attr_get_u32(id));
+    } catch (...) {
+        return MNL_CB_ERROR;
+    }
+    return MNL_CB_OK;
+}
+
+} // namespace
+
+Result<FamilyInfo> parse_family(const nlmsghdr* nlh) {
+    if (mnl_nlmsg_get_payload_len(nlh) < sizeof(genlmsghdr))
+        return Error::user("malformed family reply: truncated message");
+    Attrs<CTRL_ATTR_MAX> a;
+    if (mnl_attr_parse(nlh, sizeof(genlmsghdr), Attrs<CTRL_ATTR_MAX>::collect, &a) < 0)
+        return Error::user("malformed family reply: bad attribute layout");
+    FamilyInfo f;
+    if (const nlattr* id = a.tb[CTRL_ATTR_FAMILY_ID]) {
+        if (mnl_attr_validate(id, MNL_TYPE_U16) < 0)
+            return Error::user("malformed family reply: bad CTRL_ATTR_FAMILY_ID");
+        f.id = mnl_attr_get_u16(id);
+    }
+    if (const nlattr* groups = a.tb[CTRL_ATTR_MCAST_GROUPS])
+        if (mnl_attr_parse_nested(groups, mcast_group, &f.groups) < 0)
+            return Error::sys(ENOMEM, "family reply");
+    return f;
+}
+
 // ---- Socket ---------------------------------------------------------------
 
 Socket::Socket(mnl_socket* nl, std::uint32_t portid) noexcept
@@ -236,7 +297,7 @@ Socket::Socket(mnl_socket* nl, std::uint32_t portid) noexcept
 
 Socket::Socket(Socket&& other) noexcept
     : nl_(std::exchange(other.nl_, nullptr)), portid_(other.portid_), seq_(other.seq_),
-      family_(other.family_), version_(other.version_) {}
+      family_(other.family_), version_(other.version_), groups_(std::move(other.groups_)) {}
 
 Socket& Socket::operator=(Socket&& other) noexcept {
     if (this != &other) {
@@ -247,6 +308,7 @@ Socket& Socket::operator=(Socket&& other) noexcept {
         seq_ = other.seq_;
         family_ = other.family_;
         version_ = other.version_;
+        groups_ = std::move(other.groups_);
     }
     return *this;
 }
@@ -277,35 +339,56 @@ Result<Socket> Socket::open_family(const char* name, std::uint8_t version) {
     auto sock = open();
     if (!sock)
         return sock;
-    auto id = sock->resolve(name);
-    if (!id)
-        return id.error();
-    sock->family_ = *id;
+    auto family = sock->resolve(name);
+    if (!family)
+        return family.error();
+    sock->family_ = family->id;
+    sock->groups_ = std::move(family->groups);
     sock->version_ = version;
     return sock;
 }
 
-Result<std::uint16_t> Socket::resolve(const char* name) {
+Result<FamilyInfo> Socket::resolve(const char* name) {
     Message msg(GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_ACK, CTRL_CMD_GETFAMILY, 1);
     msg.put_str(CTRL_ATTR_FAMILY_NAME, name);
-    std::uint16_t id = 0;
-    auto r = transact(msg, [&id](const nlmsghdr* nlh) -> Result<void> {
-        mnl_attr_parse(
-            nlh, sizeof(genlmsghdr),
-            [](const nlattr* attr, void* data) noexcept -> int {
-                if (mnl_attr_get_type(attr) == CTRL_ATTR_FAMILY_ID &&
-                    mnl_attr_validate(attr, MNL_TYPE_U16) >= 0)
-                    *static_cast<std::uint16_t*>(data) = mnl_attr_get_u16(attr);
-                return MNL_CB_OK;
-            },
-            &id);
+    FamilyInfo family;
+    auto r = transact(msg, [&family](const nlmsghdr* nlh) -> Result<void> {
+        auto f = parse_family(nlh);
+        if (!f)
+            return f.error();
+        family = std::move(*f);
         return {};
     });
     if (!r)
         return r.error();
-    if (id == 0)
+    if (family.id == 0)
         return Error::kernel(ENOENT, "no family id in the reply");
-    return id;
+    return family;
+}
+
+Result<std::uint32_t> Socket::group(std::string_view name) const {
+    for (const auto& [n, id] : groups_)
+        if (n == name)
+            return id;
+    return Error::user("the kernel family has no multicast group '" + std::string(name) + "'");
+}
+
+Result<void> Socket::join(std::uint32_t group) {
+    if (mnl_socket_setsockopt(nl_, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
+        return Error::sys(errno, "cannot join the netlink multicast group");
+    return {};
+}
+
+Result<void> Socket::receive(const ReplyFn& on_msg) {
+    std::vector<char> buf(32768);
+    const ssize_t n = mnl_socket_recvfrom(nl_, buf.data(), buf.size());
+    if (n < 0)
+        return Error::sys(errno, "netlink receive");
+    // Notifications carry sequence 0 and port id 0: no sequence check.
+    auto r = dispatch(buf.data(), static_cast<std::size_t>(n), 0, 0, on_msg);
+    if (!r)
+        return r.error();
+    return {};
 }
 
 Message Socket::request(std::uint8_t cmd) const {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "error.hpp"
@@ -77,11 +78,22 @@ private:
 // exchange; so does an exception, which is caught before it reaches libmnl.
 using ReplyFn = std::function<Result<void>(const nlmsghdr*)>;
 
+// What CTRL_CMD_GETFAMILY says about a family: its id and its multicast
+// groups (CTRL_ATTR_MCAST_GROUPS), name -> id.
+struct FamilyInfo {
+    std::uint16_t id = 0;
+    std::vector<std::pair<std::string, std::uint32_t>> groups;
+};
+
+// Parse one reply of CTRL_CMD_GETFAMILY. Exposed for tests.
+Result<FamilyInfo> parse_family(const nlmsghdr* nlh);
+
 class Socket {
 public:
     // A NETLINK_GENERIC socket with NETLINK_EXT_ACK and NETLINK_CAP_ACK.
     static Result<Socket> open();
-    // open() and resolve the family `name`; a missing family is ENOENT.
+    // open() and resolve the family `name` and its multicast groups; a
+    // missing family is ENOENT.
     static Result<Socket> open_family(const char* name, std::uint8_t version);
 
     Socket(const Socket&) = delete;
@@ -91,6 +103,16 @@ public:
     ~Socket();
 
     std::uint16_t family() const { return family_; }
+    int fd() const { return mnl_socket_get_fd(nl_); }
+
+    // The id of the resolved family's multicast group `name`.
+    Result<std::uint32_t> group(std::string_view name) const;
+    // Subscribe to a multicast group (NETLINK_ADD_MEMBERSHIP).
+    Result<void> join(std::uint32_t group);
+    // Receive one buffer of notifications (blocking) and pass each data
+    // message to `on_msg`. EINTR is returned as an error (err == EINTR) so
+    // the caller can look at its signals; ENOBUFS means notifications were lost.
+    Result<void> receive(const ReplyFn& on_msg);
 
     // A "do" request (NLM_F_REQUEST | NLM_F_ACK) or a dump (NLM_F_REQUEST | NLM_F_DUMP)
     // for the resolved family.
@@ -103,13 +125,14 @@ public:
 
 private:
     Socket(mnl_socket* nl, std::uint32_t portid) noexcept;
-    Result<std::uint16_t> resolve(const char* name);
+    Result<FamilyInfo> resolve(const char* name);
 
     mnl_socket* nl_ = nullptr;
     std::uint32_t portid_ = 0;
     std::uint32_t seq_ = 0;
     std::uint16_t family_ = 0;
     std::uint8_t version_ = 0;
+    std::vector<std::pair<std::string, std::uint32_t>> groups_;
 };
 
 // The errno and extack text of an NLMSG_ERROR (error 0 is an ACK: err == 0),

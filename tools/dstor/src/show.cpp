@@ -9,7 +9,6 @@
 #include <iostream>
 #include <sstream>
 
-#include "attrs.hpp"
 #include "commands.hpp"
 
 namespace dstor {
@@ -32,7 +31,57 @@ constexpr StatsKey stats_keys[] = {
     {"write_bytes", &Stats::write_bytes},
     {"errors", &Stats::errors},
     {"inflight", &Stats::inflight},
+    {"resent", &Stats::resent},
+    {"timeouts", &Stats::timeouts},
+    {"reconnects", &Stats::reconnects},
+    {"keepalives", &Stats::keepalives},
 };
+
+struct TimerKey {
+    const char* json;
+    std::optional<std::uint32_t> Timers::*field;
+};
+
+// JSON keys of an import's "timers", in the order they are printed.
+constexpr TimerKey timer_keys[] = {
+    {"timeout", &Timers::timeout},
+    {"retries", &Timers::retries},
+    {"reconnect_min", &Timers::reconnect_min},
+    {"reconnect_max", &Timers::reconnect_max},
+    {"keepalive", &Timers::keepalive},
+    {"dead_after", &Timers::dead_after},
+};
+
+nlohmann::ordered_json timers_json(const Timers& t) {
+    auto j = nlohmann::ordered_json::object();
+    for (const auto& k : timer_keys)
+        if (t.*k.field)
+            j[k.json] = *(t.*k.field);
+    return j;
+}
+
+// "timeout 30 s, retries 5, reconnect 1-30 s, keepalive 5 s, dead after 15 s",
+// of what is present.
+std::string timers_text(const Timers& t) {
+    std::string out;
+    auto add = [&out](const std::string& item) { out += (out.empty() ? "" : ", ") + item; };
+    auto secs = [](std::uint32_t v) { return std::to_string(v) + " s"; };
+    if (t.timeout)
+        add("timeout " + secs(*t.timeout));
+    if (t.retries)
+        add("retries " + std::to_string(*t.retries));
+    if (t.reconnect_min && t.reconnect_max)
+        add("reconnect " + std::to_string(*t.reconnect_min) + "-" + secs(*t.reconnect_max));
+    else if (t.reconnect_min)
+        add("reconnect from " + secs(*t.reconnect_min));
+    else if (t.reconnect_max)
+        add("reconnect up to " + secs(*t.reconnect_max));
+    if (t.keepalive)
+        add("keepalive " + secs(*t.keepalive));
+    if (t.dead_after)
+        add("dead after " + secs(*t.dead_after));
+    return out;
+}
 
 nlohmann::ordered_json stats_json(const Stats& s) {
     auto j = nlohmann::ordered_json::object();
@@ -52,8 +101,9 @@ std::string size_text(const std::optional<std::uint64_t>& size,
     return out;
 }
 
-// "  requests: ...", "  transfer: ...", "  errors: ..." for what is present.
-void stats_lines(std::ostream& os, const Stats& s) {
+// "  requests: ...", "  transfer: ...", "  status: ..." for what is present,
+// and for imports "  recovery: ...".
+void stats_lines(std::ostream& os, const Stats& s, bool import) {
     std::string requests;
     auto add = [&requests](const std::optional<std::uint64_t>& v, const char* what) {
         if (v)
@@ -82,6 +132,20 @@ void stats_lines(std::ostream& os, const Stats& s) {
         errors += (errors.empty() ? "" : ", ") + std::to_string(*s.inflight) + " in flight";
     if (!errors.empty())
         os << "  status: " << errors << '\n';
+
+    if (!import)
+        return;
+    std::string recovery;
+    auto rec = [&recovery](const std::optional<std::uint64_t>& v, const char* what) {
+        if (v)
+            recovery += (recovery.empty() ? "" : ", ") + std::to_string(*v) + " " + what;
+    };
+    rec(s.resent, "resent");
+    rec(s.timeouts, "timeouts");
+    rec(s.reconnects, "reconnects");
+    rec(s.keepalives, "keepalives");
+    if (!recovery.empty())
+        os << "  recovery: " << recovery << '\n';
 }
 
 } // namespace
@@ -107,8 +171,8 @@ std::string state_name(std::optional<std::uint32_t> state) {
     switch (*state) {
     case DSTOR_STATE_CONNECTED:
         return "connected";
-    case DSTOR_STATE_CONNECTING:
-        return "connecting";
+    case DSTOR_STATE_RECONNECTING:
+        return "reconnecting";
     case DSTOR_STATE_FAILED:
         return "failed";
     case DSTOR_STATE_DELETING:
@@ -139,7 +203,7 @@ std::string format_show(const std::vector<ExportInfo>& exports,
             os << "  size: " << sz << '\n';
         if (e.sessions)
             os << "  sessions: " << *e.sessions << '\n';
-        stats_lines(os, e.stats);
+        stats_lines(os, e.stats, false);
     }
     for (const auto& i : imports) {
         separate();
@@ -152,11 +216,17 @@ std::string format_show(const std::vector<ExportInfo>& exports,
         os << '\n';
         os << "  state: " << state_name(i.state) << '\n';
         os << "  access: " << (i.read_only ? "read-only" : "read-write") << '\n';
-        if (i.connections)
+        if (i.connected && i.connections)
+            os << "  connections: " << *i.connected << '/' << *i.connections << " connected\n";
+        else if (i.connections)
             os << "  connections: " << *i.connections << '\n';
+        else if (i.connected)
+            os << "  connections: " << *i.connected << " connected\n";
+        if (auto t = timers_text(i.timers); !t.empty())
+            os << "  timers: " << t << '\n';
         if (auto sz = size_text(i.size, i.block_size); !sz.empty())
             os << "  size: " << sz << '\n';
-        stats_lines(os, i.stats);
+        stats_lines(os, i.stats, true);
     }
     return os.str();
 }
@@ -200,7 +270,10 @@ nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
             j["block_size"] = *i.block_size;
         if (i.connections)
             j["connections"] = *i.connections;
+        if (i.connected)
+            j["connected"] = *i.connected;
         j["state"] = state_name(i.state);
+        j["timers"] = timers_json(i.timers);
         j["stats"] = stats_json(i.stats);
         doc["imports"].push_back(std::move(j));
     }
@@ -232,40 +305,23 @@ int run_show(const std::vector<std::string>& args) {
         return EXIT_FAIL;
     }
 
-    std::vector<ExportInfo> exports;
-    nl::Message msg = sock->dump(DSTOR_CMD_EXPORT_GET);
-    auto r = sock->transact(msg, [&exports](const nlmsghdr* nlh) -> Result<void> {
-        auto info = parse_export_info(nlh);
-        if (!info)
-            return info.error();
-        exports.push_back(std::move(*info));
-        return {};
-    });
-    if (!r) {
-        report(p.command, r.error());
+    auto exports = dump_exports(*sock);
+    if (!exports) {
+        report(p.command, exports.error());
         return EXIT_FAIL;
     }
-
-    std::vector<ImportInfo> imports;
-    msg = sock->dump(DSTOR_CMD_IMPORT_GET);
-    r = sock->transact(msg, [&imports](const nlmsghdr* nlh) -> Result<void> {
-        auto info = parse_import_info(nlh);
-        if (!info)
-            return info.error();
-        imports.push_back(std::move(*info));
-        return {};
-    });
-    if (!r) {
-        report(p.command, r.error());
+    auto imports = dump_imports(*sock);
+    if (!imports) {
+        report(p.command, imports.error());
         return EXIT_FAIL;
     }
 
     if (p.cmd->json)
-        std::cout << show_json(exports, imports)
+        std::cout << show_json(*exports, *imports)
                          .dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
                   << '\n';
     else
-        std::cout << format_show(exports, imports);
+        std::cout << format_show(*exports, *imports);
     std::cout.flush();
     if (!std::cout) {
         report(p.command, "cannot write to standard output");

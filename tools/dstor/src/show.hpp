@@ -15,7 +15,7 @@ namespace dstor {
 // "512 B", "4.00 KiB", "1.50 GiB".
 std::string human_bytes(std::uint64_t bytes);
 
-// "connected", "connecting", "failed", "deleting", or "unknown".
+// "connected", "reconnecting", "failed", "deleting", or "unknown".
 std::string state_name(std::optional<std::uint32_t> state);
 
 // Blocks in the style of `wg show`, separated by blank lines; "" when empty.

@@ -29,6 +29,35 @@ std::string printable(char c) {
     return buf;
 }
 
+// A canonical decimal (no sign, no leading zero, no spaces) that fits a u32.
+std::optional<std::uint32_t> parse_decimal(std::string_view text) {
+    if (text.empty() || (text.size() > 1 && text.front() == '0'))
+        return std::nullopt;
+    std::uint32_t n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end != text.data() + text.size())
+        return std::nullopt;
+    return n;
+}
+
+// Any decimal that fits a u32: digits only (no sign, no spaces).
+std::optional<std::uint32_t> parse_number(std::string_view text) {
+    std::uint32_t n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+        return std::nullopt;
+    return n;
+}
+
+Result<std::uint32_t> parse_seconds(std::string_view text, const char* option, std::uint32_t min,
+                                    std::uint32_t max, const char* unit) {
+    auto n = parse_number(text);
+    if (!n || *n < min || *n > max)
+        return Error::user(std::string(option) + " must be a number" + unit + " from " +
+                           std::to_string(min) + " to " + std::to_string(max));
+    return *n;
+}
+
 } // namespace
 
 std::optional<std::string> check_name(std::string_view name) {
@@ -61,13 +90,54 @@ std::optional<std::uint32_t> parse_device_index(std::string_view text) {
     if (!text.starts_with("dstor"))
         return std::nullopt;
     text.remove_prefix(5);
-    if (text.empty() || (text.size() > 1 && text.front() == '0'))
-        return std::nullopt;
-    std::uint32_t n = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc() || end != text.data() + text.size())
-        return std::nullopt;
-    return n;
+    return parse_decimal(text);
+}
+
+std::optional<std::uint32_t> parse_index(std::string_view text) {
+    return parse_decimal(text);
+}
+
+Result<std::uint32_t> parse_timeout(std::string_view text) {
+    return parse_seconds(text, "--timeout", 1, DSTOR_MAX_SECONDS, " of seconds");
+}
+
+Result<std::uint32_t> parse_retries(std::string_view text) {
+    return parse_seconds(text, "--retries", 0, DSTOR_MAX_RETRIES, "");
+}
+
+Result<std::uint32_t> parse_keepalive(std::string_view text) {
+    return parse_seconds(text, "--keepalive", 1, DSTOR_MAX_SECONDS, " of seconds");
+}
+
+Result<std::uint32_t> parse_dead_after(std::string_view text) {
+    return parse_seconds(text, "--dead-after", 2, DSTOR_MAX_SECONDS, " of seconds");
+}
+
+Result<Reconnect> parse_reconnect(std::string_view text) {
+    const auto colon = text.find(':');
+    auto min = parse_number(text.substr(0, colon));
+    auto max = colon == std::string_view::npos ? min : parse_number(text.substr(colon + 1));
+    auto in_range = [](const std::optional<std::uint32_t>& n) {
+        return n && *n >= 1 && *n <= DSTOR_MAX_SECONDS;
+    };
+    if (!in_range(min) || !in_range(max))
+        return Error::user("--reconnect must be MIN:MAX or N, seconds from 1 to " +
+                           std::to_string(DSTOR_MAX_SECONDS));
+    if (*min > *max)
+        return Error::user("--reconnect " + std::string(text) + ": the minimum (" +
+                           std::to_string(*min) + " s) exceeds the maximum (" +
+                           std::to_string(*max) + " s)");
+    return Reconnect{*min, *max};
+}
+
+std::optional<std::string> check_timers(const Timers& t) {
+    if (t.keepalive && t.dead_after && *t.dead_after <= *t.keepalive)
+        return "--dead-after (" + std::to_string(*t.dead_after) +
+               " s) must be longer than --keepalive (" + std::to_string(*t.keepalive) + " s)";
+    if (t.reconnect_min && t.reconnect_max && *t.reconnect_min > *t.reconnect_max)
+        return "the reconnect minimum (" + std::to_string(*t.reconnect_min) +
+               " s) exceeds the maximum (" + std::to_string(*t.reconnect_max) + " s)";
+    return std::nullopt;
 }
 
 Result<std::string> check_device(const std::string& path) {

@@ -20,6 +20,27 @@ Result<std::uint32_t> parse_connections(std::string_view text);
 // "/dev/dstorN" or "dstorN" (N canonical decimal) -> N; anything else -> nothing.
 std::optional<std::uint32_t> parse_device_index(std::string_view text);
 
+// A bare index "N" (canonical decimal, as in /dev/dstorN) -> N; anything else -> nothing.
+std::optional<std::uint32_t> parse_index(std::string_view text);
+
+// Transaction timer options, in seconds (retries: a count). Each returns the
+// value or a one-line error naming the option and its range.
+Result<std::uint32_t> parse_timeout(std::string_view text);    // --timeout 1..3600
+Result<std::uint32_t> parse_retries(std::string_view text);    // --retries 0..100
+Result<std::uint32_t> parse_keepalive(std::string_view text);  // --keepalive 1..3600
+Result<std::uint32_t> parse_dead_after(std::string_view text); // --dead-after 2..3600
+
+// --reconnect MIN:MAX, both 1..3600 and MIN <= MAX; a single N means N:N.
+struct Reconnect {
+    std::uint32_t min = 0, max = 0;
+    bool operator==(const Reconnect&) const = default;
+};
+Result<Reconnect> parse_reconnect(std::string_view text);
+
+// Checks between timers given together: --dead-after must exceed --keepalive
+// when both are set. (Against the import's current values the kernel checks.)
+std::optional<std::string> check_timers(const Timers& timers);
+
 // The path exists and is a block device, and fits DSTOR_PATH_MAX. Relative
 // paths are made absolute (the kernel opens the path, not dstor).
 Result<std::string> check_device(const std::string& path);

@@ -155,6 +155,153 @@ TEST(ImportArgs, AddErrors) {
                        "a space");
 }
 
+TEST(ImportArgs, AddTimersOnlyGivenOnesAreSet) {
+    auto p = parse_import_args({"add", "disk1", "--peer", "192.0.2.1"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_TRUE(std::get<ImportAdd>(*p.cmd).spec.timers.empty());
+
+    p = parse_import_args({"add", "disk1", "--peer", "192.0.2.1", "--timeout", "4", "--retries",
+                           "8", "--reconnect", "1:2", "--keepalive", "1", "--dead-after", "3"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    const auto& t = std::get<ImportAdd>(*p.cmd).spec.timers;
+    EXPECT_EQ(t.timeout, 4u);
+    EXPECT_EQ(t.retries, 8u);
+    EXPECT_EQ(t.reconnect_min, 1u);
+    EXPECT_EQ(t.reconnect_max, 2u);
+    EXPECT_EQ(t.keepalive, 1u);
+    EXPECT_EQ(t.dead_after, 3u);
+
+    p = parse_import_args({"add", "disk1", "--peer", "192.0.2.1", "--retries=0", "--reconnect=7"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    Timers want;
+    want.retries = 0;
+    want.reconnect_min = 7;
+    want.reconnect_max = 7;
+    EXPECT_EQ(std::get<ImportAdd>(*p.cmd).spec.timers, want);
+
+    // Limits are inclusive; keepalive alone is not checked against the
+    // kernel's dead-after (the kernel does that).
+    p = parse_import_args({"add", "d", "--peer", "192.0.2.1", "--timeout", "3600", "--retries",
+                           "100", "--reconnect", "3600:3600", "--keepalive", "3600"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    p = parse_import_args({"add", "d", "--peer", "192.0.2.1", "--timeout", "1", "--dead-after", "2",
+                           "--keepalive", "1", "--reconnect", "1:3600"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+}
+
+TEST(ImportArgs, AddTimerErrors) {
+    const Args base = {"add", "x", "--peer", "192.0.2.1"};
+    auto with = [&base](Args extra) {
+        Args a = base;
+        a.insert(a.end(), extra.begin(), extra.end());
+        return parse_import_args(a);
+    };
+    for (const char* bad : {"0", "3601", "-1", "", "1s", "1.5", "4294967296"})
+        expect_usage_error(with({"--timeout", bad}), "import add",
+                           "--timeout must be a number of seconds from 1 to 3600");
+    for (const char* bad : {"101", "-1", "x", ""})
+        expect_usage_error(with({"--retries", bad}), "import add",
+                           "--retries must be a number from 0 to 100");
+    for (const char* bad :
+         {"0", "3601", "", ":", "1:", ":2", "0:5", "1:3601", "1:2:3", "a:b", "1-2", " 1:2"})
+        expect_usage_error(with({"--reconnect", bad}), "import add",
+                           "--reconnect must be MIN:MAX or N, seconds from 1 to 3600");
+    expect_usage_error(with({"--reconnect", "30:1"}), "import add",
+                       "--reconnect 30:1: the minimum (30 s) exceeds the maximum (1 s)");
+    for (const char* bad : {"0", "3601", "x"})
+        expect_usage_error(with({"--keepalive", bad}), "import add",
+                           "--keepalive must be a number of seconds from 1 to 3600");
+    for (const char* bad : {"0", "1", "3601", "x"})
+        expect_usage_error(with({"--dead-after", bad}), "import add",
+                           "--dead-after must be a number of seconds from 2 to 3600");
+    expect_usage_error(with({"--keepalive", "5", "--dead-after", "5"}), "import add",
+                       "--dead-after (5 s) must be longer than --keepalive (5 s)");
+    expect_usage_error(with({"--dead-after", "3", "--keepalive", "10"}), "import add",
+                       "--dead-after (3 s) must be longer than --keepalive (10 s)");
+    expect_usage_error(with({"--timeout"}), "import add", "--timeout");
+}
+
+TEST(ImportArgs, SetByDeviceIndexOrName) {
+    for (const char* t : {"/dev/dstor3", "dstor3", "3"}) {
+        auto p = parse_import_args({"set", t, "--timeout", "10"});
+        ASSERT_TRUE(p.cmd.has_value()) << p.output;
+        EXPECT_EQ(p.command, "import set");
+        const auto& set = std::get<ImportSet>(*p.cmd);
+        ASSERT_TRUE(std::holds_alternative<std::uint32_t>(set.target)) << t;
+        EXPECT_EQ(std::get<std::uint32_t>(set.target), 3u);
+        Timers want;
+        want.timeout = 10;
+        EXPECT_EQ(set.timers, want);
+    }
+    auto p = parse_import_args({"set", "disk1", "--retries", "2", "--reconnect", "2:60",
+                                "--keepalive", "10", "--dead-after", "30"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    const auto& set = std::get<ImportSet>(*p.cmd);
+    ASSERT_TRUE(std::holds_alternative<std::string>(set.target));
+    EXPECT_EQ(std::get<std::string>(set.target), "disk1");
+    EXPECT_FALSE(set.timers.timeout);
+    EXPECT_EQ(set.timers.retries, 2u);
+    EXPECT_EQ(set.timers.reconnect_min, 2u);
+    EXPECT_EQ(set.timers.reconnect_max, 60u);
+    EXPECT_EQ(set.timers.keepalive, 10u);
+    EXPECT_EQ(set.timers.dead_after, 30u);
+
+    // A single option of each kind is enough.
+    for (Args opt : {Args{"--timeout", "1"}, Args{"--retries", "0"}, Args{"--reconnect", "5"},
+                     Args{"--keepalive", "1"}, Args{"--dead-after", "2"}}) {
+        Args a = {"set", "dstor0"};
+        a.insert(a.end(), opt.begin(), opt.end());
+        EXPECT_TRUE(parse_import_args(a).cmd.has_value()) << opt[0];
+    }
+}
+
+TEST(ImportArgs, SetErrors) {
+    expect_usage_error(parse_import_args({"set", "dstor0"}), "import set",
+                       "nothing to change: give at least one of --timeout, --retries, "
+                       "--reconnect, --keepalive, --dead-after");
+    expect_usage_error(parse_import_args({"set", "--timeout", "5"}), "import set",
+                       "TARGET is required");
+    expect_usage_error(parse_import_args({"set", "/dev/sda", "--timeout", "5"}), "import set",
+                       "neither a device (/dev/dstorN), an index nor an export name");
+    expect_usage_error(parse_import_args({"set", "dstor0", "--timeout", "0"}), "import set",
+                       "--timeout must be a number of seconds from 1 to 3600");
+    expect_usage_error(parse_import_args({"set", "dstor0", "--retries", "101"}), "import set",
+                       "from 0 to 100");
+    expect_usage_error(parse_import_args({"set", "dstor0", "--reconnect", "9:8"}), "import set",
+                       "the minimum (9 s) exceeds the maximum (8 s)");
+    expect_usage_error(parse_import_args({"set", "dstor0", "--dead-after", "1"}), "import set",
+                       "from 2 to 3600");
+    expect_usage_error(
+        parse_import_args({"set", "dstor0", "--keepalive", "20", "--dead-after", "15"}),
+        "import set", "--dead-after (15 s) must be longer than --keepalive (20 s)");
+    expect_usage_error(parse_import_args({"set", "dstor0", "--connections", "2"}), "import set",
+                       "--connections");
+    expect_usage_error(parse_import_args({"set", "dstor0", "--read-only"}), "import set",
+                       "--read-only");
+}
+
+TEST(ImportArgs, FindImportByName) {
+    std::vector<ImportInfo> imports(4);
+    imports[0].index = 0;
+    imports[0].name = "a";
+    imports[1].index = 1;
+    imports[1].name = "b";
+    imports[2].index = 5;
+    imports[2].name = "b";
+    imports[3].name = "c"; // no index: not a candidate
+    auto r = find_import(imports, "a");
+    ASSERT_TRUE(r.ok()) << r.error().text();
+    EXPECT_EQ(*r, 0u);
+    r = find_import(imports, "b");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().text(),
+              "'b' names more than one import (/dev/dstor1, /dev/dstor5): give the device");
+    r = find_import(imports, "c");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().text(), "no import of an export named 'c'");
+    EXPECT_FALSE(find_import({}, "a").ok());
+}
+
 TEST(ImportArgs, DelByDevice) {
     for (const char* t : {"/dev/dstor3", "dstor3"}) {
         auto p = parse_import_args({"del", t});
@@ -179,13 +326,23 @@ TEST(ImportArgs, DelByName) {
 }
 
 TEST(ImportArgs, VerbsAndHelp) {
-    expect_usage_error(parse_import_args({}), "import", "missing verb");
+    expect_usage_error(parse_import_args({}), "import", "missing verb: expected add, set or del");
     expect_usage_error(parse_import_args({"show"}), "import", "unknown verb 'show'");
     expect_help(parse_import_args({"--help"}), "Usage: dstor import [OPTIONS] SUBCOMMAND");
     auto p = parse_import_args({"add", "--help"});
     expect_help(p, "Usage: dstor import add [OPTIONS] NAME");
     EXPECT_NE(p.output.find("--connections"), std::string::npos);
     expect_help(parse_import_args({"del", "-h"}), "Usage: dstor import del [OPTIONS] TARGET");
+    for (const char* verb : {"add", "set"}) {
+        p = parse_import_args({verb, "--help"});
+        EXPECT_EQ(p.exit_code, EXIT_OK);
+        for (const char* opt : {"--timeout S", "--retries N", "--reconnect MIN:MAX",
+                                "--keepalive S", "--dead-after S"})
+            EXPECT_NE(p.output.find(opt), std::string::npos) << verb << " " << opt;
+    }
+    expect_help(parse_import_args({"set", "--help"}), "Usage: dstor import set [OPTIONS] TARGET");
+    EXPECT_NE(parse_import_args({"add", "--help"}).output.find("(default 30 s)"),
+              std::string::npos);
 }
 
 TEST(ShowArgs, Parses) {
@@ -199,4 +356,19 @@ TEST(ShowArgs, Parses) {
     expect_usage_error(parse_show_args({"--jsn"}), "show", "--jsn");
     expect_usage_error(parse_show_args({"exports"}), "show", "exports");
     expect_help(parse_show_args({"--help"}), "Usage: dstor show [OPTIONS]");
+}
+
+TEST(MonitorArgs, Parses) {
+    auto p = parse_monitor_args({});
+    ASSERT_TRUE(p.cmd.has_value());
+    EXPECT_FALSE(p.cmd->json);
+    EXPECT_EQ(p.command, "monitor");
+    p = parse_monitor_args({"--json"});
+    ASSERT_TRUE(p.cmd.has_value());
+    EXPECT_TRUE(p.cmd->json);
+    expect_usage_error(parse_monitor_args({"--jsn"}), "monitor", "--jsn");
+    expect_usage_error(parse_monitor_args({"dstor0"}), "monitor", "dstor0");
+    auto h = parse_monitor_args({"--help"});
+    expect_help(h, "Usage: dstor monitor [OPTIONS]");
+    EXPECT_NE(h.output.find("network namespace"), std::string::npos);
 }

@@ -126,7 +126,7 @@ TEST(Message, ExportAddReadOnlyIpv6Scoped) {
 
 TEST(Message, ImportAdd) {
     nl::Message msg(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_IMPORT_ADD, DSTOR_GENL_VERSION);
-    put_import_add(msg, ImportSpec{"disk1", ep("[2001:db8::1]"), true, 4});
+    put_import_add(msg, ImportSpec{"disk1", ep("[2001:db8::1]"), true, 4, {}});
     auto top = attrs_of(msg.hdr());
     EXPECT_EQ(top.size(), 4u);
     EXPECT_EQ(str_of(top[DSTOR_A_NAME]), "disk1");
@@ -139,7 +139,7 @@ TEST(Message, ImportAdd) {
     EXPECT_EQ(format_endpoint(*peer), "[2001:db8::1]:7420");
 
     nl::Message dflt(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_IMPORT_ADD, DSTOR_GENL_VERSION);
-    put_import_add(dflt, ImportSpec{"disk1", ep("192.0.2.1"), false, 0});
+    put_import_add(dflt, ImportSpec{"disk1", ep("192.0.2.1"), false, 0, {}});
     auto t2 = attrs_of(dflt.hdr());
     EXPECT_EQ(t2.size(), 2u); // no FLAGS, no CONNECTIONS: the kernel's defaults
 }
@@ -572,7 +572,7 @@ TEST(Reply, ImportInfo) {
     ASSERT_EQ(inet_pton(AF_INET6, "2001:db8::1", &a), 1);
     put_endpoint_raw(nlh, DSTOR_A_PEER, &a, 16, 7421);
     mnl_attr_put_u32(nlh, DSTOR_A_CONNECTIONS, 4);
-    mnl_attr_put_u32(nlh, DSTOR_A_STATE, DSTOR_STATE_CONNECTING);
+    mnl_attr_put_u32(nlh, DSTOR_A_STATE, DSTOR_STATE_RECONNECTING);
     mnl_attr_put_u64(nlh, DSTOR_A_SIZE, 512);
 
     auto info = parse_import_info(nlh);
@@ -583,7 +583,9 @@ TEST(Reply, ImportInfo) {
     EXPECT_EQ(format_endpoint(*info->peer), "[2001:db8::1]:7421");
     EXPECT_FALSE(info->read_only);
     EXPECT_EQ(info->connections, 4u);
-    EXPECT_EQ(info->state, static_cast<std::uint32_t>(DSTOR_STATE_CONNECTING));
+    EXPECT_EQ(info->state, static_cast<std::uint32_t>(DSTOR_STATE_RECONNECTING));
+    EXPECT_FALSE(info->connected); // an older kernel: absent, not zero
+    EXPECT_TRUE(info->timers.empty());
     EXPECT_EQ(info->size, 512u);
     EXPECT_FALSE(info->block_size);
     EXPECT_EQ(info->stats, Stats{});
@@ -591,6 +593,203 @@ TEST(Reply, ImportInfo) {
     auto index = parse_import_index(nlh);
     ASSERT_TRUE(index.ok());
     EXPECT_EQ(*index, 7u);
+}
+
+TEST(Reply, ImportInfoConnectedTimersAndRecoveryStats) {
+    Buffer b;
+    nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_IMPORT_GET);
+    mnl_attr_put_u32(nlh, DSTOR_A_INDEX, 0);
+    mnl_attr_put_strz(nlh, DSTOR_A_NAME, "d0");
+    mnl_attr_put_u32(nlh, DSTOR_A_CONNECTIONS, 2);
+    mnl_attr_put_u32(nlh, DSTOR_A_CONNECTED, 1);
+    mnl_attr_put_u32(nlh, DSTOR_A_STATE, DSTOR_STATE_RECONNECTING);
+    mnl_attr_put_u32(nlh, DSTOR_A_TIMEOUT, 4);
+    mnl_attr_put_u32(nlh, DSTOR_A_RETRIES, 0);
+    mnl_attr_put_u32(nlh, DSTOR_A_RECONNECT_MIN, 1);
+    mnl_attr_put_u32(nlh, DSTOR_A_RECONNECT_MAX, 2);
+    mnl_attr_put_u32(nlh, DSTOR_A_KEEPALIVE, 1);
+    mnl_attr_put_u32(nlh, DSTOR_A_DEAD_AFTER, 3);
+    nlattr* st = mnl_attr_nest_start(nlh, DSTOR_A_STATS);
+    put_u64_padded(nlh, DSTOR_A_STATS_PAD, DSTOR_A_STATS_RESENT, 11);
+    mnl_attr_put_u64(nlh, DSTOR_A_STATS_TIMEOUTS, 12);
+    mnl_attr_put_u64(nlh, DSTOR_A_STATS_RECONNECTS, 13);
+    mnl_attr_put_u64(nlh, DSTOR_A_STATS_KEEPALIVES, 14);
+    mnl_attr_nest_end(nlh, st);
+
+    auto info = parse_import_info(nlh);
+    ASSERT_TRUE(info.ok()) << info.error().text();
+    EXPECT_EQ(info->connections, 2u);
+    EXPECT_EQ(info->connected, 1u);
+    EXPECT_EQ(info->state, static_cast<std::uint32_t>(DSTOR_STATE_RECONNECTING));
+    Timers want;
+    want.timeout = 4;
+    want.retries = 0;
+    want.reconnect_min = 1;
+    want.reconnect_max = 2;
+    want.keepalive = 1;
+    want.dead_after = 3;
+    EXPECT_EQ(info->timers, want);
+    EXPECT_EQ(info->stats.resent, 11u);
+    EXPECT_EQ(info->stats.timeouts, 12u);
+    EXPECT_EQ(info->stats.reconnects, 13u);
+    EXPECT_EQ(info->stats.keepalives, 14u);
+    EXPECT_FALSE(info->stats.reads);
+}
+
+TEST(Reply, ImportInfoBadTimerLength) {
+    Buffer b;
+    nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_IMPORT_GET);
+    mnl_attr_put_strz(nlh, DSTOR_A_NAME, "d0");
+    mnl_attr_put_u16(nlh, DSTOR_A_DEAD_AFTER, 3);
+    auto r = parse_import_info(nlh);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().text().find("DSTOR_A_DEAD_AFTER"), std::string::npos);
+
+    Buffer c;
+    nlh = genl_reply(c, DSTOR_CMD_IMPORT_GET);
+    mnl_attr_put_strz(nlh, DSTOR_A_NAME, "d0");
+    mnl_attr_put_u64(nlh, DSTOR_A_CONNECTED, 3);
+    r = parse_import_info(nlh);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().text().find("DSTOR_A_CONNECTED"), std::string::npos);
+}
+
+TEST(Event, Parses) {
+    Buffer b;
+    nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_EVENT);
+    mnl_attr_put_u32(nlh, DSTOR_A_EVENT, DSTOR_EVENT_LINK_LOST);
+    mnl_attr_put_u32(nlh, DSTOR_A_INDEX, 0);
+    mnl_attr_put_strz(nlh, DSTOR_A_NAME, "d0");
+    const std::uint8_t v4[4] = {192, 0, 2, 1};
+    put_endpoint_raw(nlh, DSTOR_A_PEER, v4, 4, 7420);
+    mnl_attr_put_u32(nlh, DSTOR_A_STATE, DSTOR_STATE_RECONNECTING);
+    mnl_attr_put_u32(nlh, DSTOR_A_CONNECTED, 1);
+    mnl_attr_put_u32(nlh, DSTOR_A_QUEUE, 1);
+    mnl_attr_put_u32(nlh, 0x3fff, 1); // from a newer kernel: ignored
+
+    auto ev = parse_import_event(nlh);
+    ASSERT_TRUE(ev.ok()) << ev.error().text();
+    EXPECT_EQ(ev->event, static_cast<std::uint32_t>(DSTOR_EVENT_LINK_LOST));
+    EXPECT_EQ(ev->index, 0u);
+    EXPECT_EQ(ev->name, "d0");
+    ASSERT_TRUE(ev->peer);
+    EXPECT_EQ(format_endpoint(*ev->peer), "192.0.2.1:7420");
+    EXPECT_EQ(ev->state, static_cast<std::uint32_t>(DSTOR_STATE_RECONNECTING));
+    EXPECT_EQ(ev->connected, 1u);
+    EXPECT_EQ(ev->queue, 1u);
+    EXPECT_FALSE(ev->connections);
+}
+
+TEST(Event, Minimal) {
+    Buffer b;
+    nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_EVENT);
+    mnl_attr_put_u32(nlh, DSTOR_A_EVENT, DSTOR_EVENT_REMOVED);
+    auto ev = parse_import_event(nlh);
+    ASSERT_TRUE(ev.ok()) << ev.error().text();
+    EXPECT_EQ(ev->event, static_cast<std::uint32_t>(DSTOR_EVENT_REMOVED));
+    EXPECT_FALSE(ev->index);
+    EXPECT_FALSE(ev->name);
+    EXPECT_FALSE(ev->peer);
+    EXPECT_FALSE(ev->queue);
+}
+
+TEST(Event, Malformed) {
+    {
+        Buffer b;
+        nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_EVENT);
+        mnl_attr_put_u32(nlh, DSTOR_A_INDEX, 0); // no DSTOR_A_EVENT
+        auto r = parse_import_event(nlh);
+        ASSERT_FALSE(r.ok());
+        EXPECT_NE(r.error().text().find("DSTOR_A_EVENT"), std::string::npos);
+    }
+    {
+        Buffer b;
+        nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_EVENT);
+        mnl_attr_put_u32(nlh, DSTOR_A_EVENT, DSTOR_EVENT_LINK_LOST);
+        mnl_attr_put_u8(nlh, DSTOR_A_QUEUE, 1);
+        auto r = parse_import_event(nlh);
+        ASSERT_FALSE(r.ok());
+        EXPECT_NE(r.error().text().find("DSTOR_A_QUEUE"), std::string::npos);
+    }
+    {
+        Buffer b;
+        nlmsghdr* nlh = mnl_nlmsg_put_header(b.data); // no genl header
+        nlh->nlmsg_type = family;
+        EXPECT_FALSE(parse_import_event(nlh).ok());
+    }
+}
+
+TEST(Event, NotificationsPassTheDispatcher) {
+    // Multicast notifications carry sequence 0 and port id 0.
+    Stream s;
+    for (std::uint32_t e : {DSTOR_EVENT_LINK_LOST, DSTOR_EVENT_RECONNECTED}) {
+        nlmsghdr* nlh = s.add(family, 0, 0);
+        auto* genl = static_cast<genlmsghdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(genlmsghdr)));
+        genl->cmd = DSTOR_CMD_EVENT;
+        genl->version = DSTOR_GENL_VERSION;
+        mnl_attr_put_u32(nlh, DSTOR_A_EVENT, e);
+        s.commit(nlh);
+    }
+    std::vector<std::uint32_t> events;
+    auto r = nl::dispatch(s.data, s.len, 0, 0, [&events](const nlmsghdr* nlh) -> Result<void> {
+        auto ev = parse_import_event(nlh);
+        if (!ev)
+            return ev.error();
+        events.push_back(ev->event);
+        return {};
+    });
+    ASSERT_TRUE(r.ok()) << r.error().text();
+    EXPECT_FALSE(*r); // notifications never end
+    EXPECT_EQ(events, (std::vector<std::uint32_t>{DSTOR_EVENT_LINK_LOST, DSTOR_EVENT_RECONNECTED}));
+}
+
+// ---- family resolution ------------------------------------------------------
+
+TEST(Family, IdAndMulticastGroups) {
+    Buffer b;
+    nlmsghdr* nlh = mnl_nlmsg_put_header(b.data);
+    nlh->nlmsg_type = GENL_ID_CTRL;
+    auto* genl = static_cast<genlmsghdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(genlmsghdr)));
+    genl->cmd = CTRL_CMD_NEWFAMILY;
+    mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, DSTOR_GENL_NAME);
+    mnl_attr_put_u16(nlh, CTRL_ATTR_FAMILY_ID, 0x1d);
+    mnl_attr_put_u32(nlh, CTRL_ATTR_VERSION, DSTOR_GENL_VERSION);
+    nlattr* groups = mnl_attr_nest_start(nlh, CTRL_ATTR_MCAST_GROUPS);
+    nlattr* g1 = mnl_attr_nest_start(nlh, 1);
+    mnl_attr_put_u32(nlh, CTRL_ATTR_MCAST_GRP_ID, 7);
+    mnl_attr_put_strz(nlh, CTRL_ATTR_MCAST_GRP_NAME, "other");
+    mnl_attr_nest_end(nlh, g1);
+    nlattr* g2 = mnl_attr_nest_start(nlh, 2);
+    mnl_attr_put_strz(nlh, CTRL_ATTR_MCAST_GRP_NAME, DSTOR_GENL_MCGRP_EVENTS);
+    mnl_attr_put_u32(nlh, CTRL_ATTR_MCAST_GRP_ID, 42);
+    mnl_attr_nest_end(nlh, g2);
+    nlattr* g3 = mnl_attr_nest_start(nlh, 3); // no id: skipped
+    mnl_attr_put_strz(nlh, CTRL_ATTR_MCAST_GRP_NAME, "broken");
+    mnl_attr_nest_end(nlh, g3);
+    mnl_attr_nest_end(nlh, groups);
+
+    auto f = nl::parse_family(nlh);
+    ASSERT_TRUE(f.ok()) << f.error().text();
+    EXPECT_EQ(f->id, 0x1d);
+    using Groups = std::vector<std::pair<std::string, std::uint32_t>>;
+    EXPECT_EQ(f->groups, (Groups{{"other", 7}, {DSTOR_GENL_MCGRP_EVENTS, 42}}));
+}
+
+TEST(Family, NoGroups) {
+    Buffer b;
+    nlmsghdr* nlh = mnl_nlmsg_put_header(b.data);
+    nlh->nlmsg_type = GENL_ID_CTRL;
+    mnl_nlmsg_put_extra_header(nlh, sizeof(genlmsghdr));
+    mnl_attr_put_u16(nlh, CTRL_ATTR_FAMILY_ID, 0x20);
+    auto f = nl::parse_family(nlh);
+    ASSERT_TRUE(f.ok());
+    EXPECT_EQ(f->id, 0x20);
+    EXPECT_TRUE(f->groups.empty());
+
+    Buffer c;
+    nlh = mnl_nlmsg_put_header(c.data);
+    nlh->nlmsg_type = GENL_ID_CTRL;
+    EXPECT_FALSE(nl::parse_family(nlh).ok()); // no genl header
 }
 
 TEST(Reply, Malformed) {

@@ -50,9 +50,26 @@ std::vector<ImportInfo> sample_imports() {
     i.size = 4096;
     i.block_size = 4096;
     i.connections = 4;
+    i.connected = 4;
     i.state = DSTOR_STATE_CONNECTED;
+    i.timers.timeout = 30;
+    i.timers.retries = 5;
+    i.timers.reconnect_min = 1;
+    i.timers.reconnect_max = 30;
+    i.timers.keepalive = 5;
+    i.timers.dead_after = 15;
     i.stats.writes = 7;
-    return {i};
+    i.stats.resent = 2;
+    i.stats.timeouts = 1;
+    i.stats.reconnects = 3;
+    i.stats.keepalives = 40;
+
+    ImportInfo old; // an older kernel: no connected, no timers
+    old.index = 3;
+    old.name = "disk2";
+    old.connections = 2;
+    old.state = DSTOR_STATE_RECONNECTING;
+    return {i, old};
 }
 
 } // namespace
@@ -69,8 +86,13 @@ TEST(ShowJson, ExactDocument) {
       ],
       "imports": [
         {"index": 0, "device": "/dev/dstor0", "name": "disk1", "peer": "[2001:db8::1]:7420",
-         "read_only": true, "size": 4096, "block_size": 4096, "connections": 4,
-         "state": "connected", "stats": {"writes": 7}}
+         "read_only": true, "size": 4096, "block_size": 4096, "connections": 4, "connected": 4,
+         "state": "connected",
+         "timers": {"timeout": 30, "retries": 5, "reconnect_min": 1, "reconnect_max": 30,
+                    "keepalive": 5, "dead_after": 15},
+         "stats": {"writes": 7, "resent": 2, "timeouts": 1, "reconnects": 3, "keepalives": 40}},
+        {"index": 3, "device": "/dev/dstor3", "name": "disk2", "read_only": false,
+         "connections": 2, "state": "reconnecting", "timers": {}, "stats": {}}
       ]
     })");
     EXPECT_EQ(json::parse(doc.dump()), expected) << doc.dump(2);
@@ -86,9 +108,19 @@ TEST(ShowJson, KeyOrderFollowsTheSpec) {
     keys.clear();
     for (const auto& [k, v] : doc["imports"][0].items())
         keys.push_back(k);
-    EXPECT_EQ(keys,
-              (std::vector<std::string>{"index", "device", "name", "peer", "read_only", "size",
-                                        "block_size", "connections", "state", "stats"}));
+    EXPECT_EQ(keys, (std::vector<std::string>{"index", "device", "name", "peer", "read_only",
+                                              "size", "block_size", "connections", "connected",
+                                              "state", "timers", "stats"}));
+    keys.clear();
+    for (const auto& [k, v] : doc["imports"][0]["timers"].items())
+        keys.push_back(k);
+    EXPECT_EQ(keys, (std::vector<std::string>{"timeout", "retries", "reconnect_min",
+                                              "reconnect_max", "keepalive", "dead_after"}));
+    keys.clear();
+    for (const auto& [k, v] : doc["imports"][0]["stats"].items())
+        keys.push_back(k);
+    EXPECT_EQ(keys, (std::vector<std::string>{"writes", "resent", "timeouts", "reconnects",
+                                              "keepalives"}));
 }
 
 TEST(ShowJson, Empty) {
@@ -127,10 +159,50 @@ TEST(ShowText, Blocks) {
                                  "  export: disk1@[2001:db8::1]:7420\n"
                                  "  state: connected\n"
                                  "  access: read-only\n"
-                                 "  connections: 4\n"
+                                 "  connections: 4/4 connected\n"
+                                 "  timers: timeout 30 s, retries 5, reconnect 1-30 s, "
+                                 "keepalive 5 s, dead after 15 s\n"
                                  "  size: 4.00 KiB (4096 bytes), block size 4096\n"
-                                 "  requests: 7 writes\n";
+                                 "  requests: 7 writes\n"
+                                 "  recovery: 2 resent, 1 timeouts, 3 reconnects, 40 keepalives\n"
+                                 "\n"
+                                 "import: /dev/dstor3\n"
+                                 "  export: disk2\n"
+                                 "  state: reconnecting\n"
+                                 "  access: read-write\n"
+                                 "  connections: 2\n";
     EXPECT_EQ(out, expected);
+}
+
+TEST(ShowText, ExportsHaveNoRecoveryLine) {
+    // The kernel sends every counter for exports too; the import-only ones
+    // stay in the JSON but are not printed for exports.
+    ExportInfo e;
+    e.name = "x";
+    e.stats.resent = 0;
+    e.stats.keepalives = 0;
+    EXPECT_EQ(format_show({e}, {}), "export: x\n  access: read-write\n");
+    EXPECT_EQ(show_json({e}, {})["exports"][0]["stats"].dump(), R"({"resent":0,"keepalives":0})");
+}
+
+TEST(ShowText, PartialTimersAndConnected) {
+    ImportInfo i;
+    i.index = 1;
+    i.name = "d";
+    i.connected = 0;
+    i.timers.reconnect_max = 60;
+    i.timers.retries = 0;
+    i.stats.reconnects = 9;
+    EXPECT_EQ(format_show({}, {i}), "import: /dev/dstor1\n"
+                                    "  export: d\n"
+                                    "  state: unknown\n"
+                                    "  access: read-write\n"
+                                    "  connections: 0 connected\n"
+                                    "  timers: retries 0, reconnect up to 60 s\n"
+                                    "  recovery: 9 reconnects\n");
+    i.timers = Timers{};
+    i.timers.reconnect_min = 2;
+    EXPECT_NE(format_show({}, {i}).find("  timers: reconnect from 2 s\n"), std::string::npos);
 }
 
 TEST(ShowText, EmptyPrintsNothing) {
@@ -149,7 +221,7 @@ TEST(ShowText, HumanBytes) {
 
 TEST(ShowText, StateNames) {
     EXPECT_EQ(state_name(DSTOR_STATE_CONNECTED), "connected");
-    EXPECT_EQ(state_name(DSTOR_STATE_CONNECTING), "connecting");
+    EXPECT_EQ(state_name(DSTOR_STATE_RECONNECTING), "reconnecting");
     EXPECT_EQ(state_name(DSTOR_STATE_FAILED), "failed");
     EXPECT_EQ(state_name(DSTOR_STATE_DELETING), "deleting");
     EXPECT_EQ(state_name(0), "unknown");

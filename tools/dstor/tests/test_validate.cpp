@@ -57,6 +57,92 @@ TEST(DeviceIndex, OtherwiseAName) {
         EXPECT_FALSE(parse_device_index(s).has_value()) << s;
 }
 
+TEST(DeviceIndex, BareIndex) {
+    EXPECT_EQ(parse_index("0"), 0u);
+    EXPECT_EQ(parse_index("17"), 17u);
+    EXPECT_EQ(parse_index("4294967295"), 4294967295u);
+    for (const char* s : {"", "01", "-1", "+1", "1a", " 1", "4294967296", "dstor1", "disk1"})
+        EXPECT_FALSE(parse_index(s).has_value()) << s;
+}
+
+TEST(Timers, Ranges) {
+    struct Case {
+        Result<std::uint32_t> (*parse)(std::string_view);
+        std::uint32_t min, max;
+        const char* error;
+    };
+    const Case cases[] = {
+        {parse_timeout, 1, 3600, "--timeout must be a number of seconds from 1 to 3600"},
+        {parse_retries, 0, 100, "--retries must be a number from 0 to 100"},
+        {parse_keepalive, 1, 3600, "--keepalive must be a number of seconds from 1 to 3600"},
+        {parse_dead_after, 2, 3600, "--dead-after must be a number of seconds from 2 to 3600"},
+    };
+    for (const auto& c : cases) {
+        for (std::uint32_t v : {c.min, c.min + 1, c.max - 1, c.max}) {
+            auto r = c.parse(std::to_string(v));
+            ASSERT_TRUE(r.ok()) << c.error << " " << v;
+            EXPECT_EQ(*r, v);
+        }
+        std::vector<std::string> bad = {std::to_string(c.max + 1),
+                                        "",
+                                        "-1",
+                                        "+5",
+                                        "5s",
+                                        " 5",
+                                        "5 ",
+                                        "0x10",
+                                        "1e3",
+                                        "4294967296",
+                                        "99999999999999999999"};
+        if (c.min > 0)
+            bad.push_back(std::to_string(c.min - 1));
+        for (const auto& b : bad) {
+            auto r = c.parse(b);
+            ASSERT_FALSE(r.ok()) << c.error << " '" << b << "'";
+            EXPECT_EQ(r.error().text(), c.error);
+        }
+    }
+    EXPECT_EQ(*parse_timeout("007"), 7u); // leading zeros are harmless, as for --connections
+}
+
+TEST(Timers, ReconnectMinMax) {
+    EXPECT_EQ(*parse_reconnect("1:30"), (Reconnect{1, 30}));
+    EXPECT_EQ(*parse_reconnect("5:5"), (Reconnect{5, 5}));
+    EXPECT_EQ(*parse_reconnect("1:3600"), (Reconnect{1, 3600}));
+    EXPECT_EQ(*parse_reconnect("3600"), (Reconnect{3600, 3600}));
+    EXPECT_EQ(*parse_reconnect("7"), (Reconnect{7, 7}));
+    for (const char* bad : {"", ":", "0", "3601", "0:1", "1:0", "1:3601", "1:", ":1", "1::2",
+                            "1:2:3", "a", "1:b", "-1:2", "1 :2", "1: 2", "1,2"}) {
+        auto r = parse_reconnect(bad);
+        ASSERT_FALSE(r.ok()) << bad;
+        EXPECT_EQ(r.error().text(), "--reconnect must be MIN:MAX or N, seconds from 1 to 3600")
+            << bad;
+    }
+    auto r = parse_reconnect("30:1");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().text(), "--reconnect 30:1: the minimum (30 s) exceeds the maximum (1 s)");
+}
+
+TEST(Timers, CrossChecks) {
+    Timers t;
+    EXPECT_FALSE(check_timers(t));
+    t.keepalive = 5;
+    EXPECT_FALSE(check_timers(t)); // the kernel compares with the current dead-after
+    t.dead_after = 6;
+    EXPECT_FALSE(check_timers(t));
+    t.dead_after = 5;
+    ASSERT_TRUE(check_timers(t));
+    EXPECT_EQ(*check_timers(t), "--dead-after (5 s) must be longer than --keepalive (5 s)");
+    t.keepalive.reset();
+    EXPECT_FALSE(check_timers(t));
+    t.reconnect_min = 3;
+    t.reconnect_max = 2;
+    ASSERT_TRUE(check_timers(t));
+    EXPECT_NE(check_timers(t)->find("exceeds"), std::string::npos);
+    EXPECT_TRUE(Timers{}.empty());
+    EXPECT_FALSE(t.empty());
+}
+
 TEST(Device, NoSuchFile) {
     auto r = check_device("/nonexistent/dstor-test-device");
     ASSERT_FALSE(r.ok());

@@ -1,0 +1,138 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# DST's transaction model under faults: a lossy, reordering, duplicating
+# link; a cut link; an exporter that goes away and comes back; a peer that
+# falls silent; an outage longer than the resend budget. Every data check
+# verifies content.
+#
+#  +-----------------------------+   veth (netem, link cuts)   +--------------------------+
+#  | netns ex-PID                |                              | netns im-PID             |
+#  |  /dev/ram0 -> export "t0"   +------------------------------+  /dev/dstorN <- t0       |
+#  |  192.0.2.1:7420             |                              |  192.0.2.2               |
+#  +-----------------------------+                              +--------------------------+
+set -u
+source "$(dirname "$0")/lib.sh"
+
+require_dstor
+require_cmd fio jq mkfs.ext4 e2fsck tc
+
+ktap_header
+ktap_plan 27
+
+ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
+at_exit 'kill $(jobs -p); for d in /dev/dstor*; do dstor import del $d; done; dstor export del t0'
+
+# Fast timers so the faults below resolve in seconds.
+FAST="--timeout 4 --retries 8 --reconnect 1:2 --keepalive 1 --dead-after 3"
+
+ktap_check "export t0" in_ex dstor export add t0 --device /dev/ram0 --listen "$EX_IP4:7420"
+# shellcheck disable=SC2086
+dev=$(in_im dstor import add t0 --peer "$EX_IP4" --connections 2 $FAST)
+ktap_check "import t0 with fast timers" test -b "$dev"
+
+imp() { dstor show --json | jq -r ".imports[] | select(.device == \"$dev\") | $1"; }
+link() { ip -n "$NS_IM" link set "$IM_DEV" "$1"; }
+
+ktap_check "show reports the timers" \
+	test "$(imp '.timers | "\(.timeout) \(.retries) \(.reconnect_min):\(.reconnect_max) \(.keepalive) \(.dead_after)"')" = "4 8 1:2 1 3"
+
+fio_verify() { # fio_verify NAME SIZE [extra fio args]: write, read back, verify
+	local name=$1 size=$2
+	shift 2
+	fio --name="$name" --filename="$dev" --size="$size" --bs=16k --rw=randwrite \
+		--direct=1 --ioengine=libaio --iodepth=16 --verify=crc32c \
+		--do_verify=1 --verify_fatal=1 --output-format=json "$@" >"/tmp/$name.json" &&
+	jq -e '[.jobs[].error] | all(. == 0)' "/tmp/$name.json" >/dev/null
+}
+
+# 1. Loss, reordering and duplication on the wire: TCP hides most of it;
+#    what it does not (stalls long enough for a timeout) the resend covers.
+ktap_check "netem loss 5% reorder 25% duplicate 1%" \
+	in_ex tc qdisc add dev "$EX_DEV" root netem delay 2ms loss 5% reorder 25% duplicate 1%
+ktap_check "fio verify through netem: no errors" fio_verify netem 8M
+in_ex tc qdisc del dev "$EX_DEV" root
+
+# 2. The link is cut for 5 s under a mounted ext4 with fio running.
+mnt=$(mktemp -d)
+at_exit "umount $mnt; rmdir $mnt"
+mkfs.ext4 -q -F "$dev" && mount "$dev" "$mnt"
+r0=$(imp .stats.reconnects)
+fio --name=cut --directory="$mnt" --size=12M --bs=16k --rw=randwrite --ioengine=libaio \
+	--direct=1 --iodepth=8 --verify=crc32c --do_verify=1 --verify_fatal=1 \
+	--output-format=json >/tmp/cut.json 2>&1 &
+fiopid=$!
+sleep 2
+link down
+sleep 5
+link up
+ktap_check "fio on ext4 across a 5 s link cut completes without error" \
+	eval "wait $fiopid && jq -e '[.jobs[].error] | all(. == 0)' /tmp/cut.json >/dev/null"
+ktap_check "the import reconnected" test "$(imp .stats.reconnects)" -gt "$r0"
+ktap_check "state back to connected" wait_for 10 eval "[ \"\$(imp .state)\" = connected ]"
+ktap_check "umount and e2fsck -fn clean" eval "umount $mnt && e2fsck -fn $dev"
+
+# 3. The export is deleted and added again while writes are in flight.
+fio_verify readd 8M &
+fiopid=$!
+sleep 2
+ktap_check "export del during writes" in_ex dstor export del t0
+sleep 3
+ktap_check "export re-added" in_ex dstor export add t0 --device /dev/ram0 --listen "$EX_IP4:7420"
+ktap_check "writes resume and verify" wait $fiopid
+ktap_check "resent requests were counted" test "$(imp .stats.resent)" -gt 0
+
+# 4. Keepalive: no I/O at all, cut the link; the import notices within
+#    dead-after (3 s) + 1 s, and `dstor monitor` reports it.
+in_im dstor monitor --json >/tmp/events.json 2>&1 &
+monpid=$!
+sleep 1
+ktap_check "connected and idle" test "$(imp .state)" = connected
+t0=${EPOCHREALTIME/./}
+link down
+wait_for 10 eval "[ \"\$(imp .state)\" = reconnecting ]"
+t1=${EPOCHREALTIME/./}
+ms=$(((t1 - t0) / 1000))
+ktap_note "dead peer noticed after $ms ms"
+ktap_check "reconnecting within dead-after + 1 s" test "$ms" -le 4000
+ktap_check "monitor printed link-lost" \
+	wait_for 5 grep -q '"event":"link-lost"' /tmp/events.json
+link up
+ktap_check "reconnected after the link came back" wait_for 15 eval "[ \"\$(imp .state)\" = connected ]"
+ktap_check "monitor printed reconnected" \
+	wait_for 5 grep -q '"event":"reconnected"' /tmp/events.json
+ktap_check "keepalive pings were sent" test "$(imp .stats.keepalives)" -gt 0
+
+# 5. Durability: an fsync'ed write is on the exporter's disk even when the
+#    link dies right after and the import is destroyed at once.
+head -c $((1 << 20)) /dev/urandom >/tmp/dur.bin
+durable() {
+	dd if=/tmp/dur.bin of="$dev" bs=64k seek=160 oflag=direct conv=fsync status=none &&
+	link down &&
+	dstor import del "$dev" &&
+	link up &&
+	[ "$(dd if=/dev/ram0 bs=64k skip=160 count=16 iflag=direct status=none | sha256sum)" = \
+	  "$(sha256sum </tmp/dur.bin)" ]
+}
+ktap_check "fsync'ed data is on the exporter after cut + import del" durable
+
+# 6. An outage longer than the resend budget: EIO, state failed, the
+#    device can be removed; a reconnect brings a failed import back.
+dev=$(in_im dstor import add t0 --peer "$EX_IP4" --timeout 1 --retries 1 \
+	--reconnect 1:1 --keepalive 1 --dead-after 2)
+link down
+ktap_check "write fails with EIO past the budget" \
+	eval "! timeout 30 dd if=/dev/zero of=$dev bs=4k count=1 oflag=direct status=none"
+ktap_check "state is failed" test "$(imp .state)" = failed
+ktap_check "new I/O fails at once while failed" \
+	eval "! timeout 3 dd if=$dev of=/dev/null bs=4k count=1 iflag=direct status=none"
+link up
+ktap_check "a reconnect brings it back" wait_for 15 eval "[ \"\$(imp .state)\" = connected ]"
+ktap_check "I/O works again" dd if=/dev/zero of="$dev" bs=4k count=4 oflag=direct status=none
+link down
+timeout 30 dd if=/dev/zero of="$dev" bs=4k count=1 oflag=direct status=none 2>/dev/null
+ktap_check "a failed import can be deleted" dstor import del "$dev"
+link up
+
+kill $monpid
+ktap_finish
