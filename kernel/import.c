@@ -469,7 +469,8 @@ static void queue_tx_work(struct work_struct *work)
 	llist_for_each_entry_safe(pdu, next, list, lnode) {
 		if (ret)
 			break;
-		ret = send_rq(q, blk_mq_rq_from_pdu(pdu), next);
+		/* next is never NULL in this macro: test the node itself. */
+		ret = send_rq(q, blk_mq_rq_from_pdu(pdu), pdu->lnode.next);
 	}
 	memalloc_noreclaim_restore(noreclaim);
 	/*

@@ -231,7 +231,7 @@ static void session_tx_work(struct work_struct *work)
 			dstor_stats_count(&s->exp->stats, req->op, req->length,
 					  req->status != DSTOR_ST_OK);
 		if (!ret)
-			ret = send_reply(s, req, next);
+			ret = send_reply(s, req, req->node.next);
 		req_free(req);
 	}
 	/* A dead connection: make the receive loop notice and end. */

@@ -26,9 +26,10 @@
 #                build/vm/LABEL/RUN/console.log; LABEL is the kernel release,
 #                plus "-debug" with --debug; build/vm/LABEL/latest is the
 #                newest RUN directory, with ktap.log and qemu.stderr)
-#   --boot-timeout  a guest that has not started /init after this long is
-#                killed and booted again (default 120 s, 300 s with --debug):
-#                under TCG a kernel occasionally hangs in early boot
+#   --boot-timeout  a guest that has not started /init after this long, or
+#                whose console stays silent for 60 s before that, is killed
+#                and booted again (default 120 s, 300 s with --debug): under
+#                TCG the debug kernel often hangs early in its boot
 #   --boot-retries  how many times to boot again after such a hang (default 2)
 #
 # Each test's timeout comes from the "timeout=" line of the settings file
@@ -45,7 +46,8 @@
 # failure if it exited non-zero without a "not ok", printed fewer results
 # than its plan (or none at all), timed out, or never ran / never finished
 # because the guest died. A script that exits 4 (kselftest "skip") without
-# results counts as one skipped case.
+# results counts as one skipped case. A --ko that fails to load at boot is
+# one more failure.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -196,11 +198,21 @@ qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp "$smp" -m "$mem"
 	-serial chardev:ktap -pidfile "$outdir/qemu.pid")
 
 # Boot watchdog, run in the background: if /init has not announced itself
-# on the console by the deadline, stop QEMU and leave a note for the caller.
+# on the console by the deadline, or the console stayed silent for 60 s
+# before that (the early-boot hang of the debug kernel under TCG stops the
+# console after a second or two; a normal boot never pauses longer than
+# ~15 s), stop QEMU and leave a note for the caller.
 boot_watch() {
-	local deadline=$((SECONDS + boot_timeout))
+	local deadline=$((SECONDS + boot_timeout)) size=-1 now last_change=$SECONDS
 	while [ $SECONDS -lt "$deadline" ]; do
 		grep -qs 'vm-init: kernel' "$console_log" && return
+		now=$(stat -c %s "$console_log" 2>/dev/null || echo 0)
+		if [ "$now" != "$size" ]; then
+			size=$now
+			last_change=$SECONDS
+		elif [ $((SECONDS - last_change)) -ge 60 ]; then
+			break
+		fi
 		sleep 2
 	done
 	: >"$outdir/boot-hang"
@@ -250,7 +262,7 @@ while :; do
 	kill "$watch_pid" 2>/dev/null
 	wait "$watch_pid" 2>/dev/null
 	[ -e "$outdir/boot-hang" ] || break
-	echo "[$label] no /init after ${boot_timeout}s: boot hang (attempt $attempt)"
+	echo "[$label] boot hang: no /init (console silent 60 s or ${boot_timeout}s passed; attempt $attempt)"
 	[ "$attempt" -le "$boot_retries" ] || break
 	mv "$console_log" "$console_log.boot-hang-$attempt"
 	echo "[$label] booting again (the hung boot's console: $console_log.boot-hang-$attempt)"
@@ -306,6 +318,14 @@ while read -r t p f s note; do
 	printf '[%s] %s: %d passed, %d failed, %d skipped (%s)\n' "$label" "$t" "$p" "$f" "$s" "$note"
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 done <<<"$verdicts"
+
+# A module under test that does not load would turn its tests into skips:
+# count it as a failure of its own.
+if [ -n "$ko" ] && grep -qs '^vm-init: insmod dstor failed' "$console_log"; then
+	echo "[$label] $ko did not load at boot: $(grep -m1 '^vm-init: insmod dstor failed' "$console_log" |
+		tr -d '\r' | sed 's/^vm-init: insmod dstor failed: //')"
+	failed=$((failed + 1))
+fi
 
 # --- kernel log check --------------------------------------------------------
 # The console log holds the kernel messages as printed, the kmemleak report

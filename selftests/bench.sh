@@ -1,0 +1,116 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make bench`: the same fio jobs against a local ramdisk, dstor, nbd and
+# NVMe/TCP, each network one over the same veth between two namespaces and
+# each backed by its own brd ramdisk of the same size. Prints IOPS and MB/s
+# per job and dstor's ratio to nbd and to NVMe/TCP. A benchmark, not a test:
+# the cases only fail when a target cannot be set up or fio fails.
+#
+#  +-------------------------------------+   veth   +-------------------------------+
+#  | netns ex-PID                        |          | netns im-PID                  |
+#  |  /dev/ram1 -> dstor export :7420    +----------+ /dev/dstorN                   |
+#  |  /dev/ram2 -> nbd-server    :10809  |          | /dev/nbd0   (nbd-client -C 2) |
+#  |  /dev/ram3 -> nvmet-tcp     :4420   |          | /dev/nvmeXn1 (nvme connect)   |
+#  +-------------------------------------+          +-------------------------------+
+#  /dev/ram0: local baseline, no network.
+set -u
+source "$(dirname "$0")/lib.sh"
+
+require_dstor
+require_cmd fio jq nbd-server nbd-client nvme
+
+RUNTIME=${BENCH_RUNTIME:-8}
+SIZE=48M
+
+ktap_header
+ktap_plan 6
+
+ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
+NVMET=/sys/kernel/config/nvmet
+at_exit "in_im nvme disconnect -n dstorbench; rm -f $NVMET/ports/1/subsystems/dstorbench; rmdir $NVMET/ports/1 $NVMET/subsystems/dstorbench/namespaces/1 $NVMET/subsystems/dstorbench; in_im nbd-client -d /dev/nbd0; for d in /dev/dstor*; do dstor import del \$d; done; dstor export del bench"
+
+# --- targets ------------------------------------------------------------------
+setup_dstor() {
+	in_ex dstor export add bench --device /dev/ram1 --listen "$EX_IP4:7420" &&
+	DSTOR=$(in_im dstor import add bench --peer "$EX_IP4:7420") && test -b "$DSTOR"
+}
+setup_nbd() {
+	printf '[generic]\n[bench]\nexportname = /dev/ram2\n' >/tmp/nbd.conf &&
+	in_ex nbd-server -C /tmp/nbd.conf &&
+	wait_for 10 eval "in_ex netstat -ltn | grep -q ':10809 '" &&
+	in_im nbd-client -N bench -C 2 "$EX_IP4" 10809 /dev/nbd0 >/dev/null &&
+	NBD=/dev/nbd0
+}
+setup_nvme() {
+	local s=$NVMET/subsystems/dstorbench p=$NVMET/ports/1
+	[ -d $NVMET ] || return 1
+	mkdir $s && echo 1 >$s/attr_allow_any_host &&
+	mkdir $s/namespaces/1 && echo /dev/ram3 >$s/namespaces/1/device_path &&
+	echo 1 >$s/namespaces/1/enable &&
+	mkdir $p && echo tcp >$p/addr_trtype && echo ipv4 >$p/addr_adrfam &&
+	echo "$EX_IP4" >$p/addr_traddr && echo 4420 >$p/addr_trsvcid &&
+	# The port's listener is created in the namespace of whoever links it.
+	# (nsenter, not ip netns exec: that one remounts /sys without configfs.)
+	nsenter --net="/run/netns/$NS_EX" ln -s $s $p/subsystems/dstorbench &&
+	local id
+	id=$(cat /proc/sys/kernel/random/uuid)
+	in_im nvme connect -t tcp -a "$EX_IP4" -s 4420 -n dstorbench \
+		--hostnqn="nqn.2014-08.org.nvmexpress:uuid:$id" --hostid="$id" >/dev/null &&
+	wait_for 10 eval 'NVME=$(ls /dev/nvme*n1 2>/dev/null | head -n 1); [ -b "$NVME" ]'
+}
+ktap_check "dstor target" setup_dstor
+ktap_check "nbd target" setup_nbd
+ktap_check "NVMe/TCP target" setup_nvme
+
+# --- jobs -----------------------------------------------------------------------
+JOBS="randread:4k:16 randwrite:4k:16 read:128k:4 write:128k:4"
+
+# run_job DEV RW BS QD -> "iops mbps"
+run_job() {
+	fio --name=b --filename="$1" --rw="$2" --bs="$3" --iodepth="$4" --size=$SIZE \
+		--direct=1 --ioengine=libaio --runtime="$RUNTIME" --time_based \
+		--ramp_time=1 --output-format=json 2>/dev/null |
+	jq -r '.jobs[0] | (if .read.io_bytes > 0 then .read else .write end) |
+		"\(.iops | floor) \(.bw_bytes / 1000000 * 10 | floor / 10)"'
+}
+
+declare -A R
+bench_all() {
+	local t dev job rw bs qd
+	for t in local dstor nbd nvme; do
+		case $t in
+		local) dev=/dev/ram0 ;;
+		dstor) dev=$DSTOR ;;
+		nbd) dev=$NBD ;;
+		nvme) dev=$NVME ;;
+		esac
+		for job in $JOBS; do
+			IFS=: read -r rw bs qd <<<"$job"
+			R[$t:$job]=$(run_job "$dev" "$rw" "$bs" "$qd") || return 1
+			[ -n "${R[$t:$job]}" ] || return 1
+		done
+	done
+}
+NVME=${NVME:-} NBD=${NBD:-} DSTOR=${DSTOR:-}
+ktap_check "fio on all four targets" bench_all
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+report() {
+	local job a
+	printf '%-16s %20s %20s %20s %20s %9s %9s\n' job local dstor nbd nvme-tcp "vs nbd" "vs nvme"
+	for job in $JOBS; do
+		printf '%-16s' "$job"
+		for t in local dstor nbd nvme; do
+			read -r iops mbps <<<"${R[$t:$job]}"
+			printf ' %9s IOPS %5s MB/s' "$iops" "$mbps"
+		done
+		read -r a _ <<<"${R[dstor:$job]}"
+		printf ' %9s %9s\n' "$(ratio "$a" "${R[nbd:$job]%% *}")" "$(ratio "$a" "${R[nvme:$job]%% *}")"
+	done
+}
+report | sed 's/^/# /'
+report >/tmp/bench-report.txt
+ktap_check "report written" test -s /tmp/bench-report.txt
+
+ktap_finish
