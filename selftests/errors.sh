@@ -16,7 +16,7 @@ require_dstor
 require_cmd jq setpriv
 
 ktap_header
-ktap_plan 27
+ktap_plan 28
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit 'for d in /dev/dstor*; do dstor import del $d; done; dstor export del e0'

@@ -31,7 +31,8 @@ selftests=$(dirname "$here")
 # Host binaries copied into the image. A missing one is an error, except
 # for the ones in OPTIONAL_BINS (nice to have, skipped with a warning).
 HOST_BINS="bash fio ip tc bridge ss nstat mkfs.ext4 mke2fs e2fsck tune2fs jq
-	nbd-server nbd-client nvme mdadm blockdev losetup lsblk timeout"
+	nbd-server nbd-client nvme mdadm blockdev losetup lsblk timeout blkdiscard
+	setpriv nsenter"
 OPTIONAL_BINS="ss nstat lsblk"
 
 # Modules loaded at boot, with their dependency closure (--modules VER).
