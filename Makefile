@@ -123,7 +123,7 @@ vm-test: module tool
 		--ko $(BUILD)/kmod/$(KVER)/dstor.ko --tool $(TOOL) $(VM_TESTS)
 
 check:
-	sh scripts/check.sh
+	bash scripts/check.sh
 
 demo:
 	sh scripts/demo.sh

@@ -27,8 +27,19 @@
  * lists and every object's add and delete. Data paths never take it.
  */
 extern struct mutex dstor_cfg_mutex;
-extern struct workqueue_struct *dstor_rx_wq;	/* blocking receive loops */
-extern struct workqueue_struct *dstor_io_wq;	/* senders, range ops */
+/*
+ * Workqueues. A work never flushes another work of its own queue (with
+ * WQ_MEM_RECLAIM only the rescuer may be running under memory pressure):
+ *   dstor_rx_wq   importer receive loops (long-running, reclaim-safe)
+ *   dstor_ctl_wq  importer recover and connect works, which flush rx works
+ *   dstor_io_wq   senders, keepalive ticks, exporter range requests
+ *   dstor_srv_wq  exporter accept and session receive loops (not in any
+ *                 reclaim path of this machine)
+ */
+extern struct workqueue_struct *dstor_rx_wq;
+extern struct workqueue_struct *dstor_ctl_wq;
+extern struct workqueue_struct *dstor_io_wq;
+extern struct workqueue_struct *dstor_srv_wq;
 extern struct bio_set dstor_srv_bioset;
 extern mempool_t *dstor_page_pool;
 extern int dstor_major;
@@ -189,7 +200,7 @@ struct dstor_import;
 struct dstor_queue {
 	struct dstor_import *imp;
 	unsigned int qid;
-	spinlock_t lock;
+	spinlock_t lock;		/* connected, gen */
 	bool connected;
 	u32 gen;			/* connection generation */
 	struct socket *sock;

@@ -5,7 +5,7 @@
  * An export is a named block device served to importers. Exports that name
  * the same address and port in the same network namespace share a listener;
  * the importer's hello picks the export by name. A listener's accept loop
- * runs as a long work item on dstor_rx_wq and hands each new connection to a
+ * runs as a long work item on dstor_srv_wq and hands each new connection to a
  * session (session.c).
  *
  * Lifetime: the configuration path (under dstor_cfg_mutex) creates and
@@ -130,7 +130,7 @@ static struct dstor_listener *listener_get(struct net *net,
 	}
 	atomic_inc(&dstor_live.listeners);
 	list_add_tail(&l->entry, &dstor_listeners);
-	queue_work(dstor_rx_wq, &l->accept_work);
+	queue_work(dstor_srv_wq, &l->accept_work);
 	return l;
 }
 

@@ -246,7 +246,7 @@ static void queue_fail(struct dstor_queue *q, u32 gen)
 	spin_lock(&q->lock);
 	if (q->connected && q->gen == gen) {
 		q->connected = false;
-		queue_work(dstor_rx_wq, &q->recover_work);
+		queue_work(dstor_ctl_wq, &q->recover_work);
 	}
 	spin_unlock(&q->lock);
 }
@@ -663,7 +663,7 @@ static void queue_recover_work(struct work_struct *work)
 
 	if (!dying) {
 		q->backoff = 0;
-		queue_delayed_work(dstor_rx_wq, &q->connect_work, 0);
+		queue_delayed_work(dstor_ctl_wq, &q->connect_work, 0);
 	}
 }
 
@@ -720,7 +720,7 @@ static void queue_connect_work(struct work_struct *work)
 		q->backoff = next_backoff(q);
 		pr_debug("%s: reconnect of connection %u failed (%ld); next try in %us\n",
 			 imp->disk->disk_name, q->qid, PTR_ERR(sock), q->backoff);
-		queue_delayed_work(dstor_rx_wq, &q->connect_work,
+		queue_delayed_work(dstor_ctl_wq, &q->connect_work,
 				   q->backoff * HZ);
 		return;
 	}
@@ -880,7 +880,7 @@ static void import_stop(struct dstor_import *imp)
 			spin_lock(&q->lock);
 			q->connected = false;
 			spin_unlock(&q->lock);
-			queue_work(dstor_rx_wq, &q->recover_work);
+			queue_work(dstor_ctl_wq, &q->recover_work);
 			flush_work(&q->recover_work);
 		} while (delayed_work_pending(&q->connect_work) || q->sock);
 	}

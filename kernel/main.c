@@ -13,7 +13,9 @@
 /* Serialises configuration; see dstor.h. */
 DEFINE_MUTEX(dstor_cfg_mutex);
 struct workqueue_struct *dstor_rx_wq;
+struct workqueue_struct *dstor_ctl_wq;
 struct workqueue_struct *dstor_io_wq;
+struct workqueue_struct *dstor_srv_wq;
 struct bio_set dstor_srv_bioset;
 mempool_t *dstor_page_pool;
 int dstor_major;
@@ -44,18 +46,25 @@ static int __init dstor_init(void)
 		return dstor_major;
 
 	ret = -ENOMEM;
-	/* Long-running receive and accept loops; they may carry writeback. */
+	/* Long-running importer receive loops; they may carry writeback. */
 	dstor_rx_wq = alloc_workqueue("dstor_rx", WQ_UNBOUND | WQ_MEM_RECLAIM,
 				      0);
 	if (!dstor_rx_wq)
 		goto err_blkdev;
+	dstor_ctl_wq = alloc_workqueue("dstor_ctl",
+				       WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!dstor_ctl_wq)
+		goto err_rx_wq;
 	dstor_io_wq = alloc_workqueue("dstor_io", WQ_MEM_RECLAIM | WQ_HIGHPRI,
 				      0);
 	if (!dstor_io_wq)
-		goto err_rx_wq;
+		goto err_ctl_wq;
+	dstor_srv_wq = alloc_workqueue("dstor_srv", WQ_UNBOUND, 0);
+	if (!dstor_srv_wq)
+		goto err_io_wq;
 	dstor_page_pool = mempool_create_page_pool(DSTOR_PAGE_RESERVE, 0);
 	if (!dstor_page_pool)
-		goto err_io_wq;
+		goto err_srv_wq;
 	ret = dstor_session_init();
 	if (ret)
 		goto err_pool;
@@ -70,8 +79,12 @@ err_session:
 	dstor_session_exit();
 err_pool:
 	mempool_destroy(dstor_page_pool);
+err_srv_wq:
+	destroy_workqueue(dstor_srv_wq);
 err_io_wq:
 	destroy_workqueue(dstor_io_wq);
+err_ctl_wq:
+	destroy_workqueue(dstor_ctl_wq);
 err_rx_wq:
 	destroy_workqueue(dstor_rx_wq);
 err_blkdev:
@@ -87,6 +100,8 @@ static void __exit dstor_exit(void)
 	dstor_export_destroy_all();
 
 	/* Drains every loop that was still returning. */
+	destroy_workqueue(dstor_srv_wq);
+	destroy_workqueue(dstor_ctl_wq);
 	destroy_workqueue(dstor_io_wq);
 	destroy_workqueue(dstor_rx_wq);
 	dstor_session_exit();

@@ -5,7 +5,7 @@
  * completed, with the bio's real status.
  *
  * A session has two work items: rx_work, a blocking receive loop on
- * dstor_rx_wq that lives as long as the connection, and tx_work on
+ * dstor_srv_wq that lives as long as the connection, and tx_work on
  * dstor_io_wq, which sends the replies that bio completions queue on the
  * session's lock-free reply list. Request memory (the request, its bio and
  * its data pages) comes from mempools, so a request never fails for want of
@@ -82,7 +82,7 @@ void dstor_session_start(struct dstor_listener *l, struct socket *sock)
 
 	atomic_inc(&dstor_live.sessions);
 	tcp_sock_set_nodelay(sock->sk);
-	queue_work(dstor_rx_wq, &s->rx_work);
+	queue_work(dstor_srv_wq, &s->rx_work);
 	return;
 drop:
 	sock_release(sock);

@@ -55,9 +55,16 @@ ktap_check "$CYCLES cycles of load/export/import/io/del/unload" cycles
 echo 3 >/proc/sys/vm/drop_caches
 after=$(slabs)
 ktap_note "slab bytes of watched caches: before $base, after $after"
-# Slab pages are kept per cpu and in partial slabs, so allow slack of 256 KiB
-# for the whole run; a leak of one request per cycle would exceed it at once.
-ktap_check "slab usage back to baseline (+256 KiB slack)" test "$after" -le $((base + 262144))
+if [ -e /sys/kernel/debug/kmemleak ]; then
+	# KASAN's quarantine holds freed objects, so slab counts only grow
+	# here; kmemleak's scan at the end of the run is the leak check.
+	ktap_skip "slab usage back to baseline" "debug kernel: kmemleak decides"
+else
+	# Slab pages are kept per cpu and in partial slabs, so allow slack of
+	# 256 KiB for the whole run; a leak of one request per cycle would
+	# exceed it at once.
+	ktap_check "slab usage back to baseline (+256 KiB slack)" test "$after" -le $((base + 262144))
+fi
 ktap_check "no leak reported by the module" eval "! dmesg | grep -q 'dstor: leaked'"
 
 # Unload with an export and an import still configured: the module tears
