@@ -81,11 +81,13 @@ enum dstor_stat {
 	DSTOR_STAT_WRITE_BYTES,
 	DSTOR_STAT_ERRORS,
 	DSTOR_STAT_INFLIGHT,
-	DSTOR_STAT_EXPORT_MAX,		/* exports count the ones above */
-	DSTOR_STAT_RESENT = DSTOR_STAT_EXPORT_MAX,
+	DSTOR_STAT_RESENT,
 	DSTOR_STAT_TIMEOUTS,
 	DSTOR_STAT_RECONNECTS,
 	DSTOR_STAT_KEEPALIVES,
+	DSTOR_STAT_AUTH_FAILURES,
+	DSTOR_STAT_ACL_DENIED,
+	DSTOR_STAT_BAD_RECORDS,
 	DSTOR_STAT_MAX,
 };
 
@@ -100,7 +102,19 @@ static inline void dstor_stat_add(struct dstor_stats *s, enum dstor_stat i,
 }
 
 void dstor_stats_count(struct dstor_stats *s, u8 op, u32 bytes, bool error);
-int dstor_stats_put(struct sk_buff *skb, struct dstor_stats *s, int n);
+int dstor_stats_put(struct sk_buff *skb, struct dstor_stats *s, u32 mask);
+
+/* Which counters each object reports. */
+#define DSTOR_STATS_COMMON	(BIT(DSTOR_STAT_RESENT) - 1)
+#define DSTOR_STATS_IMPORT	(DSTOR_STATS_COMMON | BIT(DSTOR_STAT_RESENT) | \
+				 BIT(DSTOR_STAT_TIMEOUTS) | \
+				 BIT(DSTOR_STAT_RECONNECTS) | \
+				 BIT(DSTOR_STAT_KEEPALIVES) | \
+				 BIT(DSTOR_STAT_BAD_RECORDS))
+#define DSTOR_STATS_EXPORT	(DSTOR_STATS_COMMON | \
+				 BIT(DSTOR_STAT_AUTH_FAILURES) | \
+				 BIT(DSTOR_STAT_ACL_DENIED) | \
+				 BIT(DSTOR_STAT_BAD_RECORDS))
 
 /* ---- socket helpers (conn.c) ---- */
 
@@ -117,6 +131,100 @@ int dstor_send_frame(struct socket *sock, const struct dstor_hdr *h,
 int dstor_recv_hdr(struct socket *sock, struct dstor_hdr *h);
 void dstor_sock_set_timeout(struct socket *sock, long timeo);
 
+/* ---- sealed connections (crypto.c) ---- */
+
+struct dstor_rec;
+
+/*
+ * One direction pair of AEAD state for a connection, and its records in
+ * flight through the crypto pool. @frame is called, from the pool, with
+ * each opened frame (its payload read with dstor_rec_read()); @fail when
+ * the connection must be reset.
+ */
+struct dstor_seal {
+	struct crypto_aead *tx;
+	struct crypto_aead *rx;
+	struct socket *sock;
+	u8 cipher;			/* DSTOR_WIRE_* */
+	spinlock_t lock;		/* tx_list, tx_seq, records' ready */
+	struct list_head tx_list;	/* in sequence order */
+	u64 tx_seq;
+	u64 rx_seq;			/* the receive loop's only */
+	struct work_struct send_work;
+	atomic_t pending;		/* records in the pool */
+	atomic_t rx_pending;		/* of which received */
+	wait_queue_head_t wait;
+	bool dead;
+	void (*fail)(struct dstor_seal *sl);
+	int (*frame)(struct dstor_seal *sl, struct dstor_rec *rec,
+		     const struct dstor_hdr *h);
+	void *owner;
+	struct dstor_stats *stats;
+};
+
+extern struct workqueue_struct *dstor_crypto_wq;
+
+int dstor_crypto_init(void);
+void dstor_crypto_exit(void);
+u8 dstor_crypto_ciphers(void);
+u8 dstor_crypto_pick(u8 offered);
+int dstor_crypto_set_workers(unsigned int n);
+unsigned int dstor_crypto_workers_get(void);
+unsigned int dstor_crypto_queued_get(void);
+void dstor_key_id(const u8 *key, u8 *id);
+void dstor_hs_proof(const u8 *key, bool server, const u8 *hello,
+		    const u8 *challenge, u8 *proof);
+void dstor_hs_keys(const u8 *key, const u8 *nc, const u8 *ns, u8 *c2s,
+		   u8 *s2c);
+int dstor_seal_init(struct dstor_seal *sl, u8 cipher, const u8 *ktx,
+		    const u8 *krx);
+void dstor_seal_stop(struct dstor_seal *sl);
+void dstor_seal_free(struct dstor_seal *sl);
+struct dstor_rec *dstor_seal_begin(struct dstor_seal *sl,
+				   const struct dstor_hdr *h);
+void dstor_rec_add_src(struct dstor_rec *rec, struct page *page,
+		       unsigned int len, unsigned int off);
+void dstor_seal_commit(struct dstor_rec *rec, void (*copied)(void *arg),
+		       void *arg);
+int dstor_seal_recv(struct dstor_seal *sl);
+void dstor_rec_read(struct dstor_rec *rec, u32 off, void *buf, u32 len);
+int dstor_seal_send_sync(struct dstor_seal *sl, const struct dstor_hdr *h,
+			 const void *payload);
+int dstor_seal_recv_sync(struct dstor_seal *sl, struct dstor_hdr *h,
+			 void *payload, u32 max);
+
+/* A pre-shared key and its public fingerprint. */
+struct dstor_key {
+	bool set;
+	u8 key[DSTOR_KEY_LEN];
+	u8 id[DSTOR_KEY_ID_LEN];
+};
+
+/* ---- access lists (acl.c) ---- */
+
+struct dstor_acl_entry {
+	sa_family_t family;
+	u8 prefix_len;
+	u8 perm;			/* DSTOR_PERM_* */
+	u8 addr[16];
+};
+
+struct dstor_acl {
+	struct rcu_head rcu;
+	unsigned int n;
+	struct dstor_acl_entry e[];	/* longest prefix first */
+};
+
+u8 dstor_acl_check(struct dstor_acl __rcu **aclp,
+		   const struct sockaddr_storage *peer);
+int dstor_acl_parse(struct nlattr *nest, bool with_perm,
+		    struct dstor_acl_entry *e, struct netlink_ext_ack *extack);
+int dstor_acl_update(struct dstor_acl __rcu **aclp,
+		     const struct dstor_acl_entry *e, bool del,
+		     struct netlink_ext_ack *extack);
+int dstor_acl_put(struct sk_buff *skb, struct dstor_acl __rcu **aclp);
+void dstor_acl_free(struct dstor_acl __rcu **aclp);
+
 /* ---- exports (export.c, session.c) ---- */
 
 struct dstor_listener;
@@ -132,6 +240,8 @@ struct dstor_export {
 	u64 size;			/* bytes */
 	unsigned int nr_sessions;	/* listener->lock */
 	bool dead;			/* listener->lock: takes no new session */
+	struct dstor_key key;		/* listener->lock */
+	struct dstor_acl __rcu *acl;	/* cfg mutex to change, RCU to read */
 	struct dstor_stats stats;
 };
 
@@ -162,14 +272,23 @@ struct dstor_session {
 	struct llist_head replies;	/* completed requests to answer */
 	atomic_t inflight;
 	wait_queue_head_t wait;		/* inflight went down */
-	bool read_only;
+	bool read_only;			/* READ_ONCE: the ACL may change it */
+	bool want_ro;			/* the importer asked for read-only */
 	u64 id;				/* importer's session id */
 	u16 queue;
+	struct sockaddr_storage peer;
+	struct dstor_key key;		/* the export's, taken at the hello */
+	struct dstor_seal *seal;	/* NULL: plaintext */
 };
 
 int dstor_export_add(struct net *net, const char *name, const char *path,
 		     const struct dstor_endpoint *listen, u32 flags,
+		     const u8 *key, struct dstor_acl *acl,
 		     struct netlink_ext_ack *extack);
+int dstor_export_acl(struct dstor_export *exp,
+		     const struct dstor_acl_entry *e, bool del,
+		     struct netlink_ext_ack *extack);
+void dstor_export_set_key(struct dstor_export *exp, const u8 *key);
 int dstor_export_del(const char *name, struct netlink_ext_ack *extack);
 struct dstor_export *dstor_export_find(const char *name);
 void dstor_export_destroy_all(void);
@@ -212,6 +331,7 @@ struct dstor_queue {
 	struct delayed_work ka_work;	/* keepalive tick */
 	unsigned long last_rx;		/* jiffies of the last frame received */
 	unsigned long last_ping;	/* jiffies of the last ping sent */
+	struct dstor_seal *seal;	/* NULL: plaintext */
 	bool ping;			/* tx_work owes the peer a ping */
 	bool was_down;			/* a link-lost event was sent */
 	unsigned int backoff;		/* seconds to the next connect */
@@ -261,6 +381,9 @@ struct dstor_import {
 	u64 session;
 	struct dstor_hello_reply info;
 	struct dstor_timers timers;	/* READ_ONCE: set under cfg mutex */
+	spinlock_t key_lock;		/* key */
+	struct dstor_key key;
+	u8 cipher;			/* of the last handshake */
 	unsigned int nr_queues;
 	struct dstor_queue *queues;
 	struct blk_mq_tag_set tag_set;
@@ -277,7 +400,8 @@ enum {
 int dstor_import_add(struct net *net, const char *name,
 		     const struct dstor_endpoint *peer, u32 flags,
 		     unsigned int nr_conns, const struct dstor_timers *timers,
-		     int *index, struct netlink_ext_ack *extack);
+		     const u8 *key, int *index, struct netlink_ext_ack *extack);
+void dstor_import_set_key(struct dstor_import *imp, const u8 *key);
 int dstor_import_del(struct dstor_import *imp, struct netlink_ext_ack *extack);
 void dstor_import_set_timers(struct dstor_import *imp,
 			     const struct dstor_timers *t);

@@ -191,21 +191,39 @@ void dstor_session_detach(struct dstor_session *s)
  * Attach a session to the export its hello names. Returns the hello status
  * to answer with.
  */
+/* Read-only for this peer? Called with the listener's lock held. */
+static bool session_read_only(struct dstor_session *s, u8 perm)
+{
+	return s->want_ro || (s->exp->flags & DSTOR_F_READ_ONLY) ||
+	       perm == DSTOR_PERM_RO;
+}
+
 u16 dstor_session_attach(struct dstor_session *s, const char *name,
 			 bool want_ro, u64 id, u16 queue)
 {
 	struct dstor_listener *l = s->listener;
 	struct dstor_export *exp;
 	u16 status = DSTOR_ST_NOEXPORT;
+	u8 perm;
 
 	mutex_lock(&l->lock);
 	list_for_each_entry(exp, &l->exports, lentry) {
 		if (exp->dead || strcmp(exp->name, name))
 			continue;
+		perm = dstor_acl_check(&exp->acl, &s->peer);
+		if (!perm) {
+			dstor_stat_add(&exp->stats, DSTOR_STAT_ACL_DENIED, 1);
+			net_info_ratelimited("dstor: export %s: refused %pISc (not in its access list)\n",
+					     exp->name, &s->peer);
+			status = DSTOR_ST_DENIED;
+			break;
+		}
 		s->exp = exp;
 		s->id = id;
 		s->queue = queue;
-		s->read_only = want_ro || (exp->flags & DSTOR_F_READ_ONLY);
+		s->want_ro = want_ro;
+		s->read_only = session_read_only(s, perm);
+		s->key = exp->key;
 		WRITE_ONCE(exp->nr_sessions, exp->nr_sessions + 1);
 		l->nr_pending--;
 		status = DSTOR_ST_OK;
@@ -213,6 +231,58 @@ u16 dstor_session_attach(struct dstor_session *s, const char *name,
 	}
 	mutex_unlock(&l->lock);
 	return status;
+}
+
+/*
+ * The export's access list changed: re-check every connected peer.
+ * A peer now refused is disconnected; one now read-only gets write errors.
+ */
+static void export_recheck(struct dstor_export *exp)
+{
+	struct dstor_listener *l = exp->listener;
+	struct dstor_session *s;
+	u8 perm;
+
+	mutex_lock(&l->lock);
+	list_for_each_entry(s, &l->sessions, entry) {
+		if (s->exp != exp)
+			continue;
+		perm = dstor_acl_check(&exp->acl, &s->peer);
+		if (!perm)
+			dstor_session_kill(s);
+		else
+			WRITE_ONCE(s->read_only, session_read_only(s, perm));
+	}
+	mutex_unlock(&l->lock);
+}
+
+int dstor_export_acl(struct dstor_export *exp,
+		     const struct dstor_acl_entry *e, bool del,
+		     struct netlink_ext_ack *extack)
+{
+	int ret;
+
+	lockdep_assert_held(&dstor_cfg_mutex);
+	ret = dstor_acl_update(&exp->acl, e, del, extack);
+	if (!ret)
+		export_recheck(exp);
+	return ret;
+}
+
+void dstor_export_set_key(struct dstor_export *exp, const u8 *key)
+{
+	struct dstor_listener *l = exp->listener;
+
+	lockdep_assert_held(&dstor_cfg_mutex);
+	mutex_lock(&l->lock);
+	if (memchr_inv(key, 0, DSTOR_KEY_LEN)) {
+		memcpy(exp->key.key, key, DSTOR_KEY_LEN);
+		dstor_key_id(key, exp->key.id);
+		exp->key.set = true;
+	} else {
+		memzero_explicit(&exp->key, sizeof(exp->key));
+	}
+	mutex_unlock(&l->lock);
 }
 
 /*
@@ -283,6 +353,7 @@ static void bdev_open_error(int ret, struct netlink_ext_ack *extack)
 
 int dstor_export_add(struct net *net, const char *name, const char *path,
 		     const struct dstor_endpoint *listen, u32 flags,
+		     const u8 *key, struct dstor_acl *acl,
 		     struct netlink_ext_ack *extack)
 {
 	struct dstor_listener *l;
@@ -290,22 +361,30 @@ int dstor_export_add(struct net *net, const char *name, const char *path,
 	int ret;
 
 	lockdep_assert_held(&dstor_cfg_mutex);
+	ret = -EINVAL;
 	if (!export_name_ok(name)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "export name may use only letters, digits, '.', '_' and '-'");
-		return -EINVAL;
+		goto err_acl;
 	}
+	ret = -EEXIST;
 	if (dstor_export_find(name)) {
 		NL_SET_ERR_MSG_MOD(extack, "an export of that name exists");
-		return -EEXIST;
+		goto err_acl;
 	}
 
+	ret = -ENOMEM;
 	exp = kzalloc(sizeof(*exp), GFP_KERNEL);
 	if (!exp)
-		return -ENOMEM;
+		goto err_acl;
 	strscpy(exp->name, name, sizeof(exp->name));
 	strscpy(exp->path, path, sizeof(exp->path));
 	exp->flags = flags;
+	if (key) {
+		memcpy(exp->key.key, key, DSTOR_KEY_LEN);
+		dstor_key_id(key, exp->key.id);
+		exp->key.set = true;
+	}
 
 	ret = dstor_bdev_open(&exp->bdev, path, !(flags & DSTOR_F_READ_ONLY),
 			      exp);
@@ -326,6 +405,8 @@ int dstor_export_add(struct net *net, const char *name, const char *path,
 		goto err_close;
 	}
 	exp->listener = l;
+	/* The access list is in place before the first peer can come. */
+	RCU_INIT_POINTER(exp->acl, acl);
 	mutex_lock(&l->lock);
 	list_add_tail(&exp->lentry, &l->exports);
 	mutex_unlock(&l->lock);
@@ -336,7 +417,10 @@ int dstor_export_add(struct net *net, const char *name, const char *path,
 err_close:
 	dstor_bdev_close(&exp->bdev);
 err_free:
+	memzero_explicit(&exp->key, sizeof(exp->key));
 	kfree(exp);
+err_acl:
+	kfree(acl);
 	return ret;
 }
 
@@ -361,6 +445,8 @@ static void export_destroy(struct dstor_export *exp)
 
 	listener_put(l);
 	dstor_bdev_close(&exp->bdev);
+	dstor_acl_free(&exp->acl);
+	memzero_explicit(&exp->key, sizeof(exp->key));
 	kfree(exp);
 	atomic_dec(&dstor_live.exports);
 }

@@ -37,7 +37,9 @@
  * A request is completed by exactly one party, the one that moves its
  * state to DSTOR_PDU_DONE (see dstor.h).
  */
+#include <crypto/algapi.h>
 #include <linux/blkdev.h>
+#include <linux/highmem.h>
 #include <linux/idr.h>
 #include <linux/net.h>
 #include <linux/random.h>
@@ -100,9 +102,72 @@ static int hello_status_error(u16 status, struct netlink_ext_ack *extack)
 	}
 }
 
+static int queue_frame(struct dstor_seal *sl, struct dstor_rec *rec,
+		       const struct dstor_hdr *h);
+static void queue_seal_fail(struct dstor_seal *sl);
+
+/*
+ * The key exchange: check the exporter's proof, prove ours, derive the
+ * session keys. Returns the sealed channel or an ERR_PTR.
+ */
+static struct dstor_seal *queue_auth(struct dstor_import *imp,
+				     struct dstor_queue *q,
+				     struct socket *sock, const u8 *key,
+				     const u8 *hello_buf,
+				     const struct dstor_hello *hello,
+				     struct netlink_ext_ack *extack)
+{
+	u8 buf[DSTOR_CHALLENGE_LEN], proof[DSTOR_PROOF_LEN];
+	u8 c2s[DSTOR_KEY_LEN], s2c[DSTOR_KEY_LEN];
+	struct dstor_challenge ch;
+	struct dstor_seal *sl;
+	struct dstor_hdr h;
+	int ret;
+
+	ret = dstor_sock_recv(sock, buf, sizeof(buf));
+	if (ret || dstor_challenge_decode(buf, hello->ciphers, &ch)) {
+		NL_SET_ERR_MSG_MOD(extack, "malformed challenge from the peer");
+		return ERR_PTR(ret ? ret : -EPROTO);
+	}
+	memcpy(proof, ch.proof, sizeof(proof));
+	dstor_hs_proof(key, true, hello_buf, buf, ch.proof);
+	if (crypto_memneq(proof, ch.proof, DSTOR_PROOF_LEN)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "authentication failed: the exporter holds a different key");
+		return ERR_PTR(-EKEYREJECTED);
+	}
+	dstor_hs_proof(key, false, hello_buf, buf, proof);
+	h = (struct dstor_hdr) {
+		.op = DSTOR_OP_AUTH_RESPONSE,
+		.payload = DSTOR_RESPONSE_LEN,
+	};
+	ret = dstor_send_frame(sock, &h, proof, false);
+	if (ret)
+		return ERR_PTR(ret);
+
+	sl = kzalloc(sizeof(*sl), GFP_NOIO);
+	if (!sl)
+		return ERR_PTR(-ENOMEM);
+	dstor_hs_keys(key, hello->nonce, ch.nonce, c2s, s2c);
+	ret = dstor_seal_init(sl, ch.cipher, c2s, s2c);
+	memzero_explicit(c2s, sizeof(c2s));
+	memzero_explicit(s2c, sizeof(s2c));
+	if (ret) {
+		kfree(sl);
+		NL_SET_ERR_MSG_MOD(extack, "cannot set up the cipher");
+		return ERR_PTR(ret);
+	}
+	sl->sock = sock;
+	sl->owner = q;
+	sl->stats = &imp->stats;
+	sl->fail = queue_seal_fail;
+	sl->frame = queue_frame;
+	return sl;
+}
+
 static int queue_hello(struct dstor_import *imp, struct dstor_queue *q,
 		       struct socket *sock, struct dstor_hello_reply *info,
-		       struct netlink_ext_ack *extack)
+		       struct dstor_seal **sealp, struct netlink_ext_ack *extack)
 {
 	struct dstor_hello hello = {
 		.version_min = DSTOR_PROTO_VERSION,
@@ -115,18 +180,54 @@ static int queue_hello(struct dstor_import *imp, struct dstor_queue *q,
 		.op = DSTOR_OP_HELLO,
 		.payload = DSTOR_HELLO_LEN,
 	};
-	u8 buf[DSTOR_HELLO_LEN];
+	u8 buf[DSTOR_HELLO_LEN], rbuf[DSTOR_HELLO_REPLY_LEN];
+	struct dstor_seal *sl = NULL;
+	struct dstor_key key;
 	int ret;
+
+	spin_lock(&imp->key_lock);
+	key = imp->key;
+	spin_unlock(&imp->key_lock);
 
 	if (imp->flags & DSTOR_F_READ_ONLY)
 		hello.flags |= DSTOR_HELLO_READ_ONLY;
+	if (key.set) {
+		hello.flags |= DSTOR_HELLO_AUTH;
+		hello.ciphers = dstor_crypto_ciphers();
+		get_random_bytes(hello.nonce, sizeof(hello.nonce));
+		if (!hello.ciphers) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "no AEAD cipher available in this kernel (gcm(aes) or rfc7539(chacha20,poly1305))");
+			ret = -ENOPKG;
+			goto out;
+		}
+	}
 	strscpy(hello.name, imp->name, sizeof(hello.name));
 	dstor_hello_encode(buf, &hello);
 	ret = dstor_send_frame(sock, &h, buf, false);
 	if (!ret)
 		ret = dstor_recv_hdr(sock, &h);
-	if (!ret && h.op != DSTOR_OP_HELLO_REPLY)
+	if (!ret && key.set && h.op == DSTOR_OP_AUTH_CHALLENGE) {
+		sl = queue_auth(imp, q, sock, key.key, buf, &hello, extack);
+		if (IS_ERR(sl)) {
+			ret = PTR_ERR(sl);
+			sl = NULL;
+			goto out;
+		}
+		ret = dstor_seal_recv_sync(sl, &h, rbuf, sizeof(rbuf));
+		if (ret == -ECONNRESET || ret == -EPIPE) {
+			/* The exporter hangs up on a key it does not accept. */
+			NL_SET_ERR_MSG_MOD(extack,
+					   "authentication failed: the exporter rejected our key");
+			ret = -EKEYREJECTED;
+			goto out;
+		}
+	} else if (!ret && h.op == DSTOR_OP_HELLO_REPLY && !h.status &&
+		   !key.set) {
+		ret = dstor_sock_recv(sock, rbuf, sizeof(rbuf));
+	} else if (!ret && h.op != DSTOR_OP_HELLO_REPLY) {
 		ret = -EPROTO;
+	}
 	if (ret) {
 		if (ret == -EAGAIN)
 			ret = -ETIMEDOUT;
@@ -136,21 +237,53 @@ static int queue_hello(struct dstor_import *imp, struct dstor_queue *q,
 		else
 			NL_SET_ERR_MSG_MOD(extack,
 					   "no hello reply from the peer");
-		return ret;
+		goto out;
 	}
-	if (h.status)
-		return hello_status_error(h.status, extack);
-	ret = dstor_sock_recv(sock, buf, DSTOR_HELLO_REPLY_LEN);
-	if (!ret && dstor_hello_reply_decode(buf, info))
+	if (h.op != DSTOR_OP_HELLO_REPLY) {
 		ret = -EPROTO;
-	if (ret)
+		goto out;
+	}
+	if (h.status == DSTOR_ST_AUTH) {
+		if (key.set)
+			NL_SET_ERR_MSG_MOD(extack,
+					   "authentication failed: the export has no key, but a key was given");
+		else
+			NL_SET_ERR_MSG_MOD(extack,
+					   "authentication failed: the export requires a key (--key)");
+		ret = -EKEYREJECTED;
+		goto out;
+	}
+	if (h.status) {
+		ret = hello_status_error(h.status, extack);
+		goto out;
+	}
+	if (key.set && !sl) {
+		/* A keyless exporter must not simply say hello back. */
+		NL_SET_ERR_MSG_MOD(extack,
+				   "authentication failed: the exporter did not prove the key");
+		ret = -EKEYREJECTED;
+		goto out;
+	}
+	if (dstor_hello_reply_decode(rbuf, info)) {
 		NL_SET_ERR_MSG_MOD(extack, "malformed hello reply from the peer");
+		ret = -EPROTO;
+		goto out;
+	}
+	*sealp = sl;
+	sl = NULL;
+out:
+	memzero_explicit(&key, sizeof(key));
+	if (sl) {
+		dstor_seal_stop(sl);
+		dstor_seal_free(sl);
+	}
 	return ret;
 }
 
 static struct socket *queue_connect(struct dstor_import *imp,
 				    struct dstor_queue *q,
 				    struct dstor_hello_reply *info,
+				    struct dstor_seal **sealp,
 				    struct netlink_ext_ack *extack)
 {
 	struct socket *sock;
@@ -179,7 +312,7 @@ static struct socket *queue_connect(struct dstor_import *imp,
 		connect_error(ret, extack);
 		goto err;
 	}
-	ret = queue_hello(imp, q, sock, info, extack);
+	ret = queue_hello(imp, q, sock, info, sealp, extack);
 	if (ret)
 		goto err;
 	dstor_sock_set_timeout(sock, MAX_SCHEDULE_TIMEOUT);
@@ -225,15 +358,28 @@ static blk_status_t wire_to_blk_status(u16 status)
 	}
 }
 
-/* Complete a request that is in state @from; false if someone else did. */
-static bool pdu_complete(struct request *rq, int from, blk_status_t status)
+/* Take a request that is in state @from; false if someone else did. */
+static bool pdu_claim(struct request *rq, int from)
 {
 	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
 
-	if (atomic_cmpxchg(&pdu->state, from, DSTOR_PDU_DONE) != from)
-		return false;
+	return atomic_cmpxchg(&pdu->state, from, DSTOR_PDU_DONE) == from;
+}
+
+static void pdu_finish(struct request *rq, blk_status_t status)
+{
+	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
+
 	pdu->status = status;
 	blk_mq_complete_request(rq);
+}
+
+/* Complete a request that is in state @from; false if someone else did. */
+static bool pdu_complete(struct request *rq, int from, blk_status_t status)
+{
+	if (!pdu_claim(rq, from))
+		return false;
+	pdu_finish(rq, status);
 	return true;
 }
 
@@ -405,6 +551,25 @@ static int rq_xfer_data(struct dstor_queue *q, struct request *rq,
 	return 0;
 }
 
+/*
+ * Hand a request to the crypto pool. Its pages are copied into the record
+ * there; the request cannot complete before then, since the exporter has
+ * not seen it yet, and the recover work waits for the pool.
+ */
+static void seal_rq(struct dstor_queue *q, struct request *rq,
+		    const struct dstor_hdr *h)
+{
+	struct dstor_rec *rec = dstor_seal_begin(q->seal, h);
+	struct req_iterator iter;
+	struct bio_vec bv;
+
+	if (h->payload)
+		rq_for_each_segment(bv, rq, iter)
+			dstor_rec_add_src(rec, bv.bv_page, bv.bv_len,
+					  bv.bv_offset);
+	dstor_seal_commit(rec, NULL, NULL);
+}
+
 static int send_rq(struct dstor_queue *q, struct request *rq, bool more)
 {
 	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
@@ -428,6 +593,10 @@ static int send_rq(struct dstor_queue *q, struct request *rq, bool more)
 	if (h.op == DSTOR_OP_WRITE_ZEROES && (rq->cmd_flags & REQ_NOUNMAP))
 		h.flags |= DSTOR_RQ_NOUNMAP;
 
+	if (q->seal) {
+		seal_rq(q, rq, &h);
+		return 0;
+	}
 	dstor_hdr_encode(buf, &h);
 	ret = dstor_sock_send(q->sock, buf, sizeof(buf), more || h.payload);
 	if (ret || !h.payload)
@@ -440,6 +609,10 @@ static int send_ping(struct dstor_queue *q)
 	struct dstor_hdr h = { .op = DSTOR_OP_PING, .handle = jiffies };
 
 	dstor_stat_add(&q->imp->stats, DSTOR_STAT_KEEPALIVES, 1);
+	if (q->seal) {
+		dstor_seal_commit(dstor_seal_begin(q->seal, &h), NULL, NULL);
+		return 0;
+	}
 	return dstor_send_frame(q->sock, &h, NULL, false);
 }
 
@@ -482,33 +655,93 @@ static void queue_tx_work(struct work_struct *work)
 		queue_fail(q, gen);
 }
 
-static int handle_reply(struct dstor_queue *q, const struct dstor_hdr *h)
+/*
+ * The request a reply names, if it is in flight under that handle; NULL
+ * for a late or duplicate reply.
+ */
+static struct request *reply_rq(struct dstor_queue *q,
+				const struct dstor_hdr *h, int *err)
 {
-	struct dstor_import *imp = q->imp;
 	u32 utag = dstor_handle_tag(h->handle);
 	struct dstor_pdu *pdu;
 	struct request *rq;
-	int ret;
 
-	if (blk_mq_unique_tag_to_hwq(utag) != q->qid)
-		return -EPROTO;
-	rq = blk_mq_tag_to_rq(imp->tag_set.tags[q->qid],
+	*err = 0;
+	if (blk_mq_unique_tag_to_hwq(utag) != q->qid) {
+		*err = -EPROTO;
+		return NULL;
+	}
+	rq = blk_mq_tag_to_rq(q->imp->tag_set.tags[q->qid],
 			      blk_mq_unique_tag_to_tag(utag));
 	if (!rq || !blk_mq_request_started(rq))
-		goto stale;
+		return NULL;
 	pdu = blk_mq_rq_to_pdu(rq);
 	if (READ_ONCE(pdu->gen) != dstor_handle_gen(h->handle) ||
 	    atomic_read(&pdu->state) != DSTOR_PDU_INFLIGHT)
+		return NULL;
+	if (rq_to_op(rq) == DSTOR_OP_READ && h->status == DSTOR_ST_OK ?
+	    h->payload != blk_rq_bytes(rq) : h->payload) {
+		*err = -EPROTO;
+		return NULL;
+	}
+	return rq;
+}
+
+/* A sealed reply, opened in the crypto pool. */
+static int queue_frame(struct dstor_seal *sl, struct dstor_rec *rec,
+		       const struct dstor_hdr *h)
+{
+	struct dstor_queue *q = sl->owner;
+	struct req_iterator iter;
+	struct request *rq;
+	struct bio_vec bv;
+	u32 off = 0;
+	int err;
+
+	if (h->op == DSTOR_OP_PONG)
+		return 0;
+	if (h->op != DSTOR_OP_REPLY)
+		return -EPROTO;
+	rq = reply_rq(q, h, &err);
+	/* Claim it before touching its pages: a duplicate must not. */
+	if (!rq || !pdu_claim(rq, DSTOR_PDU_INFLIGHT))
+		return err;
+	if (h->payload) {
+		rq_for_each_segment(bv, rq, iter) {
+			void *p = kmap_local_page(bv.bv_page);
+
+			dstor_rec_read(rec, off, p + bv.bv_offset, bv.bv_len);
+			kunmap_local(p);
+			off += bv.bv_len;
+		}
+	}
+	pdu_finish(rq, wire_to_blk_status(h->status));
+	return 0;
+}
+
+static void queue_seal_fail(struct dstor_seal *sl)
+{
+	struct dstor_queue *q = sl->owner;
+
+	queue_fail(q, READ_ONCE(q->gen));
+}
+
+static int handle_reply(struct dstor_queue *q, const struct dstor_hdr *h)
+{
+	struct dstor_import *imp = q->imp;
+	struct request *rq;
+	int ret;
+
+	rq = reply_rq(q, h, &ret);
+	if (ret)
+		return ret;
+	if (!rq)
 		goto stale;
 
-	if (rq_to_op(rq) == DSTOR_OP_READ && h->status == DSTOR_ST_OK) {
-		if (h->payload != blk_rq_bytes(rq))
-			return -EPROTO;
+	if (h->payload) {
 		ret = rq_xfer_data(q, rq, ITER_DEST, false);
 		if (ret)
 			return ret;
-	} else if (h->payload) {
-		return -EPROTO;
 	}
 	pdu_complete(rq, DSTOR_PDU_INFLIGHT, wire_to_blk_status(h->status));
 	return 0;
@@ -528,6 +761,12 @@ static void queue_rx_work(struct work_struct *work)
 	struct dstor_hdr h;
 	int ret;
 
+	while (q->seal) {
+		ret = dstor_seal_recv(q->seal);
+		if (ret)
+			goto out;
+		WRITE_ONCE(q->last_rx, jiffies);
+	}
 	for (;;) {
 		ret = dstor_recv_hdr(q->sock, &h);
 		if (ret)
@@ -543,6 +782,7 @@ static void queue_rx_work(struct work_struct *work)
 		if (ret)
 			break;
 	}
+out:
 	memalloc_noreclaim_restore(noreclaim);
 	if (ret == -EPROTO)
 		pr_err_ratelimited("%s: protocol error from the peer on connection %u\n",
@@ -649,6 +889,12 @@ static void queue_recover_work(struct work_struct *work)
 		kernel_sock_shutdown(sock, SHUT_RDWR);
 		flush_work(&q->rx_work);
 		cancel_work_sync(&q->tx_work);
+		if (q->seal) {
+			/* Waits for the records in the pool. */
+			dstor_seal_stop(q->seal);
+			dstor_seal_free(q->seal);
+			q->seal = NULL;
+		}
 		q->sock = NULL;
 		sock_release(sock);
 		if (!dying) {
@@ -668,9 +914,13 @@ static void queue_recover_work(struct work_struct *work)
 }
 
 /* A fresh, greeted socket: make it the queue's connection. */
-static void queue_start(struct dstor_queue *q, struct socket *sock)
+static void queue_start(struct dstor_queue *q, struct socket *sock,
+			struct dstor_seal *seal)
 {
 	q->sock = sock;
+	q->seal = seal;
+	if (seal)
+		q->imp->cipher = seal->cipher;
 	q->last_rx = jiffies;
 	q->last_ping = jiffies;
 	q->ping = false;
@@ -696,6 +946,7 @@ static void queue_connect_work(struct work_struct *work)
 	struct dstor_queue *q = container_of(to_delayed_work(work),
 					     struct dstor_queue, connect_work);
 	struct dstor_import *imp = q->imp;
+	struct dstor_seal *seal = NULL;
 	struct dstor_hello_reply info;
 	unsigned int noio;
 	struct socket *sock;
@@ -704,7 +955,7 @@ static void queue_connect_work(struct work_struct *work)
 		return;
 	/* Writeback may be waiting on us: allocate without recursing. */
 	noio = memalloc_noio_save();
-	sock = queue_connect(imp, q, &info, NULL);
+	sock = queue_connect(imp, q, &info, &seal, NULL);
 	memalloc_noio_restore(noio);
 	if (!IS_ERR(sock) && (info.size != imp->info.size ||
 			      info.logical_block_size !=
@@ -713,6 +964,10 @@ static void queue_connect_work(struct work_struct *work)
 			       !(imp->flags & DSTOR_F_READ_ONLY)))) {
 		pr_err_ratelimited("%s: the export changed (size, block size or access); not reconnecting to it\n",
 				   imp->disk->disk_name);
+		if (seal) {
+			dstor_seal_stop(seal);
+			dstor_seal_free(seal);
+		}
 		sock_release(sock);
 		sock = ERR_PTR(-ESTALE);
 	}
@@ -726,7 +981,7 @@ static void queue_connect_work(struct work_struct *work)
 	}
 
 	q->backoff = 0;
-	queue_start(q, sock);
+	queue_start(q, sock, seal);
 	dstor_stat_add(&imp->stats, DSTOR_STAT_RECONNECTS, 1);
 	blk_mq_tagset_busy_iter(&imp->tag_set, resend_one, q);
 	queue_work(dstor_io_wq, &q->tx_work);
@@ -793,6 +1048,20 @@ u32 dstor_import_state(struct dstor_import *imp)
 	if (dstor_import_connected(imp) < imp->nr_queues)
 		return DSTOR_STATE_RECONNECTING;
 	return DSTOR_STATE_CONNECTED;
+}
+
+/* A new key, used from the next connection on. NULL: no key. */
+void dstor_import_set_key(struct dstor_import *imp, const u8 *key)
+{
+	spin_lock(&imp->key_lock);
+	if (key) {
+		memcpy(imp->key.key, key, DSTOR_KEY_LEN);
+		dstor_key_id(key, imp->key.id);
+		imp->key.set = true;
+	} else {
+		memzero_explicit(&imp->key, sizeof(imp->key));
+	}
+	spin_unlock(&imp->key_lock);
 }
 
 void dstor_import_set_timers(struct dstor_import *imp,
@@ -896,10 +1165,18 @@ static void import_free(struct dstor_import *imp)
 {
 	unsigned int i;
 
-	for (i = 0; i < imp->nr_queues; i++)
-		if (imp->queues[i].sock)
-			sock_release(imp->queues[i].sock);
+	for (i = 0; i < imp->nr_queues; i++) {
+		struct dstor_queue *q = &imp->queues[i];
+
+		if (q->seal) {
+			dstor_seal_stop(q->seal);
+			dstor_seal_free(q->seal);
+		}
+		if (q->sock)
+			sock_release(q->sock);
+	}
 	kfree(imp->queues);
+	memzero_explicit(&imp->key, sizeof(imp->key));
 	if (imp->index >= 0)
 		ida_free(&dstor_index_ida, imp->index);
 	put_net(imp->net);
@@ -910,7 +1187,7 @@ static void import_free(struct dstor_import *imp)
 int dstor_import_add(struct net *net, const char *name,
 		     const struct dstor_endpoint *peer, u32 flags,
 		     unsigned int nr_conns, const struct dstor_timers *timers,
-		     int *index, struct netlink_ext_ack *extack)
+		     const u8 *key, int *index, struct netlink_ext_ack *extack)
 {
 	struct dstor_hello_reply info;
 	struct dstor_import *imp;
@@ -928,6 +1205,12 @@ int dstor_import_add(struct net *net, const char *name,
 	imp->peer = *peer;
 	imp->flags = flags;
 	imp->timers = *timers;
+	spin_lock_init(&imp->key_lock);
+	if (key) {
+		memcpy(imp->key.key, key, DSTOR_KEY_LEN);
+		dstor_key_id(key, imp->key.id);
+		imp->key.set = true;
+	}
 	imp->nr_queues = nr_conns;
 	get_random_bytes(&imp->session, sizeof(imp->session));
 	imp->queues = kcalloc(nr_conns, sizeof(*imp->queues), GFP_KERNEL);
@@ -950,7 +1233,8 @@ int dstor_import_add(struct net *net, const char *name,
 	}
 
 	for (i = 0; i < nr_conns; i++) {
-		sock = queue_connect(imp, &imp->queues[i], &info, extack);
+		sock = queue_connect(imp, &imp->queues[i], &info,
+				     &imp->queues[i].seal, extack);
 		if (IS_ERR(sock)) {
 			ret = PTR_ERR(sock);
 			goto err_free;
@@ -983,7 +1267,8 @@ int dstor_import_add(struct net *net, const char *name,
 	if (ret)
 		goto err_free;
 	for (i = 0; i < nr_conns; i++)
-		queue_start(&imp->queues[i], imp->queues[i].sock);
+		queue_start(&imp->queues[i], imp->queues[i].sock,
+			    imp->queues[i].seal);
 	ret = add_disk(imp->disk);
 	if (ret) {
 		set_bit(DSTOR_IMP_DYING, &imp->state_bits);

@@ -68,13 +68,18 @@ static int __init dstor_init(void)
 	ret = dstor_session_init();
 	if (ret)
 		goto err_pool;
-	ret = dstor_netlink_init();
+	ret = dstor_crypto_init();
 	if (ret)
 		goto err_session;
+	ret = dstor_netlink_init();
+	if (ret)
+		goto err_crypto;
 
 	pr_info("loaded (protocol %d)\n", DSTOR_PROTO_VERSION);
 	return 0;
 
+err_crypto:
+	dstor_crypto_exit();
 err_session:
 	dstor_session_exit();
 err_pool:
@@ -101,12 +106,14 @@ static void __exit dstor_exit(void)
 
 	/* Drains every loop that was still returning. */
 	destroy_workqueue(dstor_srv_wq);
+	dstor_crypto_exit();
 	destroy_workqueue(dstor_ctl_wq);
 	destroy_workqueue(dstor_io_wq);
 	destroy_workqueue(dstor_rx_wq);
 	dstor_session_exit();
 	mempool_destroy(dstor_page_pool);
 	unregister_blkdev(dstor_major, "dstor");
+	rcu_barrier();	/* access lists freed with kfree_rcu() */
 	dstor_check_leaks();
 	pr_info("unloaded\n");
 }

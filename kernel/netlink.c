@@ -27,11 +27,33 @@ static const struct nla_policy endpoint_policy[DSTOR_A_ENDPOINT_MAX + 1] = {
 	[DSTOR_A_ENDPOINT_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
+/* Entries are parsed, with their own policy, by dstor_acl_parse(). */
+static const struct nla_policy acl_nest_policy[] = {
+	[DSTOR_A_ACL] = { .type = NLA_NESTED },
+};
+
 static const struct nla_policy export_add_policy[DSTOR_A_MAX + 1] = {
 	[DSTOR_A_NAME] = { .type = NLA_NUL_STRING, .len = DSTOR_NAME_MAX - 1 },
 	[DSTOR_A_DEVICE] = { .type = NLA_NUL_STRING, .len = DSTOR_PATH_MAX - 1 },
 	[DSTOR_A_LISTEN] = NLA_POLICY_NESTED(endpoint_policy),
 	[DSTOR_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, DSTOR_F_ALL),
+	[DSTOR_A_KEY] = NLA_POLICY_EXACT_LEN(DSTOR_KEY_LEN),
+	[DSTOR_A_ACLS] = NLA_POLICY_NESTED_ARRAY(acl_nest_policy),
+};
+
+static const struct nla_policy export_set_policy[DSTOR_A_MAX + 1] = {
+	[DSTOR_A_NAME] = { .type = NLA_NUL_STRING, .len = DSTOR_NAME_MAX - 1 },
+	[DSTOR_A_KEY] = NLA_POLICY_EXACT_LEN(DSTOR_KEY_LEN),
+};
+
+static const struct nla_policy acl_policy[DSTOR_A_MAX + 1] = {
+	[DSTOR_A_NAME] = { .type = NLA_NUL_STRING, .len = DSTOR_NAME_MAX - 1 },
+	[DSTOR_A_ACL] = { .type = NLA_NESTED },
+};
+
+static const struct nla_policy set_policy[DSTOR_A_MAX + 1] = {
+	[DSTOR_A_CRYPTO_WORKERS] = NLA_POLICY_RANGE(NLA_U32, 1,
+						    DSTOR_MAX_CRYPTO_WORKERS),
 };
 
 static const struct nla_policy export_name_policy[DSTOR_A_MAX + 1] = {
@@ -52,9 +74,11 @@ static const struct nla_policy import_add_policy[DSTOR_A_MAX + 1] = {
 	[DSTOR_A_RECONNECT_MAX] = TIMER_POLICY(1),
 	[DSTOR_A_KEEPALIVE] = TIMER_POLICY(1),
 	[DSTOR_A_DEAD_AFTER] = TIMER_POLICY(2),
+	[DSTOR_A_KEY] = NLA_POLICY_EXACT_LEN(DSTOR_KEY_LEN),
 };
 
 static const struct nla_policy import_set_policy[DSTOR_A_MAX + 1] = {
+	[DSTOR_A_KEY] = NLA_POLICY_EXACT_LEN(DSTOR_KEY_LEN),
 	[DSTOR_A_INDEX] = { .type = NLA_U32 },
 	[DSTOR_A_TIMEOUT] = TIMER_POLICY(1),
 	[DSTOR_A_RETRIES] = NLA_POLICY_MAX(NLA_U32, DSTOR_MAX_RETRIES),
@@ -154,16 +178,18 @@ err:
 	return -EMSGSIZE;
 }
 
-int dstor_stats_put(struct sk_buff *skb, struct dstor_stats *s, int n)
+int dstor_stats_put(struct sk_buff *skb, struct dstor_stats *s, u32 mask)
 {
 	struct nlattr *nest = nla_nest_start(skb, DSTOR_A_STATS);
 	int i;
 
 	BUILD_BUG_ON(DSTOR_A_STATS_READS + DSTOR_STAT_MAX - 1 !=
-		     DSTOR_A_STATS_KEEPALIVES);
+		     DSTOR_A_STATS_BAD_RECORDS);
 	if (!nest)
 		return -EMSGSIZE;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < DSTOR_STAT_MAX; i++) {
+		if (!(mask & BIT(i)))
+			continue;
 		if (nla_put_u64_64bit(skb, DSTOR_A_STATS_READS + i,
 				      atomic64_read(&s->c[i]),
 				      DSTOR_A_STATS_PAD)) {
@@ -191,7 +217,10 @@ static int export_fill(struct sk_buff *skb, struct dstor_export *exp,
 	    nla_put_u32(skb, DSTOR_A_BLOCK_SIZE,
 			bdev_logical_block_size(exp->bdev.bdev)) ||
 	    nla_put_u32(skb, DSTOR_A_SESSIONS, READ_ONCE(exp->nr_sessions)) ||
-	    dstor_stats_put(skb, &exp->stats, DSTOR_STAT_EXPORT_MAX)) {
+	    (exp->key.set && nla_put(skb, DSTOR_A_KEY_ID, DSTOR_KEY_ID_LEN,
+				     exp->key.id)) ||
+	    dstor_acl_put(skb, &exp->acl) ||
+	    dstor_stats_put(skb, &exp->stats, DSTOR_STATS_EXPORT)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -253,6 +282,23 @@ static const struct dstor_timers default_timers = {
 	.dead_after = DSTOR_DEFAULT_DEAD_AFTER,
 };
 
+static int import_key_put(struct sk_buff *skb, struct dstor_import *imp)
+{
+	u8 id[DSTOR_KEY_ID_LEN];
+	bool set;
+
+	spin_lock(&imp->key_lock);
+	set = imp->key.set;
+	memcpy(id, imp->key.id, sizeof(id));
+	spin_unlock(&imp->key_lock);
+	if (!set)
+		return 0;
+	if (nla_put(skb, DSTOR_A_KEY_ID, sizeof(id), id) ||
+	    (imp->cipher && nla_put_u32(skb, DSTOR_A_CIPHER, imp->cipher)))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int import_fill(struct sk_buff *skb, struct dstor_import *imp,
 		       u32 portid, u32 seq, int flags, u8 cmd)
 {
@@ -272,7 +318,8 @@ static int import_fill(struct sk_buff *skb, struct dstor_import *imp,
 	    nla_put_u32(skb, DSTOR_A_CONNECTED, dstor_import_connected(imp)) ||
 	    nla_put_u32(skb, DSTOR_A_STATE, dstor_import_state(imp)) ||
 	    timers_put(skb, &imp->timers) ||
-	    dstor_stats_put(skb, &imp->stats, DSTOR_STAT_MAX)) {
+	    import_key_put(skb, imp) ||
+	    dstor_stats_put(skb, &imp->stats, DSTOR_STATS_IMPORT)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -282,9 +329,49 @@ static int import_fill(struct sk_buff *skb, struct dstor_import *imp,
 
 /* ---- exports ---- */
 
+/* A key from DSTOR_A_KEY; all zero bytes are no key. */
+static const u8 *key_attr(struct genl_info *info)
+{
+	struct nlattr *a = info->attrs[DSTOR_A_KEY];
+
+	if (!a || !memchr_inv(nla_data(a), 0, DSTOR_KEY_LEN))
+		return NULL;
+	return nla_data(a);
+}
+
+/* An access list from DSTOR_A_ACLS, in the order dstor_acl wants. */
+static int acls_parse(struct genl_info *info, struct dstor_acl **out)
+{
+	struct nlattr *list = info->attrs[DSTOR_A_ACLS], *item;
+	struct dstor_acl *acl = NULL;
+	struct dstor_acl_entry e;
+	int rem, ret;
+
+	*out = NULL;
+	if (!list)
+		return 0;
+	mutex_lock(&dstor_cfg_mutex);
+	nla_for_each_nested(item, list, rem) {
+		ret = dstor_acl_parse(item, true, &e, info->extack);
+		if (!ret)
+			ret = dstor_acl_update((struct dstor_acl __force __rcu **)&acl,
+					       &e, false, info->extack);
+		if (ret) {
+			mutex_unlock(&dstor_cfg_mutex);
+			/* Nobody has seen it: no grace period to wait for. */
+			kfree(acl);
+			return ret;
+		}
+	}
+	mutex_unlock(&dstor_cfg_mutex);
+	*out = acl;
+	return 0;
+}
+
 static int export_add_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct dstor_endpoint listen;
+	struct dstor_acl *acl;
 	u32 flags = 0;
 	int ret;
 
@@ -298,14 +385,144 @@ static int export_add_doit(struct sk_buff *skb, struct genl_info *info)
 		return ret;
 	if (info->attrs[DSTOR_A_FLAGS])
 		flags = nla_get_u32(info->attrs[DSTOR_A_FLAGS]);
+	if (key_attr(info) && !dstor_crypto_ciphers()) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "no AEAD cipher available in this kernel: keys cannot be used");
+		return -ENOPKG;
+	}
+	ret = acls_parse(info, &acl);
+	if (ret)
+		return ret;
 
 	mutex_lock(&dstor_cfg_mutex);
 	ret = dstor_export_add(genl_info_net(info),
 			       nla_data(info->attrs[DSTOR_A_NAME]),
 			       nla_data(info->attrs[DSTOR_A_DEVICE]),
-			       &listen, flags, info->extack);
+			       &listen, flags, key_attr(info), acl,
+			       info->extack);
 	mutex_unlock(&dstor_cfg_mutex);
 	return ret;
+}
+
+static struct dstor_export *export_lookup(struct genl_info *info)
+{
+	struct dstor_export *exp;
+
+	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_NAME))
+		return ERR_PTR(-EINVAL);
+	exp = dstor_export_find(nla_data(info->attrs[DSTOR_A_NAME]));
+	if (!exp) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[DSTOR_A_NAME],
+				    "no export of that name");
+		return ERR_PTR(-ENOENT);
+	}
+	return exp;
+}
+
+static int export_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dstor_export *exp;
+	int ret = 0;
+
+	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_KEY))
+		return -EINVAL;
+	mutex_lock(&dstor_cfg_mutex);
+	exp = export_lookup(info);
+	if (IS_ERR(exp))
+		ret = PTR_ERR(exp);
+	else
+		dstor_export_set_key(exp, nla_data(info->attrs[DSTOR_A_KEY]));
+	mutex_unlock(&dstor_cfg_mutex);
+	return ret;
+}
+
+static int acl_doit(struct sk_buff *skb, struct genl_info *info, bool del)
+{
+	struct dstor_acl_entry e;
+	struct dstor_export *exp;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_ACL))
+		return -EINVAL;
+	ret = dstor_acl_parse(info->attrs[DSTOR_A_ACL], !del, &e,
+			      info->extack);
+	if (ret)
+		return ret;
+	mutex_lock(&dstor_cfg_mutex);
+	exp = export_lookup(info);
+	if (IS_ERR(exp))
+		ret = PTR_ERR(exp);
+	else
+		ret = dstor_export_acl(exp, &e, del, info->extack);
+	mutex_unlock(&dstor_cfg_mutex);
+	return ret;
+}
+
+static int acl_add_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return acl_doit(skb, info, false);
+}
+
+static int acl_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return acl_doit(skb, info, true);
+}
+
+static int acl_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dstor_export *exp;
+	struct sk_buff *msg;
+	void *hdr;
+	int ret = 0;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE * 4, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &dstor_genl_family, 0,
+				DSTOR_CMD_ACL_GET);
+	mutex_lock(&dstor_cfg_mutex);
+	exp = export_lookup(info);
+	if (IS_ERR(exp))
+		ret = PTR_ERR(exp);
+	else if (!hdr || nla_put_string(msg, DSTOR_A_NAME, exp->name) ||
+		 dstor_acl_put(msg, &exp->acl))
+		ret = -EMSGSIZE;
+	mutex_unlock(&dstor_cfg_mutex);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static int set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_CRYPTO_WORKERS))
+		return -EINVAL;
+	return dstor_crypto_set_workers(nla_get_u32(info->attrs[DSTOR_A_CRYPTO_WORKERS]));
+}
+
+static int get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &dstor_genl_family, 0,
+				DSTOR_CMD_GET);
+	if (!hdr ||
+	    nla_put_u32(msg, DSTOR_A_CRYPTO_WORKERS,
+			dstor_crypto_workers_get()) ||
+	    nla_put_u32(msg, DSTOR_A_CRYPTO_QUEUED,
+			dstor_crypto_queued_get())) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
 }
 
 static int export_del_doit(struct sk_buff *skb, struct genl_info *info)
@@ -437,7 +654,7 @@ static int import_add_doit(struct sk_buff *skb, struct genl_info *info)
 
 	/* Connecting can take a while: no lock is held meanwhile. */
 	ret = dstor_import_add(genl_info_net(info), name, &peer, flags, conns,
-			       &timers, &index, info->extack);
+			       &timers, key_attr(info), &index, info->extack);
 	if (ret)
 		return ret;
 	return import_reply(info, index, DSTOR_CMD_IMPORT_ADD);
@@ -501,6 +718,8 @@ static int import_set_doit(struct sk_buff *skb, struct genl_info *info)
 	ret = timers_parse(info, &timers);
 	if (!ret)
 		dstor_import_set_timers(imp, &timers);
+	if (!ret && info->attrs[DSTOR_A_KEY])
+		dstor_import_set_key(imp, key_attr(info));
 out:
 	mutex_unlock(&dstor_cfg_mutex);
 	return ret;
@@ -584,6 +803,46 @@ static const struct genl_ops dstor_genl_ops[] = {
 		.policy = import_set_policy,
 		.maxattr = DSTOR_A_MAX,
 		.doit = import_set_doit,
+	},
+	{
+		.cmd = DSTOR_CMD_ACL_ADD,
+		.flags = GENL_ADMIN_PERM,
+		.policy = acl_policy,
+		.maxattr = DSTOR_A_MAX,
+		.doit = acl_add_doit,
+	},
+	{
+		.cmd = DSTOR_CMD_ACL_DEL,
+		.flags = GENL_ADMIN_PERM,
+		.policy = acl_policy,
+		.maxattr = DSTOR_A_MAX,
+		.doit = acl_del_doit,
+	},
+	{
+		.cmd = DSTOR_CMD_ACL_GET,
+		.policy = export_name_policy,
+		.maxattr = DSTOR_A_MAX,
+		.doit = acl_get_doit,
+	},
+	{
+		.cmd = DSTOR_CMD_SET,
+		.flags = GENL_ADMIN_PERM,
+		.policy = set_policy,
+		.maxattr = DSTOR_A_MAX,
+		.doit = set_doit,
+	},
+	{
+		.cmd = DSTOR_CMD_GET,
+		.policy = set_policy,
+		.maxattr = DSTOR_A_MAX,
+		.doit = get_doit,
+	},
+	{
+		.cmd = DSTOR_CMD_EXPORT_SET,
+		.flags = GENL_ADMIN_PERM,
+		.policy = export_set_policy,
+		.maxattr = DSTOR_A_MAX,
+		.doit = export_set_doit,
 	},
 };
 

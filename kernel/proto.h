@@ -43,8 +43,10 @@ typedef uint64_t u64;
 #define DSTOR_MAGIC		0x44535452U	/* "DSTR" */
 #define DSTOR_PROTO_VERSION	1
 #define DSTOR_HDR_LEN		32
-#define DSTOR_HELLO_LEN		88
+#define DSTOR_HELLO_LEN		120
 #define DSTOR_HELLO_REPLY_LEN	32
+#define DSTOR_CHALLENGE_LEN	68
+#define DSTOR_RESPONSE_LEN	32
 
 /* Largest data transfer of one READ or WRITE. */
 #define DSTOR_MAX_IO		(512U * 1024)
@@ -67,6 +69,8 @@ enum dstor_op {
 	DSTOR_OP_REPLY,
 	DSTOR_OP_PING,
 	DSTOR_OP_PONG,
+	DSTOR_OP_AUTH_CHALLENGE,
+	DSTOR_OP_AUTH_RESPONSE,
 	__DSTOR_OP_MAX,
 };
 
@@ -88,12 +92,42 @@ enum dstor_status {
 	DSTOR_ST_DENIED,	/* HELLO_REPLY: access denied */
 	DSTOR_ST_VERSION,	/* HELLO_REPLY: no common protocol version */
 	DSTOR_ST_BUSY,		/* HELLO_REPLY: try again later */
+	DSTOR_ST_AUTH,		/* HELLO_REPLY: a key on one side only */
 	__DSTOR_ST_MAX,
 };
 
 /* HELLO flags (importer to exporter). */
 #define DSTOR_HELLO_READ_ONLY	(1U << 0)
-#define DSTOR_HELLO_ALL		(DSTOR_HELLO_READ_ONLY)
+#define DSTOR_HELLO_AUTH	(1U << 1)	/* the importer holds a key */
+#define DSTOR_HELLO_ALL		(DSTOR_HELLO_READ_ONLY | DSTOR_HELLO_AUTH)
+
+/* AEADs for sealed connections (the same numbers as enum dstor_cipher). */
+#define DSTOR_WIRE_AES_GCM		1
+#define DSTOR_WIRE_CHACHA20_POLY1305	2
+#define DSTOR_WIRE_CIPHERS	((1U << DSTOR_WIRE_AES_GCM) | \
+				 (1U << DSTOR_WIRE_CHACHA20_POLY1305))
+
+/*
+ * Sealed connections. After the handshake every frame travels as a record:
+ *	u32 n (big-endian), then n bytes: AEAD(frame) followed by its tag
+ * The 4 length bytes are the associated data; the nonce of the k-th record
+ * in a direction is 4 zero bytes and k as a big-endian u64; the plaintext is
+ * exactly one frame (header and payload).
+ */
+#define DSTOR_NONCE_LEN		32	/* handshake nonces */
+#define DSTOR_PROOF_LEN		32	/* HMAC-SHA256 */
+#define DSTOR_REC_LEN_BYTES	4
+#define DSTOR_TAG_LEN		16
+#define DSTOR_REC_MIN		(DSTOR_HDR_LEN + DSTOR_TAG_LEN)
+#define DSTOR_REC_MAX		(DSTOR_HDR_LEN + DSTOR_MAX_IO + DSTOR_TAG_LEN)
+
+/* Labels of the handshake's HMAC-SHA256 proofs and key derivation. */
+#define DSTOR_LABEL_SERVER	"dstor v1 server proof"
+#define DSTOR_LABEL_CLIENT	"dstor v1 client proof"
+#define DSTOR_LABEL_C2S		"dstor v1 c2s"
+#define DSTOR_LABEL_S2C		"dstor v1 s2c"
+#define DSTOR_LABEL_KEY_ID	"dstor key id"
+
 
 /* HELLO_REPLY flags: what the export offers. */
 #define DSTOR_EXP_READ_ONLY	(1U << 0)
@@ -121,7 +155,15 @@ struct dstor_hello {
 	u64 session;		/* importer's id, the same across reconnects */
 	u16 queue;		/* index of this connection */
 	u16 nr_queues;
+	u8 ciphers;		/* AUTH: mask of 1 << DSTOR_WIRE_* it accepts */
 	char name[DSTOR_WIRE_NAME_LEN];	/* NUL-terminated export name */
+	u8 nonce[DSTOR_NONCE_LEN];	/* AUTH: fresh random; else zero */
+};
+
+struct dstor_challenge {
+	u8 cipher;			/* DSTOR_WIRE_* chosen by the exporter */
+	u8 nonce[DSTOR_NONCE_LEN];
+	u8 proof[DSTOR_PROOF_LEN];
 };
 
 struct dstor_hello_reply {
@@ -258,6 +300,14 @@ static inline int dstor_hdr_decode(const u8 *buf, struct dstor_hdr *h)
 		if (h->payload != (h->status ? 0 : DSTOR_HELLO_REPLY_LEN))
 			return -DSTOR_EPROTO_PAYLOAD;
 		break;
+	case DSTOR_OP_AUTH_CHALLENGE:
+	case DSTOR_OP_AUTH_RESPONSE:
+		if (h->offset || h->length)
+			return -DSTOR_EPROTO_LENGTH;
+		if (h->payload != (h->op == DSTOR_OP_AUTH_CHALLENGE ?
+				   DSTOR_CHALLENGE_LEN : DSTOR_RESPONSE_LEN))
+			return -DSTOR_EPROTO_PAYLOAD;
+		break;
 	case DSTOR_OP_READ:
 	case DSTOR_OP_WRITE:
 		if (h->length == 0 || h->length > DSTOR_MAX_IO)
@@ -305,7 +355,11 @@ static inline int dstor_range_ok(u64 offset, u32 length, u64 size)
 	return offset <= size && length <= size - offset;
 }
 
-/* HELLO payload: 2+2+4+8+2+2+4 reserved + 64 name = 88 bytes. */
+/*
+ * HELLO payload, 120 bytes: version_min 2, version_max 2, flags 4,
+ * session 8, queue 2, nr_queues 2, ciphers 1, reserved 3, name 64,
+ * nonce 32.
+ */
 static inline void dstor_hello_encode(u8 *buf, const struct dstor_hello *m)
 {
 	memset(buf, 0, DSTOR_HELLO_LEN);
@@ -315,7 +369,9 @@ static inline void dstor_hello_encode(u8 *buf, const struct dstor_hello *m)
 	dstor_put64(buf + 8, m->session);
 	dstor_put16(buf + 16, m->queue);
 	dstor_put16(buf + 18, m->nr_queues);
+	buf[20] = m->ciphers;
 	memcpy(buf + 24, m->name, dstor_strnlen(m->name, DSTOR_WIRE_NAME_LEN - 1));
+	memcpy(buf + 88, m->nonce, DSTOR_NONCE_LEN);
 }
 
 static inline int dstor_hello_decode(const u8 *buf, struct dstor_hello *m)
@@ -328,7 +384,8 @@ static inline int dstor_hello_decode(const u8 *buf, struct dstor_hello *m)
 	m->session = dstor_get64(buf + 8);
 	m->queue = dstor_get16(buf + 16);
 	m->nr_queues = dstor_get16(buf + 18);
-	if (dstor_get32(buf + 20))
+	m->ciphers = buf[20];
+	if (buf[21] || buf[22] || buf[23])
 		return -DSTOR_EPROTO_RESERVED;
 	if (m->version_min == 0 || m->version_min > m->version_max)
 		return -DSTOR_EPROTO_VERSION;
@@ -345,6 +402,34 @@ static inline int dstor_hello_decode(const u8 *buf, struct dstor_hello *m)
 		if (buf[24 + i])
 			return -DSTOR_EPROTO_NAME;
 	memcpy(m->name, buf + 24, DSTOR_WIRE_NAME_LEN);
+	memcpy(m->nonce, buf + 88, DSTOR_NONCE_LEN);
+	/* Ciphers go with a key and only with one. */
+	if (!(m->flags & DSTOR_HELLO_AUTH) != !m->ciphers ||
+	    (m->ciphers & ~DSTOR_WIRE_CIPHERS))
+		return -DSTOR_EPROTO_FLAGS;
+	return 0;
+}
+
+/* AUTH_CHALLENGE payload, 68 bytes: cipher 1, reserved 3, nonce, proof. */
+static inline void dstor_challenge_encode(u8 *buf,
+					  const struct dstor_challenge *m)
+{
+	memset(buf, 0, DSTOR_CHALLENGE_LEN);
+	buf[0] = m->cipher;
+	memcpy(buf + 4, m->nonce, DSTOR_NONCE_LEN);
+	memcpy(buf + 36, m->proof, DSTOR_PROOF_LEN);
+}
+
+static inline int dstor_challenge_decode(const u8 *buf, u8 ciphers_offered,
+					 struct dstor_challenge *m)
+{
+	m->cipher = buf[0];
+	if (buf[1] || buf[2] || buf[3])
+		return -DSTOR_EPROTO_RESERVED;
+	if (m->cipher >= 8 || !(ciphers_offered & (1U << m->cipher)))
+		return -DSTOR_EPROTO_FLAGS;
+	memcpy(m->nonce, buf + 4, DSTOR_NONCE_LEN);
+	memcpy(m->proof, buf + 36, DSTOR_PROOF_LEN);
 	return 0;
 }
 
@@ -422,6 +507,20 @@ static inline u32 dstor_handle_gen(u64 handle)
 static inline u32 dstor_handle_tag(u64 handle)
 {
 	return (u32)handle;
+}
+
+static inline int dstor_rec_len_ok(u32 n)
+{
+	return n >= DSTOR_REC_MIN && n <= DSTOR_REC_MAX;
+}
+
+static inline void dstor_nonce(u8 *iv, u64 counter)
+{
+	iv[0] = 0;
+	iv[1] = 0;
+	iv[2] = 0;
+	iv[3] = 0;
+	dstor_put64(iv + 4, counter);
 }
 
 #endif /* _DSTOR_PROTO_H */

@@ -12,7 +12,10 @@
  * memory; at most DSTOR_SRV_MAX_INFLIGHT requests are outstanding per
  * session, which bounds what one importer can pin.
  */
+#include <crypto/algapi.h>
 #include <linux/bio.h>
+#include <linux/highmem.h>
+#include <linux/random.h>
 #include <linux/mempool.h>
 #include <linux/net.h>
 #include <linux/slab.h>
@@ -77,6 +80,8 @@ void dstor_session_start(struct dstor_listener *l, struct socket *sock)
 	}
 	l->nr_pending++;
 	l->nr_sessions++;
+	if (kernel_getpeername(sock, (struct sockaddr *)&s->peer) < 0)
+		s->peer.ss_family = AF_UNSPEC;
 	list_add_tail(&s->entry, &l->sessions);
 	mutex_unlock(&l->lock);
 
@@ -192,29 +197,57 @@ static void req_range_work(struct work_struct *work)
 	req_reply(req);
 }
 
-static int send_reply(struct dstor_session *s, struct dstor_srv_req *req,
-		      bool more)
+static void reply_hdr(struct dstor_srv_req *req, struct dstor_hdr *h)
 {
-	struct dstor_hdr h = {
+	*h = (struct dstor_hdr) {
 		.op = req->op == DSTOR_OP_PING ? DSTOR_OP_PONG : DSTOR_OP_REPLY,
 		.handle = req->handle,
 		.status = req->status,
 	};
-	u8 buf[DSTOR_HDR_LEN];
-	int ret;
-
 	if (req->op != DSTOR_OP_PING) {
-		h.offset = req->offset;
-		h.length = req->length;
+		h->offset = req->offset;
+		h->length = req->length;
 	}
 	if (req->op == DSTOR_OP_READ && req->status == DSTOR_ST_OK)
-		h.payload = req->length;
+		h->payload = req->length;
+}
+
+static int send_reply(struct dstor_session *s, struct dstor_srv_req *req,
+		      bool more)
+{
+	u8 buf[DSTOR_HDR_LEN];
+	struct dstor_hdr h;
+	int ret;
+
+	reply_hdr(req, &h);
 	dstor_hdr_encode(buf, &h);
 	ret = dstor_sock_send(s->sock, buf, sizeof(buf), more || h.payload);
 	if (ret || !h.payload)
 		return ret;
 	return dstor_sock_send_bvec(s->sock, req->bio.bi_io_vec,
 				    req->bio.bi_vcnt, h.payload, more);
+}
+
+static void req_copied(void *arg)
+{
+	req_free(arg);
+}
+
+/* Hand a reply to the crypto pool; the request is freed once copied. */
+static void seal_reply(struct dstor_session *s, struct dstor_srv_req *req)
+{
+	struct dstor_hdr h;
+	struct dstor_rec *rec;
+	struct bio_vec *bv;
+	struct bvec_iter_all iter;
+
+	reply_hdr(req, &h);
+	rec = dstor_seal_begin(s->seal, &h);
+	if (h.payload)
+		bio_for_each_segment_all(bv, &req->bio, iter)
+			dstor_rec_add_src(rec, bv->bv_page, bv->bv_len,
+					  bv->bv_offset);
+	dstor_seal_commit(rec, req_copied, req);
 }
 
 static void session_tx_work(struct work_struct *work)
@@ -230,6 +263,10 @@ static void session_tx_work(struct work_struct *work)
 		if (s->exp && req->op != DSTOR_OP_PING)
 			dstor_stats_count(&s->exp->stats, req->op, req->length,
 					  req->status != DSTOR_ST_OK);
+		if (s->seal) {
+			seal_reply(s, req);
+			continue;
+		}
 		if (!ret)
 			ret = send_reply(s, req, req->node.next);
 		req_free(req);
@@ -267,9 +304,93 @@ static void fill_hello_reply(struct dstor_session *s,
 	r->max_range = DSTOR_MAX_RANGE;
 }
 
+static void session_seal_fail(struct dstor_seal *sl)
+{
+	struct dstor_session *s = sl->owner;
+
+	/* The receive loop ends and tears the session down. */
+	kernel_sock_shutdown(s->sock, SHUT_RDWR);
+}
+
+static int session_frame(struct dstor_seal *sl, struct dstor_rec *rec,
+			 const struct dstor_hdr *h);
+
+static void auth_failed(struct dstor_session *s, const char *why)
+{
+	dstor_stat_add(&s->exp->stats, DSTOR_STAT_AUTH_FAILURES, 1);
+	net_warn_ratelimited("dstor: export %s: authentication failed from %pISc: %s\n",
+			     s->exp->name, &s->peer, why);
+}
+
+/*
+ * Prove the key to the importer, check its proof, and seal the connection.
+ * A peer that fails gets nothing but the closed socket.
+ */
+static int session_auth(struct dstor_session *s, const u8 *hello_buf,
+			const struct dstor_hello *hello)
+{
+	u8 buf[DSTOR_CHALLENGE_LEN], proof[DSTOR_PROOF_LEN];
+	u8 c2s[DSTOR_KEY_LEN], s2c[DSTOR_KEY_LEN];
+	struct dstor_challenge ch = {};
+	struct dstor_hdr h = {
+		.op = DSTOR_OP_AUTH_CHALLENGE,
+		.payload = DSTOR_CHALLENGE_LEN,
+	};
+	int ret;
+
+	ch.cipher = dstor_crypto_pick(hello->ciphers);
+	if (!ch.cipher) {
+		auth_failed(s, "no cipher in common");
+		return -EPROTO;
+	}
+	get_random_bytes(ch.nonce, sizeof(ch.nonce));
+	dstor_challenge_encode(buf, &ch);
+	dstor_hs_proof(s->key.key, true, hello_buf, buf, ch.proof);
+	dstor_challenge_encode(buf, &ch);
+	ret = dstor_send_frame(s->sock, &h, buf, false);
+	if (ret)
+		return ret;
+
+	ret = dstor_recv_hdr(s->sock, &h);
+	if (!ret && h.op != DSTOR_OP_AUTH_RESPONSE)
+		ret = -EPROTO;
+	if (!ret)
+		ret = dstor_sock_recv(s->sock, proof, sizeof(proof));
+	if (ret) {
+		/* An importer with another key hangs up here. */
+		auth_failed(s, "no valid response");
+		return -EACCES;
+	}
+	dstor_challenge_encode(buf, &ch);
+	dstor_hs_proof(s->key.key, false, hello_buf, buf, ch.proof);
+	if (crypto_memneq(proof, ch.proof, DSTOR_PROOF_LEN)) {
+		auth_failed(s, "wrong key");
+		return -EACCES;
+	}
+
+	s->seal = kzalloc(sizeof(*s->seal), GFP_KERNEL);
+	if (!s->seal)
+		return -ENOMEM;
+	dstor_hs_keys(s->key.key, hello->nonce, ch.nonce, c2s, s2c);
+	ret = dstor_seal_init(s->seal, ch.cipher, s2c, c2s);
+	memzero_explicit(c2s, sizeof(c2s));
+	memzero_explicit(s2c, sizeof(s2c));
+	if (ret) {
+		kfree(s->seal);
+		s->seal = NULL;
+		return ret;
+	}
+	s->seal->sock = s->sock;
+	s->seal->owner = s;
+	s->seal->stats = &s->exp->stats;
+	s->seal->fail = session_seal_fail;
+	s->seal->frame = session_frame;
+	return 0;
+}
+
 static int session_hello(struct dstor_session *s)
 {
-	u8 buf[DSTOR_HELLO_LEN];
+	u8 buf[DSTOR_HELLO_LEN], rbuf[DSTOR_HELLO_REPLY_LEN];
 	struct dstor_hello_reply reply = {};
 	struct dstor_hello hello;
 	struct dstor_hdr h;
@@ -295,6 +416,17 @@ static int session_hello(struct dstor_session *s)
 		status = dstor_session_attach(s, hello.name,
 					      hello.flags & DSTOR_HELLO_READ_ONLY,
 					      hello.session, hello.queue);
+	if (status == DSTOR_ST_OK &&
+	    s->key.set != !!(hello.flags & DSTOR_HELLO_AUTH)) {
+		auth_failed(s, s->key.set ? "the importer has no key" :
+			    "the export has no key");
+		status = DSTOR_ST_AUTH;
+	}
+	if (status == DSTOR_ST_OK && s->key.set) {
+		ret = session_auth(s, buf, &hello);
+		if (ret)
+			return ret;
+	}
 
 	if (status == DSTOR_ST_OK) {
 		dstor_session_supersede(s);
@@ -305,8 +437,11 @@ static int session_hello(struct dstor_session *s)
 		.status = status,
 		.payload = status ? 0 : DSTOR_HELLO_REPLY_LEN,
 	};
-	dstor_hello_reply_encode(buf, &reply);
-	ret = dstor_send_frame(s->sock, &h, buf, false);
+	dstor_hello_reply_encode(rbuf, &reply);
+	if (s->seal)
+		ret = dstor_seal_send_sync(s->seal, &h, rbuf);
+	else
+		ret = dstor_send_frame(s->sock, &h, rbuf, false);
 	if (ret)
 		return ret;
 	if (status)
@@ -325,9 +460,24 @@ static u16 request_check(struct dstor_session *s, const struct dstor_hdr *h)
 	if (!dstor_range_ok(h->offset, h->length, s->exp->size) ||
 	    h->offset % lbs || h->length % lbs)
 		return DSTOR_ST_INVAL;
-	if (h->op != DSTOR_OP_READ && s->read_only)
+	if (h->op != DSTOR_OP_READ && READ_ONCE(s->read_only))
 		return DSTOR_ST_ROFS;
 	return DSTOR_ST_OK;
+}
+
+static void copy_payload(struct dstor_rec *rec, struct bio *bio)
+{
+	struct bio_vec *bv;
+	struct bvec_iter_all iter;
+	u32 off = 0;
+
+	bio_for_each_segment_all(bv, bio, iter) {
+		void *p = kmap_local_page(bv->bv_page);
+
+		dstor_rec_read(rec, off, p + bv->bv_offset, bv->bv_len);
+		kunmap_local(p);
+		off += bv->bv_len;
+	}
 }
 
 static void req_add_pages(struct dstor_srv_req *req, u32 len)
@@ -341,7 +491,12 @@ static void req_add_pages(struct dstor_srv_req *req, u32 len)
 	}
 }
 
-static int session_request(struct dstor_session *s, const struct dstor_hdr *h)
+/*
+ * Serve one request. Its payload comes from @rec (a sealed record, already
+ * opened) or, without one, from the socket.
+ */
+static int session_request(struct dstor_session *s, const struct dstor_hdr *h,
+			   struct dstor_rec *rec)
 {
 	u16 status = request_check(s, h);
 	unsigned int nr_vecs = 0;
@@ -350,7 +505,7 @@ static int session_request(struct dstor_session *s, const struct dstor_hdr *h)
 	int ret;
 
 	if (status != DSTOR_ST_OK) {
-		ret = dstor_sock_discard(s->sock, h->payload);
+		ret = rec ? 0 : dstor_sock_discard(s->sock, h->payload);
 		if (ret)
 			return ret;
 		req = req_alloc(s, h, 0, REQ_OP_READ);
@@ -386,7 +541,9 @@ static int session_request(struct dstor_session *s, const struct dstor_hdr *h)
 	req->bio.bi_iter.bi_sector = h->offset >> SECTOR_SHIFT;
 	req->bio.bi_end_io = req_end_io;
 	req_add_pages(req, nr_vecs ? h->length : 0);
-	if (h->op == DSTOR_OP_WRITE) {
+	if (h->op == DSTOR_OP_WRITE && rec) {
+		copy_payload(rec, &req->bio);
+	} else if (h->op == DSTOR_OP_WRITE) {
 		ret = dstor_sock_recv_bvec(s->sock, req->bio.bi_io_vec,
 					   req->bio.bi_vcnt, h->length);
 		if (ret) {
@@ -396,7 +553,7 @@ static int session_request(struct dstor_session *s, const struct dstor_hdr *h)
 			return ret;
 		}
 	}
-	if (h->op == DSTOR_OP_FLUSH && s->read_only) {
+	if (h->op == DSTOR_OP_FLUSH && READ_ONCE(s->read_only)) {
 		/* Nothing of ours can be dirty on a read-only session. */
 		req_reply(req);
 		return 0;
@@ -405,11 +562,33 @@ static int session_request(struct dstor_session *s, const struct dstor_hdr *h)
 	return 0;
 }
 
+/* An opened frame of a sealed session, in the crypto pool. */
+static int session_frame(struct dstor_seal *sl, struct dstor_rec *rec,
+			 const struct dstor_hdr *h)
+{
+	struct dstor_session *s = sl->owner;
+
+	if (h->op == DSTOR_OP_PING) {
+		req_reply(req_alloc(s, h, 0, REQ_OP_READ));
+		return 0;
+	}
+	if (!dstor_is_request(h->op))
+		return -EPROTO;
+	return session_request(s, h, rec);
+}
+
 static void session_serve(struct dstor_session *s)
 {
 	struct dstor_hdr h;
 	int ret;
 
+	while (s->seal) {
+		wait_event(s->wait,
+			   atomic_read(&s->inflight) < DSTOR_SRV_MAX_INFLIGHT);
+		ret = dstor_seal_recv(s->seal);
+		if (ret)
+			goto out;
+	}
 	for (;;) {
 		ret = dstor_recv_hdr(s->sock, &h);
 		if (ret)
@@ -424,10 +603,11 @@ static void session_serve(struct dstor_session *s)
 			req_reply(req_alloc(s, &h, 0, REQ_OP_READ));
 			continue;
 		}
-		ret = session_request(s, &h);
+		ret = session_request(s, &h, NULL);
 		if (ret)
 			break;
 	}
+out:
 	if (ret == -EPROTO)
 		net_warn_ratelimited("dstor: export %s: protocol error from an importer; closing its connection\n",
 				     s->exp->name);
@@ -448,9 +628,14 @@ static void session_rx_work(struct work_struct *work)
 		session_serve(s);
 
 	kernel_sock_shutdown(s->sock, SHUT_RDWR);
+	/* Records in the pool finish; replies from now on are dropped. */
+	if (s->seal)
+		dstor_seal_stop(s->seal);
 	/* Bios in flight still complete and try to reply; then none are left. */
 	wait_event(s->wait, atomic_read(&s->inflight) == 0);
 	flush_work(&s->tx_work);
+	dstor_seal_free(s->seal);
+	memzero_explicit(&s->key, sizeof(s->key));
 
 	mutex_lock(&l->lock);
 	sock = s->sock;

@@ -39,16 +39,20 @@ ktap_check "create RAID1 with a write-intent bitmap" \
 	mdadm --create "$MD" --run --level=1 --raid-devices=2 --bitmap=internal \
 	--assume-clean --metadata=1.2 "$a" "$b"
 
-fio_md() { # fio_md NAME OFFSET: write 8 MiB with checksums, read back, verify
-	fio --name="$1" --filename="$MD" --offset="$2" --size=8M --bs=16k --rw=randwrite \
+fio_md() { # fio_md NAME OFFSET [ARGS]: write 8 MiB with checksums, read back, verify
+	local name=$1 off=$2
+	shift 2
+	fio --name="$name" --filename="$MD" --offset="$off" --size=8M --bs=16k --rw=randwrite \
 		--direct=1 --ioengine=libaio --iodepth=8 --verify=crc32c --do_verify=1 \
-		--verify_fatal=1 >/dev/null
+		--verify_fatal=1 "$@" >/dev/null
 }
 
 # Kill exporter m1 while writes run.
-fio_md w1 0 &
+# Rate-limited so the writes are still running when the exporter goes.
+fio_md w1 0 --rate_iops=100 &
 fiopid=$!
 sleep 2
+kill -0 $fiopid || ktap_note "fio ended before the exporter went: the case proves little"
 in_ex dstor export del m1
 ktap_check "writes complete and verify on the degraded array" wait $fiopid
 ktap_check "md marked the lost half faulty" \

@@ -34,6 +34,12 @@
  *				and port in the same namespace share one listener;
  *				the importer picks the export by name.
  *	DSTOR_A_FLAGS		u32, optional, mask of DSTOR_F_READ_ONLY
+ *	DSTOR_A_KEY		binary, exactly DSTOR_KEY_LEN, optional: the
+ *				pre-shared key importers must prove they hold;
+ *				with it every frame is sealed (see protocol.md)
+ *	DSTOR_A_ACLS		nested array of DSTOR_A_ACL, optional: the
+ *				export's access list from the start (at most
+ *				DSTOR_MAX_ACLS)
  *	Errors: -EEXIST name in use; -ENOENT no such device; -ENOTBLK not a
  *	block device; -EBUSY device in use (mounted, or exported already);
  *	-EADDRINUSE address taken by another socket; -EADDRNOTAVAIL no such
@@ -44,9 +50,41 @@
  *				disconnected; requests already submitted to the
  *				backing device complete first.
  *
+ * DSTOR_CMD_EXPORT_SET (admin, do)
+ *	DSTOR_A_NAME and DSTOR_A_KEY: replace the export's key. Established
+ *	sessions keep their session keys; new connections need the new key.
+ *	A key of DSTOR_KEY_LEN zero bytes removes the key.
+ *
  * DSTOR_CMD_EXPORT_GET (do with DSTOR_A_NAME, or dump)
  *	Replies carry DSTOR_A_NAME, DSTOR_A_DEVICE, DSTOR_A_LISTEN, DSTOR_A_FLAGS,
- *	DSTOR_A_SIZE, DSTOR_A_BLOCK_SIZE, DSTOR_A_SESSIONS and DSTOR_A_STATS.
+ *	DSTOR_A_SIZE, DSTOR_A_BLOCK_SIZE, DSTOR_A_SESSIONS, DSTOR_A_KEY_ID
+ *	(when a key is set: the key's fingerprint, never the key), DSTOR_A_ACLS
+ *	and DSTOR_A_STATS.
+ *
+ * DSTOR_CMD_ACL_ADD (admin, do)
+ *	DSTOR_A_NAME (the export) and DSTOR_A_ACL. An entry for the same prefix
+ *	is replaced. Once an export has any entry, a peer that matches none is
+ *	refused at its hello; the longest matching prefix decides between
+ *	read-only and read-write. Connected peers are re-checked at once:
+ *	a peer now denied is disconnected, one now read-only gets write
+ *	errors. -ENOSPC past DSTOR_MAX_ACLS entries.
+ *
+ * DSTOR_CMD_ACL_DEL (admin, do)
+ *	DSTOR_A_NAME and DSTOR_A_ACL (address and prefix length; no
+ *	permission). -ENOENT if there is no such entry. Removing the last entry
+ *	opens the export to every peer again.
+ *
+ * DSTOR_CMD_ACL_GET (do)
+ *	DSTOR_A_NAME; the reply carries DSTOR_A_NAME and DSTOR_A_ACLS.
+ *
+ * DSTOR_CMD_SET (admin, do)
+ *	Module-wide settings. DSTOR_A_CRYPTO_WORKERS u32
+ *	1..DSTOR_MAX_CRYPTO_WORKERS: how many records the crypto worker pool
+ *	seals or opens at once.
+ *
+ * DSTOR_CMD_GET (do)
+ *	Replies DSTOR_A_CRYPTO_WORKERS and DSTOR_A_CRYPTO_QUEUED (records
+ *	waiting for or in the pool now).
  *
  * DSTOR_CMD_IMPORT_ADD (admin, do)
  *	Connect to a peer's export and create /dev/dstorN.
@@ -65,6 +103,11 @@
  *	DSTOR_A_TIMEOUT, DSTOR_A_RETRIES, DSTOR_A_RECONNECT_MIN,
  *	DSTOR_A_RECONNECT_MAX, DSTOR_A_KEEPALIVE, DSTOR_A_DEAD_AFTER: optional
  *				transaction timers, as for DSTOR_CMD_IMPORT_SET
+ *	DSTOR_A_KEY		binary, exactly DSTOR_KEY_LEN, optional: the
+ *				export's pre-shared key. Without it the export
+ *				must have none; with it, the export must have
+ *				the same key (-EKEYREJECTED otherwise:
+ *				"authentication failed").
  *
  * DSTOR_CMD_IMPORT_SET (admin, do)
  *	Change an import's transaction timers at run time.
@@ -83,6 +126,7 @@
  *	DSTOR_A_DEAD_AFTER	u32 2..3600: a connection that received nothing
  *				for this long is dead and is reconnected (default
  *				15); must exceed DSTOR_A_KEEPALIVE
+ *	DSTOR_A_KEY		a new key, used from the next connection on
  *	Values not given keep their current setting.
  *
  * DSTOR_CMD_IMPORT_DEL (admin, do)
@@ -93,8 +137,8 @@
  * DSTOR_CMD_IMPORT_GET (do with DSTOR_A_INDEX, or dump)
  *	Replies carry DSTOR_A_INDEX, DSTOR_A_NAME, DSTOR_A_PEER, DSTOR_A_FLAGS,
  *	DSTOR_A_SIZE, DSTOR_A_BLOCK_SIZE, DSTOR_A_CONNECTIONS (configured),
- *	DSTOR_A_CONNECTED (up now), DSTOR_A_STATE, the six timers and
- *	DSTOR_A_STATS.
+ *	DSTOR_A_CONNECTED (up now), DSTOR_A_STATE, the six timers,
+ *	DSTOR_A_KEY_ID and DSTOR_A_CIPHER when a key is set, and DSTOR_A_STATS.
  *
  * DSTOR_CMD_EVENT (notification on the "events" multicast group)
  *	Sent in the import's network namespace when a connection goes down or
@@ -113,6 +157,12 @@
  *	DSTOR_A_ENDPOINT_IFINDEX u32, optional: scope of a link-local IPv6
  *	Exactly one of IPV4 and IPV6.
  *
+ * DSTOR_A_ACL_* (inside DSTOR_A_ACL)
+ *	DSTOR_A_ACL_IPV4 or DSTOR_A_ACL_IPV6 (exactly one), DSTOR_A_ACL_PREFIX_LEN
+ *	(u8, at most 32 or 128; host bits must be zero), DSTOR_A_ACL_PERM (u32,
+ *	DSTOR_PERM_RO or DSTOR_PERM_RW; not in ACL_DEL). IPv4 peers connecting
+ *	to an IPv6 listener (::ffff:a.b.c.d) match IPv4 entries.
+ *
  * DSTOR_A_STATS_* (inside DSTOR_A_STATS; all u64 counters, read-only)
  *	READS, WRITES, FLUSHES, DISCARDS, WRITE_ZEROES: requests completed
  *	READ_BYTES, WRITE_BYTES: payload bytes
@@ -123,6 +173,12 @@
  *	TIMEOUTS: request timeouts
  *	RECONNECTS: connections re-established
  *	KEEPALIVES: pings sent on idle connections
+ *	Exports only:
+ *	AUTH_FAILURES: connections that failed authentication
+ *	ACL_DENIED: connections refused by the access list
+ *	Both:
+ *	BAD_RECORDS: sealed records that failed to open (forged, replayed,
+ *	reordered or corrupted); each resets its connection
  */
 #ifndef _UAPI_LINUX_DSTOR_H
 #define _UAPI_LINUX_DSTOR_H
@@ -146,6 +202,12 @@ enum dstor_cmd {
 	DSTOR_CMD_IMPORT_GET,
 	DSTOR_CMD_IMPORT_SET,
 	DSTOR_CMD_EVENT,
+	DSTOR_CMD_ACL_ADD,
+	DSTOR_CMD_ACL_DEL,
+	DSTOR_CMD_ACL_GET,
+	DSTOR_CMD_SET,
+	DSTOR_CMD_GET,
+	DSTOR_CMD_EXPORT_SET,
 
 	__DSTOR_CMD_MAX,
 	DSTOR_CMD_MAX = __DSTOR_CMD_MAX - 1
@@ -175,6 +237,13 @@ enum dstor_attr {
 	DSTOR_A_EVENT,		/* u32, enum dstor_event */
 	DSTOR_A_QUEUE,		/* u32, connection index */
 	DSTOR_A_CONNECTED,	/* u32, connections up now */
+	DSTOR_A_KEY,		/* binary, DSTOR_KEY_LEN: write-only */
+	DSTOR_A_KEY_ID,		/* binary, DSTOR_KEY_ID_LEN */
+	DSTOR_A_ACL,		/* nested DSTOR_A_ACL_* */
+	DSTOR_A_ACLS,		/* nested array of DSTOR_A_ACL */
+	DSTOR_A_CRYPTO_WORKERS,	/* u32 */
+	DSTOR_A_CRYPTO_QUEUED,	/* u32 */
+	DSTOR_A_CIPHER,		/* u32, enum dstor_cipher */
 
 	__DSTOR_A_MAX,
 	DSTOR_A_MAX = __DSTOR_A_MAX - 1
@@ -207,10 +276,40 @@ enum dstor_stats_attr {
 	DSTOR_A_STATS_TIMEOUTS,
 	DSTOR_A_STATS_RECONNECTS,
 	DSTOR_A_STATS_KEEPALIVES,
+	DSTOR_A_STATS_AUTH_FAILURES,
+	DSTOR_A_STATS_ACL_DENIED,
+	DSTOR_A_STATS_BAD_RECORDS,
 
 	__DSTOR_A_STATS_MAX,
 	DSTOR_A_STATS_MAX = __DSTOR_A_STATS_MAX - 1
 };
+
+enum dstor_acl_attr {
+	DSTOR_A_ACL_UNSPEC,
+	DSTOR_A_ACL_IPV4,		/* binary, 4 bytes, network order */
+	DSTOR_A_ACL_IPV6,		/* binary, 16 bytes */
+	DSTOR_A_ACL_PREFIX_LEN,		/* u8: 0..32 or 0..128 */
+	DSTOR_A_ACL_PERM,		/* u32, enum dstor_perm */
+
+	__DSTOR_A_ACL_MAX,
+	DSTOR_A_ACL_MAX = __DSTOR_A_ACL_MAX - 1
+};
+
+enum dstor_perm {
+	DSTOR_PERM_RO = 1,
+	DSTOR_PERM_RW,
+};
+
+enum dstor_cipher {
+	DSTOR_CIPHER_NONE,
+	DSTOR_CIPHER_AES_GCM,
+	DSTOR_CIPHER_CHACHA20_POLY1305,
+};
+
+#define DSTOR_KEY_LEN		32
+#define DSTOR_KEY_ID_LEN	8
+#define DSTOR_MAX_ACLS		256	/* entries per export */
+#define DSTOR_MAX_CRYPTO_WORKERS 256
 
 /* DSTOR_A_FLAGS */
 #define DSTOR_F_READ_ONLY	(1U << 0)
