@@ -58,7 +58,12 @@ struct dstor_rec {
 	int err;
 	struct dstor_hdr hdr;
 	unsigned int nr_src;
-	struct bio_vec src[DSTOR_REC_PAGES + 1];
+	/*
+	 * Payload pieces, one page each: a request of up to 128 segments
+	 * that straddle page boundaries can take two per segment. Reused to
+	 * describe the record's own pages for the socket.
+	 */
+	struct bio_vec src[2 * DSTOR_REC_PAGES];
 	void (*copied)(void *arg);
 	void *arg;
 	struct page *pages[DSTOR_REC_PAGES];
@@ -379,11 +384,11 @@ static void rec_tx_work(struct work_struct *work)
 	struct dstor_rec *rec = container_of(work, struct dstor_rec, work);
 	struct dstor_seal *sl = rec->sl;
 
-	if (!READ_ONCE(sl->dead)) {
+	if (READ_ONCE(sl->dead)) {
+		rec->err = -EPIPE;
+	} else if (!rec->err) {
 		rec_fill(rec);
 		rec->err = rec_crypt(rec, sl->tx, rec->seq, true);
-	} else {
-		rec->err = -EPIPE;
 	}
 	/* The sources may go now: everything is in the record. */
 	if (rec->copied)
@@ -448,8 +453,11 @@ struct dstor_rec *dstor_seal_begin(struct dstor_seal *sl,
 void dstor_rec_add_src(struct dstor_rec *rec, struct page *page,
 		       unsigned int len, unsigned int off)
 {
-	if (WARN_ON_ONCE(rec->nr_src >= ARRAY_SIZE(rec->src)))
+	/* Cannot happen within the queue limits; never send a short frame. */
+	if (WARN_ON_ONCE(rec->nr_src >= ARRAY_SIZE(rec->src))) {
+		rec->err = -E2BIG;
 		return;
+	}
 	bvec_set_page(&rec->src[rec->nr_src++], page, len, off);
 }
 

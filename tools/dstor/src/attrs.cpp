@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <initializer_list>
 
@@ -69,6 +70,9 @@ constexpr StatsField stats_fields[] = {
     {DSTOR_A_STATS_TIMEOUTS, &Stats::timeouts},
     {DSTOR_A_STATS_RECONNECTS, &Stats::reconnects},
     {DSTOR_A_STATS_KEEPALIVES, &Stats::keepalives},
+    {DSTOR_A_STATS_AUTH_FAILURES, &Stats::auth_failures},
+    {DSTOR_A_STATS_ACL_DENIED, &Stats::acl_denied},
+    {DSTOR_A_STATS_BAD_RECORDS, &Stats::bad_records},
 };
 
 struct TimerField {
@@ -168,6 +172,51 @@ Result<Table<DSTOR_A_MAX>> parse_top(const nlmsghdr* nlh) {
     return tb;
 }
 
+Result<std::optional<KeyId>> get_key_id(const nlattr* attr) {
+    if (attr == nullptr)
+        return std::optional<KeyId>{};
+    KeyId id{};
+    if (mnl_attr_get_payload_len(attr) != id.size())
+        return malformed("DSTOR_A_KEY_ID");
+    std::memcpy(id.data(), mnl_attr_get_payload(attr), id.size());
+    return std::optional<KeyId>{id};
+}
+
+Result<AclEntry> parse_acl_entry(const nlattr* nest) {
+    Table<DSTOR_A_ACL_MAX> tb;
+    if (mnl_attr_parse_nested(nest, Table<DSTOR_A_ACL_MAX>::collect, &tb) < 0)
+        return malformed("DSTOR_A_ACL");
+    AclEntry e;
+    const nlattr* v4 = tb[DSTOR_A_ACL_IPV4];
+    const nlattr* v6 = tb[DSTOR_A_ACL_IPV6];
+    if ((v4 == nullptr) == (v6 == nullptr))
+        return malformed("DSTOR_A_ACL");
+    if (v4 != nullptr) {
+        if (mnl_attr_get_payload_len(v4) != 4)
+            return malformed("DSTOR_A_ACL_IPV4");
+        e.prefix.family = Endpoint::Family::ipv4;
+        std::memcpy(e.prefix.addr.data(), mnl_attr_get_payload(v4), 4);
+    } else {
+        if (mnl_attr_get_payload_len(v6) != 16)
+            return malformed("DSTOR_A_ACL_IPV6");
+        e.prefix.family = Endpoint::Family::ipv6;
+        std::memcpy(e.prefix.addr.data(), mnl_attr_get_payload(v6), 16);
+    }
+    auto len = get_uint<std::uint8_t>(tb[DSTOR_A_ACL_PREFIX_LEN], "DSTOR_A_ACL_PREFIX_LEN");
+    if (!len)
+        return len.error();
+    if (!*len || **len > max_prefix_len(e.prefix.family))
+        return malformed("DSTOR_A_ACL_PREFIX_LEN");
+    e.prefix.len = **len;
+    auto perm = get_uint<std::uint32_t>(tb[DSTOR_A_ACL_PERM], "DSTOR_A_ACL_PERM");
+    if (!perm)
+        return perm.error();
+    if (!*perm)
+        return malformed("DSTOR_A_ACL_PERM");
+    e.perm = **perm;
+    return e;
+}
+
 Result<std::optional<Endpoint>> get_endpoint(const nlattr* attr, const char* what) {
     if (attr == nullptr)
         return std::optional<Endpoint>{};
@@ -191,16 +240,59 @@ void put_endpoint(nl::Message& msg, std::uint16_t type, const Endpoint& ep) {
     msg.put_u16(DSTOR_A_ENDPOINT_PORT, ep.port);
 }
 
+void put_acl(nl::Message& msg, std::uint16_t type, const Prefix& prefix,
+             std::optional<std::uint32_t> perm) {
+    auto nest = msg.nest(type);
+    if (prefix.family == Endpoint::Family::ipv4)
+        msg.put_bin(DSTOR_A_ACL_IPV4, prefix.addr.data(), 4);
+    else
+        msg.put_bin(DSTOR_A_ACL_IPV6, prefix.addr.data(), 16);
+    msg.put_u8(DSTOR_A_ACL_PREFIX_LEN, prefix.len);
+    if (perm)
+        msg.put_u32(DSTOR_A_ACL_PERM, *perm);
+}
+
 void put_export_add(nl::Message& msg, const ExportSpec& spec) {
     msg.put_str(DSTOR_A_NAME, spec.name);
     msg.put_str(DSTOR_A_DEVICE, spec.device);
     put_endpoint(msg, DSTOR_A_LISTEN, spec.listen);
     if (spec.read_only)
         msg.put_u32(DSTOR_A_FLAGS, DSTOR_F_READ_ONLY);
+    if (spec.key)
+        msg.put_bin(DSTOR_A_KEY, spec.key->bytes.data(), spec.key->bytes.size());
+    if (!spec.acls.empty()) {
+        auto list = msg.nest(DSTOR_A_ACLS);
+        for (const auto& e : spec.acls)
+            put_acl(msg, DSTOR_A_ACL, e.prefix, e.perm);
+    }
 }
 
 void put_export_del(nl::Message& msg, const std::string& name) {
     msg.put_str(DSTOR_A_NAME, name);
+}
+
+void put_export_set(nl::Message& msg, const std::string& name, const Key& key) {
+    msg.put_str(DSTOR_A_NAME, name);
+    msg.put_bin(DSTOR_A_KEY, key.bytes.data(), key.bytes.size());
+}
+
+void put_acl_add(nl::Message& msg, const std::string& export_name, const AclEntry& entry) {
+    msg.put_str(DSTOR_A_NAME, export_name);
+    put_acl(msg, DSTOR_A_ACL, entry.prefix, entry.perm);
+}
+
+void put_acl_del(nl::Message& msg, const std::string& export_name, const Prefix& prefix) {
+    msg.put_str(DSTOR_A_NAME, export_name);
+    put_acl(msg, DSTOR_A_ACL, prefix, std::nullopt);
+}
+
+void put_acl_get(nl::Message& msg, const std::string& export_name) {
+    msg.put_str(DSTOR_A_NAME, export_name);
+}
+
+void put_settings(nl::Message& msg, const Settings& settings) {
+    if (settings.crypto_workers)
+        msg.put_u32(DSTOR_A_CRYPTO_WORKERS, *settings.crypto_workers);
 }
 
 void put_import_add(nl::Message& msg, const ImportSpec& spec) {
@@ -211,6 +303,8 @@ void put_import_add(nl::Message& msg, const ImportSpec& spec) {
     if (spec.connections != 0)
         msg.put_u32(DSTOR_A_CONNECTIONS, spec.connections);
     put_timers(msg, spec.timers);
+    if (spec.key)
+        msg.put_bin(DSTOR_A_KEY, spec.key->bytes.data(), spec.key->bytes.size());
 }
 
 void put_import_del(nl::Message& msg, const ImportRef& ref) {
@@ -220,9 +314,11 @@ void put_import_del(nl::Message& msg, const ImportRef& ref) {
         msg.put_str(DSTOR_A_NAME, std::get<std::string>(ref));
 }
 
-void put_import_set(nl::Message& msg, std::uint32_t index, const Timers& timers) {
+void put_import_set(nl::Message& msg, std::uint32_t index, const Timers& timers, const Key* key) {
     msg.put_u32(DSTOR_A_INDEX, index);
     put_timers(msg, timers);
+    if (key != nullptr)
+        msg.put_bin(DSTOR_A_KEY, key->bytes.data(), key->bytes.size());
 }
 
 void put_import_get(nl::Message& msg, std::uint32_t index) {
@@ -284,6 +380,16 @@ Result<ExportInfo> parse_export_info(const nlmsghdr* nlh) {
     if (!sessions)
         return sessions.error();
     info.sessions = *sessions;
+    auto key_id = get_key_id((*tb)[DSTOR_A_KEY_ID]);
+    if (!key_id)
+        return key_id.error();
+    info.key_id = *key_id;
+    if (const nlattr* acls = (*tb)[DSTOR_A_ACLS]) {
+        auto entries = parse_acls_attr(acls);
+        if (!entries)
+            return entries.error();
+        info.acls = std::move(*entries);
+    }
     return info;
 }
 
@@ -309,9 +415,14 @@ Result<ImportInfo> parse_import_info(const nlmsghdr* nlh) {
                                {DSTOR_A_CONNECTIONS, "DSTOR_A_CONNECTIONS", &info.connections},
                                {DSTOR_A_CONNECTED, "DSTOR_A_CONNECTED", &info.connected},
                                {DSTOR_A_STATE, "DSTOR_A_STATE", &info.state},
+                               {DSTOR_A_CIPHER, "DSTOR_A_CIPHER", &info.cipher},
                            });
     if (!r)
         return r.error();
+    auto key_id = get_key_id((*tb)[DSTOR_A_KEY_ID]);
+    if (!key_id)
+        return key_id.error();
+    info.key_id = *key_id;
     for (const auto& f : timer_fields) {
         auto v = get_uint<std::uint32_t>((*tb)[f.type], f.what);
         if (!v)
@@ -354,6 +465,63 @@ Result<ImportEvent> parse_import_event(const nlmsghdr* nlh) {
         return peer.error();
     ev.peer = *peer;
     return ev;
+}
+
+Result<std::vector<AclEntry>> parse_acls_attr(const nlattr* nest) {
+    // A nested array: every element is a DSTOR_A_ACL nest; the element
+    // types are not looked at.
+    struct Walk {
+        std::vector<AclEntry> entries;
+        std::optional<Error> error;
+    } walk;
+    auto each = [](const nlattr* item, void* data) noexcept -> int {
+        auto* w = static_cast<Walk*>(data);
+        try {
+            auto e = parse_acl_entry(item);
+            if (!e) {
+                w->error = e.error();
+                return MNL_CB_ERROR;
+            }
+            w->entries.push_back(*e);
+        } catch (...) {
+            w->error = Error::sys(ENOMEM, "access list");
+            return MNL_CB_ERROR;
+        }
+        return MNL_CB_OK;
+    };
+    if (mnl_attr_parse_nested(nest, each, &walk) < 0)
+        return walk.error ? *walk.error : malformed("DSTOR_A_ACLS");
+    return std::move(walk.entries);
+}
+
+Result<AclList> parse_acl_list(const nlmsghdr* nlh) {
+    auto tb = parse_top(nlh);
+    if (!tb)
+        return tb.error();
+    AclList list;
+    if ((*tb)[DSTOR_A_NAME] != nullptr)
+        list.name = get_string((*tb)[DSTOR_A_NAME]);
+    if (const nlattr* acls = (*tb)[DSTOR_A_ACLS]) {
+        auto entries = parse_acls_attr(acls);
+        if (!entries)
+            return entries.error();
+        list.entries = std::move(*entries);
+    }
+    return list;
+}
+
+Result<CryptoInfo> parse_crypto_info(const nlmsghdr* nlh) {
+    auto tb = parse_top(nlh);
+    if (!tb)
+        return tb.error();
+    CryptoInfo info;
+    auto r = get_u32s(*tb, {
+                               {DSTOR_A_CRYPTO_WORKERS, "DSTOR_A_CRYPTO_WORKERS", &info.workers},
+                               {DSTOR_A_CRYPTO_QUEUED, "DSTOR_A_CRYPTO_QUEUED", &info.queued},
+                           });
+    if (!r)
+        return r.error();
+    return info;
 }
 
 } // namespace dstor

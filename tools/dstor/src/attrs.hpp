@@ -4,6 +4,10 @@
 
 #include <linux/netlink.h>
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "error.hpp"
 #include "model.hpp"
 #include "netlink.hpp"
@@ -13,13 +17,30 @@ namespace dstor {
 // DSTOR_A_ENDPOINT_* inside the nest `type` (DSTOR_A_LISTEN or DSTOR_A_PEER).
 void put_endpoint(nl::Message& msg, std::uint16_t type, const Endpoint& ep);
 
+// One nest `type` (DSTOR_A_ACL) of DSTOR_A_ACL_*: the address, the prefix
+// length and, when given, the permission.
+void put_acl(nl::Message& msg, std::uint16_t type, const Prefix& prefix,
+             std::optional<std::uint32_t> perm);
+
 // Requests. `msg` is a fresh request of the matching DSTOR_CMD_*.
+// DSTOR_CMD_EXPORT_ADD: with DSTOR_A_KEY when a key is set, and the access
+// list as DSTOR_A_ACLS (a nested array of DSTOR_A_ACL) when not empty.
 void put_export_add(nl::Message& msg, const ExportSpec& spec);
 void put_export_del(nl::Message& msg, const std::string& name);
+// DSTOR_CMD_EXPORT_SET: DSTOR_A_NAME and DSTOR_A_KEY (all zero: remove the key).
+void put_export_set(nl::Message& msg, const std::string& name, const Key& key);
 void put_import_add(nl::Message& msg, const ImportSpec& spec);
 void put_import_del(nl::Message& msg, const ImportRef& ref);
-// DSTOR_CMD_IMPORT_SET: DSTOR_A_INDEX and the timers that are set.
-void put_import_set(nl::Message& msg, std::uint32_t index, const Timers& timers);
+// DSTOR_CMD_IMPORT_SET: DSTOR_A_INDEX, the timers that are set, and
+// DSTOR_A_KEY when `key` is not null.
+void put_import_set(nl::Message& msg, std::uint32_t index, const Timers& timers,
+                    const Key* key = nullptr);
+// DSTOR_CMD_ACL_ADD, DSTOR_CMD_ACL_DEL (no permission), DSTOR_CMD_ACL_GET.
+void put_acl_add(nl::Message& msg, const std::string& export_name, const AclEntry& entry);
+void put_acl_del(nl::Message& msg, const std::string& export_name, const Prefix& prefix);
+void put_acl_get(nl::Message& msg, const std::string& export_name);
+// DSTOR_CMD_SET: the settings that are set.
+void put_settings(nl::Message& msg, const Settings& settings);
 // DSTOR_CMD_IMPORT_GET "do": DSTOR_A_INDEX.
 void put_import_get(nl::Message& msg, std::uint32_t index);
 
@@ -32,5 +53,11 @@ Result<ImportInfo> parse_import_info(const nlmsghdr* nlh);
 Result<std::optional<std::uint32_t>> parse_import_index(const nlmsghdr* nlh);
 // One DSTOR_CMD_EVENT notification; DSTOR_A_EVENT is required.
 Result<ImportEvent> parse_import_event(const nlmsghdr* nlh);
+// The entries of a DSTOR_A_ACLS nest, in the kernel's order.
+Result<std::vector<AclEntry>> parse_acls_attr(const nlattr* nest);
+// The reply of DSTOR_CMD_ACL_GET: DSTOR_A_NAME and DSTOR_A_ACLS.
+Result<AclList> parse_acl_list(const nlmsghdr* nlh);
+// The reply of DSTOR_CMD_GET.
+Result<CryptoInfo> parse_crypto_info(const nlmsghdr* nlh);
 
 } // namespace dstor

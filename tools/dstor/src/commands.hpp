@@ -1,10 +1,12 @@
 // The objects of the command line, one file each: export.cpp, import.cpp,
-// show.cpp, monitor.cpp. Each has a parser that turns the words after the object name into
-// a command of the data model without touching netlink (tests use it), and a
+// show.cpp, monitor.cpp, acl.cpp, set.cpp, keys.cpp (genkey and keyid).
+// Each has a parser that turns the words after the object name into a
+// command of the data model without touching netlink (tests use it), and a
 // run_* function that parses, validates, talks to the kernel and returns the
 // exit code.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -14,28 +16,38 @@
 
 namespace dstor {
 
-// dstor export add NAME --device PATH --listen ADDR[:PORT] [--read-only]
+// dstor export add NAME --device PATH --listen ADDR[:PORT] [--read-only] [--key FILE]
+//                      [--allow PREFIX=ro|rw]...
+// dstor export set NAME --key FILE | --no-key
 // dstor export del NAME
+// Key files are named here and read when the command runs (read_key_file).
 struct ExportAdd {
-    ExportSpec spec;
+    ExportSpec spec;                     // spec.key is filled from key_file by the run
+    std::optional<std::string> key_file; // --key
+};
+struct ExportSet {
+    std::string name;
+    std::optional<std::string> key_file; // --key FILE; none: --no-key (a zero key)
 };
 struct ExportDel {
     std::string name;
 };
-using ExportCommand = std::variant<ExportAdd, ExportDel>;
+using ExportCommand = std::variant<ExportAdd, ExportSet, ExportDel>;
 Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args);
 int run_export(const std::vector<std::string>& args);
 
-// dstor import add NAME --peer ADDR[:PORT] [--read-only] [--connections N] [TIMERS]
-// dstor import set /dev/dstorN | dstorN | N | NAME TIMERS
+// dstor import add NAME --peer ADDR[:PORT] [--read-only] [--connections N] [--key FILE] [TIMERS]
+// dstor import set /dev/dstorN | dstorN | N | NAME [TIMERS] [--key FILE]
 // dstor import del /dev/dstorN | dstorN | NAME
 //   TIMERS: [--timeout S] [--retries N] [--reconnect MIN:MAX] [--keepalive S] [--dead-after S]
 struct ImportAdd {
-    ImportSpec spec;
+    ImportSpec spec;                     // spec.key is filled from key_file by the run
+    std::optional<std::string> key_file; // --key
 };
 struct ImportSet {
     ImportRef target; // a name is resolved to an index by a dump before sending
-    Timers timers;    // at least one set
+    Timers timers;
+    std::optional<std::string> key_file; // --key; at least one timer or a key
 };
 struct ImportDel {
     ImportRef target;
@@ -61,5 +73,47 @@ struct MonitorCommand {
 };
 Parsed<MonitorCommand> parse_monitor_args(const std::vector<std::string>& args);
 int run_monitor(const std::vector<std::string>& args);
+
+// dstor acl add EXPORT PREFIX ro|rw
+// dstor acl del EXPORT PREFIX
+// dstor acl list EXPORT [--json]
+struct AclAdd {
+    std::string name; // the export
+    AclEntry entry;
+};
+struct AclDel {
+    std::string name;
+    Prefix prefix;
+};
+struct AclShow {
+    std::string name;
+    bool json = false;
+};
+using AclCommand = std::variant<AclAdd, AclDel, AclShow>;
+Parsed<AclCommand> parse_acl_args(const std::vector<std::string>& args);
+int run_acl(const std::vector<std::string>& args);
+
+// dstor set crypto-workers N
+struct SetCommand {
+    Settings settings; // at least one set
+};
+Parsed<SetCommand> parse_set_args(const std::vector<std::string>& args);
+int run_set(const std::vector<std::string>& args);
+
+// dstor genkey: a new key, base64, on stdout.
+struct GenkeyCommand {};
+Parsed<GenkeyCommand> parse_genkey_args(const std::vector<std::string>& args);
+int run_genkey(const std::vector<std::string>& args);
+
+// dstor keyid FILE: the key's fingerprint (16 hex digits).
+struct KeyidCommand {
+    std::string file;
+};
+Parsed<KeyidCommand> parse_keyid_args(const std::vector<std::string>& args);
+int run_keyid(const std::vector<std::string>& args);
+
+// Read the key file of a --key option into `key`; on failure print the
+// error ("dstor: FILE: reason") and return false.
+bool load_key(const std::optional<std::string>& file, std::optional<Key>& key);
 
 } // namespace dstor

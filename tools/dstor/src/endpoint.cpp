@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 
 namespace dstor {
 
@@ -153,6 +154,82 @@ Result<Endpoint> parse_endpoint(std::string_view text) {
         ep->port = *p;
     }
     return ep;
+}
+
+std::uint8_t max_prefix_len(Endpoint::Family family) {
+    return family == Endpoint::Family::ipv4 ? 32 : 128;
+}
+
+Result<Prefix> parse_prefix(std::string_view text) {
+    if (text.empty())
+        return Error::user("empty prefix");
+    if (std::any_of(text.begin(), text.end(),
+                    [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; }))
+        return Error::user("the prefix contains a space or a control character");
+    const auto slash = text.find('/');
+    const std::string_view addr = text.substr(0, slash);
+    if (addr.empty())
+        return Error::user("missing address before '/'");
+    if (addr.find('%') != std::string_view::npos)
+        return Error::user("a prefix takes no scope (%INTERFACE)");
+    if (addr.front() == '[' || addr.find(']') != std::string_view::npos)
+        return Error::user("write an IPv6 prefix without brackets, as in 2001:db8::/32");
+
+    Prefix p;
+    const std::string a(addr);
+    in_addr in4{};
+    in6_addr in6{};
+    if (inet_pton(AF_INET, a.c_str(), &in4) == 1) {
+        p.family = Endpoint::Family::ipv4;
+        std::copy_n(reinterpret_cast<const std::uint8_t*>(&in4), 4, p.addr.begin());
+    } else if (inet_pton(AF_INET6, a.c_str(), &in6) == 1) {
+        p.family = Endpoint::Family::ipv6;
+        std::copy_n(reinterpret_cast<const std::uint8_t*>(&in6), 16, p.addr.begin());
+    } else {
+        return not_numeric(addr);
+    }
+    const unsigned max = max_prefix_len(p.family);
+    const char* fam = p.family == Endpoint::Family::ipv4 ? "IPv4" : "IPv6";
+    p.len = static_cast<std::uint8_t>(max);
+    if (slash != std::string_view::npos) {
+        const std::string_view len = text.substr(slash + 1);
+        if (len.empty())
+            return Error::user("missing prefix length after '/'");
+        unsigned v = 0;
+        auto [end, ec] = std::from_chars(len.data(), len.data() + len.size(), v);
+        if (!all_digits(len) || ec != std::errc() || end != len.data() + len.size() || v > max)
+            return Error::user("prefix length /" + std::string(len) + " is out of range for an " +
+                               fam + " address (0 to " + std::to_string(max) + ")");
+        p.len = static_cast<std::uint8_t>(v);
+    }
+
+    Prefix masked = p;
+    for (unsigned bit = p.len; bit < max; bit++)
+        masked.addr[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
+    if (masked != p)
+        return Error::user(std::string(text) + " has host bits set; did you mean " +
+                           format_prefix(masked) + "?");
+
+    // ::ffff:0:0/96 and longer: peers' IPv4-mapped addresses are matched as
+    // IPv4, so such an entry would never match anyone.
+    static constexpr std::uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (p.family == Endpoint::Family::ipv6 && p.len >= 96 &&
+        std::equal(std::begin(v4mapped), std::end(v4mapped), p.addr.begin())) {
+        Prefix v4;
+        std::copy_n(p.addr.begin() + 12, 4, v4.addr.begin());
+        v4.len = static_cast<std::uint8_t>(p.len - 96);
+        return Error::user(std::string(text) +
+                           " is an IPv4-mapped prefix, which matches no peer: write " +
+                           format_prefix(v4));
+    }
+    return p;
+}
+
+std::string format_prefix(const Prefix& prefix) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    inet_ntop(prefix.family == Endpoint::Family::ipv4 ? AF_INET : AF_INET6, prefix.addr.data(), buf,
+              sizeof(buf));
+    return std::string(buf) + "/" + std::to_string(prefix.len);
 }
 
 std::string format_endpoint(const Endpoint& ep) {

@@ -37,4 +37,26 @@ Result<Endpoint> parse_endpoint(std::string_view text);
 // without a name is shown as the interface name if it exists, else its index.
 std::string format_endpoint(const Endpoint& ep);
 
+// An address prefix of an access list (DSTOR_A_ACL_IPV4 / _IPV6 and
+// DSTOR_A_ACL_PREFIX_LEN).
+struct Prefix {
+    Endpoint::Family family = Endpoint::Family::ipv4;
+    std::array<std::uint8_t, 16> addr{}; // network order; IPv4 uses the first 4 bytes
+    std::uint8_t len = 0;                // 0..32 or 0..128
+
+    bool operator==(const Prefix&) const = default;
+};
+
+// The largest prefix length of a family: 32 or 128.
+std::uint8_t max_prefix_len(Endpoint::Family family);
+
+// "192.0.2.0/24", "2001:db8::/32", or a bare numeric address (/32, /128).
+// Refused: host bits set ("192.0.2.1/24 has host bits set; did you mean
+// 192.0.2.0/24?"), a length out of range, names, scopes, brackets, and
+// IPv4-mapped IPv6 prefixes (peers' mapped addresses match IPv4 entries).
+Result<Prefix> parse_prefix(std::string_view text);
+
+// "192.0.2.0/24", "2001:db8::/32": always with the length.
+std::string format_prefix(const Prefix& prefix);
+
 } // namespace dstor

@@ -1,6 +1,8 @@
-// dstor export add|del: serve local block devices over TCP.
+// dstor export add|set|del: serve local block devices over TCP.
 #include <CLI/CLI.hpp>
 #include <linux/dstor.h>
+
+#include <optional>
 
 #include "attrs.hpp"
 #include "commands.hpp"
@@ -22,7 +24,8 @@ Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args) {
     app.require_subcommand(1);
     app.footer(address_forms);
 
-    std::string name, device, listen;
+    std::string name, device, listen, key_file;
+    std::vector<std::string> allow;
     bool read_only = false;
     auto* add = app.add_subcommand("add", "Serve the block device PATH as NAME on ADDR[:PORT].");
     add->add_option("NAME", name, "Export name: 1 to 63 of A-Z a-z 0-9 . _ -")
@@ -34,8 +37,30 @@ Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args) {
         ->type_name("ADDR[:PORT]")
         ->required();
     add->add_flag("--read-only", read_only, "Refuse writes from every importer");
+    add->add_option("--key", key_file,
+                    "Pre-shared key file (dstor genkey): importers must prove they hold it, "
+                    "and every frame is sealed")
+        ->type_name("FILE");
+    add->add_option("--allow", allow,
+                    "Admit peers in PREFIX read-only or read-write; repeatable. With any "
+                    "--allow, peers outside every prefix are refused")
+        ->type_name("PREFIX=ro|rw")
+        ->allow_extra_args(false);
     add->footer(std::string(address_forms) +
-                "\n--listen has no default: a storage server listens only where it is told to.");
+                "\n--listen has no default: a storage server listens only where it is told to."
+                "\nPREFIX: 192.0.2.0/24, 2001:db8::/32, or an address (/32, /128); the longest"
+                "\nmatching prefix decides. Key files: see 'dstor genkey --help'.");
+
+    std::string set_name, set_key_file;
+    bool no_key = false;
+    auto* set = app.add_subcommand("set", "Replace or remove the key of the export NAME.");
+    set->add_option("NAME", set_name, "Export name")->type_name("")->required();
+    set->add_option("--key", set_key_file,
+                    "The new key file; connected importers keep their sessions, new "
+                    "connections need the new key")
+        ->type_name("FILE");
+    set->add_flag("--no-key", no_key, "Remove the key: importers connect without one");
+    set->footer("Give exactly one of --key FILE and --no-key.");
 
     std::string del_name;
     auto* del = app.add_subcommand("del", "Stop serving NAME; importers are disconnected.");
@@ -47,19 +72,47 @@ Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args) {
 
     Parsed<ExportCommand> out;
     out.command = p.command;
+    auto error = [&p](const std::string& text) {
+        return Parsed<ExportCommand>::usage_error(p.command, text);
+    };
     if (add->parsed()) {
         if (auto bad = check_name(name))
-            return Parsed<ExportCommand>::usage_error(p.command, *bad);
+            return error(*bad);
         auto ep = parse_endpoint(listen);
         if (!ep)
-            return Parsed<ExportCommand>::usage_error(p.command, "--listen '" + listen +
-                                                                     "': " + ep.error().text());
+            return error("--listen '" + listen + "': " + ep.error().text());
         if (device.empty())
-            return Parsed<ExportCommand>::usage_error(p.command, "--device is empty");
-        out.cmd = ExportAdd{ExportSpec{name, device, *ep, read_only}};
+            return error("--device is empty");
+        ExportAdd cmd{ExportSpec{name, device, *ep, read_only, std::nullopt, {}}, std::nullopt};
+        if (add->count("--key") > 0) {
+            if (key_file.empty())
+                return error("--key is empty");
+            cmd.key_file = key_file;
+        }
+        for (const auto& text : allow) {
+            auto entry = parse_allow(text);
+            if (!entry)
+                return error("--allow '" + text + "': " + entry.error().text());
+            cmd.spec.acls.push_back(*entry);
+        }
+        if (auto bad = check_acls(cmd.spec.acls))
+            return error("--allow: " + *bad);
+        out.cmd = std::move(cmd);
+    } else if (set->parsed()) {
+        if (auto bad = check_name(set_name))
+            return error(*bad);
+        const bool key = set->count("--key") > 0;
+        if (key && no_key)
+            return error("give --key FILE or --no-key, not both");
+        if (!key && !no_key)
+            return error("nothing to change: give --key FILE or --no-key");
+        if (key && set_key_file.empty())
+            return error("--key is empty");
+        out.cmd =
+            ExportSet{set_name, key ? std::optional<std::string>(set_key_file) : std::nullopt};
     } else {
         if (auto bad = check_name(del_name))
-            return Parsed<ExportCommand>::usage_error(p.command, *bad);
+            return error(*bad);
         out.cmd = ExportDel{del_name};
     }
     return out;
@@ -70,11 +123,21 @@ int run_export(const std::vector<std::string>& args) {
     if (!p.cmd)
         return emit(p);
 
+    // Local checks first: a bad device or key file is refused before the
+    // kernel is asked anything.
+    std::optional<Key> set_key;
     if (auto* add = std::get_if<ExportAdd>(&*p.cmd)) {
         auto device = check_device(add->spec.device);
         if (!device)
             return usage_error(p.command, device.error().text());
         add->spec.device = *device;
+        if (!load_key(add->key_file, add->spec.key))
+            return EXIT_USAGE;
+    } else if (auto* set = std::get_if<ExportSet>(&*p.cmd)) {
+        if (!load_key(set->key_file, set_key))
+            return EXIT_USAGE;
+        if (!set_key)
+            set_key.emplace(); // --no-key: all zero bytes
     }
 
     auto sock = open_dstor();
@@ -82,15 +145,19 @@ int run_export(const std::vector<std::string>& args) {
         report(p.command, sock.error());
         return EXIT_FAIL;
     }
-    nl::Message msg = std::holds_alternative<ExportAdd>(*p.cmd)
-                          ? sock->request(DSTOR_CMD_EXPORT_ADD)
-                          : sock->request(DSTOR_CMD_EXPORT_DEL);
-    if (const auto* add = std::get_if<ExportAdd>(&*p.cmd))
-        put_export_add(msg, add->spec);
-    else
-        put_export_del(msg, std::get<ExportDel>(*p.cmd).name);
+    std::optional<nl::Message> msg;
+    if (const auto* add = std::get_if<ExportAdd>(&*p.cmd)) {
+        msg.emplace(sock->request(DSTOR_CMD_EXPORT_ADD));
+        put_export_add(*msg, add->spec);
+    } else if (const auto* set = std::get_if<ExportSet>(&*p.cmd)) {
+        msg.emplace(sock->request(DSTOR_CMD_EXPORT_SET));
+        put_export_set(*msg, set->name, *set_key);
+    } else {
+        msg.emplace(sock->request(DSTOR_CMD_EXPORT_DEL));
+        put_export_del(*msg, std::get<ExportDel>(*p.cmd).name);
+    }
 
-    if (auto r = sock->transact(msg); !r) {
+    if (auto r = sock->transact(*msg); !r) {
         report(p.command, r.error());
         return EXIT_FAIL;
     }

@@ -1,5 +1,5 @@
 // dstor import add|set|del: attach a peer's export as /dev/dstorN, change its
-// transaction timers, and detach it.
+// transaction timers or key, and detach it.
 #include <CLI/CLI.hpp>
 #include <linux/dstor.h>
 
@@ -19,7 +19,7 @@ struct TimerArgs {
 };
 
 constexpr const char* timer_options =
-    "--timeout, --retries, --reconnect, --keepalive, --dead-after";
+    "--timeout, --retries, --reconnect, --keepalive, --dead-after, --key";
 
 // `defaults`: mention the kernel's defaults (add) or that omitted ones are kept (set).
 void add_timer_options(CLI::App* app, TimerArgs& t, bool defaults) {
@@ -111,7 +111,7 @@ Parsed<ImportCommand> parse_import_args(const std::vector<std::string>& args) {
     CLI::App app("Attach exports of other machines as /dev/dstorN.", "dstor import");
     app.require_subcommand(1);
 
-    std::string name, peer, connections;
+    std::string name, peer, connections, key_file;
     bool read_only = false;
     TimerArgs add_timers;
     auto* add = app.add_subcommand(
@@ -126,19 +126,27 @@ Parsed<ImportCommand> parse_import_args(const std::vector<std::string>& args) {
                         std::to_string(DSTOR_MAX_CONNECTIONS) +
                         " (default: the kernel's, min(CPUs, 4))")
         ->type_name("N");
+    add->add_option("--key", key_file,
+                    "The export's pre-shared key file: needed when the export has a key, "
+                    "refused when it has none")
+        ->type_name("FILE");
     add_timer_options(add, add_timers, true);
     add->footer("ADDR[:PORT] is a numeric address: 192.0.2.1:7420, [2001:db8::1]:7420,\n"
                 "[fe80::1%eth0]:7420, or without a port (7420): 192.0.2.1, 2001:db8::1.\n"
                 "Host names are not resolved. Timers not given take the kernel's defaults.");
 
-    std::string set_target;
+    std::string set_target, set_key_file;
     TimerArgs set_timers;
-    auto* set = app.add_subcommand("set", "Change the transaction timers of an import.");
+    auto* set = app.add_subcommand("set", "Change the transaction timers or the key of an import.");
     set->add_option("TARGET", set_target, "/dev/dstorN, dstorN or the index N, or the export name")
         ->type_name("")
         ->required();
     add_timer_options(set, set_timers, false);
-    set->footer("Give at least one timer; the others keep their current values.\n"
+    set->add_option("--key", set_key_file,
+                    "A new key file, used from the next connection on (after the exporter's "
+                    "key changed)")
+        ->type_name("FILE");
+    set->footer("Give at least one timer or --key; the others keep their current values.\n"
                 "A name is looked up among the imports and must match exactly one.");
 
     std::string target;
@@ -160,7 +168,7 @@ Parsed<ImportCommand> parse_import_args(const std::vector<std::string>& args) {
         if (!ep)
             return Parsed<ImportCommand>::usage_error(p.command, "--peer '" + peer +
                                                                      "': " + ep.error().text());
-        ImportSpec spec{name, *ep, read_only, 0, {}};
+        ImportSpec spec{name, *ep, read_only, 0, {}, std::nullopt};
         if (add->count("--connections") > 0) {
             auto n = parse_connections(connections);
             if (!n)
@@ -171,7 +179,13 @@ Parsed<ImportCommand> parse_import_args(const std::vector<std::string>& args) {
         if (!timers)
             return Parsed<ImportCommand>::usage_error(p.command, timers.error().text());
         spec.timers = *timers;
-        out.cmd = ImportAdd{spec};
+        ImportAdd cmd{spec, std::nullopt};
+        if (add->count("--key") > 0) {
+            if (key_file.empty())
+                return Parsed<ImportCommand>::usage_error(p.command, "--key is empty");
+            cmd.key_file = key_file;
+        }
+        out.cmd = std::move(cmd);
     } else if (set->parsed()) {
         ImportRef ref;
         if (auto index = parse_device_index(set_target)) {
@@ -189,10 +203,16 @@ Parsed<ImportCommand> parse_import_args(const std::vector<std::string>& args) {
         auto timers = timers_from(set, set_timers);
         if (!timers)
             return Parsed<ImportCommand>::usage_error(p.command, timers.error().text());
-        if (timers->empty())
+        std::optional<std::string> set_key;
+        if (set->count("--key") > 0) {
+            if (set_key_file.empty())
+                return Parsed<ImportCommand>::usage_error(p.command, "--key is empty");
+            set_key = set_key_file;
+        }
+        if (timers->empty() && !set_key)
             return Parsed<ImportCommand>::usage_error(
                 p.command, std::string("nothing to change: give at least one of ") + timer_options);
-        out.cmd = ImportSet{ref, *timers};
+        out.cmd = ImportSet{ref, *timers, set_key};
     } else {
         if (auto index = parse_device_index(target)) {
             out.cmd = ImportDel{*index};
@@ -232,7 +252,8 @@ int run_add(nl::Socket& sock, const std::string& command, const ImportAdd& add) 
     return EXIT_OK;
 }
 
-int run_set(nl::Socket& sock, const std::string& command, const ImportSet& set) {
+int run_set(nl::Socket& sock, const std::string& command, const ImportSet& set,
+            const std::optional<Key>& key) {
     std::uint32_t index = 0;
     if (const auto* i = std::get_if<std::uint32_t>(&set.target)) {
         index = *i;
@@ -250,7 +271,7 @@ int run_set(nl::Socket& sock, const std::string& command, const ImportSet& set) 
         index = *found;
     }
     nl::Message msg = sock.request(DSTOR_CMD_IMPORT_SET);
-    put_import_set(msg, index, set.timers);
+    put_import_set(msg, index, set.timers, key ? &*key : nullptr);
     if (auto r = sock.transact(msg); !r) {
         report(command, r.error());
         return EXIT_FAIL;
@@ -275,6 +296,16 @@ int run_import(const std::vector<std::string>& args) {
     if (!p.cmd)
         return emit(p);
 
+    // A bad key file is refused before the kernel is asked anything.
+    std::optional<Key> set_key;
+    if (auto* add = std::get_if<ImportAdd>(&*p.cmd)) {
+        if (!load_key(add->key_file, add->spec.key))
+            return EXIT_USAGE;
+    } else if (auto* set = std::get_if<ImportSet>(&*p.cmd)) {
+        if (!load_key(set->key_file, set_key))
+            return EXIT_USAGE;
+    }
+
     auto sock = open_dstor();
     if (!sock) {
         report(p.command, sock.error());
@@ -283,7 +314,7 @@ int run_import(const std::vector<std::string>& args) {
     if (const auto* add = std::get_if<ImportAdd>(&*p.cmd))
         return run_add(*sock, p.command, *add);
     if (const auto* set = std::get_if<ImportSet>(&*p.cmd))
-        return run_set(*sock, p.command, *set);
+        return run_set(*sock, p.command, *set, set_key);
     return run_del(*sock, p.command, std::get<ImportDel>(*p.cmd));
 }
 

@@ -23,10 +23,14 @@ struct Subcommand {
 };
 
 const Subcommand subcommands[] = {
-    {"show", dstor::run_show, "Shows exports and imports (the default)"},
-    {"export", dstor::run_export, "Serves local block devices over TCP"},
+    {"show", dstor::run_show, "Shows exports, imports and the crypto pool (the default)"},
+    {"export", dstor::run_export, "Serves local block devices over TCP, sets their keys"},
     {"import", dstor::run_import, "Attaches a peer's export as /dev/dstorN, tunes its timers"},
+    {"acl", dstor::run_acl, "Lists, adds and removes who may connect to an export"},
+    {"set", dstor::run_set, "Changes module-wide settings (crypto-workers)"},
     {"monitor", dstor::run_monitor, "Prints import events (link lost, reconnected, ...)"},
+    {"genkey", dstor::run_genkey, "Prints a new pre-shared key: dstor genkey > KEYFILE"},
+    {"keyid", dstor::run_keyid, "Prints the fingerprint of a key file"},
     {"help", run_help, "Shows this help, or an object's: dstor help OBJECT"},
 };
 

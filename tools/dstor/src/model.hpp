@@ -8,16 +8,28 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "endpoint.hpp"
+#include "key.hpp"
 
 namespace dstor {
+
+// One entry of an export's access list (DSTOR_A_ACL).
+struct AclEntry {
+    Prefix prefix;
+    std::uint32_t perm = 0; // enum dstor_perm: DSTOR_PERM_RO or DSTOR_PERM_RW
+
+    bool operator==(const AclEntry&) const = default;
+};
 
 struct ExportSpec {
     std::string name;   // DSTOR_A_NAME
     std::string device; // DSTOR_A_DEVICE, absolute path of a block device
     Endpoint listen;    // DSTOR_A_LISTEN
     bool read_only = false;
+    std::optional<Key> key;     // DSTOR_A_KEY
+    std::vector<AclEntry> acls; // DSTOR_A_ACLS, sent only when not empty
 
     bool operator==(const ExportSpec&) const = default;
 };
@@ -46,6 +58,7 @@ struct ImportSpec {
     bool read_only = false;
     std::uint32_t connections = 0; // 0: the kernel's default
     Timers timers;                 // only the given ones are sent
+    std::optional<Key> key;        // DSTOR_A_KEY
 
     bool operator==(const ImportSpec&) const = default;
 };
@@ -58,6 +71,8 @@ struct Stats {
     std::optional<std::uint64_t> reads, writes, flushes, discards, write_zeroes;
     std::optional<std::uint64_t> read_bytes, write_bytes, errors, inflight;
     std::optional<std::uint64_t> resent, timeouts, reconnects, keepalives; // imports
+    std::optional<std::uint64_t> auth_failures, acl_denied;                // exports
+    std::optional<std::uint64_t> bad_records;                              // both
 
     bool operator==(const Stats&) const = default;
 };
@@ -71,6 +86,8 @@ struct ExportInfo {
     std::optional<std::uint64_t> size;
     std::optional<std::uint32_t> block_size;
     std::optional<std::uint32_t> sessions;
+    std::optional<KeyId> key_id;               // DSTOR_A_KEY_ID: only when a key is set
+    std::optional<std::vector<AclEntry>> acls; // DSTOR_A_ACLS: empty = open to every peer
     Stats stats;
 };
 
@@ -86,7 +103,28 @@ struct ImportInfo {
     std::optional<std::uint32_t> connected;   // up now
     std::optional<std::uint32_t> state;       // enum dstor_state
     Timers timers;
+    std::optional<KeyId> key_id;         // DSTOR_A_KEY_ID: only when a key is set
+    std::optional<std::uint32_t> cipher; // DSTOR_A_CIPHER, enum dstor_cipher
     Stats stats;
+};
+
+// Reply of DSTOR_CMD_ACL_GET.
+struct AclList {
+    std::string name; // the export
+    std::vector<AclEntry> entries;
+};
+
+// Module-wide settings: DSTOR_CMD_SET (only the set ones are sent).
+struct Settings {
+    std::optional<std::uint32_t> crypto_workers; // DSTOR_A_CRYPTO_WORKERS
+
+    bool operator==(const Settings&) const = default;
+};
+
+// Reply of DSTOR_CMD_GET.
+struct CryptoInfo {
+    std::optional<std::uint32_t> workers; // DSTOR_A_CRYPTO_WORKERS
+    std::optional<std::uint32_t> queued;  // DSTOR_A_CRYPTO_QUEUED
 };
 
 // A DSTOR_CMD_EVENT notification of the "events" multicast group.

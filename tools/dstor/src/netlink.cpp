@@ -1,6 +1,7 @@
 #include "netlink.hpp"
 
 #include <linux/genetlink.h>
+#include <openssl/crypto.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -32,6 +33,20 @@ Message::Message(std::uint16_t type, std::uint16_t flags, std::uint8_t cmd, std:
     auto* genl = static_cast<genlmsghdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(genlmsghdr)));
     genl->cmd = cmd;
     genl->version = version;
+}
+
+Message& Message::operator=(Message&& other) noexcept {
+    if (this != &other) {
+        wipe();
+        buf_ = std::move(other.buf_);
+        overflow_ = other.overflow_;
+    }
+    return *this;
+}
+
+void Message::wipe() noexcept {
+    if (!buf_.empty())
+        OPENSSL_cleanse(buf_.data(), buf_.size());
 }
 
 void Message::put_u8(std::uint16_t type, std::uint8_t v) {

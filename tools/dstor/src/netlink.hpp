@@ -43,16 +43,18 @@ private:
 
 // One generic netlink message in its own buffer. Attributes that do not fit
 // mark the message as overflowed; Socket::transact() then refuses to send it.
+// The buffer is wiped when the message goes away: requests may carry a key.
 class Message {
 public:
-    static constexpr std::size_t capacity = 8192;
+    // Room for DSTOR_MAX_ACLS IPv6 entries (40 bytes each) in one EXPORT_ADD.
+    static constexpr std::size_t capacity = 16384;
 
     Message(std::uint16_t type, std::uint16_t flags, std::uint8_t cmd, std::uint8_t version);
     Message(const Message&) = delete;
     Message& operator=(const Message&) = delete;
     Message(Message&&) noexcept = default;
-    Message& operator=(Message&&) noexcept = default;
-    ~Message() = default;
+    Message& operator=(Message&& other) noexcept;
+    ~Message() { wipe(); }
 
     void put_u8(std::uint16_t type, std::uint8_t v);
     void put_u16(std::uint16_t type, std::uint16_t v);
@@ -69,6 +71,7 @@ public:
 
 private:
     friend class Nest;
+    void wipe() noexcept;
 
     std::vector<char> buf_;
     bool overflow_ = false;

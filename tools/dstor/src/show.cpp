@@ -1,14 +1,17 @@
 // dstor show [--json]: every export and import, from DSTOR_CMD_EXPORT_GET and
-// DSTOR_CMD_IMPORT_GET dumps.
+// DSTOR_CMD_IMPORT_GET dumps, and the crypto pool from DSTOR_CMD_GET.
 #include "show.hpp"
 
 #include <CLI/CLI.hpp>
 #include <linux/dstor.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
 
+#include "attrs.hpp"
 #include "commands.hpp"
 
 namespace dstor {
@@ -35,6 +38,9 @@ constexpr StatsKey stats_keys[] = {
     {"timeouts", &Stats::timeouts},
     {"reconnects", &Stats::reconnects},
     {"keepalives", &Stats::keepalives},
+    {"auth_failures", &Stats::auth_failures},
+    {"acl_denied", &Stats::acl_denied},
+    {"bad_records", &Stats::bad_records},
 };
 
 struct TimerKey {
@@ -102,7 +108,8 @@ std::string size_text(const std::optional<std::uint64_t>& size,
 }
 
 // "  requests: ...", "  transfer: ...", "  status: ..." for what is present,
-// and for imports "  recovery: ...".
+// for imports "  recovery: ...", and "  security: ..." (exports: failed
+// authentications, access list refusals and bad records; imports: bad records).
 void stats_lines(std::ostream& os, const Stats& s, bool import) {
     std::string requests;
     auto add = [&requests](const std::optional<std::uint64_t>& v, const char* what) {
@@ -133,8 +140,21 @@ void stats_lines(std::ostream& os, const Stats& s, bool import) {
     if (!errors.empty())
         os << "  status: " << errors << '\n';
 
-    if (!import)
+    std::string security;
+    auto sec = [&security](const std::optional<std::uint64_t>& v, const char* what) {
+        if (v)
+            security += (security.empty() ? "" : ", ") + std::to_string(*v) + " " + what;
+    };
+    if (!import) {
+        sec(s.auth_failures, "auth failures");
+        sec(s.acl_denied, "acl denied");
+    }
+    sec(s.bad_records, "bad records");
+    if (!import) {
+        if (!security.empty())
+            os << "  security: " << security << '\n';
         return;
+    }
     std::string recovery;
     auto rec = [&recovery](const std::optional<std::uint64_t>& v, const char* what) {
         if (v)
@@ -146,6 +166,16 @@ void stats_lines(std::ostream& os, const Stats& s, bool import) {
     rec(s.keepalives, "keepalives");
     if (!recovery.empty())
         os << "  recovery: " << recovery << '\n';
+    if (!security.empty())
+        os << "  security: " << security << '\n';
+}
+
+// "0011223344556677", plus ", cipher aes-gcm" for an import that reports one.
+std::string key_text(const KeyId& id, const std::optional<std::uint32_t>& cipher) {
+    std::string out = format_key_id(id);
+    if (cipher)
+        out += ", cipher " + cipher_name(*cipher);
+    return out;
 }
 
 } // namespace
@@ -182,8 +212,58 @@ std::string state_name(std::optional<std::uint32_t> state) {
     }
 }
 
+std::string perm_name(std::uint32_t perm) {
+    switch (perm) {
+    case DSTOR_PERM_RO:
+        return "ro";
+    case DSTOR_PERM_RW:
+        return "rw";
+    default:
+        return "perm-" + std::to_string(perm);
+    }
+}
+
+std::string cipher_name(std::uint32_t cipher) {
+    switch (cipher) {
+    case DSTOR_CIPHER_NONE:
+        return "none";
+    case DSTOR_CIPHER_AES_GCM:
+        return "aes-gcm";
+    case DSTOR_CIPHER_CHACHA20_POLY1305:
+        return "chacha20-poly1305";
+    default:
+        return "cipher-" + std::to_string(cipher);
+    }
+}
+
+std::vector<AclEntry> sort_acl(std::vector<AclEntry> entries) {
+    std::stable_sort(entries.begin(), entries.end(), [](const AclEntry& a, const AclEntry& b) {
+        if (a.prefix.len != b.prefix.len)
+            return a.prefix.len > b.prefix.len;
+        if (a.prefix.family != b.prefix.family)
+            return a.prefix.family == Endpoint::Family::ipv4;
+        return a.prefix.addr < b.prefix.addr;
+    });
+    return entries;
+}
+
+std::string format_acl(const std::vector<AclEntry>& entries) {
+    std::string out;
+    for (const auto& e : sort_acl(entries))
+        out += format_prefix(e.prefix) + " " + perm_name(e.perm) + "\n";
+    return out;
+}
+
+nlohmann::ordered_json acl_json(const std::vector<AclEntry>& entries) {
+    auto j = nlohmann::ordered_json::array();
+    for (const auto& e : sort_acl(entries))
+        j.push_back({{"prefix", format_prefix(e.prefix)}, {"perm", perm_name(e.perm)}});
+    return j;
+}
+
 std::string format_show(const std::vector<ExportInfo>& exports,
-                        const std::vector<ImportInfo>& imports) {
+                        const std::vector<ImportInfo>& imports,
+                        const std::optional<CryptoInfo>& crypto) {
     std::ostringstream os;
     bool first = true;
     auto separate = [&] {
@@ -191,6 +271,16 @@ std::string format_show(const std::vector<ExportInfo>& exports,
             os << '\n';
         first = false;
     };
+    if (crypto && (crypto->workers || crypto->queued)) {
+        separate();
+        std::string line;
+        if (crypto->workers)
+            line = "workers " + std::to_string(*crypto->workers);
+        if (crypto->queued)
+            line += (line.empty() ? "" : ", ") + std::string("queued ") +
+                    std::to_string(*crypto->queued);
+        os << "crypto: " << line << '\n';
+    }
     for (const auto& e : exports) {
         separate();
         os << "export: " << e.name << '\n';
@@ -199,6 +289,15 @@ std::string format_show(const std::vector<ExportInfo>& exports,
         if (e.listen)
             os << "  listen: " << format_endpoint(*e.listen) << '\n';
         os << "  access: " << (e.read_only ? "read-only" : "read-write") << '\n';
+        if (e.key_id)
+            os << "  key: " << key_text(*e.key_id, std::nullopt) << '\n';
+        if (e.acls && !e.acls->empty()) {
+            std::string allow;
+            for (const auto& a : sort_acl(*e.acls))
+                allow +=
+                    (allow.empty() ? "" : ", ") + format_prefix(a.prefix) + " " + perm_name(a.perm);
+            os << "  allow: " << allow << '\n';
+        }
         if (auto sz = size_text(e.size, e.block_size); !sz.empty())
             os << "  size: " << sz << '\n';
         if (e.sessions)
@@ -216,6 +315,8 @@ std::string format_show(const std::vector<ExportInfo>& exports,
         os << '\n';
         os << "  state: " << state_name(i.state) << '\n';
         os << "  access: " << (i.read_only ? "read-only" : "read-write") << '\n';
+        if (i.key_id)
+            os << "  key: " << key_text(*i.key_id, i.cipher) << '\n';
         if (i.connected && i.connections)
             os << "  connections: " << *i.connected << '/' << *i.connections << " connected\n";
         else if (i.connections)
@@ -232,7 +333,8 @@ std::string format_show(const std::vector<ExportInfo>& exports,
 }
 
 nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
-                                 const std::vector<ImportInfo>& imports) {
+                                 const std::vector<ImportInfo>& imports,
+                                 const std::optional<CryptoInfo>& crypto) {
     using json = nlohmann::ordered_json;
     json doc = json::object();
     doc["exports"] = json::array();
@@ -251,6 +353,10 @@ nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
             j["block_size"] = *e.block_size;
         if (e.sessions)
             j["sessions"] = *e.sessions;
+        if (e.key_id)
+            j["key_id"] = format_key_id(*e.key_id);
+        if (e.acls)
+            j["acls"] = acl_json(*e.acls);
         j["stats"] = stats_json(e.stats);
         doc["exports"].push_back(std::move(j));
     }
@@ -273,9 +379,21 @@ nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
         if (i.connected)
             j["connected"] = *i.connected;
         j["state"] = state_name(i.state);
+        if (i.key_id)
+            j["key_id"] = format_key_id(*i.key_id);
+        if (i.cipher)
+            j["cipher"] = cipher_name(*i.cipher);
         j["timers"] = timers_json(i.timers);
         j["stats"] = stats_json(i.stats);
         doc["imports"].push_back(std::move(j));
+    }
+    if (crypto) {
+        json c = json::object();
+        if (crypto->workers)
+            c["workers"] = *crypto->workers;
+        if (crypto->queued)
+            c["queued"] = *crypto->queued;
+        doc["crypto"] = std::move(c);
     }
     return doc;
 }
@@ -284,7 +402,8 @@ Parsed<ShowCommand> parse_show_args(const std::vector<std::string>& args) {
     CLI::App app("Show every export and import (the default when dstor gets no arguments).",
                  "dstor show");
     bool json = false;
-    app.add_flag("--json", json, "Print one JSON document: {\"exports\":[...],\"imports\":[...]}");
+    app.add_flag("--json", json,
+                 "Print one JSON document: {\"exports\":[...],\"imports\":[...],\"crypto\":{...}}");
     auto p = parse_cli(app, "show", args);
     if (!p.cmd)
         return carry<ShowCommand>(std::move(p));
@@ -293,6 +412,29 @@ Parsed<ShowCommand> parse_show_args(const std::vector<std::string>& args) {
     out.cmd = ShowCommand{json};
     return out;
 }
+
+namespace {
+
+// DSTOR_CMD_GET; nothing from a module that predates it (EOPNOTSUPP).
+Result<std::optional<CryptoInfo>> get_crypto(nl::Socket& sock) {
+    std::optional<CryptoInfo> info;
+    nl::Message msg = sock.request(DSTOR_CMD_GET);
+    auto r = sock.transact(msg, [&info](const nlmsghdr* nlh) -> Result<void> {
+        auto i = parse_crypto_info(nlh);
+        if (!i)
+            return i.error();
+        info = *i;
+        return {};
+    });
+    if (!r) {
+        if (r.error().from_kernel && r.error().err == EOPNOTSUPP)
+            return std::optional<CryptoInfo>{};
+        return r.error();
+    }
+    return info;
+}
+
+} // namespace
 
 int run_show(const std::vector<std::string>& args) {
     auto p = parse_show_args(args);
@@ -315,13 +457,18 @@ int run_show(const std::vector<std::string>& args) {
         report(p.command, imports.error());
         return EXIT_FAIL;
     }
+    auto crypto = get_crypto(*sock);
+    if (!crypto) {
+        report(p.command, crypto.error());
+        return EXIT_FAIL;
+    }
 
     if (p.cmd->json)
-        std::cout << show_json(*exports, *imports)
+        std::cout << show_json(*exports, *imports, *crypto)
                          .dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
                   << '\n';
     else
-        std::cout << format_show(*exports, *imports);
+        std::cout << format_show(*exports, *imports, *crypto);
     std::cout.flush();
     if (!std::cout) {
         report(p.command, "cannot write to standard output");

@@ -18,12 +18,33 @@ std::string human_bytes(std::uint64_t bytes);
 // "connected", "reconnecting", "failed", "deleting", or "unknown".
 std::string state_name(std::optional<std::uint32_t> state);
 
-// Blocks in the style of `wg show`, separated by blank lines; "" when empty.
-std::string format_show(const std::vector<ExportInfo>& exports,
-                        const std::vector<ImportInfo>& imports);
+// "ro", "rw", or "perm-N".
+std::string perm_name(std::uint32_t perm);
 
-// {"exports":[...], "imports":[...]}: the document `dstor show --json` prints.
+// "aes-gcm", "chacha20-poly1305", "none", or "cipher-N".
+std::string cipher_name(std::uint32_t cipher);
+
+// An access list in the order it is printed: longest prefix first (the one
+// that decides), then IPv4 before IPv6, then by address.
+std::vector<AclEntry> sort_acl(std::vector<AclEntry> entries);
+
+// `dstor acl list`: one "PREFIX PERM" line per entry, longest prefix first.
+std::string format_acl(const std::vector<AclEntry>& entries);
+
+// [{"prefix": "192.0.2.0/24", "perm": "ro"}, ...], longest prefix first.
+nlohmann::ordered_json acl_json(const std::vector<AclEntry>& entries);
+
+// Blocks in the style of `wg show`, separated by blank lines; "" when empty.
+// The module's crypto pool comes first, as "crypto: workers N, queued M",
+// when the kernel reported it (DSTOR_CMD_GET; older modules do not).
+std::string format_show(const std::vector<ExportInfo>& exports,
+                        const std::vector<ImportInfo>& imports,
+                        const std::optional<CryptoInfo>& crypto = std::nullopt);
+
+// {"exports":[...], "imports":[...], "crypto":{...}}: the document
+// `dstor show --json` prints ("crypto" only when the kernel reported it).
 nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
-                                 const std::vector<ImportInfo>& imports);
+                                 const std::vector<ImportInfo>& imports,
+                                 const std::optional<CryptoInfo>& crypto = std::nullopt);
 
 } // namespace dstor

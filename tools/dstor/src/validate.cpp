@@ -140,6 +140,46 @@ std::optional<std::string> check_timers(const Timers& t) {
     return std::nullopt;
 }
 
+Result<std::uint32_t> parse_perm(std::string_view text) {
+    if (text == "ro")
+        return std::uint32_t{DSTOR_PERM_RO};
+    if (text == "rw")
+        return std::uint32_t{DSTOR_PERM_RW};
+    return Error::user("permission '" + std::string(text) + "' is neither ro nor rw");
+}
+
+Result<AclEntry> parse_allow(std::string_view text) {
+    const auto eq = text.find('=');
+    if (eq == std::string_view::npos)
+        return Error::user("expected PREFIX=ro or PREFIX=rw");
+    auto prefix = parse_prefix(text.substr(0, eq));
+    if (!prefix)
+        return prefix.error();
+    auto perm = parse_perm(text.substr(eq + 1));
+    if (!perm)
+        return perm.error();
+    return AclEntry{*prefix, *perm};
+}
+
+std::optional<std::string> check_acls(const std::vector<AclEntry>& acls) {
+    if (acls.size() > DSTOR_MAX_ACLS)
+        return std::to_string(acls.size()) + " access entries (at most " +
+               std::to_string(DSTOR_MAX_ACLS) + ")";
+    for (std::size_t i = 0; i < acls.size(); i++)
+        for (std::size_t j = 0; j < i; j++)
+            if (acls[i].prefix == acls[j].prefix)
+                return format_prefix(acls[i].prefix) + " is given twice";
+    return std::nullopt;
+}
+
+Result<std::uint32_t> parse_crypto_workers(std::string_view text) {
+    auto n = parse_number(text);
+    if (!n || *n < 1 || *n > DSTOR_MAX_CRYPTO_WORKERS)
+        return Error::user("crypto-workers must be a number from 1 to " +
+                           std::to_string(DSTOR_MAX_CRYPTO_WORKERS));
+    return *n;
+}
+
 Result<std::string> check_device(const std::string& path) {
     if (path.empty())
         return Error::user("the device path is empty");

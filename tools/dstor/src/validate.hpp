@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "model.hpp"
 
@@ -40,6 +41,18 @@ Result<Reconnect> parse_reconnect(std::string_view text);
 // Checks between timers given together: --dead-after must exceed --keepalive
 // when both are set. (Against the import's current values the kernel checks.)
 std::optional<std::string> check_timers(const Timers& timers);
+
+// An access permission: "ro" -> DSTOR_PERM_RO, "rw" -> DSTOR_PERM_RW.
+Result<std::uint32_t> parse_perm(std::string_view text);
+
+// --allow PREFIX=ro|rw (see parse_prefix for PREFIX).
+Result<AclEntry> parse_allow(std::string_view text);
+
+// The --allow entries of one command: at most DSTOR_MAX_ACLS, no prefix twice.
+std::optional<std::string> check_acls(const std::vector<AclEntry>& acls);
+
+// `dstor set crypto-workers N`: a decimal 1..DSTOR_MAX_CRYPTO_WORKERS.
+Result<std::uint32_t> parse_crypto_workers(std::string_view text);
 
 // The path exists and is a block device, and fits DSTOR_PATH_MAX. Relative
 // paths are made absolute (the kernel opens the path, not dstor).

@@ -96,7 +96,8 @@ TEST(ExportArgs, Del) {
 }
 
 TEST(ExportArgs, Verbs) {
-    expect_usage_error(parse_export_args({}), "export", "missing verb: expected add or del");
+    expect_usage_error(parse_export_args({}), "export",
+                       "missing verb: expected add, set or del");
     expect_usage_error(parse_export_args({"frob"}), "export", "unknown verb 'frob'");
     expect_usage_error(parse_export_args({""}), "export", "unknown verb ''");
     expect_usage_error(parse_export_args({"--frob"}), "export", "--frob");
@@ -112,6 +113,54 @@ TEST(ExportArgs, Help) {
     expect_help(parse_export_args({"del", "--help"}), "Usage: dstor export del");
     // Help wins over missing required options.
     expect_help(parse_export_args({"add", "x", "--help"}), "Usage: dstor export add");
+}
+
+TEST(ExportArgs, AddKey) {
+    auto p = parse_export_args(
+        {"add", "s0", "--device", "/dev/ram0", "--listen", "192.0.2.1", "--key", "/etc/k1"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    const auto& add = std::get<ExportAdd>(*p.cmd);
+    EXPECT_EQ(add.key_file, "/etc/k1");
+    EXPECT_FALSE(add.spec.key); // read when the command runs
+    p = parse_export_args({"add", "s0", "--device", "/dev/ram0", "--listen", "192.0.2.1"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_FALSE(std::get<ExportAdd>(*p.cmd).key_file);
+    // Parsing never opens the key file.
+    p = parse_export_args({"add", "s0", "--device", "/d", "--listen", "::", "--key", "/none"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+
+    expect_usage_error(
+        parse_export_args({"add", "s0", "--device", "/d", "--listen", "::", "--key", ""}),
+        "export add", "--key is empty");
+    expect_usage_error(parse_export_args({"add", "s0", "--device", "/d", "--listen", "::", "--key"}),
+                       "export add", "--key");
+    auto h = parse_export_args({"add", "--help"});
+    EXPECT_NE(h.output.find("--key FILE"), std::string::npos) << h.output;
+    EXPECT_NE(h.output.find("--allow PREFIX=ro|rw"), std::string::npos) << h.output;
+}
+
+TEST(ExportArgs, Set) {
+    auto p = parse_export_args({"set", "s0", "--key", "/etc/k2"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(p.command, "export set");
+    EXPECT_EQ(std::get<ExportSet>(*p.cmd).name, "s0");
+    EXPECT_EQ(std::get<ExportSet>(*p.cmd).key_file, "/etc/k2");
+
+    p = parse_export_args({"set", "--no-key", "s0"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_FALSE(std::get<ExportSet>(*p.cmd).key_file); // a zero key: removed
+
+    expect_usage_error(parse_export_args({"set", "s0"}), "export set",
+                       "nothing to change: give --key FILE or --no-key");
+    expect_usage_error(parse_export_args({"set", "s0", "--key", "/k", "--no-key"}), "export set",
+                       "give --key FILE or --no-key, not both");
+    expect_usage_error(parse_export_args({"set", "--no-key"}), "export set", "NAME is required");
+    expect_usage_error(parse_export_args({"set", "s/0", "--no-key"}), "export set", "'/'");
+    expect_usage_error(parse_export_args({"set", "s0", "--key", ""}), "export set",
+                       "--key is empty");
+    expect_usage_error(parse_export_args({"set", "s0", "--no-key", "--read-only"}), "export set",
+                       "--read-only");
+    expect_help(parse_export_args({"set", "--help"}), "Usage: dstor export set [OPTIONS] NAME");
 }
 
 TEST(ImportArgs, AddMinimal) {
@@ -133,6 +182,41 @@ TEST(ImportArgs, AddFull) {
     EXPECT_EQ(format_endpoint(spec.peer), "[2001:db8::1]:7420");
     EXPECT_TRUE(spec.read_only);
     EXPECT_EQ(spec.connections, 8u);
+}
+
+TEST(ImportArgs, AddKey) {
+    auto p = parse_import_args({"add", "s0", "--peer", "192.0.2.1", "--key", "/etc/k1",
+                                "--connections", "2"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    const auto& add = std::get<ImportAdd>(*p.cmd);
+    EXPECT_EQ(add.key_file, "/etc/k1");
+    EXPECT_FALSE(add.spec.key);
+    EXPECT_EQ(add.spec.connections, 2u);
+    p = parse_import_args({"add", "s0", "--peer", "192.0.2.1"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_FALSE(std::get<ImportAdd>(*p.cmd).key_file);
+    expect_usage_error(parse_import_args({"add", "s0", "--peer", "192.0.2.1", "--key", ""}),
+                       "import add", "--key is empty");
+}
+
+TEST(ImportArgs, SetKey) {
+    auto p = parse_import_args({"set", "dstor0", "--key", "/etc/k2"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    const auto& set = std::get<ImportSet>(*p.cmd);
+    EXPECT_EQ(set.key_file, "/etc/k2");
+    EXPECT_TRUE(set.timers.empty()); // a key alone is a change
+    p = parse_import_args({"set", "disk1", "--key", "/k", "--timeout", "9"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(std::get<ImportSet>(*p.cmd).timers.timeout, 9u);
+    EXPECT_EQ(std::get<ImportSet>(*p.cmd).key_file, "/k");
+    p = parse_import_args({"set", "dstor0", "--timeout", "9"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_FALSE(std::get<ImportSet>(*p.cmd).key_file);
+    expect_usage_error(parse_import_args({"set", "dstor0", "--key", ""}), "import set",
+                       "--key is empty");
+    expect_usage_error(parse_import_args({"set", "dstor0", "--no-key"}), "import set",
+                       "--no-key");
+    EXPECT_NE(parse_import_args({"set", "--help"}).output.find("--key FILE"), std::string::npos);
 }
 
 TEST(ImportArgs, AddErrors) {
@@ -258,7 +342,7 @@ TEST(ImportArgs, SetByDeviceIndexOrName) {
 TEST(ImportArgs, SetErrors) {
     expect_usage_error(parse_import_args({"set", "dstor0"}), "import set",
                        "nothing to change: give at least one of --timeout, --retries, "
-                       "--reconnect, --keepalive, --dead-after");
+                       "--reconnect, --keepalive, --dead-after, --key");
     expect_usage_error(parse_import_args({"set", "--timeout", "5"}), "import set",
                        "TARGET is required");
     expect_usage_error(parse_import_args({"set", "/dev/sda", "--timeout", "5"}), "import set",
@@ -371,4 +455,26 @@ TEST(MonitorArgs, Parses) {
     auto h = parse_monitor_args({"--help"});
     expect_help(h, "Usage: dstor monitor [OPTIONS]");
     EXPECT_NE(h.output.find("network namespace"), std::string::npos);
+}
+
+TEST(SetArgs, CryptoWorkers) {
+    auto p = parse_set_args({"crypto-workers", "4"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(p.command, "set crypto-workers");
+    EXPECT_EQ(p.cmd->settings.crypto_workers, 4u);
+    for (const char* n : {"1", "256"}) {
+        p = parse_set_args({"crypto-workers", n});
+        ASSERT_TRUE(p.cmd.has_value()) << n << ": " << p.output;
+    }
+    for (const char* bad : {"0", "257", "-1", "", "four", "4.0", " 4", "4294967300"})
+        expect_usage_error(parse_set_args({"crypto-workers", bad}), "set crypto-workers",
+                           "crypto-workers must be a number from 1 to 256");
+    expect_usage_error(parse_set_args({"crypto-workers"}), "set crypto-workers", "N is required");
+    expect_usage_error(parse_set_args({"crypto-workers", "2", "3"}), "set crypto-workers",
+                       "not expected");
+    expect_usage_error(parse_set_args({}), "set", "missing verb: expected crypto-workers");
+    expect_usage_error(parse_set_args({"workers", "2"}), "set", "unknown verb 'workers'");
+    expect_help(parse_set_args({"--help"}), "Usage: dstor set [OPTIONS] SUBCOMMAND");
+    expect_help(parse_set_args({"crypto-workers", "--help"}),
+                "Usage: dstor set crypto-workers [OPTIONS] N");
 }

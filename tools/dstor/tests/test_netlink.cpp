@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "attrs.hpp"
+#include "key.hpp"
 #include "netlink.hpp"
 
 using namespace dstor;
@@ -73,7 +74,8 @@ TEST(Message, Header) {
 
 TEST(Message, ExportAddIpv4) {
     nl::Message msg(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_EXPORT_ADD, DSTOR_GENL_VERSION);
-    put_export_add(msg, ExportSpec{"disk1", "/dev/vdb", ep("192.0.2.1:7421"), false});
+    put_export_add(msg,
+                   ExportSpec{"disk1", "/dev/vdb", ep("192.0.2.1:7421"), false, std::nullopt, {}});
     ASSERT_FALSE(msg.overflow());
 
     auto top = attrs_of(msg.hdr());
@@ -106,7 +108,8 @@ TEST(Message, ExportAddIpv4) {
 
 TEST(Message, ExportAddReadOnlyIpv6Scoped) {
     nl::Message msg(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_EXPORT_ADD, DSTOR_GENL_VERSION);
-    put_export_add(msg, ExportSpec{"ro", "/dev/vdc", ep("[fe80::1%1]:9000"), true});
+    put_export_add(msg,
+                   ExportSpec{"ro", "/dev/vdc", ep("[fe80::1%1]:9000"), true, std::nullopt, {}});
     auto top = attrs_of(msg.hdr());
     ASSERT_TRUE(top.count(DSTOR_A_FLAGS));
     EXPECT_EQ(mnl_attr_validate(top[DSTOR_A_FLAGS], MNL_TYPE_U32), 0);
@@ -126,7 +129,7 @@ TEST(Message, ExportAddReadOnlyIpv6Scoped) {
 
 TEST(Message, ImportAdd) {
     nl::Message msg(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_IMPORT_ADD, DSTOR_GENL_VERSION);
-    put_import_add(msg, ImportSpec{"disk1", ep("[2001:db8::1]"), true, 4, {}});
+    put_import_add(msg, ImportSpec{"disk1", ep("[2001:db8::1]"), true, 4, {}, std::nullopt});
     auto top = attrs_of(msg.hdr());
     EXPECT_EQ(top.size(), 4u);
     EXPECT_EQ(str_of(top[DSTOR_A_NAME]), "disk1");
@@ -139,7 +142,7 @@ TEST(Message, ImportAdd) {
     EXPECT_EQ(format_endpoint(*peer), "[2001:db8::1]:7420");
 
     nl::Message dflt(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_IMPORT_ADD, DSTOR_GENL_VERSION);
-    put_import_add(dflt, ImportSpec{"disk1", ep("192.0.2.1"), false, 0, {}});
+    put_import_add(dflt, ImportSpec{"disk1", ep("192.0.2.1"), false, 0, {}, std::nullopt});
     auto t2 = attrs_of(dflt.hdr());
     EXPECT_EQ(t2.size(), 2u); // no FLAGS, no CONNECTIONS: the kernel's defaults
 }
@@ -162,6 +165,95 @@ TEST(Message, ImportDelAndExportDel) {
     t = attrs_of(del.hdr());
     ASSERT_EQ(t.size(), 1u);
     EXPECT_EQ(str_of(t[DSTOR_A_NAME]), "disk1");
+}
+
+namespace {
+
+Key test_key(std::uint8_t first) {
+    Key k;
+    for (std::size_t i = 0; i < k.bytes.size(); i++)
+        k.bytes[i] = static_cast<std::uint8_t>(first + i);
+    return k;
+}
+
+void expect_key_attr(const nlattr* a, const Key& key) {
+    ASSERT_NE(a, nullptr);
+    ASSERT_EQ(mnl_attr_get_payload_len(a), static_cast<std::uint16_t>(DSTOR_KEY_LEN));
+    EXPECT_EQ(std::memcmp(mnl_attr_get_payload(a), key.bytes.data(), DSTOR_KEY_LEN), 0);
+}
+
+} // namespace
+
+TEST(Message, KeysAreSentAsDstorAKey) {
+    const Key k = test_key(1);
+    nl::Message ex(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_EXPORT_ADD, DSTOR_GENL_VERSION);
+    put_export_add(ex, ExportSpec{"s0", "/dev/ram0", ep("192.0.2.1"), false, k, {}});
+    auto top = attrs_of(ex.hdr());
+    EXPECT_EQ(top.size(), 4u); // NAME, DEVICE, LISTEN, KEY
+    expect_key_attr(top[DSTOR_A_KEY], k);
+
+    nl::Message im(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_IMPORT_ADD, DSTOR_GENL_VERSION);
+    put_import_add(im, ImportSpec{"s0", ep("192.0.2.1"), false, 2, {}, k});
+    top = attrs_of(im.hdr());
+    EXPECT_EQ(top.size(), 4u); // NAME, PEER, CONNECTIONS, KEY
+    expect_key_attr(top[DSTOR_A_KEY], k);
+
+    nl::Message set(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_IMPORT_SET, DSTOR_GENL_VERSION);
+    Timers t;
+    t.timeout = 9;
+    put_import_set(set, 3, t, &k);
+    top = attrs_of(set.hdr());
+    ASSERT_EQ(top.size(), 3u);
+    EXPECT_EQ(mnl_attr_get_u32(top[DSTOR_A_INDEX]), 3u);
+    EXPECT_EQ(mnl_attr_get_u32(top[DSTOR_A_TIMEOUT]), 9u);
+    expect_key_attr(top[DSTOR_A_KEY], k);
+
+    nl::Message nokey(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_IMPORT_SET, DSTOR_GENL_VERSION);
+    put_import_set(nokey, 3, t);
+    EXPECT_FALSE(attrs_of(nokey.hdr()).count(DSTOR_A_KEY));
+}
+
+TEST(Message, ExportSetKeyAndNoKey) {
+    const Key k = test_key(7);
+    nl::Message msg(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_EXPORT_SET, DSTOR_GENL_VERSION);
+    put_export_set(msg, "s0", k);
+    auto top = attrs_of(msg.hdr());
+    ASSERT_EQ(top.size(), 2u);
+    EXPECT_EQ(str_of(top[DSTOR_A_NAME]), "s0");
+    expect_key_attr(top[DSTOR_A_KEY], k);
+
+    // --no-key: DSTOR_KEY_LEN zero bytes.
+    nl::Message off(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_EXPORT_SET, DSTOR_GENL_VERSION);
+    put_export_set(off, "s0", Key{});
+    top = attrs_of(off.hdr());
+    ASSERT_EQ(top.size(), 2u);
+    expect_key_attr(top[DSTOR_A_KEY], Key{});
+}
+
+TEST(Message, Settings) {
+    nl::Message msg(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_SET, DSTOR_GENL_VERSION);
+    Settings s;
+    s.crypto_workers = 4;
+    put_settings(msg, s);
+    auto top = attrs_of(msg.hdr());
+    ASSERT_EQ(top.size(), 1u);
+    EXPECT_EQ(mnl_attr_validate(top[DSTOR_A_CRYPTO_WORKERS], MNL_TYPE_U32), 0);
+    EXPECT_EQ(mnl_attr_get_u32(top[DSTOR_A_CRYPTO_WORKERS]), 4u);
+
+    nl::Message none(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_SET, DSTOR_GENL_VERSION);
+    put_settings(none, Settings{});
+    EXPECT_TRUE(attrs_of(none.hdr()).empty());
+}
+
+TEST(Message, MoveAssignment) {
+    nl::Message a(family, NLM_F_REQUEST, DSTOR_CMD_EXPORT_SET, DSTOR_GENL_VERSION);
+    put_export_set(a, "a", test_key(1));
+    nl::Message b(family, NLM_F_REQUEST, DSTOR_CMD_EXPORT_DEL, DSTOR_GENL_VERSION);
+    put_export_del(b, "b");
+    a = std::move(b); // a's old buffer (a key) is wiped, then replaced
+    auto top = attrs_of(a.hdr());
+    ASSERT_EQ(top.size(), 1u);
+    EXPECT_EQ(str_of(top[DSTOR_A_NAME]), "b");
 }
 
 TEST(Message, NestGuardClosesInScopeOrder) {
@@ -264,7 +356,7 @@ void put_error(Buffer& b, int error, const nlmsghdr* request, bool capped, const
 
 nl::Message sample_request() {
     nl::Message msg(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_EXPORT_ADD, DSTOR_GENL_VERSION);
-    put_export_add(msg, ExportSpec{"disk1", "/dev/vdb", ep("192.0.2.1"), false});
+    put_export_add(msg, ExportSpec{"disk1", "/dev/vdb", ep("192.0.2.1"), false, std::nullopt, {}});
     msg.hdr()->nlmsg_seq = 1;
     return msg;
 }
@@ -634,6 +726,119 @@ TEST(Reply, ImportInfoConnectedTimersAndRecoveryStats) {
     EXPECT_EQ(info->stats.reconnects, 13u);
     EXPECT_EQ(info->stats.keepalives, 14u);
     EXPECT_FALSE(info->stats.reads);
+}
+
+TEST(Reply, ExportInfoKeyIdAclsAndSecurityStats) {
+    Buffer b;
+    nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_EXPORT_GET);
+    mnl_attr_put_strz(nlh, DSTOR_A_NAME, "a0");
+    const std::uint8_t id[DSTOR_KEY_ID_LEN] = {0xfa, 0x6b, 0xa0, 0x51, 0x52, 0x9d, 0xb5, 0x73};
+    mnl_attr_put(nlh, DSTOR_A_KEY_ID, sizeof(id), id);
+    nlattr* list = mnl_attr_nest_start(nlh, DSTOR_A_ACLS);
+    nlattr* item = mnl_attr_nest_start(nlh, DSTOR_A_ACL);
+    const std::uint8_t v4[4] = {192, 0, 2, 0};
+    mnl_attr_put(nlh, DSTOR_A_ACL_IPV4, 4, v4);
+    mnl_attr_put_u8(nlh, DSTOR_A_ACL_PREFIX_LEN, 24);
+    mnl_attr_put_u32(nlh, DSTOR_A_ACL_PERM, DSTOR_PERM_RO);
+    mnl_attr_nest_end(nlh, item);
+    mnl_attr_nest_end(nlh, list);
+    nlattr* st = mnl_attr_nest_start(nlh, DSTOR_A_STATS);
+    mnl_attr_put_u64(nlh, DSTOR_A_STATS_AUTH_FAILURES, 2);
+    mnl_attr_put_u64(nlh, DSTOR_A_STATS_ACL_DENIED, 3);
+    put_u64_padded(nlh, DSTOR_A_STATS_PAD, DSTOR_A_STATS_BAD_RECORDS, 4);
+    mnl_attr_nest_end(nlh, st);
+
+    auto info = parse_export_info(nlh);
+    ASSERT_TRUE(info.ok()) << info.error().text();
+    ASSERT_TRUE(info->key_id);
+    EXPECT_EQ(format_key_id(*info->key_id), "fa6ba051529db573");
+    ASSERT_TRUE(info->acls);
+    ASSERT_EQ(info->acls->size(), 1u);
+    EXPECT_EQ(format_prefix((*info->acls)[0].prefix), "192.0.2.0/24");
+    EXPECT_EQ((*info->acls)[0].perm, static_cast<std::uint32_t>(DSTOR_PERM_RO));
+    EXPECT_EQ(info->stats.auth_failures, 2u);
+    EXPECT_EQ(info->stats.acl_denied, 3u);
+    EXPECT_EQ(info->stats.bad_records, 4u);
+
+    // An export without a key or access list (or an older kernel).
+    Buffer c;
+    nlh = genl_reply(c, DSTOR_CMD_EXPORT_GET);
+    mnl_attr_put_strz(nlh, DSTOR_A_NAME, "s1");
+    info = parse_export_info(nlh);
+    ASSERT_TRUE(info.ok());
+    EXPECT_FALSE(info->key_id);
+    EXPECT_FALSE(info->acls);
+    EXPECT_FALSE(info->stats.bad_records);
+}
+
+TEST(Reply, ImportInfoKeyIdAndCipher) {
+    Buffer b;
+    nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_IMPORT_GET);
+    mnl_attr_put_u32(nlh, DSTOR_A_INDEX, 0);
+    mnl_attr_put_strz(nlh, DSTOR_A_NAME, "s0");
+    const std::uint8_t id[DSTOR_KEY_ID_LEN] = {1, 2, 3, 4, 5, 6, 7, 8};
+    mnl_attr_put(nlh, DSTOR_A_KEY_ID, sizeof(id), id);
+    mnl_attr_put_u32(nlh, DSTOR_A_CIPHER, DSTOR_CIPHER_CHACHA20_POLY1305);
+    nlattr* st = mnl_attr_nest_start(nlh, DSTOR_A_STATS);
+    mnl_attr_put_u64(nlh, DSTOR_A_STATS_BAD_RECORDS, 1);
+    mnl_attr_nest_end(nlh, st);
+    auto info = parse_import_info(nlh);
+    ASSERT_TRUE(info.ok()) << info.error().text();
+    ASSERT_TRUE(info->key_id);
+    EXPECT_EQ(format_key_id(*info->key_id), "0102030405060708");
+    EXPECT_EQ(info->cipher, static_cast<std::uint32_t>(DSTOR_CIPHER_CHACHA20_POLY1305));
+    EXPECT_EQ(info->stats.bad_records, 1u);
+}
+
+TEST(Reply, BadKeyIdOrCipher) {
+    {
+        Buffer b;
+        nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_EXPORT_GET);
+        mnl_attr_put_strz(nlh, DSTOR_A_NAME, "x");
+        const std::uint8_t id[DSTOR_KEY_LEN] = {}; // a key, not a key id
+        mnl_attr_put(nlh, DSTOR_A_KEY_ID, sizeof(id), id);
+        auto r = parse_export_info(nlh);
+        ASSERT_FALSE(r.ok());
+        EXPECT_EQ(r.error().text(), "malformed kernel reply: bad DSTOR_A_KEY_ID attribute");
+    }
+    {
+        Buffer b;
+        nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_IMPORT_GET);
+        mnl_attr_put_strz(nlh, DSTOR_A_NAME, "x");
+        mnl_attr_put_u8(nlh, DSTOR_A_CIPHER, 1);
+        auto r = parse_import_info(nlh);
+        ASSERT_FALSE(r.ok());
+        EXPECT_NE(r.error().text().find("DSTOR_A_CIPHER"), std::string::npos);
+    }
+    {
+        Buffer b;
+        nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_EXPORT_GET);
+        mnl_attr_put_strz(nlh, DSTOR_A_NAME, "x");
+        nlattr* list = mnl_attr_nest_start(nlh, DSTOR_A_ACLS);
+        nlattr* item = mnl_attr_nest_start(nlh, DSTOR_A_ACL);
+        mnl_attr_put_u8(nlh, DSTOR_A_ACL_PREFIX_LEN, 24); // no address
+        mnl_attr_nest_end(nlh, item);
+        mnl_attr_nest_end(nlh, list);
+        EXPECT_FALSE(parse_export_info(nlh).ok());
+    }
+}
+
+TEST(Reply, CryptoInfo) {
+    Buffer b;
+    nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_GET);
+    mnl_attr_put_u32(nlh, DSTOR_A_CRYPTO_WORKERS, 4);
+    mnl_attr_put_u32(nlh, DSTOR_A_CRYPTO_QUEUED, 17);
+    auto c = parse_crypto_info(nlh);
+    ASSERT_TRUE(c.ok()) << c.error().text();
+    EXPECT_EQ(c->workers, 4u);
+    EXPECT_EQ(c->queued, 17u);
+
+    Buffer d;
+    nlh = genl_reply(d, DSTOR_CMD_GET);
+    mnl_attr_put_u64(nlh, DSTOR_A_CRYPTO_QUEUED, 1);
+    auto bad = parse_crypto_info(nlh);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().text().find("DSTOR_A_CRYPTO_QUEUED"), std::string::npos);
 }
 
 TEST(Reply, ImportInfoBadTimerLength) {

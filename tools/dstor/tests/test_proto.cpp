@@ -1,6 +1,8 @@
 // The module's wire format (kernel/proto.h), compiled unchanged as C from C++.
 #include <gtest/gtest.h>
 
+#include <linux/dstor.h>
+
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -345,9 +347,9 @@ TEST(ProtoHello, RoundTrip) {
     EXPECT_EQ(dstor_get64(h.b + 8), m.session);
     EXPECT_EQ(dstor_get16(h.b + 16), 2);
     EXPECT_EQ(dstor_get16(h.b + 18), 4);
-    EXPECT_EQ(dstor_get32(h.b + 20), 0U);
+    EXPECT_EQ(dstor_get32(h.b + 20), 0U); // ciphers 0 (no key), reserved 0
     EXPECT_EQ(std::memcmp(h.b + 24, "disk1", 6), 0);
-    for (int i = 24 + 5; i < DSTOR_HELLO_LEN; i++)
+    for (int i = 24 + 5; i < DSTOR_HELLO_LEN; i++) // name padding, then a zero nonce
         EXPECT_EQ(h.b[i], 0) << i;
 
     dstor_hello out;
@@ -390,8 +392,8 @@ TEST(ProtoHello, NameRejections) {
     HelloBuf garbage = h;
     garbage.b[24 + 10] = 'g'; // after "disk1\0"
     EXPECT_EQ(decode(garbage), -DSTOR_EPROTO_NAME);
-    HelloBuf last = h;
-    last.b[DSTOR_HELLO_LEN - 1] = 1;
+    HelloBuf last = h; // the name's last byte (the nonce follows it)
+    last.b[24 + DSTOR_WIRE_NAME_LEN - 1] = 1;
     EXPECT_EQ(decode(last), -DSTOR_EPROTO_NAME);
 
     HelloBuf empty = h;
@@ -418,7 +420,7 @@ TEST(ProtoHello, OtherRejections) {
     EXPECT_EQ(decode(h), -DSTOR_EPROTO_RESERVED);
 
     dstor_hello m = sample_hello();
-    m.flags = 1U << 1;
+    m.flags = 1U << 2; // the first flag bit no one defined
     EXPECT_EQ(decode(encode(m)), -DSTOR_EPROTO_FLAGS);
     m = sample_hello();
     m.nr_queues = 0;
@@ -431,6 +433,232 @@ TEST(ProtoHello, OtherRejections) {
     m.nr_queues = DSTOR_MAX_QUEUES + 1;
     m.queue = 0;
     EXPECT_EQ(decode(encode(m)), -DSTOR_EPROTO_QUEUE);
+}
+
+TEST(ProtoHello, LayoutIs120Bytes) {
+    static_assert(DSTOR_HELLO_LEN == 120);
+    static_assert(24 + DSTOR_WIRE_NAME_LEN == 88); // the nonce follows the name
+    static_assert(88 + DSTOR_NONCE_LEN == DSTOR_HELLO_LEN);
+    dstor_hdr h = req(DSTOR_OP_HELLO, 0, 0, DSTOR_HELLO_LEN);
+    EXPECT_EQ(decode(h), 0);
+    h.payload = 100; // the layout before keys
+    EXPECT_EQ(decode(h), -DSTOR_EPROTO_PAYLOAD);
+}
+
+TEST(ProtoHello, AuthCiphersAndNonce) {
+    dstor_hello m = sample_hello();
+    m.flags = DSTOR_HELLO_READ_ONLY | DSTOR_HELLO_AUTH;
+    m.ciphers = DSTOR_WIRE_CIPHERS;
+    for (int i = 0; i < DSTOR_NONCE_LEN; i++)
+        m.nonce[i] = static_cast<u8>(0xa0 + i);
+    HelloBuf h = encode(m);
+    EXPECT_EQ(dstor_get32(h.b + 4), DSTOR_HELLO_READ_ONLY | DSTOR_HELLO_AUTH);
+    EXPECT_EQ(h.b[20], (1U << DSTOR_WIRE_AES_GCM) | (1U << DSTOR_WIRE_CHACHA20_POLY1305));
+    EXPECT_EQ(h.b[21], 0);
+    EXPECT_EQ(h.b[22], 0);
+    EXPECT_EQ(h.b[23], 0);
+    EXPECT_EQ(std::memcmp(h.b + 24, "disk1", 6), 0);
+    EXPECT_EQ(std::memcmp(h.b + 88, m.nonce, DSTOR_NONCE_LEN), 0);
+    EXPECT_EQ(h.b[DSTOR_HELLO_LEN - 1], 0xa0 + DSTOR_NONCE_LEN - 1);
+
+    dstor_hello out;
+    std::memset(&out, 0x55, sizeof(out));
+    ASSERT_EQ(dstor_hello_decode(h.b, &out), 0);
+    EXPECT_EQ(out.flags, m.flags);
+    EXPECT_EQ(out.ciphers, m.ciphers);
+    EXPECT_EQ(std::memcmp(out.nonce, m.nonce, DSTOR_NONCE_LEN), 0);
+    EXPECT_STREQ(out.name, "disk1");
+
+    // One cipher is enough.
+    m.ciphers = 1U << DSTOR_WIRE_CHACHA20_POLY1305;
+    EXPECT_EQ(decode(encode(m)), 0);
+}
+
+TEST(ProtoHello, CiphersGoWithAKeyOnly) {
+    dstor_hello m = sample_hello();
+    m.flags |= DSTOR_HELLO_AUTH; // a key but no cipher
+    m.ciphers = 0;
+    EXPECT_EQ(decode(encode(m)), -DSTOR_EPROTO_FLAGS);
+
+    m = sample_hello(); // ciphers without a key
+    m.ciphers = 1U << DSTOR_WIRE_AES_GCM;
+    EXPECT_EQ(decode(encode(m)), -DSTOR_EPROTO_FLAGS);
+
+    m = sample_hello(); // unknown cipher bits
+    m.flags |= DSTOR_HELLO_AUTH;
+    for (u8 bad : {u8{1}, u8{1U << 3}, u8{0x80}, u8{DSTOR_WIRE_CIPHERS | 0x10}}) {
+        m.ciphers = bad;
+        EXPECT_EQ(decode(encode(m)), -DSTOR_EPROTO_FLAGS) << int(bad);
+    }
+
+    for (int r = 21; r <= 23; r++) { // reserved bytes after ciphers
+        HelloBuf h = encode(sample_hello());
+        h.b[r] = 0x01;
+        EXPECT_EQ(decode(h), -DSTOR_EPROTO_RESERVED) << r;
+    }
+}
+
+TEST(ProtoHello, NonceIsNotPartOfTheName) {
+    // A nonce with no zero byte next to a full-length name: the name ends at
+    // offset 87 whatever the nonce holds.
+    dstor_hello m = sample_hello();
+    m.flags |= DSTOR_HELLO_AUTH;
+    m.ciphers = 1U << DSTOR_WIRE_AES_GCM;
+    std::memset(m.name, 'n', DSTOR_WIRE_NAME_LEN - 1);
+    m.name[DSTOR_WIRE_NAME_LEN - 1] = 0;
+    std::memset(m.nonce, 0xff, DSTOR_NONCE_LEN);
+    HelloBuf h = encode(m);
+    dstor_hello out;
+    ASSERT_EQ(dstor_hello_decode(h.b, &out), 0);
+    EXPECT_EQ(std::string(out.name), std::string(DSTOR_WIRE_NAME_LEN - 1, 'n'));
+    EXPECT_EQ(out.nonce[0], 0xff);
+}
+
+// ---- AUTH_CHALLENGE / AUTH_RESPONSE -------------------------------------------------
+
+namespace {
+
+dstor_challenge sample_challenge() {
+    dstor_challenge c{};
+    c.cipher = DSTOR_WIRE_AES_GCM;
+    for (int i = 0; i < DSTOR_NONCE_LEN; i++)
+        c.nonce[i] = static_cast<u8>(i + 1);
+    for (int i = 0; i < DSTOR_PROOF_LEN; i++)
+        c.proof[i] = static_cast<u8>(0xc0 + i);
+    return c;
+}
+
+} // namespace
+
+TEST(ProtoChallenge, Layout) {
+    static_assert(DSTOR_CHALLENGE_LEN == 4 + DSTOR_NONCE_LEN + DSTOR_PROOF_LEN);
+    static_assert(DSTOR_RESPONSE_LEN == DSTOR_PROOF_LEN);
+    const dstor_challenge c = sample_challenge();
+    u8 b[DSTOR_CHALLENGE_LEN];
+    std::memset(b, 0xaa, sizeof(b)); // encode must clear the reserved bytes
+    dstor_challenge_encode(b, &c);
+    EXPECT_EQ(b[0], DSTOR_WIRE_AES_GCM);
+    EXPECT_EQ(b[1], 0);
+    EXPECT_EQ(b[2], 0);
+    EXPECT_EQ(b[3], 0);
+    EXPECT_EQ(std::memcmp(b + 4, c.nonce, DSTOR_NONCE_LEN), 0);
+    EXPECT_EQ(std::memcmp(b + 36, c.proof, DSTOR_PROOF_LEN), 0);
+    EXPECT_EQ(b[DSTOR_CHALLENGE_LEN - 1], 0xc0 + DSTOR_PROOF_LEN - 1);
+
+    dstor_challenge out;
+    std::memset(&out, 0x55, sizeof(out));
+    ASSERT_EQ(dstor_challenge_decode(b, DSTOR_WIRE_CIPHERS, &out), 0);
+    EXPECT_EQ(out.cipher, c.cipher);
+    EXPECT_EQ(std::memcmp(out.nonce, c.nonce, DSTOR_NONCE_LEN), 0);
+    EXPECT_EQ(std::memcmp(out.proof, c.proof, DSTOR_PROOF_LEN), 0);
+}
+
+TEST(ProtoChallenge, CipherMustBeOneOffered) {
+    u8 b[DSTOR_CHALLENGE_LEN];
+    dstor_challenge c = sample_challenge();
+    dstor_challenge out{};
+    dstor_challenge_encode(b, &c);
+    EXPECT_EQ(dstor_challenge_decode(b, 1U << DSTOR_WIRE_AES_GCM, &out), 0);
+    EXPECT_EQ(dstor_challenge_decode(b, 1U << DSTOR_WIRE_CHACHA20_POLY1305, &out),
+              -DSTOR_EPROTO_FLAGS);
+    c.cipher = DSTOR_WIRE_CHACHA20_POLY1305;
+    dstor_challenge_encode(b, &c);
+    EXPECT_EQ(dstor_challenge_decode(b, DSTOR_WIRE_CIPHERS, &out), 0);
+    EXPECT_EQ(out.cipher, DSTOR_WIRE_CHACHA20_POLY1305);
+    for (u8 bad : {u8{0}, u8{3}, u8{7}, u8{8}, u8{200}, u8{255}}) {
+        c.cipher = bad;
+        dstor_challenge_encode(b, &c);
+        // Even an offer of every bit does not admit a cipher past bit 7.
+        EXPECT_EQ(dstor_challenge_decode(b, bad < 8 ? DSTOR_WIRE_CIPHERS : 0xff, &out),
+                  -DSTOR_EPROTO_FLAGS)
+            << int(bad);
+    }
+}
+
+TEST(ProtoChallenge, ReservedBytes) {
+    const dstor_challenge c = sample_challenge();
+    for (int r = 1; r <= 3; r++) {
+        u8 b[DSTOR_CHALLENGE_LEN];
+        dstor_challenge_encode(b, &c);
+        b[r] = 0x10;
+        dstor_challenge out{};
+        EXPECT_EQ(dstor_challenge_decode(b, DSTOR_WIRE_CIPHERS, &out), -DSTOR_EPROTO_RESERVED)
+            << r;
+    }
+}
+
+TEST(ProtoChallenge, HeaderPayloads) {
+    EXPECT_EQ(decode(req(DSTOR_OP_AUTH_CHALLENGE, 0, 0, DSTOR_CHALLENGE_LEN)), 0);
+    EXPECT_EQ(decode(req(DSTOR_OP_AUTH_RESPONSE, 0, 0, DSTOR_RESPONSE_LEN)), 0);
+    EXPECT_EQ(decode(req(DSTOR_OP_AUTH_CHALLENGE, 0, 0, DSTOR_RESPONSE_LEN)),
+              -DSTOR_EPROTO_PAYLOAD);
+    EXPECT_EQ(decode(req(DSTOR_OP_AUTH_RESPONSE, 0, 0, DSTOR_CHALLENGE_LEN)),
+              -DSTOR_EPROTO_PAYLOAD);
+    EXPECT_EQ(decode(req(DSTOR_OP_AUTH_RESPONSE, 0, 0, 0)), -DSTOR_EPROTO_PAYLOAD);
+    // No offset, length, status or flags.
+    EXPECT_EQ(decode(req(DSTOR_OP_AUTH_CHALLENGE, 512, 0, DSTOR_CHALLENGE_LEN)),
+              -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(decode(req(DSTOR_OP_AUTH_RESPONSE, 0, 512, DSTOR_RESPONSE_LEN)),
+              -DSTOR_EPROTO_LENGTH);
+    dstor_hdr st = req(DSTOR_OP_AUTH_CHALLENGE, 0, 0, DSTOR_CHALLENGE_LEN);
+    st.status = DSTOR_ST_AUTH;
+    EXPECT_EQ(decode(st), -DSTOR_EPROTO_STATUS);
+    EXPECT_EQ(decode(req(DSTOR_OP_AUTH_RESPONSE, 0, 0, DSTOR_RESPONSE_LEN, DSTOR_RQ_FUA)),
+              -DSTOR_EPROTO_FLAGS);
+    EXPECT_EQ(decode(req(__DSTOR_OP_MAX, 0, 0)), -DSTOR_EPROTO_OP);
+}
+
+TEST(ProtoChallenge, AuthStatusIsAHelloStatus) {
+    dstor_hdr hr{};
+    hr.op = DSTOR_OP_HELLO_REPLY;
+    hr.status = DSTOR_ST_AUTH;
+    EXPECT_EQ(decode(hr), 0); // a refusal carries no payload
+    hr.payload = DSTOR_HELLO_REPLY_LEN;
+    EXPECT_EQ(decode(hr), -DSTOR_EPROTO_PAYLOAD);
+    EXPECT_EQ(decode(reply(DSTOR_ST_AUTH)), -DSTOR_EPROTO_STATUS); // not a data status
+    hr.status = __DSTOR_ST_MAX;
+    hr.payload = 0;
+    EXPECT_EQ(decode(hr), -DSTOR_EPROTO_STATUS);
+}
+
+// ---- sealed records -----------------------------------------------------------------
+
+TEST(ProtoRecord, LengthBounds) {
+    static_assert(DSTOR_REC_MIN == DSTOR_HDR_LEN + DSTOR_TAG_LEN);
+    static_assert(DSTOR_REC_MAX == DSTOR_HDR_LEN + DSTOR_MAX_IO + DSTOR_TAG_LEN);
+    EXPECT_FALSE(dstor_rec_len_ok(0));
+    EXPECT_FALSE(dstor_rec_len_ok(DSTOR_REC_MIN - 1));
+    EXPECT_TRUE(dstor_rec_len_ok(DSTOR_REC_MIN));
+    EXPECT_TRUE(dstor_rec_len_ok(DSTOR_REC_MIN + DSTOR_CHALLENGE_LEN));
+    EXPECT_TRUE(dstor_rec_len_ok(DSTOR_REC_MAX));
+    EXPECT_FALSE(dstor_rec_len_ok(DSTOR_REC_MAX + 1));
+    EXPECT_FALSE(dstor_rec_len_ok(UINT32_MAX));
+}
+
+TEST(ProtoRecord, NonceIsFourZerosAndACounter) {
+    u8 iv[12];
+    std::memset(iv, 0xee, sizeof(iv));
+    dstor_nonce(iv, 0);
+    for (u8 b : iv)
+        EXPECT_EQ(b, 0);
+    dstor_nonce(iv, 0x0102030405060708ULL);
+    const u8 want[12] = {0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8};
+    EXPECT_EQ(std::memcmp(iv, want, sizeof(want)), 0);
+    dstor_nonce(iv, UINT64_MAX);
+    EXPECT_EQ(dstor_get32(iv), 0U);
+    EXPECT_EQ(dstor_get64(iv + 4), UINT64_MAX);
+}
+
+TEST(ProtoRecord, Labels) {
+    // Both ends hash these bytes; a change is a protocol change.
+    EXPECT_STREQ(DSTOR_LABEL_KEY_ID, "dstor key id");
+    EXPECT_STREQ(DSTOR_LABEL_SERVER, "dstor v1 server proof");
+    EXPECT_STREQ(DSTOR_LABEL_CLIENT, "dstor v1 client proof");
+    EXPECT_STREQ(DSTOR_LABEL_C2S, "dstor v1 c2s");
+    EXPECT_STREQ(DSTOR_LABEL_S2C, "dstor v1 s2c");
+    // The wire cipher numbers are the netlink ones.
+    EXPECT_EQ(DSTOR_WIRE_AES_GCM, DSTOR_CIPHER_AES_GCM);
+    EXPECT_EQ(DSTOR_WIRE_CHACHA20_POLY1305, DSTOR_CIPHER_CHACHA20_POLY1305);
 }
 
 // ---- HELLO_REPLY ------------------------------------------------------------

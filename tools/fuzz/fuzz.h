@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared helpers of the libFuzzer targets over kernel/proto.h.
+ *
+ * Each target decodes the fuzzer's bytes with the module's own decoder and
+ * checks it two ways:
+ *   - against a reference predicate written here, independently, from the
+ *     rules in proto.h's comments: the decoder must accept exactly what the
+ *     reference accepts (so it neither lets a bad frame through nor refuses
+ *     a good one);
+ *   - against invariants of what it accepted (fields within their limits,
+ *     decode then encode gives back the same bytes).
+ * A failed check prints what differed and aborts: libFuzzer reports it as a
+ * crash and saves the input.
+ *
+ * Decoders read fixed-size buffers; the targets copy the input into a heap
+ * buffer of exactly that size so AddressSanitizer sees any read past it.
+ */
+#ifndef DSTOR_FUZZ_H
+#define DSTOR_FUZZ_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "proto.h"
+
+#define CHECK(cond, ...)						\
+	do {								\
+		if (!(cond)) {						\
+			fprintf(stderr, "%s:%d: check failed: %s: ",	\
+				__FILE__, __LINE__, #cond);		\
+			fprintf(stderr, __VA_ARGS__);			\
+			fputc('\n', stderr);				\
+			abort();					\
+		}							\
+	} while (0)
+
+/* Independent big-endian readers (not proto.h's). */
+static inline u32 ref_be(const u8 *p, int n)
+{
+	u32 v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline u64 ref_be64(const u8 *p)
+{
+	return (u64)ref_be(p, 4) << 32 | ref_be(p + 4, 4);
+}
+
+static inline int ref_pow2(u64 v)
+{
+	return v && !(v & (v - 1));
+}
+
+static inline int ref_is_request(u8 op)
+{
+	return op >= DSTOR_OP_READ && op <= DSTOR_OP_WRITE_ZEROES;
+}
+
+/* Is the decoder's error one of the codes it documents? */
+static inline int ref_known_err(int ret)
+{
+	return ret < 0 && ret >= -DSTOR_EPROTO_SIZE;
+}
+
+/* The header rules of proto.h, spelled out field by field. */
+static inline int ref_hdr_ok(const u8 *b)
+{
+	u8 op = b[4], flags = b[5];
+	u32 status = ref_be(b + 6, 2);
+	u64 offset = ref_be64(b + 16);
+	u32 length = ref_be(b + 24, 4), payload = ref_be(b + 28, 4);
+	u32 allowed;
+
+	if (b[0] != 'D' || b[1] != 'S' || b[2] != 'T' || b[3] != 'R')
+		return 0;
+	if (op < DSTOR_OP_HELLO || op > DSTOR_OP_AUTH_RESPONSE)
+		return 0;
+	if (op == DSTOR_OP_REPLY) {
+		if (status > DSTOR_ST_NOSPC)
+			return 0;
+	} else if (op == DSTOR_OP_HELLO_REPLY) {
+		if (status && (status < DSTOR_ST_NOEXPORT ||
+			       status > DSTOR_ST_AUTH))
+			return 0;
+	} else if (status) {
+		return 0;
+	}
+	allowed = op == DSTOR_OP_WRITE ? DSTOR_RQ_FUA | DSTOR_RQ_PREFLUSH :
+		  op == DSTOR_OP_WRITE_ZEROES ? DSTOR_RQ_NOUNMAP : 0;
+	if (flags & ~allowed)
+		return 0;
+	if (ref_is_request(op) && (offset % 512 || length % 512))
+		return 0;
+
+	switch (op) {
+	case DSTOR_OP_HELLO:
+		return !offset && !length && payload == 120;
+	case DSTOR_OP_HELLO_REPLY:
+		return !offset && !length && payload == (status ? 0U : 32U);
+	case DSTOR_OP_AUTH_CHALLENGE:
+		return !offset && !length && payload == 68;
+	case DSTOR_OP_AUTH_RESPONSE:
+		return !offset && !length && payload == 32;
+	case DSTOR_OP_READ:
+		return length >= 1 && length <= 512 * 1024 && payload == 0;
+	case DSTOR_OP_WRITE:
+		return length >= 1 && length <= 512 * 1024 && payload == length;
+	case DSTOR_OP_FLUSH:
+		return !offset && !length && !payload;
+	case DSTOR_OP_DISCARD:
+	case DSTOR_OP_WRITE_ZEROES:
+		return length >= 1 && length <= (1U << 30) && !payload;
+	case DSTOR_OP_REPLY:
+		return payload <= 512 * 1024;
+	default: /* PING, PONG */
+		return !offset && !length && !payload;
+	}
+}
+
+/* HELLO payload rules. */
+static inline int ref_hello_ok(const u8 *b)
+{
+	u32 vmin = ref_be(b, 2), vmax = ref_be(b + 2, 2);
+	u32 flags = ref_be(b + 4, 4);
+	u32 queue = ref_be(b + 16, 2), nrq = ref_be(b + 18, 2);
+	u8 ciphers = b[20];
+	int n = 0;
+
+	if (b[21] || b[22] || b[23])
+		return 0;
+	if (vmin < 1 || vmin > vmax)
+		return 0;
+	if (flags & ~3U)
+		return 0;
+	if (nrq < 1 || nrq > 16 || queue >= nrq)
+		return 0;
+	while (n < 64 && b[24 + n])
+		n++;
+	if (n < 1 || n > 63)
+		return 0;
+	for (int i = n; i < 64; i++)
+		if (b[24 + i])
+			return 0;
+	if (!!(flags & 2) != !!ciphers)
+		return 0;
+	if (ciphers & ~((1U << 1) | (1U << 2)))
+		return 0;
+	return 1;
+}
+
+/* HELLO_REPLY payload rules. */
+static inline int ref_hello_reply_ok(const u8 *b)
+{
+	u32 version = ref_be(b, 2), reserved = ref_be(b + 2, 2);
+	u32 flags = ref_be(b + 4, 4);
+	u64 size = ref_be64(b + 8);
+	u32 lbs = ref_be(b + 16, 4), pbs = ref_be(b + 20, 4);
+	u32 max_io = ref_be(b + 24, 4), max_range = ref_be(b + 28, 4);
+
+	if (reserved || version != 1 || (flags & ~0x3fU))
+		return 0;
+	if (!ref_pow2(lbs) || lbs < 512 || lbs > 4096)
+		return 0;
+	if (!ref_pow2(pbs) || pbs < lbs || pbs > 65536)
+		return 0;
+	if (!size || size % lbs)
+		return 0;
+	if (max_io < 4096 || max_io > 512 * 1024 || max_io % lbs)
+		return 0;
+	if (max_range > (1U << 30) || max_range % lbs)
+		return 0;
+	if (!max_range && (flags & (8 | 16)))
+		return 0;
+	return 1;
+}
+
+/* AUTH_CHALLENGE payload rules, given the ciphers the HELLO offered. */
+static inline int ref_challenge_ok(const u8 *b, u8 offered)
+{
+	if (b[1] || b[2] || b[3])
+		return 0;
+	return b[0] < 8 && (offered >> b[0] & 1);
+}
+
+#endif /* DSTOR_FUZZ_H */

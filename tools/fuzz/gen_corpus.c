@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Write the fuzzers' seed corpora: valid frames of every op, HELLOs,
+ * HELLO_REPLYs, challenges, record lengths, ranges and whole sessions,
+ * plus a few near misses. Every frame is built with proto.h's own encoders
+ * and checked with its decoders, so a seed that stops being valid (or
+ * invalid) after a protocol change fails the generator.
+ *
+ *   gen_corpus DIR     writes DIR/TARGET/NAME (run by gen-corpus.sh)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "proto.h"
+
+static const char *outdir;
+static int nfiles;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "gen_corpus: %s\n", what);
+	exit(1);
+}
+
+static void put(const char *target, const char *name, const void *p,
+		size_t len)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", outdir, target);
+	if (mkdir(path, 0755) && errno != EEXIST)
+		die("mkdir");
+	snprintf(path, sizeof(path), "%s/%s/%s", outdir, target, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(p, 1, len, f) != len || fclose(f))
+		die(path);
+	nfiles++;
+}
+
+/* A growing byte buffer for sessions. */
+struct buf {
+	u8 b[16384];
+	size_t n;
+};
+
+static void add(struct buf *b, const void *p, size_t len)
+{
+	if (b->n + len > sizeof(b->b))
+		die("session buffer");
+	memcpy(b->b + b->n, p, len);
+	b->n += len;
+}
+
+static void add_hdr(struct buf *b, const struct dstor_hdr *h)
+{
+	u8 x[DSTOR_HDR_LEN];
+	struct dstor_hdr chk;
+
+	dstor_hdr_encode(x, h);
+	if (dstor_hdr_decode(x, &chk))
+		die("a seed header does not decode");
+	add(b, x, sizeof(x));
+}
+
+static struct dstor_hello hello(u32 flags, u8 ciphers, u16 q, u16 nq,
+				const char *name)
+{
+	struct dstor_hello m = {
+		.version_min = 1, .version_max = 1, .flags = flags,
+		.session = 0x0123456789abcdefULL, .queue = q, .nr_queues = nq,
+		.ciphers = ciphers,
+	};
+
+	strncpy(m.name, name, sizeof(m.name) - 1);
+	if (ciphers)
+		for (int i = 0; i < DSTOR_NONCE_LEN; i++)
+			m.nonce[i] = (u8)(i * 7 + 1);
+	return m;
+}
+
+static void add_hello(struct buf *b, const struct dstor_hello *m)
+{
+	struct dstor_hdr h = { .op = DSTOR_OP_HELLO, .payload = DSTOR_HELLO_LEN };
+	u8 x[DSTOR_HELLO_LEN];
+	struct dstor_hello chk;
+
+	add_hdr(b, &h);
+	dstor_hello_encode(x, m);
+	if (dstor_hello_decode(x, &chk))
+		die("a seed hello does not decode");
+	add(b, x, sizeof(x));
+}
+
+static void hdr_seeds(void)
+{
+	static const struct {
+		const char *name;
+		struct dstor_hdr h;
+	} seeds[] = {
+		{ "hello", { .op = DSTOR_OP_HELLO, .payload = DSTOR_HELLO_LEN } },
+		{ "hello_reply_ok", { .op = DSTOR_OP_HELLO_REPLY,
+				      .payload = DSTOR_HELLO_REPLY_LEN } },
+		{ "hello_reply_noexport", { .op = DSTOR_OP_HELLO_REPLY,
+					    .status = DSTOR_ST_NOEXPORT } },
+		{ "hello_reply_auth", { .op = DSTOR_OP_HELLO_REPLY,
+					.status = DSTOR_ST_AUTH } },
+		{ "read", { .op = DSTOR_OP_READ, .handle = 0x100000007ULL,
+			    .offset = 4096, .length = 65536 } },
+		{ "write_fua", { .op = DSTOR_OP_WRITE, .flags = DSTOR_RQ_FUA |
+				 DSTOR_RQ_PREFLUSH, .handle = 42,
+				 .offset = 1 << 20, .length = 4096,
+				 .payload = 4096 } },
+		{ "write_max", { .op = DSTOR_OP_WRITE, .length = DSTOR_MAX_IO,
+				 .payload = DSTOR_MAX_IO } },
+		{ "flush", { .op = DSTOR_OP_FLUSH, .handle = 9 } },
+		{ "discard", { .op = DSTOR_OP_DISCARD, .offset = 512,
+			       .length = DSTOR_MAX_RANGE } },
+		{ "write_zeroes_nounmap", { .op = DSTOR_OP_WRITE_ZEROES,
+					    .flags = DSTOR_RQ_NOUNMAP,
+					    .offset = 8192, .length = 8192 } },
+		{ "reply_read", { .op = DSTOR_OP_REPLY, .handle = 0x100000007ULL,
+				  .offset = 4096, .length = 65536,
+				  .payload = 65536 } },
+		{ "reply_ioerr", { .op = DSTOR_OP_REPLY, .status = DSTOR_ST_IOERR,
+				   .handle = 3, .length = 512 } },
+		{ "ping", { .op = DSTOR_OP_PING, .handle = 77 } },
+		{ "pong", { .op = DSTOR_OP_PONG, .handle = 77 } },
+		{ "auth_challenge", { .op = DSTOR_OP_AUTH_CHALLENGE,
+				      .payload = DSTOR_CHALLENGE_LEN } },
+		{ "auth_response", { .op = DSTOR_OP_AUTH_RESPONSE,
+				     .payload = DSTOR_RESPONSE_LEN } },
+	};
+	u8 x[DSTOR_HDR_LEN];
+	struct dstor_hdr chk;
+
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		dstor_hdr_encode(x, &seeds[i].h);
+		if (dstor_hdr_decode(x, &chk))
+			die(seeds[i].name);
+		put("hdr", seeds[i].name, x, sizeof(x));
+	}
+	/* Near misses: bad magic, a misaligned read. */
+	dstor_hdr_encode(x, &seeds[4].h);
+	x[3] ^= 1;
+	put("hdr", "bad_magic", x, sizeof(x));
+	dstor_hdr_encode(x, &seeds[4].h);
+	x[23] = 1;
+	if (!dstor_hdr_decode(x, &chk))
+		die("misaligned read decodes");
+	put("hdr", "read_misaligned", x, sizeof(x));
+}
+
+static void hello_seeds(void)
+{
+	static const struct {
+		const char *name;
+		u32 flags;
+		u8 ciphers;
+		u16 q, nq;
+		const char *export;
+	} seeds[] = {
+		{ "plain", 0, 0, 0, 1, "t0" },
+		{ "read_only_q3_of_4", DSTOR_HELLO_READ_ONLY, 0, 3, 4, "disk.a-1_x" },
+		{ "auth_both", DSTOR_HELLO_AUTH, DSTOR_WIRE_CIPHERS, 0, 16, "s0" },
+		{ "auth_chacha_long_name", DSTOR_HELLO_AUTH,
+		  1 << DSTOR_WIRE_CHACHA20_POLY1305, 15, 16,
+		  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789." },
+	};
+	u8 x[DSTOR_HELLO_LEN];
+	struct dstor_hello m;
+
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		m = hello(seeds[i].flags, seeds[i].ciphers, seeds[i].q,
+			  seeds[i].nq, seeds[i].export);
+		dstor_hello_encode(x, &m);
+		if (dstor_hello_decode(x, &m))
+			die(seeds[i].name);
+		put("hello", seeds[i].name, x, sizeof(x));
+	}
+	m = hello(0, 0, 0, 1, "t0");
+	m.version_min = 2;
+	m.version_max = 3;
+	dstor_hello_encode(x, &m);
+	if (dstor_hello_decode(x, &m) != 0)
+		die("future version");
+	put("hello", "future_version", x, sizeof(x));
+}
+
+static void hello_reply_seeds(void)
+{
+	static const struct {
+		const char *name;
+		struct dstor_hello_reply r;
+	} seeds[] = {
+		{ "ramdisk", { .version = 1, .flags = DSTOR_EXP_DISCARD |
+			       DSTOR_EXP_WRITE_ZEROES, .size = 64ULL << 20,
+			       .logical_block_size = 512,
+			       .physical_block_size = 4096,
+			       .max_io = DSTOR_MAX_IO,
+			       .max_range = DSTOR_MAX_RANGE } },
+		{ "ro_rotational_4k", { .version = 1, .flags = DSTOR_EXP_READ_ONLY |
+					DSTOR_EXP_ROTATIONAL | DSTOR_EXP_FLUSH |
+					DSTOR_EXP_FUA, .size = 1ULL << 40,
+					.logical_block_size = 4096,
+					.physical_block_size = 65536,
+					.max_io = 4096 } },
+	};
+	u8 x[DSTOR_HELLO_REPLY_LEN];
+	struct dstor_hello_reply chk;
+
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		dstor_hello_reply_encode(x, &seeds[i].r);
+		if (dstor_hello_reply_decode(x, &chk))
+			die(seeds[i].name);
+		put("hello_reply", seeds[i].name, x, sizeof(x));
+	}
+}
+
+static void challenge_seeds(void)
+{
+	struct dstor_challenge c = { .cipher = DSTOR_WIRE_AES_GCM };
+	u8 x[1 + DSTOR_CHALLENGE_LEN];
+
+	for (int i = 0; i < DSTOR_NONCE_LEN; i++) {
+		c.nonce[i] = (u8)(0x30 + i);
+		c.proof[i] = (u8)(0xc0 ^ i);
+	}
+	x[0] = DSTOR_WIRE_CIPHERS;
+	dstor_challenge_encode(x + 1, &c);
+	if (dstor_challenge_decode(x + 1, x[0], &c))
+		die("challenge aes");
+	put("challenge", "aes_gcm", x, sizeof(x));
+	c.cipher = DSTOR_WIRE_CHACHA20_POLY1305;
+	x[0] = 1 << DSTOR_WIRE_CHACHA20_POLY1305;
+	dstor_challenge_encode(x + 1, &c);
+	if (dstor_challenge_decode(x + 1, x[0], &c))
+		die("challenge chacha");
+	put("challenge", "chacha", x, sizeof(x));
+	x[0] = 1 << DSTOR_WIRE_AES_GCM;
+	put("challenge", "not_offered", x, sizeof(x));
+}
+
+static void rec_len_seeds(void)
+{
+	static const struct {
+		const char *name;
+		u32 n;
+	} seeds[] = {
+		{ "min", DSTOR_REC_MIN },
+		{ "below_min", DSTOR_REC_MIN - 1 },
+		{ "read_4k", DSTOR_REC_MIN + 4096 },
+		{ "max", DSTOR_REC_MAX },
+		{ "above_max", DSTOR_REC_MAX + 1 },
+	};
+	u8 x[12];
+
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		dstor_put32(x, seeds[i].n);
+		dstor_put64(x + 4, i);
+		put("rec_len", seeds[i].name, x, sizeof(x));
+	}
+}
+
+static void range_seeds(void)
+{
+	static const struct {
+		const char *name;
+		u64 offset;
+		u32 length;
+		u64 size;
+	} seeds[] = {
+		{ "last_sector", (64ULL << 20) - 512, 512, 64ULL << 20 },
+		{ "past_end", 64ULL << 20, 512, 64ULL << 20 },
+		{ "wraps", UINT64_MAX - 511, 4096, 64ULL << 20 },
+	};
+	u8 x[20];
+
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		dstor_put64(x, seeds[i].offset);
+		dstor_put32(x + 8, seeds[i].length);
+		dstor_put64(x + 12, seeds[i].size);
+		put("range", seeds[i].name, x, sizeof(x));
+	}
+}
+
+static void stream_seeds(void)
+{
+	static u8 zeros[4096];
+	struct dstor_hello m;
+	struct dstor_hdr h;
+	struct buf b;
+	u8 x[4];
+
+	/* A plain session: every request op, a ping, a refused write. */
+	b.n = 0;
+	m = hello(0, 0, 0, 1, "t0");
+	add_hello(&b, &m);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_READ, .handle = 1,
+				.offset = (64ULL << 20) - 512, .length = 512 };
+	add_hdr(&b, &h);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_WRITE, .handle = 2,
+				.flags = DSTOR_RQ_FUA, .offset = 4096,
+				.length = 1024, .payload = 1024 };
+	add_hdr(&b, &h);
+	add(&b, zeros, 1024);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_FLUSH, .handle = 3 };
+	add_hdr(&b, &h);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_DISCARD, .handle = 4,
+				.offset = 1 << 20, .length = 1 << 20 };
+	add_hdr(&b, &h);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_WRITE_ZEROES, .handle = 5,
+				.flags = DSTOR_RQ_NOUNMAP, .length = 8192 };
+	add_hdr(&b, &h);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_PING, .handle = 6 };
+	add_hdr(&b, &h);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_WRITE, .handle = 7,
+				.offset = 64ULL << 20, .length = 512,
+				.payload = 512 };
+	add_hdr(&b, &h);
+	add(&b, zeros, 512);
+	put("stream", "plain_session", b.b, b.n);
+
+	/* The same hello, then a write cut short. */
+	b.n = 0;
+	add_hello(&b, &m);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_WRITE, .handle = 1,
+				.length = 4096, .payload = 4096 };
+	add_hdr(&b, &h);
+	add(&b, zeros, 100);
+	put("stream", "short_write", b.b, b.n);
+
+	/* Read-only hello, queue 2 of 4, then a protocol error (a reply). */
+	b.n = 0;
+	m = hello(DSTOR_HELLO_READ_ONLY, 0, 2, 4, "disk1");
+	add_hello(&b, &m);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_REPLY, .handle = 1 };
+	add_hdr(&b, &h);
+	put("stream", "reply_from_importer", b.b, b.n);
+
+	/* A sealed session: hello with AUTH, the response, two records. */
+	b.n = 0;
+	m = hello(DSTOR_HELLO_AUTH, DSTOR_WIRE_CIPHERS, 0, 1, "s0");
+	add_hello(&b, &m);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_AUTH_RESPONSE,
+				.payload = DSTOR_RESPONSE_LEN };
+	add_hdr(&b, &h);
+	add(&b, zeros, DSTOR_RESPONSE_LEN);
+	dstor_put32(x, DSTOR_REC_MIN);
+	add(&b, x, 4);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_READ, .handle = 1, .length = 4096 };
+	add_hdr(&b, &h);
+	add(&b, zeros, DSTOR_TAG_LEN);
+	dstor_put32(x, DSTOR_REC_MIN + 512);
+	add(&b, x, 4);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_WRITE, .handle = 2, .offset = 512,
+				.length = 512, .payload = 512 };
+	add_hdr(&b, &h);
+	add(&b, zeros, 512 + DSTOR_TAG_LEN);
+	put("stream", "sealed_session", b.b, b.n);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: gen_corpus DIR\n");
+		return 2;
+	}
+	outdir = argv[1];
+	if (mkdir(outdir, 0755) && errno != EEXIST)
+		die("mkdir");
+	hdr_seeds();
+	hello_seeds();
+	hello_reply_seeds();
+	challenge_seeds();
+	rec_len_seeds();
+	range_seeds();
+	stream_seeds();
+	printf("gen_corpus: wrote %d files under %s\n", nfiles, outdir);
+	return 0;
+}
