@@ -35,7 +35,11 @@ TOOL := $(BUILD)/tool/dstor
 LINUX_SRC := /usr/src/linux-source-6.1.tar.xz
 CHECKPATCH := $(BUILD)/tools/linux-source-6.1/scripts/checkpatch.pl
 
-.PHONY: all module modules tool host-test style sparse deps check demo bench print-kver61 print-kver612 \
+TESTTOOLS := $(BUILD)/testtools
+TESTTOOL_BINS := $(addprefix $(TESTTOOLS)/,dstor-hostile dstor-nlfuzz dstor-mitm)
+FUZZ_SECONDS ?= 70
+
+.PHONY: all module modules tool testtools fuzz host-test style sparse deps check demo bench print-kver61 print-kver612 \
 	install dkms-install dkms-check vm-test debug-module debug-kernel clean
 
 all: module tool
@@ -82,6 +86,15 @@ tool:
 	cmake -S tools/dstor -B $(BUILD)/tool -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build $(BUILD)/tool -j2
 
+# The hostile-input tools that run inside the selftest VM (tools/testing).
+testtools:
+	cmake -S tools/testing -B $(TESTTOOLS) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(TESTTOOLS) -j2
+
+# libFuzzer over the wire-format decoders of kernel/proto.h, bounded.
+fuzz:
+	bash tools/fuzz/run.sh $(FUZZ_SECONDS)
+
 host-test:
 	cmake -S tools/dstor -B $(BUILD)/tool-asan -DDSTOR_SANITIZE=ON -DDSTOR_TESTS=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build $(BUILD)/tool-asan -j2
@@ -118,9 +131,10 @@ VM := selftests/vm/run.sh
 VM_TESTS ?= $(shell cat selftests/TESTS 2>/dev/null)
 
 # The selftests on one kernel: make vm-test KVER=<release> [VM_TESTS="a.sh b.sh"]
-vm-test: module tool
+vm-test: module tool testtools
 	$(VM) --kernel /boot/vmlinuz-$(KVER) --modules $(KVER) \
-		--ko $(BUILD)/kmod/$(KVER)/dstor.ko --tool $(TOOL) $(VM_TESTS)
+		--ko $(BUILD)/kmod/$(KVER)/dstor.ko --tool $(TOOL) \
+		$(addprefix --extra ,$(TESTTOOL_BINS)) $(VM_TESTS)
 
 check:
 	bash scripts/check.sh

@@ -15,10 +15,11 @@
  * nonce is its position in the stream, so a replayed, dropped, reordered or
  * modified record fails to open and resets the connection.
  *
- * The crypto worker pool: sealing and opening run as work items on
- * dstor_crypto_wq, an unbound workqueue whose max_active the tool sets
- * (DSTOR_CMD_SET), so records of one connection are sealed and opened in
- * parallel. A connection's records keep their order on the wire because
+ * The crypto worker pool: sealing and opening of records with data run as
+ * work items on dstor_crypto_wq, an unbound workqueue whose max_active the
+ * tool sets (DSTOR_CMD_SET), so records of one connection are sealed and
+ * opened in parallel (small records are done inline, see
+ * DSTOR_SEAL_INLINE). A connection's records keep their order on the wire because
  * each gets its sequence number when it is queued and send_work transmits
  * them strictly in that order; on receive the order does not matter once
  * each record carries its own sequence number.
@@ -40,6 +41,17 @@
 	DIV_ROUND_UP(DSTOR_REC_LEN_BYTES + DSTOR_REC_MAX, PAGE_SIZE)
 /* Records of one connection waiting for or in the pool, per direction. */
 #define DSTOR_SEAL_MAX_RX	64
+/*
+ * Records carrying at most this much payload are sealed and opened by the
+ * connection's own transmit work or receive loop: handing a frame without
+ * data or with one page of it to the pool costs two context switches, more
+ * than the AEAD itself. Larger records go to the pool, where the records
+ * of one connection are worked on in parallel.
+ */
+#define DSTOR_SEAL_INLINE	4096
+#define rec_inline(size) \
+	((size) <= DSTOR_REC_LEN_BYTES + DSTOR_HDR_LEN + DSTOR_SEAL_INLINE + \
+		   DSTOR_TAG_LEN)
 
 struct workqueue_struct *dstor_crypto_wq;
 static atomic_t dstor_crypto_queued = ATOMIC_INIT(0);
@@ -484,7 +496,10 @@ void dstor_seal_commit(struct dstor_rec *rec, void (*copied)(void *arg),
 	rec->seq = sl->tx_seq++;
 	list_add_tail(&rec->entry, &sl->tx_list);
 	spin_unlock(&sl->lock);
-	queue_work(dstor_crypto_wq, &rec->work);
+	if (rec_inline(rec->size))
+		rec_tx_work(&rec->work);
+	else
+		queue_work(dstor_crypto_wq, &rec->work);
 }
 
 /* Open a received record; on success hand its frame to the owner. */
@@ -554,8 +569,12 @@ int dstor_seal_recv(struct dstor_seal *sl)
 	atomic_inc(&sl->rx_pending);
 	atomic_inc(&dstor_crypto_queued);
 	INIT_WORK(&rec->work, rec_rx_work);
-	queue_work(dstor_crypto_wq, &rec->work);
-	return 0;
+	if (!rec_inline(rec->size)) {
+		queue_work(dstor_crypto_wq, &rec->work);
+		return 0;
+	}
+	rec_rx_work(&rec->work);
+	return READ_ONCE(sl->dead) ? -EPIPE : 0;
 }
 
 /* Handshake frames, sealed and sent inline before the loops run. */

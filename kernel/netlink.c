@@ -27,18 +27,14 @@ static const struct nla_policy endpoint_policy[DSTOR_A_ENDPOINT_MAX + 1] = {
 	[DSTOR_A_ENDPOINT_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
-/* Entries are parsed, with their own policy, by dstor_acl_parse(). */
-static const struct nla_policy acl_nest_policy[] = {
-	[DSTOR_A_ACL] = { .type = NLA_NESTED },
-};
-
 static const struct nla_policy export_add_policy[DSTOR_A_MAX + 1] = {
 	[DSTOR_A_NAME] = { .type = NLA_NUL_STRING, .len = DSTOR_NAME_MAX - 1 },
 	[DSTOR_A_DEVICE] = { .type = NLA_NUL_STRING, .len = DSTOR_PATH_MAX - 1 },
 	[DSTOR_A_LISTEN] = NLA_POLICY_NESTED(endpoint_policy),
 	[DSTOR_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, DSTOR_F_ALL),
 	[DSTOR_A_KEY] = NLA_POLICY_EXACT_LEN(DSTOR_KEY_LEN),
-	[DSTOR_A_ACLS] = NLA_POLICY_NESTED_ARRAY(acl_nest_policy),
+	/* DSTOR_A_ACL items, parsed with their own policy by acls_parse() */
+	[DSTOR_A_ACLS] = { .type = NLA_NESTED },
 };
 
 static const struct nla_policy export_set_policy[DSTOR_A_MAX + 1] = {
@@ -352,7 +348,13 @@ static int acls_parse(struct genl_info *info, struct dstor_acl **out)
 		return 0;
 	mutex_lock(&dstor_cfg_mutex);
 	nla_for_each_nested(item, list, rem) {
-		ret = dstor_acl_parse(item, true, &e, info->extack);
+		if (nla_type(item) != DSTOR_A_ACL) {
+			NL_SET_ERR_MSG_ATTR(info->extack, item,
+					    "DSTOR_A_ACLS holds DSTOR_A_ACL items only");
+			ret = -EINVAL;
+		} else {
+			ret = dstor_acl_parse(item, true, &e, info->extack);
+		}
 		if (!ret)
 			ret = dstor_acl_update((struct dstor_acl __force __rcu **)&acl,
 					       &e, false, info->extack);

@@ -12,4 +12,5 @@ kver=${BENCH_KVER:-$(make -s --no-print-directory print-kver612)}
 make --no-print-directory module KVER="$kver" >/dev/null
 make --no-print-directory tool >/dev/null
 exec selftests/vm/run.sh --kernel "/boot/vmlinuz-$kver" --modules "$kver" \
-	--ko "build/kmod/$kver/dstor.ko" --tool build/tool/dstor bench.sh
+	--ko "build/kmod/$kver/dstor.ko" --tool build/tool/dstor \
+	--extra "$(command -v openssl)" bench.sh

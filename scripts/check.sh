@@ -4,7 +4,8 @@
 # `make check`: every test dstor has, in the order that fails fastest.
 #
 #   1. dependencies (apt, idempotent)
-#   2. host: the tool's and the wire format's unit tests under ASan/UBSan
+#   2. host: the tool's and the wire format's unit tests under ASan/UBSan,
+#      and libFuzzer over the wire-format decoders (FUZZ_SECONDS, 70)
 #   3. kernel style (checkpatch --strict) and sparse
 #   4. the module for Debian 12's 6.1 and for 6.12 with W=1, no warnings
 #   5. DKMS: dkms add + dkms build for both kernels
@@ -39,6 +40,8 @@ fi
 
 step "host unit tests (ASan/UBSan)"
 run "host unit tests" make --no-print-directory host-test
+step "fuzzing the wire-format decoders"
+run "fuzz" make --no-print-directory fuzz
 
 step "kernel style"
 run "checkpatch" make --no-print-directory style
@@ -47,6 +50,11 @@ run "sparse 6.1" make --no-print-directory sparse KVER="$(make -s --no-print-dir
 step "module builds"
 run "module builds (6.1, 6.12)" make --no-print-directory modules
 run "tool build" make --no-print-directory tool
+run "test tools build" make --no-print-directory testtools
+extras=()
+for x in dstor-hostile dstor-nlfuzz dstor-mitm; do
+	extras+=(--extra "build/testtools/$x")
+done
 
 step "DKMS"
 run "dkms build for both kernels" make --no-print-directory dkms-check
@@ -56,7 +64,7 @@ for kver in $(make -s --no-print-directory print-kver61) $(make -s --no-print-di
 	step "VM selftests on $kver"
 	# shellcheck disable=SC2086 # one word per test
 	run "VM selftests $kver" selftests/vm/run.sh --kernel "/boot/vmlinuz-$kver" \
-		--modules "$kver" --ko "build/kmod/$kver/dstor.ko" --tool build/tool/dstor $tests
+		--modules "$kver" --ko "build/kmod/$kver/dstor.ko" --tool build/tool/dstor "${extras[@]}" $tests
 done
 
 step "VM selftests on the debug kernel"
@@ -66,7 +74,7 @@ if [ -f "$debug_dir/bzImage" ] && [ -f "$debug_dir/build-tree.tar.xz" ]; then
 		# shellcheck disable=SC2086
 		run "VM selftests debug kernel" selftests/vm/run.sh --debug \
 			--kernel "$debug_dir/bzImage" --modules none \
-			--ko build/kmod/debug/dstor.ko --tool build/tool/dstor \
+			--ko build/kmod/debug/dstor.ko --tool build/tool/dstor "${extras[@]}" \
 			${VM_TESTS_DEBUG:-$(cat selftests/TESTS.debug)}
 	else
 		failed+=("debug module build")

@@ -33,7 +33,7 @@
 #                                /proc/slabinfo, then a "total BYTES" line
 #   slab_active CACHE            active objects of one slab cache
 #
-# Tests run as root inside the guest; each one gets /dev/ram0..3 (64 MiB
+# Tests run as root inside the guest; each one gets /dev/ram0..5 (64 MiB
 # each) to itself, since the harness runs tests one at a time.
 
 KSFT_PASS=0

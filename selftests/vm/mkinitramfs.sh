@@ -4,7 +4,7 @@
 # Build the gzip'd cpio initramfs that the selftest guests boot.
 #
 #   mkinitramfs.sh -o OUTPUT [--modules VER|none] [--ko PATH] [--tool PATH]
-#                  [--cache DIR]
+#                  [--extra PATH]... [--cache DIR]
 #
 # The image is two concatenated gzip'd cpio archives (the kernel unpacks
 # them one after the other into the same rootfs):
@@ -18,7 +18,9 @@
 #            cache directory and rebuilt only when one of its inputs changed.
 #   overlay  /init, the selftests/ directory (as /selftests), dstor.ko (as
 #            /usr/lib/dstor/dstor.ko) and the dstor tool (as /usr/bin/dstor,
-#            with its libraries). Rebuilt every time; it is small.
+#            with its libraries), and each --extra binary (as
+#            /usr/bin/NAME, with its libraries: the test tools of
+#            tools/testing). Rebuilt every time; it is small.
 #
 # The guest's file system mirrors Debian's merged /usr: /bin, /sbin, /lib and
 # /lib64 are symlinks into /usr, so the host's paths (and the paths ldd
@@ -36,20 +38,27 @@ HOST_BINS="bash fio ip tc bridge ss nstat mkfs.ext4 mke2fs e2fsck tune2fs jq
 OPTIONAL_BINS="ss nstat lsblk"
 
 # Modules loaded at boot, with their dependency closure (--modules VER).
-MODULES="brd veth bridge sch_netem ext4 nbd nvme-tcp nvmet-tcp raid1 crc32c_generic"
+# The AEADs dstor seals records with: the guest has no modprobe to load them
+# on demand (crypto_alloc_aead's request_module), so they are preloaded.
+# The virtio disk and NIC of pair.sh's two-machine mode (virtio_pci is built
+# into 6.12, a module in 6.1); without such devices they just sit there.
+MODULES="brd veth bridge sch_netem ext4 nbd nvme-tcp nvmet-tcp raid1 crc32c_generic
+	gcm ghash_generic aesni_intel chacha20poly1305 chacha_x86_64 poly1305_x86_64
+	virtio_pci virtio_blk virtio_net"
 
 usage() {
 	sed -n '/^#   mkinitramfs/,/^$/s/^# \{0,1\}//p' "$0" >&2
 	exit "${1:-2}"
 }
 
-out='' modver=none ko='' tool='' cache=''
+out='' modver=none ko='' tool='' cache='' extras=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	-o|--output)	out=$2; shift 2 ;;
 	--modules)	modver=$2; shift 2 ;;
 	--ko)		ko=$2; shift 2 ;;
 	--tool)		tool=$2; shift 2 ;;
+	--extra)	extras+=("$2"); shift 2 ;;
 	--cache)	cache=$2; shift 2 ;;
 	-h|--help)	usage 0 ;;
 	*)		echo "mkinitramfs: unknown argument '$1'" >&2; usage ;;
@@ -58,6 +67,9 @@ done
 [ -n "$out" ] || usage
 [ -z "$ko" ] || [ -f "$ko" ] || { echo "mkinitramfs: $ko: no such file" >&2; exit 1; }
 [ -z "$tool" ] || [ -f "$tool" ] || { echo "mkinitramfs: $tool: no such file" >&2; exit 1; }
+for x in ${extras[@]+"${extras[@]}"}; do
+	[ -f "$x" ] || { echo "mkinitramfs: $x: no such file" >&2; exit 1; }
+done
 if [ "$modver" != none ] && [ ! -d "/lib/modules/$modver" ]; then
 	echo "mkinitramfs: /lib/modules/$modver: no such directory" >&2
 	exit 1
@@ -253,6 +265,9 @@ fi
 if [ -n "$tool" ]; then
 	copy_binary "$root" "$tool" /usr/bin/dstor
 fi
+for x in ${extras[@]+"${extras[@]}"}; do
+	copy_binary "$root" "$x" "/usr/bin/$(basename "$x")"
+done
 
 (cd "$root" && find . -print0 | LC_ALL=C sort -z |
 	cpio --null --create --format=newc --owner=0:0 --quiet --reproducible) |

@@ -4,9 +4,11 @@
 # Boot a kernel in QEMU and run selftests inside it.
 #
 #   run.sh --kernel IMAGE [--modules VER|none] [--ko PATH] [--tool PATH]
+#          [--extra PATH]...
 #          [--debug] [--timeout SECONDS] [--mem MB] [--smp N]
 #          [--append "ARGS"] [--log FILE] [--boot-timeout SECONDS]
-#          [--boot-retries N] TEST...
+#          [--boot-retries N] [--qemu-arg ARG]... [--qemu-pidfile FILE]
+#          TEST...
 #
 #   TEST         a script path relative to selftests/, e.g. smoke.sh
 #   --kernel     bzImage to boot (e.g. /boot/vmlinuz-6.1.0-56-amd64)
@@ -15,6 +17,8 @@
 #                exists, else none)
 #   --ko         dstor.ko to put into the guest (loaded at boot, $DSTOR_KO)
 #   --tool       dstor tool binary to put into the guest (as /usr/bin/dstor)
+#   --extra      another binary for the guest's /usr/bin (repeatable): the
+#                test tools dstor-hostile, dstor-nlfuzz, dstor-mitm
 #   --debug      debug-kernel profile: no modules, no slub_debug, ramdisks
 #                sized on the command line, kmemleak scan at the end, test
 #                timeouts x3
@@ -32,6 +36,13 @@
 #                TCG the debug kernel often hangs early in its boot
 #   --boot-retries  how many times to boot again after such a hang
 #                (default 2, 5 with --debug)
+#   --qemu-arg   one more QEMU argument, appended to the command line as is
+#                (repeatable, one word each): e.g. --qemu-arg -drive
+#                --qemu-arg file=disk.img,format=raw,if=virtio. Used by
+#                pair.sh for the disk and the network link
+#   --qemu-pidfile  where QEMU writes its process id (default
+#                build/vm/LABEL/RUN/qemu.pid): lets another script kill
+#                this guest (pair.sh's exporter crash)
 #
 # Each test's timeout comes from the "timeout=" line of the settings file
 # next to it, else selftests/settings (kselftest style), else 45 s.
@@ -61,8 +72,8 @@ usage() {
 }
 die() { echo "run.sh: $*" >&2; exit 2; }
 
-kernel='' modules=auto ko='' tool='' debug=0 run_timeout='' mem=2048 smp=2 append='' console_log=''
-boot_timeout='' boot_retries=''
+kernel='' modules=auto ko='' tool='' extras=() debug=0 run_timeout='' mem=2048 smp=2 append='' console_log=''
+boot_timeout='' boot_retries='' qemu_args=() qemu_pidfile=''
 tests=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -70,6 +81,7 @@ while [ $# -gt 0 ]; do
 	--modules)	modules=$2; shift 2 ;;
 	--ko)		ko=$2; shift 2 ;;
 	--tool)		tool=$2; shift 2 ;;
+	--extra)	extras+=("$2"); shift 2 ;;
 	--debug)	debug=1; shift ;;
 	--timeout)	run_timeout=$2; shift 2 ;;
 	--mem)		mem=$2; shift 2 ;;
@@ -78,6 +90,8 @@ while [ $# -gt 0 ]; do
 	--log)		console_log=$2; shift 2 ;;
 	--boot-timeout)	boot_timeout=$2; shift 2 ;;
 	--boot-retries)	boot_retries=$2; shift 2 ;;
+	--qemu-arg)	qemu_args+=("$2"); shift 2 ;;
+	--qemu-pidfile)	qemu_pidfile=$2; shift 2 ;;
 	-h|--help)	usage 0 ;;
 	-*)		echo "run.sh: unknown option '$1'" >&2; usage ;;
 	*)		tests+=("$1"); shift ;;
@@ -131,6 +145,8 @@ ln -sfn "$(basename "$outdir")" "$labeldir/latest"
 find "$labeldir" -mindepth 1 -maxdepth 1 -type d -name "[0-9]*-[0-9]*" | sort -r |
 	tail -n +21 | xargs -r rm -rf
 : "${console_log:=$outdir/console.log}"
+: "${qemu_pidfile:=$outdir/qemu.pid}"
+mkdir -p "$(dirname "$qemu_pidfile")"
 mkdir -p "$(dirname "$console_log")"
 ktap_log=$outdir/ktap.log
 initrd=$outdir/initramfs.cpio.gz
@@ -171,6 +187,9 @@ fi
 mk_args=(-o "$initrd" --modules "$modules" --cache "$top/build/vm/cache")
 [ -z "$ko" ] || mk_args+=(--ko "$ko")
 [ -z "$tool" ] || mk_args+=(--tool "$tool")
+for x in ${extras[@]+"${extras[@]}"}; do
+	mk_args+=(--extra "$x")
+done
 t0=$(date +%s.%N)
 "$here"/mkinitramfs.sh "${mk_args[@]}" || die "building the initramfs failed"
 t1=$(date +%s.%N)
@@ -200,7 +219,7 @@ qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp "$smp" -m "$mem"
 	-nographic -nodefaults -no-user-config -no-reboot -monitor none
 	-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
 	-serial "file:$console_log" -chardev stdio,id=ktap,signal=off
-	-serial chardev:ktap -pidfile "$outdir/qemu.pid")
+	-serial chardev:ktap -pidfile "$qemu_pidfile" ${qemu_args[@]+"${qemu_args[@]}"})
 
 # Boot watchdog, run in the background: if /init has not announced itself
 # on the console by the deadline, or the console stayed silent for 60 s
@@ -225,7 +244,7 @@ boot_watch() {
 		sleep 2
 	done
 	: >"$outdir/boot-hang"
-	kill "$(cat "$outdir/qemu.pid" 2>/dev/null)" 2>/dev/null
+	kill "$(cat "$qemu_pidfile" 2>/dev/null)" 2>/dev/null
 }
 
 # Print the test port's lines as they come, prefixed, and keep them in

@@ -1,0 +1,136 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Hostile input: thousands of malformed importer connections and malformed
+# netlink requests against live exports, while legitimate importers keep
+# verifying their data; and every state-changing command refused to a user
+# without CAP_NET_ADMIN.
+#
+#  +-----------------------------------+   veth    +------------------------------+
+#  | netns ex-PID (exporter)           |           | netns im-PID (importer)      |
+#  |  /dev/ram0 -> "h0" (no key)       +-----------+  fio --verify on both        |
+#  |  /dev/ram1 -> "h1" --key k        |           |  dstor-hostile -> h0, h1     |
+#  |  192.0.2.1:7420                   |           |  192.0.2.2                   |
+#  +-----------------------------------+           +------------------------------+
+#  root namespace: dstor-nlfuzz against the genl family
+set -u
+source "$(dirname "$0")/lib.sh"
+
+require_dstor
+require_cmd fio jq setpriv dstor-hostile dstor-nlfuzz
+
+ktap_header
+ktap_plan 19
+
+ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
+at_exit 'touch /tmp/hostile-stop; kill $(jobs -p) 2>/dev/null; wait; for d in /dev/dstor*; do dstor import del $d; done; for e in h0 h1; do dstor export del $e; done'
+
+K=$(mktemp -d)
+chmod 700 "$K"
+(umask 077 && dstor genkey >"$K/k")
+
+ktap_check "export h0 (plain) and h1 (keyed)" eval "
+	in_ex dstor export add h0 --device /dev/ram0 --listen $EX_IP4 &&
+	in_ex dstor export add h1 --device /dev/ram1 --listen $EX_IP4 --key $K/k"
+d0=$(in_im dstor import add h0 --peer "$EX_IP4" --connections 2)
+d1=$(in_im dstor import add h1 --peer "$EX_IP4" --key "$K/k" --connections 2)
+ktap_check "legitimate imports of both" eval "[ -b '$d0' ] && [ -b '$d1' ]"
+
+# The state the attacks must not change: names, devices, peers, states.
+state() {
+	dstor show --json | jq -c '[.exports[] | [.name, .device, .listen, .key_id]],
+		[.imports[] | [.device, .name, .peer, .state]]'
+}
+before=$(state)
+
+# Legitimate I/O for as long as the attacks run: rounds of random writes,
+# each verified, on both imports. A failed round leaves its fio output.
+rm -f /tmp/hostile-stop /tmp/hostile-fail.* /tmp/hostile-rounds.*
+verify_loop() { # DEV TAG
+	local n=0
+	while [ ! -e /tmp/hostile-stop ]; do
+		if ! fio --name=v --filename="$1" --size=8M --bs=16k --rw=randwrite \
+			--direct=1 --ioengine=libaio --iodepth=8 --verify=crc32c \
+			--do_verify=1 --verify_fatal=1 --randseed=$n \
+			--output-format=json >"/tmp/hostile-fio.$2.json" 2>&1 ||
+		   ! jq -e '[.jobs[].error] | all(. == 0)' "/tmp/hostile-fio.$2.json" >/dev/null; then
+			cp "/tmp/hostile-fio.$2.json" "/tmp/hostile-fail.$2"
+			break
+		fi
+		n=$((n + 1))
+		echo $n >"/tmp/hostile-rounds.$2"
+	done
+}
+verify_loop "$d0" plain &
+v0=$!
+verify_loop "$d1" sealed &
+v1=$!
+
+# --- the wire ----------------------------------------------------------------------
+hostile() { # NAME CONNECTIONS SEED
+	in_im dstor-hostile --connect "$EX_IP4:7420" --export "$1" \
+		--connections "$2" --seed "$3" --strict >"/tmp/hostile.$1.log" 2>&1 ||
+		{ tail -n 30 "/tmp/hostile.$1.log"; false; }
+}
+ktap_check "2000 hostile connections to the plain export" hostile h0 2000 1
+tail -n 8 /tmp/hostile.h0.log | sed 's/^/# /'
+ktap_check "1000 hostile connections to the keyed export" hostile h1 1000 2
+tail -n 4 /tmp/hostile.h1.log | sed 's/^/# /'
+ktap_check "hostile traffic to an export that does not exist" hostile nosuch 200 3
+
+# --- netlink -----------------------------------------------------------------------
+ktap_check "4000 malformed netlink requests: only errors, state unchanged" \
+	eval "dstor-nlfuzz --iterations 4000 --seed 7 >/tmp/nlfuzz.log 2>&1 ||
+	      { tail -n 30 /tmp/nlfuzz.log; false; }"
+tail -n 6 /tmp/nlfuzz.log | sed 's/^/# /'
+
+touch /tmp/hostile-stop
+wait $v0 $v1
+for t in plain sealed; do
+	ktap_note "$t import: $(cat /tmp/hostile-rounds.$t 2>/dev/null || echo 0) verified rounds"
+done
+ktap_check "the plain import verified every round meanwhile" \
+	eval "[ ! -e /tmp/hostile-fail.plain ] && [ \"\$(cat /tmp/hostile-rounds.plain 2>/dev/null)\" -ge 1 ]"
+ktap_check "the keyed import verified every round meanwhile" \
+	eval "[ ! -e /tmp/hostile-fail.sealed ] && [ \"\$(cat /tmp/hostile-rounds.sealed 2>/dev/null)\" -ge 1 ]"
+[ ! -e /tmp/hostile-fail.plain ] || head -c 2000 /tmp/hostile-fail.plain | sed 's/^/# /'
+ktap_check "exports and imports unchanged" test "$(state)" = "$before"
+ktap_check "both imports still connected" \
+	test "$(dstor show --json | jq '[.imports[] | select(.state == "connected")] | length')" = 2
+ktap_check "the exporter counted the bad handshakes" \
+	test "$(dstor show --json | jq '.exports[] | select(.name == "h1") | .stats.auth_failures')" -gt 0
+
+# --- CAP_NET_ADMIN -----------------------------------------------------------------
+# The tool checks nothing itself: these are the kernel's EPERM answers.
+nobody() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"
+}
+eperm() { # CMD...: refused with EPERM's sentence, state unchanged
+	nobody "$@" >/dev/null 2>/tmp/hostile-err
+	local rc=$?
+	[ $rc -ne 0 ] && grep -q CAP_NET_ADMIN /tmp/hostile-err && [ "$(state)" = "$before" ] ||
+		{ echo "# rc $rc: $(cat /tmp/hostile-err)"; return 1; }
+}
+cp "$K/k" /tmp/hostile-key && chown 65534 /tmp/hostile-key
+ktap_check "unprivileged: export add, set, del refused" eval "
+	eperm dstor export add x --device /dev/ram3 --listen $EX_IP4:7421 &&
+	eperm dstor export set h0 --key /tmp/hostile-key &&
+	eperm dstor export del h0"
+ktap_check "unprivileged: import add, set, del refused" eval "
+	eperm dstor import add h0 --peer $EX_IP4 &&
+	eperm dstor import set $d0 --timeout 9 &&
+	eperm dstor import del $d0"
+ktap_check "unprivileged: acl add, del refused" eval "
+	eperm dstor acl add h0 192.0.2.0/24 rw && eperm dstor acl del h0 192.0.2.0/24"
+ktap_check "unprivileged: set crypto-workers refused" eperm dstor set crypto-workers 3
+ktap_check "unprivileged: show and acl list work" \
+	eval "nobody dstor show >/dev/null && nobody dstor acl list h0 >/dev/null"
+rm -f /tmp/hostile-key
+
+ktap_check "import del, export del" eval "
+	dstor import del $d0 && dstor import del $d1 &&
+	dstor export del h0 && dstor export del h1"
+ktap_check "no dstor state left" \
+	test "$(dstor show --json | jq '(.exports | length) + (.imports | length)')" = 0
+
+ktap_finish
