@@ -79,19 +79,40 @@ int dstor_sock_send_bvec(struct socket *sock, struct bio_vec *bv,
 	return sock_xmit(sock, &msg, len);
 }
 
+/*
+ * Receive exactly @len bytes. With a receive timeout set, it bounds the
+ * whole call, not each piece: a peer trickling a byte at a time cannot
+ * stretch it.
+ */
 static int sock_fill(struct socket *sock, struct msghdr *msg, size_t len)
 {
+	long timeo = READ_ONCE(sock->sk->sk_rcvtimeo);
+	unsigned long deadline = jiffies + timeo;
 	size_t done = 0;
-	int ret;
+	int ret = 0;
 
 	while (done < len) {
+		if (done && timeo != MAX_SCHEDULE_TIMEOUT) {
+			long left = (long)(deadline - jiffies);
+
+			if (left <= 0) {
+				ret = -EAGAIN;
+				break;
+			}
+			WRITE_ONCE(sock->sk->sk_rcvtimeo, left);
+		}
 		msg->msg_flags = MSG_NOSIGNAL | MSG_WAITALL;
 		ret = sock_recvmsg(sock, msg, msg->msg_flags);
-		if (ret <= 0)
-			return ret ? ret : -ECONNRESET;
+		if (ret <= 0) {
+			ret = ret ? ret : -ECONNRESET;
+			break;
+		}
 		done += ret;
+		ret = 0;
 	}
-	return 0;
+	if (timeo != MAX_SCHEDULE_TIMEOUT)
+		WRITE_ONCE(sock->sk->sk_rcvtimeo, timeo);
+	return ret;
 }
 
 int dstor_sock_recv(struct socket *sock, void *buf, size_t len)

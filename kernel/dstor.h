@@ -257,7 +257,7 @@ struct dstor_listener {
 	struct list_head sessions;
 	struct list_head exports;
 	unsigned int nr_sessions;
-	unsigned int nr_pending;	/* sessions before their hello */
+	unsigned int nr_pending;	/* sessions in their handshake */
 	unsigned int detach_seq;	/* bumped by every detach */
 };
 
@@ -274,6 +274,8 @@ struct dstor_session {
 	wait_queue_head_t wait;		/* inflight went down */
 	bool read_only;			/* READ_ONCE: the ACL may change it */
 	bool want_ro;			/* the importer asked for read-only */
+	bool pending;			/* listener lock: counted in nr_pending */
+	unsigned long hs_deadline;	/* jiffies: the handshake ends by then */
 	u64 id;				/* importer's session id */
 	u16 queue;
 	struct sockaddr_storage peer;
@@ -335,6 +337,7 @@ struct dstor_queue {
 	bool ping;			/* tx_work owes the peer a ping */
 	bool was_down;			/* a link-lost event was sent */
 	unsigned int backoff;		/* seconds to the next connect */
+	long last_err;			/* the last reconnect failure, 0 after success */
 };
 
 /* Per-request state, in the blk-mq PDU. */

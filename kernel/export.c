@@ -175,7 +175,7 @@ void dstor_session_detach(struct dstor_session *s)
 	list_del(&s->entry);
 	if (s->exp)
 		WRITE_ONCE(s->exp->nr_sessions, s->exp->nr_sessions - 1);
-	else
+	if (s->pending)
 		l->nr_pending--;
 	WRITE_ONCE(l->nr_sessions, l->nr_sessions - 1);
 	WRITE_ONCE(l->detach_seq, l->detach_seq + 1);
@@ -225,7 +225,6 @@ u16 dstor_session_attach(struct dstor_session *s, const char *name,
 		s->read_only = session_read_only(s, perm);
 		s->key = exp->key;
 		WRITE_ONCE(exp->nr_sessions, exp->nr_sessions + 1);
-		l->nr_pending--;
 		status = DSTOR_ST_OK;
 		break;
 	}

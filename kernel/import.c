@@ -351,8 +351,6 @@ static blk_status_t wire_to_blk_status(u16 status)
 		return BLK_STS_NOTSUPP;
 	case DSTOR_ST_NOSPC:
 		return BLK_STS_NOSPC;
-	case DSTOR_ST_ROFS:
-		return BLK_STS_PROTECTION;
 	default:
 		return BLK_STS_IOERR;
 	}
@@ -859,6 +857,28 @@ static bool resend_one(struct request *rq, void *data)
 	return true;
 }
 
+/* What a failed reconnect means, for the log. */
+static const char *reconnect_reason(long err)
+{
+	switch (err) {
+	case -EKEYREJECTED:
+		return "authentication failed (the keys differ?)";
+	case -EACCES:
+		return "the exporter's access list refuses this host";
+	case -ENOENT:
+		return "the exporter has no export of that name";
+	case -ESTALE:
+		return "the export changed its size or block size";
+	case -ECONNREFUSED:
+		return "connection refused";
+	case -ETIMEDOUT:
+	case -EAGAIN:
+		return "no answer";
+	default:
+		return "cannot connect";
+	}
+}
+
 static unsigned int next_backoff(struct dstor_queue *q)
 {
 	struct dstor_timers *t = &q->imp->timers;
@@ -957,13 +977,14 @@ static void queue_connect_work(struct work_struct *work)
 	noio = memalloc_noio_save();
 	sock = queue_connect(imp, q, &info, &seal, NULL);
 	memalloc_noio_restore(noio);
+	/*
+	 * A device that changed size or block size under us is not the one
+	 * we had. One that became read-only for us (its access list changed)
+	 * still is: reads go on, the exporter fails each write.
+	 */
 	if (!IS_ERR(sock) && (info.size != imp->info.size ||
 			      info.logical_block_size !=
-			      imp->info.logical_block_size ||
-			      (info.flags & DSTOR_EXP_READ_ONLY &&
-			       !(imp->flags & DSTOR_F_READ_ONLY)))) {
-		pr_err_ratelimited("%s: the export changed (size, block size or access); not reconnecting to it\n",
-				   imp->disk->disk_name);
+			      imp->info.logical_block_size)) {
 		if (seal) {
 			dstor_seal_stop(seal);
 			dstor_seal_free(seal);
@@ -973,14 +994,20 @@ static void queue_connect_work(struct work_struct *work)
 	}
 	if (IS_ERR(sock)) {
 		q->backoff = next_backoff(q);
-		pr_debug("%s: reconnect of connection %u failed (%ld); next try in %us\n",
-			 imp->disk->disk_name, q->qid, PTR_ERR(sock), q->backoff);
+		/* Say why once per cause: a refusal needs the admin. */
+		if (PTR_ERR(sock) != q->last_err)
+			pr_warn("%s: reconnect of connection %u failed: %s (%ld); retrying every %u s at most\n",
+				imp->disk->disk_name, q->qid,
+				reconnect_reason(PTR_ERR(sock)), PTR_ERR(sock),
+				READ_ONCE(imp->timers.reconnect_max));
+		q->last_err = PTR_ERR(sock);
 		queue_delayed_work(dstor_ctl_wq, &q->connect_work,
 				   q->backoff * HZ);
 		return;
 	}
 
 	q->backoff = 0;
+	q->last_err = 0;
 	queue_start(q, sock, seal);
 	dstor_stat_add(&imp->stats, DSTOR_STAT_RECONNECTS, 1);
 	blk_mq_tagset_busy_iter(&imp->tag_set, resend_one, q);

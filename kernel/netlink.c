@@ -335,6 +335,17 @@ static const u8 *key_attr(struct genl_info *info)
 	return nla_data(a);
 }
 
+/* A key can only be set where this kernel has an AEAD to use it with. */
+static int key_usable(struct genl_info *info)
+{
+	if (key_attr(info) && !dstor_crypto_ciphers()) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "no AEAD cipher available in this kernel: keys cannot be used");
+		return -ENOPKG;
+	}
+	return 0;
+}
+
 /* An access list from DSTOR_A_ACLS, in the order dstor_acl wants. */
 static int acls_parse(struct genl_info *info, struct dstor_acl **out)
 {
@@ -370,7 +381,7 @@ static int acls_parse(struct genl_info *info, struct dstor_acl **out)
 	return 0;
 }
 
-static int export_add_doit(struct sk_buff *skb, struct genl_info *info)
+static int export_add(struct sk_buff *skb, struct genl_info *info)
 {
 	struct dstor_endpoint listen;
 	struct dstor_acl *acl;
@@ -387,11 +398,9 @@ static int export_add_doit(struct sk_buff *skb, struct genl_info *info)
 		return ret;
 	if (info->attrs[DSTOR_A_FLAGS])
 		flags = nla_get_u32(info->attrs[DSTOR_A_FLAGS]);
-	if (key_attr(info) && !dstor_crypto_ciphers()) {
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "no AEAD cipher available in this kernel: keys cannot be used");
-		return -ENOPKG;
-	}
+	ret = key_usable(info);
+	if (ret)
+		return ret;
 	ret = acls_parse(info, &acl);
 	if (ret)
 		return ret;
@@ -421,13 +430,16 @@ static struct dstor_export *export_lookup(struct genl_info *info)
 	return exp;
 }
 
-static int export_set_doit(struct sk_buff *skb, struct genl_info *info)
+static int export_set(struct sk_buff *skb, struct genl_info *info)
 {
 	struct dstor_export *exp;
 	int ret = 0;
 
 	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_KEY))
 		return -EINVAL;
+	ret = key_usable(info);
+	if (ret)
+		return ret;
 	mutex_lock(&dstor_cfg_mutex);
 	exp = export_lookup(info);
 	if (IS_ERR(exp))
@@ -625,7 +637,7 @@ static int import_reply(struct genl_info *info, u32 index, u8 cmd)
 	return genlmsg_reply(msg, info);
 }
 
-static int import_add_doit(struct sk_buff *skb, struct genl_info *info)
+static int import_add(struct sk_buff *skb, struct genl_info *info)
 {
 	unsigned int conns = min(num_online_cpus(), 4U);
 	struct dstor_timers timers = default_timers;
@@ -701,7 +713,7 @@ out:
 	return ret;
 }
 
-static int import_set_doit(struct sk_buff *skb, struct genl_info *info)
+static int import_set(struct sk_buff *skb, struct genl_info *info)
 {
 	struct dstor_import *imp;
 	struct dstor_timers timers;
@@ -709,6 +721,9 @@ static int import_set_doit(struct sk_buff *skb, struct genl_info *info)
 
 	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_INDEX))
 		return -EINVAL;
+	ret = key_usable(info);
+	if (ret)
+		return ret;
 	mutex_lock(&dstor_cfg_mutex);
 	imp = import_find_index(nla_get_u32(info->attrs[DSTOR_A_INDEX]));
 	if (!imp) {
@@ -754,6 +769,39 @@ static int import_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	mutex_unlock(&dstor_cfg_mutex);
 	cb->args[0] = i;
 	return skb->len;
+}
+
+/*
+ * The key in a request is copied where it is needed; the request's own
+ * copy is wiped before the skb goes back to the allocator.
+ */
+static int key_wiped(struct genl_info *info, int ret)
+{
+	struct nlattr *a = info->attrs[DSTOR_A_KEY];
+
+	if (a)
+		memzero_explicit(nla_data(a), nla_len(a));
+	return ret;
+}
+
+static int export_add_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return key_wiped(info, export_add(skb, info));
+}
+
+static int export_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return key_wiped(info, export_set(skb, info));
+}
+
+static int import_add_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return key_wiped(info, import_add(skb, info));
+}
+
+static int import_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return key_wiped(info, import_set(skb, info));
 }
 
 static const struct genl_ops dstor_genl_ops[] = {

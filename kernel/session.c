@@ -26,7 +26,7 @@
 
 #define DSTOR_SRV_MAX_INFLIGHT	256
 #define DSTOR_HELLO_TIMEOUT	(10 * HZ)
-#define DSTOR_MAX_PENDING	64	/* connections before their hello */
+#define DSTOR_MAX_PENDING	64	/* connections in their handshake */
 
 struct dstor_srv_req {
 	struct dstor_session *s;
@@ -74,11 +74,12 @@ void dstor_session_start(struct dstor_listener *l, struct socket *sock)
 	mutex_lock(&l->lock);
 	if (l->stopping || l->nr_pending >= DSTOR_MAX_PENDING) {
 		mutex_unlock(&l->lock);
-		net_warn_ratelimited("dstor: too many connections waiting for their hello; dropping one\n");
+		net_warn_ratelimited("dstor: too many connections in their handshake; dropping one\n");
 		kfree(s);
 		goto drop;
 	}
 	l->nr_pending++;
+	s->pending = true;
 	l->nr_sessions++;
 	if (kernel_getpeername(sock, (struct sockaddr *)&s->peer) < 0)
 		s->peer.ss_family = AF_UNSPEC;
@@ -315,6 +316,17 @@ static void session_seal_fail(struct dstor_seal *sl)
 static int session_frame(struct dstor_seal *sl, struct dstor_rec *rec,
 			 const struct dstor_hdr *h);
 
+/*
+ * The whole handshake, however slowly the peer sends it, must be done by
+ * s->hs_deadline: each read gets the time that is left.
+ */
+static void hs_timeout(struct dstor_session *s)
+{
+	long left = (long)(s->hs_deadline - jiffies);
+
+	dstor_sock_set_timeout(s->sock, max(left, 1L));
+}
+
 static void auth_failed(struct dstor_session *s, const char *why)
 {
 	dstor_stat_add(&s->exp->stats, DSTOR_STAT_AUTH_FAILURES, 1);
@@ -339,10 +351,8 @@ static int session_auth(struct dstor_session *s, const u8 *hello_buf,
 	int ret;
 
 	ch.cipher = dstor_crypto_pick(hello->ciphers);
-	if (!ch.cipher) {
-		auth_failed(s, "no cipher in common");
-		return -EPROTO;
-	}
+	if (!ch.cipher)		/* session_hello() answered DSTOR_ST_AUTH */
+		return -EACCES;
 	get_random_bytes(ch.nonce, sizeof(ch.nonce));
 	dstor_challenge_encode(buf, &ch);
 	dstor_hs_proof(s->key.key, true, hello_buf, buf, ch.proof);
@@ -351,11 +361,14 @@ static int session_auth(struct dstor_session *s, const u8 *hello_buf,
 	if (ret)
 		return ret;
 
+	hs_timeout(s);
 	ret = dstor_recv_hdr(s->sock, &h);
 	if (!ret && h.op != DSTOR_OP_AUTH_RESPONSE)
 		ret = -EPROTO;
-	if (!ret)
+	if (!ret) {
+		hs_timeout(s);
 		ret = dstor_sock_recv(s->sock, proof, sizeof(proof));
+	}
 	if (ret) {
 		/* An importer with another key hangs up here. */
 		auth_failed(s, "no valid response");
@@ -397,12 +410,14 @@ static int session_hello(struct dstor_session *s)
 	u16 status;
 	int ret;
 
-	dstor_sock_set_timeout(s->sock, DSTOR_HELLO_TIMEOUT);
+	s->hs_deadline = jiffies + DSTOR_HELLO_TIMEOUT;
+	hs_timeout(s);
 	ret = dstor_recv_hdr(s->sock, &h);
 	if (ret)
 		return ret;
 	if (h.op != DSTOR_OP_HELLO)
 		return -EPROTO;
+	hs_timeout(s);
 	ret = dstor_sock_recv(s->sock, buf, sizeof(buf));
 	if (ret)
 		return ret;
@@ -420,6 +435,11 @@ static int session_hello(struct dstor_session *s)
 	    s->key.set != !!(hello.flags & DSTOR_HELLO_AUTH)) {
 		auth_failed(s, s->key.set ? "the importer has no key" :
 			    "the export has no key");
+		status = DSTOR_ST_AUTH;
+	}
+	if (status == DSTOR_ST_OK && s->key.set &&
+	    !dstor_crypto_pick(hello.ciphers)) {
+		auth_failed(s, "no cipher in common");
 		status = DSTOR_ST_AUTH;
 	}
 	if (status == DSTOR_ST_OK && s->key.set) {
@@ -447,6 +467,10 @@ static int session_hello(struct dstor_session *s)
 	if (status)
 		return -ENOENT;
 	dstor_sock_set_timeout(s->sock, MAX_SCHEDULE_TIMEOUT);
+	mutex_lock(&s->listener->lock);
+	s->listener->nr_pending--;
+	s->pending = false;
+	mutex_unlock(&s->listener->lock);
 	return 0;
 }
 
