@@ -113,11 +113,11 @@ $(CHECKPATCH):
 # --strict everywhere but in the two headers with another job: proto.h also
 # compiles on the host (so it keeps C99 types there and cannot use BIT()),
 # and compat.h exists to compare kernel versions.
-STYLE_STRICT := $(filter-out kernel/compat.h kernel/proto.h,$(wildcard kernel/*.c kernel/*.h)) \
+STYLE_STRICT := $(filter-out kernel/compat.h kernel/proto.h kernel/mcast_proto.h,$(wildcard kernel/*.c kernel/*.h)) \
 	include/uapi/linux/dstor.h
 style: $(CHECKPATCH)
 	perl $(CHECKPATCH) --no-tree --terse --strict -f $(STYLE_STRICT)
-	perl $(CHECKPATCH) --no-tree --terse -f kernel/proto.h
+	perl $(CHECKPATCH) --no-tree --terse -f kernel/proto.h kernel/mcast_proto.h
 	perl $(CHECKPATCH) --no-tree --terse \
 		--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f kernel/compat.h
 

@@ -218,7 +218,7 @@ u8 dstor_crypto_pick(u8 offered)
 	return 0;
 }
 
-static struct crypto_aead *aead_new(u8 cipher, const u8 *key)
+struct crypto_aead *dstor_aead_new(u8 cipher, const u8 *key)
 {
 	struct crypto_aead *tfm = crypto_alloc_aead(cipher_name(cipher), 0, 0);
 	int ret;
@@ -240,10 +240,10 @@ static void rec_send_work(struct work_struct *work);
 int dstor_seal_init(struct dstor_seal *sl, u8 cipher, const u8 *ktx,
 		    const u8 *krx)
 {
-	sl->tx = aead_new(cipher, ktx);
+	sl->tx = dstor_aead_new(cipher, ktx);
 	if (IS_ERR(sl->tx))
 		return PTR_ERR(sl->tx);
-	sl->rx = aead_new(cipher, krx);
+	sl->rx = dstor_aead_new(cipher, krx);
 	if (IS_ERR(sl->rx)) {
 		crypto_free_aead(sl->tx);
 		return PTR_ERR(sl->rx);

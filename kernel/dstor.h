@@ -88,6 +88,21 @@ enum dstor_stat {
 	DSTOR_STAT_AUTH_FAILURES,
 	DSTOR_STAT_ACL_DENIED,
 	DSTOR_STAT_BAD_RECORDS,
+	DSTOR_STAT_MC_PACKETS,
+	DSTOR_STAT_MC_BYTES,
+	DSTOR_STAT_MC_BLOCKS,
+	DSTOR_STAT_MLD_REPORTS,
+	DSTOR_STAT_MLD_BAD,
+	DSTOR_STAT_MC_QUERIES,
+	DSTOR_STAT_SYNC_BLOCKS,
+	DSTOR_STAT_SYNC_GOOD,
+	DSTOR_STAT_SYNC_RECEIVED,
+	DSTOR_STAT_SYNC_VERIFIED,
+	DSTOR_STAT_SYNC_HASH_BAD,
+	DSTOR_STAT_SYNC_BYTES,
+	DSTOR_STAT_SYNC_PACKETS,
+	DSTOR_STAT_SYNC_PACKETS_BAD,
+	DSTOR_STAT_SYNC_CHANNELS,
 	DSTOR_STAT_MAX,
 };
 
@@ -115,6 +130,10 @@ int dstor_stats_put(struct sk_buff *skb, struct dstor_stats *s, u32 mask);
 				 BIT(DSTOR_STAT_AUTH_FAILURES) | \
 				 BIT(DSTOR_STAT_ACL_DENIED) | \
 				 BIT(DSTOR_STAT_BAD_RECORDS))
+#define DSTOR_STATS_MCAST	(GENMASK(DSTOR_STAT_MC_QUERIES, \
+					 DSTOR_STAT_MC_PACKETS))
+#define DSTOR_STATS_SYNC	(GENMASK(DSTOR_STAT_SYNC_CHANNELS, \
+					 DSTOR_STAT_SYNC_BLOCKS))
 
 /* ---- socket helpers (conn.c) ---- */
 
@@ -176,6 +195,7 @@ void dstor_hs_proof(const u8 *key, bool server, const u8 *hello,
 		    const u8 *challenge, u8 *proof);
 void dstor_hs_keys(const u8 *key, const u8 *nc, const u8 *ns, u8 *c2s,
 		   u8 *s2c);
+struct crypto_aead *dstor_aead_new(u8 cipher, const u8 *key);
 int dstor_seal_init(struct dstor_seal *sl, u8 cipher, const u8 *ktx,
 		    const u8 *krx);
 void dstor_seal_stop(struct dstor_seal *sl);
@@ -243,6 +263,7 @@ struct dstor_export {
 	struct dstor_key key;		/* listener->lock */
 	struct dstor_acl __rcu *acl;	/* cfg mutex to change, RCU to read */
 	struct dstor_stats stats;
+	struct dstor_mcast *mcast;	/* multicast sender, or NULL */
 };
 
 struct dstor_listener {
@@ -414,6 +435,70 @@ void dstor_import_destroy_all(void);
 
 extern struct list_head dstor_exports;
 extern struct list_head dstor_imports;
+
+/* ---- multicast serving: hashes and packets (merkle.c) ---- */
+
+struct blake2s_state;
+struct dstor_mc_hdr;
+struct crypto_aead;
+
+/*
+ * What protects one export's multicast packets: the tree key (always) and,
+ * when the export has a key, an AEAD keyed for this epoch and root.
+ */
+struct dstor_mc_ctx {
+	u8 kt[DSTOR_MC_HASH_LEN];	/* tree key */
+	struct crypto_aead *tfm;	/* NULL: integrity tag only */
+	u8 cipher;			/* DSTOR_WIRE_* of tfm */
+};
+
+void dstor_mc_tree_key(const u8 *key, const char *name, u8 *kt);
+void dstor_mc_leaf_init(struct blake2s_state *st, const u8 *kt, u64 index);
+void dstor_mc_leaf(const u8 *kt, u64 index, const void *data, u32 len,
+		   u8 *out);
+void dstor_mc_node_hash(const u8 *kt, const u8 *left, const u8 *right,
+			u8 *out);
+int dstor_mc_root(const u8 *kt, const u8 *leaves, u64 n, u64 size,
+		  u32 block_size, u8 *root);
+void dstor_mc_group(const char *name, u8 kind, u64 epoch, const u8 *root,
+		    u64 node, struct in6_addr *group);
+int dstor_mc_ctx_init(struct dstor_mc_ctx *c, const u8 *key, const char *name,
+		      u8 cipher, u64 epoch, const u8 *root);
+void dstor_mc_ctx_free(struct dstor_mc_ctx *c);
+int dstor_mc_protect(const struct dstor_mc_ctx *c, u8 *pkt,
+		     const struct dstor_mc_hdr *h);
+int dstor_mc_verify(const struct dstor_mc_ctx *c, u8 *pkt,
+		    const struct dstor_mc_hdr *h);
+
+/* ---- multicast serving (mcast.c) and receiving (sync.c) ---- */
+
+struct dstor_mcast;		/* an export's multicast sender, mcast.c */
+struct genl_info;
+struct netlink_callback;
+struct sk_buff;
+
+/* What DSTOR_A_MCAST asked for (export add). */
+struct dstor_mcast_cfg {
+	int ifindex;
+	u64 rate;			/* bits per second */
+	u32 block_size;
+	bool querier;
+};
+
+int dstor_mcast_start(struct dstor_export *exp, struct net *net,
+		      const struct dstor_mcast_cfg *cfg,
+		      struct netlink_ext_ack *extack);
+void dstor_mcast_stop(struct dstor_export *exp);
+int dstor_mcast_fill(struct sk_buff *skb, struct dstor_export *exp);
+int dstor_mcast_init(void);
+void dstor_mcast_exit(void);
+
+int dstor_nl_sync_add(struct sk_buff *skb, struct genl_info *info);
+int dstor_nl_sync_del(struct sk_buff *skb, struct genl_info *info);
+int dstor_nl_sync_get(struct sk_buff *skb, struct genl_info *info);
+int dstor_nl_sync_dump(struct sk_buff *skb, struct netlink_callback *cb);
+int dstor_sync_init(void);
+void dstor_sync_exit(void);
 
 /* ---- netlink (netlink.c) ---- */
 

@@ -71,13 +71,23 @@ static int __init dstor_init(void)
 	ret = dstor_crypto_init();
 	if (ret)
 		goto err_session;
-	ret = dstor_netlink_init();
+	ret = dstor_mcast_init();
 	if (ret)
 		goto err_crypto;
+	ret = dstor_sync_init();
+	if (ret)
+		goto err_mcast;
+	ret = dstor_netlink_init();
+	if (ret)
+		goto err_sync;
 
 	pr_info("loaded (protocol %d)\n", DSTOR_PROTO_VERSION);
 	return 0;
 
+err_sync:
+	dstor_sync_exit();
+err_mcast:
+	dstor_mcast_exit();
 err_crypto:
 	dstor_crypto_exit();
 err_session:
@@ -101,8 +111,10 @@ static void __exit dstor_exit(void)
 {
 	/* No new configuration, then tear down what exists. */
 	dstor_netlink_exit();
+	dstor_sync_exit();
 	dstor_import_destroy_all();
 	dstor_export_destroy_all();
+	dstor_mcast_exit();
 
 	/* Drains every loop that was still returning. */
 	destroy_workqueue(dstor_srv_wq);

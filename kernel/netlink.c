@@ -27,6 +27,41 @@ static const struct nla_policy endpoint_policy[DSTOR_A_ENDPOINT_MAX + 1] = {
 	[DSTOR_A_ENDPOINT_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
+/* Not const: 6.1's policy takes a plain pointer. */
+static struct netlink_range_validation mc_rate_range = {
+	.min = DSTOR_MC_MIN_RATE,
+	.max = DSTOR_MC_MAX_RATE,
+};
+
+static struct netlink_range_validation mc_block_range = {
+	.min = DSTOR_MC_MIN_BLOCK,
+	.max = DSTOR_MC_MAX_BLOCK,
+};
+
+static const struct nla_policy mcast_policy[DSTOR_A_MCAST_MAX + 1] = {
+	[DSTOR_A_MCAST_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
+	[DSTOR_A_MCAST_RATE] = NLA_POLICY_FULL_RANGE(NLA_U64, &mc_rate_range),
+	/* a power of two: checked by dstor_mcast_start() */
+	[DSTOR_A_MCAST_BLOCK_SIZE] = NLA_POLICY_FULL_RANGE(NLA_U32,
+							   &mc_block_range),
+	[DSTOR_A_MCAST_QUERIER] = { .type = NLA_FLAG },
+};
+
+static const struct nla_policy sync_mcast_policy[DSTOR_A_MCAST_MAX + 1] = {
+	[DSTOR_A_MCAST_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
+};
+
+static const struct nla_policy sync_add_policy[DSTOR_A_MAX + 1] = {
+	[DSTOR_A_NAME] = { .type = NLA_NUL_STRING, .len = DSTOR_NAME_MAX - 1 },
+	[DSTOR_A_DEVICE] = { .type = NLA_NUL_STRING, .len = DSTOR_PATH_MAX - 1 },
+	[DSTOR_A_MCAST] = NLA_POLICY_NESTED(sync_mcast_policy),
+	[DSTOR_A_KEY] = NLA_POLICY_EXACT_LEN(DSTOR_KEY_LEN),
+};
+
+static const struct nla_policy sync_index_policy[DSTOR_A_MAX + 1] = {
+	[DSTOR_A_INDEX] = { .type = NLA_U32 },
+};
+
 static const struct nla_policy export_add_policy[DSTOR_A_MAX + 1] = {
 	[DSTOR_A_NAME] = { .type = NLA_NUL_STRING, .len = DSTOR_NAME_MAX - 1 },
 	[DSTOR_A_DEVICE] = { .type = NLA_NUL_STRING, .len = DSTOR_PATH_MAX - 1 },
@@ -35,6 +70,7 @@ static const struct nla_policy export_add_policy[DSTOR_A_MAX + 1] = {
 	[DSTOR_A_KEY] = NLA_POLICY_EXACT_LEN(DSTOR_KEY_LEN),
 	/* DSTOR_A_ACL items, parsed with their own policy by acls_parse() */
 	[DSTOR_A_ACLS] = { .type = NLA_NESTED },
+	[DSTOR_A_MCAST] = NLA_POLICY_NESTED(mcast_policy),
 };
 
 static const struct nla_policy export_set_policy[DSTOR_A_MAX + 1] = {
@@ -180,7 +216,7 @@ int dstor_stats_put(struct sk_buff *skb, struct dstor_stats *s, u32 mask)
 	int i;
 
 	BUILD_BUG_ON(DSTOR_A_STATS_READS + DSTOR_STAT_MAX - 1 !=
-		     DSTOR_A_STATS_BAD_RECORDS);
+		     DSTOR_A_STATS_SYNC_CHANNELS);
 	if (!nest)
 		return -EMSGSIZE;
 	for (i = 0; i < DSTOR_STAT_MAX; i++) {
@@ -804,6 +840,11 @@ static int import_set_doit(struct sk_buff *skb, struct genl_info *info)
 	return key_wiped(info, import_set(skb, info));
 }
 
+static int sync_add_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return key_wiped(info, dstor_nl_sync_add(skb, info));
+}
+
 static const struct genl_ops dstor_genl_ops[] = {
 	{
 		.cmd = DSTOR_CMD_EXPORT_ADD,
@@ -886,6 +927,27 @@ static const struct genl_ops dstor_genl_ops[] = {
 		.policy = set_policy,
 		.maxattr = DSTOR_A_MAX,
 		.doit = get_doit,
+	},
+	{
+		.cmd = DSTOR_CMD_SYNC_ADD,
+		.flags = GENL_ADMIN_PERM,
+		.policy = sync_add_policy,
+		.maxattr = DSTOR_A_MAX,
+		.doit = sync_add_doit,
+	},
+	{
+		.cmd = DSTOR_CMD_SYNC_DEL,
+		.flags = GENL_ADMIN_PERM,
+		.policy = sync_index_policy,
+		.maxattr = DSTOR_A_MAX,
+		.doit = dstor_nl_sync_del,
+	},
+	{
+		.cmd = DSTOR_CMD_SYNC_GET,
+		.policy = sync_index_policy,
+		.maxattr = DSTOR_A_MAX,
+		.doit = dstor_nl_sync_get,
+		.dumpit = dstor_nl_sync_dump,
 	},
 	{
 		.cmd = DSTOR_CMD_EXPORT_SET,

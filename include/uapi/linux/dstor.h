@@ -140,6 +140,41 @@
  *	DSTOR_A_CONNECTED (up now), DSTOR_A_STATE, the six timers,
  *	DSTOR_A_KEY_ID and DSTOR_A_CIPHER when a key is set, and DSTOR_A_STATS.
  *
+ * Multicast serving (Documentation/multicast.md)
+ * ---------------------------------------------
+ * DSTOR_CMD_EXPORT_ADD also takes DSTOR_A_MCAST (nested DSTOR_A_MCAST_*):
+ *	serve the export by IPv6 multicast on one interface of the caller's
+ *	namespace. The export must be read-only (DSTOR_F_READ_ONLY); with
+ *	DSTOR_A_MCAST, DSTOR_A_LISTEN is optional (no TCP listener without
+ *	it). In the request: DSTOR_A_MCAST_IFINDEX (required), and optional
+ *	DSTOR_A_MCAST_RATE, DSTOR_A_MCAST_BLOCK_SIZE, DSTOR_A_MCAST_QUERIER.
+ *	DSTOR_CMD_EXPORT_GET replies carry DSTOR_A_MCAST with those plus
+ *	DSTOR_A_MCAST_EPOCH, _ROOT, _BLOCKS, _LISTENED and _MC_STATE; the
+ *	export's DSTOR_A_STATS gains the MC_* counters.
+ *
+ * DSTOR_CMD_SYNC_ADD (admin, do)
+ *	Bring a local block device up to date with an export served by
+ *	multicast on a link.
+ *	DSTOR_A_NAME		the export's name
+ *	DSTOR_A_DEVICE		the target block device (opened exclusively,
+ *				at least as large as the export)
+ *	DSTOR_A_MCAST		nested: DSTOR_A_MCAST_IFINDEX, the interface
+ *	DSTOR_A_KEY		optional: the export's key
+ *	The reply carries DSTOR_A_INDEX (the sync's number) and the same
+ *	attributes as DSTOR_CMD_SYNC_GET. -EEXIST when the target is already
+ *	being synced.
+ *
+ * DSTOR_CMD_SYNC_DEL (admin, do)
+ *	DSTOR_A_INDEX: stop the sync (if running) and forget it. Blocks
+ *	written so far stay written; they were verified before.
+ *
+ * DSTOR_CMD_SYNC_GET (do with DSTOR_A_INDEX, or dump)
+ *	Replies carry DSTOR_A_INDEX, DSTOR_A_NAME, DSTOR_A_DEVICE,
+ *	DSTOR_A_MCAST (IFINDEX, BLOCK_SIZE, BLOCKS, EPOCH and ROOT once
+ *	known), DSTOR_A_SIZE (once known), DSTOR_A_SYNC_STATE,
+ *	DSTOR_A_SYNC_ELAPSED_MS, DSTOR_A_KEY_ID when a key is set, and
+ *	DSTOR_A_STATS with the SYNC_* counters.
+ *
  * DSTOR_CMD_EVENT (notification on the "events" multicast group)
  *	Sent in the import's network namespace when a connection goes down or
  *	comes back, when requests start failing, and when the import is
@@ -179,6 +214,31 @@
  *	Both:
  *	BAD_RECORDS: sealed records that failed to open (forged, replayed,
  *	reordered or corrupted); each resets its connection
+ *	Multicast exports:
+ *	MC_PACKETS, MC_BYTES: multicast packets and bytes (UDP payload) sent
+ *	MC_BLOCKS: blocks sent (each counted once per send)
+ *	MLD_REPORTS: MLD reports seen on the interface; MLD_BAD: malformed
+ *	ones; MC_QUERIES: MLD queries sent as querier
+ *	Syncs:
+ *	SYNC_BLOCKS: blocks of the export; SYNC_GOOD: blocks the target held
+ *	already; SYNC_RECEIVED: blocks assembled from packets; SYNC_VERIFIED:
+ *	blocks whose hash matched and that were written; SYNC_HASH_BAD:
+ *	assembled blocks whose hash did not match (dropped, fetched again);
+ *	SYNC_BYTES: data bytes received (duplicates included); SYNC_PACKETS:
+ *	packets received; SYNC_PACKETS_BAD: packets dropped (bad tag, wrong
+ *	epoch, malformed); SYNC_CHANNELS: channels joined now
+ *
+ * DSTOR_A_MCAST_* (inside DSTOR_A_MCAST)
+ *	IFINDEX u32: the interface, in the caller's network namespace
+ *	RATE u64: bits per second the exporter sends at most (default
+ *	DSTOR_MC_DEFAULT_RATE, 1 Mbit/s..100 Gbit/s)
+ *	BLOCK_SIZE u32: bytes per merkle leaf, a power of two from 4 KiB to
+ *	1 MiB, a multiple of the device's logical block size (default
+ *	DSTOR_MC_DEFAULT_BLOCK)
+ *	QUERIER flag: act as MLD querier on the link
+ *	Read-only (GET): EPOCH u64, ROOT binary 32 bytes, BLOCKS u64,
+ *	LISTENED u32 (channels with listeners now), MC_STATE u32 (enum
+ *	dstor_mc_state)
  */
 #ifndef _UAPI_LINUX_DSTOR_H
 #define _UAPI_LINUX_DSTOR_H
@@ -208,6 +268,9 @@ enum dstor_cmd {
 	DSTOR_CMD_SET,
 	DSTOR_CMD_GET,
 	DSTOR_CMD_EXPORT_SET,
+	DSTOR_CMD_SYNC_ADD,
+	DSTOR_CMD_SYNC_DEL,
+	DSTOR_CMD_SYNC_GET,
 
 	__DSTOR_CMD_MAX,
 	DSTOR_CMD_MAX = __DSTOR_CMD_MAX - 1
@@ -244,6 +307,9 @@ enum dstor_attr {
 	DSTOR_A_CRYPTO_WORKERS,	/* u32 */
 	DSTOR_A_CRYPTO_QUEUED,	/* u32 */
 	DSTOR_A_CIPHER,		/* u32, enum dstor_cipher */
+	DSTOR_A_MCAST,		/* nested DSTOR_A_MCAST_* */
+	DSTOR_A_SYNC_STATE,	/* u32, enum dstor_sync_state */
+	DSTOR_A_SYNC_ELAPSED_MS, /* u64, since the sync started */
 
 	__DSTOR_A_MAX,
 	DSTOR_A_MAX = __DSTOR_A_MAX - 1
@@ -279,6 +345,21 @@ enum dstor_stats_attr {
 	DSTOR_A_STATS_AUTH_FAILURES,
 	DSTOR_A_STATS_ACL_DENIED,
 	DSTOR_A_STATS_BAD_RECORDS,
+	DSTOR_A_STATS_MC_PACKETS,
+	DSTOR_A_STATS_MC_BYTES,
+	DSTOR_A_STATS_MC_BLOCKS,
+	DSTOR_A_STATS_MLD_REPORTS,
+	DSTOR_A_STATS_MLD_BAD,
+	DSTOR_A_STATS_MC_QUERIES,
+	DSTOR_A_STATS_SYNC_BLOCKS,
+	DSTOR_A_STATS_SYNC_GOOD,
+	DSTOR_A_STATS_SYNC_RECEIVED,
+	DSTOR_A_STATS_SYNC_VERIFIED,
+	DSTOR_A_STATS_SYNC_HASH_BAD,
+	DSTOR_A_STATS_SYNC_BYTES,
+	DSTOR_A_STATS_SYNC_PACKETS,
+	DSTOR_A_STATS_SYNC_PACKETS_BAD,
+	DSTOR_A_STATS_SYNC_CHANNELS,
 
 	__DSTOR_A_STATS_MAX,
 	DSTOR_A_STATS_MAX = __DSTOR_A_STATS_MAX - 1
@@ -294,6 +375,50 @@ enum dstor_acl_attr {
 	__DSTOR_A_ACL_MAX,
 	DSTOR_A_ACL_MAX = __DSTOR_A_ACL_MAX - 1
 };
+
+enum dstor_mcast_attr {
+	DSTOR_A_MCAST_UNSPEC,
+	DSTOR_A_MCAST_IFINDEX,		/* u32 */
+	DSTOR_A_MCAST_RATE,		/* u64, bits per second */
+	DSTOR_A_MCAST_BLOCK_SIZE,	/* u32, bytes */
+	DSTOR_A_MCAST_QUERIER,		/* flag */
+	DSTOR_A_MCAST_EPOCH,		/* u64 */
+	DSTOR_A_MCAST_ROOT,		/* binary, DSTOR_MC_HASH_LEN */
+	DSTOR_A_MCAST_BLOCKS,		/* u64 */
+	DSTOR_A_MCAST_LISTENED,		/* u32 */
+	DSTOR_A_MCAST_MC_STATE,		/* u32, enum dstor_mc_state */
+	DSTOR_A_MCAST_PAD,
+
+	__DSTOR_A_MCAST_MAX,
+	DSTOR_A_MCAST_MAX = __DSTOR_A_MCAST_MAX - 1
+};
+
+/* DSTOR_A_MCAST_MC_STATE of a multicast export */
+enum dstor_mc_state {
+	DSTOR_MC_STATE_HASHING = 1,	/* building the merkle tree */
+	DSTOR_MC_STATE_SERVING,		/* sending to whoever listens */
+	DSTOR_MC_STATE_FAILED,		/* reading the device failed */
+};
+
+/* DSTOR_A_SYNC_STATE of a sync */
+enum dstor_sync_state {
+	DSTOR_SYNC_STATE_WAITING = 1,	/* for the export's announcement */
+	DSTOR_SYNC_STATE_TREE,		/* fetching the leaf hashes */
+	DSTOR_SYNC_STATE_HASHING,	/* hashing the target */
+	DSTOR_SYNC_STATE_RECEIVING,	/* fetching the differing blocks */
+	DSTOR_SYNC_STATE_VERIFYING,	/* re-reading the target, root check */
+	DSTOR_SYNC_STATE_DONE,		/* the target's root is the export's */
+	DSTOR_SYNC_STATE_FAILED,	/* see the kernel log */
+};
+
+#define DSTOR_MC_HASH_LEN	32
+#define DSTOR_MC_DEFAULT_BLOCK	(64U << 10)
+#define DSTOR_MC_MIN_BLOCK	(4U << 10)
+#define DSTOR_MC_MAX_BLOCK	(1U << 20)
+#define DSTOR_MC_DEFAULT_RATE	100000000ULL	/* bits per second */
+#define DSTOR_MC_MIN_RATE	1000000ULL
+#define DSTOR_MC_MAX_RATE	100000000000ULL
+#define DSTOR_MC_MAX_BLOCKS	(1U << 16)	/* leaves per export */
 
 enum dstor_perm {
 	DSTOR_PERM_RO = 1,
