@@ -9,7 +9,8 @@
 #   3. kernel style (checkpatch --strict) and sparse
 #   4. the module for Debian 12's 6.1 and for 6.12 with W=1, no warnings
 #   5. DKMS: dkms add + dkms build for both kernels
-#   6. the VM selftests on 6.1 and on 6.12
+#   6. the VM selftests on 6.1 and on 6.12, and the two-machine crash test
+#      (selftests/vm/pair.sh: the exporter's QEMU killed during writes)
 #   7. the VM selftests on the debug kernel (KASAN, lockdep, kmemleak,
 #      KFENCE, UBSAN) when ../shared/debug-kernel is there
 #
@@ -65,6 +66,11 @@ for kver in $(make -s --no-print-directory print-kver61) $(make -s --no-print-di
 	# shellcheck disable=SC2086 # one word per test
 	run "VM selftests $kver" selftests/vm/run.sh --kernel "/boot/vmlinuz-$kver" \
 		--modules "$kver" --ko "build/kmod/$kver/dstor.ko" --tool build/tool/dstor "${extras[@]}" $tests
+	if [ -z "${VM_TESTS:-}" ]; then
+		step "two-machine crash test on $kver"
+		run "crash test $kver" selftests/vm/pair.sh --kernel "/boot/vmlinuz-$kver" \
+			--modules "$kver" --ko "build/kmod/$kver/dstor.ko" --tool build/tool/dstor
+	fi
 done
 
 step "VM selftests on the debug kernel"
