@@ -53,7 +53,7 @@ run "module builds (6.1, 6.12)" make --no-print-directory modules
 run "tool build" make --no-print-directory tool
 run "test tools build" make --no-print-directory testtools
 extras=()
-for x in dstor-hostile dstor-nlfuzz dstor-mitm; do
+for x in dstor-hostile dstor-nlfuzz dstor-mitm dstor-mcforge; do
 	extras+=(--extra "build/testtools/$x")
 done
 
