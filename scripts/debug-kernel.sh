@@ -24,7 +24,7 @@ jobs=$(nproc)
 
 [ -f "$src_tar" ] || { echo "debug-kernel: $src_tar missing: run make deps" >&2; exit 1; }
 for p in bc bison flex; do
-	command -v $p >/dev/null || { echo "debug-kernel: $p missing (apt-get install bc bison flex libelf-dev libssl-dev)" >&2; exit 1; }
+	command -v $p >/dev/null || { echo "debug-kernel: $p missing (make deps)" >&2; exit 1; }
 done
 
 if [ ! -f "$work/linux-source-6.1/Makefile" ]; then

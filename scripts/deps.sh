@@ -43,7 +43,7 @@ apt-get install -y -q --no-install-recommends -t bookworm-backports \
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 
 apt-get install -y -q --no-install-recommends \
-	build-essential bc bison flex kmod cpio xz-utils gzip dkms sparse \
+	build-essential bc bison flex libelf-dev kmod cpio xz-utils gzip dkms sparse \
 	cmake g++ clang libclang-rt-14-dev pkg-config \
 	libmnl-dev libssl-dev libcli11-dev nlohmann-json3-dev libgtest-dev googletest \
 	qemu-system-x86 busybox-static fio iproute2 e2fsprogs util-linux jq \
