@@ -248,11 +248,12 @@ void dstor_acl_free(struct dstor_acl __rcu **aclp);
 /* ---- exports (export.c, session.c) ---- */
 
 struct dstor_listener;
+struct dstor_mcast_cfg;
 
 struct dstor_export {
 	struct list_head entry;		/* dstor_exports; cfg mutex */
 	struct list_head lentry;	/* listener->exports; listener->lock */
-	struct dstor_listener *listener;
+	struct dstor_listener *listener;	/* NULL: multicast only */
 	char name[DSTOR_NAME_MAX];
 	char path[DSTOR_PATH_MAX];
 	struct dstor_bdev bdev;
@@ -307,6 +308,7 @@ struct dstor_session {
 int dstor_export_add(struct net *net, const char *name, const char *path,
 		     const struct dstor_endpoint *listen, u32 flags,
 		     const u8 *key, struct dstor_acl *acl,
+		     const struct dstor_mcast_cfg *mcast,
 		     struct netlink_ext_ack *extack);
 int dstor_export_acl(struct dstor_export *exp,
 		     const struct dstor_acl_entry *e, bool del,

@@ -13,6 +13,9 @@
  * listener's lock (so no new session attaches), shuts down the sockets of its
  * sessions and waits until every one of them has detached; only then is the
  * backing device closed.
+ *
+ * An export served by multicast (mcast.c) may have no listener at all
+ * (exp->listener NULL): then no session can ever attach to it.
  */
 #include <linux/ctype.h>
 #include <linux/in.h>
@@ -242,6 +245,8 @@ static void export_recheck(struct dstor_export *exp)
 	struct dstor_session *s;
 	u8 perm;
 
+	if (!l)
+		return;
 	mutex_lock(&l->lock);
 	list_for_each_entry(s, &l->sessions, entry) {
 		if (s->exp != exp)
@@ -273,7 +278,9 @@ void dstor_export_set_key(struct dstor_export *exp, const u8 *key)
 	struct dstor_listener *l = exp->listener;
 
 	lockdep_assert_held(&dstor_cfg_mutex);
-	mutex_lock(&l->lock);
+	/* Multicast keeps the key it started with (Documentation/multicast.md). */
+	if (l)
+		mutex_lock(&l->lock);
 	if (memchr_inv(key, 0, DSTOR_KEY_LEN)) {
 		memcpy(exp->key.key, key, DSTOR_KEY_LEN);
 		dstor_key_id(key, exp->key.id);
@@ -281,7 +288,8 @@ void dstor_export_set_key(struct dstor_export *exp, const u8 *key)
 	} else {
 		memzero_explicit(&exp->key, sizeof(exp->key));
 	}
-	mutex_unlock(&l->lock);
+	if (l)
+		mutex_unlock(&l->lock);
 }
 
 /*
@@ -353,9 +361,10 @@ static void bdev_open_error(int ret, struct netlink_ext_ack *extack)
 int dstor_export_add(struct net *net, const char *name, const char *path,
 		     const struct dstor_endpoint *listen, u32 flags,
 		     const u8 *key, struct dstor_acl *acl,
+		     const struct dstor_mcast_cfg *mcast,
 		     struct netlink_ext_ack *extack)
 {
-	struct dstor_listener *l;
+	struct dstor_listener *l = NULL;
 	struct dstor_export *exp;
 	int ret;
 
@@ -398,21 +407,32 @@ int dstor_export_add(struct net *net, const char *name, const char *path,
 		goto err_close;
 	}
 
-	l = listener_get(net, listen, extack);
-	if (IS_ERR(l)) {
-		ret = PTR_ERR(l);
-		goto err_close;
+	if (mcast) {
+		ret = dstor_mcast_start(exp, net, mcast, extack);
+		if (ret)
+			goto err_close;
+	}
+	if (listen) {
+		l = listener_get(net, listen, extack);
+		if (IS_ERR(l)) {
+			ret = PTR_ERR(l);
+			goto err_mcast;
+		}
 	}
 	exp->listener = l;
 	/* The access list is in place before the first peer can come. */
 	RCU_INIT_POINTER(exp->acl, acl);
-	mutex_lock(&l->lock);
-	list_add_tail(&exp->lentry, &l->exports);
-	mutex_unlock(&l->lock);
+	if (l) {
+		mutex_lock(&l->lock);
+		list_add_tail(&exp->lentry, &l->exports);
+		mutex_unlock(&l->lock);
+	}
 	list_add_tail(&exp->entry, &dstor_exports);
 	atomic_inc(&dstor_live.exports);
 	return 0;
 
+err_mcast:
+	dstor_mcast_stop(exp);
 err_close:
 	dstor_bdev_close(&exp->bdev);
 err_free:
@@ -430,19 +450,22 @@ static void export_destroy(struct dstor_export *exp)
 
 	lockdep_assert_held(&dstor_cfg_mutex);
 	list_del(&exp->entry);
+	/* Multicast reads the device too: it stops first. */
+	dstor_mcast_stop(exp);
 
-	mutex_lock(&l->lock);
-	exp->dead = true;
-	list_del(&exp->lentry);
-	list_for_each_entry(s, &l->sessions, entry)
-		if (s->exp == exp)
-			dstor_session_kill(s);
-	mutex_unlock(&l->lock);
+	if (l) {
+		mutex_lock(&l->lock);
+		exp->dead = true;
+		list_del(&exp->lentry);
+		list_for_each_entry(s, &l->sessions, entry)
+			if (s->exp == exp)
+				dstor_session_kill(s);
+		mutex_unlock(&l->lock);
 
-	/* Requests already at the backing device complete first. */
-	wait_event(dstor_detach_wait, !READ_ONCE(exp->nr_sessions));
-
-	listener_put(l);
+		/* Requests already at the backing device complete first. */
+		wait_event(dstor_detach_wait, !READ_ONCE(exp->nr_sessions));
+		listener_put(l);
+	}
 	dstor_bdev_close(&exp->bdev);
 	dstor_acl_free(&exp->acl);
 	memzero_explicit(&exp->key, sizeof(exp->key));

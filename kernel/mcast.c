@@ -2,31 +2,1125 @@
 /*
  * Multicast serving of an export (Documentation/multicast.md): the merkle
  * tree, the MLD watcher, the querier and the carousel sender.
+ *
+ * One struct dstor_mcast per export served, with one kernel thread that
+ * first reads the device and builds the tree (HASHING), then serves
+ * (SERVING) until it is stopped. Everything is allocated when the export is
+ * added: the leaf hashes, the channel table (every group the export can be
+ * asked for, hashed by address), the block buffer and the packet buffer.
+ * Neither a report nor a packet allocates anything.
+ *
+ * Who touches what:
+ *   the MLD watcher (packet_type handler, softirq) finds a group in the
+ *	channel table (immutable once published with smp_store_release on
+ *	@ready) and, under @lock, sets its expiry and puts it on @active;
+ *   the thread, under @lock (BH off), expires channels and picks the next
+ *	one; the rest of its state (cursors, pacing, buffers) is its own;
+ *   the configuration path starts and stops; rtnl guards @dev and the list
+ *	of served devices, so the netdevice notifier can stop serving a
+ *	device that goes away (it never takes dstor_cfg_mutex).
+ *
+ * Timers (all jiffies, see Documentation/multicast.md "MLD handling"):
+ *   listener interval	a listened channel expires this long after the
+ *			last report for it: 2 x 10 s + 1 s = 21 s as querier,
+ *			else learned from the link's queries (robustness x
+ *			query interval + max response delay), 260 s until one
+ *			is seen (RFC 3810 defaults)
+ *   last listener	a leave (MLDv1 Done, TO_IN {}, BLOCK) cuts the expiry
+ *			to 2 s; as querier a group-specific query follows
+ *   query interval	as querier: a General Query at start, 2.5 s later,
+ *			then every 10 s
+ *   announce		at most one ANNOUNCE per 500 ms while its group is
+ *			listened
+ *   expiry scan	every pass of the sender, at least every 500 ms
  */
+#include <crypto/blake2s.h>
+#include <linux/bio.h>
+#include <linux/delay.h>
+#include <linux/icmpv6.h>
+#include <linux/if_ether.h>
+#include <linux/in6.h>
+#include <linux/ipv6.h>
+#include <linux/jhash.h>
+#include <linux/kthread.h>
+#include <linux/log2.h>
+#include <linux/netdevice.h>
+#include <linux/random.h>
+#include <linux/rtnetlink.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <net/genetlink.h>
+#include <net/ip6_checksum.h>
+#include <net/ipv6.h>
+#include <net/netlink.h>
+
 #include "dstor.h"
+#include "mcast_proto.h"
+
+#define MC_QI		(10 * HZ)	/* our query interval */
+#define MC_QI_SECS	10
+#define MC_QRI_MS	1000		/* max response delay of our queries */
+#define MC_QRV		2		/* robustness */
+#define MC_LI_QUERIER	(MC_QRV * MC_QI + msecs_to_jiffies(MC_QRI_MS))
+#define MC_LI_DEFAULT	((2 * 125 + 10) * HZ)
+#define MC_LI_MIN	(10 * HZ)
+#define MC_LI_MAX	(3600 * HZ)
+#define MC_LLQT		(2 * HZ)	/* last listener query time */
+#define MC_ANNOUNCE	(HZ / 2)
+#define MC_SCAN		(HZ / 2)
+#define MC_BURST_PKTS	16		/* pacing: packets sent back to back */
+
+enum { MC_ANN, MC_TREE };		/* channel table indices */
+
+struct mc_chan {
+	struct list_head active;	/* on m->active while listened; lock */
+	unsigned long expires;		/* lock */
+	struct in6_addr group;
+	u32 next;			/* hash chain: index + 1, 0 ends it */
+	u32 first;			/* leaves [first, first + count) */
+	u32 count;			/* tree: packets of the tree carousel */
+	u32 cursor;			/* the thread's: next leaf or packet */
+};
+
+struct dstor_mcast {
+	struct list_head entry;		/* mc_list; rtnl */
+	struct dstor_export *exp;
+	struct dstor_mcast_cfg cfg;
+	struct net_device *dev;		/* rtnl; NULL once stopped */
+	netdevice_tracker tracker;
+	struct packet_type pt;
+	struct socket *udp;		/* data, to [group]:DSTOR_MC_PORT */
+	struct socket *raw;		/* ICMPv6: queries (querier only) */
+	struct task_struct *task;
+
+	bool keyed;
+	u8 key[DSTOR_KEY_LEN];		/* the export's key at start */
+	u8 kt[DSTOR_MC_HASH];
+	u32 blocks;
+	u8 *leaves;			/* blocks x 32 bytes */
+	u64 epoch;
+	u8 root[DSTOR_MC_HASH];
+	u32 state;			/* enum dstor_mc_state */
+	bool ready;			/* the table is complete (acquire) */
+
+	u32 nr_chans;
+	struct mc_chan *chans;
+	u32 *buckets;			/* index + 1 of the first, 0 none */
+	u32 bucket_mask;
+	u32 seed;
+
+	spinlock_t lock;		/* active, expiries, listened, gsq */
+	struct list_head active;
+	u32 listened;
+	unsigned long li;		/* listener interval (WRITE_ONCE) */
+	u8 gsq;				/* 0, MC_GSQ_ONE (gsq_group), _ALL */
+	struct in6_addr gsq_group;
+	wait_queue_head_t wait;
+	bool kick;			/* something to look at (WRITE_ONCE) */
+
+	/* the thread's own */
+	struct dstor_mc_ctx ctx_ann;	/* ANNOUNCE packets */
+	struct dstor_mc_ctx ctx;	/* TREE and DATA packets */
+	u8 cipher;
+	unsigned int nr_pages;
+	struct page **pages;		/* one block */
+	u8 *pkt;			/* DSTOR_MC_PKT_MAX */
+	unsigned long next_ann;
+	unsigned long next_scan;
+	unsigned long next_query;
+	unsigned int queries;		/* sent so far (startup queries) */
+	u64 t_next;			/* pacing: ns the next send may start */
+	u64 burst_ns;
+};
+
+enum { MC_GSQ_ONE = 1, MC_GSQ_ALL };
+
+static LIST_HEAD(mc_list);		/* served devices; rtnl */
+
+/* ---- the channel table ---- */
+
+static u32 mc_levels(u32 n)
+{
+	return n > 1 ? ilog2(n - 1) + 1 : 0;
+}
+
+static u32 mc_nr_chans(u32 n)
+{
+	u32 l, t = 2;
+
+	for (l = 0; l <= mc_levels(n); l++)
+		t += DIV_ROUND_UP(n, 1U << l);
+	return t;
+}
+
+static u32 mc_hash(const struct dstor_mcast *m, const struct in6_addr *a)
+{
+	return jhash2(a->s6_addr32, 4, m->seed) & m->bucket_mask;
+}
+
+static void mc_insert(struct dstor_mcast *m, u32 i)
+{
+	u32 b = mc_hash(m, &m->chans[i].group);
+
+	m->chans[i].next = m->buckets[b];
+	m->buckets[b] = i + 1;
+}
+
+static struct mc_chan *mc_lookup(struct dstor_mcast *m,
+				 const struct in6_addr *a)
+{
+	u32 i;
+
+	if (ipv6_addr_equal(a, &m->chans[MC_ANN].group))
+		return &m->chans[MC_ANN];
+	/* Pairs with the release in mc_build(). */
+	if (!smp_load_acquire(&m->ready))
+		return NULL;
+	for (i = m->buckets[mc_hash(m, a)]; i; i = m->chans[i - 1].next)
+		if (ipv6_addr_equal(a, &m->chans[i - 1].group))
+			return &m->chans[i - 1];
+	return NULL;
+}
+
+/* Every group of the tree just built: tree, then channels by level. */
+static void mc_build(struct dstor_mcast *m)
+{
+	const char *name = m->exp->name;
+	u32 l, j, i = MC_TREE, n = m->blocks;
+	struct mc_chan *c;
+
+	c = &m->chans[MC_TREE];
+	dstor_mc_group(name, DSTOR_MC_KIND_TREE, m->epoch, m->root, 0,
+		       &c->group);
+	c->count = DIV_ROUND_UP(n, DSTOR_MC_LEAVES_PER_PKT);
+	mc_insert(m, i++);
+	for (l = 0; l <= mc_levels(n); l++) {
+		for (j = 0; j < DIV_ROUND_UP(n, 1U << l); j++) {
+			c = &m->chans[i];
+			dstor_mc_group(name, DSTOR_MC_KIND_CHANNEL, m->epoch,
+				       m->root, dstor_mc_node(l, j), &c->group);
+			c->first = j << l;
+			c->count = min(1U << l, n - c->first);
+			mc_insert(m, i++);
+			if (!(i & 255))
+				cond_resched();
+		}
+	}
+	WARN_ON_ONCE(i != m->nr_chans);
+	/* The table, epoch and root before @ready: mc_lookup(), fill. */
+	smp_store_release(&m->ready, true);
+}
+
+/* ---- the MLD watcher (softirq) ---- */
+
+static void mc_listen(struct dstor_mcast *m, struct mc_chan *c)
+{
+	bool kick = false;
+
+	spin_lock(&m->lock);
+	c->expires = jiffies + READ_ONCE(m->li);
+	if (list_empty(&c->active)) {
+		list_add_tail(&c->active, &m->active);
+		m->listened++;
+		kick = true;
+	}
+	spin_unlock(&m->lock);
+	if (kick) {
+		WRITE_ONCE(m->kick, true);
+		wake_up(&m->wait);
+	}
+}
+
+/* A listener left: the others have the last listener query time to say so. */
+static void mc_leave(struct dstor_mcast *m, struct mc_chan *c)
+{
+	unsigned long t = jiffies + MC_LLQT;
+	bool kick = false;
+
+	spin_lock(&m->lock);
+	if (!list_empty(&c->active)) {
+		if (time_before(t, c->expires))
+			c->expires = t;
+		if (m->cfg.querier) {
+			if (!m->gsq) {
+				m->gsq = MC_GSQ_ONE;
+				m->gsq_group = c->group;
+			} else if (!ipv6_addr_equal(&m->gsq_group, &c->group)) {
+				m->gsq = MC_GSQ_ALL;
+			}
+			kick = true;
+		}
+	}
+	spin_unlock(&m->lock);
+	if (kick) {
+		WRITE_ONCE(m->kick, true);
+		wake_up(&m->wait);
+	}
+}
+
+/* One multicast address record (or MLDv1 message) about @a. */
+static void mc_record(struct dstor_mcast *m, u8 type, u16 nsrcs,
+		      const struct in6_addr *a)
+{
+	struct mc_chan *c = mc_lookup(m, a);
+
+	if (!c)
+		return;
+	switch (type) {
+	case MLD2_MODE_IS_EXCLUDE:
+	case MLD2_CHANGE_TO_EXCLUDE:
+		mc_listen(m, c);
+		break;
+	case MLD2_MODE_IS_INCLUDE:
+	case MLD2_ALLOW_NEW_SOURCES:
+		if (nsrcs)
+			mc_listen(m, c);
+		break;
+	case MLD2_CHANGE_TO_INCLUDE:
+		if (nsrcs)
+			mc_listen(m, c);
+		else
+			mc_leave(m, c);
+		break;
+	case MLD2_BLOCK_OLD_SOURCES:
+		mc_leave(m, c);
+		break;
+	}
+}
+
+/* Bytes [off, end) of @skb hold an MLDv2 report; false if malformed. */
+static bool mc_report2(struct dstor_mcast *m, const struct sk_buff *skb,
+		       unsigned int off, unsigned int end)
+{
+	u8 hb[8], rb[20];
+	const u8 *h, *r;
+	unsigned int i, nrec, rlen;
+	struct in6_addr a;
+
+	h = skb_header_pointer(skb, off, sizeof(hb), hb);
+	if (!h || off + 8 > end)
+		return false;
+	nrec = dstor_get16(h + 6);
+	off += 8;
+	for (i = 0; i < nrec; i++) {
+		r = skb_header_pointer(skb, off, sizeof(rb), rb);
+		if (!r || off + 20 > end)
+			return false;
+		rlen = 20 + 16 * dstor_get16(r + 2) + 4 * r[1];
+		if (rlen > end - off)
+			return false;
+		memcpy(&a, r + 4, sizeof(a));
+		mc_record(m, r[0], dstor_get16(r + 2), &a);
+		off += rlen;
+	}
+	return true;
+}
+
+/* RFC 3810 5.1.3 and 5.1.9: the exponential codes. */
+static u32 mc_code(u32 v, unsigned int mant_bits, u32 exp_flag)
+{
+	if (v < exp_flag)
+		return v;
+	return ((v & ((1U << mant_bits) - 1)) | (1U << mant_bits)) <<
+	       (((v >> mant_bits) & 7) + 3);
+}
+
+/* Another querier's query: its timers tell how often listeners report. */
+static void mc_query_seen(struct dstor_mcast *m, const struct sk_buff *skb,
+			  unsigned int off, unsigned int end)
+{
+	u8 qb[28];
+	const u8 *q;
+	u32 mrd, qrv = 2, qqi = 125;
+	unsigned long li;
+
+	if (m->cfg.querier || end - off < 24)
+		return;
+	q = skb_header_pointer(skb, off, end - off >= 28 ? 28 : 24, qb);
+	if (!q)
+		return;
+	mrd = dstor_get16(q + 4);
+	if (end - off >= 28) {
+		mrd = mc_code(mrd, 12, 32768);
+		qrv = q[24] & 7 ?: 2;
+		qqi = mc_code(q[25], 4, 128) ?: 125;
+	}
+	li = clamp_t(unsigned long, qrv * qqi * HZ + msecs_to_jiffies(mrd),
+		     MC_LI_MIN, MC_LI_MAX);
+	WRITE_ONCE(m->li, li);
+}
+
+static int mc_rcv(struct sk_buff *skb, struct net_device *dev,
+		  struct packet_type *pt, struct net_device *orig_dev)
+{
+	struct dstor_mcast *m = container_of(pt, struct dstor_mcast, pt);
+	struct dstor_stats *st = &m->exp->stats;
+	const struct ipv6hdr *ip6;
+	struct ipv6hdr ip6b;
+	unsigned int end, len;
+	struct in6_addr a;
+	__be16 frag_off;
+	u8 nexthdr, type, mb[24];
+	const u8 *mh;
+	int off;
+
+	if (skb->pkt_type == PACKET_LOOPBACK ||
+	    skb->pkt_type == PACKET_OUTGOING)
+		goto out;
+	ip6 = skb_header_pointer(skb, 0, sizeof(ip6b), &ip6b);
+	if (!ip6 || ip6->version != 6 ||
+	    (ip6->nexthdr != NEXTHDR_HOP && ip6->nexthdr != NEXTHDR_ICMP))
+		goto out;
+	end = sizeof(*ip6) + ntohs(ip6->payload_len);
+	if (end > skb->len)
+		goto out;
+	nexthdr = ip6->nexthdr;
+	off = ipv6_skip_exthdr(skb, sizeof(*ip6), &nexthdr, &frag_off);
+	if (off < 0 || nexthdr != IPPROTO_ICMPV6 || frag_off ||
+	    off + 8 > end)
+		goto out;
+	mh = skb_header_pointer(skb, off, 8, mb);
+	if (!mh)
+		goto out;
+	type = mh[0];
+	switch (type) {
+	case ICMPV6_MGM_QUERY:
+	case ICMPV6_MGM_REPORT:
+	case ICMPV6_MGM_REDUCTION:
+	case ICMPV6_MLD2_REPORT:
+		break;
+	default:
+		goto out;
+	}
+	if (type != ICMPV6_MGM_QUERY)
+		dstor_stat_add(st, DSTOR_STAT_MLD_REPORTS, 1);
+	len = end - off;
+	if (skb->ip_summed != CHECKSUM_PARTIAL &&
+	    csum_ipv6_magic(&ip6->saddr, &ip6->daddr, len, IPPROTO_ICMPV6,
+			    skb_checksum(skb, off, len, 0)))
+		goto bad;
+	switch (type) {
+	case ICMPV6_MGM_QUERY:
+		mc_query_seen(m, skb, off, end);
+		break;
+	case ICMPV6_MGM_REPORT:
+	case ICMPV6_MGM_REDUCTION:
+		mh = skb_header_pointer(skb, off, sizeof(mb), mb);
+		if (!mh || len < 24)
+			goto bad;
+		memcpy(&a, mh + 8, sizeof(a));
+		mc_record(m, type == ICMPV6_MGM_REPORT ?
+			  MLD2_MODE_IS_EXCLUDE : MLD2_CHANGE_TO_INCLUDE, 0, &a);
+		break;
+	case ICMPV6_MLD2_REPORT:
+		if (!mc_report2(m, skb, off, end))
+			goto bad;
+		break;
+	}
+	goto out;
+bad:
+	if (type != ICMPV6_MGM_QUERY)
+		dstor_stat_add(st, DSTOR_STAT_MLD_BAD, 1);
+out:
+	consume_skb(skb);
+	return NET_RX_SUCCESS;
+}
+
+/* ---- sending ---- */
+
+/* Keep to the rate: sleep once the next send is a burst ahead of now. */
+static void mc_pace(struct dstor_mcast *m, unsigned int bytes)
+{
+	u64 now = ktime_get_ns(), ahead;
+
+	if (m->t_next < now)
+		m->t_next = now;
+	m->t_next += div64_u64((u64)bytes * 8 * NSEC_PER_SEC, m->cfg.rate);
+	ahead = m->t_next - now;
+	if (ahead <= m->burst_ns)
+		return;
+	ahead = div_u64(ahead - m->burst_ns, NSEC_PER_USEC);
+	if (ahead > 20000)
+		schedule_timeout_interruptible(usecs_to_jiffies(ahead));
+	else
+		usleep_range(ahead, ahead + ahead / 8 + 10);
+}
+
+static int mc_sendto(struct socket *sock, const struct in6_addr *group,
+		     u16 port, int ifindex, void *buf, size_t len)
+{
+	struct sockaddr_in6 sin6 = {
+		.sin6_family = AF_INET6,
+		.sin6_port = htons(port),
+		.sin6_addr = *group,
+		.sin6_scope_id = ifindex,
+	};
+	struct msghdr msg = {
+		.msg_name = &sin6,
+		.msg_namelen = sizeof(sin6),
+		.msg_flags = MSG_DONTWAIT,
+	};
+	struct kvec iov = { .iov_base = buf, .iov_len = len };
+	int ret, tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		ret = kernel_sendmsg(sock, &msg, &iov, 1, len);
+		if (ret != -EAGAIN && ret != -ENOBUFS)
+			break;
+		if (kthread_should_stop())
+			break;
+		/* The queue is full: let it drain. */
+		usleep_range(500, 1000);
+	}
+	return ret < 0 ? ret : 0;
+}
+
+/* Header in m->pkt, payload after it: protect and send one packet. */
+static int mc_send(struct dstor_mcast *m, const struct in6_addr *group,
+		   const struct dstor_mc_ctx *ctx, struct dstor_mc_hdr *h)
+{
+	struct dstor_stats *st = &m->exp->stats;
+	unsigned int len = DSTOR_MC_HDR_LEN + h->len + DSTOR_MC_TAG_LEN;
+	int ret;
+
+	h->flags = ctx->tfm ? DSTOR_MC_F_SEALED : 0;
+	h->cipher = ctx->tfm ? ctx->cipher : 0;
+	dstor_mc_hdr_encode(m->pkt, h);
+	ret = dstor_mc_protect(ctx, m->pkt, h);
+	if (ret)
+		return ret;
+	mc_pace(m, len);
+	ret = mc_sendto(m->udp, group, DSTOR_MC_PORT, m->cfg.ifindex, m->pkt,
+			len);
+	if (ret) {
+		net_warn_ratelimited("export %s: multicast send failed (%d)\n",
+				     m->exp->name, ret);
+		/* Link down or gone: do not spin on it. */
+		schedule_timeout_interruptible(HZ / 10);
+		return ret;
+	}
+	dstor_stat_add(st, DSTOR_STAT_MC_PACKETS, 1);
+	dstor_stat_add(st, DSTOR_STAT_MC_BYTES, len);
+	return 0;
+}
+
+static void mc_send_announce(struct dstor_mcast *m)
+{
+	struct dstor_mc_hdr h = {
+		.type = DSTOR_MC_ANNOUNCE,
+		.epoch = m->epoch,
+		.len = DSTOR_MC_ANNOUNCE_LEN,
+	};
+	struct dstor_mc_announce a = {
+		.size = m->exp->size,
+		.block_size = m->cfg.block_size,
+		.chunk = DSTOR_MC_CHUNK,
+		.blocks = m->blocks,
+	};
+
+	memcpy(a.root, m->root, DSTOR_MC_HASH);
+	dstor_mc_announce_encode(m->pkt + DSTOR_MC_HDR_LEN, &a);
+	mc_send(m, &m->chans[MC_ANN].group, &m->ctx_ann, &h);
+}
+
+/* The tree carousel: as many packets per turn as a block takes. */
+static void mc_send_tree(struct dstor_mcast *m, struct mc_chan *c)
+{
+	unsigned int i, n = max(m->cfg.block_size / DSTOR_MC_CHUNK, 1U);
+	struct dstor_mc_hdr h = { .type = DSTOR_MC_TREE, .epoch = m->epoch };
+	u32 first;
+
+	for (i = 0; i < n && !kthread_should_stop(); i++) {
+		first = c->cursor * DSTOR_MC_LEAVES_PER_PKT;
+		h.index = first;
+		h.len = min_t(u32, DSTOR_MC_LEAVES_PER_PKT, m->blocks - first) *
+			DSTOR_MC_HASH;
+		memcpy(m->pkt + DSTOR_MC_HDR_LEN,
+		       m->leaves + (size_t)first * DSTOR_MC_HASH, h.len);
+		mc_send(m, &c->group, &m->ctx, &h);
+		c->cursor = (c->cursor + 1) % c->count;
+	}
+}
+
+static u32 mc_block_len(struct dstor_mcast *m, u32 index)
+{
+	return dstor_mc_block_len(m->exp->size, m->cfg.block_size, index);
+}
+
+/* Read block @index into m->pages. */
+static int mc_read(struct dstor_mcast *m, u32 index)
+{
+	u32 len = mc_block_len(m, index), n;
+	struct bio *bio;
+	unsigned int i;
+	int ret;
+
+	bio = bio_alloc(m->exp->bdev.bdev, m->nr_pages, REQ_OP_READ,
+			GFP_KERNEL);
+	bio->bi_iter.bi_sector = ((u64)index * m->cfg.block_size) >>
+				 SECTOR_SHIFT;
+	for (i = 0; len; i++, len -= n) {
+		n = min_t(u32, len, PAGE_SIZE);
+		if (bio_add_page(bio, m->pages[i], n, 0) != n) {
+			bio_put(bio);
+			return -EIO;
+		}
+	}
+	ret = submit_bio_wait(bio);
+	bio_put(bio);
+	return ret;
+}
+
+/* The leaf hash of the block in m->pages. */
+static void mc_leaf(struct dstor_mcast *m, u32 index, u8 *out)
+{
+	u32 len = mc_block_len(m, index), n;
+	struct blake2s_state st;
+	unsigned int i;
+
+	dstor_mc_leaf_init(&st, m->kt, index);
+	for (i = 0; len; i++, len -= n) {
+		n = min_t(u32, len, PAGE_SIZE);
+		blake2s_update(&st, page_address(m->pages[i]), n);
+	}
+	blake2s_final(&st, out);
+}
+
+/* The next block of a channel's carousel, all its pieces. */
+static void mc_send_block(struct dstor_mcast *m, struct mc_chan *c)
+{
+	struct dstor_mc_hdr h = { .type = DSTOR_MC_DATA, .epoch = m->epoch };
+	u32 index = c->first + c->cursor, len, off;
+	u8 leaf[DSTOR_MC_HASH];
+	int ret;
+
+	c->cursor = (c->cursor + 1) % c->count;
+	ret = mc_read(m, index);
+	if (ret) {
+		pr_warn_ratelimited("export %s: reading block %u failed (%d): not sent\n",
+				    m->exp->name, index, ret);
+		schedule_timeout_interruptible(HZ / 10);
+		return;
+	}
+	/*
+	 * Sealed, a block that changed under the export would reuse nonces
+	 * with other plaintext: send only what the tree says.
+	 */
+	if (m->keyed) {
+		mc_leaf(m, index, leaf);
+		if (memcmp(leaf, m->leaves + (size_t)index * DSTOR_MC_HASH,
+			   DSTOR_MC_HASH)) {
+			pr_warn_ratelimited("export %s: block %u changed since the tree was built: not sent\n",
+					    m->exp->name, index);
+			return;
+		}
+	}
+	len = mc_block_len(m, index);
+	h.index = index;
+	for (off = 0; off < len && !kthread_should_stop();
+	     off += DSTOR_MC_CHUNK) {
+		h.offset = off;
+		h.len = min_t(u32, len - off, DSTOR_MC_CHUNK);
+		memcpy(m->pkt + DSTOR_MC_HDR_LEN,
+		       page_address(m->pages[off >> PAGE_SHIFT]) +
+		       offset_in_page(off), h.len);
+		if (mc_send(m, &c->group, &m->ctx, &h))
+			return;
+	}
+	dstor_stat_add(&m->exp->stats, DSTOR_STAT_MC_BLOCKS, 1);
+}
+
+/* ---- the querier ---- */
+
+static void mc_query(struct dstor_mcast *m, const struct in6_addr *group)
+{
+	struct in6_addr all_nodes = IN6ADDR_LINKLOCAL_ALLNODES_INIT;
+	u8 q[28] = { ICMPV6_MGM_QUERY };
+
+	dstor_put16(q + 4, MC_QRI_MS);
+	if (group)
+		memcpy(q + 8, group, sizeof(*group));
+	q[24] = MC_QRV;
+	q[25] = MC_QI_SECS;
+	if (!mc_sendto(m->raw, group ?: &all_nodes, 0, m->cfg.ifindex, q,
+		       sizeof(q)))
+		dstor_stat_add(&m->exp->stats, DSTOR_STAT_MC_QUERIES, 1);
+}
+
+/* Queries due now: the periodic General Query, and after a leave. */
+static void mc_query_tick(struct dstor_mcast *m)
+{
+	struct in6_addr group;
+	u8 gsq;
+
+	if (!m->raw)
+		return;
+	if (time_after_eq(jiffies, m->next_query)) {
+		mc_query(m, NULL);
+		m->queries++;
+		/* RFC 3810 startup: the second query a quarter interval on. */
+		m->next_query = jiffies + (m->queries < MC_QRV ? MC_QI / 4 :
+					   MC_QI);
+	}
+	spin_lock_bh(&m->lock);
+	gsq = m->gsq;
+	group = m->gsq_group;
+	m->gsq = 0;
+	spin_unlock_bh(&m->lock);
+	if (gsq)
+		mc_query(m, gsq == MC_GSQ_ONE ? &group : NULL);
+}
+
+/* Router Alert (MLD) hop-by-hop option on every query. */
+static void mc_query_setup(struct dstor_mcast *m)
+{
+	u8 hbh[8] = { 0, 0, IPV6_TLV_ROUTERALERT, 2, 0, 0,
+		      IPV6_TLV_PADN, 0 };
+	int ret;
+
+	if (!m->raw)
+		return;
+	/* Here, not at start: it takes CAP_NET_RAW, which a kthread has. */
+	ret = m->raw->ops->setsockopt(m->raw, SOL_IPV6, IPV6_HOPOPTS,
+				      KERNEL_SOCKPTR(hbh), sizeof(hbh));
+	if (ret)
+		pr_warn("export %s: queries go without Router Alert (%d)\n",
+			m->exp->name, ret);
+	m->next_query = jiffies;
+}
+
+/* ---- the thread ---- */
+
+static int mc_hash_tree(struct dstor_mcast *m)
+{
+	u32 i;
+	int ret;
+
+	dstor_mc_tree_key(m->keyed ? m->key : NULL, m->exp->name, m->kt);
+	for (i = 0; i < m->blocks; i++) {
+		if (kthread_should_stop())
+			return -EINTR;
+		mc_query_tick(m);
+		ret = mc_read(m, i);
+		if (ret) {
+			pr_err("export %s: reading block %u failed (%d): multicast serving failed\n",
+			       m->exp->name, i, ret);
+			return ret;
+		}
+		mc_leaf(m, i, m->leaves + (size_t)i * DSTOR_MC_HASH);
+		cond_resched();
+	}
+	ret = dstor_mc_root(m->kt, m->leaves, m->blocks, m->exp->size,
+			    m->cfg.block_size, m->root);
+	if (ret)
+		return ret;
+	m->epoch = get_random_u64();
+	ret = dstor_mc_ctx_init(&m->ctx_ann, m->keyed ? m->key : NULL,
+				m->exp->name, m->cipher, m->epoch, NULL);
+	if (!ret)
+		ret = dstor_mc_ctx_init(&m->ctx, m->keyed ? m->key : NULL,
+					m->exp->name, m->cipher, m->epoch,
+					m->root);
+	if (ret) {
+		pr_err("export %s: cannot set up the multicast cipher (%d)\n",
+		       m->exp->name, ret);
+		return ret;
+	}
+	mc_build(m);
+	return 0;
+}
+
+/*
+ * Expire, then pick: @ann when an ANNOUNCE is due, and the next tree or
+ * data channel in round-robin order (NULL when none is listened).
+ */
+static struct mc_chan *mc_next(struct dstor_mcast *m, bool *ann)
+{
+	struct mc_chan *c, *tmp, *ann_c = &m->chans[MC_ANN];
+	unsigned long now = jiffies;
+
+	spin_lock_bh(&m->lock);
+	if (time_after_eq(now, m->next_scan)) {
+		list_for_each_entry_safe(c, tmp, &m->active, active) {
+			if (time_after_eq(now, c->expires)) {
+				list_del_init(&c->active);
+				m->listened--;
+			}
+		}
+		m->next_scan = now + MC_SCAN;
+	}
+	*ann = !list_empty(&ann_c->active) &&
+	       time_after_eq(now, m->next_ann);
+	if (*ann)
+		m->next_ann = now + MC_ANNOUNCE;
+	c = list_first_entry_or_null(&m->active, struct mc_chan, active);
+	if (c == ann_c) {
+		list_move_tail(&c->active, &m->active);
+		c = list_first_entry(&m->active, struct mc_chan, active);
+		if (c == ann_c)
+			c = NULL;
+	}
+	if (c)
+		list_move_tail(&c->active, &m->active);
+	spin_unlock_bh(&m->lock);
+	return c;
+}
+
+/* Nothing to send: how long until something may be due. */
+static long mc_idle(struct dstor_mcast *m)
+{
+	unsigned long now = jiffies, t = now + HZ;
+
+	spin_lock_bh(&m->lock);
+	if (!list_empty(&m->active))
+		t = min(t, now + MC_SCAN);
+	if (!list_empty(&m->chans[MC_ANN].active) &&
+	    time_before(m->next_ann, t))
+		t = m->next_ann;
+	spin_unlock_bh(&m->lock);
+	if (m->raw && time_before(m->next_query, t))
+		t = m->next_query;
+	return time_after(t, now) ? t - now : 1;
+}
+
+static void mc_serve(struct dstor_mcast *m)
+{
+	struct mc_chan *c;
+	bool ann;
+
+	while (!kthread_should_stop()) {
+		WRITE_ONCE(m->kick, false);
+		mc_query_tick(m);
+		c = mc_next(m, &ann);
+		if (ann)
+			mc_send_announce(m);
+		if (c == &m->chans[MC_TREE])
+			mc_send_tree(m, c);
+		else if (c)
+			mc_send_block(m, c);
+		if (c || ann) {
+			cond_resched();
+			continue;
+		}
+		wait_event_interruptible_timeout(m->wait, READ_ONCE(m->kick) ||
+						 kthread_should_stop(),
+						 mc_idle(m));
+	}
+}
+
+static int mc_thread(void *arg)
+{
+	struct dstor_mcast *m = arg;
+	int ret;
+
+	mc_query_setup(m);
+	ret = mc_hash_tree(m);
+	if (!ret) {
+		pr_info("export %s: multicast tree built (%u blocks of %u bytes, epoch %016llx), serving on ifindex %d\n",
+			m->exp->name, m->blocks, m->cfg.block_size, m->epoch,
+			m->cfg.ifindex);
+		WRITE_ONCE(m->state, DSTOR_MC_STATE_SERVING);
+		mc_serve(m);
+	} else if (ret != -EINTR) {
+		WRITE_ONCE(m->state, DSTOR_MC_STATE_FAILED);
+	}
+	/* Only kthread_stop() ends the thread: it holds no reference. */
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!kthread_should_stop())
+			schedule();
+		__set_current_state(TASK_RUNNING);
+	}
+	return 0;
+}
+
+/* ---- start and stop ---- */
+
+/* Stop serving on the device, under rtnl. Idempotent. */
+static void mc_detach(struct dstor_mcast *m)
+{
+	ASSERT_RTNL();
+	if (!m->dev)
+		return;
+	dev_remove_pack(&m->pt);	/* and synchronize_net() */
+	kthread_stop(m->task);
+	dev_set_allmulti(m->dev, -1);
+	/* Never joined a group: releasing takes no rtnl. */
+	sock_release(m->udp);
+	m->udp = NULL;
+	if (m->raw)
+		sock_release(m->raw);
+	m->raw = NULL;
+	netdev_put(m->dev, &m->tracker);
+	m->dev = NULL;
+	list_del(&m->entry);
+}
+
+static void mc_free(struct dstor_mcast *m)
+{
+	unsigned int i;
+
+	if (m->udp)
+		sock_release(m->udp);
+	if (m->raw)
+		sock_release(m->raw);
+	dstor_mc_ctx_free(&m->ctx_ann);
+	dstor_mc_ctx_free(&m->ctx);
+	if (m->pages)
+		for (i = 0; i < m->nr_pages; i++)
+			if (m->pages[i])
+				__free_page(m->pages[i]);
+	kfree(m->pages);
+	kfree(m->pkt);
+	kvfree(m->buckets);
+	kvfree(m->chans);
+	kvfree(m->leaves);
+	memzero_explicit(m->key, sizeof(m->key));
+	memzero_explicit(m->kt, sizeof(m->kt));
+	kfree(m);
+}
+
+static int mc_sockopt(struct socket *sock, int level, int name, int val)
+{
+	return sock->ops->setsockopt(sock, level, name, KERNEL_SOCKPTR(&val),
+				     sizeof(val));
+}
+
+static int mc_sockets(struct dstor_mcast *m, struct net *net)
+{
+	struct icmp6_filter all = {};
+	int ret;
+
+	ret = sock_create_kern(net, AF_INET6, SOCK_DGRAM, IPPROTO_UDP,
+			       &m->udp);
+	if (ret)
+		return ret;
+	ret = sock_bindtoindex(m->udp->sk, m->cfg.ifindex, true) ?:
+	      mc_sockopt(m->udp, SOL_IPV6, IPV6_MULTICAST_HOPS, 1) ?:
+	      mc_sockopt(m->udp, SOL_IPV6, IPV6_MULTICAST_LOOP, 0);
+	if (ret || !m->cfg.querier)
+		return ret;
+	ret = sock_create_kern(net, AF_INET6, SOCK_RAW, IPPROTO_ICMPV6,
+			       &m->raw);
+	if (ret)
+		return ret;
+	/* Send only: no ICMPv6 message is queued to it. */
+	memset(&all, 0xff, sizeof(all));
+	return sock_bindtoindex(m->raw->sk, m->cfg.ifindex, true) ?:
+	       mc_sockopt(m->raw, SOL_IPV6, IPV6_MULTICAST_HOPS, 1) ?:
+	       mc_sockopt(m->raw, SOL_IPV6, IPV6_MULTICAST_LOOP, 0) ?:
+	       m->raw->ops->setsockopt(m->raw, SOL_ICMPV6, ICMPV6_FILTER,
+				       KERNEL_SOCKPTR(&all), sizeof(all));
+}
+
+static int mc_alloc(struct dstor_mcast *m)
+{
+	unsigned int i;
+
+	m->leaves = kvcalloc(m->blocks, DSTOR_MC_HASH, GFP_KERNEL);
+	m->nr_chans = mc_nr_chans(m->blocks);
+	m->chans = kvcalloc(m->nr_chans, sizeof(*m->chans), GFP_KERNEL);
+	m->bucket_mask = roundup_pow_of_two(m->nr_chans) - 1;
+	m->buckets = kvcalloc(m->bucket_mask + 1, sizeof(*m->buckets),
+			      GFP_KERNEL);
+	m->nr_pages = m->cfg.block_size >> PAGE_SHIFT;
+	m->pages = kcalloc(m->nr_pages, sizeof(*m->pages), GFP_KERNEL);
+	m->pkt = kmalloc(DSTOR_MC_PKT_MAX, GFP_KERNEL);
+	if (!m->leaves || !m->chans || !m->buckets || !m->pages || !m->pkt)
+		return -ENOMEM;
+	for (i = 0; i < m->nr_pages; i++) {
+		m->pages[i] = alloc_page(GFP_KERNEL);
+		if (!m->pages[i])
+			return -ENOMEM;
+	}
+	for (i = 0; i < m->nr_chans; i++)
+		INIT_LIST_HEAD(&m->chans[i].active);
+	return 0;
+}
 
 int dstor_mcast_start(struct dstor_export *exp, struct net *net,
 		      const struct dstor_mcast_cfg *cfg,
 		      struct netlink_ext_ack *extack)
 {
-	NL_SET_ERR_MSG_MOD(extack, "multicast serving is not implemented yet");
-	return -EOPNOTSUPP;
+	u32 bs = cfg->block_size, lbs = bdev_logical_block_size(exp->bdev.bdev);
+	struct net_device *dev;
+	struct dstor_mcast *m;
+	u64 blocks;
+	int ret;
+
+	if (!is_power_of_2(bs) || bs % lbs || bs < PAGE_SIZE) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "block size must be a power of two, at least the page size and a multiple of the device's logical block size");
+		return -EINVAL;
+	}
+	blocks = DIV_ROUND_UP_ULL(exp->size, bs);
+	if (blocks > DSTOR_MC_MAX_BLOCKS) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "too many blocks: use a larger --block-size");
+		return -EINVAL;
+	}
+
+	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return -ENOMEM;
+	m->exp = exp;
+	m->cfg = *cfg;
+	m->blocks = blocks;
+	m->state = DSTOR_MC_STATE_HASHING;
+	m->li = cfg->querier ? MC_LI_QUERIER : MC_LI_DEFAULT;
+	m->seed = get_random_u32();
+	m->burst_ns = div64_u64((u64)MC_BURST_PKTS * DSTOR_MC_PKT_MAX * 8 *
+				NSEC_PER_SEC, cfg->rate);
+	spin_lock_init(&m->lock);
+	INIT_LIST_HEAD(&m->active);
+	init_waitqueue_head(&m->wait);
+	if (exp->key.set) {
+		m->keyed = true;
+		memcpy(m->key, exp->key.key, DSTOR_KEY_LEN);
+		m->cipher = dstor_crypto_pick(dstor_crypto_ciphers());
+		if (!m->cipher) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "no AEAD (AES-GCM or ChaCha20-Poly1305) available to seal multicast packets");
+			ret = -EOPNOTSUPP;
+			goto err;
+		}
+	}
+	ret = mc_alloc(m);
+	if (ret)
+		goto err;
+	dstor_mc_group(exp->name, DSTOR_MC_KIND_ANNOUNCE, 0, NULL, 0,
+		       &m->chans[MC_ANN].group);
+
+	ret = mc_sockets(m, net);
+	if (ret) {
+		if (ret == -ENODEV)
+			NL_SET_ERR_MSG_MOD(extack,
+					   "no such interface (in this network namespace)");
+		else
+			NL_SET_ERR_MSG_MOD(extack,
+					   "cannot set up the multicast sockets");
+		goto err;
+	}
+
+	rtnl_lock();
+	dev = __dev_get_by_index(net, cfg->ifindex);
+	ret = -ENODEV;
+	if (!dev) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "no such interface (in this network namespace)");
+		goto err_unlock;
+	}
+	ret = -EINVAL;
+	if (!(dev->flags & IFF_MULTICAST)) {
+		NL_SET_ERR_MSG_MOD(extack, "the interface cannot multicast");
+		goto err_unlock;
+	}
+	m->task = kthread_create(mc_thread, m, "dstor-mc/%s", exp->name);
+	if (IS_ERR(m->task)) {
+		ret = PTR_ERR(m->task);
+		goto err_unlock;
+	}
+	/* MLDv1 reports go to the group itself: see every group. */
+	ret = dev_set_allmulti(dev, 1);
+	if (ret) {
+		kthread_stop(m->task);
+		goto err_unlock;
+	}
+	netdev_hold(dev, &m->tracker, GFP_KERNEL);
+	m->dev = dev;
+	m->pt.type = htons(ETH_P_IPV6);
+	m->pt.dev = dev;
+	m->pt.func = mc_rcv;
+	dev_add_pack(&m->pt);
+	list_add(&m->entry, &mc_list);
+	wake_up_process(m->task);
+	rtnl_unlock();
+	exp->mcast = m;
+	return 0;
+
+err_unlock:
+	rtnl_unlock();
+err:
+	mc_free(m);
+	return ret;
 }
 
 void dstor_mcast_stop(struct dstor_export *exp)
 {
+	struct dstor_mcast *m = exp->mcast;
+
+	if (!m)
+		return;
+	rtnl_lock();
+	mc_detach(m);
+	rtnl_unlock();
+	exp->mcast = NULL;
+	mc_free(m);
 }
 
 int dstor_mcast_fill(struct sk_buff *skb, struct dstor_export *exp)
 {
+	struct dstor_mcast *m = exp->mcast;
+	struct nlattr *nest;
+	bool tree;
+
+	if (!m)
+		return 0;
+	/* Epoch and root are set once @ready is (release in mc_build()). */
+	tree = smp_load_acquire(&m->ready);
+	nest = nla_nest_start(skb, DSTOR_A_MCAST);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, DSTOR_A_MCAST_IFINDEX, m->cfg.ifindex) ||
+	    nla_put_u64_64bit(skb, DSTOR_A_MCAST_RATE, m->cfg.rate,
+			      DSTOR_A_MCAST_PAD) ||
+	    nla_put_u32(skb, DSTOR_A_MCAST_BLOCK_SIZE, m->cfg.block_size) ||
+	    (m->cfg.querier && nla_put_flag(skb, DSTOR_A_MCAST_QUERIER)) ||
+	    nla_put_u64_64bit(skb, DSTOR_A_MCAST_BLOCKS, m->blocks,
+			      DSTOR_A_MCAST_PAD) ||
+	    nla_put_u32(skb, DSTOR_A_MCAST_LISTENED, READ_ONCE(m->listened)) ||
+	    nla_put_u32(skb, DSTOR_A_MCAST_MC_STATE, READ_ONCE(m->state)) ||
+	    (tree && (nla_put_u64_64bit(skb, DSTOR_A_MCAST_EPOCH, m->epoch,
+					DSTOR_A_MCAST_PAD) ||
+		      nla_put(skb, DSTOR_A_MCAST_ROOT, DSTOR_MC_HASH,
+			      m->root)))) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
 	return 0;
 }
 
+/* A served interface goes away (or changes namespace): stop serving it. */
+static int mc_netdev_event(struct notifier_block *nb, unsigned long event,
+			   void *ptr)
+{
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+	struct dstor_mcast *m, *tmp;
+
+	if (event != NETDEV_UNREGISTER)
+		return NOTIFY_DONE;
+	list_for_each_entry_safe(m, tmp, &mc_list, entry) {
+		if (m->dev != dev)
+			continue;
+		pr_warn("export %s: interface %s is going away: multicast serving stopped\n",
+			m->exp->name, dev->name);
+		mc_detach(m);
+		WRITE_ONCE(m->state, DSTOR_MC_STATE_FAILED);
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block mc_netdev_nb = {
+	.notifier_call = mc_netdev_event,
+};
+
 int dstor_mcast_init(void)
 {
-	return 0;
+	return register_netdevice_notifier(&mc_netdev_nb);
 }
 
 void dstor_mcast_exit(void)
 {
+	unregister_netdevice_notifier(&mc_netdev_nb);
 }

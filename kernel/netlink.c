@@ -243,7 +243,8 @@ static int export_fill(struct sk_buff *skb, struct dstor_export *exp,
 		return -EMSGSIZE;
 	if (nla_put_string(skb, DSTOR_A_NAME, exp->name) ||
 	    nla_put_string(skb, DSTOR_A_DEVICE, exp->path) ||
-	    endpoint_put(skb, DSTOR_A_LISTEN, &exp->listener->addr) ||
+	    (exp->listener &&
+	     endpoint_put(skb, DSTOR_A_LISTEN, &exp->listener->addr)) ||
 	    nla_put_u32(skb, DSTOR_A_FLAGS, exp->flags) ||
 	    nla_put_u64_64bit(skb, DSTOR_A_SIZE, exp->size, DSTOR_A_PAD) ||
 	    nla_put_u32(skb, DSTOR_A_BLOCK_SIZE,
@@ -252,7 +253,9 @@ static int export_fill(struct sk_buff *skb, struct dstor_export *exp,
 	    (exp->key.set && nla_put(skb, DSTOR_A_KEY_ID, DSTOR_KEY_ID_LEN,
 				     exp->key.id)) ||
 	    dstor_acl_put(skb, &exp->acl) ||
-	    dstor_stats_put(skb, &exp->stats, DSTOR_STATS_EXPORT)) {
+	    dstor_mcast_fill(skb, exp) ||
+	    dstor_stats_put(skb, &exp->stats, DSTOR_STATS_EXPORT |
+			    (exp->mcast ? DSTOR_STATS_MCAST : 0))) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -417,23 +420,68 @@ static int acls_parse(struct genl_info *info, struct dstor_acl **out)
 	return 0;
 }
 
+/* DSTOR_A_MCAST of export add; the policy checked the ranges. */
+static int mcast_parse(struct genl_info *info, u32 flags,
+		       struct dstor_mcast_cfg *cfg)
+{
+	struct nlattr *nest = info->attrs[DSTOR_A_MCAST];
+	struct nlattr *tb[DSTOR_A_MCAST_MAX + 1];
+	int ret;
+
+	ret = nla_parse_nested(tb, DSTOR_A_MCAST_MAX, nest, mcast_policy,
+			       info->extack);
+	if (ret)
+		return ret;
+	if (!tb[DSTOR_A_MCAST_IFINDEX]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, nest,
+				    "multicast serving needs an interface (DSTOR_A_MCAST_IFINDEX)");
+		return -EINVAL;
+	}
+	if (!(flags & DSTOR_F_READ_ONLY)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, nest,
+				    "multicast serving needs a read-only export (--read-only)");
+		return -EINVAL;
+	}
+	cfg->ifindex = nla_get_u32(tb[DSTOR_A_MCAST_IFINDEX]);
+	cfg->rate = tb[DSTOR_A_MCAST_RATE] ?
+		    nla_get_u64(tb[DSTOR_A_MCAST_RATE]) : DSTOR_MC_DEFAULT_RATE;
+	cfg->block_size = tb[DSTOR_A_MCAST_BLOCK_SIZE] ?
+			  nla_get_u32(tb[DSTOR_A_MCAST_BLOCK_SIZE]) :
+			  DSTOR_MC_DEFAULT_BLOCK;
+	cfg->querier = nla_get_flag(tb[DSTOR_A_MCAST_QUERIER]);
+	return 0;
+}
+
 static int export_add(struct sk_buff *skb, struct genl_info *info)
 {
-	struct dstor_endpoint listen;
+	struct dstor_endpoint listen, *lp = NULL;
+	struct dstor_mcast_cfg mcast, *mp = NULL;
 	struct dstor_acl *acl;
 	u32 flags = 0;
 	int ret;
 
 	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_NAME) ||
-	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_DEVICE) ||
+	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_DEVICE))
+		return -EINVAL;
+	/* Without a listener, an export is served by multicast only. */
+	if (!info->attrs[DSTOR_A_MCAST] &&
 	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_LISTEN))
 		return -EINVAL;
-	ret = endpoint_parse(info->attrs[DSTOR_A_LISTEN], &listen,
-			     info->extack);
-	if (ret)
-		return ret;
+	if (info->attrs[DSTOR_A_LISTEN]) {
+		ret = endpoint_parse(info->attrs[DSTOR_A_LISTEN], &listen,
+				     info->extack);
+		if (ret)
+			return ret;
+		lp = &listen;
+	}
 	if (info->attrs[DSTOR_A_FLAGS])
 		flags = nla_get_u32(info->attrs[DSTOR_A_FLAGS]);
+	if (info->attrs[DSTOR_A_MCAST]) {
+		ret = mcast_parse(info, flags, &mcast);
+		if (ret)
+			return ret;
+		mp = &mcast;
+	}
 	ret = key_usable(info);
 	if (ret)
 		return ret;
@@ -445,7 +493,7 @@ static int export_add(struct sk_buff *skb, struct genl_info *info)
 	ret = dstor_export_add(genl_info_net(info),
 			       nla_data(info->attrs[DSTOR_A_NAME]),
 			       nla_data(info->attrs[DSTOR_A_DEVICE]),
-			       &listen, flags, key_attr(info), acl,
+			       lp, flags, key_attr(info), acl, mp,
 			       info->extack);
 	mutex_unlock(&dstor_cfg_mutex);
 	return ret;

@@ -2,30 +2,1218 @@
 /*
  * Receiving an export served by multicast into a local block device
  * (Documentation/multicast.md): dstor sync.
+ *
+ * One kthread per sync runs the whole receiver, blocking on its own UDP
+ * socket with a short timeout so that stopping it is prompt:
+ *
+ *	WAITING    on the announce group, for a verified ANNOUNCE
+ *	TREE       on the tree group, until every leaf hash is in and the
+ *		   recomputed root is the announced one
+ *	HASHING    the target, block by block: good or stale
+ *	RECEIVING  on the largest channels holding stale leaves only (at most
+ *		   SYNC_MAX_CHANNELS, coarser ones past that); blocks are
+ *		   assembled in a pool of SYNC_POOL_BYTES, checked against
+ *		   their leaf and written; a channel is left once its leaves
+ *		   are all good
+ *	VERIFYING  flush, re-read and re-hash the target, root check: DONE,
+ *		   or back to RECEIVING for what differs
+ *
+ * A verified ANNOUNCE of another tree (the export was added again) starts
+ * over from TREE at any point. Memory is allocated once per tree, bounded
+ * by the export's geometry (DSTOR_MC_MAX_BLOCKS leaves) and the pool size;
+ * a packet never allocates, and anything malformed or unverifiable is
+ * dropped and counted (SYNC_PACKETS_BAD).
+ *
+ * When the sync ends (DONE, FAILED or stopped) the thread leaves its
+ * groups, releases the socket and closes the target; the sync stays listed
+ * until SYNC_DEL.
  */
+#include <crypto/algapi.h>
+#include <crypto/blake2s.h>
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/delay.h>
+#include <linux/highmem.h>
+#include <linux/in6.h>
+#include <linux/kthread.h>
+#include <linux/ktime.h>
+#include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
+#include <linux/xarray.h>
+#include <net/addrconf.h>
 #include <net/genetlink.h>
+#include <net/ipv6.h>
+#include <net/sock.h>
 
 #include "dstor.h"
+#include "mcast_proto.h"
+
+#define SYNC_MAX_CHANNELS	64		/* groups joined at once */
+#define SYNC_POOL_BYTES		(16U << 20)	/* blocks being assembled */
+#define SYNC_POOL_MAX		256
+#define SYNC_RX_TIMEOUT		(HZ / 10)	/* how soon a stop is seen */
+#define SYNC_STALL		(5 * HZ)	/* nothing useful: join again */
+#define SYNC_SLOT_IDLE		(60 * HZ)	/* a partial block given up */
+#define SYNC_TREE_GONE		(10 * HZ)	/* unannounced: take another */
+#define SYNC_CHUNKS_MAX		(DSTOR_MC_MAX_BLOCK / DSTOR_MC_CHUNK)
+
+/* A block being assembled from DATA packets. */
+struct sync_slot {
+	u64 index;			/* U64_MAX: free */
+	unsigned int chunks;		/* chunks of the block */
+	unsigned int have;		/* chunks received */
+	unsigned long touched;		/* jiffies of the last chunk */
+	DECLARE_BITMAP(got, SYNC_CHUNKS_MAX);
+	struct page **pages;
+};
+
+struct sync_chan {
+	u64 first, end;			/* leaves [first, end) */
+	struct in6_addr group;
+};
+
+struct dstor_sync {
+	u32 index;
+	char name[DSTOR_NAME_MAX];
+	char path[DSTOR_PATH_MAX];
+	struct net *net;
+	int ifindex;
+	dev_t dev;
+	struct dstor_key key;
+	u8 kt[DSTOR_MC_HASH_LEN];	/* tree key */
+	struct task_struct *task;
+	u64 started, ended;		/* ktime_get_ns(); ended 0: running */
+	u32 state;			/* DSTOR_SYNC_STATE_*, READ_ONCE */
+	struct dstor_stats stats;
+
+	spinlock_t lock;		/* known, ann, epoch: for GET */
+	bool known;
+	struct dstor_mc_announce ann;
+	u64 epoch;
+
+	/* The thread's own, and sync_release()'s once it has stopped. */
+	struct dstor_bdev bdev;
+	u64 dev_size;
+	struct socket *sock;
+	u8 *pkt;			/* one datagram (the AEAD maps it) */
+	struct dstor_mc_ctx actx;	/* ANNOUNCE packets */
+	u64 actx_epoch;
+	u8 actx_cipher;
+	bool actx_ready;
+	struct dstor_mc_ctx dctx;	/* TREE and DATA packets */
+	bool dctx_ready;
+	struct dstor_mc_announce next;	/* the last announce received */
+	u64 next_epoch;
+	unsigned long ann_seen;		/* jiffies: the current tree announced */
+	u8 *leaves;			/* the export's leaf hashes */
+	u8 *mine;			/* the target's */
+	unsigned long *tree_got;	/* TREE packets received */
+	unsigned long *good;		/* leaves the target holds */
+	u64 good_count;
+	struct sync_slot *slots;
+	unsigned int nr_slots;
+	struct sync_chan *chans;	/* joined now */
+	unsigned int nr_chans;
+	unsigned long last_useful;	/* jiffies */
+};
+
+/* Every sync, by index; sync_mutex serialises add, delete and GET. */
+static DEFINE_XARRAY_ALLOC(syncs);
+static DEFINE_MUTEX(sync_mutex);
+
+/* Besides errors: a new tree was announced; the target still differs. */
+#define SYNC_NEW_TREE	1
+#define SYNC_DIFFERS	2
+
+static void set_state(struct dstor_sync *s, u32 state)
+{
+	WRITE_ONCE(s->state, state);
+}
+
+/* ---- groups ---- */
+
+static int group_join(struct dstor_sync *s, const struct in6_addr *group)
+{
+	int ret;
+
+	rtnl_lock();
+	lock_sock(s->sock->sk);
+	ret = ipv6_sock_mc_join(s->sock->sk, s->ifindex, group);
+	release_sock(s->sock->sk);
+	rtnl_unlock();
+	return ret;
+}
+
+static void group_leave(struct dstor_sync *s, const struct in6_addr *group)
+{
+	rtnl_lock();
+	lock_sock(s->sock->sk);
+	ipv6_sock_mc_drop(s->sock->sk, s->ifindex, group);
+	release_sock(s->sock->sk);
+	rtnl_unlock();
+}
+
+static void tree_group(struct dstor_sync *s, struct in6_addr *g)
+{
+	dstor_mc_group(s->name, DSTOR_MC_KIND_TREE, s->epoch, s->ann.root, 0, g);
+}
+
+static void chans_leave(struct dstor_sync *s)
+{
+	while (s->nr_chans)
+		group_leave(s, &s->chans[--s->nr_chans].group);
+	atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_CHANNELS], 0);
+}
+
+static void chan_drop(struct dstor_sync *s, unsigned int i)
+{
+	group_leave(s, &s->chans[i].group);
+	s->chans[i] = s->chans[--s->nr_chans];
+	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_CHANNELS, -1);
+}
+
+/* ---- block I/O on the target ---- */
+
+static u32 block_len(struct dstor_sync *s, u64 index)
+{
+	return dstor_mc_block_len(s->ann.size, s->ann.block_size, index);
+}
+
+static int block_io(struct dstor_sync *s, struct page **pages, u64 index,
+		    blk_opf_t opf)
+{
+	u32 len = block_len(s, index), n;
+	struct bio *bio;
+	unsigned int i;
+	int ret;
+
+	bio = bio_alloc(s->bdev.bdev, DIV_ROUND_UP(len, PAGE_SIZE), opf,
+			GFP_KERNEL);
+	bio->bi_iter.bi_sector = (index * s->ann.block_size) >> SECTOR_SHIFT;
+	for (i = 0; len; i++, len -= n) {
+		n = min_t(u32, len, PAGE_SIZE);
+		__bio_add_page(bio, pages[i], n, 0);
+	}
+	ret = submit_bio_wait(bio);
+	bio_put(bio);
+	return ret;
+}
+
+static void block_hash(struct dstor_sync *s, struct page **pages, u64 index,
+		       u8 *out)
+{
+	u32 len = block_len(s, index), n;
+	struct blake2s_state st;
+	unsigned int i;
+	void *p;
+
+	dstor_mc_leaf_init(&st, s->kt, index);
+	for (i = 0; len; i++, len -= n) {
+		n = min_t(u32, len, PAGE_SIZE);
+		p = kmap_local_page(pages[i]);
+		blake2s_update(&st, p, n);
+		kunmap_local(p);
+	}
+	blake2s_final(&st, out);
+}
+
+/*
+ * Read and hash every block of the target into s->mine; a block whose
+ * hash is its leaf's is good. Returns the number of good blocks, or an
+ * error (-EINTR when stopped).
+ */
+static s64 target_hash(struct dstor_sync *s)
+{
+	struct page **pages = s->slots[0].pages;
+	u64 i, n = s->ann.blocks, good = 0;
+	u8 *h;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		if (kthread_should_stop())
+			return -EINTR;
+		ret = block_io(s, pages, i, REQ_OP_READ);
+		if (ret) {
+			pr_err("sync %s: reading block %llu of %s failed (%d)\n",
+			       s->name, i, s->path, ret);
+			return ret;
+		}
+		h = s->mine + i * DSTOR_MC_HASH;
+		block_hash(s, pages, i, h);
+		if (crypto_memneq(h, s->leaves + i * DSTOR_MC_HASH,
+				  DSTOR_MC_HASH)) {
+			clear_bit(i, s->good);
+		} else {
+			set_bit(i, s->good);
+			good++;
+		}
+		cond_resched();
+	}
+	s->good_count = good;
+	return good;
+}
+
+/* ---- the tree's memory ---- */
+
+static void slots_free(struct dstor_sync *s)
+{
+	unsigned int i, j;
+
+	if (!s->slots)
+		return;
+	for (i = 0; i < s->nr_slots; i++) {
+		if (!s->slots[i].pages)
+			continue;
+		for (j = 0; j < s->ann.block_size >> PAGE_SHIFT; j++)
+			if (s->slots[i].pages[j])
+				__free_page(s->slots[i].pages[j]);
+		kfree(s->slots[i].pages);
+	}
+	kfree(s->slots);
+	s->slots = NULL;
+	s->nr_slots = 0;
+}
+
+static void tree_free(struct dstor_sync *s)
+{
+	slots_free(s);
+	kvfree(s->leaves);
+	kvfree(s->mine);
+	bitmap_free(s->tree_got);
+	bitmap_free(s->good);
+	s->leaves = NULL;
+	s->mine = NULL;
+	s->tree_got = NULL;
+	s->good = NULL;
+	if (s->dctx_ready)
+		dstor_mc_ctx_free(&s->dctx);
+	s->dctx_ready = false;
+}
+
+/* What a tree of s->ann's geometry needs; s->ann is set. */
+static int tree_alloc(struct dstor_sync *s)
+{
+	unsigned int i, j, np = s->ann.block_size >> PAGE_SHIFT;
+	u64 n = s->ann.blocks;
+
+	s->leaves = kvmalloc_array(n, DSTOR_MC_HASH, GFP_KERNEL);
+	s->mine = kvmalloc_array(n, DSTOR_MC_HASH, GFP_KERNEL);
+	s->tree_got = bitmap_zalloc(DIV_ROUND_UP(n, DSTOR_MC_LEAVES_PER_PKT),
+				    GFP_KERNEL);
+	s->good = bitmap_zalloc(n, GFP_KERNEL);
+	s->nr_slots = clamp_t(unsigned int,
+			      SYNC_POOL_BYTES / s->ann.block_size, 1,
+			      SYNC_POOL_MAX);
+	s->slots = kcalloc(s->nr_slots, sizeof(*s->slots), GFP_KERNEL);
+	if (!s->leaves || !s->mine || !s->tree_got || !s->good || !s->slots)
+		return -ENOMEM;
+	for (i = 0; i < s->nr_slots; i++) {
+		s->slots[i].index = U64_MAX;
+		s->slots[i].pages = kcalloc(np, sizeof(struct page *),
+					    GFP_KERNEL);
+		if (!s->slots[i].pages)
+			return -ENOMEM;
+		for (j = 0; j < np; j++) {
+			s->slots[i].pages[j] = alloc_page(GFP_KERNEL);
+			if (!s->slots[i].pages[j])
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* ---- packets ---- */
+
+/* Check an ANNOUNCE (header in @h) and decode it into s->next. */
+static int announce_check(struct dstor_sync *s, const struct dstor_mc_hdr *h)
+{
+	const u8 *key = s->key.set ? s->key.key : NULL;
+	u8 cipher = h->flags & DSTOR_MC_F_SEALED ? h->cipher : 0;
+	int ret;
+
+	/* The packet key depends on the epoch: keep the last one only. */
+	if (!s->actx_ready || s->actx_epoch != h->epoch ||
+	    (key && s->actx_cipher != cipher)) {
+		if (s->actx_ready)
+			dstor_mc_ctx_free(&s->actx);
+		s->actx_ready = false;
+		if (key && !cipher)
+			return -EBADMSG;
+		ret = dstor_mc_ctx_init(&s->actx, key, s->name, cipher,
+					h->epoch, NULL);
+		if (ret)
+			return ret;
+		s->actx_ready = true;
+		s->actx_epoch = h->epoch;
+		s->actx_cipher = cipher;
+	}
+	ret = dstor_mc_verify(&s->actx, s->pkt, h);
+	if (ret)
+		return ret;
+	if (dstor_mc_announce_decode(s->pkt + DSTOR_MC_HDR_LEN, &s->next,
+				     DSTOR_MC_MIN_BLOCK, DSTOR_MC_MAX_BLOCK,
+				     DSTOR_MC_MAX_BLOCKS))
+		return -EBADMSG;
+	s->next_epoch = h->epoch;
+	return 0;
+}
+
+static bool same_tree(struct dstor_sync *s)
+{
+	return s->dctx_ready && s->next_epoch == s->epoch &&
+	       !memcmp(&s->next, &s->ann, sizeof(s->ann));
+}
+
+/*
+ * The next packet worth looking at: a verified ANNOUNCE of a tree other
+ * than the current one (in s->next), or a verified TREE or DATA packet of
+ * the current tree, opened in s->pkt. -EAGAIN after the receive timeout,
+ * -EINTR when the sync is being stopped.
+ */
+static int sync_recv(struct dstor_sync *s, struct dstor_mc_hdr *h)
+{
+	struct kvec iov = { .iov_base = s->pkt, .iov_len = DSTOR_MC_PKT_MAX };
+	struct msghdr msg;
+	int n;
+
+	for (;;) {
+		if (kthread_should_stop())
+			return -EINTR;
+		memset(&msg, 0, sizeof(msg));
+		n = kernel_recvmsg(s->sock, &msg, &iov, 1, iov.iov_len, 0);
+		if (n == -EAGAIN || n == -EINTR)
+			return -EAGAIN;
+		if (n < 0) {
+			/* e.g. an ICMP error queued on the socket */
+			msleep(20);
+			return -EAGAIN;
+		}
+		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_PACKETS, 1);
+		if ((msg.msg_flags & MSG_TRUNC) ||
+		    dstor_mc_hdr_decode(s->pkt, n, h))
+			goto bad;
+		if (h->type == DSTOR_MC_ANNOUNCE) {
+			if (announce_check(s, h))
+				goto bad;
+			/*
+			 * Another tree replaces ours only once ours is no
+			 * longer announced: an old announcement replayed, or a
+			 * second exporter of the name, cannot make us flap.
+			 */
+			if (same_tree(s))
+				s->ann_seen = jiffies;
+			else if (!s->dctx_ready ||
+				 time_after(jiffies, s->ann_seen + SYNC_TREE_GONE))
+				return 0;
+			continue;
+		}
+		if (!s->dctx_ready || h->epoch != s->epoch ||
+		    dstor_mc_verify(&s->dctx, s->pkt, h))
+			goto bad;
+		return 0;
+bad:
+		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_PACKETS_BAD, 1);
+	}
+}
+
+/* ---- the states ---- */
+
+/* WAITING: until a verified ANNOUNCE is in s->next. */
+static int wait_announce(struct dstor_sync *s)
+{
+	struct dstor_mc_hdr h;
+	int ret;
+
+	set_state(s, DSTOR_SYNC_STATE_WAITING);
+	for (;;) {
+		ret = sync_recv(s, &h);
+		if (ret == -EAGAIN)
+			continue;
+		if (ret)
+			return ret;
+		if (h.type == DSTOR_MC_ANNOUNCE)
+			return 0;
+	}
+}
+
+/* Take the tree of s->next: geometry, contexts and memory. */
+static int tree_setup(struct dstor_sync *s)
+{
+	const struct dstor_mc_announce *a = &s->next;
+	unsigned int lbs = bdev_logical_block_size(s->bdev.bdev);
+	int ret;
+
+	chans_leave(s);
+	tree_free(s);
+	if (a->size > s->dev_size) {
+		pr_err("sync %s: the export has %llu bytes, %s only %llu\n",
+		       s->name, a->size, s->path, s->dev_size);
+		return -ENOSPC;
+	}
+	if (a->size % lbs || a->block_size % lbs) {
+		pr_err("sync %s: the export's geometry (%llu bytes, blocks of %u) does not fit %s's %u-byte sectors\n",
+		       s->name, a->size, a->block_size, s->path, lbs);
+		return -EINVAL;
+	}
+	spin_lock(&s->lock);
+	s->ann = *a;
+	s->epoch = s->next_epoch;
+	s->known = true;
+	spin_unlock(&s->lock);
+	ret = tree_alloc(s);
+	if (ret)
+		return ret;
+	ret = dstor_mc_ctx_init(&s->dctx, s->key.set ? s->key.key : NULL,
+				s->name, s->actx_cipher, s->epoch, s->ann.root);
+	if (ret)
+		return ret;
+	s->dctx_ready = true;
+	s->ann_seen = jiffies;
+	atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_BLOCKS], a->blocks);
+	return 0;
+}
+
+/* TREE: every leaf hash, checked against the root. */
+static int tree_fetch(struct dstor_sync *s)
+{
+	u64 n = s->ann.blocks, pkts = DIV_ROUND_UP(n, DSTOR_MC_LEAVES_PER_PKT);
+	u64 got = 0, p, leaves;
+	struct in6_addr g;
+	struct dstor_mc_hdr h;
+	u8 root[DSTOR_MC_HASH];
+	int ret;
+
+	set_state(s, DSTOR_SYNC_STATE_TREE);
+	tree_group(s, &g);
+	ret = group_join(s, &g);
+	if (ret) {
+		pr_err("sync %s: joining the tree group failed (%d)\n",
+		       s->name, ret);
+		return ret;
+	}
+	s->last_useful = jiffies;
+	while (got < pkts) {
+		ret = sync_recv(s, &h);
+		if (ret == -EAGAIN) {
+			if (time_after(jiffies, s->last_useful + SYNC_STALL)) {
+				/* Reports get lost too: announce again. */
+				group_leave(s, &g);
+				ret = group_join(s, &g);
+				if (ret)
+					return ret;
+				s->last_useful = jiffies;
+			}
+			continue;
+		}
+		if (ret)
+			goto out;
+		if (h.type == DSTOR_MC_ANNOUNCE) {
+			ret = SYNC_NEW_TREE;
+			goto out;
+		}
+		if (h.type != DSTOR_MC_TREE)
+			continue;
+		p = h.index / DSTOR_MC_LEAVES_PER_PKT;
+		leaves = h.len / DSTOR_MC_HASH;
+		if (h.index >= n ||
+		    leaves != min_t(u64, DSTOR_MC_LEAVES_PER_PKT, n - h.index)) {
+			dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_PACKETS_BAD, 1);
+			continue;
+		}
+		if (test_and_set_bit(p, s->tree_got))
+			continue;
+		memcpy(s->leaves + h.index * DSTOR_MC_HASH,
+		       s->pkt + DSTOR_MC_HDR_LEN, h.len);
+		s->last_useful = jiffies;
+		if (++got < pkts)
+			continue;
+		ret = dstor_mc_root(s->kt, s->leaves, n, s->ann.size,
+				    s->ann.block_size, root);
+		if (ret)
+			goto out;
+		if (!crypto_memneq(root, s->ann.root, DSTOR_MC_HASH))
+			break;
+		pr_warn_ratelimited("sync %s: the leaf hashes do not match the root: fetching them again\n",
+				    s->name);
+		bitmap_zero(s->tree_got, pkts);
+		got = 0;
+	}
+	ret = 0;
+out:
+	group_leave(s, &g);
+	return ret;
+}
+
+/*
+ * The channels to join for the stale leaves under node (@level, @j):
+ * the largest ones with stale leaves only, or, at @floor, any one with a
+ * stale leaf. Returns the new count; past @max, it only counts.
+ */
+static unsigned int plan(struct dstor_sync *s, unsigned int level, u64 j,
+			 unsigned int floor, unsigned int n, unsigned int max)
+{
+	u64 first = j << level, end;
+
+	if (first >= s->ann.blocks)
+		return n;
+	end = min_t(u64, first + (1ULL << level), s->ann.blocks);
+	if (find_next_zero_bit(s->good, end, first) >= end)
+		return n;			/* all good */
+	if (level > floor && find_next_bit(s->good, end, first) < end) {
+		n = plan(s, level - 1, 2 * j, floor, n, max);
+		return plan(s, level - 1, 2 * j + 1, floor, n, max);
+	}
+	if (n < max) {
+		s->chans[n].first = first;
+		s->chans[n].end = end;
+		dstor_mc_group(s->name, DSTOR_MC_KIND_CHANNEL, s->epoch,
+			       s->ann.root, dstor_mc_node(level, j),
+			       &s->chans[n].group);
+	}
+	return n + 1;
+}
+
+/* Join the channels for the stale leaves: at most SYNC_MAX_CHANNELS. */
+static int chans_join(struct dstor_sync *s)
+{
+	unsigned int top = s->ann.blocks > 1 ? ilog2(s->ann.blocks - 1) + 1 : 0;
+	unsigned int floor, n = 0, i;
+	int ret;
+
+	chans_leave(s);
+	for (floor = 0; floor <= top; floor++) {
+		n = plan(s, top, 0, floor, 0, SYNC_MAX_CHANNELS);
+		if (n <= SYNC_MAX_CHANNELS)
+			break;
+	}
+	for (i = 0; i < n; i++) {
+		ret = group_join(s, &s->chans[i].group);
+		if (ret) {
+			pr_err("sync %s: joining a channel failed (%d)\n",
+			       s->name, ret);
+			s->nr_chans = i;
+			chans_leave(s);
+			return ret;
+		}
+		s->nr_chans = i + 1;
+		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_CHANNELS, 1);
+	}
+	return 0;
+}
+
+static struct sync_slot *slot_get(struct dstor_sync *s, u64 index)
+{
+	struct sync_slot *free = NULL, *idle = NULL, *sl;
+	unsigned int i;
+
+	for (i = 0; i < s->nr_slots; i++) {
+		sl = &s->slots[i];
+		if (sl->index == index)
+			return sl;
+		if (sl->index == U64_MAX)
+			free = free ?: sl;
+		else if (time_after(jiffies, sl->touched + SYNC_SLOT_IDLE))
+			idle = idle ?: sl;
+	}
+	/* Full: the carousel sends this block again later. */
+	sl = free ?: idle;
+	if (!sl)
+		return NULL;
+	sl->index = index;
+	sl->chunks = DIV_ROUND_UP(block_len(s, index), DSTOR_MC_CHUNK);
+	sl->have = 0;
+	bitmap_zero(sl->got, SYNC_CHUNKS_MAX);
+	return sl;
+}
+
+/* A block is complete: check it against its leaf and write it. */
+static int slot_done(struct dstor_sync *s, struct sync_slot *sl)
+{
+	u64 index = sl->index;
+	u8 h[DSTOR_MC_HASH];
+	unsigned int i;
+	int ret;
+
+	sl->index = U64_MAX;
+	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_RECEIVED, 1);
+	block_hash(s, sl->pages, index, h);
+	if (crypto_memneq(h, s->leaves + index * DSTOR_MC_HASH,
+			  DSTOR_MC_HASH)) {
+		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_HASH_BAD, 1);
+		return 0;
+	}
+	ret = block_io(s, sl->pages, index, REQ_OP_WRITE);
+	if (ret) {
+		pr_err("sync %s: writing block %llu of %s failed (%d)\n",
+		       s->name, index, s->path, ret);
+		return ret;
+	}
+	memcpy(s->mine + index * DSTOR_MC_HASH, h, DSTOR_MC_HASH);
+	set_bit(index, s->good);
+	s->good_count++;
+	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_VERIFIED, 1);
+	for (i = 0; i < s->nr_chans; i++) {
+		struct sync_chan *c = &s->chans[i];
+
+		if (index < c->first || index >= c->end ||
+		    find_next_zero_bit(s->good, c->end, c->first) < c->end)
+			continue;
+		chan_drop(s, i);
+		break;			/* channels do not overlap */
+	}
+	return 0;
+}
+
+static int data_packet(struct dstor_sync *s, const struct dstor_mc_hdr *h)
+{
+	struct sync_slot *sl;
+	unsigned int chunk;
+	u32 blen;
+	void *p;
+
+	if (h->index >= s->ann.blocks)
+		goto bad;
+	blen = block_len(s, h->index);
+	if (h->offset >= blen ||
+	    h->len != min_t(u32, DSTOR_MC_CHUNK, blen - h->offset))
+		goto bad;
+	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_BYTES, h->len);
+	if (test_bit(h->index, s->good))
+		return 0;
+	sl = slot_get(s, h->index);
+	if (!sl)
+		return 0;
+	chunk = h->offset / DSTOR_MC_CHUNK;
+	if (test_and_set_bit(chunk, sl->got))
+		return 0;
+	p = kmap_local_page(sl->pages[h->offset >> PAGE_SHIFT]);
+	memcpy(p + offset_in_page(h->offset), s->pkt + DSTOR_MC_HDR_LEN,
+	       h->len);
+	kunmap_local(p);
+	sl->touched = jiffies;
+	s->last_useful = jiffies;
+	if (++sl->have < sl->chunks)
+		return 0;
+	return slot_done(s, sl);
+bad:
+	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_PACKETS_BAD, 1);
+	return 0;
+}
+
+/* RECEIVING: until every leaf is good. */
+static int receive(struct dstor_sync *s)
+{
+	struct dstor_mc_hdr h;
+	unsigned int i;
+	int ret;
+
+	set_state(s, DSTOR_SYNC_STATE_RECEIVING);
+	for (i = 0; i < s->nr_slots; i++)
+		s->slots[i].index = U64_MAX;
+	ret = chans_join(s);
+	if (ret)
+		return ret;
+	s->last_useful = jiffies;
+	while (s->good_count < s->ann.blocks) {
+		ret = sync_recv(s, &h);
+		if (ret == -EAGAIN) {
+			if (time_after(jiffies, s->last_useful + SYNC_STALL)) {
+				ret = chans_join(s);
+				if (ret)
+					return ret;
+				s->last_useful = jiffies;
+			}
+			continue;
+		}
+		if (ret)
+			return ret;
+		if (h.type == DSTOR_MC_ANNOUNCE)
+			return SYNC_NEW_TREE;
+		if (h.type != DSTOR_MC_DATA)
+			continue;
+		ret = data_packet(s, &h);
+		if (ret)
+			return ret;
+	}
+	chans_leave(s);
+	return 0;
+}
+
+/* VERIFYING: 0 when the target now has the export's root. */
+static int verify(struct dstor_sync *s)
+{
+	u8 root[DSTOR_MC_HASH];
+	s64 good;
+	int ret;
+
+	set_state(s, DSTOR_SYNC_STATE_VERIFYING);
+	ret = blkdev_issue_flush(s->bdev.bdev);
+	if (ret) {
+		pr_err("sync %s: flushing %s failed (%d)\n", s->name, s->path,
+		       ret);
+		return ret;
+	}
+	good = target_hash(s);
+	if (good < 0)
+		return good;
+	ret = dstor_mc_root(s->kt, s->mine, s->ann.blocks, s->ann.size,
+			    s->ann.block_size, root);
+	if (ret)
+		return ret;
+	if (good == s->ann.blocks &&
+	    !crypto_memneq(root, s->ann.root, DSTOR_MC_HASH))
+		return 0;
+	pr_warn("sync %s: %llu blocks of %s differ after writing: fetching them again\n",
+		s->name, s->ann.blocks - good, s->path);
+	return SYNC_DIFFERS;
+}
+
+static int sync_main(struct dstor_sync *s)
+{
+	s64 good;
+	int ret;
+
+	ret = wait_announce(s);
+	if (ret)
+		return ret;
+	for (;;) {
+		ret = tree_setup(s);
+		if (ret)
+			return ret;
+		ret = tree_fetch(s);
+		if (ret == SYNC_NEW_TREE)
+			continue;
+		if (ret)
+			return ret;
+
+		set_state(s, DSTOR_SYNC_STATE_HASHING);
+		/* Writes made through the page cache before we started. */
+		sync_blockdev(s->bdev.bdev);
+		good = target_hash(s);
+		if (good < 0)
+			return good;
+		atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_GOOD], good);
+
+		do {
+			ret = receive(s);
+			if (!ret)
+				ret = verify(s);
+		} while (ret == SYNC_DIFFERS);
+		if (ret != SYNC_NEW_TREE)
+			return ret;
+	}
+}
+
+/* Give back what the sync holds, once its thread has stopped or ended. */
+static void sync_release(struct dstor_sync *s)
+{
+	if (s->sock) {
+		/* Closing the socket leaves its groups. */
+		sock_release(s->sock);
+		s->sock = NULL;
+		s->nr_chans = 0;
+		atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_CHANNELS], 0);
+	}
+	if (s->bdev.bdev) {
+		/* We wrote around the page cache. */
+		invalidate_bdev(s->bdev.bdev);
+		dstor_bdev_close(&s->bdev);
+	}
+	tree_free(s);
+	if (s->actx_ready)
+		dstor_mc_ctx_free(&s->actx);
+	s->actx_ready = false;
+	kfree(s->pkt);
+	s->pkt = NULL;
+	kfree(s->chans);
+	s->chans = NULL;
+}
+
+static int sync_thread(void *arg)
+{
+	struct dstor_sync *s = arg;
+	int ret;
+
+	ret = sync_main(s);
+	sync_release(s);
+	if (!ret) {
+		pr_info("sync %s: %s is up to date (%llu blocks, %lld received)\n",
+			s->name, s->path, s->ann.blocks,
+			atomic64_read(&s->stats.c[DSTOR_STAT_SYNC_VERIFIED]));
+		set_state(s, DSTOR_SYNC_STATE_DONE);
+	} else if (ret != -EINTR) {
+		pr_err("sync %s: failed (%d)\n", s->name, ret);
+		set_state(s, DSTOR_SYNC_STATE_FAILED);
+	}
+	WRITE_ONCE(s->ended, ktime_get_ns());
+	/* Stay until SYNC_DEL stops us: it holds a reference to the task. */
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop())
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
+/* ---- adding and removing ---- */
+
+static void sync_free(struct dstor_sync *s)
+{
+	if (s->task) {
+		kthread_stop(s->task);
+		put_task_struct(s->task);
+	}
+	sync_release(s);
+	put_net(s->net);
+	memzero_explicit(&s->key, sizeof(s->key));
+	kfree(s);
+}
+
+static int sync_socket(struct dstor_sync *s, struct netlink_ext_ack *extack)
+{
+	struct sockaddr_in6 sin6 = {
+		.sin6_family = AF_INET6,
+		.sin6_port = htons(DSTOR_MC_PORT),
+		.sin6_addr = IN6ADDR_ANY_INIT,
+	};
+	struct in6_addr g;
+	int ret, off = 0;
+
+	ret = sock_create_kern(s->net, AF_INET6, SOCK_DGRAM, IPPROTO_UDP,
+			       &s->sock);
+	if (ret) {
+		NL_SET_ERR_MSG_MOD(extack, "cannot create the UDP socket");
+		return ret;
+	}
+	/*
+	 * Several syncs in one namespace share the port; each gets the
+	 * groups it joined only, not every group joined on the host.
+	 */
+	s->sock->sk->sk_reuse = SK_CAN_REUSE;
+	ret = s->sock->ops->setsockopt(s->sock, SOL_IPV6, IPV6_MULTICAST_ALL,
+				       KERNEL_SOCKPTR(&off), sizeof(off));
+	if (!ret)
+		ret = sock_bindtoindex(s->sock->sk, s->ifindex, true);
+	if (!ret)
+		ret = kernel_bind(s->sock, (struct sockaddr *)&sin6,
+				  sizeof(sin6));
+	if (ret) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "cannot bind the multicast port on the interface");
+		return ret;
+	}
+	dstor_sock_set_timeout(s->sock, SYNC_RX_TIMEOUT);
+	dstor_mc_group(s->name, DSTOR_MC_KIND_ANNOUNCE, 0, NULL, 0, &g);
+	ret = group_join(s, &g);
+	if (ret)
+		NL_SET_ERR_MSG_MOD(extack,
+				   "cannot join the announce group on the interface (is IPv6 up on it?)");
+	return ret;
+}
+
+static struct dstor_sync *sync_find_dev(dev_t dev)
+{
+	struct dstor_sync *s;
+	unsigned long i;
+
+	xa_for_each(&syncs, i, s)
+		if (s->dev == dev)
+			return s;
+	return NULL;
+}
+
+static int sync_fill(struct sk_buff *skb, struct dstor_sync *s, u32 portid,
+		     u32 seq, u16 type, int flags, u8 cmd);
+
+static int sync_create(struct genl_info *info, struct dstor_sync **out)
+{
+	struct nlattr **a = info->attrs;
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *ifa, *key = a[DSTOR_A_KEY];
+	struct net_device *nd;
+	struct dstor_sync *s;
+	const char *name;
+	dev_t dev;
+	u32 index;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_NAME) ||
+	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_DEVICE) ||
+	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_MCAST))
+		return -EINVAL;
+	name = nla_data(a[DSTOR_A_NAME]);
+	if (!*name) {
+		NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_NAME],
+				    "empty export name");
+		return -EINVAL;
+	}
+	ifa = nla_find_nested(a[DSTOR_A_MCAST], DSTOR_A_MCAST_IFINDEX);
+	if (!ifa) {
+		NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_MCAST],
+				    "missing the interface (DSTOR_A_MCAST_IFINDEX)");
+		return -EINVAL;
+	}
+	if (key && !memchr_inv(nla_data(key), 0, DSTOR_KEY_LEN))
+		key = NULL;
+	if (key && !dstor_crypto_ciphers()) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "no AEAD cipher available in this kernel: keys cannot be used");
+		return -ENOPKG;
+	}
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	spin_lock_init(&s->lock);
+	strscpy(s->name, name, sizeof(s->name));
+	nla_strscpy(s->path, a[DSTOR_A_DEVICE], sizeof(s->path));
+	s->net = get_net(genl_info_net(info));
+	s->ifindex = nla_get_u32(ifa);
+	s->started = ktime_get_ns();
+	s->state = DSTOR_SYNC_STATE_WAITING;
+	if (key) {
+		memcpy(s->key.key, nla_data(key), DSTOR_KEY_LEN);
+		dstor_key_id(s->key.key, s->key.id);
+		s->key.set = true;
+	}
+	dstor_mc_tree_key(key ? s->key.key : NULL, s->name, s->kt);
+	s->pkt = kmalloc(DSTOR_MC_PKT_MAX, GFP_KERNEL);
+	s->chans = kcalloc(SYNC_MAX_CHANNELS, sizeof(*s->chans), GFP_KERNEL);
+	if (!s->pkt || !s->chans) {
+		ret = -ENOMEM;
+		goto err;
+	}
+
+	nd = dev_get_by_index(s->net, s->ifindex);
+	if (!nd) {
+		NL_SET_ERR_MSG_ATTR(extack, ifa, "no such interface");
+		ret = -ENODEV;
+		goto err;
+	}
+	dev_put(nd);
+
+	ret = lookup_bdev(s->path, &dev);
+	if (ret) {
+		NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
+				    "cannot find the target block device");
+		goto err;
+	}
+	if (sync_find_dev(dev)) {
+		NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
+				    "the target is already being synced");
+		ret = -EEXIST;
+		goto err;
+	}
+	ret = dstor_bdev_open(&s->bdev, s->path, true, s);
+	if (ret) {
+		s->bdev.bdev = NULL;
+		if (ret == -EBUSY)
+			NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
+					    "the target is in use");
+		else
+			NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
+					    "cannot open the target for writing");
+		goto err;
+	}
+	s->dev = s->bdev.bdev->bd_dev;
+	if (bdev_read_only(s->bdev.bdev)) {
+		NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
+				    "the target is read-only");
+		ret = -EROFS;
+		goto err;
+	}
+	s->dev_size = bdev_nr_bytes(s->bdev.bdev);
+
+	ret = sync_socket(s, extack);
+	if (ret)
+		goto err;
+
+	ret = xa_alloc(&syncs, &index, s, xa_limit_32b, GFP_KERNEL);
+	if (ret)
+		goto err;
+	s->index = index;
+	s->task = kthread_create(sync_thread, s, "dstor-sync/%u", index);
+	if (IS_ERR(s->task)) {
+		ret = PTR_ERR(s->task);
+		s->task = NULL;
+		xa_erase(&syncs, index);
+		goto err;
+	}
+	get_task_struct(s->task);
+	wake_up_process(s->task);
+	*out = s;
+	return 0;
+err:
+	sync_free(s);
+	return ret;
+}
 
 int dstor_nl_sync_add(struct sk_buff *skb, struct genl_info *info)
 {
-	NL_SET_ERR_MSG_MOD(info->extack, "sync is not implemented yet");
-	return -EOPNOTSUPP;
+	struct dstor_sync *s;
+	struct sk_buff *msg;
+	int ret;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	mutex_lock(&sync_mutex);
+	ret = sync_create(info, &s);
+	if (!ret)
+		ret = sync_fill(msg, s, info->snd_portid, info->snd_seq,
+				info->nlhdr->nlmsg_type, 0, DSTOR_CMD_SYNC_ADD);
+	mutex_unlock(&sync_mutex);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	return genlmsg_reply(msg, info);
 }
 
 int dstor_nl_sync_del(struct sk_buff *skb, struct genl_info *info)
 {
-	return -ENOENT;
+	struct dstor_sync *s;
+
+	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_INDEX))
+		return -EINVAL;
+	mutex_lock(&sync_mutex);
+	s = xa_erase(&syncs, nla_get_u32(info->attrs[DSTOR_A_INDEX]));
+	mutex_unlock(&sync_mutex);
+	if (!s) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no such sync");
+		return -ENOENT;
+	}
+	sync_free(s);
+	return 0;
+}
+
+/* ---- GET ---- */
+
+/*
+ * The family is netlink.c's: its id is the request's message type, and
+ * the header is the one genlmsg_put() would write.
+ */
+static void *sync_msg_put(struct sk_buff *skb, u32 portid, u32 seq, u16 type,
+			  int flags, u8 cmd)
+{
+	struct genlmsghdr *hdr;
+	struct nlmsghdr *nlh;
+
+	nlh = nlmsg_put(skb, portid, seq, type, GENL_HDRLEN, flags);
+	if (!nlh)
+		return NULL;
+	hdr = nlmsg_data(nlh);
+	hdr->cmd = cmd;
+	hdr->version = DSTOR_GENL_VERSION;
+	hdr->reserved = 0;
+	/* Where genlmsg_end() and genlmsg_cancel() want it. */
+	return (char *)hdr + GENL_HDRLEN;
+}
+
+static int sync_mcast_put(struct sk_buff *skb, struct dstor_sync *s)
+{
+	struct nlattr *nest = nla_nest_start(skb, DSTOR_A_MCAST);
+	struct dstor_mc_announce a;
+	u64 epoch;
+	bool known;
+
+	if (!nest)
+		return -EMSGSIZE;
+	spin_lock(&s->lock);
+	known = s->known;
+	a = s->ann;
+	epoch = s->epoch;
+	spin_unlock(&s->lock);
+	if (nla_put_u32(skb, DSTOR_A_MCAST_IFINDEX, s->ifindex))
+		goto err;
+	if (known &&
+	    (nla_put_u32(skb, DSTOR_A_MCAST_BLOCK_SIZE, a.block_size) ||
+	     nla_put_u64_64bit(skb, DSTOR_A_MCAST_BLOCKS, a.blocks,
+			       DSTOR_A_MCAST_PAD) ||
+	     nla_put_u64_64bit(skb, DSTOR_A_MCAST_EPOCH, epoch,
+			       DSTOR_A_MCAST_PAD) ||
+	     nla_put(skb, DSTOR_A_MCAST_ROOT, DSTOR_MC_HASH_LEN, a.root)))
+		goto err;
+	nla_nest_end(skb, nest);
+	if (known && nla_put_u64_64bit(skb, DSTOR_A_SIZE, a.size, DSTOR_A_PAD))
+		return -EMSGSIZE;
+	return 0;
+err:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
+static int sync_fill(struct sk_buff *skb, struct dstor_sync *s, u32 portid,
+		     u32 seq, u16 type, int flags, u8 cmd)
+{
+	void *hdr = sync_msg_put(skb, portid, seq, type, flags, cmd);
+	u64 end = READ_ONCE(s->ended) ?: ktime_get_ns();
+
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, DSTOR_A_INDEX, s->index) ||
+	    nla_put_string(skb, DSTOR_A_NAME, s->name) ||
+	    nla_put_string(skb, DSTOR_A_DEVICE, s->path) ||
+	    sync_mcast_put(skb, s) ||
+	    nla_put_u32(skb, DSTOR_A_SYNC_STATE, READ_ONCE(s->state)) ||
+	    nla_put_u64_64bit(skb, DSTOR_A_SYNC_ELAPSED_MS,
+			      div_u64(end - s->started, NSEC_PER_MSEC),
+			      DSTOR_A_PAD) ||
+	    (s->key.set && nla_put(skb, DSTOR_A_KEY_ID, DSTOR_KEY_ID_LEN,
+				   s->key.id)) ||
+	    dstor_stats_put(skb, &s->stats, DSTOR_STATS_SYNC)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
 }
 
 int dstor_nl_sync_get(struct sk_buff *skb, struct genl_info *info)
 {
-	return -ENOENT;
+	struct dstor_sync *s;
+	struct sk_buff *msg;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_INDEX))
+		return -EINVAL;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	mutex_lock(&sync_mutex);
+	s = xa_load(&syncs, nla_get_u32(info->attrs[DSTOR_A_INDEX]));
+	if (s) {
+		ret = sync_fill(msg, s, info->snd_portid, info->snd_seq,
+				info->nlhdr->nlmsg_type, 0, DSTOR_CMD_SYNC_GET);
+	} else {
+		NL_SET_ERR_MSG_MOD(info->extack, "no such sync");
+		ret = -ENOENT;
+	}
+	mutex_unlock(&sync_mutex);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	return genlmsg_reply(msg, info);
 }
 
 int dstor_nl_sync_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	return 0;
+	unsigned long i = cb->args[0];
+	struct dstor_sync *s;
+
+	mutex_lock(&sync_mutex);
+	xa_for_each_start(&syncs, i, s, cb->args[0]) {
+		if (sync_fill(skb, s, NETLINK_CB(cb->skb).portid,
+			      cb->nlh->nlmsg_seq, cb->nlh->nlmsg_type,
+			      NLM_F_MULTI, DSTOR_CMD_SYNC_GET))
+			break;
+	}
+	mutex_unlock(&sync_mutex);
+	cb->args[0] = s ? i : ULONG_MAX;
+	return skb->len;
 }
 
 int dstor_sync_init(void)
@@ -35,4 +1223,14 @@ int dstor_sync_init(void)
 
 void dstor_sync_exit(void)
 {
+	struct dstor_sync *s;
+	unsigned long i;
+
+	mutex_lock(&sync_mutex);
+	xa_for_each(&syncs, i, s) {
+		xa_erase(&syncs, i);
+		sync_free(s);
+	}
+	mutex_unlock(&sync_mutex);
+	xa_destroy(&syncs);
 }

@@ -44,7 +44,7 @@ OPTIONAL_BINS="ss nstat lsblk"
 # into 6.12, a module in 6.1); without such devices they just sit there.
 MODULES="brd veth bridge sch_netem ext4 nbd nvme-tcp nvmet-tcp raid1 crc32c_generic
 	gcm ghash_generic aesni_intel chacha20poly1305 chacha_x86_64 poly1305_x86_64
-	virtio_pci virtio_blk virtio_net"
+	virtio_pci virtio_blk virtio_net loop"
 
 usage() {
 	sed -n '/^#   mkinitramfs/,/^$/s/^# \{0,1\}//p' "$0" >&2

@@ -44,8 +44,9 @@
 #                build/vm/LABEL/RUN/qemu.pid): lets another script kill
 #                this guest (pair.sh's exporter crash)
 #
-# Each test's timeout comes from the "timeout=" line of the settings file
-# next to it, else selftests/settings (kselftest style), else 45 s.
+# Each test's timeout comes from the "timeout.NAME=" or else the "timeout="
+# line of the settings file next to it, else selftests/settings (kselftest
+# style), else 45 s.
 #
 # Output: the tests' KTAP lines as they arrive, prefixed "[KERNEL TEST]";
 # then one verdict per test script, the kernel log check (one more test
@@ -151,11 +152,15 @@ mkdir -p "$(dirname "$console_log")"
 ktap_log=$outdir/ktap.log
 initrd=$outdir/initramfs.cpio.gz
 
-# Per-test timeouts (kselftest "settings" files).
+# Per-test timeouts (kselftest "settings" files); "timeout.NAME=S" lines
+# override "timeout=S" for the test NAME.
 test_timeout() {
-	local s v
+	local s v name
+	name=$(basename "$1")
 	for s in "$(dirname "$selftests/$1")/settings" "$selftests/settings"; do
 		[ -f "$s" ] || continue
+		v=$(sed -n "s/^timeout\.$name=\([0-9]\+\)\$/\1/p" "$s" | tail -n 1)
+		[ -n "$v" ] && { echo "$v"; return; }
 		v=$(sed -n 's/^timeout=\([0-9]\+\)$/\1/p' "$s" | tail -n 1)
 		[ -n "$v" ] && { echo "$v"; return; }
 	done

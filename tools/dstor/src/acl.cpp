@@ -98,18 +98,12 @@ int run_acl(const std::vector<std::string>& args) {
     if (const auto* show = std::get_if<AclShow>(&*p.cmd)) {
         nl::Message msg = sock->request(DSTOR_CMD_ACL_GET);
         put_acl_get(msg, show->name);
-        std::optional<AclList> list;
-        auto r = sock->transact(msg, [&list](const nlmsghdr* nlh) -> Result<void> {
-            auto l = parse_acl_list(nlh);
-            if (!l)
-                return l.error();
-            list = std::move(*l);
-            return {};
-        });
+        auto r = transact_one(*sock, msg, parse_acl_list);
         if (!r) {
             report(p.command, r.error());
             return EXIT_FAIL;
         }
+        const auto& list = *r;
         if (!list) {
             report(p.command, "the kernel's reply carries no access list");
             return EXIT_FAIL;
@@ -123,12 +117,7 @@ int run_acl(const std::vector<std::string>& args) {
         } else {
             std::cout << format_acl(list->entries);
         }
-        std::cout.flush();
-        if (!std::cout) {
-            report(p.command, "cannot write to standard output");
-            return EXIT_FAIL;
-        }
-        return EXIT_OK;
+        return flush_stdout(p.command);
     }
 
     nl::Message msg = std::holds_alternative<AclAdd>(*p.cmd) ? sock->request(DSTOR_CMD_ACL_ADD)

@@ -73,6 +73,21 @@ constexpr StatsField stats_fields[] = {
     {DSTOR_A_STATS_AUTH_FAILURES, &Stats::auth_failures},
     {DSTOR_A_STATS_ACL_DENIED, &Stats::acl_denied},
     {DSTOR_A_STATS_BAD_RECORDS, &Stats::bad_records},
+    {DSTOR_A_STATS_MC_PACKETS, &Stats::mc_packets},
+    {DSTOR_A_STATS_MC_BYTES, &Stats::mc_bytes},
+    {DSTOR_A_STATS_MC_BLOCKS, &Stats::mc_blocks},
+    {DSTOR_A_STATS_MLD_REPORTS, &Stats::mld_reports},
+    {DSTOR_A_STATS_MLD_BAD, &Stats::mld_bad},
+    {DSTOR_A_STATS_MC_QUERIES, &Stats::mc_queries},
+    {DSTOR_A_STATS_SYNC_BLOCKS, &Stats::sync_blocks},
+    {DSTOR_A_STATS_SYNC_GOOD, &Stats::sync_good},
+    {DSTOR_A_STATS_SYNC_RECEIVED, &Stats::sync_received},
+    {DSTOR_A_STATS_SYNC_VERIFIED, &Stats::sync_verified},
+    {DSTOR_A_STATS_SYNC_HASH_BAD, &Stats::sync_hash_bad},
+    {DSTOR_A_STATS_SYNC_BYTES, &Stats::sync_bytes},
+    {DSTOR_A_STATS_SYNC_PACKETS, &Stats::sync_packets},
+    {DSTOR_A_STATS_SYNC_PACKETS_BAD, &Stats::sync_packets_bad},
+    {DSTOR_A_STATS_SYNC_CHANNELS, &Stats::sync_channels},
 };
 
 struct TimerField {
@@ -112,50 +127,19 @@ Result<Stats> parse_stats(const nlattr* nest) {
     return s;
 }
 
-// The attributes shared by exports and imports, after the table is filled.
-struct Common {
-    std::string name;
-    bool read_only = false;
-    std::optional<std::uint64_t> size;
-    std::optional<std::uint32_t> block_size;
-    Stats stats;
-};
-
-Result<Common> parse_common(const Table<DSTOR_A_MAX>& tb) {
-    Common c;
-    if (tb[DSTOR_A_NAME] == nullptr)
-        return Error::user("malformed kernel reply: no DSTOR_A_NAME");
-    c.name = get_string(tb[DSTOR_A_NAME]);
-    auto flags = get_uint<std::uint32_t>(tb[DSTOR_A_FLAGS], "DSTOR_A_FLAGS");
-    if (!flags)
-        return flags.error();
-    c.read_only = flags->value_or(0) & DSTOR_F_READ_ONLY;
-    auto size = get_uint<std::uint64_t>(tb[DSTOR_A_SIZE], "DSTOR_A_SIZE");
-    if (!size)
-        return size.error();
-    c.size = *size;
-    auto bs = get_uint<std::uint32_t>(tb[DSTOR_A_BLOCK_SIZE], "DSTOR_A_BLOCK_SIZE");
-    if (!bs)
-        return bs.error();
-    c.block_size = *bs;
-    auto stats = parse_stats(tb[DSTOR_A_STATS]);
-    if (!stats)
-        return stats.error();
-    c.stats = *stats;
-    return c;
-}
-
-// Fill each `*out` from a u32 attribute that may be absent (nullopt); a
-// present one with the wrong length is an error.
-struct U32Field {
+// Fill each `*out` from an unsigned attribute of the width of T that may be
+// absent (nullopt); a present one with the wrong length is an error.
+template <class T>
+struct UintField {
     std::uint16_t type;
     const char* what;
-    std::optional<std::uint32_t>* out;
+    std::optional<T>* out;
 };
 
-Result<void> get_u32s(const Table<DSTOR_A_MAX>& tb, std::initializer_list<U32Field> fields) {
+template <class T, std::size_t Max>
+Result<void> get_uints(const Table<Max>& tb, std::initializer_list<UintField<T>> fields) {
     for (const auto& f : fields) {
-        auto v = get_uint<std::uint32_t>(tb[f.type], f.what);
+        auto v = get_uint<T>(tb[f.type], f.what);
         if (!v)
             return v.error();
         *f.out = *v;
@@ -226,6 +210,94 @@ Result<std::optional<Endpoint>> get_endpoint(const nlattr* attr, const char* wha
     return std::optional<Endpoint>{*ep};
 }
 
+Result<McastInfo> parse_mcast(const nlattr* nest) {
+    using Tb = Table<DSTOR_A_MCAST_MAX>;
+    Tb tb;
+    if (mnl_attr_parse_nested(nest, Tb::collect, &tb) < 0)
+        return malformed("DSTOR_A_MCAST");
+    McastInfo m;
+    auto r = get_uints<std::uint32_t>(
+        tb, {
+                {DSTOR_A_MCAST_IFINDEX, "DSTOR_A_MCAST_IFINDEX", &m.ifindex},
+                {DSTOR_A_MCAST_BLOCK_SIZE, "DSTOR_A_MCAST_BLOCK_SIZE", &m.block_size},
+                {DSTOR_A_MCAST_LISTENED, "DSTOR_A_MCAST_LISTENED", &m.listened},
+                {DSTOR_A_MCAST_MC_STATE, "DSTOR_A_MCAST_MC_STATE", &m.state},
+            });
+    if (!r)
+        return r.error();
+    r = get_uints<std::uint64_t>(tb, {
+                                         {DSTOR_A_MCAST_RATE, "DSTOR_A_MCAST_RATE", &m.rate},
+                                         {DSTOR_A_MCAST_EPOCH, "DSTOR_A_MCAST_EPOCH", &m.epoch},
+                                         {DSTOR_A_MCAST_BLOCKS, "DSTOR_A_MCAST_BLOCKS", &m.blocks},
+                                     });
+    if (!r)
+        return r.error();
+    if (const nlattr* q = tb[DSTOR_A_MCAST_QUERIER]) {
+        if (mnl_attr_get_payload_len(q) != 0)
+            return malformed("DSTOR_A_MCAST_QUERIER");
+        m.querier = true;
+    }
+    if (const nlattr* root = tb[DSTOR_A_MCAST_ROOT]) {
+        McastRoot bytes{};
+        if (mnl_attr_get_payload_len(root) != bytes.size())
+            return malformed("DSTOR_A_MCAST_ROOT");
+        std::memcpy(bytes.data(), mnl_attr_get_payload(root), bytes.size());
+        m.root = bytes;
+    }
+    return m;
+}
+
+Result<std::optional<McastInfo>> get_mcast(const nlattr* attr) {
+    if (attr == nullptr)
+        return std::optional<McastInfo>{};
+    auto m = parse_mcast(attr);
+    if (!m)
+        return m.error();
+    return std::optional<McastInfo>{std::move(*m)};
+}
+
+// The table of a reply and the attributes its Info (ExportInfo, ImportInfo,
+// SyncInfo) shares with the others: DSTOR_A_NAME (required), DSTOR_A_SIZE,
+// DSTOR_A_STATS, DSTOR_A_KEY_ID, and where the Info has them DSTOR_A_FLAGS,
+// DSTOR_A_BLOCK_SIZE and DSTOR_A_DEVICE.
+template <class Info>
+Result<Table<DSTOR_A_MAX>> parse_base(const nlmsghdr* nlh, Info& info) {
+    auto tb = parse_top(nlh);
+    if (!tb)
+        return tb.error();
+    if ((*tb)[DSTOR_A_NAME] == nullptr)
+        return Error::user("malformed kernel reply: no DSTOR_A_NAME");
+    info.name = get_string((*tb)[DSTOR_A_NAME]);
+    if constexpr (requires { info.read_only; }) {
+        auto flags = get_uint<std::uint32_t>((*tb)[DSTOR_A_FLAGS], "DSTOR_A_FLAGS");
+        if (!flags)
+            return flags.error();
+        info.read_only = flags->value_or(0) & DSTOR_F_READ_ONLY;
+    }
+    if constexpr (requires { info.block_size; }) {
+        auto bs = get_uint<std::uint32_t>((*tb)[DSTOR_A_BLOCK_SIZE], "DSTOR_A_BLOCK_SIZE");
+        if (!bs)
+            return bs.error();
+        info.block_size = *bs;
+    }
+    if constexpr (requires { info.device; })
+        if ((*tb)[DSTOR_A_DEVICE] != nullptr)
+            info.device = get_string((*tb)[DSTOR_A_DEVICE]);
+    auto size = get_uint<std::uint64_t>((*tb)[DSTOR_A_SIZE], "DSTOR_A_SIZE");
+    if (!size)
+        return size.error();
+    info.size = *size;
+    auto stats = parse_stats((*tb)[DSTOR_A_STATS]);
+    if (!stats)
+        return stats.error();
+    info.stats = *stats;
+    auto key_id = get_key_id((*tb)[DSTOR_A_KEY_ID]);
+    if (!key_id)
+        return key_id.error();
+    info.key_id = *key_id;
+    return tb;
+}
+
 } // namespace
 
 void put_endpoint(nl::Message& msg, std::uint16_t type, const Endpoint& ep) {
@@ -252,10 +324,22 @@ void put_acl(nl::Message& msg, std::uint16_t type, const Prefix& prefix,
         msg.put_u32(DSTOR_A_ACL_PERM, *perm);
 }
 
+void put_mcast(nl::Message& msg, const McastSpec& mcast) {
+    auto nest = msg.nest(DSTOR_A_MCAST);
+    msg.put_u32(DSTOR_A_MCAST_IFINDEX, mcast.ifindex);
+    if (mcast.rate)
+        msg.put_u64(DSTOR_A_MCAST_RATE, *mcast.rate);
+    if (mcast.block_size)
+        msg.put_u32(DSTOR_A_MCAST_BLOCK_SIZE, *mcast.block_size);
+    if (mcast.querier)
+        msg.put_flag(DSTOR_A_MCAST_QUERIER);
+}
+
 void put_export_add(nl::Message& msg, const ExportSpec& spec) {
     msg.put_str(DSTOR_A_NAME, spec.name);
     msg.put_str(DSTOR_A_DEVICE, spec.device);
-    put_endpoint(msg, DSTOR_A_LISTEN, spec.listen);
+    if (spec.listen)
+        put_endpoint(msg, DSTOR_A_LISTEN, *spec.listen);
     if (spec.read_only)
         msg.put_u32(DSTOR_A_FLAGS, DSTOR_F_READ_ONLY);
     if (spec.key)
@@ -265,6 +349,23 @@ void put_export_add(nl::Message& msg, const ExportSpec& spec) {
         for (const auto& e : spec.acls)
             put_acl(msg, DSTOR_A_ACL, e.prefix, e.perm);
     }
+    if (spec.mcast)
+        put_mcast(msg, *spec.mcast);
+}
+
+void put_sync_add(nl::Message& msg, const SyncSpec& spec) {
+    msg.put_str(DSTOR_A_NAME, spec.name);
+    msg.put_str(DSTOR_A_DEVICE, spec.device);
+    {
+        auto nest = msg.nest(DSTOR_A_MCAST);
+        msg.put_u32(DSTOR_A_MCAST_IFINDEX, spec.ifindex);
+    }
+    if (spec.key)
+        msg.put_bin(DSTOR_A_KEY, spec.key->bytes.data(), spec.key->bytes.size());
+}
+
+void put_sync_index(nl::Message& msg, std::uint32_t index) {
+    msg.put_u32(DSTOR_A_INDEX, index);
 }
 
 void put_export_del(nl::Message& msg, const std::string& name) {
@@ -358,20 +459,10 @@ Result<Endpoint> parse_endpoint_attr(const nlattr* nest) {
 }
 
 Result<ExportInfo> parse_export_info(const nlmsghdr* nlh) {
-    auto tb = parse_top(nlh);
+    ExportInfo info;
+    auto tb = parse_base(nlh, info);
     if (!tb)
         return tb.error();
-    auto common = parse_common(*tb);
-    if (!common)
-        return common.error();
-    ExportInfo info;
-    info.name = common->name;
-    info.read_only = common->read_only;
-    info.size = common->size;
-    info.block_size = common->block_size;
-    info.stats = common->stats;
-    if ((*tb)[DSTOR_A_DEVICE] != nullptr)
-        info.device = get_string((*tb)[DSTOR_A_DEVICE]);
     auto listen = get_endpoint((*tb)[DSTOR_A_LISTEN], "DSTOR_A_LISTEN");
     if (!listen)
         return listen.error();
@@ -380,55 +471,67 @@ Result<ExportInfo> parse_export_info(const nlmsghdr* nlh) {
     if (!sessions)
         return sessions.error();
     info.sessions = *sessions;
-    auto key_id = get_key_id((*tb)[DSTOR_A_KEY_ID]);
-    if (!key_id)
-        return key_id.error();
-    info.key_id = *key_id;
     if (const nlattr* acls = (*tb)[DSTOR_A_ACLS]) {
         auto entries = parse_acls_attr(acls);
         if (!entries)
             return entries.error();
         info.acls = std::move(*entries);
     }
+    auto mcast = get_mcast((*tb)[DSTOR_A_MCAST]);
+    if (!mcast)
+        return mcast.error();
+    info.mcast = std::move(*mcast);
     return info;
 }
 
 Result<ImportInfo> parse_import_info(const nlmsghdr* nlh) {
-    auto tb = parse_top(nlh);
+    ImportInfo info;
+    auto tb = parse_base(nlh, info);
     if (!tb)
         return tb.error();
-    auto common = parse_common(*tb);
-    if (!common)
-        return common.error();
-    ImportInfo info;
-    info.name = common->name;
-    info.read_only = common->read_only;
-    info.size = common->size;
-    info.block_size = common->block_size;
-    info.stats = common->stats;
     auto peer = get_endpoint((*tb)[DSTOR_A_PEER], "DSTOR_A_PEER");
     if (!peer)
         return peer.error();
     info.peer = *peer;
-    auto r = get_u32s(*tb, {
-                               {DSTOR_A_INDEX, "DSTOR_A_INDEX", &info.index},
-                               {DSTOR_A_CONNECTIONS, "DSTOR_A_CONNECTIONS", &info.connections},
-                               {DSTOR_A_CONNECTED, "DSTOR_A_CONNECTED", &info.connected},
-                               {DSTOR_A_STATE, "DSTOR_A_STATE", &info.state},
-                               {DSTOR_A_CIPHER, "DSTOR_A_CIPHER", &info.cipher},
-                           });
+    auto r = get_uints<std::uint32_t>(
+        *tb, {
+                 {DSTOR_A_INDEX, "DSTOR_A_INDEX", &info.index},
+                 {DSTOR_A_CONNECTIONS, "DSTOR_A_CONNECTIONS", &info.connections},
+                 {DSTOR_A_CONNECTED, "DSTOR_A_CONNECTED", &info.connected},
+                 {DSTOR_A_STATE, "DSTOR_A_STATE", &info.state},
+                 {DSTOR_A_CIPHER, "DSTOR_A_CIPHER", &info.cipher},
+             });
     if (!r)
         return r.error();
-    auto key_id = get_key_id((*tb)[DSTOR_A_KEY_ID]);
-    if (!key_id)
-        return key_id.error();
-    info.key_id = *key_id;
     for (const auto& f : timer_fields) {
         auto v = get_uint<std::uint32_t>((*tb)[f.type], f.what);
         if (!v)
             return v.error();
         info.timers.*f.field = *v;
     }
+    return info;
+}
+
+Result<SyncInfo> parse_sync_info(const nlmsghdr* nlh) {
+    SyncInfo info;
+    auto tb = parse_base(nlh, info);
+    if (!tb)
+        return tb.error();
+    auto r =
+        get_uints<std::uint32_t>(*tb, {
+                                          {DSTOR_A_INDEX, "DSTOR_A_INDEX", &info.index},
+                                          {DSTOR_A_SYNC_STATE, "DSTOR_A_SYNC_STATE", &info.state},
+                                      });
+    if (!r)
+        return r.error();
+    r = get_uints<std::uint64_t>(
+        *tb, {{DSTOR_A_SYNC_ELAPSED_MS, "DSTOR_A_SYNC_ELAPSED_MS", &info.elapsed_ms}});
+    if (!r)
+        return r.error();
+    auto mcast = get_mcast((*tb)[DSTOR_A_MCAST]);
+    if (!mcast)
+        return mcast.error();
+    info.mcast = mcast->value_or(McastInfo{});
     return info;
 }
 
@@ -445,14 +548,15 @@ Result<ImportEvent> parse_import_event(const nlmsghdr* nlh) {
         return tb.error();
     ImportEvent ev;
     std::optional<std::uint32_t> event;
-    auto r = get_u32s(*tb, {
-                               {DSTOR_A_EVENT, "DSTOR_A_EVENT", &event},
-                               {DSTOR_A_INDEX, "DSTOR_A_INDEX", &ev.index},
-                               {DSTOR_A_STATE, "DSTOR_A_STATE", &ev.state},
-                               {DSTOR_A_CONNECTED, "DSTOR_A_CONNECTED", &ev.connected},
-                               {DSTOR_A_CONNECTIONS, "DSTOR_A_CONNECTIONS", &ev.connections},
-                               {DSTOR_A_QUEUE, "DSTOR_A_QUEUE", &ev.queue},
-                           });
+    auto r = get_uints<std::uint32_t>(
+        *tb, {
+                 {DSTOR_A_EVENT, "DSTOR_A_EVENT", &event},
+                 {DSTOR_A_INDEX, "DSTOR_A_INDEX", &ev.index},
+                 {DSTOR_A_STATE, "DSTOR_A_STATE", &ev.state},
+                 {DSTOR_A_CONNECTED, "DSTOR_A_CONNECTED", &ev.connected},
+                 {DSTOR_A_CONNECTIONS, "DSTOR_A_CONNECTIONS", &ev.connections},
+                 {DSTOR_A_QUEUE, "DSTOR_A_QUEUE", &ev.queue},
+             });
     if (!r)
         return r.error();
     if (!event)
@@ -515,10 +619,11 @@ Result<CryptoInfo> parse_crypto_info(const nlmsghdr* nlh) {
     if (!tb)
         return tb.error();
     CryptoInfo info;
-    auto r = get_u32s(*tb, {
-                               {DSTOR_A_CRYPTO_WORKERS, "DSTOR_A_CRYPTO_WORKERS", &info.workers},
-                               {DSTOR_A_CRYPTO_QUEUED, "DSTOR_A_CRYPTO_QUEUED", &info.queued},
-                           });
+    auto r = get_uints<std::uint32_t>(
+        *tb, {
+                 {DSTOR_A_CRYPTO_WORKERS, "DSTOR_A_CRYPTO_WORKERS", &info.workers},
+                 {DSTOR_A_CRYPTO_QUEUED, "DSTOR_A_CRYPTO_QUEUED", &info.queued},
+             });
     if (!r)
         return r.error();
     return info;

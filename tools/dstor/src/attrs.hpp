@@ -22,10 +22,20 @@ void put_endpoint(nl::Message& msg, std::uint16_t type, const Endpoint& ep);
 void put_acl(nl::Message& msg, std::uint16_t type, const Prefix& prefix,
              std::optional<std::uint32_t> perm);
 
+// DSTOR_A_MCAST of an export: the interface, and the rate, block size and
+// querier flag that are set.
+void put_mcast(nl::Message& msg, const McastSpec& mcast);
+
 // Requests. `msg` is a fresh request of the matching DSTOR_CMD_*.
-// DSTOR_CMD_EXPORT_ADD: with DSTOR_A_KEY when a key is set, and the access
-// list as DSTOR_A_ACLS (a nested array of DSTOR_A_ACL) when not empty.
+// DSTOR_CMD_EXPORT_ADD: DSTOR_A_LISTEN when set, DSTOR_A_KEY when a key is
+// set, the access list as DSTOR_A_ACLS (a nested array of DSTOR_A_ACL) when
+// not empty, and DSTOR_A_MCAST for a multicast export.
 void put_export_add(nl::Message& msg, const ExportSpec& spec);
+// DSTOR_CMD_SYNC_ADD: DSTOR_A_NAME, DSTOR_A_DEVICE, DSTOR_A_MCAST with only
+// DSTOR_A_MCAST_IFINDEX, and DSTOR_A_KEY when a key is set.
+void put_sync_add(nl::Message& msg, const SyncSpec& spec);
+// DSTOR_CMD_SYNC_DEL and DSTOR_CMD_SYNC_GET "do": DSTOR_A_INDEX.
+void put_sync_index(nl::Message& msg, std::uint32_t index);
 void put_export_del(nl::Message& msg, const std::string& name);
 // DSTOR_CMD_EXPORT_SET: DSTOR_A_NAME and DSTOR_A_KEY (all zero: remove the key).
 void put_export_set(nl::Message& msg, const std::string& name, const Key& key);
@@ -44,11 +54,14 @@ void put_settings(nl::Message& msg, const Settings& settings);
 // DSTOR_CMD_IMPORT_GET "do": DSTOR_A_INDEX.
 void put_import_get(nl::Message& msg, std::uint32_t index);
 
-// Replies: one genl message of DSTOR_CMD_EXPORT_GET / DSTOR_CMD_IMPORT_GET.
+// Replies: one genl message of DSTOR_CMD_EXPORT_GET / DSTOR_CMD_IMPORT_GET /
+// DSTOR_CMD_SYNC_GET.
 // Unknown attributes are ignored; known ones with a wrong length are errors.
 Result<Endpoint> parse_endpoint_attr(const nlattr* nest);
 Result<ExportInfo> parse_export_info(const nlmsghdr* nlh);
 Result<ImportInfo> parse_import_info(const nlmsghdr* nlh);
+// One message of DSTOR_CMD_SYNC_GET, or the reply of DSTOR_CMD_SYNC_ADD.
+Result<SyncInfo> parse_sync_info(const nlmsghdr* nlh);
 // Only DSTOR_A_INDEX, from the reply of DSTOR_CMD_IMPORT_ADD.
 Result<std::optional<std::uint32_t>> parse_import_index(const nlmsghdr* nlh);
 // One DSTOR_CMD_EVENT notification; DSTOR_A_EVENT is required.

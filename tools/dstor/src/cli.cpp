@@ -3,9 +3,14 @@
 #include <CLI/CLI.hpp>
 #include <linux/dstor.h>
 
+#include <sys/signalfd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <iostream>
+#include <utility>
 
 #include "attrs.hpp"
 
@@ -72,6 +77,15 @@ int emit_text(int exit_code, const std::string& command, const std::string& outp
     return exit_code;
 }
 
+int flush_stdout(const std::string& command) {
+    std::cout.flush();
+    if (!std::cout) {
+        report(command, "cannot write to standard output");
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
 int usage_error(const std::string& command, const std::string& text) {
     report(command, text);
     return EXIT_USAGE;
@@ -84,34 +98,70 @@ Result<nl::Socket> open_dstor() {
     return sock;
 }
 
-Result<std::vector<ExportInfo>> dump_exports(nl::Socket& sock) {
-    std::vector<ExportInfo> exports;
-    nl::Message msg = sock.dump(DSTOR_CMD_EXPORT_GET);
-    auto r = sock.transact(msg, [&exports](const nlmsghdr* nlh) -> Result<void> {
-        auto info = parse_export_info(nlh);
+namespace {
+
+// Every object a DSTOR_CMD_*_GET dump lists, parsed by `parse`.
+template <class T>
+Result<std::vector<T>> dump_all(nl::Socket& sock, std::uint8_t cmd,
+                                Result<T> (*parse)(const nlmsghdr*)) {
+    std::vector<T> all;
+    nl::Message msg = sock.dump(cmd);
+    auto r = sock.transact(msg, [&all, parse](const nlmsghdr* nlh) -> Result<void> {
+        auto info = parse(nlh);
         if (!info)
             return info.error();
-        exports.push_back(std::move(*info));
+        all.push_back(std::move(*info));
         return {};
     });
     if (!r)
         return r.error();
-    return exports;
+    return all;
+}
+
+} // namespace
+
+bool unsupported(const Error& e) {
+    return e.from_kernel && e.err == EOPNOTSUPP;
+}
+
+Result<std::vector<ExportInfo>> dump_exports(nl::Socket& sock) {
+    return dump_all<ExportInfo>(sock, DSTOR_CMD_EXPORT_GET, parse_export_info);
 }
 
 Result<std::vector<ImportInfo>> dump_imports(nl::Socket& sock) {
-    std::vector<ImportInfo> imports;
-    nl::Message msg = sock.dump(DSTOR_CMD_IMPORT_GET);
-    auto r = sock.transact(msg, [&imports](const nlmsghdr* nlh) -> Result<void> {
-        auto info = parse_import_info(nlh);
-        if (!info)
-            return info.error();
-        imports.push_back(std::move(*info));
-        return {};
-    });
-    if (!r)
-        return r.error();
-    return imports;
+    return dump_all<ImportInfo>(sock, DSTOR_CMD_IMPORT_GET, parse_import_info);
+}
+
+Result<std::vector<SyncInfo>> dump_syncs(nl::Socket& sock) {
+    auto syncs = dump_all<SyncInfo>(sock, DSTOR_CMD_SYNC_GET, parse_sync_info);
+    if (!syncs && unsupported(syncs.error()))
+        return std::vector<SyncInfo>{};
+    return syncs;
+}
+
+Result<SignalFd> SignalFd::open() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &signals, nullptr) != 0)
+        return Error::sys(errno, "sigprocmask");
+    const int fd = signalfd(-1, &signals, SFD_CLOEXEC);
+    if (fd < 0)
+        return Error::sys(errno, "signalfd");
+    return SignalFd(fd);
+}
+
+SignalFd::~SignalFd() {
+    if (fd_ >= 0)
+        close(fd_);
+}
+
+int SignalFd::take() const {
+    signalfd_siginfo info{};
+    if (read(fd_, &info, sizeof(info)) != static_cast<ssize_t>(sizeof(info)))
+        return 0;
+    return static_cast<int>(info.ssi_signo);
 }
 
 } // namespace dstor

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "error.hpp"
@@ -48,9 +49,55 @@ Parsed<T> carry(Parsed<bool>&& p) {
 // family means the module is not loaded, and says so.
 Result<nl::Socket> open_dstor();
 
-// Every export / import the kernel lists (DSTOR_CMD_*_GET dumps).
+// The kernel did not know the command: a module older than this dstor.
+bool unsupported(const Error& e);
+
+// Every export / import / sync the kernel lists (DSTOR_CMD_*_GET dumps). A
+// module without syncs (EOPNOTSUPP) lists none.
 Result<std::vector<ExportInfo>> dump_exports(nl::Socket& sock);
 Result<std::vector<ImportInfo>> dump_imports(nl::Socket& sock);
+Result<std::vector<SyncInfo>> dump_syncs(nl::Socket& sock);
+
+// SIGINT and SIGTERM blocked and read from a signalfd polled next to other
+// descriptors, so that no signal is lost between a check and a blocking call.
+class SignalFd {
+public:
+    static Result<SignalFd> open();
+    SignalFd(const SignalFd&) = delete;
+    SignalFd& operator=(const SignalFd&) = delete;
+    SignalFd(SignalFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    SignalFd& operator=(SignalFd&&) = delete;
+    ~SignalFd();
+
+    int fd() const { return fd_; }
+    // The pending signal's number (after poll said readable), or 0.
+    int take() const;
+
+private:
+    explicit SignalFd(int fd) noexcept : fd_(fd) {}
+    int fd_;
+};
+
+// Send `msg` and parse the one message of the answer with `parse`; nothing
+// when the kernel only acknowledged.
+template <class T>
+Result<std::optional<T>> transact_one(nl::Socket& sock, nl::Message& msg,
+                                      Result<T> (*parse)(const nlmsghdr*)) {
+    std::optional<T> one;
+    auto r = sock.transact(msg, [&one, parse](const nlmsghdr* nlh) -> Result<void> {
+        auto v = parse(nlh);
+        if (!v)
+            return v.error();
+        one = std::move(*v);
+        return {};
+    });
+    if (!r)
+        return r.error();
+    return one;
+}
+
+// Flush standard output: EXIT_OK, or EXIT_FAIL after saying it failed.
+int flush_stdout(const std::string& command);
 
 // Print a usage error and return EXIT_USAGE.
 int usage_error(const std::string& command, const std::string& text);

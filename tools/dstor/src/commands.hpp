@@ -1,5 +1,6 @@
 // The objects of the command line, one file each: export.cpp, import.cpp,
-// show.cpp, monitor.cpp, acl.cpp, set.cpp, keys.cpp (genkey and keyid).
+// sync.cpp, show.cpp, monitor.cpp, acl.cpp, set.cpp, keys.cpp (genkey and
+// keyid).
 // Each has a parser that turns the words after the object name into a
 // command of the data model without touching netlink (tests use it), and a
 // run_* function that parses, validates, talks to the kernel and returns the
@@ -18,6 +19,9 @@ namespace dstor {
 
 // dstor export add NAME --device PATH --listen ADDR[:PORT] [--read-only] [--key FILE]
 //                      [--allow PREFIX=ro|rw]...
+//                      [--mcast IFACE [--rate RATE] [--block-size SIZE] [--querier]]
+//   (with --mcast, --read-only is required and --listen optional; the
+//   interface is resolved when the command runs)
 // dstor export set NAME --key FILE | --no-key
 // dstor export del NAME
 // Key files are named here and read when the command runs (read_key_file).
@@ -59,6 +63,25 @@ int run_import(const std::vector<std::string>& args);
 // The index of the one import of the export `name` among `imports` (a dump);
 // an error when there is none or more than one.
 Result<std::uint32_t> find_import(const std::vector<ImportInfo>& imports, const std::string& name);
+
+// dstor sync NAME --mcast IFACE --target DEV [--key FILE] [--wait]
+// dstor sync del INDEX
+// dstor sync list [--json]
+// The interface, the target and the key file are looked at when the command runs.
+struct SyncAdd {
+    SyncSpec spec;                       // ifindex and key are filled by the run
+    std::optional<std::string> key_file; // --key
+    bool wait = false;                   // --wait
+};
+struct SyncDel {
+    std::uint32_t index = 0;
+};
+struct SyncList {
+    bool json = false;
+};
+using SyncCommand = std::variant<SyncAdd, SyncDel, SyncList>;
+Parsed<SyncCommand> parse_sync_args(const std::vector<std::string>& args);
+int run_sync(const std::vector<std::string>& args);
 
 // dstor show [--json]
 struct ShowCommand {

@@ -1,4 +1,5 @@
-// dstor export add|set|del: serve local block devices over TCP.
+// dstor export add|set|del: serve local block devices over TCP, or by
+// multicast (--mcast).
 #include <CLI/CLI.hpp>
 #include <linux/dstor.h>
 
@@ -17,25 +18,57 @@ constexpr const char* address_forms =
     "[fe80::1%eth0]:7420, or without a port (7420): 0.0.0.0, ::, 2001:db8::1.\n"
     "Host names are not resolved.";
 
+// The multicast options of `add`: nothing without --mcast (then --rate,
+// --block-size and --querier are errors).
+Result<std::optional<McastSpec>> mcast_from(const CLI::App* add, const std::string& iface,
+                                            const std::string& rate, const std::string& block_size,
+                                            bool querier) {
+    if (add->count("--mcast") == 0) {
+        for (const char* option : {"--rate", "--block-size", "--querier"})
+            if (add->count(option) > 0)
+                return Error::user(std::string(option) + " needs --mcast IFACE");
+        return std::optional<McastSpec>{};
+    }
+    if (auto bad = check_interface_name(iface))
+        return Error::user("--mcast: " + *bad);
+    McastSpec m;
+    m.interface = iface;
+    m.querier = querier;
+    if (add->count("--rate") > 0) {
+        auto r = parse_rate(rate);
+        if (!r)
+            return r.error();
+        m.rate = *r;
+    }
+    if (add->count("--block-size") > 0) {
+        auto b = parse_block_size(block_size);
+        if (!b)
+            return b.error();
+        m.block_size = *b;
+    }
+    return std::optional<McastSpec>{m};
+}
+
 } // namespace
 
 Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args) {
-    CLI::App app("Serve local block devices over TCP.", "dstor export");
+    CLI::App app("Serve local block devices over TCP or by multicast.", "dstor export");
     app.require_subcommand(1);
     app.footer(address_forms);
 
-    std::string name, device, listen, key_file;
+    std::string name, device, listen, key_file, mcast, rate, block_size;
     std::vector<std::string> allow;
-    bool read_only = false;
-    auto* add = app.add_subcommand("add", "Serve the block device PATH as NAME on ADDR[:PORT].");
+    bool read_only = false, querier = false;
+    auto* add = app.add_subcommand(
+        "add", "Serve the block device PATH as NAME on ADDR[:PORT], or by multicast on IFACE.");
     add->add_option("NAME", name, "Export name: 1 to 63 of A-Z a-z 0-9 . _ -")
         ->type_name("")
         ->required();
     add->add_option("--device", device, "Block device to serve")->type_name("PATH")->required();
     add->add_option("--listen", listen,
-                    "Address to listen on; exports on one address share a listener")
-        ->type_name("ADDR[:PORT]")
-        ->required();
+                    "Address to listen on; exports on one address share a listener "
+                    "(optional with --mcast)")
+        ->type_name("ADDR[:PORT]");
     add->add_flag("--read-only", read_only, "Refuse writes from every importer");
     add->add_option("--key", key_file,
                     "Pre-shared key file (dstor genkey): importers must prove they hold it, "
@@ -46,10 +79,32 @@ Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args) {
                     "--allow, peers outside every prefix are refused")
         ->type_name("PREFIX=ro|rw")
         ->allow_extra_args(false);
+    add->add_option("--mcast", mcast,
+                    "Also serve by IPv6 multicast on the interface IFACE, to 'dstor sync' "
+                    "receivers; needs --read-only")
+        ->type_name("IFACE");
+    // "1M to 100G (default 100M)"
+    auto range = [](std::uint64_t min, std::uint64_t max, std::uint64_t dflt, std::uint64_t base) {
+        return format_scaled(min, base) + " to " + format_scaled(max, base) + " (default " +
+               format_scaled(dflt, base) + ")";
+    };
+    add->add_option("--rate", rate,
+                    "With --mcast: bits per second sent at most, " +
+                        range(DSTOR_MC_MIN_RATE, DSTOR_MC_MAX_RATE, DSTOR_MC_DEFAULT_RATE, 1000))
+        ->type_name("RATE");
+    add->add_option("--block-size", block_size,
+                    "With --mcast: bytes per verified block, a power of two from " +
+                        range(DSTOR_MC_MIN_BLOCK, DSTOR_MC_MAX_BLOCK, DSTOR_MC_DEFAULT_BLOCK, 1024))
+        ->type_name("SIZE");
+    add->add_flag("--querier", querier,
+                  "With --mcast: act as MLD querier on the link (when no router does)");
     add->footer(std::string(address_forms) +
                 "\n--listen has no default: a storage server listens only where it is told to."
                 "\nPREFIX: 192.0.2.0/24, 2001:db8::/32, or an address (/32, /128); the longest"
-                "\nmatching prefix decides. Key files: see 'dstor genkey --help'.");
+                "\nmatching prefix decides. Key files: see 'dstor genkey --help'."
+                "\nRATE: 200M, 1.5G (K, M, G: powers of 1000). SIZE: 64K, 1M (powers of 1024)."
+                "\nA multicast export must be read-only; without --listen it has no TCP"
+                "\nlistener. Receivers: 'dstor sync NAME --mcast IFACE --target DEV'.");
 
     std::string set_name, set_key_file;
     bool no_key = false;
@@ -78,12 +133,26 @@ Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args) {
     if (add->parsed()) {
         if (auto bad = check_name(name))
             return error(*bad);
-        auto ep = parse_endpoint(listen);
-        if (!ep)
-            return error("--listen '" + listen + "': " + ep.error().text());
+        ExportAdd cmd{ExportSpec{name, device, std::nullopt, read_only, std::nullopt, {}},
+                      std::nullopt};
+        if (add->count("--listen") > 0) {
+            auto ep = parse_endpoint(listen);
+            if (!ep)
+                return error("--listen '" + listen + "': " + ep.error().text());
+            cmd.spec.listen = *ep;
+        }
         if (device.empty())
             return error("--device is empty");
-        ExportAdd cmd{ExportSpec{name, device, *ep, read_only, std::nullopt, {}}, std::nullopt};
+        auto m = mcast_from(add, mcast, rate, block_size, querier);
+        if (!m)
+            return error(m.error().text());
+        cmd.spec.mcast = *m;
+        if (!cmd.spec.listen && !cmd.spec.mcast)
+            return error("--listen is required (or --mcast IFACE, for a multicast export)");
+        if (cmd.spec.mcast && !read_only)
+            return error("--mcast needs --read-only: a multicast export is read-only");
+        if (!cmd.spec.listen && !allow.empty())
+            return error("--allow needs --listen: access lists admit TCP importers");
         if (add->count("--key") > 0) {
             if (key_file.empty())
                 return error("--key is empty");
@@ -131,6 +200,12 @@ int run_export(const std::vector<std::string>& args) {
         if (!device)
             return usage_error(p.command, device.error().text());
         add->spec.device = *device;
+        if (add->spec.mcast) {
+            auto ifindex = resolve_interface(add->spec.mcast->interface);
+            if (!ifindex)
+                return usage_error(p.command, "--mcast: " + ifindex.error().text());
+            add->spec.mcast->ifindex = *ifindex;
+        }
         if (!load_key(add->key_file, add->spec.key))
             return EXIT_USAGE;
     } else if (auto* set = std::get_if<ExportSet>(&*p.cmd)) {

@@ -169,15 +169,19 @@ KeyId key_id(const Key& key) {
     return id;
 }
 
-std::string format_key_id(const KeyId& id) {
+std::string format_hex(std::span<const std::uint8_t> bytes) {
     static constexpr char hex[] = "0123456789abcdef";
     std::string out;
-    out.reserve(2 * id.size());
-    for (auto b : id) {
+    out.reserve(2 * bytes.size());
+    for (auto b : bytes) {
         out += hex[b >> 4];
         out += hex[b & 0xf];
     }
     return out;
+}
+
+std::string format_key_id(const KeyId& id) {
+    return format_hex(id);
 }
 
 Result<std::optional<std::string>> restrict_key_output(int fd, const std::string& name) {

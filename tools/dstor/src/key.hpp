@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -71,6 +72,9 @@ Result<Key> read_key_file(const std::string& path);
 // The first DSTOR_KEY_ID_LEN bytes of SHA-256(DSTOR_LABEL_KEY_ID || key);
 // the label is "dstor key id", without its NUL.
 KeyId key_id(const Key& key);
+
+// Two lowercase hex digits per byte.
+std::string format_hex(std::span<const std::uint8_t> bytes);
 
 // 16 lowercase hex digits.
 std::string format_key_id(const KeyId& id);

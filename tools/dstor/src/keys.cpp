@@ -129,12 +129,7 @@ int run_keyid(const std::vector<std::string>& args) {
     if (!load_key(p.cmd->file, key))
         return EXIT_USAGE;
     std::cout << format_key_id(key_id(*key)) << '\n';
-    std::cout.flush();
-    if (!std::cout) {
-        report(p.command, "cannot write to standard output");
-        return EXIT_FAIL;
-    }
-    return EXIT_OK;
+    return flush_stdout(p.command);
 }
 
 } // namespace dstor

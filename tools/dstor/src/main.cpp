@@ -1,5 +1,6 @@
 // dstor: configure the dstor kernel module (network block device exports and
-// imports over TCP). A {name, fn, help} table drives dispatch and usage.
+// imports over TCP, multicast exports and syncs). A {name, fn, help} table
+// drives dispatch and usage.
 #include <cstring>
 #include <exception>
 #include <iostream>
@@ -23,9 +24,10 @@ struct Subcommand {
 };
 
 const Subcommand subcommands[] = {
-    {"show", dstor::run_show, "Shows exports, imports and the crypto pool (the default)"},
-    {"export", dstor::run_export, "Serves local block devices over TCP, sets their keys"},
+    {"show", dstor::run_show, "Shows exports, imports, syncs and the crypto pool (the default)"},
+    {"export", dstor::run_export, "Serves local block devices over TCP or multicast, sets keys"},
     {"import", dstor::run_import, "Attaches a peer's export as /dev/dstorN, tunes its timers"},
+    {"sync", dstor::run_sync, "Brings a local device up to date with a multicast export"},
     {"acl", dstor::run_acl, "Lists, adds and removes who may connect to an export"},
     {"set", dstor::run_set, "Changes module-wide settings (crypto-workers)"},
     {"monitor", dstor::run_monitor, "Prints import events (link lost, reconnected, ...)"},

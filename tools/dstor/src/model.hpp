@@ -4,11 +4,14 @@
 // netlink attributes.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
+
+#include <linux/dstor.h>
 
 #include "endpoint.hpp"
 #include "key.hpp"
@@ -23,15 +26,39 @@ struct AclEntry {
     bool operator==(const AclEntry&) const = default;
 };
 
+// Multicast serving of an export (DSTOR_A_MCAST in DSTOR_CMD_EXPORT_ADD).
+struct McastSpec {
+    std::string interface;                   // as typed; resolved when the command runs
+    std::uint32_t ifindex = 0;               // DSTOR_A_MCAST_IFINDEX, 0 until resolved
+    std::optional<std::uint64_t> rate;       // DSTOR_A_MCAST_RATE, bits per second
+    std::optional<std::uint32_t> block_size; // DSTOR_A_MCAST_BLOCK_SIZE, bytes
+    bool querier = false;                    // DSTOR_A_MCAST_QUERIER
+
+    bool operator==(const McastSpec&) const = default;
+};
+
 struct ExportSpec {
-    std::string name;   // DSTOR_A_NAME
-    std::string device; // DSTOR_A_DEVICE, absolute path of a block device
-    Endpoint listen;    // DSTOR_A_LISTEN
+    std::string name;               // DSTOR_A_NAME
+    std::string device;             // DSTOR_A_DEVICE, absolute path of a block device
+    std::optional<Endpoint> listen; // DSTOR_A_LISTEN; only a multicast export may go without
     bool read_only = false;
-    std::optional<Key> key;     // DSTOR_A_KEY
-    std::vector<AclEntry> acls; // DSTOR_A_ACLS, sent only when not empty
+    std::optional<Key> key;           // DSTOR_A_KEY
+    std::vector<AclEntry> acls;       // DSTOR_A_ACLS, sent only when not empty
+    std::optional<McastSpec> mcast{}; // DSTOR_A_MCAST
 
     bool operator==(const ExportSpec&) const = default;
+};
+
+// DSTOR_CMD_SYNC_ADD: bring the block device `device` up to date with the
+// export `name` served by multicast on `interface`.
+struct SyncSpec {
+    std::string name;          // DSTOR_A_NAME, the export
+    std::string device;        // DSTOR_A_DEVICE, the target
+    std::string interface;     // as typed; resolved when the command runs
+    std::uint32_t ifindex = 0; // DSTOR_A_MCAST { DSTOR_A_MCAST_IFINDEX }, 0 until resolved
+    std::optional<Key> key;    // DSTOR_A_KEY
+
+    bool operator==(const SyncSpec&) const = default;
 };
 
 // The transaction timers of an import (DSTOR_A_TIMEOUT .. DSTOR_A_DEAD_AFTER),
@@ -73,8 +100,32 @@ struct Stats {
     std::optional<std::uint64_t> resent, timeouts, reconnects, keepalives; // imports
     std::optional<std::uint64_t> auth_failures, acl_denied;                // exports
     std::optional<std::uint64_t> bad_records;                              // both
+    // multicast exports
+    std::optional<std::uint64_t> mc_packets, mc_bytes, mc_blocks, mld_reports, mld_bad, mc_queries;
+    // syncs
+    std::optional<std::uint64_t> sync_blocks, sync_good, sync_received, sync_verified,
+        sync_hash_bad;
+    std::optional<std::uint64_t> sync_bytes, sync_packets, sync_packets_bad, sync_channels;
 
     bool operator==(const Stats&) const = default;
+};
+
+// A merkle root (DSTOR_A_MCAST_ROOT).
+using McastRoot = std::array<std::uint8_t, DSTOR_MC_HASH_LEN>;
+
+// DSTOR_A_MCAST of an export or sync reply. Attributes the kernel did not
+// send stay empty.
+struct McastInfo {
+    std::optional<std::uint32_t> ifindex;
+    std::optional<std::string> interface; // not from the kernel: ifindex's name in dstor's netns
+    std::optional<std::uint64_t> rate;    // bits per second
+    std::optional<std::uint32_t> block_size;
+    bool querier = false;
+    std::optional<std::uint64_t> epoch;
+    std::optional<McastRoot> root;
+    std::optional<std::uint64_t> blocks;
+    std::optional<std::uint32_t> listened; // channels with listeners now
+    std::optional<std::uint32_t> state;    // DSTOR_A_MCAST_MC_STATE, enum dstor_mc_state
 };
 
 // Reply of DSTOR_CMD_EXPORT_GET. Attributes the kernel did not send stay empty.
@@ -88,6 +139,20 @@ struct ExportInfo {
     std::optional<std::uint32_t> sessions;
     std::optional<KeyId> key_id;               // DSTOR_A_KEY_ID: only when a key is set
     std::optional<std::vector<AclEntry>> acls; // DSTOR_A_ACLS: empty = open to every peer
+    std::optional<McastInfo> mcast;            // DSTOR_A_MCAST: a multicast export
+    Stats stats;
+};
+
+// Reply of DSTOR_CMD_SYNC_GET (and of DSTOR_CMD_SYNC_ADD).
+struct SyncInfo {
+    std::optional<std::uint32_t> index;
+    std::string name;                   // the export
+    std::optional<std::string> device;  // the target
+    McastInfo mcast;                    // the interface; geometry, epoch and root once known
+    std::optional<std::uint64_t> size;  // once known
+    std::optional<std::uint32_t> state; // DSTOR_A_SYNC_STATE, enum dstor_sync_state
+    std::optional<std::uint64_t> elapsed_ms;
+    std::optional<KeyId> key_id;
     Stats stats;
 };
 

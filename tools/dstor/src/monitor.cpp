@@ -7,11 +7,8 @@
 #include <linux/dstor.h>
 #include <linux/genetlink.h>
 #include <poll.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
 #include <iostream>
 #include <map>
 
@@ -105,21 +102,6 @@ Parsed<MonitorCommand> parse_monitor_args(const std::vector<std::string>& args) 
 
 namespace {
 
-class Fd {
-public:
-    explicit Fd(int fd) noexcept : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0)
-            close(fd_);
-    }
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
-
 // The configured connection count of each import, for "1/2 connected": events
 // carry only the connections that are up. Filled from a dump at start and by
 // a DSTOR_CMD_IMPORT_GET for an index seen first in an event; best effort.
@@ -174,17 +156,9 @@ int run_monitor(const std::vector<std::string>& args) {
 
     // SIGINT and SIGTERM are read from a signalfd polled next to the socket,
     // so that no signal is lost between a check and a blocking receive.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &signals, nullptr) != 0) {
-        report(p.command, Error::sys(errno, "sigprocmask"));
-        return EXIT_FAIL;
-    }
-    Fd sigfd(signalfd(-1, &signals, SFD_CLOEXEC));
-    if (sigfd.get() < 0) {
-        report(p.command, Error::sys(errno, "signalfd"));
+    auto sigfd = SignalFd::open();
+    if (!sigfd) {
+        report(p.command, sigfd.error());
         return EXIT_FAIL;
     }
 
@@ -241,7 +215,7 @@ int run_monitor(const std::vector<std::string>& args) {
     };
 
     for (;;) {
-        pollfd fds[2] = {{sock->fd(), POLLIN, 0}, {sigfd.get(), POLLIN, 0}};
+        pollfd fds[2] = {{sock->fd(), POLLIN, 0}, {sigfd->fd(), POLLIN, 0}};
         if (poll(fds, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;

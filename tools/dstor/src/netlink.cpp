@@ -74,6 +74,11 @@ void Message::put_bin(std::uint16_t type, const void* data, std::size_t len) {
     overflow_ |= !mnl_attr_put_check(hdr(), buf_.size(), type, len, data);
 }
 
+void Message::put_flag(std::uint16_t type) {
+    static const char none = 0; // libmnl copies 0 bytes from here
+    put_bin(type, &none, 0);
+}
+
 Nest Message::nest(std::uint16_t type) {
     nlattr* start = mnl_attr_nest_start_check(hdr(), buf_.size(), type);
     if (start == nullptr)

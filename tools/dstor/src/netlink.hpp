@@ -62,6 +62,7 @@ public:
     void put_u64(std::uint16_t type, std::uint64_t v);
     void put_str(std::uint16_t type, std::string_view s); // NUL-terminated
     void put_bin(std::uint16_t type, const void* data, std::size_t len);
+    void put_flag(std::uint16_t type); // NLA_FLAG: no payload
     Nest nest(std::uint16_t type);
 
     nlmsghdr* hdr() { return reinterpret_cast<nlmsghdr*>(buf_.data()); }

@@ -1,5 +1,6 @@
-// dstor show [--json]: every export and import, from DSTOR_CMD_EXPORT_GET and
-// DSTOR_CMD_IMPORT_GET dumps, and the crypto pool from DSTOR_CMD_GET.
+// dstor show [--json]: every export, import and sync, from DSTOR_CMD_EXPORT_GET,
+// DSTOR_CMD_IMPORT_GET and DSTOR_CMD_SYNC_GET dumps, and the crypto pool from
+// DSTOR_CMD_GET.
 #include "show.hpp"
 
 #include <CLI/CLI.hpp>
@@ -7,12 +8,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
 
 #include "attrs.hpp"
 #include "commands.hpp"
+#include "progress.hpp"
+#include "validate.hpp"
 
 namespace dstor {
 
@@ -41,6 +45,21 @@ constexpr StatsKey stats_keys[] = {
     {"auth_failures", &Stats::auth_failures},
     {"acl_denied", &Stats::acl_denied},
     {"bad_records", &Stats::bad_records},
+    {"mc_packets", &Stats::mc_packets},
+    {"mc_bytes", &Stats::mc_bytes},
+    {"mc_blocks", &Stats::mc_blocks},
+    {"mld_reports", &Stats::mld_reports},
+    {"mld_bad", &Stats::mld_bad},
+    {"mc_queries", &Stats::mc_queries},
+    {"sync_blocks", &Stats::sync_blocks},
+    {"sync_good", &Stats::sync_good},
+    {"sync_received", &Stats::sync_received},
+    {"sync_verified", &Stats::sync_verified},
+    {"sync_hash_bad", &Stats::sync_hash_bad},
+    {"sync_bytes", &Stats::sync_bytes},
+    {"sync_packets", &Stats::sync_packets},
+    {"sync_packets_bad", &Stats::sync_packets_bad},
+    {"sync_channels", &Stats::sync_channels},
 };
 
 struct TimerKey {
@@ -107,67 +126,114 @@ std::string size_text(const std::optional<std::uint64_t>& size,
     return out;
 }
 
+// Append `item` to the list `out`, after ", " unless it is the first.
+void add(std::string& out, const std::string& item) {
+    out += (out.empty() ? "" : ", ") + item;
+}
+
+struct Count {
+    const std::optional<std::uint64_t>& value;
+    const char* what;
+};
+
+// "10 reads, 5 writes" of the counters present; "" when none is.
+std::string counts(std::initializer_list<Count> items) {
+    std::string out;
+    for (const auto& c : items)
+        if (c.value)
+            out += (out.empty() ? "" : ", ") + std::to_string(*c.value) + " " + c.what;
+    return out;
+}
+
+// "  LABEL: TEXT" unless TEXT is empty.
+void put_line(std::ostream& os, const char* label, const std::string& text) {
+    if (!text.empty())
+        os << "  " << label << ": " << text << '\n';
+}
+
 // "  requests: ...", "  transfer: ...", "  status: ..." for what is present,
 // for imports "  recovery: ...", and "  security: ..." (exports: failed
 // authentications, access list refusals and bad records; imports: bad records).
 void stats_lines(std::ostream& os, const Stats& s, bool import) {
-    std::string requests;
-    auto add = [&requests](const std::optional<std::uint64_t>& v, const char* what) {
-        if (v)
-            requests += (requests.empty() ? "" : ", ") + std::to_string(*v) + " " + what;
-    };
-    add(s.reads, "reads");
-    add(s.writes, "writes");
-    add(s.flushes, "flushes");
-    add(s.discards, "discards");
-    add(s.write_zeroes, "write-zeroes");
-    if (!requests.empty())
-        os << "  requests: " << requests << '\n';
+    put_line(os, "requests",
+             counts({{s.reads, "reads"},
+                     {s.writes, "writes"},
+                     {s.flushes, "flushes"},
+                     {s.discards, "discards"},
+                     {s.write_zeroes, "write-zeroes"}}));
 
     std::string transfer;
     if (s.read_bytes)
         transfer = human_bytes(*s.read_bytes) + " read";
     if (s.write_bytes)
         transfer += (transfer.empty() ? "" : ", ") + human_bytes(*s.write_bytes) + " written";
-    if (!transfer.empty())
-        os << "  transfer: " << transfer << '\n';
+    put_line(os, "transfer", transfer);
+    put_line(os, "status", counts({{s.errors, "errors"}, {s.inflight, "in flight"}}));
 
-    std::string errors;
-    if (s.errors)
-        errors = std::to_string(*s.errors) + " errors";
-    if (s.inflight)
-        errors += (errors.empty() ? "" : ", ") + std::to_string(*s.inflight) + " in flight";
-    if (!errors.empty())
-        os << "  status: " << errors << '\n';
-
-    std::string security;
-    auto sec = [&security](const std::optional<std::uint64_t>& v, const char* what) {
-        if (v)
-            security += (security.empty() ? "" : ", ") + std::to_string(*v) + " " + what;
-    };
     if (!import) {
-        sec(s.auth_failures, "auth failures");
-        sec(s.acl_denied, "acl denied");
-    }
-    sec(s.bad_records, "bad records");
-    if (!import) {
-        if (!security.empty())
-            os << "  security: " << security << '\n';
+        put_line(os, "security",
+                 counts({{s.auth_failures, "auth failures"},
+                         {s.acl_denied, "acl denied"},
+                         {s.bad_records, "bad records"}}));
         return;
     }
-    std::string recovery;
-    auto rec = [&recovery](const std::optional<std::uint64_t>& v, const char* what) {
-        if (v)
-            recovery += (recovery.empty() ? "" : ", ") + std::to_string(*v) + " " + what;
-    };
-    rec(s.resent, "resent");
-    rec(s.timeouts, "timeouts");
-    rec(s.reconnects, "reconnects");
-    rec(s.keepalives, "keepalives");
-    if (!recovery.empty())
-        os << "  recovery: " << recovery << '\n';
-    if (!security.empty())
-        os << "  security: " << security << '\n';
+    put_line(os, "recovery",
+             counts({{s.resent, "resent"},
+                     {s.timeouts, "timeouts"},
+                     {s.reconnects, "reconnects"},
+                     {s.keepalives, "keepalives"}}));
+    put_line(os, "security", counts({{s.bad_records, "bad records"}}));
+}
+
+// "eth0", or "ifindex 3" when the name is not known here.
+std::string interface_text(const McastInfo& m) {
+    if (m.interface)
+        return *m.interface;
+    return m.ifindex ? "ifindex " + std::to_string(*m.ifindex) : std::string();
+}
+
+std::string epoch_text(std::uint64_t epoch) {
+    char buf[24];
+    std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(epoch));
+    return buf;
+}
+
+// The multicast lines of an export:
+//   multicast: eth0, rate 200Mbit/s, block size 64K, querier
+//   multicast state: serving, 1024 blocks, 3 channels listened, epoch 0123456789abcdef
+//   multicast root: 5e3a...
+//   multicast sent: 1234 packets, 12.00 MiB, 1024 blocks; MLD: 5 reports, 0 malformed, 3 queries
+void mcast_lines(std::ostream& os, const McastInfo& m, const Stats& s) {
+    std::string config = interface_text(m);
+    if (m.rate)
+        add(config, "rate " + format_scaled(*m.rate, 1000) + "bit/s");
+    if (m.block_size)
+        add(config, "block size " + format_scaled(*m.block_size, 1024));
+    if (m.querier)
+        add(config, "querier");
+    put_line(os, "multicast", config);
+
+    std::string state = mc_state_name(m.state);
+    if (m.blocks)
+        add(state, std::to_string(*m.blocks) + " blocks");
+    if (m.listened)
+        add(state, std::to_string(*m.listened) + " channels listened");
+    if (m.epoch)
+        add(state, "epoch " + epoch_text(*m.epoch));
+    put_line(os, "multicast state", state);
+    if (m.root)
+        put_line(os, "multicast root", format_hex(*m.root));
+
+    std::string sent = counts({{s.mc_packets, "packets"}});
+    if (s.mc_bytes)
+        add(sent, human_bytes(*s.mc_bytes));
+    if (s.mc_blocks)
+        add(sent, std::to_string(*s.mc_blocks) + " blocks");
+    const std::string mld =
+        counts({{s.mld_reports, "reports"}, {s.mld_bad, "malformed"}, {s.mc_queries, "queries"}});
+    if (!mld.empty())
+        sent += (sent.empty() ? "" : "; ") + std::string("MLD: ") + mld;
+    put_line(os, "multicast sent", sent);
 }
 
 // "0011223344556677", plus ", cipher aes-gcm" for an import that reports one.
@@ -176,6 +242,112 @@ std::string key_text(const KeyId& id, const std::optional<std::uint32_t>& cipher
     if (cipher)
         out += ", cipher " + cipher_name(*cipher);
     return out;
+}
+
+// One sync, as `dstor show` prints it:
+//   sync: 0
+//     export: golden
+//     target: /dev/sdb
+//     interface: eth0
+//     state: receiving
+//     size: 16.00 MiB (16777216 bytes), block size 16384
+//     tree: 1024 blocks, epoch 0123456789abcdef
+//     merkle root: 5e3a...
+//     blocks: 1024 total, 256 already good, 300 received, 200 verified, 3 bad hashes
+//     progress: 456/1024 done (44%), 4.69 MiB received, elapsed 12.3 s, 0.40 MB/s, ETA 0:42
+//     packets: 5000 received, 3 dropped, 4 channels joined
+void sync_block(std::ostream& os, const SyncInfo& y) {
+    const Stats& s = y.stats;
+    os << "sync: " << (y.index ? std::to_string(*y.index) : std::string("(no index)")) << '\n';
+    os << "  export: " << y.name << '\n';
+    put_line(os, "target", y.device.value_or(""));
+    put_line(os, "interface", interface_text(y.mcast));
+    os << "  state: " << sync_state_name(y.state) << '\n';
+    if (y.key_id)
+        put_line(os, "key", format_key_id(*y.key_id));
+    put_line(os, "size", size_text(y.size, y.mcast.block_size));
+    std::string tree;
+    if (y.mcast.blocks)
+        add(tree, std::to_string(*y.mcast.blocks) + " blocks");
+    if (y.mcast.epoch)
+        add(tree, "epoch " + epoch_text(*y.mcast.epoch));
+    put_line(os, "tree", tree);
+    if (y.mcast.root)
+        put_line(os, "merkle root", format_hex(*y.mcast.root));
+    put_line(os, "blocks",
+             counts({{s.sync_blocks, "total"},
+                     {s.sync_good, "already good"},
+                     {s.sync_received, "received"},
+                     {s.sync_verified, "verified"},
+                     {s.sync_hash_bad, "bad hashes"}}));
+    const SyncProgress p = sync_progress(y);
+    std::string progress;
+    if (p.total > 0)
+        progress = std::to_string(p.done) + "/" + std::to_string(p.total) + " done (" +
+                   std::to_string(p.done * 100 / p.total) + "%)";
+    if (s.sync_bytes)
+        add(progress, human_bytes(p.bytes) + " received");
+    if (y.elapsed_ms)
+        add(progress, "elapsed " + format_seconds(p.seconds));
+    if (p.rate)
+        add(progress, format_byte_rate(*p.rate));
+    if (p.eta)
+        add(progress, "ETA " + format_duration(*p.eta));
+    put_line(os, "progress", progress);
+    put_line(os, "packets",
+             counts({{s.sync_packets, "received"},
+                     {s.sync_packets_bad, "dropped"},
+                     {s.sync_channels, "channels joined"}}));
+}
+
+// j[key] = *value when there is a value.
+template <class T>
+void put_json(nlohmann::ordered_json& j, const char* key, const std::optional<T>& value) {
+    if (value)
+        j[key] = *value;
+}
+
+nlohmann::ordered_json mcast_json(const McastInfo& m) {
+    auto j = nlohmann::ordered_json::object();
+    put_json(j, "interface", m.interface);
+    put_json(j, "ifindex", m.ifindex);
+    put_json(j, "rate", m.rate);
+    put_json(j, "block_size", m.block_size);
+    j["querier"] = m.querier;
+    j["state"] = mc_state_name(m.state);
+    put_json(j, "blocks", m.blocks);
+    put_json(j, "listened", m.listened);
+    if (m.epoch)
+        j["epoch"] = epoch_text(*m.epoch);
+    if (m.root)
+        j["root"] = format_hex(*m.root);
+    return j;
+}
+
+nlohmann::ordered_json sync_json(const SyncInfo& y) {
+    auto j = nlohmann::ordered_json::object();
+    put_json(j, "index", y.index);
+    j["name"] = y.name;
+    put_json(j, "target", y.device);
+    put_json(j, "interface", y.mcast.interface);
+    put_json(j, "ifindex", y.mcast.ifindex);
+    j["state"] = sync_state_name(y.state);
+    put_json(j, "size", y.size);
+    put_json(j, "block_size", y.mcast.block_size);
+    put_json(j, "blocks", y.mcast.blocks);
+    if (y.mcast.epoch)
+        j["epoch"] = epoch_text(*y.mcast.epoch);
+    if (y.mcast.root)
+        j["root"] = format_hex(*y.mcast.root);
+    put_json(j, "elapsed_ms", y.elapsed_ms);
+    const SyncProgress p = sync_progress(y);
+    if (p.rate)
+        j["bytes_per_second"] = static_cast<std::uint64_t>(std::llround(*p.rate));
+    put_json(j, "eta_seconds", p.eta);
+    if (y.key_id)
+        j["key_id"] = format_key_id(*y.key_id);
+    j["stats"] = stats_json(y.stats);
+    return j;
 }
 
 } // namespace
@@ -262,7 +434,7 @@ nlohmann::ordered_json acl_json(const std::vector<AclEntry>& entries) {
 }
 
 std::string format_show(const std::vector<ExportInfo>& exports,
-                        const std::vector<ImportInfo>& imports,
+                        const std::vector<ImportInfo>& imports, const std::vector<SyncInfo>& syncs,
                         const std::optional<CryptoInfo>& crypto) {
     std::ostringstream os;
     bool first = true;
@@ -302,6 +474,8 @@ std::string format_show(const std::vector<ExportInfo>& exports,
             os << "  size: " << sz << '\n';
         if (e.sessions)
             os << "  sessions: " << *e.sessions << '\n';
+        if (e.mcast)
+            mcast_lines(os, *e.mcast, e.stats);
         stats_lines(os, e.stats, false);
     }
     for (const auto& i : imports) {
@@ -329,16 +503,22 @@ std::string format_show(const std::vector<ExportInfo>& exports,
             os << "  size: " << sz << '\n';
         stats_lines(os, i.stats, true);
     }
+    for (const auto& y : syncs) {
+        separate();
+        sync_block(os, y);
+    }
     return os.str();
 }
 
 nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
                                  const std::vector<ImportInfo>& imports,
+                                 const std::vector<SyncInfo>& syncs,
                                  const std::optional<CryptoInfo>& crypto) {
     using json = nlohmann::ordered_json;
     json doc = json::object();
     doc["exports"] = json::array();
     doc["imports"] = json::array();
+    doc["syncs"] = json::array();
     for (const auto& e : exports) {
         json j = json::object();
         j["name"] = e.name;
@@ -357,6 +537,8 @@ nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
             j["key_id"] = format_key_id(*e.key_id);
         if (e.acls)
             j["acls"] = acl_json(*e.acls);
+        if (e.mcast)
+            j["mcast"] = mcast_json(*e.mcast);
         j["stats"] = stats_json(e.stats);
         doc["exports"].push_back(std::move(j));
     }
@@ -387,6 +569,8 @@ nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
         j["stats"] = stats_json(i.stats);
         doc["imports"].push_back(std::move(j));
     }
+    for (const auto& y : syncs)
+        doc["syncs"].push_back(sync_json(y));
     if (crypto) {
         json c = json::object();
         if (crypto->workers)
@@ -398,12 +582,25 @@ nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
     return doc;
 }
 
+void name_interfaces(std::vector<ExportInfo>& exports, std::vector<SyncInfo>& syncs) {
+    auto name = [](McastInfo& m) {
+        if (m.ifindex)
+            m.interface = interface_name(*m.ifindex);
+    };
+    for (auto& e : exports)
+        if (e.mcast)
+            name(*e.mcast);
+    for (auto& y : syncs)
+        name(y.mcast);
+}
+
 Parsed<ShowCommand> parse_show_args(const std::vector<std::string>& args) {
     CLI::App app("Show every export and import (the default when dstor gets no arguments).",
                  "dstor show");
     bool json = false;
     app.add_flag("--json", json,
-                 "Print one JSON document: {\"exports\":[...],\"imports\":[...],\"crypto\":{...}}");
+                 "Print one JSON document: {\"exports\":[...],\"imports\":[...],\"syncs\":[...],"
+                 "\"crypto\":{...}}");
     auto p = parse_cli(app, "show", args);
     if (!p.cmd)
         return carry<ShowCommand>(std::move(p));
@@ -417,20 +614,10 @@ namespace {
 
 // DSTOR_CMD_GET; nothing from a module that predates it (EOPNOTSUPP).
 Result<std::optional<CryptoInfo>> get_crypto(nl::Socket& sock) {
-    std::optional<CryptoInfo> info;
     nl::Message msg = sock.request(DSTOR_CMD_GET);
-    auto r = sock.transact(msg, [&info](const nlmsghdr* nlh) -> Result<void> {
-        auto i = parse_crypto_info(nlh);
-        if (!i)
-            return i.error();
-        info = *i;
-        return {};
-    });
-    if (!r) {
-        if (r.error().from_kernel && r.error().err == EOPNOTSUPP)
-            return std::optional<CryptoInfo>{};
-        return r.error();
-    }
+    auto info = transact_one(sock, msg, parse_crypto_info);
+    if (!info && unsupported(info.error()))
+        return std::optional<CryptoInfo>{};
     return info;
 }
 
@@ -457,24 +644,25 @@ int run_show(const std::vector<std::string>& args) {
         report(p.command, imports.error());
         return EXIT_FAIL;
     }
+    auto syncs = dump_syncs(*sock);
+    if (!syncs) {
+        report(p.command, syncs.error());
+        return EXIT_FAIL;
+    }
     auto crypto = get_crypto(*sock);
     if (!crypto) {
         report(p.command, crypto.error());
         return EXIT_FAIL;
     }
+    name_interfaces(*exports, *syncs);
 
     if (p.cmd->json)
-        std::cout << show_json(*exports, *imports, *crypto)
+        std::cout << show_json(*exports, *imports, *syncs, *crypto)
                          .dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
                   << '\n';
     else
-        std::cout << format_show(*exports, *imports, *crypto);
-    std::cout.flush();
-    if (!std::cout) {
-        report(p.command, "cannot write to standard output");
-        return EXIT_FAIL;
-    }
-    return EXIT_OK;
+        std::cout << format_show(*exports, *imports, *syncs, *crypto);
+    return flush_stdout(p.command);
 }
 
 } // namespace dstor

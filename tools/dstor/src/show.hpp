@@ -34,17 +34,26 @@ std::string format_acl(const std::vector<AclEntry>& entries);
 // [{"prefix": "192.0.2.0/24", "perm": "ro"}, ...], longest prefix first.
 nlohmann::ordered_json acl_json(const std::vector<AclEntry>& entries);
 
-// Blocks in the style of `wg show`, separated by blank lines; "" when empty.
-// The module's crypto pool comes first, as "crypto: workers N, queued M",
-// when the kernel reported it (DSTOR_CMD_GET; older modules do not).
+// Blocks in the style of `wg show`, separated by blank lines; "" when empty:
+// exports, imports, then syncs. The module's crypto pool comes first, as
+// "crypto: workers N, queued M", when the kernel reported it (DSTOR_CMD_GET;
+// older modules do not). Interface names are the ones in McastInfo::interface
+// (name_interfaces), else "ifindex N".
 std::string format_show(const std::vector<ExportInfo>& exports,
                         const std::vector<ImportInfo>& imports,
+                        const std::vector<SyncInfo>& syncs = {},
                         const std::optional<CryptoInfo>& crypto = std::nullopt);
 
-// {"exports":[...], "imports":[...], "crypto":{...}}: the document
-// `dstor show --json` prints ("crypto" only when the kernel reported it).
+// {"exports":[...], "imports":[...], "syncs":[...], "crypto":{...}}: the
+// document `dstor show --json` prints ("crypto" only when the kernel
+// reported it; "syncs" always, empty from a module without syncs).
 nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
                                  const std::vector<ImportInfo>& imports,
+                                 const std::vector<SyncInfo>& syncs = {},
                                  const std::optional<CryptoInfo>& crypto = std::nullopt);
+
+// Fill McastInfo::interface of every multicast export and sync from its
+// ifindex (if_indextoname, in dstor's network namespace).
+void name_interfaces(std::vector<ExportInfo>& exports, std::vector<SyncInfo>& syncs);
 
 } // namespace dstor

@@ -1,6 +1,7 @@
 #include "validate.hpp"
 
 #include <linux/dstor.h>
+#include <net/if.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -58,7 +59,117 @@ Result<std::uint32_t> parse_seconds(std::string_view text, const char* option, s
     return *n;
 }
 
+// Digits with an optional fraction and an optional K, M or G (either case)
+// meaning `base`, base^2, base^3: "200M", "1.5G", "4096". Nothing when the
+// text is not such a number, its value is not whole, or it overflows.
+std::optional<std::uint64_t> parse_scaled(std::string_view text, std::uint64_t base) {
+    std::uint64_t mult = 1;
+    constexpr std::string_view suffixes = "KMGkmg";
+    if (const auto pos = text.empty() ? suffixes.npos : suffixes.find(text.back());
+        pos != suffixes.npos) {
+        for (std::size_t i = 0; i <= pos % 3; i++)
+            mult *= base;
+        text.remove_suffix(1);
+    }
+    // All digits into `mantissa`; `scale` is 10^(digits after the dot).
+    std::uint64_t mantissa = 0, scale = 1;
+    std::size_t whole_digits = 0, frac_digits = 0;
+    bool dot = false;
+    for (char c : text) {
+        if (c == '.' && !dot) {
+            dot = true;
+            continue;
+        }
+        if (c < '0' || c > '9' || __builtin_mul_overflow(mantissa, 10, &mantissa) ||
+            __builtin_add_overflow(mantissa, static_cast<std::uint64_t>(c - '0'), &mantissa))
+            return std::nullopt;
+        ++(dot ? frac_digits : whole_digits);
+        if (dot && __builtin_mul_overflow(scale, 10, &scale))
+            return std::nullopt;
+    }
+    std::uint64_t v = 0;
+    if (whole_digits == 0 || (dot && frac_digits == 0) ||
+        __builtin_mul_overflow(mantissa, mult, &v) || v % scale != 0)
+        return std::nullopt;
+    return v / scale;
+}
+
 } // namespace
+
+std::string format_scaled(std::uint64_t value, std::uint64_t base) {
+    static const char suffixes[] = "KMGTPE";
+    if (value < base)
+        return std::to_string(value);
+    double v = static_cast<double>(value);
+    std::size_t i = 0;
+    for (v /= static_cast<double>(base); v >= static_cast<double>(base) && i + 2 < sizeof(suffixes);
+         v /= static_cast<double>(base))
+        ++i;
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.2f", v);
+    std::string out = buf;
+    while (out.back() == '0')
+        out.pop_back();
+    if (out.back() == '.')
+        out.pop_back();
+    return out + suffixes[i];
+}
+
+Result<std::uint64_t> parse_rate(std::string_view text) {
+    auto v = parse_scaled(text, 1000);
+    if (!v || *v < DSTOR_MC_MIN_RATE || *v > DSTOR_MC_MAX_RATE)
+        return Error::user("--rate must be bits per second from " +
+                           format_scaled(DSTOR_MC_MIN_RATE, 1000) + " to " +
+                           format_scaled(DSTOR_MC_MAX_RATE, 1000) +
+                           ", with an optional K, M or G (powers of 1000): e.g. 200M");
+    return *v;
+}
+
+Result<std::uint32_t> parse_block_size(std::string_view text) {
+    auto v = parse_scaled(text, 1024);
+    if (!v || *v < DSTOR_MC_MIN_BLOCK || *v > DSTOR_MC_MAX_BLOCK || (*v & (*v - 1)) != 0)
+        return Error::user("--block-size must be a power of two from " +
+                           format_scaled(DSTOR_MC_MIN_BLOCK, 1024) + " to " +
+                           format_scaled(DSTOR_MC_MAX_BLOCK, 1024) +
+                           " bytes, with an optional K or M (powers of 1024): e.g. 64K");
+    return static_cast<std::uint32_t>(*v);
+}
+
+std::optional<std::string> check_interface_name(std::string_view name) {
+    if (name.empty())
+        return "the interface name is empty";
+    if (name.size() >= IF_NAMESIZE)
+        return "the interface name '" + std::string(name) + "' is " + std::to_string(name.size()) +
+               " characters long (at most " + std::to_string(IF_NAMESIZE - 1) + ")";
+    if (name == ".")
+        return "'.' is not an interface name";
+    if (name == "..")
+        return "'..' is not an interface name";
+    for (char c : name)
+        if (c == '/' || c == ':' || static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
+            return "the interface name '" + std::string(name) + "' contains " + printable(c);
+    return std::nullopt;
+}
+
+Result<std::uint32_t> resolve_interface(const std::string& name) {
+    if (auto bad = check_interface_name(name))
+        return Error::user(*bad);
+    const unsigned int index = if_nametoindex(name.c_str());
+    if (index == 0) {
+        if (errno == ENODEV || errno == ENXIO || errno == ENOENT)
+            return Error::user("no interface '" + name +
+                               "' in this network namespace (see 'ip link')");
+        return Error::sys(errno, "interface '" + name + "'");
+    }
+    return index;
+}
+
+std::optional<std::string> interface_name(std::uint32_t ifindex) {
+    char buf[IF_NAMESIZE] = {};
+    if (ifindex == 0 || if_indextoname(ifindex, buf) == nullptr)
+        return std::nullopt;
+    return std::string(buf);
+}
 
 std::optional<std::string> check_name(std::string_view name) {
     constexpr std::size_t max = DSTOR_NAME_MAX - 1;

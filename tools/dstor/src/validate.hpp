@@ -54,6 +54,31 @@ std::optional<std::string> check_acls(const std::vector<AclEntry>& acls);
 // `dstor set crypto-workers N`: a decimal 1..DSTOR_MAX_CRYPTO_WORKERS.
 Result<std::uint32_t> parse_crypto_workers(std::string_view text);
 
+// Multicast options of `export add`.
+// --rate RATE: bits per second, digits with an optional fraction and an
+// optional K, M or G (powers of 1000), DSTOR_MC_MIN_RATE..DSTOR_MC_MAX_RATE.
+Result<std::uint64_t> parse_rate(std::string_view text);
+// --block-size SIZE: bytes with an optional K or M (powers of 1024), a power
+// of two from DSTOR_MC_MIN_BLOCK to DSTOR_MC_MAX_BLOCK.
+Result<std::uint32_t> parse_block_size(std::string_view text);
+
+// "200M", "1.5G", "64K": `value` with the largest K/M/G (powers of `base`)
+// that leaves at most two decimals, trailing zeros dropped; plain digits
+// below `base`.
+std::string format_scaled(std::uint64_t value, std::uint64_t base);
+
+// An interface name as the kernel accepts one: 1 to IFNAMSIZ-1 bytes, not
+// "." or "..", no '/', ':' or white space. Returns the problem, if any.
+std::optional<std::string> check_interface_name(std::string_view name);
+
+// The index of the interface `name` in dstor's network namespace
+// (if_nametoindex); a one-line error naming it when there is none.
+Result<std::uint32_t> resolve_interface(const std::string& name);
+
+// The name of the interface `ifindex` in dstor's network namespace
+// (if_indextoname), or nothing.
+std::optional<std::string> interface_name(std::uint32_t ifindex);
+
 // The path exists and is a block device, and fits DSTOR_PATH_MAX. Relative
 // paths are made absolute (the kernel opens the path, not dstor).
 Result<std::string> check_device(const std::string& path);

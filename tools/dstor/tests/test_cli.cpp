@@ -18,6 +18,12 @@ void expect_usage_error(const Parsed<T>& p, const std::string& command, const st
     EXPECT_NE(p.output.find(what), std::string::npos) << p.output;
 }
 
+// `base` followed by `extra`.
+Args plus(Args base, const Args& extra) {
+    base.insert(base.end(), extra.begin(), extra.end());
+    return base;
+}
+
 template <class T>
 void expect_help(const Parsed<T>& p, const std::string& usage_line) {
     EXPECT_FALSE(p.cmd.has_value());
@@ -35,7 +41,9 @@ TEST(ExportArgs, AddMinimal) {
     ASSERT_NE(add, nullptr);
     EXPECT_EQ(add->spec.name, "disk1");
     EXPECT_EQ(add->spec.device, "/dev/vdb");
-    EXPECT_EQ(format_endpoint(add->spec.listen), "192.0.2.1:7420");
+    ASSERT_TRUE(add->spec.listen);
+    EXPECT_EQ(format_endpoint(*add->spec.listen), "192.0.2.1:7420");
+    EXPECT_FALSE(add->spec.mcast);
     EXPECT_FALSE(add->spec.read_only);
 }
 
@@ -46,7 +54,8 @@ TEST(ExportArgs, AddFullAnyOrder) {
     const auto& spec = std::get<ExportAdd>(*p.cmd).spec;
     EXPECT_EQ(spec.name, "disk.2");
     EXPECT_EQ(spec.device, "/dev/vdc");
-    EXPECT_EQ(format_endpoint(spec.listen), "[2001:db8::1]:9000");
+    ASSERT_TRUE(spec.listen);
+    EXPECT_EQ(format_endpoint(*spec.listen), "[2001:db8::1]:9000");
     EXPECT_TRUE(spec.read_only);
 }
 
@@ -96,8 +105,7 @@ TEST(ExportArgs, Del) {
 }
 
 TEST(ExportArgs, Verbs) {
-    expect_usage_error(parse_export_args({}), "export",
-                       "missing verb: expected add, set or del");
+    expect_usage_error(parse_export_args({}), "export", "missing verb: expected add, set or del");
     expect_usage_error(parse_export_args({"frob"}), "export", "unknown verb 'frob'");
     expect_usage_error(parse_export_args({""}), "export", "unknown verb ''");
     expect_usage_error(parse_export_args({"--frob"}), "export", "--frob");
@@ -132,8 +140,9 @@ TEST(ExportArgs, AddKey) {
     expect_usage_error(
         parse_export_args({"add", "s0", "--device", "/d", "--listen", "::", "--key", ""}),
         "export add", "--key is empty");
-    expect_usage_error(parse_export_args({"add", "s0", "--device", "/d", "--listen", "::", "--key"}),
-                       "export add", "--key");
+    expect_usage_error(
+        parse_export_args({"add", "s0", "--device", "/d", "--listen", "::", "--key"}), "export add",
+        "--key");
     auto h = parse_export_args({"add", "--help"});
     EXPECT_NE(h.output.find("--key FILE"), std::string::npos) << h.output;
     EXPECT_NE(h.output.find("--allow PREFIX=ro|rw"), std::string::npos) << h.output;
@@ -163,6 +172,169 @@ TEST(ExportArgs, Set) {
     expect_help(parse_export_args({"set", "--help"}), "Usage: dstor export set [OPTIONS] NAME");
 }
 
+TEST(ExportArgs, AddMcast) {
+    auto p = parse_export_args(
+        {"add", "golden", "--device", "/dev/vg/golden", "--read-only", "--mcast", "eth0"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    const auto& spec = std::get<ExportAdd>(*p.cmd).spec;
+    EXPECT_TRUE(spec.read_only);
+    EXPECT_FALSE(spec.listen); // no TCP listener
+    ASSERT_TRUE(spec.mcast);
+    EXPECT_EQ(spec.mcast->interface, "eth0");
+    EXPECT_EQ(spec.mcast->ifindex, 0u); // resolved when the command runs
+    EXPECT_FALSE(spec.mcast->rate);     // the kernel's defaults
+    EXPECT_FALSE(spec.mcast->block_size);
+    EXPECT_FALSE(spec.mcast->querier);
+
+    // Parsing never looks the interface up.
+    p = parse_export_args({"add", "golden", "--device", "/d", "--read-only", "--mcast",
+                           "dstor-noif0", "--rate", "200M", "--block-size", "64K", "--querier",
+                           "--key", "/etc/k", "--listen", "192.0.2.1"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    const auto& add = std::get<ExportAdd>(*p.cmd);
+    ASSERT_TRUE(add.spec.mcast);
+    EXPECT_EQ(add.spec.mcast->interface, "dstor-noif0");
+    EXPECT_EQ(add.spec.mcast->rate, 200000000u);
+    EXPECT_EQ(add.spec.mcast->block_size, 65536u);
+    EXPECT_TRUE(add.spec.mcast->querier);
+    ASSERT_TRUE(add.spec.listen); // both: TCP importers and multicast receivers
+    EXPECT_EQ(format_endpoint(*add.spec.listen), "192.0.2.1:7420");
+    EXPECT_EQ(add.key_file, "/etc/k");
+
+    p = parse_export_args({"add", "g", "--device=/d", "--read-only", "--mcast=eth0", "--rate=1.5G",
+                           "--block-size=1M"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(std::get<ExportAdd>(*p.cmd).spec.mcast->rate, 1500000000u);
+    EXPECT_EQ(std::get<ExportAdd>(*p.cmd).spec.mcast->block_size, 1u << 20);
+}
+
+TEST(ExportArgs, AddMcastErrors) {
+    const Args base = {"add", "g", "--device", "/d"};
+    auto with = [&base](const Args& extra) { return parse_export_args(plus(base, extra)); };
+    expect_usage_error(with({"--mcast", "eth0"}), "export add",
+                       "--mcast needs --read-only: a multicast export is read-only");
+    expect_usage_error(with({"--mcast", "eth0", "--listen", "::"}), "export add",
+                       "--mcast needs --read-only");
+    expect_usage_error(with({"--read-only"}), "export add",
+                       "--listen is required (or --mcast IFACE, for a multicast export)");
+    for (const char* opt : {"--rate", "--block-size"})
+        expect_usage_error(with({"--listen", "::", opt, "64K"}), "export add",
+                           std::string(opt) + " needs --mcast IFACE");
+    expect_usage_error(with({"--listen", "::", "--querier"}), "export add",
+                       "--querier needs --mcast IFACE");
+    expect_usage_error(with({"--read-only", "--mcast", "eth0", "--rate", "10K"}), "export add",
+                       "--rate must be bits per second from 1M to 100G");
+    expect_usage_error(with({"--read-only", "--mcast", "eth0", "--block-size", "48K"}),
+                       "export add", "--block-size must be a power of two from 4K to 1M");
+    expect_usage_error(with({"--read-only", "--mcast", ""}), "export add",
+                       "--mcast: the interface name is empty");
+    expect_usage_error(with({"--read-only", "--mcast", "eth0:1"}), "export add",
+                       "--mcast: the interface name 'eth0:1' contains ':'");
+    expect_usage_error(with({"--read-only", "--mcast", "averyveryverylongname"}), "export add",
+                       "(at most 15)");
+    expect_usage_error(with({"--read-only", "--mcast", "eth0", "--allow", "192.0.2.0/24=ro"}),
+                       "export add", "--allow needs --listen: access lists admit TCP importers");
+    expect_usage_error(with({"--read-only", "--mcast"}), "export add", "--mcast");
+    expect_usage_error(with({"--read-only", "--mcast", "eth0", "--querier=x"}), "export add",
+                       "--querier");
+
+    auto h = parse_export_args({"add", "--help"});
+    EXPECT_EQ(h.exit_code, EXIT_OK);
+    for (const char* opt : {"--mcast IFACE", "--rate RATE", "--block-size SIZE", "--querier",
+                            "(default 100M)", "(default 64K)", "dstor sync"})
+        EXPECT_NE(h.output.find(opt), std::string::npos) << opt << "\n" << h.output;
+}
+
+TEST(SyncArgs, Add) {
+    auto p = parse_sync_args({"golden", "--mcast", "eth0", "--target", "/dev/sdb"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(p.command, "sync");
+    const auto& add = std::get<SyncAdd>(*p.cmd);
+    EXPECT_EQ(add.spec.name, "golden");
+    EXPECT_EQ(add.spec.interface, "eth0");
+    EXPECT_EQ(add.spec.ifindex, 0u); // resolved when the command runs
+    EXPECT_EQ(add.spec.device, "/dev/sdb");
+    EXPECT_FALSE(add.spec.key);
+    EXPECT_FALSE(add.key_file);
+    EXPECT_FALSE(add.wait);
+
+    p = parse_sync_args(
+        {"--wait", "--key=/etc/k", "--target=/dev/sdc", "g.1", "--mcast=dstor-noif0"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    const auto& all = std::get<SyncAdd>(*p.cmd);
+    EXPECT_EQ(all.spec.name, "g.1");
+    EXPECT_EQ(all.spec.interface, "dstor-noif0");
+    EXPECT_EQ(all.spec.device, "/dev/sdc"); // parsing never looks at the device
+    EXPECT_EQ(all.key_file, "/etc/k");
+    EXPECT_TRUE(all.wait);
+
+    // An export named like a verb: an option first.
+    p = parse_sync_args({"--mcast", "eth0", "--target", "/dev/sdb", "list"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(std::get<SyncAdd>(*p.cmd).spec.name, "list");
+}
+
+TEST(SyncArgs, AddErrors) {
+    expect_usage_error(parse_sync_args({}), "sync", "NAME is required");
+    expect_usage_error(parse_sync_args({"g", "--target", "/dev/sdb"}), "sync",
+                       "--mcast is required");
+    expect_usage_error(parse_sync_args({"g", "--mcast", "eth0"}), "sync", "--target is required");
+    expect_usage_error(parse_sync_args({"g/1", "--mcast", "eth0", "--target", "/d"}), "sync",
+                       "'/'");
+    expect_usage_error(parse_sync_args({"g", "--mcast", "e:1", "--target", "/d"}), "sync",
+                       "--mcast: the interface name 'e:1' contains ':'");
+    expect_usage_error(parse_sync_args({"g", "--mcast", "eth0", "--target", ""}), "sync",
+                       "--target is empty");
+    expect_usage_error(parse_sync_args({"g", "--mcast", "eth0", "--target", "/d", "--key", ""}),
+                       "sync", "--key is empty");
+    expect_usage_error(parse_sync_args({"g", "h", "--mcast", "eth0", "--target", "/d"}), "sync",
+                       "not expected: h");
+    expect_usage_error(
+        parse_sync_args({"g", "--mcast", "eth0", "--target", "/d", "--rate", "200M"}), "sync",
+        "--rate");
+    expect_usage_error(parse_sync_args({"g", "--mcast", "eth0", "--target", "/d", "--wait=x"}),
+                       "sync", "--wait");
+}
+
+TEST(SyncArgs, DelAndList) {
+    auto p = parse_sync_args({"del", "3"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(p.command, "sync del");
+    EXPECT_EQ(std::get<SyncDel>(*p.cmd).index, 3u);
+    p = parse_sync_args({"del", "0"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(std::get<SyncDel>(*p.cmd).index, 0u);
+    for (const char* bad : {"x", "-1", "03", "", "4294967296", "golden"})
+        expect_usage_error(parse_sync_args({"del", bad}), "sync del",
+                           "'" + std::string(bad) + "' is not a sync index");
+    expect_usage_error(parse_sync_args({"del"}), "sync del", "INDEX is required");
+    expect_usage_error(parse_sync_args({"del", "1", "2"}), "sync del", "not expected: 2");
+
+    p = parse_sync_args({"list"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(p.command, "sync list");
+    EXPECT_FALSE(std::get<SyncList>(*p.cmd).json);
+    p = parse_sync_args({"list", "--json"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_TRUE(std::get<SyncList>(*p.cmd).json);
+    expect_usage_error(parse_sync_args({"list", "--jsn"}), "sync list", "--jsn");
+    expect_usage_error(parse_sync_args({"list", "3"}), "sync list", "3");
+}
+
+TEST(SyncArgs, Help) {
+    for (const char* h : {"--help", "-h"}) {
+        auto p = parse_sync_args({h});
+        expect_help(p, "Usage: dstor sync [OPTIONS] NAME");
+        for (const char* text : {"--mcast IFACE", "--target DEV", "--key FILE", "--wait",
+                                 "dstor sync del INDEX", "dstor sync list [--json]"})
+            EXPECT_NE(p.output.find(text), std::string::npos) << text << "\n" << p.output;
+    }
+    // Help wins over missing required options.
+    expect_help(parse_sync_args({"g", "--help"}), "Usage: dstor sync [OPTIONS] NAME");
+    expect_help(parse_sync_args({"del", "--help"}), "Usage: dstor sync del [OPTIONS] INDEX");
+    expect_help(parse_sync_args({"list", "--help"}), "Usage: dstor sync list [OPTIONS]");
+}
+
 TEST(ImportArgs, AddMinimal) {
     auto p = parse_import_args({"add", "disk1", "--peer", "192.0.2.1:7421"});
     ASSERT_TRUE(p.cmd.has_value()) << p.output;
@@ -185,8 +357,8 @@ TEST(ImportArgs, AddFull) {
 }
 
 TEST(ImportArgs, AddKey) {
-    auto p = parse_import_args({"add", "s0", "--peer", "192.0.2.1", "--key", "/etc/k1",
-                                "--connections", "2"});
+    auto p = parse_import_args(
+        {"add", "s0", "--peer", "192.0.2.1", "--key", "/etc/k1", "--connections", "2"});
     ASSERT_TRUE(p.cmd.has_value()) << p.output;
     const auto& add = std::get<ImportAdd>(*p.cmd);
     EXPECT_EQ(add.key_file, "/etc/k1");
@@ -214,8 +386,7 @@ TEST(ImportArgs, SetKey) {
     EXPECT_FALSE(std::get<ImportSet>(*p.cmd).key_file);
     expect_usage_error(parse_import_args({"set", "dstor0", "--key", ""}), "import set",
                        "--key is empty");
-    expect_usage_error(parse_import_args({"set", "dstor0", "--no-key"}), "import set",
-                       "--no-key");
+    expect_usage_error(parse_import_args({"set", "dstor0", "--no-key"}), "import set", "--no-key");
     EXPECT_NE(parse_import_args({"set", "--help"}).output.find("--key FILE"), std::string::npos);
 }
 
@@ -275,11 +446,7 @@ TEST(ImportArgs, AddTimersOnlyGivenOnesAreSet) {
 
 TEST(ImportArgs, AddTimerErrors) {
     const Args base = {"add", "x", "--peer", "192.0.2.1"};
-    auto with = [&base](Args extra) {
-        Args a = base;
-        a.insert(a.end(), extra.begin(), extra.end());
-        return parse_import_args(a);
-    };
+    auto with = [&base](const Args& extra) { return parse_import_args(plus(base, extra)); };
     for (const char* bad : {"0", "3601", "-1", "", "1s", "1.5", "4294967296"})
         expect_usage_error(with({"--timeout", bad}), "import add",
                            "--timeout must be a number of seconds from 1 to 3600");

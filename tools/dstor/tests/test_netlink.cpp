@@ -13,6 +13,7 @@
 #include "attrs.hpp"
 #include "key.hpp"
 #include "netlink.hpp"
+#include "sync_sample.hpp"
 
 using namespace dstor;
 
@@ -228,6 +229,82 @@ TEST(Message, ExportSetKeyAndNoKey) {
     top = attrs_of(off.hdr());
     ASSERT_EQ(top.size(), 2u);
     expect_key_attr(top[DSTOR_A_KEY], Key{});
+}
+
+TEST(Message, ExportAddMcast) {
+    McastSpec m;
+    m.interface = "eth0";
+    m.ifindex = 3;
+    m.rate = 200000000;
+    m.block_size = 65536;
+    m.querier = true;
+    ExportSpec spec{"golden", "/dev/vdb", std::nullopt, true, std::nullopt, {}, m};
+    nl::Message msg(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_EXPORT_ADD, DSTOR_GENL_VERSION);
+    put_export_add(msg, spec);
+    ASSERT_FALSE(msg.overflow());
+    auto top = attrs_of(msg.hdr());
+    EXPECT_EQ(top.size(), 4u); // NAME, DEVICE, FLAGS, MCAST; no LISTEN
+    EXPECT_FALSE(top.count(DSTOR_A_LISTEN));
+    EXPECT_EQ(mnl_attr_get_u32(top[DSTOR_A_FLAGS]), DSTOR_F_READ_ONLY);
+    ASSERT_TRUE(top.count(DSTOR_A_MCAST));
+    EXPECT_TRUE(top[DSTOR_A_MCAST]->nla_type & NLA_F_NESTED) << "strict policies need NLA_F_NESTED";
+    auto mc = attrs_of(top[DSTOR_A_MCAST]);
+    EXPECT_EQ(mc.size(), 4u);
+    EXPECT_EQ(mnl_attr_validate(mc[DSTOR_A_MCAST_IFINDEX], MNL_TYPE_U32), 0);
+    EXPECT_EQ(mnl_attr_get_u32(mc[DSTOR_A_MCAST_IFINDEX]), 3u);
+    EXPECT_EQ(mnl_attr_validate(mc[DSTOR_A_MCAST_RATE], MNL_TYPE_U64), 0);
+    EXPECT_EQ(mnl_attr_get_u64(mc[DSTOR_A_MCAST_RATE]), 200000000u);
+    EXPECT_EQ(mnl_attr_validate(mc[DSTOR_A_MCAST_BLOCK_SIZE], MNL_TYPE_U32), 0);
+    EXPECT_EQ(mnl_attr_get_u32(mc[DSTOR_A_MCAST_BLOCK_SIZE]), 65536u);
+    ASSERT_TRUE(mc.count(DSTOR_A_MCAST_QUERIER));
+    EXPECT_EQ(mnl_attr_validate(mc[DSTOR_A_MCAST_QUERIER], MNL_TYPE_FLAG), 0);
+    EXPECT_EQ(mnl_attr_get_payload_len(mc[DSTOR_A_MCAST_QUERIER]), 0u);
+
+    // The kernel's defaults: only the interface; with a listener and a key too.
+    McastSpec bare;
+    bare.ifindex = 7;
+    ExportSpec both{"g2", "/dev/vdc", ep("192.0.2.1"), true, test_key(3), {}, bare};
+    nl::Message m2(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_EXPORT_ADD, DSTOR_GENL_VERSION);
+    put_export_add(m2, both);
+    top = attrs_of(m2.hdr());
+    EXPECT_EQ(top.size(), 6u); // NAME, DEVICE, LISTEN, FLAGS, KEY, MCAST
+    EXPECT_TRUE(top.count(DSTOR_A_LISTEN));
+    expect_key_attr(top[DSTOR_A_KEY], test_key(3));
+    mc = attrs_of(top[DSTOR_A_MCAST]);
+    ASSERT_EQ(mc.size(), 1u);
+    EXPECT_EQ(mnl_attr_get_u32(mc[DSTOR_A_MCAST_IFINDEX]), 7u);
+}
+
+TEST(Message, SyncAddDelGet) {
+    SyncSpec spec{"golden", "/dev/sdb", "eth0", 4, std::nullopt};
+    nl::Message msg(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_SYNC_ADD, DSTOR_GENL_VERSION);
+    put_sync_add(msg, spec);
+    ASSERT_FALSE(msg.overflow());
+    auto top = attrs_of(msg.hdr());
+    EXPECT_EQ(top.size(), 3u); // NAME, DEVICE, MCAST
+    EXPECT_EQ(str_of(top[DSTOR_A_NAME]), "golden");
+    EXPECT_EQ(str_of(top[DSTOR_A_DEVICE]), "/dev/sdb");
+    ASSERT_TRUE(top.count(DSTOR_A_MCAST));
+    EXPECT_TRUE(top[DSTOR_A_MCAST]->nla_type & NLA_F_NESTED);
+    auto mc = attrs_of(top[DSTOR_A_MCAST]);
+    ASSERT_EQ(mc.size(), 1u); // the sync policy takes only the interface
+    EXPECT_EQ(mnl_attr_get_u32(mc[DSTOR_A_MCAST_IFINDEX]), 4u);
+
+    spec.key = test_key(9);
+    nl::Message keyed(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_SYNC_ADD, DSTOR_GENL_VERSION);
+    put_sync_add(keyed, spec);
+    top = attrs_of(keyed.hdr());
+    EXPECT_EQ(top.size(), 4u);
+    expect_key_attr(top[DSTOR_A_KEY], test_key(9));
+
+    for (std::uint8_t cmd : {DSTOR_CMD_SYNC_DEL, DSTOR_CMD_SYNC_GET}) {
+        nl::Message m(family, NLM_F_REQUEST | NLM_F_ACK, cmd, DSTOR_GENL_VERSION);
+        put_sync_index(m, 5);
+        top = attrs_of(m.hdr());
+        ASSERT_EQ(top.size(), 1u);
+        EXPECT_EQ(mnl_attr_validate(top[DSTOR_A_INDEX], MNL_TYPE_U32), 0);
+        EXPECT_EQ(mnl_attr_get_u32(top[DSTOR_A_INDEX]), 5u);
+    }
 }
 
 TEST(Message, Settings) {
@@ -1036,4 +1113,241 @@ TEST(Reply, Malformed) {
         nlh->nlmsg_type = family;
         EXPECT_FALSE(parse_import_info(nlh).ok());
     }
+}
+
+// ---- multicast exports and syncs ----------------------------------------------
+
+namespace {
+
+using samples::sample_root;
+
+// DSTOR_A_MCAST as the kernel fills it for an export (u64s padded).
+void put_mcast_reply(nlmsghdr* nlh) {
+    nlattr* mc = mnl_attr_nest_start(nlh, DSTOR_A_MCAST);
+    mnl_attr_put_u32(nlh, DSTOR_A_MCAST_IFINDEX, 2);
+    put_u64_padded(nlh, DSTOR_A_MCAST_PAD, DSTOR_A_MCAST_RATE, 200000000);
+    mnl_attr_put_u32(nlh, DSTOR_A_MCAST_BLOCK_SIZE, 16384);
+    mnl_attr_put(nlh, DSTOR_A_MCAST_QUERIER, 0, nullptr);
+    put_u64_padded(nlh, DSTOR_A_MCAST_PAD, DSTOR_A_MCAST_EPOCH, 0x0123456789abcdefULL);
+    const McastRoot root = sample_root();
+    mnl_attr_put(nlh, DSTOR_A_MCAST_ROOT, root.size(), root.data());
+    put_u64_padded(nlh, DSTOR_A_MCAST_PAD, DSTOR_A_MCAST_BLOCKS, 1024);
+    mnl_attr_put_u32(nlh, DSTOR_A_MCAST_LISTENED, 3);
+    mnl_attr_put_u32(nlh, DSTOR_A_MCAST_MC_STATE, DSTOR_MC_STATE_SERVING);
+    mnl_attr_put_u32(nlh, 99, 1); // from a newer kernel: ignored
+    mnl_attr_nest_end(nlh, mc);
+}
+
+} // namespace
+
+TEST(Reply, ExportInfoMcast) {
+    Buffer b;
+    nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_EXPORT_GET);
+    mnl_attr_put_strz(nlh, DSTOR_A_NAME, "golden");
+    mnl_attr_put_u32(nlh, DSTOR_A_FLAGS, DSTOR_F_READ_ONLY);
+    put_mcast_reply(nlh);
+    nlattr* st = mnl_attr_nest_start(nlh, DSTOR_A_STATS);
+    put_u64_padded(nlh, DSTOR_A_STATS_PAD, DSTOR_A_STATS_MC_PACKETS, 100);
+    mnl_attr_put_u64(nlh, DSTOR_A_STATS_MC_BYTES, 102400);
+    mnl_attr_put_u64(nlh, DSTOR_A_STATS_MC_BLOCKS, 6);
+    mnl_attr_put_u64(nlh, DSTOR_A_STATS_MLD_REPORTS, 5);
+    mnl_attr_put_u64(nlh, DSTOR_A_STATS_MLD_BAD, 1);
+    mnl_attr_put_u64(nlh, DSTOR_A_STATS_MC_QUERIES, 2);
+    mnl_attr_nest_end(nlh, st);
+
+    auto info = parse_export_info(nlh);
+    ASSERT_TRUE(info.ok()) << info.error().text();
+    EXPECT_FALSE(info->listen); // a multicast export without a TCP listener
+    ASSERT_TRUE(info->mcast);
+    const McastInfo& m = *info->mcast;
+    EXPECT_EQ(m.ifindex, 2u);
+    EXPECT_FALSE(m.interface); // named by dstor, never by the kernel
+    EXPECT_EQ(m.rate, 200000000u);
+    EXPECT_EQ(m.block_size, 16384u);
+    EXPECT_TRUE(m.querier);
+    EXPECT_EQ(m.epoch, 0x0123456789abcdefULL);
+    EXPECT_EQ(m.root, sample_root());
+    EXPECT_EQ(m.blocks, 1024u);
+    EXPECT_EQ(m.listened, 3u);
+    EXPECT_EQ(m.state, static_cast<std::uint32_t>(DSTOR_MC_STATE_SERVING));
+    Stats want;
+    want.mc_packets = 100;
+    want.mc_bytes = 102400;
+    want.mc_blocks = 6;
+    want.mld_reports = 5;
+    want.mld_bad = 1;
+    want.mc_queries = 2;
+    EXPECT_EQ(info->stats, want);
+
+    // Hashing: no root, epoch or blocks yet; no querier.
+    Buffer c;
+    nlh = genl_reply(c, DSTOR_CMD_EXPORT_GET);
+    mnl_attr_put_strz(nlh, DSTOR_A_NAME, "g2");
+    nlattr* mc = mnl_attr_nest_start(nlh, DSTOR_A_MCAST);
+    mnl_attr_put_u32(nlh, DSTOR_A_MCAST_IFINDEX, 2);
+    mnl_attr_put_u32(nlh, DSTOR_A_MCAST_MC_STATE, DSTOR_MC_STATE_HASHING);
+    mnl_attr_nest_end(nlh, mc);
+    info = parse_export_info(nlh);
+    ASSERT_TRUE(info.ok()) << info.error().text();
+    ASSERT_TRUE(info->mcast);
+    EXPECT_FALSE(info->mcast->querier);
+    EXPECT_FALSE(info->mcast->root);
+    EXPECT_FALSE(info->mcast->epoch);
+    EXPECT_FALSE(info->mcast->rate);
+    EXPECT_EQ(info->mcast->state, static_cast<std::uint32_t>(DSTOR_MC_STATE_HASHING));
+}
+
+TEST(Reply, SyncInfo) {
+    Buffer b;
+    nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_SYNC_GET);
+    mnl_attr_put_u32(nlh, DSTOR_A_INDEX, 4);
+    mnl_attr_put_strz(nlh, DSTOR_A_NAME, "golden");
+    mnl_attr_put_strz(nlh, DSTOR_A_DEVICE, "/dev/sdb");
+    put_mcast_reply(nlh);
+    put_u64_padded(nlh, DSTOR_A_PAD, DSTOR_A_SIZE, 16ULL << 20);
+    mnl_attr_put_u32(nlh, DSTOR_A_SYNC_STATE, DSTOR_SYNC_STATE_RECEIVING);
+    put_u64_padded(nlh, DSTOR_A_PAD, DSTOR_A_SYNC_ELAPSED_MS, 12345);
+    const std::uint8_t id[DSTOR_KEY_ID_LEN] = {1, 2, 3, 4, 5, 6, 7, 8};
+    mnl_attr_put(nlh, DSTOR_A_KEY_ID, sizeof(id), id);
+    nlattr* st = mnl_attr_nest_start(nlh, DSTOR_A_STATS);
+    const std::pair<std::uint16_t, std::uint64_t> counters[] = {
+        {DSTOR_A_STATS_SYNC_BLOCKS, 1024},  {DSTOR_A_STATS_SYNC_GOOD, 256},
+        {DSTOR_A_STATS_SYNC_RECEIVED, 300}, {DSTOR_A_STATS_SYNC_VERIFIED, 298},
+        {DSTOR_A_STATS_SYNC_HASH_BAD, 2},   {DSTOR_A_STATS_SYNC_BYTES, 4915200},
+        {DSTOR_A_STATS_SYNC_PACKETS, 4800}, {DSTOR_A_STATS_SYNC_PACKETS_BAD, 7},
+        {DSTOR_A_STATS_SYNC_CHANNELS, 12},
+    };
+    for (const auto& [type, v] : counters)
+        put_u64_padded(nlh, DSTOR_A_STATS_PAD, type, v);
+    mnl_attr_nest_end(nlh, st);
+
+    auto info = parse_sync_info(nlh);
+    ASSERT_TRUE(info.ok()) << info.error().text();
+    EXPECT_EQ(info->index, 4u);
+    EXPECT_EQ(info->name, "golden");
+    EXPECT_EQ(info->device, "/dev/sdb");
+    EXPECT_EQ(info->mcast.ifindex, 2u);
+    EXPECT_EQ(info->mcast.block_size, 16384u);
+    EXPECT_EQ(info->mcast.blocks, 1024u);
+    EXPECT_EQ(info->mcast.epoch, 0x0123456789abcdefULL);
+    EXPECT_EQ(info->mcast.root, sample_root());
+    EXPECT_EQ(info->size, 16ULL << 20);
+    EXPECT_EQ(info->state, static_cast<std::uint32_t>(DSTOR_SYNC_STATE_RECEIVING));
+    EXPECT_EQ(info->elapsed_ms, 12345u);
+    ASSERT_TRUE(info->key_id);
+    EXPECT_EQ(format_key_id(*info->key_id), "0102030405060708");
+    EXPECT_EQ(info->stats, samples::sample_sync().stats);
+
+    // Just added: waiting for the announcement, nothing known yet.
+    Buffer c;
+    nlh = genl_reply(c, DSTOR_CMD_SYNC_ADD);
+    mnl_attr_put_u32(nlh, DSTOR_A_INDEX, 0);
+    mnl_attr_put_strz(nlh, DSTOR_A_NAME, "g");
+    nlattr* mc = mnl_attr_nest_start(nlh, DSTOR_A_MCAST);
+    mnl_attr_put_u32(nlh, DSTOR_A_MCAST_IFINDEX, 2);
+    mnl_attr_nest_end(nlh, mc);
+    mnl_attr_put_u32(nlh, DSTOR_A_SYNC_STATE, DSTOR_SYNC_STATE_WAITING);
+    info = parse_sync_info(nlh);
+    ASSERT_TRUE(info.ok()) << info.error().text();
+    EXPECT_EQ(info->index, 0u);
+    EXPECT_EQ(info->state, static_cast<std::uint32_t>(DSTOR_SYNC_STATE_WAITING));
+    EXPECT_FALSE(info->size);
+    EXPECT_FALSE(info->mcast.root);
+    EXPECT_FALSE(info->mcast.blocks);
+    EXPECT_FALSE(info->elapsed_ms);
+    EXPECT_FALSE(info->key_id);
+    EXPECT_EQ(info->stats, Stats{});
+}
+
+TEST(Reply, SyncDumpPassesTheDispatcher) {
+    Stream s;
+    for (std::uint32_t i : {0u, 3u}) {
+        nlmsghdr* nlh = s.add(family, NLM_F_MULTI);
+        auto* genl = static_cast<genlmsghdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(genlmsghdr)));
+        genl->cmd = DSTOR_CMD_SYNC_GET;
+        genl->version = DSTOR_GENL_VERSION;
+        mnl_attr_put_u32(nlh, DSTOR_A_INDEX, i);
+        mnl_attr_put_strz(nlh, DSTOR_A_NAME, "g");
+        s.commit(nlh);
+    }
+    s.add_done();
+    std::vector<std::uint32_t> seen;
+    auto r = nl::dispatch(s.data, s.len, 1, 0, [&seen](const nlmsghdr* nlh) -> Result<void> {
+        auto info = parse_sync_info(nlh);
+        if (!info)
+            return info.error();
+        seen.push_back(info->index.value_or(99));
+        return {};
+    });
+    ASSERT_TRUE(r.ok()) << r.error().text();
+    EXPECT_TRUE(*r);
+    EXPECT_EQ(seen, (std::vector<std::uint32_t>{0, 3}));
+}
+
+TEST(Reply, MalformedMcastAndSync) {
+    // A reply of a sync (or else an export) named "x" with what `fill` adds
+    // must fail with an error that names `what`.
+    auto expect_bad = [](void (*fill)(nlmsghdr*), const char* what, bool sync) {
+        Buffer b;
+        nlmsghdr* nlh = genl_reply(b, sync ? DSTOR_CMD_SYNC_GET : DSTOR_CMD_EXPORT_GET);
+        mnl_attr_put_strz(nlh, DSTOR_A_NAME, "x");
+        fill(nlh);
+        std::string text;
+        if (sync) {
+            auto r = parse_sync_info(nlh);
+            text = r.ok() ? "" : r.error().text();
+        } else {
+            auto r = parse_export_info(nlh);
+            text = r.ok() ? "" : r.error().text();
+        }
+        EXPECT_NE(text.find(what), std::string::npos) << what << ": '" << text << "'";
+    };
+    expect_bad(
+        [](nlmsghdr* nlh) {
+            nlattr* mc = mnl_attr_nest_start(nlh, DSTOR_A_MCAST);
+            const std::uint8_t short_root[16] = {};
+            mnl_attr_put(nlh, DSTOR_A_MCAST_ROOT, sizeof(short_root), short_root);
+            mnl_attr_nest_end(nlh, mc);
+        },
+        "DSTOR_A_MCAST_ROOT", false);
+    expect_bad(
+        [](nlmsghdr* nlh) {
+            nlattr* mc = mnl_attr_nest_start(nlh, DSTOR_A_MCAST);
+            mnl_attr_put_u32(nlh, DSTOR_A_MCAST_RATE, 1); // u64 expected
+            mnl_attr_nest_end(nlh, mc);
+        },
+        "DSTOR_A_MCAST_RATE", false);
+    expect_bad(
+        [](nlmsghdr* nlh) {
+            nlattr* mc = mnl_attr_nest_start(nlh, DSTOR_A_MCAST);
+            mnl_attr_put_u32(nlh, DSTOR_A_MCAST_QUERIER, 1); // a flag has no payload
+            mnl_attr_nest_end(nlh, mc);
+        },
+        "DSTOR_A_MCAST_QUERIER", false);
+    expect_bad(
+        [](nlmsghdr* nlh) {
+            nlattr* mc = mnl_attr_nest_start(nlh, DSTOR_A_MCAST);
+            mnl_attr_put_u64(nlh, DSTOR_A_MCAST_IFINDEX, 1);
+            mnl_attr_nest_end(nlh, mc);
+        },
+        "DSTOR_A_MCAST_IFINDEX", true);
+    expect_bad([](nlmsghdr* nlh) { mnl_attr_put_u64(nlh, DSTOR_A_SYNC_STATE, 1); },
+               "DSTOR_A_SYNC_STATE", true);
+    expect_bad([](nlmsghdr* nlh) { mnl_attr_put_u32(nlh, DSTOR_A_SYNC_ELAPSED_MS, 1); },
+               "DSTOR_A_SYNC_ELAPSED_MS", true);
+    expect_bad(
+        [](nlmsghdr* nlh) {
+            nlattr* st = mnl_attr_nest_start(nlh, DSTOR_A_STATS);
+            mnl_attr_put_u32(nlh, DSTOR_A_STATS_SYNC_BYTES, 1);
+            mnl_attr_nest_end(nlh, st);
+        },
+        "DSTOR_A_STATS", true);
+    expect_bad([](nlmsghdr* nlh) { mnl_attr_put_u8(nlh, DSTOR_A_INDEX, 1); }, "DSTOR_A_INDEX",
+               true);
+
+    // A sync reply without a name is not a sync.
+    Buffer b;
+    nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_SYNC_GET);
+    mnl_attr_put_u32(nlh, DSTOR_A_INDEX, 1);
+    EXPECT_FALSE(parse_sync_info(nlh).ok());
 }

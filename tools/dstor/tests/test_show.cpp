@@ -2,7 +2,10 @@
 
 #include <linux/dstor.h>
 
+#include "progress.hpp"
 #include "show.hpp"
+#include "sync_sample.hpp"
+#include "validate.hpp"
 
 using namespace dstor;
 using json = nlohmann::json;
@@ -72,6 +75,56 @@ std::vector<ImportInfo> sample_imports() {
     return {i, old};
 }
 
+using samples::sample_root;
+using samples::sample_sync;
+const char* const root_hex = samples::sample_root_hex;
+
+ExportInfo mcast_export() {
+    ExportInfo e;
+    e.name = "golden";
+    e.device = "/dev/vdb";
+    e.read_only = true;
+    e.size = 16ULL << 20;
+    e.block_size = 512;
+    e.sessions = 0;
+    McastInfo m;
+    m.ifindex = 2;
+    m.interface = "eth0";
+    m.rate = 200000000;
+    m.block_size = 16384;
+    m.querier = true;
+    m.epoch = 0x0123456789abcdefULL;
+    m.root = sample_root();
+    m.blocks = 1024;
+    m.listened = 3;
+    m.state = DSTOR_MC_STATE_SERVING;
+    e.mcast = m;
+    e.stats.mc_packets = 100;
+    e.stats.mc_bytes = 102400;
+    e.stats.mc_blocks = 6;
+    e.stats.mld_reports = 5;
+    e.stats.mld_bad = 1;
+    e.stats.mc_queries = 2;
+    return e;
+}
+
+// Just added, in another namespace: nothing known but the interface index.
+SyncInfo waiting_sync() {
+    SyncInfo y;
+    y.index = 0;
+    y.name = "g";
+    y.mcast.ifindex = 9;
+    y.state = DSTOR_SYNC_STATE_WAITING;
+    return y;
+}
+
+std::vector<std::string> keys_of(const nlohmann::ordered_json& j) {
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : j.items())
+        keys.push_back(k);
+    return keys;
+}
+
 } // namespace
 
 TEST(ShowJson, ExactDocument) {
@@ -93,7 +146,8 @@ TEST(ShowJson, ExactDocument) {
          "stats": {"writes": 7, "resent": 2, "timeouts": 1, "reconnects": 3, "keepalives": 40}},
         {"index": 3, "device": "/dev/dstor3", "name": "disk2", "read_only": false,
          "connections": 2, "state": "reconnecting", "timers": {}, "stats": {}}
-      ]
+      ],
+      "syncs": []
     })");
     EXPECT_EQ(json::parse(doc.dump()), expected) << doc.dump(2);
 }
@@ -124,7 +178,7 @@ TEST(ShowJson, KeyOrderFollowsTheSpec) {
 }
 
 TEST(ShowJson, Empty) {
-    EXPECT_EQ(show_json({}, {}).dump(), R"({"exports":[],"imports":[]})");
+    EXPECT_EQ(show_json({}, {}).dump(), R"({"exports":[],"imports":[],"syncs":[]})");
 }
 
 TEST(ShowJson, InvalidUtf8DoesNotThrow) {
@@ -227,4 +281,158 @@ TEST(ShowText, StateNames) {
     EXPECT_EQ(state_name(0), "unknown");
     EXPECT_EQ(state_name(77), "unknown");
     EXPECT_EQ(state_name(std::nullopt), "unknown");
+}
+
+TEST(ShowText, McastExport) {
+    EXPECT_EQ(format_show({mcast_export()}, {}),
+              "export: golden\n"
+              "  device: /dev/vdb\n"
+              "  access: read-only\n"
+              "  size: 16.00 MiB (16777216 bytes), block size 512\n"
+              "  sessions: 0\n"
+              "  multicast: eth0, rate 200Mbit/s, block size 16K, querier\n"
+              "  multicast state: serving, 1024 blocks, 3 channels listened, "
+              "epoch 0123456789abcdef\n"
+              "  multicast root: " +
+                  std::string(root_hex) +
+                  "\n"
+                  "  multicast sent: 100 packets, 100.00 KiB, 6 blocks; "
+                  "MLD: 5 reports, 1 malformed, 2 queries\n");
+
+    // Hashing, its interface not known in this namespace.
+    ExportInfo e;
+    e.name = "g2";
+    e.read_only = true;
+    e.mcast = McastInfo{};
+    e.mcast->ifindex = 7;
+    e.mcast->state = DSTOR_MC_STATE_HASHING;
+    EXPECT_EQ(format_show({e}, {}), "export: g2\n"
+                                    "  access: read-only\n"
+                                    "  multicast: ifindex 7\n"
+                                    "  multicast state: hashing\n");
+}
+
+TEST(ShowJson, McastExport) {
+    const auto doc = show_json({mcast_export()}, {});
+    const json expected = json::parse(R"({
+      "name": "golden", "device": "/dev/vdb", "read_only": true, "size": 16777216,
+      "block_size": 512, "sessions": 0,
+      "mcast": {"interface": "eth0", "ifindex": 2, "rate": 200000000, "block_size": 16384,
+                "querier": true, "state": "serving", "blocks": 1024, "listened": 3,
+                "epoch": "0123456789abcdef",
+                "root": "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"},
+      "stats": {"mc_packets": 100, "mc_bytes": 102400, "mc_blocks": 6, "mld_reports": 5,
+                "mld_bad": 1, "mc_queries": 2}
+    })");
+    EXPECT_EQ(json::parse(doc["exports"][0].dump()), expected) << doc.dump(2);
+    EXPECT_EQ(keys_of(doc["exports"][0]["mcast"]),
+              (std::vector<std::string>{"interface", "ifindex", "rate", "block_size", "querier",
+                                        "state", "blocks", "listened", "epoch", "root"}));
+
+    // A TCP export has no "mcast"; a hashing one has what is known.
+    EXPECT_FALSE(show_json(sample_exports(), {})["exports"][0].contains("mcast"));
+    ExportInfo e;
+    e.name = "g2";
+    e.mcast = McastInfo{};
+    e.mcast->ifindex = 7;
+    e.mcast->state = DSTOR_MC_STATE_HASHING;
+    EXPECT_EQ(show_json({e}, {})["exports"][0]["mcast"].dump(),
+              R"({"ifindex":7,"querier":false,"state":"hashing"})");
+}
+
+TEST(ShowText, Syncs) {
+    EXPECT_EQ(format_show({}, {}, {sample_sync(), waiting_sync()}),
+              "sync: 4\n"
+              "  export: golden\n"
+              "  target: /dev/sdb\n"
+              "  interface: eth0\n"
+              "  state: receiving\n"
+              "  key: 0102030405060708\n"
+              "  size: 16.00 MiB (16777216 bytes), block size 16384\n"
+              "  tree: 1024 blocks, epoch 0123456789abcdef\n"
+              "  merkle root: " +
+                  std::string(root_hex) +
+                  "\n"
+                  "  blocks: 1024 total, 256 already good, 300 received, 298 verified, "
+                  "2 bad hashes\n"
+                  "  progress: 554/1024 done (54%), 4.69 MiB received, elapsed 12.3 s, "
+                  "398.2 kB/s, ETA 0:20\n"
+                  "  packets: 4800 received, 7 dropped, 12 channels joined\n"
+                  "\n"
+                  "sync: 0\n"
+                  "  export: g\n"
+                  "  interface: ifindex 9\n"
+                  "  state: waiting\n");
+
+    // Syncs come after exports and imports; done ones have no ETA.
+    SyncInfo done = sample_sync();
+    done.state = DSTOR_SYNC_STATE_DONE;
+    done.stats.sync_verified = 768;
+    const std::string out = format_show(sample_exports(), sample_imports(), {done});
+    EXPECT_NE(out.find("  connections: 2\n\nsync: 4\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("  progress: 1024/1024 done (100%), 4.69 MiB received, elapsed 12.3 s, "
+                       "398.2 kB/s\n"),
+              std::string::npos)
+        << out;
+}
+
+TEST(ShowJson, Syncs) {
+    const auto doc = show_json({}, {}, {sample_sync(), waiting_sync()});
+    const json expected = json::parse(R"([
+      {"index": 4, "name": "golden", "target": "/dev/sdb", "interface": "eth0", "ifindex": 2,
+       "state": "receiving", "size": 16777216, "block_size": 16384, "blocks": 1024,
+       "epoch": "0123456789abcdef",
+       "root": "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf",
+       "elapsed_ms": 12345, "bytes_per_second": 398153, "eta_seconds": 20,
+       "key_id": "0102030405060708",
+       "stats": {"sync_blocks": 1024, "sync_good": 256, "sync_received": 300,
+                 "sync_verified": 298, "sync_hash_bad": 2, "sync_bytes": 4915200,
+                 "sync_packets": 4800, "sync_packets_bad": 7, "sync_channels": 12}},
+      {"index": 0, "name": "g", "ifindex": 9, "state": "waiting", "stats": {}}
+    ])");
+    EXPECT_EQ(json::parse(doc["syncs"].dump()), expected) << doc.dump(2);
+    EXPECT_EQ(
+        keys_of(doc["syncs"][0]),
+        (std::vector<std::string>{"index", "name", "target", "interface", "ifindex", "state",
+                                  "size", "block_size", "blocks", "epoch", "root", "elapsed_ms",
+                                  "bytes_per_second", "eta_seconds", "key_id", "stats"}));
+    EXPECT_EQ(keys_of(doc), (std::vector<std::string>{"exports", "imports", "syncs"}));
+    EXPECT_EQ(keys_of(show_json({}, {}, {}, CryptoInfo{4, 0})),
+              (std::vector<std::string>{"exports", "imports", "syncs", "crypto"}));
+}
+
+TEST(ShowText, StateNamesOfMulticast) {
+    const std::pair<std::uint32_t, const char*> syncs[] = {
+        {DSTOR_SYNC_STATE_WAITING, "waiting"},
+        {DSTOR_SYNC_STATE_TREE, "tree"},
+        {DSTOR_SYNC_STATE_HASHING, "hashing"},
+        {DSTOR_SYNC_STATE_RECEIVING, "receiving"},
+        {DSTOR_SYNC_STATE_VERIFYING, "verifying"},
+        {DSTOR_SYNC_STATE_DONE, "done"},
+        {DSTOR_SYNC_STATE_FAILED, "failed"},
+        {0, "unknown"},
+        {99, "unknown"},
+    };
+    for (const auto& [state, name] : syncs)
+        EXPECT_EQ(sync_state_name(state), name);
+    EXPECT_EQ(sync_state_name(std::nullopt), "unknown");
+    EXPECT_EQ(mc_state_name(DSTOR_MC_STATE_HASHING), "hashing");
+    EXPECT_EQ(mc_state_name(DSTOR_MC_STATE_SERVING), "serving");
+    EXPECT_EQ(mc_state_name(DSTOR_MC_STATE_FAILED), "failed");
+    EXPECT_EQ(mc_state_name(0), "unknown");
+    EXPECT_EQ(mc_state_name(std::nullopt), "unknown");
+}
+
+TEST(ShowText, NameInterfaces) {
+    // Names come from this namespace; an index without an interface stays unnamed.
+    std::vector<ExportInfo> exports = sample_exports();
+    exports.push_back(mcast_export());
+    exports.back().mcast->interface.reset();
+    exports.back().mcast->ifindex = 1; // lo
+    std::vector<SyncInfo> syncs = {waiting_sync()};
+    syncs[0].mcast.ifindex = 0x7ffffff0;
+    name_interfaces(exports, syncs);
+    EXPECT_FALSE(exports[0].mcast);
+    EXPECT_EQ(exports.back().mcast->interface, interface_name(1));
+    EXPECT_FALSE(syncs[0].mcast.interface);
 }

@@ -214,3 +214,136 @@ TEST(ErrorText, Formats) {
     EXPECT_EQ(Error::sys(ENOENT, "/dev/x").text(), "/dev/x: No such file or directory");
     EXPECT_EQ(Error::user("plain sentence").text(), "plain sentence");
 }
+
+TEST(Rate, SuffixesArePowersOf1000) {
+    const std::pair<const char*, std::uint64_t> ok[] = {
+        {"200M", 200000000},         {"200m", 200000000},  {"1M", DSTOR_MC_MIN_RATE},
+        {"1000K", 1000000},          {"1000k", 1000000},   {"1000000", 1000000},
+        {"100G", DSTOR_MC_MAX_RATE}, {"1.5G", 1500000000}, {"2.5g", 2500000000},
+        {"0.001G", 1000000},         {"10.25M", 10250000}, {"100000000000", 100000000000},
+    };
+    for (const auto& [text, want] : ok) {
+        auto r = parse_rate(text);
+        ASSERT_TRUE(r.ok()) << text << ": " << r.error().text();
+        EXPECT_EQ(*r, want) << text;
+    }
+}
+
+TEST(Rate, Rejects) {
+    // Out of range, not a number, not whole, a suffix of another kind.
+    for (const char* bad : {"",
+                            "0",
+                            "999999",
+                            "999K",
+                            "0.5M",
+                            "101G",
+                            "100000000001",
+                            "1T",
+                            "M",
+                            "1MM",
+                            "1 M",
+                            " 1M",
+                            "1M ",
+                            "-1M",
+                            "+1M",
+                            "1.M",
+                            ".5G",
+                            "1..5G",
+                            "1.5.5G",
+                            "1e9",
+                            "0x10M",
+                            "1Mbit",
+                            "1.0000005M",
+                            "99999999999999999999",
+                            "18446744073709551616G",
+                            "200Mi"}) {
+        auto r = parse_rate(bad);
+        ASSERT_FALSE(r.ok()) << "'" << bad << "'";
+        EXPECT_EQ(r.error().text(), "--rate must be bits per second from 1M to 100G, with an "
+                                    "optional K, M or G (powers of 1000): e.g. 200M")
+            << bad;
+    }
+}
+
+TEST(BlockSize, SuffixesArePowersOf1024) {
+    const std::pair<const char*, std::uint32_t> ok[] = {
+        {"4K", 4096},
+        {"4k", 4096},
+        {"64K", 65536},
+        {"65536", 65536},
+        {"1M", 1 << 20},
+        {"1m", 1 << 20},
+        {"0.5M", 1 << 19},
+        {"4096", DSTOR_MC_MIN_BLOCK},
+        {"1024K", DSTOR_MC_MAX_BLOCK},
+    };
+    for (const auto& [text, want] : ok) {
+        auto r = parse_block_size(text);
+        ASSERT_TRUE(r.ok()) << text << ": " << r.error().text();
+        EXPECT_EQ(*r, want) << text;
+    }
+}
+
+TEST(BlockSize, Rejects) {
+    // Not a power of two, out of range, not a number.
+    for (const char* bad : {"", "0", "2K", "4095", "3K", "48K", "96K", "2M", "1G", "1.5K", "2048",
+                            "64KB", "64KiB", "K", "-64K", "64 K", "4294967296"}) {
+        auto r = parse_block_size(bad);
+        ASSERT_FALSE(r.ok()) << "'" << bad << "'";
+        EXPECT_EQ(r.error().text(), "--block-size must be a power of two from 4K to 1M bytes, "
+                                    "with an optional K or M (powers of 1024): e.g. 64K")
+            << bad;
+    }
+}
+
+TEST(FormatScaled, Suffixes) {
+    EXPECT_EQ(format_scaled(0, 1000), "0");
+    EXPECT_EQ(format_scaled(999, 1000), "999");
+    EXPECT_EQ(format_scaled(1000, 1000), "1K");
+    EXPECT_EQ(format_scaled(200000000, 1000), "200M");
+    EXPECT_EQ(format_scaled(1500000000, 1000), "1.5G");
+    EXPECT_EQ(format_scaled(1234567, 1000), "1.23M");
+    EXPECT_EQ(format_scaled(DSTOR_MC_MAX_RATE, 1000), "100G");
+    EXPECT_EQ(format_scaled(4096, 1024), "4K");
+    EXPECT_EQ(format_scaled(65536, 1024), "64K");
+    EXPECT_EQ(format_scaled(1 << 20, 1024), "1M");
+    EXPECT_EQ(format_scaled(1023, 1024), "1023");
+    EXPECT_EQ(format_scaled(UINT64_MAX, 1000), "18.45E");
+    // What parse_rate prints parses back.
+    for (std::uint64_t v : {1000000ULL, 200000000ULL, 1500000000ULL, 100000000000ULL})
+        EXPECT_EQ(*parse_rate(format_scaled(v, 1000)), v);
+}
+
+TEST(InterfaceName, Checks) {
+    for (const char* ok :
+         {"eth0", "lo", "br-1234", "v-mx-99999", "enp0s31f6", "a.b", "wg_0", "123456789012345"})
+        EXPECT_FALSE(check_interface_name(ok)) << ok;
+    EXPECT_EQ(*check_interface_name(""), "the interface name is empty");
+    EXPECT_EQ(*check_interface_name("1234567890123456"),
+              "the interface name '1234567890123456' is 16 characters long (at most 15)");
+    EXPECT_EQ(*check_interface_name("."), "'.' is not an interface name");
+    EXPECT_EQ(*check_interface_name(".."), "'..' is not an interface name");
+    EXPECT_EQ(*check_interface_name("eth0:1"), "the interface name 'eth0:1' contains ':'");
+    EXPECT_EQ(*check_interface_name("a/b"), "the interface name 'a/b' contains '/'");
+    EXPECT_EQ(*check_interface_name("a b"), "the interface name 'a b' contains a space");
+    EXPECT_NE(check_interface_name("a\tb")->find("0x09"), std::string::npos);
+}
+
+TEST(InterfaceName, Resolves) {
+    // The loopback device exists in every network namespace.
+    auto lo = resolve_interface("lo");
+    ASSERT_TRUE(lo.ok()) << lo.error().text();
+    EXPECT_GT(*lo, 0u);
+    EXPECT_EQ(interface_name(*lo), "lo");
+
+    auto none = resolve_interface("dstor-noif0");
+    ASSERT_FALSE(none.ok());
+    EXPECT_EQ(none.error().text(),
+              "no interface 'dstor-noif0' in this network namespace (see 'ip link')");
+    auto bad = resolve_interface("eth0:1");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().text(), "the interface name 'eth0:1' contains ':'");
+
+    EXPECT_FALSE(interface_name(0));
+    EXPECT_FALSE(interface_name(0x7ffffff0));
+}
