@@ -27,9 +27,12 @@ at_exit 'touch /tmp/hostile-stop; kill $(jobs -p) 2>/dev/null; wait; for d in /d
 
 # The debug kernel (KASAN, lockdep, kmemleak) is several times slower: the
 # same attacks, fewer of them.
-N_PLAIN=2000 N_KEYED=1000 N_NONE=200 N_NL=4000
+# There, too, replies can take longer than dstor-hostile's 2 s deadline
+# while fio runs alongside, so late replies are not counted as wrong (the
+# Debian kernels run --strict: every reply on time and correct).
+N_PLAIN=2000 N_KEYED=1000 N_NONE=200 N_NL=4000 STRICT=--strict
 if grep -qw kasan_report /proc/kallsyms; then
-	N_PLAIN=600 N_KEYED=300 N_NONE=100 N_NL=1500
+	N_PLAIN=600 N_KEYED=300 N_NONE=100 N_NL=1500 STRICT=
 fi
 
 K=$(mktemp -d)
@@ -76,7 +79,7 @@ v1=$!
 # --- the wire ----------------------------------------------------------------------
 hostile() { # NAME CONNECTIONS SEED
 	in_im dstor-hostile --connect "$EX_IP4:7420" --export "$1" \
-		--connections "$2" --seed "$3" --strict >"/tmp/hostile.$1.log" 2>&1 ||
+		--connections "$2" --seed "$3" $STRICT >"/tmp/hostile.$1.log" 2>&1 ||
 		{ tail -n 30 "/tmp/hostile.$1.log"; false; }
 }
 ktap_check "$N_PLAIN hostile connections to the plain export" hostile h0 $N_PLAIN 1
