@@ -37,7 +37,7 @@ CHECKPATCH := $(BUILD)/tools/linux-source-6.1/scripts/checkpatch.pl
 
 TESTTOOLS := $(BUILD)/testtools
 TESTTOOL_BINS := $(addprefix $(TESTTOOLS)/,dstor-hostile dstor-nlfuzz dstor-mitm dstor-mcforge)
-FUZZ_SECONDS ?= 70
+FUZZ_SECONDS ?= 42
 
 .PHONY: all module modules tool testtools fuzz host-test style sparse deps check demo bench print-kver61 print-kver612 \
 	install dkms-install dkms-check vm-test debug-module debug-kernel clean

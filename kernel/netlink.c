@@ -49,6 +49,7 @@ static const struct nla_policy mcast_policy[DSTOR_A_MCAST_MAX + 1] = {
 
 static const struct nla_policy sync_mcast_policy[DSTOR_A_MCAST_MAX + 1] = {
 	[DSTOR_A_MCAST_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
+	[DSTOR_A_MCAST_ROOT] = NLA_POLICY_EXACT_LEN(DSTOR_MC_HASH_LEN),
 };
 
 static const struct nla_policy sync_add_policy[DSTOR_A_MAX + 1] = {

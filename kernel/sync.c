@@ -51,11 +51,14 @@
 #define SYNC_MAX_CHANNELS	64		/* groups joined at once */
 #define SYNC_POOL_BYTES		(16U << 20)	/* blocks being assembled */
 #define SYNC_POOL_MAX		256
+#define SYNC_RCVBUF		(4 << 20)	/* in truesize: ~2 MiB of data */
 #define SYNC_RX_TIMEOUT		(HZ / 10)	/* how soon a stop is seen */
 #define SYNC_STALL		(5 * HZ)	/* nothing useful: join again */
 #define SYNC_SLOT_IDLE		(60 * HZ)	/* a partial block given up */
 #define SYNC_TREE_GONE		(10 * HZ)	/* unannounced: take another */
 #define SYNC_CHUNKS_MAX		(DSTOR_MC_MAX_BLOCK / DSTOR_MC_CHUNK)
+#define SYNC_SOURCES		4		/* announcers remembered */
+#define SYNC_FP			16		/* a TREE packet's fingerprint */
 
 /* A block being assembled from DATA packets. */
 struct sync_slot {
@@ -63,8 +66,16 @@ struct sync_slot {
 	unsigned int chunks;		/* chunks of the block */
 	unsigned int have;		/* chunks received */
 	unsigned long touched;		/* jiffies of the last chunk */
+	bool contested;			/* failed its hash: chunks replaced */
 	DECLARE_BITMAP(got, SYNC_CHUNKS_MAX);
 	struct page **pages;
+};
+
+/* The last ANNOUNCE from one source address (unkeyed, unpinned syncs). */
+struct sync_source {
+	struct in6_addr addr;
+	struct dstor_mc_announce ann;
+	u64 epoch;
 };
 
 struct sync_chan {
@@ -80,6 +91,8 @@ struct dstor_sync {
 	int ifindex;
 	dev_t dev;
 	struct dstor_key key;
+	bool pinned;			/* only trees with this root */
+	u8 pin_root[DSTOR_MC_HASH_LEN];
 	u8 kt[DSTOR_MC_HASH_LEN];	/* tree key */
 	struct task_struct *task;
 	u64 started, ended;		/* ktime_get_ns(); ended 0: running */
@@ -105,9 +118,13 @@ struct dstor_sync {
 	struct dstor_mc_announce next;	/* the last announce received */
 	u64 next_epoch;
 	unsigned long ann_seen;		/* jiffies: the current tree announced */
+	struct sync_source sources[SYNC_SOURCES];
+	unsigned int nr_sources;
 	u8 *leaves;			/* the export's leaf hashes */
 	u8 *mine;			/* the target's */
 	unsigned long *tree_got;	/* TREE packets received */
+	unsigned long *tree_ok;		/* ... and seen twice (contested) */
+	u8 (*tree_fp)[SYNC_FP];		/* ... the last copy's fingerprint */
 	unsigned long *good;		/* leaves the target holds */
 	u64 good_count;
 	struct sync_slot *slots;
@@ -280,10 +297,14 @@ static void tree_free(struct dstor_sync *s)
 	kvfree(s->leaves);
 	kvfree(s->mine);
 	bitmap_free(s->tree_got);
+	bitmap_free(s->tree_ok);
+	kvfree(s->tree_fp);
 	bitmap_free(s->good);
 	s->leaves = NULL;
 	s->mine = NULL;
 	s->tree_got = NULL;
+	s->tree_ok = NULL;
+	s->tree_fp = NULL;
 	s->good = NULL;
 	if (s->dctx_ready)
 		dstor_mc_ctx_free(&s->dctx);
@@ -294,18 +315,20 @@ static void tree_free(struct dstor_sync *s)
 static int tree_alloc(struct dstor_sync *s)
 {
 	unsigned int i, j, np = s->ann.block_size >> PAGE_SHIFT;
-	u64 n = s->ann.blocks;
+	u64 n = s->ann.blocks, pkts = DIV_ROUND_UP(n, DSTOR_MC_LEAVES_PER_PKT);
 
 	s->leaves = kvmalloc_array(n, DSTOR_MC_HASH, GFP_KERNEL);
 	s->mine = kvmalloc_array(n, DSTOR_MC_HASH, GFP_KERNEL);
-	s->tree_got = bitmap_zalloc(DIV_ROUND_UP(n, DSTOR_MC_LEAVES_PER_PKT),
-				    GFP_KERNEL);
+	s->tree_got = bitmap_zalloc(pkts, GFP_KERNEL);
+	s->tree_ok = bitmap_zalloc(pkts, GFP_KERNEL);
+	s->tree_fp = kvcalloc(pkts, SYNC_FP, GFP_KERNEL);
 	s->good = bitmap_zalloc(n, GFP_KERNEL);
 	s->nr_slots = clamp_t(unsigned int,
 			      SYNC_POOL_BYTES / s->ann.block_size, 1,
 			      SYNC_POOL_MAX);
 	s->slots = kcalloc(s->nr_slots, sizeof(*s->slots), GFP_KERNEL);
-	if (!s->leaves || !s->mine || !s->tree_got || !s->good || !s->slots)
+	if (!s->leaves || !s->mine || !s->tree_got || !s->tree_ok ||
+	    !s->tree_fp || !s->good || !s->slots)
 		return -ENOMEM;
 	for (i = 0; i < s->nr_slots; i++) {
 		s->slots[i].index = U64_MAX;
@@ -354,8 +377,44 @@ static int announce_check(struct dstor_sync *s, const struct dstor_mc_hdr *h)
 				     DSTOR_MC_MIN_BLOCK, DSTOR_MC_MAX_BLOCK,
 				     DSTOR_MC_MAX_BLOCKS))
 		return -EBADMSG;
+	if (s->pinned && crypto_memneq(s->next.root, s->pin_root,
+				       DSTOR_MC_HASH))
+		return -EBADMSG;
 	s->next_epoch = h->epoch;
 	return 0;
+}
+
+/*
+ * Without a key or a pinned root anyone on the link can make a valid
+ * ANNOUNCE. A tree is only taken once its source has announced it twice
+ * in a row, so a sender of ever-changing roots (one address) cannot make
+ * us chase trees nobody serves; the exporter repeats its announcement
+ * every 500 ms. This does not stop a sender that spoofs addresses or
+ * announces a consistent tree of its own: for that, use --key or --root.
+ */
+static bool announce_confirmed(struct dstor_sync *s,
+			       const struct in6_addr *from)
+{
+	struct sync_source *src;
+	unsigned int i;
+
+	if (s->key.set || s->pinned)
+		return true;
+	for (i = 0; i < min_t(unsigned int, s->nr_sources, SYNC_SOURCES); i++) {
+		src = &s->sources[i];
+		if (!ipv6_addr_equal(&src->addr, from))
+			continue;
+		if (src->epoch == s->next_epoch &&
+		    !memcmp(&src->ann, &s->next, sizeof(s->next)))
+			return true;
+		goto remember;
+	}
+	src = &s->sources[s->nr_sources++ % SYNC_SOURCES];
+	src->addr = *from;
+remember:
+	src->ann = s->next;
+	src->epoch = s->next_epoch;
+	return false;
 }
 
 static bool same_tree(struct dstor_sync *s)
@@ -373,6 +432,7 @@ static bool same_tree(struct dstor_sync *s)
 static int sync_recv(struct dstor_sync *s, struct dstor_mc_hdr *h)
 {
 	struct kvec iov = { .iov_base = s->pkt, .iov_len = DSTOR_MC_PKT_MAX };
+	struct sockaddr_in6 from;
 	struct msghdr msg;
 	int n;
 
@@ -380,6 +440,9 @@ static int sync_recv(struct dstor_sync *s, struct dstor_mc_hdr *h)
 		if (kthread_should_stop())
 			return -EINTR;
 		memset(&msg, 0, sizeof(msg));
+		memset(&from, 0, sizeof(from));
+		msg.msg_name = &from;
+		msg.msg_namelen = sizeof(from);
 		n = kernel_recvmsg(s->sock, &msg, &iov, 1, iov.iov_len, 0);
 		if (n == -EAGAIN || n == -EINTR)
 			return -EAGAIN;
@@ -402,8 +465,9 @@ static int sync_recv(struct dstor_sync *s, struct dstor_mc_hdr *h)
 			 */
 			if (same_tree(s))
 				s->ann_seen = jiffies;
-			else if (!s->dctx_ready ||
-				 time_after(jiffies, s->ann_seen + SYNC_TREE_GONE))
+			else if ((!s->dctx_ready ||
+				  time_after(jiffies, s->ann_seen + SYNC_TREE_GONE)) &&
+				 announce_confirmed(s, &from.sin6_addr))
 				return 0;
 			continue;
 		}
@@ -473,6 +537,51 @@ static int tree_setup(struct dstor_sync *s)
 	return 0;
 }
 
+static void tree_fp_held(struct dstor_sync *s, u64 p, u8 *fp)
+{
+	u64 first = p * DSTOR_MC_LEAVES_PER_PKT;
+	u64 leaves = min_t(u64, DSTOR_MC_LEAVES_PER_PKT, s->ann.blocks - first);
+
+	blake2s(fp, s->leaves + first * DSTOR_MC_HASH, NULL, SYNC_FP,
+		leaves * DSTOR_MC_HASH, 0);
+}
+
+/*
+ * The leaves we hold do not give the root: some copy was forged (without
+ * a key anyone can make a valid tag). From now on a TREE packet is only
+ * taken once the same copy came twice in a row: the exporter's repeats
+ * every carousel pass, a forger's random ones do not. What we hold counts
+ * as the first copy.
+ */
+static void tree_contest(struct dstor_sync *s, u64 pkts)
+{
+	u64 p;
+
+	bitmap_zero(s->tree_ok, pkts);
+	for (p = 0; p < pkts; p++)
+		tree_fp_held(s, p, s->tree_fp[p]);
+}
+
+/* Contested: true when this copy completes the set of confirmed packets. */
+static bool tree_confirm(struct dstor_sync *s, const struct dstor_mc_hdr *h,
+			 u64 p, u64 pkts, u64 *ok)
+{
+	u8 fp[SYNC_FP];
+
+	if (test_bit(p, s->tree_ok))
+		return false;
+	blake2s(fp, s->pkt + DSTOR_MC_HDR_LEN, NULL, SYNC_FP, h->len, 0);
+	if (memcmp(fp, s->tree_fp[p], SYNC_FP)) {
+		memcpy(s->tree_fp[p], fp, SYNC_FP);
+		return false;
+	}
+	set_bit(p, s->tree_ok);
+	memcpy(s->leaves + h->index * DSTOR_MC_HASH, s->pkt + DSTOR_MC_HDR_LEN,
+	       h->len);
+	s->last_useful = jiffies;
+	return ++*ok == pkts;
+}
+
 /* TREE: every leaf hash, checked against the root. */
 static int tree_fetch(struct dstor_sync *s)
 {
@@ -481,6 +590,7 @@ static int tree_fetch(struct dstor_sync *s)
 	struct in6_addr g;
 	struct dstor_mc_hdr h;
 	u8 root[DSTOR_MC_HASH];
+	bool contested = false;
 	int ret;
 
 	set_state(s, DSTOR_SYNC_STATE_TREE);
@@ -515,27 +625,36 @@ static int tree_fetch(struct dstor_sync *s)
 			continue;
 		p = h.index / DSTOR_MC_LEAVES_PER_PKT;
 		leaves = h.len / DSTOR_MC_HASH;
-		if (h.index >= n ||
+		if (h.index >= n || h.index % DSTOR_MC_LEAVES_PER_PKT ||
 		    leaves != min_t(u64, DSTOR_MC_LEAVES_PER_PKT, n - h.index)) {
 			dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_PACKETS_BAD, 1);
 			continue;
 		}
-		if (test_and_set_bit(p, s->tree_got))
-			continue;
-		memcpy(s->leaves + h.index * DSTOR_MC_HASH,
-		       s->pkt + DSTOR_MC_HDR_LEN, h.len);
-		s->last_useful = jiffies;
-		if (++got < pkts)
-			continue;
+		if (contested) {
+			if (!tree_confirm(s, &h, p, pkts, &got))
+				continue;
+		} else {
+			/* first copy wins until the root check fails */
+			if (test_and_set_bit(p, s->tree_got))
+				continue;
+			memcpy(s->leaves + h.index * DSTOR_MC_HASH,
+			       s->pkt + DSTOR_MC_HDR_LEN, h.len);
+			s->last_useful = jiffies;
+			if (++got < pkts)
+				continue;
+		}
 		ret = dstor_mc_root(s->kt, s->leaves, n, s->ann.size,
 				    s->ann.block_size, root);
 		if (ret)
 			goto out;
 		if (!crypto_memneq(root, s->ann.root, DSTOR_MC_HASH))
 			break;
-		pr_warn_ratelimited("sync %s: the leaf hashes do not match the root: fetching them again\n",
-				    s->name);
-		bitmap_zero(s->tree_got, pkts);
+		if (!contested)
+			pr_warn_ratelimited("sync %s: the leaf hashes do not match the root: fetching them again\n",
+					    s->name);
+		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_HASH_BAD, 1);
+		tree_contest(s, pkts);
+		contested = true;
 		got = 0;
 	}
 	ret = 0;
@@ -622,11 +741,16 @@ static struct sync_slot *slot_get(struct dstor_sync *s, u64 index)
 	sl->index = index;
 	sl->chunks = DIV_ROUND_UP(block_len(s, index), DSTOR_MC_CHUNK);
 	sl->have = 0;
+	sl->contested = false;
 	bitmap_zero(sl->got, SYNC_CHUNKS_MAX);
 	return sl;
 }
 
-/* A block is complete: check it against its leaf and write it. */
+/*
+ * A block is complete: check it against its leaf and write it. One that
+ * fails keeps its slot, contested: a forged chunk may have come first, so
+ * from now on every chunk replaces the one held (see data_packet()).
+ */
 static int slot_done(struct dstor_sync *s, struct sync_slot *sl)
 {
 	u64 index = sl->index;
@@ -634,14 +758,15 @@ static int slot_done(struct dstor_sync *s, struct sync_slot *sl)
 	unsigned int i;
 	int ret;
 
-	sl->index = U64_MAX;
 	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_RECEIVED, 1);
 	block_hash(s, sl->pages, index, h);
 	if (crypto_memneq(h, s->leaves + index * DSTOR_MC_HASH,
 			  DSTOR_MC_HASH)) {
 		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_HASH_BAD, 1);
+		sl->contested = true;
 		return 0;
 	}
+	sl->index = U64_MAX;
 	ret = block_io(s, sl->pages, index, REQ_OP_WRITE);
 	if (ret) {
 		pr_err("sync %s: writing block %llu of %s failed (%d)\n",
@@ -651,6 +776,7 @@ static int slot_done(struct dstor_sync *s, struct sync_slot *sl)
 	memcpy(s->mine + index * DSTOR_MC_HASH, h, DSTOR_MC_HASH);
 	set_bit(index, s->good);
 	s->good_count++;
+	s->last_useful = jiffies;
 	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_VERIFIED, 1);
 	for (i = 0; i < s->nr_chans; i++) {
 		struct sync_chan *c = &s->chans[i];
@@ -684,15 +810,30 @@ static int data_packet(struct dstor_sync *s, const struct dstor_mc_hdr *h)
 	if (!sl)
 		return 0;
 	chunk = h->offset / DSTOR_MC_CHUNK;
-	if (test_and_set_bit(chunk, sl->got))
-		return 0;
+	if (test_and_set_bit(chunk, sl->got)) {
+		if (!sl->contested)
+			return 0;
+	} else {
+		/*
+		 * Progress: a chunk we lacked. Copies for a contested
+		 * block are not, so a forger cannot keep us from joining
+		 * again when the exporter has stopped sending.
+		 */
+		sl->have++;
+		s->last_useful = jiffies;
+	}
 	p = kmap_local_page(sl->pages[h->offset >> PAGE_SHIFT]);
 	memcpy(p + offset_in_page(h->offset), s->pkt + DSTOR_MC_HDR_LEN,
 	       h->len);
 	kunmap_local(p);
 	sl->touched = jiffies;
-	s->last_useful = jiffies;
-	if (++sl->have < sl->chunks)
+	/*
+	 * Contested: check again when the block's last chunk comes round;
+	 * the sender sends a block's chunks in order, so the real ones
+	 * have just replaced whatever was forged.
+	 */
+	if (sl->have < sl->chunks ||
+	    (sl->contested && chunk != sl->chunks - 1))
 		return 0;
 	return slot_done(s, sl);
 bad:
@@ -889,9 +1030,15 @@ static int sync_socket(struct dstor_sync *s, struct netlink_ext_ack *extack)
 	}
 	/*
 	 * Several syncs in one namespace share the port; each gets the
-	 * groups it joined only, not every group joined on the host.
+	 * groups it joined only, not every group joined on the host. The
+	 * receive buffer absorbs the thread's pauses (a block's write, a
+	 * busy CPU): a datagram dropped there costs a carousel round.
 	 */
 	s->sock->sk->sk_reuse = SK_CAN_REUSE;
+	lock_sock(s->sock->sk);
+	s->sock->sk->sk_userlocks |= SOCK_RCVBUF_LOCK;
+	WRITE_ONCE(s->sock->sk->sk_rcvbuf, SYNC_RCVBUF);
+	release_sock(s->sock->sk);
 	ret = s->sock->ops->setsockopt(s->sock, SOL_IPV6, IPV6_MULTICAST_ALL,
 				       KERNEL_SOCKPTR(&off), sizeof(off));
 	if (!ret)
@@ -931,7 +1078,7 @@ static int sync_create(struct genl_info *info, struct dstor_sync **out)
 {
 	struct nlattr **a = info->attrs;
 	struct netlink_ext_ack *extack = info->extack;
-	struct nlattr *ifa, *key = a[DSTOR_A_KEY];
+	struct nlattr *ifa, *root, *key = a[DSTOR_A_KEY];
 	struct net_device *nd;
 	struct dstor_sync *s;
 	const char *name;
@@ -977,6 +1124,11 @@ static int sync_create(struct genl_info *info, struct dstor_sync **out)
 		memcpy(s->key.key, nla_data(key), DSTOR_KEY_LEN);
 		dstor_key_id(s->key.key, s->key.id);
 		s->key.set = true;
+	}
+	root = nla_find_nested(a[DSTOR_A_MCAST], DSTOR_A_MCAST_ROOT);
+	if (root) {
+		memcpy(s->pin_root, nla_data(root), DSTOR_MC_HASH_LEN);
+		s->pinned = true;
 	}
 	dstor_mc_tree_key(key ? s->key.key : NULL, s->name, s->kt);
 	s->pkt = kmalloc(DSTOR_MC_PKT_MAX, GFP_KERNEL);

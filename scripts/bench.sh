@@ -2,15 +2,24 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # `make bench`: fio against a local ramdisk, dstor, nbd and NVMe/TCP in one
-# VM run (selftests/bench.sh); prints the table and dstor's ratios.
+# VM run (selftests/bench.sh); prints the table and dstor's ratios. Then, in
+# the same VM, multicast against sequential unicast copies for 1, 4 and 8
+# receivers (selftests/bench-mcast.sh).
 # BENCH_KVER picks the kernel (default: the newest installed), BENCH_RUNTIME
-# the seconds per job (default 8).
+# the seconds per fio job (default 8), BENCH_MC_MB the multicast export's
+# size in MiB (default 128), BENCH_MC_RATE its --rate (default 400M).
 set -eu
 cd "$(dirname "$0")/.."
 
 kver=${BENCH_KVER:-$(make -s --no-print-directory print-kver612)}
 make --no-print-directory module KVER="$kver" >/dev/null
 make --no-print-directory tool >/dev/null
-exec selftests/vm/run.sh --kernel "/boot/vmlinuz-$kver" --modules "$kver" \
+# The kernel hands unknown NAME=VALUE parameters to /init as environment.
+append=''
+for v in BENCH_RUNTIME BENCH_MC_MB BENCH_MC_RATE; do
+	eval "x=\${$v:-}"
+	[ -n "$x" ] && append="$append $v=$x"
+done
+exec selftests/vm/run.sh ${append:+--append "$append"} --kernel "/boot/vmlinuz-$kver" --modules "$kver" \
 	--ko "build/kmod/$kver/dstor.ko" --tool build/tool/dstor \
-	--extra "$(command -v openssl)" bench.sh
+	--mem 3584 --extra "$(command -v openssl)" bench.sh bench-mcast.sh

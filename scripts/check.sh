@@ -5,7 +5,7 @@
 #
 #   1. dependencies (apt, idempotent)
 #   2. host: the tool's and the wire format's unit tests under ASan/UBSan,
-#      and libFuzzer over the wire-format decoders (FUZZ_SECONDS, 70)
+#      and libFuzzer over the wire-format decoders (FUZZ_SECONDS, 42)
 #   3. kernel style (checkpatch --strict) and sparse
 #   4. the module for Debian 12's 6.1 and for 6.12 with W=1, no warnings
 #   5. DKMS: dkms add + dkms build for both kernels

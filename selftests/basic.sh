@@ -53,8 +53,10 @@ ktap_check "show: import d1 is read-only over IPv6" \
 
 # fio: random writes with crc32c checksums, then every block read back and
 # verified, at queue depth 16 so many requests are in flight.
+RAND_MB=24
+debug_kernel && RAND_MB=8
 fio_verify() {
-	fio --name=verify --filename="$dev4" --size=24M --bs=4k --rw=randwrite \
+	fio --name=verify --filename="$dev4" --size=${RAND_MB}M --bs=4k --rw=randwrite \
 		--direct=1 --ioengine=libaio --iodepth=16 --verify=crc32c \
 		--do_verify=1 --verify_fatal=1 --output-format=json >/tmp/basic-fio.json &&
 	jq -e '[.jobs[].error] | all(. == 0)' /tmp/basic-fio.json >/dev/null

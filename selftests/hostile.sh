@@ -31,7 +31,7 @@ at_exit 'touch /tmp/hostile-stop; kill $(jobs -p) 2>/dev/null; wait; for d in /d
 # while fio runs alongside, so late replies are not counted as wrong (the
 # Debian kernels run --strict: every reply on time and correct).
 N_PLAIN=2000 N_KEYED=1000 N_NONE=200 N_NL=4000 STRICT=--strict
-if grep -qw kasan_report /proc/kallsyms; then
+if debug_kernel; then
 	N_PLAIN=600 N_KEYED=300 N_NONE=100 N_NL=1500 STRICT=
 fi
 

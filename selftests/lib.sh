@@ -193,15 +193,68 @@ ns_pair_setup() {
 	ip -n "$NS_IM" link set "$IM_DEV" up
 }
 
-ns_cleanup() {
+# ns_del NS...: kill what runs in each namespace that exists, delete it.
+ns_del() {
 	local ns pid
-	for ns in "$NS_EX" "$NS_IM"; do
+	for ns in "$@"; do
 		[ -e "/run/netns/$ns" ] || continue
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do
 			kill -KILL "$pid" 2>/dev/null
 		done
 		ip netns del "$ns"
 	done
+}
+
+ns_cleanup() { ns_del "$NS_EX" "$NS_IM"; }
+
+# The debug tier's kernel (KASAN, lockdep, kmemleak) runs several times
+# slower under TCG: tests do the same things there, fewer times.
+debug_kernel() { grep -qw kasan_report /proc/kallsyms; }
+
+# --- a bridged link for multicast -----------------------------------------------
+# mc_topology NR: bridge br-PID (MLD snooping on), the exporter's namespace
+# mx-PID and receivers mr0-PID .. mrNR-PID, each with eth0 on the bridge,
+# IPv6 link-local only (no DAD) and, for unicast comparisons, 198.51.100.X/24
+# (the exporter .1, receiver I .(I+10)).
+MC_BR=br-$$
+NS_X=mx-$$
+MC_X_IP4=198.51.100.1
+rx_ns() { echo "mr$1-$$"; }
+rx_ip4() { echo "198.51.100.$(($1 + 10))"; }
+in_x() { ip netns exec "$NS_X" "$@"; }
+in_r() {
+	local i=$1
+	shift
+	ip netns exec "$(rx_ns "$i")" "$@"
+}
+
+mc_add_host() { # NS IPV4
+	ip netns add "$1" &&
+	ip -n "$1" link set lo up &&
+	ip link add "v-$1" type veth peer name eth0 netns "$1" &&
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.eth0.accept_dad=0 &&
+	ip -n "$1" addr add "$2/24" dev eth0 &&
+	ip link set "v-$1" master "$MC_BR" up &&
+	ip -n "$1" link set eth0 up
+}
+
+mc_topology() {
+	MC_NR=$1
+	at_exit mc_topology_cleanup
+	ip link add "$MC_BR" type bridge mcast_snooping 1 &&
+	ip link set "$MC_BR" up &&
+	mc_add_host "$NS_X" "$MC_X_IP4" || return 1
+	local i
+	for i in $(seq 0 "$MC_NR"); do
+		mc_add_host "$(rx_ns "$i")" "$(rx_ip4 "$i")" || return 1
+	done
+}
+
+mc_topology_cleanup() {
+	local i
+	# shellcheck disable=SC2046 # one word per namespace
+	ns_del "$NS_X" $(for i in $(seq 0 "${MC_NR:-0}"); do rx_ns "$i"; done)
+	ip link del "$MC_BR" 2>/dev/null
 }
 
 # --- slab accounting ------------------------------------------------------------

@@ -21,31 +21,16 @@ require_dstor
 require_cmd jq losetup sha256sum
 
 ktap_header
-ktap_plan 27
+ktap_plan 28
 
 SIZE_MB=8
 BS=16K
 BLOCKS=$((SIZE_MB * 1024 / 16))
 NR=8
-BR=br-$$
-NS_X=mx-$$
 W=$(mktemp -d /tmp/mcast.XXXXXX)
 
-rx_ns() { echo "mr$1-$$"; }
-in_x() { ip netns exec "$NS_X" "$@"; }
-in_r() { local i=$1; shift; ip netns exec "$(rx_ns "$i")" "$@"; }
-
 mc_cleanup() {
-	local i ns pid
-	for i in $(seq 0 $NR) x; do
-		if [ "$i" = x ]; then ns=$NS_X; else ns=$(rx_ns "$i"); fi
-		[ -e "/run/netns/$ns" ] || continue
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$pid" 2>/dev/null
-		done
-		ip netns del "$ns"
-	done
-	ip link del "$BR" 2>/dev/null
+	local s
 	for s in $(dstor sync list --json 2>/dev/null | jq -r '.[].index' 2>/dev/null); do
 		dstor sync del "$s"
 	done
@@ -56,25 +41,7 @@ mc_cleanup() {
 }
 at_exit mc_cleanup
 
-# One namespace with eth0 on the bridge; link-local addresses, no DAD.
-add_host() { # NS
-	ip netns add "$1" &&
-	ip -n "$1" link set lo up &&
-	ip link add "v-$1" type veth peer name eth0 netns "$1" &&
-	ip netns exec "$1" sysctl -qw net.ipv6.conf.eth0.accept_dad=0 &&
-	ip link set "v-$1" master "$BR" up &&
-	ip -n "$1" link set eth0 up
-}
-topology() {
-	ip link add "$BR" type bridge mcast_snooping 1 &&
-	ip link set "$BR" up &&
-	add_host "$NS_X" || return 1
-	local i
-	for i in $(seq 0 $NR); do
-		add_host "$(rx_ns "$i")" || return 1
-	done
-}
-ktap_check "bridge with the exporter and $((NR + 1)) receiver hosts" topology ||
+ktap_check "bridge with the exporter and $((NR + 1)) receiver hosts" mc_topology $NR ||
 	ktap_skip_all "no bridge/namespaces"
 
 # --- the export ---------------------------------------------------------------------
@@ -129,12 +96,15 @@ sync_all() {
 		local dev
 		dev=$(mk_target "$i" "$kind") || return 1
 		echo "$dev" >"$W/dev.$i"
-		in_r "$i" dstor sync golden --mcast eth0 --target "$dev" --wait \
+		in_r "$i" timeout 240 dstor sync golden --mcast eth0 --target "$dev" --wait \
 			>"$W/sync.$i.out" 2>"$W/sync.$i.err" &
 		pids+=($!)
 	done
 	for i in "${pids[@]}"; do
 		wait "$i" || rc=1
+	done
+	[ $rc = 0 ] || for i in "$@"; do
+		echo "# receiver $i: $(tail -n 2 "$W/sync.$i.out" "$W/sync.$i.err" | tr '\n' ' ')"
 	done
 	return $rc
 }
@@ -204,7 +174,9 @@ sleep 3
 if command -v dstor-mcforge >/dev/null; then
 	dev=$(mk_target 3 empty)
 	echo "$dev" >"$W/dev.3"
-	in_r 4 dstor-mcforge --iface eth0 --name golden --seconds 600 >/dev/null 2>"$W/forge.err" &
+	# Not through in_r: $! must be the forger itself, not a subshell.
+	ip netns exec "$(rx_ns 4)" dstor-mcforge --iface eth0 --name golden --seconds 600 \
+		>/dev/null 2>"$W/forge.err" &
 	forger=$!
 	sleep 2
 	in_r 3 dstor sync golden --mcast eth0 --target "$dev" >"$W/idx3" 2>&1
@@ -237,11 +209,24 @@ sget() { dstor sync list --json | jq -r ".[] | select(.index == $idx) | $1"; }
 ktap_check "resume: a sync gets some of the way" \
 	wait_for 240 eval '[ "$(sget .stats.sync_verified)" -ge $((BLOCKS / 4)) ]'
 dstor sync del "$idx"
-had=$(in_r 5 dstor sync golden --mcast eth0 --target "$dev" --wait 2>&1 | tee "$W/sync.5.out" |
+# Resumed with the root pinned, as an admin would for an unkeyed export.
+had=$(in_r 5 timeout 300 dstor sync golden --mcast eth0 --target "$dev" --root "$(xshow .mcast.root)" --wait 2>&1 |
+	tee "$W/sync.5.out" |
 	sed -n 's/.*already good \([0-9]*\).*/\1/p' | tail -n 1)
-ktap_note "resumed: $had blocks already good"
+ktap_note "resumed: $had blocks already good; $(tail -n 1 "$W/sync.5.out")"
 ktap_check "resume: finishes, identical to the export" same_as_golden "$dev"
 ktap_check "resume: what it had was not fetched again" test "${had:-0}" -ge $((BLOCKS / 4))
+detach_all 5
+
+# --- a pinned root -------------------------------------------------------------------------
+dev=$(mk_target 5 empty)
+echo "$dev" >"$W/dev.5"
+idx=$(in_r 5 dstor sync golden --mcast eth0 --target "$dev" --root "$(printf '%064d' 0)")
+sleep 5
+ktap_check "a sync pinned to another root takes nothing" \
+	eval "[ \"\$(sget .state)\" = waiting ] && [ \"\$(sget .stats.sync_verified)\" = 0 ] &&
+	      [ \"\$(sget .stats.sync_packets_bad)\" -gt 0 ]"
+dstor sync del "$idx"
 detach_all 5
 
 # --- a keyed export ---------------------------------------------------------------------------------

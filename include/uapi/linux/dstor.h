@@ -158,7 +158,9 @@
  *	DSTOR_A_NAME		the export's name
  *	DSTOR_A_DEVICE		the target block device (opened exclusively,
  *				at least as large as the export)
- *	DSTOR_A_MCAST		nested: DSTOR_A_MCAST_IFINDEX, the interface
+ *	DSTOR_A_MCAST		nested: DSTOR_A_MCAST_IFINDEX, the interface;
+ *				optional DSTOR_A_MCAST_ROOT: take only a tree
+ *				with this root (others count as bad packets)
  *	DSTOR_A_KEY		optional: the export's key
  *	The reply carries DSTOR_A_INDEX (the sync's number) and the same
  *	attributes as DSTOR_CMD_SYNC_GET. -EEXIST when the target is already

@@ -359,6 +359,8 @@ void put_sync_add(nl::Message& msg, const SyncSpec& spec) {
     {
         auto nest = msg.nest(DSTOR_A_MCAST);
         msg.put_u32(DSTOR_A_MCAST_IFINDEX, spec.ifindex);
+        if (spec.root)
+            msg.put_bin(DSTOR_A_MCAST_ROOT, spec.root->data(), spec.root->size());
     }
     if (spec.key)
         msg.put_bin(DSTOR_A_KEY, spec.key->bytes.data(), spec.key->bytes.size());

@@ -57,6 +57,8 @@ struct SyncSpec {
     std::string interface;     // as typed; resolved when the command runs
     std::uint32_t ifindex = 0; // DSTOR_A_MCAST { DSTOR_A_MCAST_IFINDEX }, 0 until resolved
     std::optional<Key> key;    // DSTOR_A_KEY
+    // DSTOR_A_MCAST { DSTOR_A_MCAST_ROOT }: only a tree with this root is taken
+    std::optional<std::array<std::uint8_t, DSTOR_MC_HASH_LEN>> root;
 
     bool operator==(const SyncSpec&) const = default;
 };

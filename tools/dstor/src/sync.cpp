@@ -32,13 +32,39 @@ constexpr const char* sync_footer =
     "otherwise, on stderr), prints a summary when the target's merkle root equals the\n"
     "export's and exits 0, or exits 1 when the sync fails; either way, and on SIGINT (130)\n"
     "or SIGTERM (143), it removes the sync.\n"
+    "--root pins the tree: only an announcement of that merkle root (the 64 hex digits\n"
+    "'dstor show' prints on the exporter) is taken. An export without a key should be\n"
+    "synced with --root: otherwise anyone on the link can announce a tree of their own.\n"
     "Also: dstor sync del INDEX; dstor sync list [--json].\n"
     "An export named del or list: put an option first (dstor sync --mcast eth0 ... list).";
+
+// 64 hex digits, either case.
+std::optional<McastRoot> parse_root(const std::string& text) {
+    McastRoot root{};
+    if (text.size() != 2 * root.size())
+        return std::nullopt;
+    auto digit = [](char c) -> int {
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+            return c - 'A' + 10;
+        return -1;
+    };
+    for (std::size_t i = 0; i < root.size(); i++) {
+        const int hi = digit(text[2 * i]), lo = digit(text[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return std::nullopt;
+        root[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+    }
+    return root;
+}
 
 Parsed<SyncCommand> parse_add(const std::vector<std::string>& args) {
     CLI::App app("Bring a local block device up to date with an export served by multicast.",
                  "dstor sync");
-    std::string name, iface, target, key_file;
+    std::string name, iface, target, key_file, root;
     bool wait = false;
     app.add_option("NAME", name, "The export's name")->type_name("")->required();
     app.add_option("--mcast", iface, "The interface the export is served on")
@@ -49,6 +75,10 @@ Parsed<SyncCommand> parse_add(const std::vector<std::string>& args) {
         ->required();
     app.add_option("--key", key_file, "The export's pre-shared key file, when it has a key")
         ->type_name("FILE");
+    app.add_option("--root", root,
+                   "Take only the tree with this merkle root (64 hex digits, from 'dstor show' "
+                   "on the exporter)")
+        ->type_name("HEX");
     app.add_flag("--wait", wait,
                  "Follow the sync to its end with a progress bar; exit 0 only when the target "
                  "equals the export");
@@ -66,11 +96,16 @@ Parsed<SyncCommand> parse_add(const std::vector<std::string>& args) {
         return error("--mcast: " + *bad);
     if (target.empty())
         return error("--target is empty");
-    SyncAdd cmd{SyncSpec{name, target, iface, 0, std::nullopt}, std::nullopt, wait};
+    SyncAdd cmd{SyncSpec{name, target, iface, 0, std::nullopt, std::nullopt}, std::nullopt, wait};
     if (app.count("--key") > 0) {
         if (key_file.empty())
             return error("--key is empty");
         cmd.key_file = key_file;
+    }
+    if (app.count("--root") > 0) {
+        cmd.spec.root = parse_root(root);
+        if (!cmd.spec.root)
+            return error("--root: '" + root + "' is not a merkle root (64 hex digits)");
     }
     Parsed<SyncCommand> out;
     out.command = p.command;

@@ -267,6 +267,18 @@ TEST(SyncArgs, Add) {
     EXPECT_EQ(all.spec.device, "/dev/sdc"); // parsing never looks at the device
     EXPECT_EQ(all.key_file, "/etc/k");
     EXPECT_TRUE(all.wait);
+    EXPECT_FALSE(all.spec.root);
+
+    const std::string hex = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
+    p = parse_sync_args({"g", "--mcast", "eth0", "--target", "/d", "--root", hex});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    const auto& pinned = std::get<SyncAdd>(*p.cmd);
+    ASSERT_TRUE(pinned.spec.root);
+    EXPECT_EQ((*pinned.spec.root)[0], 0x00);
+    EXPECT_EQ((*pinned.spec.root)[1], 0x11);
+    EXPECT_EQ((*pinned.spec.root)[15], 0xff);
+    EXPECT_EQ((*pinned.spec.root)[31], 0xff);
+    EXPECT_EQ((*pinned.spec.root)[26], 0xaa);
 
     // An export named like a verb: an option first.
     p = parse_sync_args({"--mcast", "eth0", "--target", "/dev/sdb", "list"});
@@ -294,6 +306,11 @@ TEST(SyncArgs, AddErrors) {
         "--rate");
     expect_usage_error(parse_sync_args({"g", "--mcast", "eth0", "--target", "/d", "--wait=x"}),
                        "sync", "--wait");
+    for (const char* bad : {"", "00", "zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                            "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff00"})
+        expect_usage_error(
+            parse_sync_args({"g", "--mcast", "eth0", "--target", "/d", "--root", bad}), "sync",
+            "is not a merkle root (64 hex digits)");
 }
 
 TEST(SyncArgs, DelAndList) {

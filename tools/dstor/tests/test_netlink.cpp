@@ -276,7 +276,7 @@ TEST(Message, ExportAddMcast) {
 }
 
 TEST(Message, SyncAddDelGet) {
-    SyncSpec spec{"golden", "/dev/sdb", "eth0", 4, std::nullopt};
+    SyncSpec spec{"golden", "/dev/sdb", "eth0", 4, std::nullopt, std::nullopt};
     nl::Message msg(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_SYNC_ADD, DSTOR_GENL_VERSION);
     put_sync_add(msg, spec);
     ASSERT_FALSE(msg.overflow());
@@ -287,7 +287,7 @@ TEST(Message, SyncAddDelGet) {
     ASSERT_TRUE(top.count(DSTOR_A_MCAST));
     EXPECT_TRUE(top[DSTOR_A_MCAST]->nla_type & NLA_F_NESTED);
     auto mc = attrs_of(top[DSTOR_A_MCAST]);
-    ASSERT_EQ(mc.size(), 1u); // the sync policy takes only the interface
+    ASSERT_EQ(mc.size(), 1u); // the interface; the root only when pinned
     EXPECT_EQ(mnl_attr_get_u32(mc[DSTOR_A_MCAST_IFINDEX]), 4u);
 
     spec.key = test_key(9);
@@ -296,6 +296,18 @@ TEST(Message, SyncAddDelGet) {
     top = attrs_of(keyed.hdr());
     EXPECT_EQ(top.size(), 4u);
     expect_key_attr(top[DSTOR_A_KEY], test_key(9));
+
+    spec.root = McastRoot{};
+    (*spec.root)[0] = 0xab;
+    (*spec.root)[31] = 0xcd;
+    nl::Message pinned(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_SYNC_ADD, DSTOR_GENL_VERSION);
+    put_sync_add(pinned, spec);
+    mc = attrs_of(attrs_of(pinned.hdr())[DSTOR_A_MCAST]);
+    ASSERT_EQ(mc.size(), 2u);
+    ASSERT_EQ(mnl_attr_get_payload_len(mc[DSTOR_A_MCAST_ROOT]), DSTOR_MC_HASH_LEN);
+    EXPECT_EQ(std::memcmp(mnl_attr_get_payload(mc[DSTOR_A_MCAST_ROOT]), spec.root->data(),
+                          DSTOR_MC_HASH_LEN),
+              0);
 
     for (std::uint8_t cmd : {DSTOR_CMD_SYNC_DEL, DSTOR_CMD_SYNC_GET}) {
         nl::Message m(family, NLM_F_REQUEST | NLM_F_ACK, cmd, DSTOR_GENL_VERSION);

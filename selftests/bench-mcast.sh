@@ -1,0 +1,139 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make bench`, multicast part: the time to bring N = 1, 4 and 8 empty
+# receivers up to date with one export, by multicast (dstor sync, all N at
+# once) and by N sequential unicast copies (dd from a read-only dstor
+# import of the same export over TCP). Every target is checked against the
+# export (sha256) after every run. A benchmark, not a test: the cases only
+# fail when something cannot be set up or a copy is wrong.
+#
+#                 root namespace: bridge br-PID (MLD snooping on)
+#        +-------------------+-----------+-- ... --+
+#  +-----+------+      +-----+----+ +----+-----+ +-+--------+
+#  | mx-PID     |      | mr1-PID  | | mr2-PID  | | mr8-PID  |  receivers,
+#  | "golden":  |      | eth0     | | eth0     | | eth0     |  a loop device
+#  | --mcast    |      | target   | | target   | | target   |  each
+#  | and :7420  |      +----------+ +----------+ +----------+
+#  +------------+
+# BENCH_MC_MB: the export's size in MiB (default 128); BENCH_MC_RATE: the
+# exporter's --rate (default 400M).
+set -u
+source "$(dirname "$0")/lib.sh"
+
+require_dstor
+require_cmd jq losetup sha256sum dd
+
+MB=${BENCH_MC_MB:-128}
+RATE=${BENCH_MC_RATE:-400M}
+NR=8
+W=$(mktemp -d /tmp/bench-mcast.XXXXXX)
+
+ktap_header
+ktap_plan 9
+
+cleanup() {
+	local s
+	for s in $(dstor sync list --json 2>/dev/null | jq -r '.[].index' 2>/dev/null); do
+		dstor sync del "$s"
+	done
+	for s in /dev/dstor*; do
+		[ -b "$s" ] && dstor import del "$s"
+	done
+	dstor export del golden
+	losetup -D
+	rm -rf "$W"
+}
+at_exit cleanup
+
+ktap_check "bridge with the exporter and $NR receiver hosts" mc_topology $NR ||
+	ktap_skip_all "no bridge/namespaces"
+
+head -c $((MB << 20)) /dev/urandom >"$W/golden.img"
+GOLD=$(sha256sum <"$W/golden.img" | cut -d' ' -f1)
+XDEV=$(losetup --find --show --read-only "$W/golden.img")
+xshow() { dstor show --json | jq -r ".exports[] | select(.name == \"golden\") | $1"; }
+ktap_check "a $MB MiB export served by multicast ($RATE) and over TCP" \
+	eval "in_x dstor export add golden --device $XDEV --read-only --listen $MC_X_IP4:7420 \
+		--mcast eth0 --querier --rate $RATE &&
+	      wait_for 300 eval '[ \"\$(xshow .mcast.state)\" = serving ]'"
+
+# Targets: one sparse file of the export's size per receiver, zeroed again
+# before every run.
+for i in $(seq 1 $NR); do
+	truncate -s ${MB}M "$W/t$i.img"
+	losetup --find --show "$W/t$i.img" >"$W/dev.$i"
+done
+dev() { cat "$W/dev.$1"; }
+reset_targets() {
+	local i
+	for i in $(seq 1 "$1"); do
+		blkdiscard "$(dev "$i")" 2>/dev/null ||
+			dd if=/dev/zero of="$(dev "$i")" bs=1M count="$MB" oflag=direct status=none
+	done
+}
+check_targets() {
+	local i
+	for i in $(seq 1 "$1"); do
+		[ "$(sha256sum <"$(dev "$i")" | cut -d' ' -f1)" = "$GOLD" ] ||
+			{ echo "# receiver $i differs from the export"; return 1; }
+	done
+}
+now() { date +%s.%N; }
+
+declare -A T B
+# multicast N: all N receivers sync at once; the time until the last is done.
+multicast() {
+	local n=$1 i pids=() rc=0 t0 b0
+	reset_targets "$n"
+	sleep 3 # the previous run's listeners are gone
+	b0=$(xshow .stats.mc_bytes)
+	t0=$(now)
+	for i in $(seq 1 "$n"); do
+		in_r "$i" dstor sync golden --mcast eth0 --target "$(dev "$i")" --wait \
+			>"$W/sync.$i.out" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i" || rc=1
+	done
+	T[mc:$n]=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
+	B[mc:$n]=$(($(xshow .stats.mc_bytes) - b0))
+	[ $rc = 0 ] && check_targets "$n"
+}
+# unicast N: receiver 1..N in turn imports the export and copies it with dd.
+unicast() {
+	local n=$1 i d t0 rc=0
+	reset_targets "$n"
+	t0=$(now)
+	for i in $(seq 1 "$n"); do
+		d=$(in_r "$i" dstor import add golden --peer "$MC_X_IP4:7420" --read-only) &&
+			in_r "$i" dd if="$d" of="$(dev "$i")" bs=1M iflag=direct oflag=direct \
+				status=none || rc=1
+		[ -n "$d" ] && dstor import del "$d"
+		[ $rc = 0 ] || break
+	done
+	T[uc:$n]=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
+	[ $rc = 0 ] && check_targets "$n"
+}
+
+for n in 1 4 8; do
+	ktap_check "multicast to $n receiver(s), all identical to the export" multicast $n
+	ktap_check "$n sequential unicast copies, all identical to the export" unicast $n
+done
+
+report() {
+	printf '%-10s %14s %14s %12s %16s\n' receivers "multicast s" "unicast s" "mc/unicast" "mc vs 1 receiver"
+	for n in 1 4 8; do
+		printf '%-10s %14s %14s %12s %16s\n' "$n" "${T[mc:$n]:-?}" "${T[uc:$n]:-?}" \
+			"$(awk -v a="${T[mc:$n]:-0}" -v b="${T[uc:$n]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')" \
+			"$(awk -v a="${T[mc:$n]:-0}" -v b="${T[mc:1]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')"
+	done
+	echo "exporter bytes sent by multicast: $(for n in 1 4 8; do printf '%s receiver(s) %s MiB; ' $n $((${B[mc:$n]:-0} >> 20)); done)export $MB MiB"
+	echo "goal: 8 receivers by multicast in at most 1.5x the time of 1"
+}
+report | sed 's/^/# /'
+report >/tmp/bench-mcast-report.txt
+ktap_check "report written" test -s /tmp/bench-mcast-report.txt
+
+ktap_finish
