@@ -91,13 +91,8 @@ done
 [ -f "$tool" ] || die "$tool: no such file"
 
 # The label, as run.sh makes it: the kernel's release from its setup header.
-kernel_release() {
-	local off
-	[ "$(dd if="$1" bs=1 skip=$((0x202)) count=4 2>/dev/null)" = HdrS ] || return 1
-	off=$(od -An -tu2 -j $((0x20e)) -N2 "$1" | tr -d ' ')
-	dd if="$1" bs=1 skip=$((off + 0x200)) count=128 2>/dev/null |
-		tr '\0' '\n' | head -n 1 | cut -d' ' -f1
-}
+# shellcheck source=selftests/vm/kver.sh
+source "$here/kver.sh"
 release=$(kernel_release "$kernel") || release=
 label=${release:-$(basename "$kernel")}
 P="[$label pair]"

@@ -106,15 +106,9 @@ for t in "${tests[@]}"; do
 	[ -f "$selftests/$t" ] || die "$selftests/$t: no such test"
 done
 
-# The release string of a bzImage, from its setup header: the 16-bit field
-# at 0x20e points (relative to 0x200) at "6.1.0-56-amd64 (builder@...) #1 ...".
-kernel_release() {
-	local off
-	[ "$(dd if="$1" bs=1 skip=$((0x202)) count=4 2>/dev/null)" = HdrS ] || return 1
-	off=$(od -An -tu2 -j $((0x20e)) -N2 "$1" | tr -d ' ')
-	dd if="$1" bs=1 skip=$((off + 0x200)) count=128 2>/dev/null |
-		tr '\0' '\n' | head -n 1 | cut -d' ' -f1
-}
+# The kernel's release, from its setup header.
+# shellcheck source=selftests/vm/kver.sh
+source "$here/kver.sh"
 release=$(kernel_release "$kernel") || release=
 [ -n "$release" ] || echo "run.sh: warning: cannot read the release of $kernel" >&2
 

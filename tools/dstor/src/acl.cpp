@@ -89,11 +89,9 @@ int run_acl(const std::vector<std::string>& args) {
     if (!p.cmd)
         return emit(p);
 
-    auto sock = open_dstor();
-    if (!sock) {
-        report(p.command, sock.error());
+    auto sock = open_dstor_or_report(p.command);
+    if (!sock)
         return EXIT_FAIL;
-    }
 
     if (const auto* show = std::get_if<AclShow>(&*p.cmd)) {
         nl::Message msg = sock->request(DSTOR_CMD_ACL_GET);

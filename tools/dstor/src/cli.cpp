@@ -98,6 +98,15 @@ Result<nl::Socket> open_dstor() {
     return sock;
 }
 
+std::optional<nl::Socket> open_dstor_or_report(const std::string& command) {
+    auto sock = open_dstor();
+    if (!sock) {
+        report(command, sock.error());
+        return std::nullopt;
+    }
+    return std::move(*sock);
+}
+
 namespace {
 
 // Every object a DSTOR_CMD_*_GET dump lists, parsed by `parse`.

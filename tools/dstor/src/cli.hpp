@@ -49,6 +49,9 @@ Parsed<T> carry(Parsed<bool>&& p) {
 // family means the module is not loaded, and says so.
 Result<nl::Socket> open_dstor();
 
+// open_dstor(), or nothing after reporting why under `command`'s name.
+std::optional<nl::Socket> open_dstor_or_report(const std::string& command);
+
 // The kernel did not know the command: a module older than this dstor.
 bool unsupported(const Error& e);
 

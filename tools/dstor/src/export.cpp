@@ -215,11 +215,9 @@ int run_export(const std::vector<std::string>& args) {
             set_key.emplace(); // --no-key: all zero bytes
     }
 
-    auto sock = open_dstor();
-    if (!sock) {
-        report(p.command, sock.error());
+    auto sock = open_dstor_or_report(p.command);
+    if (!sock)
         return EXIT_FAIL;
-    }
     std::optional<nl::Message> msg;
     if (const auto* add = std::get_if<ExportAdd>(&*p.cmd)) {
         msg.emplace(sock->request(DSTOR_CMD_EXPORT_ADD));

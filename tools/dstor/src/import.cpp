@@ -306,11 +306,9 @@ int run_import(const std::vector<std::string>& args) {
             return EXIT_USAGE;
     }
 
-    auto sock = open_dstor();
-    if (!sock) {
-        report(p.command, sock.error());
+    auto sock = open_dstor_or_report(p.command);
+    if (!sock)
         return EXIT_FAIL;
-    }
     if (const auto* add = std::get_if<ImportAdd>(&*p.cmd))
         return run_add(*sock, p.command, *add);
     if (const auto* set = std::get_if<ImportSet>(&*p.cmd))

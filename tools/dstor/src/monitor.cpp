@@ -162,11 +162,9 @@ int run_monitor(const std::vector<std::string>& args) {
         return EXIT_FAIL;
     }
 
-    auto sock = open_dstor();
-    if (!sock) {
-        report(p.command, sock.error());
+    auto sock = open_dstor_or_report(p.command);
+    if (!sock)
         return EXIT_FAIL;
-    }
     auto group = sock->group(DSTOR_GENL_MCGRP_EVENTS);
     if (!group) {
         report(p.command, "the dstor module has no \"" DSTOR_GENL_MCGRP_EVENTS

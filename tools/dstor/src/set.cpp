@@ -41,11 +41,9 @@ int run_set(const std::vector<std::string>& args) {
     if (!p.cmd)
         return emit(p);
 
-    auto sock = open_dstor();
-    if (!sock) {
-        report(p.command, sock.error());
+    auto sock = open_dstor_or_report(p.command);
+    if (!sock)
         return EXIT_FAIL;
-    }
     nl::Message msg = sock->request(DSTOR_CMD_SET);
     put_settings(msg, p.cmd->settings);
     if (auto r = sock->transact(msg); !r) {

@@ -628,11 +628,9 @@ int run_show(const std::vector<std::string>& args) {
     if (!p.cmd)
         return emit(p);
 
-    auto sock = open_dstor();
-    if (!sock) {
-        report(p.command, sock.error());
+    auto sock = open_dstor_or_report(p.command);
+    if (!sock)
         return EXIT_FAIL;
-    }
 
     auto exports = dump_exports(*sock);
     if (!exports) {

@@ -230,11 +230,9 @@ int run_add(const std::string& command, SyncAdd& add) {
         }
         signals.emplace(std::move(*s));
     }
-    auto sock = open_dstor();
-    if (!sock) {
-        report(command, sock.error());
+    auto sock = open_dstor_or_report(command);
+    if (!sock)
         return EXIT_FAIL;
-    }
     nl::Message msg = sock->request(DSTOR_CMD_SYNC_ADD);
     put_sync_add(msg, add.spec);
     auto info = transact_one(*sock, msg, parse_sync_info);
@@ -287,11 +285,9 @@ int run_sync(const std::vector<std::string>& args) {
     if (auto* add = std::get_if<SyncAdd>(&*p.cmd))
         return run_add(p.command, *add);
 
-    auto sock = open_dstor();
-    if (!sock) {
-        report(p.command, sock.error());
+    auto sock = open_dstor_or_report(p.command);
+    if (!sock)
         return EXIT_FAIL;
-    }
     if (const auto* list = std::get_if<SyncList>(&*p.cmd))
         return run_list(*sock, p.command, *list);
     nl::Message msg = sock->request(DSTOR_CMD_SYNC_DEL);
