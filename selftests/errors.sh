@@ -66,8 +66,9 @@ expect_error "bad export name" "name" \
 expect_error "listen address not on this host" "not an address of this host|assign" \
 	in_ex dstor export add x --device /dev/ram3 --listen 198.51.100.7:7420
 
-# A port another program holds: busybox nc listens in the exporter's netns.
-in_ex nc -l -p 7500 >/dev/null 2>&1 &
+# A port another program holds: busybox nc listens in the exporter's netns
+# (not through in_ex: $! must be nc itself, not a subshell).
+ip netns exec "$NS_EX" nc -l -p 7500 >/dev/null 2>&1 &
 ncpid=$!
 at_exit "kill $ncpid"
 wait_for 5 eval "in_ex netstat -ltn | grep -q ':7500 '"

@@ -32,7 +32,7 @@ at_exit 'touch /tmp/hostile-stop; kill $(jobs -p) 2>/dev/null; wait; for d in /d
 # Debian kernels run --strict: every reply on time and correct).
 N_PLAIN=2000 N_KEYED=1000 N_NONE=200 N_NL=4000 STRICT=--strict
 if debug_kernel; then
-	N_PLAIN=600 N_KEYED=300 N_NONE=100 N_NL=1500 STRICT=
+	N_PLAIN=300 N_KEYED=150 N_NONE=60 N_NL=800 STRICT=
 fi
 
 K=$(mktemp -d)
