@@ -495,6 +495,8 @@ int dstor_mcast_fill(struct sk_buff *skb, struct dstor_export *exp);
 int dstor_mcast_init(void);
 void dstor_mcast_exit(void);
 
+const u8 *dstor_nl_key(struct genl_info *info);
+int dstor_nl_key_usable(struct genl_info *info);
 int dstor_nl_sync_add(struct sk_buff *skb, struct genl_info *info);
 int dstor_nl_sync_del(struct sk_buff *skb, struct genl_info *info);
 int dstor_nl_sync_get(struct sk_buff *skb, struct genl_info *info);

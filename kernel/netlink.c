@@ -366,7 +366,7 @@ static int import_fill(struct sk_buff *skb, struct dstor_import *imp,
 /* ---- exports ---- */
 
 /* A key from DSTOR_A_KEY; all zero bytes are no key. */
-static const u8 *key_attr(struct genl_info *info)
+const u8 *dstor_nl_key(struct genl_info *info)
 {
 	struct nlattr *a = info->attrs[DSTOR_A_KEY];
 
@@ -376,9 +376,9 @@ static const u8 *key_attr(struct genl_info *info)
 }
 
 /* A key can only be set where this kernel has an AEAD to use it with. */
-static int key_usable(struct genl_info *info)
+int dstor_nl_key_usable(struct genl_info *info)
 {
-	if (key_attr(info) && !dstor_crypto_ciphers()) {
+	if (dstor_nl_key(info) && !dstor_crypto_ciphers()) {
 		NL_SET_ERR_MSG_MOD(info->extack,
 				   "no AEAD cipher available in this kernel: keys cannot be used");
 		return -ENOPKG;
@@ -483,7 +483,7 @@ static int export_add(struct sk_buff *skb, struct genl_info *info)
 			return ret;
 		mp = &mcast;
 	}
-	ret = key_usable(info);
+	ret = dstor_nl_key_usable(info);
 	if (ret)
 		return ret;
 	ret = acls_parse(info, &acl);
@@ -494,7 +494,7 @@ static int export_add(struct sk_buff *skb, struct genl_info *info)
 	ret = dstor_export_add(genl_info_net(info),
 			       nla_data(info->attrs[DSTOR_A_NAME]),
 			       nla_data(info->attrs[DSTOR_A_DEVICE]),
-			       lp, flags, key_attr(info), acl, mp,
+			       lp, flags, dstor_nl_key(info), acl, mp,
 			       info->extack);
 	mutex_unlock(&dstor_cfg_mutex);
 	return ret;
@@ -522,7 +522,7 @@ static int export_set(struct sk_buff *skb, struct genl_info *info)
 
 	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_KEY))
 		return -EINVAL;
-	ret = key_usable(info);
+	ret = dstor_nl_key_usable(info);
 	if (ret)
 		return ret;
 	mutex_lock(&dstor_cfg_mutex);
@@ -753,7 +753,7 @@ static int import_add(struct sk_buff *skb, struct genl_info *info)
 
 	/* Connecting can take a while: no lock is held meanwhile. */
 	ret = dstor_import_add(genl_info_net(info), name, &peer, flags, conns,
-			       &timers, key_attr(info), &index, info->extack);
+			       &timers, dstor_nl_key(info), &index, info->extack);
 	if (ret)
 		return ret;
 	return import_reply(info, index, DSTOR_CMD_IMPORT_ADD);
@@ -806,7 +806,7 @@ static int import_set(struct sk_buff *skb, struct genl_info *info)
 
 	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_INDEX))
 		return -EINVAL;
-	ret = key_usable(info);
+	ret = dstor_nl_key_usable(info);
 	if (ret)
 		return ret;
 	mutex_lock(&dstor_cfg_mutex);
@@ -821,7 +821,7 @@ static int import_set(struct sk_buff *skb, struct genl_info *info)
 	if (!ret)
 		dstor_import_set_timers(imp, &timers);
 	if (!ret && info->attrs[DSTOR_A_KEY])
-		dstor_import_set_key(imp, key_attr(info));
+		dstor_import_set_key(imp, dstor_nl_key(info));
 out:
 	mutex_unlock(&dstor_cfg_mutex);
 	return ret;

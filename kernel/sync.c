@@ -1078,7 +1078,8 @@ static int sync_create(struct genl_info *info, struct dstor_sync **out)
 {
 	struct nlattr **a = info->attrs;
 	struct netlink_ext_ack *extack = info->extack;
-	struct nlattr *ifa, *root, *key = a[DSTOR_A_KEY];
+	const u8 *key = dstor_nl_key(info);
+	struct nlattr *ifa, *root;
 	struct net_device *nd;
 	struct dstor_sync *s;
 	const char *name;
@@ -1102,13 +1103,9 @@ static int sync_create(struct genl_info *info, struct dstor_sync **out)
 				    "missing the interface (DSTOR_A_MCAST_IFINDEX)");
 		return -EINVAL;
 	}
-	if (key && !memchr_inv(nla_data(key), 0, DSTOR_KEY_LEN))
-		key = NULL;
-	if (key && !dstor_crypto_ciphers()) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "no AEAD cipher available in this kernel: keys cannot be used");
-		return -ENOPKG;
-	}
+	ret = dstor_nl_key_usable(info);
+	if (ret)
+		return ret;
 
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
@@ -1121,7 +1118,7 @@ static int sync_create(struct genl_info *info, struct dstor_sync **out)
 	s->started = ktime_get_ns();
 	s->state = DSTOR_SYNC_STATE_WAITING;
 	if (key) {
-		memcpy(s->key.key, nla_data(key), DSTOR_KEY_LEN);
+		memcpy(s->key.key, key, DSTOR_KEY_LEN);
 		dstor_key_id(s->key.key, s->key.id);
 		s->key.set = true;
 	}
