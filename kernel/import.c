@@ -381,6 +381,31 @@ static bool pdu_complete(struct request *rq, int from, blk_status_t status)
 	return true;
 }
 
+static void import_set_failed(struct dstor_import *imp)
+{
+	if (test_bit(DSTOR_IMP_DYING, &imp->state_bits) ||
+	    test_and_set_bit(DSTOR_IMP_FAILED, &imp->state_bits))
+		return;
+	pr_err("%s: requests ran out of resends; failing I/O until the exporter is back\n",
+	       imp->disk->disk_name);
+	dstor_netlink_event(imp, DSTOR_EVENT_FAILED, -1);
+}
+
+/*
+ * Fail a request that is in state @from and out of resends, and the import
+ * with it. The import is marked failed before the error completes, so
+ * whoever sees the EIO finds the import failed.
+ */
+static void pdu_expire(struct request *rq, int from)
+{
+	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
+
+	if (!pdu_claim(rq, from))
+		return;
+	import_set_failed(pdu->q->imp);
+	pdu_finish(rq, BLK_STS_IOERR);
+}
+
 /*
  * Take connection @gen of @q down, unless that already happened: the
  * recover work does the rest.
@@ -454,16 +479,6 @@ static void dstor_complete_rq(struct request *rq)
 	blk_mq_end_request(rq, pdu->status);
 }
 
-static void import_set_failed(struct dstor_import *imp)
-{
-	if (test_bit(DSTOR_IMP_DYING, &imp->state_bits) ||
-	    test_and_set_bit(DSTOR_IMP_FAILED, &imp->state_bits))
-		return;
-	pr_err("%s: requests ran out of resends; failing I/O until the exporter is back\n",
-	       imp->disk->disk_name);
-	dstor_netlink_event(imp, DSTOR_EVENT_FAILED, -1);
-}
-
 static enum blk_eh_timer_return dstor_timeout(struct request *rq)
 {
 	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
@@ -488,8 +503,7 @@ static enum blk_eh_timer_return dstor_timeout(struct request *rq)
 	if (state == DSTOR_PDU_HELD) {
 		if (!over && !test_bit(DSTOR_IMP_FAILED, &imp->state_bits))
 			return BLK_EH_RESET_TIMER;
-		if (pdu_complete(rq, DSTOR_PDU_HELD, BLK_STS_IOERR))
-			import_set_failed(imp);
+		pdu_expire(rq, DSTOR_PDU_HELD);
 		return BLK_EH_DONE;
 	}
 
@@ -830,11 +844,13 @@ static bool park_one(struct request *rq, void *data)
 
 	if (rq->mq_hctx->queue_num != q->qid)
 		return true;
-	if (dying || READ_ONCE(pdu->expired)) {
-		if (pdu_complete(rq, DSTOR_PDU_INFLIGHT, BLK_STS_IOERR) && !dying)
-			import_set_failed(q->imp);
-		if (dying)
-			pdu_complete(rq, DSTOR_PDU_HELD, BLK_STS_IOERR);
+	if (dying) {
+		pdu_complete(rq, DSTOR_PDU_INFLIGHT, BLK_STS_IOERR);
+		pdu_complete(rq, DSTOR_PDU_HELD, BLK_STS_IOERR);
+		return true;
+	}
+	if (READ_ONCE(pdu->expired)) {
+		pdu_expire(rq, DSTOR_PDU_INFLIGHT);
 		return true;
 	}
 	atomic_cmpxchg(&pdu->state, DSTOR_PDU_INFLIGHT, DSTOR_PDU_HELD);

@@ -53,6 +53,11 @@ run "module builds (6.1, 6.12)" make --no-print-directory modules
 run "tool build" make --no-print-directory tool
 run "test tools build" make --no-print-directory testtools
 extras=()
+# The VM runs' output is also kept, for the summary's list of failed cases.
+mkdir -p build
+vm_log=build/check-vm.log
+: >"$vm_log"
+vm_run() { selftests/vm/run.sh "$@" | tee -a "$vm_log"; }
 for x in dstor-hostile dstor-nlfuzz dstor-mitm dstor-mcforge; do
 	extras+=(--extra "build/testtools/$x")
 done
@@ -64,7 +69,7 @@ tests=${VM_TESTS:-$(cat selftests/TESTS)}
 for kver in $(make -s --no-print-directory print-kver61) $(make -s --no-print-directory print-kver612); do
 	step "VM selftests on $kver"
 	# shellcheck disable=SC2086 # one word per test
-	run "VM selftests $kver" selftests/vm/run.sh --kernel "/boot/vmlinuz-$kver" \
+	run "VM selftests $kver" vm_run --kernel "/boot/vmlinuz-$kver" \
 		--modules "$kver" --ko "build/kmod/$kver/dstor.ko" --tool build/tool/dstor "${extras[@]}" $tests
 	if [ -z "${VM_TESTS:-}" ]; then
 		step "two-machine crash test on $kver"
@@ -78,7 +83,7 @@ debug_dir=${DEBUG_KERNEL_DIR:-../shared/debug-kernel}
 if [ -f "$debug_dir/bzImage" ] && [ -f "$debug_dir/build-tree.tar.xz" ]; then
 	if make --no-print-directory debug-module DEBUG_KERNEL_DIR="$(cd "$debug_dir" && pwd)"; then
 		# shellcheck disable=SC2086
-		run "VM selftests debug kernel" selftests/vm/run.sh --debug \
+		run "VM selftests debug kernel" vm_run --debug \
 			--kernel "$debug_dir/bzImage" --modules none \
 			--ko build/kmod/debug/dstor.ko --tool build/tool/dstor "${extras[@]}" \
 			${VM_TESTS_DEBUG:-$(cat selftests/TESTS.debug)}
@@ -94,5 +99,6 @@ if [ ${#failed[@]} -eq 0 ]; then
 	echo "make check: all passed in $(($(date +%s) - start)) s"
 	exit 0
 fi
+grep '\] failed: ' "$vm_log" | head -n 20
 echo "make check: FAILED: ${failed[*]}"
 exit 1

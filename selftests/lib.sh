@@ -55,13 +55,25 @@ ktap_plan() {
 
 ktap_note() { echo "# $*"; }
 
+# Where a test's time goes: a note before any result that came 10 s or more
+# after the one before it (or after the plan).
+_ktap_lap_us=${EPOCHREALTIME//[.,]/}
+_ktap_lap() {
+	local now=${EPOCHREALTIME//[.,]/}
+	[ $((now - _ktap_lap_us)) -lt 10000000 ] ||
+		ktap_note "($(((now - _ktap_lap_us) / 1000000)) s for the case below)"
+	_ktap_lap_us=$now
+}
+
 ktap_ok() {
+	_ktap_lap
 	_ktap_num=$((_ktap_num + 1))
 	_ktap_pass=$((_ktap_pass + 1))
 	echo "ok $_ktap_num $1"
 }
 
 ktap_fail() {
+	_ktap_lap
 	_ktap_num=$((_ktap_num + 1))
 	_ktap_fail=$((_ktap_fail + 1))
 	[ $# -lt 2 ] || ktap_note "$2"
@@ -69,6 +81,7 @@ ktap_fail() {
 }
 
 ktap_skip() {
+	_ktap_lap
 	_ktap_num=$((_ktap_num + 1))
 	_ktap_skip=$((_ktap_skip + 1))
 	echo "ok $_ktap_num $1 # SKIP ${2:-}"
@@ -137,6 +150,34 @@ wait_for() {
 		[ "$(_now_us)" -lt "$deadline" ] || return 1
 		sleep 0.1
 	done
+}
+
+# --- the kernel's own clock ------------------------------------------------------
+# Time between two kernel log records, from their timestamps: what the
+# kernel did when, whatever the delays of the shell that watches it.
+#
+# kmsg_mark TEXT: a record of our own in the kernel log.
+kmsg_mark() { echo "selftest-mark: $1" >/dev/kmsg; }
+
+# kmsg_ms_since TEXT ERE: milliseconds from the mark TEXT to the first later
+# record matching ERE; fails if there is none (yet).
+kmsg_ms_since() {
+	local mark="selftest-mark: $1" re=$2 fd line t0='' us
+	exec {fd}</dev/kmsg || return 1
+	# /dev/kmsg: "prio,seq,usec,flags;text"; a read at the end blocks.
+	while IFS= read -r -t 0.2 -u "$fd" line; do
+		us=${line#*,*,}
+		us=${us%%[,;]*}
+		if [ -z "$t0" ]; then
+			[ "${line#*;}" = "$mark" ] && t0=$us
+		elif [[ ${line#*;} =~ $re ]]; then
+			exec {fd}<&-
+			echo $(((us - t0) / 1000))
+			return 0
+		fi
+	done
+	exec {fd}<&-
+	return 1
 }
 
 # --- requirements --------------------------------------------------------------

@@ -392,6 +392,12 @@ down=$(sed -n 's/.*vm-init: poweroff after \([0-9]*\) s.*/\1/p' "$console_log" |
 printf '[%s] times: image %.1f s, QEMU %.1f s for %d boot(s) (last boot, guest clock: /init at %s s, poweroff at %s s)\n' \
 	"$label" "$(awk "BEGIN { print $t1 - $t0 }")" "$(awk "BEGIN { print $t2 - $t1 }")" \
 	"$attempt" "${up:-?}" "${down:-?}"
+# The failed cases by name, last, so that a log's tail (all CI keeps) says
+# which ones they were.
+notok=$(awk '/^%%vm begin / { t = $3; next }
+	/^%%vm end / { t = ""; next }
+	/^not ok / && !/#[ \t]*[Ss][Kk][Ii][Pp]/ { print t ": " $0 }' "$ktap_log")
+[ -z "$notok" ] || echo "$notok" | head -n 20 | sed "s/^/[$label] failed: /"
 echo "$skipped skipped"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
