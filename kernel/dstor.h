@@ -449,8 +449,7 @@ struct crypto_aead;
  * when the export has a key, an AEAD keyed for this epoch and root.
  */
 struct dstor_mc_ctx {
-	u8 kt[DSTOR_MC_HASH_LEN];	/* tree key */
-	struct crypto_aead *tfm;	/* NULL: integrity tag only */
+	struct crypto_aead *tfm;	/* NULL: unsealed, no tag */
 	u8 cipher;			/* DSTOR_WIRE_* of tfm */
 };
 
@@ -464,8 +463,8 @@ int dstor_mc_root(const u8 *kt, const u8 *leaves, u64 n, u64 size,
 		  u32 block_size, u8 *root);
 void dstor_mc_group(const char *name, u8 kind, u64 epoch, const u8 *root,
 		    u64 node, struct in6_addr *group);
-int dstor_mc_ctx_init(struct dstor_mc_ctx *c, const u8 *key, const char *name,
-		      u8 cipher, u64 epoch, const u8 *root);
+int dstor_mc_ctx_init(struct dstor_mc_ctx *c, const u8 *key, u8 cipher,
+		      u64 epoch, const u8 *root);
 void dstor_mc_ctx_free(struct dstor_mc_ctx *c);
 int dstor_mc_protect(const struct dstor_mc_ctx *c, u8 *pkt,
 		     const struct dstor_mc_hdr *h);

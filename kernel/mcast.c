@@ -27,7 +27,11 @@
  *			query interval + max response delay), 260 s until one
  *			is seen (RFC 3810 defaults)
  *   last listener	a leave (MLDv1 Done, TO_IN {}, BLOCK) cuts the expiry
- *			to 2 s; as querier a group-specific query follows
+ *			to 2 s (the link's querier asks who else listens);
+ *			as querier we ask at once, with a group-specific
+ *			query of 250 ms response delay, and cut it to 500 ms;
+ *			either way the group is held (not sent) until a
+ *			report says somebody still listens
  *   query interval	as querier: a General Query at start, 2.5 s later,
  *			then every 10 s
  *   announce		at most one ANNOUNCE per 500 ms while its group is
@@ -48,6 +52,7 @@
 #include <linux/random.h>
 #include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
+#include <linux/udp.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
 #include <net/ip6_checksum.h>
@@ -66,15 +71,21 @@
 #define MC_LI_MIN	(10 * HZ)
 #define MC_LI_MAX	(3600 * HZ)
 #define MC_LLQT		(2 * HZ)	/* last listener query time */
+#define MC_LLQI_MS	250		/* ours, as querier: interval */
+#define MC_LLQT_OURS	msecs_to_jiffies(MC_QRV * MC_LLQI_MS)
 #define MC_ANNOUNCE	(HZ / 2)
 #define MC_SCAN		(HZ / 2)
-#define MC_BURST_PKTS	16		/* pacing: packets sent back to back */
+#define MC_BATCH	32		/* packets per send (UDP GSO) */
+#define MC_BURST_PKTS	MC_BATCH	/* pacing: packets sent back to back */
 
 enum { MC_ANN, MC_TREE };		/* channel table indices */
 
 struct mc_chan {
-	struct list_head active;	/* on m->active while listened; lock */
+	struct list_head active;	/* on m->active or m->held while
+					 * listened; lock
+					 */
 	unsigned long expires;		/* lock */
+	bool held;			/* on m->held; lock */
 	struct in6_addr group;
 	u32 next;			/* hash chain: index + 1, 0 ends it */
 	u32 first;			/* leaves [first, first + count) */
@@ -109,8 +120,9 @@ struct dstor_mcast {
 	u32 bucket_mask;
 	u32 seed;
 
-	spinlock_t lock;		/* active, expiries, listened, gsq */
-	struct list_head active;
+	spinlock_t lock;		/* active, held, expiries, listened, gsq */
+	struct list_head active;	/* listened: sent in turn */
+	struct list_head held;		/* listened, but one left: not sent */
 	u32 listened;
 	unsigned long li;		/* listener interval (WRITE_ONCE) */
 	u8 gsq;				/* 0, MC_GSQ_ONE (gsq_group), _ALL */
@@ -124,7 +136,12 @@ struct dstor_mcast {
 	u8 cipher;
 	unsigned int nr_pages;
 	struct page **pages;		/* one block */
-	u8 *pkt;			/* DSTOR_MC_PKT_MAX */
+	u8 *pkt;			/* MC_BATCH packets to one group */
+	unsigned int nr_pkts;		/* in pkt, not yet sent */
+	unsigned int pkt_bytes;		/* their length together */
+	unsigned int seg;		/* the first one's length */
+	struct in6_addr pkt_group;
+	bool gso;			/* UDP GSO works on the device */
 	unsigned long next_ann;
 	unsigned long next_scan;
 	unsigned long next_query;
@@ -223,6 +240,11 @@ static void mc_listen(struct dstor_mcast *m, struct mc_chan *c)
 		list_add_tail(&c->active, &m->active);
 		m->listened++;
 		kick = true;
+	} else if (c->held) {
+		/* Somebody still listens: on with it. */
+		c->held = false;
+		list_move_tail(&c->active, &m->active);
+		kick = true;
 	}
 	spin_unlock(&m->lock);
 	if (kick) {
@@ -231,16 +253,25 @@ static void mc_listen(struct dstor_mcast *m, struct mc_chan *c)
 	}
 }
 
-/* A listener left: the others have the last listener query time to say so. */
+/*
+ * A listener left: the others have the last listener query time to say so.
+ * Until one does, the group is held: the last listener, which is the one
+ * that usually leaves (it has what it came for), costs nothing more, and
+ * the others wait for no longer than their answer to the query takes.
+ */
 static void mc_leave(struct dstor_mcast *m, struct mc_chan *c)
 {
-	unsigned long t = jiffies + MC_LLQT;
+	unsigned long t = jiffies + (m->cfg.querier ? MC_LLQT_OURS : MC_LLQT);
 	bool kick = false;
 
 	spin_lock(&m->lock);
 	if (!list_empty(&c->active)) {
 		if (time_before(t, c->expires))
 			c->expires = t;
+		if (!c->held) {
+			c->held = true;
+			list_move_tail(&c->active, &m->held);
+		}
 		if (m->cfg.querier) {
 			if (!m->gsq) {
 				m->gsq = MC_GSQ_ONE;
@@ -446,9 +477,17 @@ static void mc_pace(struct dstor_mcast *m, unsigned int bytes)
 		usleep_range(ahead, ahead + ahead / 8 + 10);
 }
 
+/*
+ * Send @len bytes to @group; @seg > 0: as UDP GSO, datagrams of @seg bytes
+ * (the last one may be shorter).
+ */
 static int mc_sendto(struct socket *sock, const struct in6_addr *group,
-		     u16 port, int ifindex, void *buf, size_t len)
+		     u16 port, int ifindex, void *buf, size_t len, u16 seg)
 {
+	union {
+		struct cmsghdr hdr;
+		u8 buf[CMSG_SPACE(sizeof(u16))];
+	} cm = {};
 	struct sockaddr_in6 sin6 = {
 		.sin6_family = AF_INET6,
 		.sin6_port = htons(port),
@@ -463,6 +502,14 @@ static int mc_sendto(struct socket *sock, const struct in6_addr *group,
 	struct kvec iov = { .iov_base = buf, .iov_len = len };
 	int ret, tries;
 
+	if (seg) {
+		cm.hdr.cmsg_level = SOL_UDP;
+		cm.hdr.cmsg_type = UDP_SEGMENT;
+		cm.hdr.cmsg_len = CMSG_LEN(sizeof(u16));
+		memcpy(cm.buf + CMSG_LEN(0), &seg, sizeof(seg));
+		msg.msg_control = &cm;
+		msg.msg_controllen = sizeof(cm);
+	}
 	for (tries = 0; tries < 100; tries++) {
 		ret = kernel_sendmsg(sock, &msg, &iov, 1, len);
 		if (ret != -EAGAIN && ret != -ENOBUFS)
@@ -475,23 +522,43 @@ static int mc_sendto(struct socket *sock, const struct in6_addr *group,
 	return ret < 0 ? ret : 0;
 }
 
-/* Header in m->pkt, payload after it: protect and send one packet. */
-static int mc_send(struct dstor_mcast *m, const struct in6_addr *group,
-		   const struct dstor_mc_ctx *ctx, struct dstor_mc_hdr *h)
+/* Where the next packet goes: its header, then its payload. */
+static u8 *mc_pkt(struct dstor_mcast *m)
 {
-	struct dstor_stats *st = &m->exp->stats;
-	unsigned int len = DSTOR_MC_HDR_LEN + h->len + DSTOR_MC_TAG_LEN;
-	int ret;
+	return m->pkt + m->pkt_bytes;
+}
 
-	h->flags = ctx->tfm ? DSTOR_MC_F_SEALED : 0;
-	h->cipher = ctx->tfm ? ctx->cipher : 0;
-	dstor_mc_hdr_encode(m->pkt, h);
-	ret = dstor_mc_protect(ctx, m->pkt, h);
-	if (ret)
-		return ret;
-	mc_pace(m, len);
-	ret = mc_sendto(m->udp, group, DSTOR_MC_PORT, m->cfg.ifindex, m->pkt,
-			len);
+/*
+ * Send the packets queued in m->pkt: as one UDP GSO datagram when there are
+ * several and the device can (the stack or the NIC cuts it into the same
+ * packets), else one by one.
+ */
+static int mc_flush(struct dstor_mcast *m)
+{
+	unsigned int n = m->nr_pkts, bytes = m->pkt_bytes, off;
+	int ret = -EIO;
+
+	if (!n)
+		return 0;
+	m->nr_pkts = 0;
+	m->pkt_bytes = 0;
+	mc_pace(m, bytes);
+	if (n > 1 && m->gso) {
+		ret = mc_sendto(m->udp, &m->pkt_group, DSTOR_MC_PORT,
+				m->cfg.ifindex, m->pkt, bytes, m->seg);
+		/* No checksum offload or no GSO on this route. */
+		if (ret == -EIO || ret == -EINVAL) {
+			pr_info("export %s: no UDP segmentation on this link (%d): sending packet by packet\n",
+				m->exp->name, ret);
+			m->gso = false;
+		}
+	}
+	if (ret == -EIO || ret == -EINVAL) {
+		for (ret = 0, off = 0; off < bytes && !ret; off += m->seg)
+			ret = mc_sendto(m->udp, &m->pkt_group, DSTOR_MC_PORT,
+					m->cfg.ifindex, m->pkt + off,
+					min(m->seg, bytes - off), 0);
+	}
 	if (ret) {
 		net_warn_ratelimited("export %s: multicast send failed (%d)\n",
 				     m->exp->name, ret);
@@ -499,8 +566,47 @@ static int mc_send(struct dstor_mcast *m, const struct in6_addr *group,
 		schedule_timeout_interruptible(HZ / 10);
 		return ret;
 	}
-	dstor_stat_add(st, DSTOR_STAT_MC_PACKETS, 1);
-	dstor_stat_add(st, DSTOR_STAT_MC_BYTES, len);
+	dstor_stat_add(&m->exp->stats, DSTOR_STAT_MC_PACKETS, n);
+	dstor_stat_add(&m->exp->stats, DSTOR_STAT_MC_BYTES, bytes);
+	return 0;
+}
+
+/*
+ * The packet at mc_pkt(m), payload written: encode header @h, protect it
+ * and queue it for @group. The queue goes out when full, before a packet
+ * for another group or a longer one, and after a shorter one (a GSO
+ * datagram is packets of one length, the last may be shorter). Callers
+ * flush when done.
+ */
+static int mc_send(struct dstor_mcast *m, const struct in6_addr *group,
+		   const struct dstor_mc_ctx *ctx, struct dstor_mc_hdr *h)
+{
+	u8 *pkt = mc_pkt(m);
+	unsigned int len;
+	int ret;
+
+	h->flags = ctx->tfm ? DSTOR_MC_F_SEALED : 0;
+	h->cipher = ctx->tfm ? ctx->cipher : 0;
+	len = DSTOR_MC_HDR_LEN + h->len + dstor_mc_tag_len(h->flags);
+	dstor_mc_hdr_encode(pkt, h);
+	ret = dstor_mc_protect(ctx, pkt, h);
+	if (ret)
+		return ret;
+	if (m->nr_pkts &&
+	    (len > m->seg || !ipv6_addr_equal(group, &m->pkt_group))) {
+		ret = mc_flush(m);
+		memmove(m->pkt, pkt, len);
+		if (ret)
+			return ret;
+	}
+	if (!m->nr_pkts) {
+		m->seg = len;
+		m->pkt_group = *group;
+	}
+	m->nr_pkts++;
+	m->pkt_bytes += len;
+	if (m->nr_pkts == MC_BATCH || len < m->seg)
+		return mc_flush(m);
 	return 0;
 }
 
@@ -519,8 +625,9 @@ static void mc_send_announce(struct dstor_mcast *m)
 	};
 
 	memcpy(a.root, m->root, DSTOR_MC_HASH);
-	dstor_mc_announce_encode(m->pkt + DSTOR_MC_HDR_LEN, &a);
-	mc_send(m, &m->chans[MC_ANN].group, &m->ctx_ann, &h);
+	dstor_mc_announce_encode(mc_pkt(m) + DSTOR_MC_HDR_LEN, &a);
+	if (!mc_send(m, &m->chans[MC_ANN].group, &m->ctx_ann, &h))
+		mc_flush(m);
 }
 
 /* The tree carousel: as many packets per turn as a block takes. */
@@ -535,11 +642,13 @@ static void mc_send_tree(struct dstor_mcast *m, struct mc_chan *c)
 		h.index = first;
 		h.len = min_t(u32, DSTOR_MC_LEAVES_PER_PKT, m->blocks - first) *
 			DSTOR_MC_HASH;
-		memcpy(m->pkt + DSTOR_MC_HDR_LEN,
+		memcpy(mc_pkt(m) + DSTOR_MC_HDR_LEN,
 		       m->leaves + (size_t)first * DSTOR_MC_HASH, h.len);
-		mc_send(m, &c->group, &m->ctx, &h);
 		c->cursor = (c->cursor + 1) % c->count;
+		if (mc_send(m, &c->group, &m->ctx, &h))
+			return;
 	}
+	mc_flush(m);
 }
 
 static u32 mc_block_len(struct dstor_mcast *m, u32 index)
@@ -621,29 +730,32 @@ static void mc_send_block(struct dstor_mcast *m, struct mc_chan *c)
 	     off += DSTOR_MC_CHUNK) {
 		h.offset = off;
 		h.len = min_t(u32, len - off, DSTOR_MC_CHUNK);
-		memcpy(m->pkt + DSTOR_MC_HDR_LEN,
+		memcpy(mc_pkt(m) + DSTOR_MC_HDR_LEN,
 		       page_address(m->pages[off >> PAGE_SHIFT]) +
 		       offset_in_page(off), h.len);
 		if (mc_send(m, &c->group, &m->ctx, &h))
 			return;
 	}
-	dstor_stat_add(&m->exp->stats, DSTOR_STAT_MC_BLOCKS, 1);
+	if (!mc_flush(m))
+		dstor_stat_add(&m->exp->stats, DSTOR_STAT_MC_BLOCKS, 1);
 }
 
 /* ---- the querier ---- */
 
-static void mc_query(struct dstor_mcast *m, const struct in6_addr *group)
+/* A General Query (@group NULL) or a group-specific one. */
+static void mc_query(struct dstor_mcast *m, const struct in6_addr *group,
+		     u16 mrd_ms)
 {
 	struct in6_addr all_nodes = IN6ADDR_LINKLOCAL_ALLNODES_INIT;
 	u8 q[28] = { ICMPV6_MGM_QUERY };
 
-	dstor_put16(q + 4, MC_QRI_MS);
+	dstor_put16(q + 4, mrd_ms);
 	if (group)
 		memcpy(q + 8, group, sizeof(*group));
 	q[24] = MC_QRV;
 	q[25] = MC_QI_SECS;
 	if (!mc_sendto(m->raw, group ?: &all_nodes, 0, m->cfg.ifindex, q,
-		       sizeof(q)))
+		       sizeof(q), 0))
 		dstor_stat_add(&m->exp->stats, DSTOR_STAT_MC_QUERIES, 1);
 }
 
@@ -656,7 +768,7 @@ static void mc_query_tick(struct dstor_mcast *m)
 	if (!m->raw)
 		return;
 	if (time_after_eq(jiffies, m->next_query)) {
-		mc_query(m, NULL);
+		mc_query(m, NULL, MC_QRI_MS);
 		m->queries++;
 		/* RFC 3810 startup: the second query a quarter interval on. */
 		m->next_query = jiffies + (m->queries < MC_QRV ? MC_QI / 4 :
@@ -667,8 +779,9 @@ static void mc_query_tick(struct dstor_mcast *m)
 	group = m->gsq_group;
 	m->gsq = 0;
 	spin_unlock_bh(&m->lock);
+	/* After leaves from several groups, one General Query asks for all. */
 	if (gsq)
-		mc_query(m, gsq == MC_GSQ_ONE ? &group : NULL);
+		mc_query(m, gsq == MC_GSQ_ONE ? &group : NULL, MC_LLQI_MS);
 }
 
 /* Router Alert (MLD) hop-by-hop option on every query. */
@@ -716,11 +829,10 @@ static int mc_hash_tree(struct dstor_mcast *m)
 		return ret;
 	m->epoch = get_random_u64();
 	ret = dstor_mc_ctx_init(&m->ctx_ann, m->keyed ? m->key : NULL,
-				m->exp->name, m->cipher, m->epoch, NULL);
+				m->cipher, m->epoch, NULL);
 	if (!ret)
 		ret = dstor_mc_ctx_init(&m->ctx, m->keyed ? m->key : NULL,
-					m->exp->name, m->cipher, m->epoch,
-					m->root);
+					m->cipher, m->epoch, m->root);
 	if (ret) {
 		pr_err("export %s: cannot set up the multicast cipher (%d)\n",
 		       m->exp->name, ret);
@@ -730,26 +842,36 @@ static int mc_hash_tree(struct dstor_mcast *m)
 	return 0;
 }
 
+static void mc_expire(struct dstor_mcast *m, struct list_head *list,
+		      unsigned long now)
+{
+	struct mc_chan *c, *tmp;
+
+	list_for_each_entry_safe(c, tmp, list, active) {
+		if (time_after_eq(now, c->expires)) {
+			list_del_init(&c->active);
+			c->held = false;
+			m->listened--;
+		}
+	}
+}
+
 /*
  * Expire, then pick: @ann when an ANNOUNCE is due, and the next tree or
  * data channel in round-robin order (NULL when none is listened).
  */
 static struct mc_chan *mc_next(struct dstor_mcast *m, bool *ann)
 {
-	struct mc_chan *c, *tmp, *ann_c = &m->chans[MC_ANN];
+	struct mc_chan *c, *ann_c = &m->chans[MC_ANN];
 	unsigned long now = jiffies;
 
 	spin_lock_bh(&m->lock);
 	if (time_after_eq(now, m->next_scan)) {
-		list_for_each_entry_safe(c, tmp, &m->active, active) {
-			if (time_after_eq(now, c->expires)) {
-				list_del_init(&c->active);
-				m->listened--;
-			}
-		}
+		mc_expire(m, &m->active, now);
+		mc_expire(m, &m->held, now);
 		m->next_scan = now + MC_SCAN;
 	}
-	*ann = !list_empty(&ann_c->active) &&
+	*ann = !list_empty(&ann_c->active) && !ann_c->held &&
 	       time_after_eq(now, m->next_ann);
 	if (*ann)
 		m->next_ann = now + MC_ANNOUNCE;
@@ -772,9 +894,9 @@ static long mc_idle(struct dstor_mcast *m)
 	unsigned long now = jiffies, t = now + HZ;
 
 	spin_lock_bh(&m->lock);
-	if (!list_empty(&m->active))
+	if (!list_empty(&m->active) || !list_empty(&m->held))
 		t = min(t, now + MC_SCAN);
-	if (!list_empty(&m->chans[MC_ANN].active) &&
+	if (!list_empty(&m->chans[MC_ANN].active) && !m->chans[MC_ANN].held &&
 	    time_before(m->next_ann, t))
 		t = m->next_ann;
 	spin_unlock_bh(&m->lock);
@@ -925,7 +1047,7 @@ static int mc_alloc(struct dstor_mcast *m)
 			      GFP_KERNEL);
 	m->nr_pages = m->cfg.block_size >> PAGE_SHIFT;
 	m->pages = kcalloc(m->nr_pages, sizeof(*m->pages), GFP_KERNEL);
-	m->pkt = kmalloc(DSTOR_MC_PKT_MAX, GFP_KERNEL);
+	m->pkt = kmalloc(MC_BATCH * DSTOR_MC_PKT_MAX, GFP_KERNEL);
 	if (!m->leaves || !m->chans || !m->buckets || !m->pages || !m->pkt)
 		return -ENOMEM;
 	for (i = 0; i < m->nr_pages; i++) {
@@ -969,10 +1091,12 @@ int dstor_mcast_start(struct dstor_export *exp, struct net *net,
 	m->state = DSTOR_MC_STATE_HASHING;
 	m->li = cfg->querier ? MC_LI_QUERIER : MC_LI_DEFAULT;
 	m->seed = get_random_u32();
+	m->gso = true;
 	m->burst_ns = div64_u64((u64)MC_BURST_PKTS * DSTOR_MC_PKT_MAX * 8 *
 				NSEC_PER_SEC, cfg->rate);
 	spin_lock_init(&m->lock);
 	INIT_LIST_HEAD(&m->active);
+	INIT_LIST_HEAD(&m->held);
 	init_waitqueue_head(&m->wait);
 	if (exp->key.set) {
 		m->keyed = true;

@@ -144,15 +144,14 @@ void dstor_mc_group(const char *name, u8 kind, u64 epoch, const u8 *root,
 }
 
 /* @root NULL: the context of ANNOUNCE packets. */
-int dstor_mc_ctx_init(struct dstor_mc_ctx *c, const u8 *key, const char *name,
-		      u8 cipher, u64 epoch, const u8 *root)
+int dstor_mc_ctx_init(struct dstor_mc_ctx *c, const u8 *key, u8 cipher,
+		      u64 epoch, const u8 *root)
 {
 	static const u8 zero[DSTOR_MC_HASH];
 	struct blake2s_state st;
 	u8 pk[BLAKE2S_HASH_SIZE], buf[8];
 
 	memset(c, 0, sizeof(*c));
-	dstor_mc_tree_key(key, name, c->kt);
 	if (!key)
 		return 0;
 	blake2s_init_key(&st, BLAKE2S_HASH_SIZE, key, DSTOR_KEY_LEN);
@@ -214,45 +213,28 @@ static int mc_aead(const struct dstor_mc_ctx *c, u8 *pkt,
 	return ret;
 }
 
-static void mc_check(const struct dstor_mc_ctx *c, const u8 *pkt, u16 len,
-		     u8 *tag)
-{
-	blake2s(tag, pkt, c->kt, DSTOR_MC_TAG_LEN, DSTOR_MC_HDR_LEN + len,
-		DSTOR_MC_HASH);
-}
-
 /*
  * @pkt holds the encoded header and @h->len bytes of payload, with room
- * for the tag after them (kmalloc'ed: the AEAD maps it). Seals the
- * payload, or appends the integrity tag.
+ * for the tag after them (kmalloc'ed: the AEAD maps it). Seals the payload
+ * when the export has a key; an unsealed packet has no tag.
  */
 int dstor_mc_protect(const struct dstor_mc_ctx *c, u8 *pkt,
 		     const struct dstor_mc_hdr *h)
 {
-	if (c->tfm)
-		return mc_aead(c, pkt, h, true);
-	mc_check(c, pkt, h->len, pkt + DSTOR_MC_HDR_LEN + h->len);
-	return 0;
+	return c->tfm ? mc_aead(c, pkt, h, true) : 0;
 }
 
 /*
  * Check a received packet whose header decoded into @h; opens the payload
  * in place. -EBADMSG when it is forged, damaged or protected otherwise
- * than this export's packets are.
+ * than this export's packets are. Unsealed, nothing is checked here: the
+ * receiver checks the payload against the tree.
  */
 int dstor_mc_verify(const struct dstor_mc_ctx *c, u8 *pkt,
 		    const struct dstor_mc_hdr *h)
 {
-	u8 tag[DSTOR_MC_TAG_LEN];
-
 	if (!!(h->flags & DSTOR_MC_F_SEALED) != !!c->tfm ||
 	    (c->tfm && h->cipher != c->cipher))
 		return -EBADMSG;
-	if (c->tfm)
-		return mc_aead(c, pkt, h, false);
-	mc_check(c, pkt, h->len, tag);
-	if (crypto_memneq(tag, pkt + DSTOR_MC_HDR_LEN + h->len,
-			  DSTOR_MC_TAG_LEN))
-		return -EBADMSG;
-	return 0;
+	return c->tfm ? mc_aead(c, pkt, h, false) : 0;
 }

@@ -39,6 +39,7 @@
 #include <linux/ktime.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
+#include <linux/udp.h>
 #include <linux/xarray.h>
 #include <net/addrconf.h>
 #include <net/genetlink.h>
@@ -52,6 +53,7 @@
 #define SYNC_POOL_BYTES		(16U << 20)	/* blocks being assembled */
 #define SYNC_POOL_MAX		256
 #define SYNC_RCVBUF		(4 << 20)	/* in truesize: ~2 MiB of data */
+#define SYNC_RX_MAX		(64 << 10)	/* one receive: a GRO batch */
 #define SYNC_RX_TIMEOUT		(HZ / 10)	/* how soon a stop is seen */
 #define SYNC_STALL		(5 * HZ)	/* nothing useful: join again */
 #define SYNC_SLOT_IDLE		(60 * HZ)	/* a partial block given up */
@@ -108,7 +110,14 @@ struct dstor_sync {
 	struct dstor_bdev bdev;
 	u64 dev_size;
 	struct socket *sock;
-	u8 *pkt;			/* one datagram (the AEAD maps it) */
+	u8 *rx;				/* SYNC_RX_MAX: one receive */
+	unsigned int rx_len;		/* bytes in it */
+	unsigned int rx_off;		/* the next datagram's */
+	unsigned int rx_seg;		/* datagram size of a GRO batch */
+	struct sockaddr_in6 rx_from;
+	u8 *pkt;			/* the datagram in rx being looked at
+					 * (the AEAD maps it)
+					 */
 	struct dstor_mc_ctx actx;	/* ANNOUNCE packets */
 	u64 actx_epoch;
 	u8 actx_cipher;
@@ -362,8 +371,8 @@ static int announce_check(struct dstor_sync *s, const struct dstor_mc_hdr *h)
 		s->actx_ready = false;
 		if (key && !cipher)
 			return -EBADMSG;
-		ret = dstor_mc_ctx_init(&s->actx, key, s->name, cipher,
-					h->epoch, NULL);
+		ret = dstor_mc_ctx_init(&s->actx, key, cipher, h->epoch,
+					NULL);
 		if (ret)
 			return ret;
 		s->actx_ready = true;
@@ -429,31 +438,71 @@ static bool same_tree(struct dstor_sync *s)
  * the current tree, opened in s->pkt. -EAGAIN after the receive timeout,
  * -EINTR when the sync is being stopped.
  */
+/*
+ * Receive into s->rx: one datagram, or with UDP GRO a batch of datagrams of
+ * rx_seg bytes each (the last may be shorter) from one sender, as the
+ * exporter's GSO sends them. 0, -EAGAIN or -EINTR.
+ */
+static int sync_recv_batch(struct dstor_sync *s)
+{
+	struct kvec iov = { .iov_base = s->rx, .iov_len = SYNC_RX_MAX };
+	union {
+		struct cmsghdr hdr;
+		u8 buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct msghdr msg = {
+		.msg_name = &s->rx_from,
+		.msg_namelen = sizeof(s->rx_from),
+		.msg_control = &cm,
+		.msg_controllen = sizeof(cm),
+	};
+	int n, seg = 0;
+
+	if (kthread_should_stop())
+		return -EINTR;
+	memset(&cm, 0, sizeof(cm));
+	memset(&s->rx_from, 0, sizeof(s->rx_from));
+	n = kernel_recvmsg(s->sock, &msg, &iov, 1, iov.iov_len, 0);
+	if (n == -EAGAIN || n == -EINTR)
+		return -EAGAIN;
+	if (n < 0) {
+		/* e.g. an ICMP error queued on the socket */
+		msleep(20);
+		return -EAGAIN;
+	}
+	if (msg.msg_controllen < sizeof(cm) &&
+	    cm.hdr.cmsg_level == SOL_UDP && cm.hdr.cmsg_type == UDP_GRO &&
+	    cm.hdr.cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&seg, cm.buf + CMSG_LEN(0), sizeof(seg));
+	/* Truncated: nothing in it can be told apart; drop it whole. */
+	if (msg.msg_flags & MSG_TRUNC) {
+		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_PACKETS, 1);
+		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_PACKETS_BAD, 1);
+		n = 0;
+	}
+	s->rx_len = n;
+	s->rx_off = 0;
+	s->rx_seg = seg > 0 && seg < n ? seg : n;
+	return 0;
+}
+
 static int sync_recv(struct dstor_sync *s, struct dstor_mc_hdr *h)
 {
-	struct kvec iov = { .iov_base = s->pkt, .iov_len = DSTOR_MC_PKT_MAX };
-	struct sockaddr_in6 from;
-	struct msghdr msg;
-	int n;
+	unsigned int n;
+	int ret;
 
 	for (;;) {
-		if (kthread_should_stop())
-			return -EINTR;
-		memset(&msg, 0, sizeof(msg));
-		memset(&from, 0, sizeof(from));
-		msg.msg_name = &from;
-		msg.msg_namelen = sizeof(from);
-		n = kernel_recvmsg(s->sock, &msg, &iov, 1, iov.iov_len, 0);
-		if (n == -EAGAIN || n == -EINTR)
-			return -EAGAIN;
-		if (n < 0) {
-			/* e.g. an ICMP error queued on the socket */
-			msleep(20);
-			return -EAGAIN;
+		if (s->rx_off >= s->rx_len) {
+			ret = sync_recv_batch(s);
+			if (ret)
+				return ret;
+			continue;
 		}
+		s->pkt = s->rx + s->rx_off;
+		n = min(s->rx_seg, s->rx_len - s->rx_off);
+		s->rx_off += n;
 		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_PACKETS, 1);
-		if ((msg.msg_flags & MSG_TRUNC) ||
-		    dstor_mc_hdr_decode(s->pkt, n, h))
+		if (dstor_mc_hdr_decode(s->pkt, n, h))
 			goto bad;
 		if (h->type == DSTOR_MC_ANNOUNCE) {
 			if (announce_check(s, h))
@@ -467,7 +516,7 @@ static int sync_recv(struct dstor_sync *s, struct dstor_mc_hdr *h)
 				s->ann_seen = jiffies;
 			else if ((!s->dctx_ready ||
 				  time_after(jiffies, s->ann_seen + SYNC_TREE_GONE)) &&
-				 announce_confirmed(s, &from.sin6_addr))
+				 announce_confirmed(s, &s->rx_from.sin6_addr))
 				return 0;
 			continue;
 		}
@@ -528,7 +577,7 @@ static int tree_setup(struct dstor_sync *s)
 	if (ret)
 		return ret;
 	ret = dstor_mc_ctx_init(&s->dctx, s->key.set ? s->key.key : NULL,
-				s->name, s->actx_cipher, s->epoch, s->ann.root);
+				s->actx_cipher, s->epoch, s->ann.root);
 	if (ret)
 		return ret;
 	s->dctx_ready = true;
@@ -964,7 +1013,8 @@ static void sync_release(struct dstor_sync *s)
 	if (s->actx_ready)
 		dstor_mc_ctx_free(&s->actx);
 	s->actx_ready = false;
-	kfree(s->pkt);
+	kfree(s->rx);
+	s->rx = NULL;
 	s->pkt = NULL;
 	kfree(s->chans);
 	s->chans = NULL;
@@ -1020,7 +1070,7 @@ static int sync_socket(struct dstor_sync *s, struct netlink_ext_ack *extack)
 		.sin6_addr = IN6ADDR_ANY_INIT,
 	};
 	struct in6_addr g;
-	int ret, off = 0;
+	int ret, off = 0, on = 1;
 
 	ret = sock_create_kern(s->net, AF_INET6, SOCK_DGRAM, IPPROTO_UDP,
 			       &s->sock);
@@ -1041,6 +1091,15 @@ static int sync_socket(struct dstor_sync *s, struct netlink_ext_ack *extack)
 	release_sock(s->sock->sk);
 	ret = s->sock->ops->setsockopt(s->sock, SOL_IPV6, IPV6_MULTICAST_ALL,
 				       KERNEL_SOCKPTR(&off), sizeof(off));
+	/*
+	 * Batches as the exporter sends them (UDP GSO), or as the NIC's GRO
+	 * merges them: one receive for up to 64 KiB. Without it, datagram
+	 * by datagram.
+	 */
+	if (!ret && s->sock->ops->setsockopt(s->sock, SOL_UDP, UDP_GRO,
+					     KERNEL_SOCKPTR(&on), sizeof(on)))
+		pr_info("sync %s: no UDP GRO: receiving datagram by datagram\n",
+			s->name);
 	if (!ret)
 		ret = sock_bindtoindex(s->sock->sk, s->ifindex, true);
 	if (!ret)
@@ -1128,9 +1187,9 @@ static int sync_create(struct genl_info *info, struct dstor_sync **out)
 		s->pinned = true;
 	}
 	dstor_mc_tree_key(key ? s->key.key : NULL, s->name, s->kt);
-	s->pkt = kmalloc(DSTOR_MC_PKT_MAX, GFP_KERNEL);
+	s->rx = kmalloc(SYNC_RX_MAX, GFP_KERNEL);
 	s->chans = kcalloc(SYNC_MAX_CHANNELS, sizeof(*s->chans), GFP_KERNEL);
-	if (!s->pkt || !s->chans) {
+	if (!s->rx || !s->chans) {
 		ret = -ENOMEM;
 		goto err;
 	}

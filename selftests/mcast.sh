@@ -89,17 +89,29 @@ same_as_golden() { [ "$(sha256sum <"$1" | cut -d' ' -f1)" = "$GOLD" ]; }
 
 # sync_all KIND I...: sync receivers I... at once, wait for all; each leaves
 # its summary in $W/sync.I.{out,err,json}.
+#
+# "At once" means they join together: under emulation, starting eight
+# processes one after another spreads them over seconds, and a carousel
+# that starts serving at the first join sends the part of a round the last
+# one missed again. So the exporter hears nothing (its bridge port drops
+# what goes to it) until every sync waits for the announcement; then its
+# next query brings all their reports in one go.
 sync_all() {
 	local kind=$1 i pids=() rc=0
 	shift
 	for i in "$@"; do
-		local dev
-		dev=$(mk_target "$i" "$kind") || return 1
-		echo "$dev" >"$W/dev.$i"
-		in_r "$i" timeout 240 dstor sync golden --mcast eth0 --target "$dev" --wait \
-			>"$W/sync.$i.out" 2>"$W/sync.$i.err" &
+		mk_target "$i" "$kind" >"$W/dev.$i" || return 1
+	done
+	tc qdisc add dev "v-$NS_X" root netem loss 100%
+	for i in "$@"; do
+		in_r "$i" timeout 240 dstor sync golden --mcast eth0 --target "$(cat "$W/dev.$i")" \
+			--wait >"$W/sync.$i.out" 2>"$W/sync.$i.err" &
 		pids+=($!)
 	done
+	local n=$#
+	wait_for 60 eval '[ "$(dstor sync list --json | jq "[.[] | select(.state == \"waiting\")] | length")" -ge $n ]' ||
+		echo "# not all $n syncs were waiting"
+	tc qdisc del dev "v-$NS_X" root
 	for i in "${pids[@]}"; do
 		wait "$i" || rc=1
 	done

@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 out=$top/build/fuzz
 mkdir -p "$out"
-"${CC:-cc}" -std=c11 -Wall -Wextra -Werror -iquote "$top/kernel" \
+"${CC:-cc}" -std=c11 -Wall -Wextra -Werror -iquote "$top/kernel" -I "$top/include/uapi" \
 	-o "$out/gen_corpus" "$here/gen_corpus.c"
 rm -rf "$here/corpus"
 "$out/gen_corpus" "$here/corpus"

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "mcast_proto.h"
 #include "proto.h"
 
 static const char *outdir;
@@ -362,6 +363,57 @@ static void stream_seeds(void)
 	put("stream", "sealed_session", b.b, b.n);
 }
 
+/* Multicast datagrams: one of each type, sealed and not, near misses. */
+static void mc_seeds(void)
+{
+	static const struct {
+		const char *name;
+		u8 type, flags, cipher;
+		u64 index;
+		u32 offset;
+		u16 len;
+		int tag, valid;
+	} s[] = {
+		{ "announce", DSTOR_MC_ANNOUNCE, 0, 0, 0, 0, 64, 0, 1 },
+		{ "announce_sealed", DSTOR_MC_ANNOUNCE, DSTOR_MC_F_SEALED,
+		  DSTOR_WIRE_CHACHA20_POLY1305, 0, 0, 64, 1, 1 },
+		{ "tree", DSTOR_MC_TREE, 0, 0, 64, 0, 1024, 0, 1 },
+		{ "tree_tail", DSTOR_MC_TREE, 0, 0, 96, 0, 96, 0, 1 },
+		{ "data", DSTOR_MC_DATA, 0, 0, 7, 3072, 1024, 0, 1 },
+		{ "data_short", DSTOR_MC_DATA, 0, 0, 9, 0, 100, 0, 1 },
+		{ "data_sealed", DSTOR_MC_DATA, DSTOR_MC_F_SEALED,
+		  DSTOR_WIRE_AES_GCM, 7, 1024, 1024, 1, 1 },
+		{ "data_v1_tag", DSTOR_MC_DATA, 0, 0, 7, 0, 1024, 1, 0 },
+		{ "data_sealed_no_tag", DSTOR_MC_DATA, DSTOR_MC_F_SEALED,
+		  DSTOR_WIRE_AES_GCM, 7, 0, 1024, 0, 0 },
+		{ "tree_unaligned", DSTOR_MC_TREE, 0, 0, 5, 0, 64, 0, 0 },
+	};
+	struct dstor_mc_announce a = {
+		.size = 10 << 20, .block_size = 65536, .chunk = DSTOR_MC_CHUNK,
+		.blocks = 160,
+	};
+	static u8 x[DSTOR_MC_PKT_MAX];
+	struct dstor_mc_hdr h, chk;
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		h = (struct dstor_mc_hdr){
+			.type = s[i].type, .flags = s[i].flags,
+			.cipher = s[i].cipher, .epoch = 0x0123456789abcdefULL,
+			.index = s[i].index, .offset = s[i].offset,
+			.len = s[i].len,
+		};
+		memset(x, 0x5a, sizeof(x));
+		dstor_mc_hdr_encode(x, &h);
+		if (h.type == DSTOR_MC_ANNOUNCE)
+			dstor_mc_announce_encode(x + DSTOR_MC_HDR_LEN, &a);
+		n = DSTOR_MC_HDR_LEN + h.len + (s[i].tag ? DSTOR_MC_TAG_LEN : 0);
+		if ((dstor_mc_hdr_decode(x, n, &chk) == 0) != s[i].valid)
+			die(s[i].name);
+		put("mc", s[i].name, x, n);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -378,6 +430,7 @@ int main(int argc, char **argv)
 	rec_len_seeds();
 	range_seeds();
 	stream_seeds();
+	mc_seeds();
 	printf("gen_corpus: wrote %d files under %s\n", nfiles, outdir);
 	return 0;
 }

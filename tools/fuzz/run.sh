@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build and run the libFuzzer targets over kernel/proto.h.
+# Build and run the libFuzzer targets over kernel/proto.h and mcast_proto.h.
 #
 #   tools/fuzz/run.sh SECONDS [TARGET...]
 #
@@ -12,8 +12,8 @@
 # read); a crash leaves its input in build/fuzz/artifacts/TARGET/ and its
 # log in build/fuzz/TARGET.log. Exit status 0 iff no target crashed.
 #
-# Targets: hdr hello hello_reply challenge rec_len range stream (one file
-# fuzz_TARGET.c each). tools/fuzz/gen-corpus.sh rewrites the seeds.
+# Targets: hdr hello hello_reply challenge rec_len range stream mc (one
+# file fuzz_TARGET.c each; mc is the multicast datagram of mcast_proto.h). tools/fuzz/gen-corpus.sh rewrites the seeds.
 #
 # Reproduce a crash:  build/fuzz/fuzz_TARGET build/fuzz/artifacts/TARGET/crash-...
 set -euo pipefail
@@ -28,7 +28,7 @@ secs=$1
 shift
 case $secs in '' | *[!0-9]*) usage ;; esac
 
-all=(hdr hello hello_reply challenge rec_len range stream)
+all=(hdr hello hello_reply challenge rec_len range stream mc)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
@@ -41,13 +41,14 @@ max_len() {
 	rec_len) echo 12 ;;
 	range) echo 20 ;;
 	stream) echo 8192 ;;
+	mc) echo 1100 ;;
 	esac
 }
 
 CC=${CC:-clang}
 CFLAGS=(-std=c11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-	-iquote "$top/kernel")
+	-iquote "$top/kernel" -I "$top/include/uapi")
 
 mkdir -p "$out"
 for t in "${targets[@]}"; do

@@ -13,19 +13,21 @@
  * limit 1, out of IFACE. Run it on a receiver's host or a third one: the
  * exporter does not loop its own packets back to local sockets.
  *
- * Unsealed export: it derives the tree key, the tree group and the channel
- * groups of levels 0..L (default 3) and of the top channel, and sends
+ * Unsealed export (its packets have no tag): it derives the tree group and
+ * the channel groups of levels 0..L (default 3) and of the top channel, and
+ * sends
  *
- *   data-good-tag   DATA of a real block and chunk with random bytes and the
- *                   right tag: only the leaf hash check can catch it
- *   data-bad-tag    the same with one bit of the tag flipped
- *   bad-epoch       DATA of another epoch, right tag
+ *   data-forged     DATA of a real block and chunk with random bytes: only
+ *                   the leaf hash check can catch it
+ *   data-tagged     the same with 16 bytes after the payload (version 1's
+ *                   tag): the length no longer matches
+ *   bad-epoch       DATA of another epoch
  *   bad-geometry    DATA past the last block or the end of its block
  *   magic, version, type, flags, reserved, len, offset, short
- *                   one header rule broken (tag recomputed), or cut short
+ *                   one header rule broken, or cut short
  *   bogus-announce  ANNOUNCE with a random root (a quarter of them also a
- *                   bad geometry), right tag, to the announce group
- *   bad-tree        TREE with random leaf hashes, right tag
+ *                   bad geometry) to the announce group
+ *   bad-tree        TREE with random leaf hashes
  *
  * DATA goes to a channel group of its block; broken headers to that, the
  * tree or the announce group. Sealed export (no key, so no root): sealed-
@@ -51,26 +53,23 @@
 #include <unistd.h>
 
 #include <linux/dstor.h>
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "common.h"
 #include "mcast_proto.h"
 
 #define ANNOUNCE_MS	30000
-#define LABEL_TREE	"dstor v1 mcast tree"
 #define LABEL_GROUP	"dstor v1 mcast group"
 #define NSEC		1000000000ULL
 
 enum kind {
-	K_DATA_OK, K_DATA_BADTAG, K_EPOCH, K_GEOMETRY, K_MAGIC, K_VERSION,
+	K_DATA_OK, K_DATA_TAGGED, K_EPOCH, K_GEOMETRY, K_MAGIC, K_VERSION,
 	K_TYPE, K_FLAGS, K_RESERVED, K_LEN, K_OFFSET, K_SHORT, K_ANNOUNCE,
 	K_TREE, K_SEALED, K_RANDGRP, NR_KINDS
 };
 
 static const char *const kind_name[NR_KINDS] = {
-	"data-good-tag", "data-bad-tag", "bad-epoch", "bad-geometry", "magic",
+	"data-forged", "data-tagged", "bad-epoch", "bad-geometry", "magic",
 	"version", "type", "flags", "reserved", "len", "offset", "short",
 	"bogus-announce", "bad-tree", "sealed-junk", "random-group",
 };
@@ -89,12 +88,10 @@ static struct {
 	u64 epoch;
 	struct dstor_mc_announce a;
 	unsigned int top;		/* the level of the top channel */
-	u8 kt[DSTOR_MC_HASH];
 	struct in6_addr announce, tree;
 } ex;
 
 static struct rng rng;
-static EVP_MAC_CTX *mac;
 static u64 sent[NR_KINDS], send_errors;
 static volatile sig_atomic_t stop;
 
@@ -143,22 +140,6 @@ static void mc_group(u8 kind, u64 epoch, const u8 *root, u64 node,
 	memcpy(g->s6_addr + 2, h, 14);
 }
 
-/* The integrity tag: BLAKE2s-128 keyed with kt over header and payload. */
-static void mc_tag(const u8 *pkt, size_t n, u8 *tag)
-{
-	size_t outlen = DSTOR_MC_TAG_LEN, got = 0;
-	OSSL_PARAM p[] = {
-		OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &outlen),
-		OSSL_PARAM_construct_end(),
-	};
-
-	if (!EVP_MAC_init(mac, ex.kt, DSTOR_MC_HASH, p) ||
-	    !EVP_MAC_update(mac, pkt, n) ||
-	    !EVP_MAC_final(mac, tag, &got, DSTOR_MC_TAG_LEN) ||
-	    got != DSTOR_MC_TAG_LEN)
-		fail("BLAKE2SMAC failed", 0);
-}
-
 static const char *fmt_group(const struct in6_addr *g)
 {
 	static char buf[INET6_ADDRSTRLEN];
@@ -187,23 +168,16 @@ static void send_pkt(int fd, const struct in6_addr *g, const u8 *buf,
 }
 
 /*
- * Encode @h in front of the @h->len payload bytes at buf + 32 and append
- * the tag: the right one, or (!@good) the right one with a bit flipped; a
- * random one when sealed. Returns the datagram's length.
+ * Encode @h in front of the @h->len payload bytes at buf + 32; sealed, a
+ * random tag after them; unsealed and @tagged, 16 random bytes there all
+ * the same. Returns the datagram's length.
  */
-static size_t finish(u8 *buf, const struct dstor_mc_hdr *h, int good)
+static size_t finish(u8 *buf, const struct dstor_mc_hdr *h, int tagged)
 {
-	u8 *tag = buf + DSTOR_MC_HDR_LEN + h->len;
-
 	dstor_mc_hdr_encode(buf, h);
-	if (h->flags & DSTOR_MC_F_SEALED) {
-		rng_fill(&rng, tag, DSTOR_MC_TAG_LEN);
-	} else {
-		mc_tag(buf, DSTOR_MC_HDR_LEN + h->len, tag);
-		if (!good)
-			tag[rng_below(&rng, DSTOR_MC_TAG_LEN)] ^=
-				1 << rng_below(&rng, 8);
-	}
+	if (!(h->flags & DSTOR_MC_F_SEALED) && !tagged)
+		return DSTOR_MC_HDR_LEN + h->len;
+	rng_fill(&rng, buf + DSTOR_MC_HDR_LEN + h->len, DSTOR_MC_TAG_LEN);
 	return DSTOR_MC_HDR_LEN + h->len + DSTOR_MC_TAG_LEN;
 }
 
@@ -215,7 +189,7 @@ static u32 chunks_of(u64 b)
 }
 
 /* A well-formed DATA packet: a chunk of block @b, random bytes. */
-static size_t build_data(u8 *buf, struct dstor_mc_hdr *h, u64 b, int good)
+static size_t build_data(u8 *buf, struct dstor_mc_hdr *h, u64 b, int tagged)
 {
 	u32 blen = dstor_mc_block_len(ex.a.size, ex.a.block_size, b);
 
@@ -227,18 +201,16 @@ static size_t build_data(u8 *buf, struct dstor_mc_hdr *h, u64 b, int good)
 	h->len = blen - h->offset < DSTOR_MC_CHUNK ? blen - h->offset :
 		 DSTOR_MC_CHUNK;
 	rng_fill(&rng, buf + DSTOR_MC_HDR_LEN, h->len);
-	return finish(buf, h, good);
+	return finish(buf, h, tagged);
 }
 
 /*
- * Break one header rule of the @n-byte packet in @buf (encoded from @h);
- * if unsealed, recompute its tag so that only the header check can catch
- * it. Returns the new length and sets *@k.
+ * Break one header rule of the @n-byte packet in @buf (encoded from @h).
+ * Returns the new length and sets *@k.
  */
 static size_t mangle(u8 *buf, size_t n, const struct dstor_mc_hdr *h,
 		     enum kind *k)
 {
-	size_t tagged = DSTOR_MC_HDR_LEN + h->len;
 	u16 d;
 
 	*k = K_MAGIC + rng_below(&rng, K_SHORT - K_MAGIC + 1);
@@ -277,8 +249,6 @@ static size_t mangle(u8 *buf, size_t n, const struct dstor_mc_hdr *h,
 		       rng_below(&rng, DSTOR_MC_HDR_LEN + DSTOR_MC_TAG_LEN) :
 		       rng_below(&rng, (u32)n);
 	}
-	if (!(h->flags & DSTOR_MC_F_SEALED))
-		mc_tag(buf, tagged, buf + tagged);
 	return n;
 }
 
@@ -298,15 +268,15 @@ static void one_unsealed(int fd)
 	mc_group(DSTOR_MC_KIND_CHANNEL, ex.epoch, ex.a.root,
 		 dstor_mc_node(lv, b >> lv), &g);
 	if (r < 35) {
-		send_pkt(fd, &g, buf, build_data(buf, &h, b, 1), K_DATA_OK);
+		send_pkt(fd, &g, buf, build_data(buf, &h, b, 0), K_DATA_OK);
 	} else if (r < 55) {
-		send_pkt(fd, &g, buf, build_data(buf, &h, b, 0), K_DATA_BADTAG);
+		send_pkt(fd, &g, buf, build_data(buf, &h, b, 1), K_DATA_TAGGED);
 	} else if (r < 63) {
-		build_data(buf, &h, b, 1);
+		build_data(buf, &h, b, 0);
 		h.epoch ^= rng_next(&rng) | 1;
-		send_pkt(fd, &g, buf, finish(buf, &h, 1), K_EPOCH);
+		send_pkt(fd, &g, buf, finish(buf, &h, 0), K_EPOCH);
 	} else if (r < 70) {
-		build_data(buf, &h, b, 1);
+		build_data(buf, &h, b, 0);
 		if (rng_pct(&rng, 40)) {	/* a block past the end */
 			h.index = ex.a.blocks + rng_below(&rng, 1000);
 		} else if (h.len < DSTOR_MC_CHUNK && rng_pct(&rng, 50)) {
@@ -317,9 +287,9 @@ static void one_unsealed(int fd)
 			h.offset = (chunks_of(b) + rng_below(&rng, 16)) *
 				   DSTOR_MC_CHUNK;
 		}
-		send_pkt(fd, &g, buf, finish(buf, &h, 1), K_GEOMETRY);
+		send_pkt(fd, &g, buf, finish(buf, &h, 0), K_GEOMETRY);
 	} else if (r < 85) {
-		n = build_data(buf, &h, b, 1);
+		n = build_data(buf, &h, b, 0);
 		if (rng_pct(&rng, 30))
 			g = rng_pct(&rng, 50) ? ex.announce : ex.tree;
 		n = mangle(buf, n, &h, &k);
@@ -332,7 +302,7 @@ static void one_unsealed(int fd)
 		if (rng_pct(&rng, 25))	/* a bit of block size..blocks */
 			buf[DSTOR_MC_HDR_LEN + 8 + rng_below(&rng, 16)] ^=
 				1 << rng_below(&rng, 8);
-		send_pkt(fd, &ex.announce, buf, finish(buf, &h, 1), K_ANNOUNCE);
+		send_pkt(fd, &ex.announce, buf, finish(buf, &h, 0), K_ANNOUNCE);
 	} else {
 		h.type = DSTOR_MC_TREE;
 		h.index = b / DSTOR_MC_LEAVES_PER_PKT * DSTOR_MC_LEAVES_PER_PKT;
@@ -340,7 +310,7 @@ static void one_unsealed(int fd)
 		h.len = (r < DSTOR_MC_LEAVES_PER_PKT ? r :
 			 DSTOR_MC_LEAVES_PER_PKT) * DSTOR_MC_HASH;
 		rng_fill(&rng, buf + DSTOR_MC_HDR_LEN, h.len);
-		send_pkt(fd, &ex.tree, buf, finish(buf, &h, 1), K_TREE);
+		send_pkt(fd, &ex.tree, buf, finish(buf, &h, 0), K_TREE);
 	}
 }
 
@@ -390,7 +360,7 @@ static void one_sealed(int fd)
 static int wait_announce(int fd)
 {
 	int64_t end = now_ms() + ANNOUNCE_MS, left;
-	u8 buf[DSTOR_MC_PKT_MAX + 1], tag[DSTOR_MC_TAG_LEN];
+	u8 buf[DSTOR_MC_PKT_MAX + 1];
 	struct ipv6_mreq mr = { .ipv6mr_interface = opt.ifindex };
 	struct dstor_mc_hdr h;
 	ssize_t n;
@@ -408,16 +378,13 @@ static int wait_announce(int fd)
 		ex.epoch = h.epoch;
 		ex.sealed = h.flags & DSTOR_MC_F_SEALED;
 		ex.cipher = h.cipher;
-		n = DSTOR_MC_HDR_LEN + h.len;
-		mc_tag(buf, (size_t)n, tag);
 		if (!ex.sealed &&
-		    (memcmp(tag, buf + n, sizeof(tag)) ||
-		     dstor_mc_announce_decode(buf + DSTOR_MC_HDR_LEN, &ex.a,
-					      DSTOR_MC_MIN_BLOCK,
-					      DSTOR_MC_MAX_BLOCK,
-					      DSTOR_MC_MAX_BLOCKS))) {
+		    dstor_mc_announce_decode(buf + DSTOR_MC_HDR_LEN, &ex.a,
+					     DSTOR_MC_MIN_BLOCK,
+					     DSTOR_MC_MAX_BLOCK,
+					     DSTOR_MC_MAX_BLOCKS)) {
 			if (opt.verbose)
-				warnx("ANNOUNCE with a bad tag or geometry");
+				warnx("ANNOUNCE with a bad geometry");
 			continue;
 		}
 		setsockopt(fd, IPPROTO_IPV6, IPV6_LEAVE_GROUP, &mr, sizeof(mr));
@@ -481,7 +448,6 @@ int main(int argc, char **argv)
 	struct timespec t0, t;
 	int ch, fd, seeded = 0;
 	u64 i, ns, total = 0;
-	EVP_MAC *m;
 
 	prog = "dstor-mcforge";
 	while ((ch = getopt_long(argc, argv, "i:n:s:r:l:S:vh", lo, NULL)) !=
@@ -530,11 +496,6 @@ int main(int argc, char **argv)
 	opt.ifindex = if_nametoindex(opt.iface);
 	if (!opt.ifindex)
 		fail(opt.iface, errno);
-	m = EVP_MAC_fetch(NULL, "BLAKE2SMAC", NULL);
-	mac = m ? EVP_MAC_CTX_new(m) : NULL;
-	if (!mac)
-		fail("OpenSSL has no BLAKE2SMAC", 0);
-	hash_name(LABEL_TREE, NULL, 0, ex.kt);	/* unsealed: no key */
 	mc_group(DSTOR_MC_KIND_ANNOUNCE, 0, NULL, 0, &ex.announce);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -585,7 +546,5 @@ int main(int argc, char **argv)
 		if (sent[k])
 			fprintf(stderr, "  %-15s %llu\n", kind_name[k],
 				(unsigned long long)sent[k]);
-	EVP_MAC_CTX_free(mac);
-	EVP_MAC_free(m);
 	return 0;
 }
