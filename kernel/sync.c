@@ -13,8 +13,9 @@
  *	RECEIVING  on the largest channels holding stale leaves only (at most
  *		   SYNC_MAX_CHANNELS, coarser ones past that); blocks are
  *		   assembled in a pool of SYNC_POOL_BYTES, checked against
- *		   their leaf and written; a channel is left once its leaves
- *		   are all good
+ *		   their leaf and written (the bio in flight while receiving
+ *		   goes on; the slot is reaped when it ends); a channel is
+ *		   left once its leaves are all good
  *	VERIFYING  flush, re-read and re-hash the target, root check: DONE,
  *		   or back to RECEIVING for what differs
  *
@@ -62,13 +63,22 @@
 #define SYNC_SOURCES		4		/* announcers remembered */
 #define SYNC_FP			16		/* a TREE packet's fingerprint */
 
-/* A block being assembled from DATA packets. */
+/*
+ * A block being assembled from DATA packets, then written: a verified
+ * block's write is in flight (@writing) while the thread goes on
+ * receiving; the thread frees the slot once the write has ended (@written,
+ * set by the bio's completion) and looked at its @status.
+ */
 struct sync_slot {
 	u64 index;			/* U64_MAX: free */
 	unsigned int chunks;		/* chunks of the block */
 	unsigned int have;		/* chunks received */
 	unsigned long touched;		/* jiffies of the last chunk */
 	bool contested;			/* failed its hash: chunks replaced */
+	bool writing;			/* the thread's */
+	bool written;			/* completion -> thread (acquire) */
+	int status;			/* of the write, once @written */
+	struct dstor_sync *sync;
 	DECLARE_BITMAP(got, SYNC_CHUNKS_MAX);
 	struct page **pages;
 };
@@ -137,6 +147,9 @@ struct dstor_sync {
 	unsigned long *good;		/* leaves the target holds */
 	u64 good_count;
 	struct sync_slot *slots;
+	atomic_t writes;		/* block writes in flight */
+	atomic_t written;		/* ended, not yet reaped */
+	wait_queue_head_t wq;		/* a write ended */
 	unsigned int nr_slots;
 	struct sync_chan *chans;	/* joined now */
 	unsigned int nr_chans;
@@ -225,6 +238,83 @@ static int block_io(struct dstor_sync *s, struct page **pages, u64 index,
 	return ret;
 }
 
+static void slot_write_end(struct bio *bio)
+{
+	struct sync_slot *sl = bio->bi_private;
+	struct dstor_sync *s = sl->sync;
+	unsigned long flags;
+
+	sl->status = blk_status_to_errno(bio->bi_status);
+	bio_put(bio);
+	/* @status before @written: slots_reap() reads them in that order. */
+	smp_store_release(&sl->written, true);
+	/* Under the lock: writes_drain() knows when we are done with @s. */
+	spin_lock_irqsave(&s->wq.lock, flags);
+	atomic_inc(&s->written);
+	atomic_dec(&s->writes);
+	wake_up_locked(&s->wq);
+	spin_unlock_irqrestore(&s->wq.lock, flags);
+}
+
+/* Write a verified block; slots_reap() sees how it ended. */
+static void slot_write(struct dstor_sync *s, struct sync_slot *sl)
+{
+	u32 len = block_len(s, sl->index), n;
+	struct bio *bio;
+	unsigned int i;
+
+	bio = bio_alloc(s->bdev.bdev, DIV_ROUND_UP(len, PAGE_SIZE),
+			REQ_OP_WRITE, GFP_KERNEL);
+	bio->bi_iter.bi_sector = (sl->index * s->ann.block_size) >>
+				 SECTOR_SHIFT;
+	for (i = 0; len; i++, len -= n) {
+		n = min_t(u32, len, PAGE_SIZE);
+		__bio_add_page(bio, sl->pages[i], n, 0);
+	}
+	bio->bi_private = sl;
+	bio->bi_end_io = slot_write_end;
+	sl->writing = true;
+	sl->written = false;
+	atomic_inc(&s->writes);
+	submit_bio(bio);
+}
+
+/* Free the slots whose write has ended; the first write error, if any. */
+static int slots_reap(struct dstor_sync *s)
+{
+	struct sync_slot *sl;
+	unsigned int i;
+	int ret = 0;
+
+	if (!atomic_read(&s->written))
+		return 0;
+	for (i = 0; i < s->nr_slots; i++) {
+		sl = &s->slots[i];
+		/* @written, then @status: slot_write_end() */
+		if (!sl->writing || !smp_load_acquire(&sl->written))
+			continue;
+		atomic_dec(&s->written);
+		if (sl->status && !ret) {
+			pr_err("sync %s: writing block %llu of %s failed (%d)\n",
+			       s->name, sl->index, s->path, sl->status);
+			ret = sl->status;
+		}
+		sl->writing = false;
+		sl->index = U64_MAX;
+	}
+	return ret;
+}
+
+/* Wait for every write in flight, then reap them. */
+static int writes_drain(struct dstor_sync *s)
+{
+	wait_event(s->wq, !atomic_read(&s->writes));
+	/* The last completion has left s->wq.lock: it no longer touches @s. */
+	spin_lock_irq(&s->wq.lock);
+	spin_unlock_irq(&s->wq.lock);
+	return s->slots ? slots_reap(s) : 0;
+}
+
 static void block_hash(struct dstor_sync *s, struct page **pages, u64 index,
 		       u8 *out)
 {
@@ -302,6 +392,7 @@ static void slots_free(struct dstor_sync *s)
 
 static void tree_free(struct dstor_sync *s)
 {
+	writes_drain(s);
 	slots_free(s);
 	kvfree(s->leaves);
 	kvfree(s->mine);
@@ -341,6 +432,7 @@ static int tree_alloc(struct dstor_sync *s)
 		return -ENOMEM;
 	for (i = 0; i < s->nr_slots; i++) {
 		s->slots[i].index = U64_MAX;
+		s->slots[i].sync = s;
 		s->slots[i].pages = kcalloc(np, sizeof(struct page *),
 					    GFP_KERNEL);
 		if (!s->slots[i].pages)
@@ -776,6 +868,8 @@ static struct sync_slot *slot_get(struct dstor_sync *s, u64 index)
 
 	for (i = 0; i < s->nr_slots; i++) {
 		sl = &s->slots[i];
+		if (sl->writing)
+			continue;
 		if (sl->index == index)
 			return sl;
 		if (sl->index == U64_MAX)
@@ -805,7 +899,6 @@ static int slot_done(struct dstor_sync *s, struct sync_slot *sl)
 	u64 index = sl->index;
 	u8 h[DSTOR_MC_HASH];
 	unsigned int i;
-	int ret;
 
 	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_RECEIVED, 1);
 	block_hash(s, sl->pages, index, h);
@@ -815,13 +908,7 @@ static int slot_done(struct dstor_sync *s, struct sync_slot *sl)
 		sl->contested = true;
 		return 0;
 	}
-	sl->index = U64_MAX;
-	ret = block_io(s, sl->pages, index, REQ_OP_WRITE);
-	if (ret) {
-		pr_err("sync %s: writing block %llu of %s failed (%d)\n",
-		       s->name, index, s->path, ret);
-		return ret;
-	}
+	slot_write(s, sl);
 	memcpy(s->mine + index * DSTOR_MC_HASH, h, DSTOR_MC_HASH);
 	set_bit(index, s->good);
 	s->good_count++;
@@ -898,6 +985,9 @@ static int receive(struct dstor_sync *s)
 	int ret;
 
 	set_state(s, DSTOR_SYNC_STATE_RECEIVING);
+	ret = writes_drain(s);
+	if (ret)
+		return ret;
 	for (i = 0; i < s->nr_slots; i++)
 		s->slots[i].index = U64_MAX;
 	ret = chans_join(s);
@@ -905,6 +995,9 @@ static int receive(struct dstor_sync *s)
 		return ret;
 	s->last_useful = jiffies;
 	while (s->good_count < s->ann.blocks) {
+		ret = slots_reap(s);
+		if (ret)
+			return ret;
 		ret = sync_recv(s, &h);
 		if (ret == -EAGAIN) {
 			if (time_after(jiffies, s->last_useful + SYNC_STALL)) {
@@ -926,7 +1019,7 @@ static int receive(struct dstor_sync *s)
 			return ret;
 	}
 	chans_leave(s);
-	return 0;
+	return writes_drain(s);
 }
 
 /* VERIFYING: 0 when the target now has the export's root. */
@@ -997,6 +1090,7 @@ static int sync_main(struct dstor_sync *s)
 /* Give back what the sync holds, once its thread has stopped or ended. */
 static void sync_release(struct dstor_sync *s)
 {
+	writes_drain(s);
 	if (s->sock) {
 		/* Closing the socket leaves its groups. */
 		sock_release(s->sock);
@@ -1170,6 +1264,7 @@ static int sync_create(struct genl_info *info, struct dstor_sync **out)
 	if (!s)
 		return -ENOMEM;
 	spin_lock_init(&s->lock);
+	init_waitqueue_head(&s->wq);
 	strscpy(s->name, name, sizeof(s->name));
 	nla_strscpy(s->path, a[DSTOR_A_DEVICE], sizeof(s->path));
 	s->net = get_net(genl_info_net(info));
