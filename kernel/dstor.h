@@ -454,9 +454,9 @@ struct dstor_mc_ctx {
 };
 
 void dstor_mc_tree_key(const u8 *key, const char *name, u8 *kt);
-void dstor_mc_leaf_init(struct blake2s_state *st, const u8 *kt, u64 index);
-void dstor_mc_leaf(const u8 *kt, u64 index, const void *data, u32 len,
-		   u8 *out);
+void dstor_mc_zero_leaf(const u8 *kt, u32 len, u8 *out);
+void dstor_mc_leaf_pages(const u8 *kt, const u8 *zero, u32 zero_len,
+			 struct page **pages, u32 len, u8 *out);
 void dstor_mc_node_hash(const u8 *kt, const u8 *left, const u8 *right,
 			u8 *out);
 int dstor_mc_root(const u8 *kt, const u8 *leaves, u64 n, u64 size,

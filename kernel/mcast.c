@@ -107,6 +107,7 @@ struct dstor_mcast {
 	bool keyed;
 	u8 key[DSTOR_KEY_LEN];		/* the export's key at start */
 	u8 kt[DSTOR_MC_HASH];
+	u8 zero_leaf[DSTOR_MC_HASH];	/* of a block of zeros */
 	u32 blocks;
 	u8 *leaves;			/* blocks x 32 bytes */
 	u64 epoch;
@@ -683,16 +684,8 @@ static int mc_read(struct dstor_mcast *m, u32 index)
 /* The leaf hash of the block in m->pages. */
 static void mc_leaf(struct dstor_mcast *m, u32 index, u8 *out)
 {
-	u32 len = mc_block_len(m, index), n;
-	struct blake2s_state st;
-	unsigned int i;
-
-	dstor_mc_leaf_init(&st, m->kt, index);
-	for (i = 0; len; i++, len -= n) {
-		n = min_t(u32, len, PAGE_SIZE);
-		blake2s_update(&st, page_address(m->pages[i]), n);
-	}
-	blake2s_final(&st, out);
+	dstor_mc_leaf_pages(m->kt, m->zero_leaf, m->cfg.block_size, m->pages,
+			    mc_block_len(m, index), out);
 }
 
 /* The next block of a channel's carousel, all its pieces. */
@@ -810,6 +803,7 @@ static int mc_hash_tree(struct dstor_mcast *m)
 	int ret;
 
 	dstor_mc_tree_key(m->keyed ? m->key : NULL, m->exp->name, m->kt);
+	dstor_mc_zero_leaf(m->kt, m->cfg.block_size, m->zero_leaf);
 	for (i = 0; i < m->blocks; i++) {
 		if (kthread_should_stop())
 			return -EINTR;

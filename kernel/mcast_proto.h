@@ -44,7 +44,7 @@
 #include "proto.h"
 
 #define DSTOR_MC_MAGIC		0x4453544dU	/* "DSTM" */
-#define DSTOR_MC_VERSION	2
+#define DSTOR_MC_VERSION	3
 #define DSTOR_MC_PORT		7421
 #define DSTOR_MC_HDR_LEN	32
 #define DSTOR_MC_TAG_LEN	16

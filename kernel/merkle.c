@@ -8,12 +8,15 @@
  *
  *	tree key  kt   = BLAKE2s(key = export key or none,
  *			         "dstor v1 mcast tree" || name)
- *	leaf i         = BLAKE2s(key = kt, 0x00 || be64(i) || block i)
+ *	leaf i         = BLAKE2s(key = kt, 0x00 || block i)
  *	node           = BLAKE2s(key = kt, 0x01 || left || right)
  *	root           = BLAKE2s(key = kt, 0x02 || be64(size) ||
  *			         be32(block size) || top)
  *
- * The tree is built level by level from the leaves; an odd node at the end
+ * A leaf does not name its block: the tree's shape puts it in its place,
+ * and every block of zeros (a new disk, a sparse or discarded range) then
+ * has the same leaf, which both ends hash once and find by a scan. The
+ * tree is built level by level from the leaves; an odd node at the end
  * of a level moves up unchanged. A group address is ff12:: (link-local
  * scope, transient) followed by 14 bytes of
  *
@@ -29,6 +32,7 @@
 #include <crypto/aead.h>
 #include <crypto/algapi.h>
 #include <crypto/blake2s.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
@@ -52,23 +56,69 @@ void dstor_mc_tree_key(const u8 *key, const char *name, u8 *kt)
 	blake2s_final(&st, kt);
 }
 
-void dstor_mc_leaf_init(struct blake2s_state *st, const u8 *kt, u64 index)
+static void leaf_init(struct blake2s_state *st, const u8 *kt)
 {
-	u8 pre[9];
+	u8 d = DOMAIN_LEAF;
 
-	pre[0] = DOMAIN_LEAF;
-	dstor_put64(pre + 1, index);
 	blake2s_init_key(st, BLAKE2S_HASH_SIZE, kt, DSTOR_MC_HASH);
-	blake2s_update(st, pre, sizeof(pre));
+	blake2s_update(st, &d, 1);
 }
 
-void dstor_mc_leaf(const u8 *kt, u64 index, const void *data, u32 len,
-		   u8 *out)
+/* The leaf of a block of @len zero bytes. */
+void dstor_mc_zero_leaf(const u8 *kt, u32 len, u8 *out)
 {
 	struct blake2s_state st;
+	u32 n;
 
-	dstor_mc_leaf_init(&st, kt, index);
-	blake2s_update(&st, data, len);
+	leaf_init(&st, kt);
+	for (; len; len -= n) {
+		n = min_t(u32, len, PAGE_SIZE);
+		blake2s_update(&st, page_address(ZERO_PAGE(0)), n);
+	}
+	blake2s_final(&st, out);
+}
+
+static bool pages_zero(struct page **pages, u32 len)
+{
+	unsigned int i;
+	void *p, *nz;
+	u32 n;
+
+	for (i = 0; len; i++, len -= n) {
+		n = min_t(u32, len, PAGE_SIZE);
+		p = kmap_local_page(pages[i]);
+		nz = memchr_inv(p, 0, n);
+		kunmap_local(p);
+		if (nz)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The leaf of the @len bytes in @pages (one page after the other). @zero
+ * is dstor_mc_zero_leaf() of @zero_len bytes: a block of that length that
+ * is all zeros costs a scan, not a hash.
+ */
+void dstor_mc_leaf_pages(const u8 *kt, const u8 *zero, u32 zero_len,
+			 struct page **pages, u32 len, u8 *out)
+{
+	struct blake2s_state st;
+	unsigned int i;
+	void *p;
+	u32 n;
+
+	if (len == zero_len && pages_zero(pages, len)) {
+		memcpy(out, zero, DSTOR_MC_HASH);
+		return;
+	}
+	leaf_init(&st, kt);
+	for (i = 0; len; i++, len -= n) {
+		n = min_t(u32, len, PAGE_SIZE);
+		p = kmap_local_page(pages[i]);
+		blake2s_update(&st, p, n);
+		kunmap_local(p);
+	}
 	blake2s_final(&st, out);
 }
 

@@ -16,8 +16,8 @@
  *		   their leaf and written (the bio in flight while receiving
  *		   goes on; the slot is reaped when it ends); a channel is
  *		   left once its leaves are all good
- *	VERIFYING  flush, re-read and re-hash the target, root check: DONE,
- *		   or back to RECEIVING for what differs
+ *	VERIFYING  flush, re-read and re-hash every block written, root
+ *		   check: DONE, or back to RECEIVING for what differs
  *
  * A verified ANNOUNCE of another tree (the export was added again) starts
  * over from TREE at any point. Memory is allocated once per tree, bounded
@@ -106,6 +106,7 @@ struct dstor_sync {
 	bool pinned;			/* only trees with this root */
 	u8 pin_root[DSTOR_MC_HASH_LEN];
 	u8 kt[DSTOR_MC_HASH_LEN];	/* tree key */
+	u8 zero_leaf[DSTOR_MC_HASH_LEN];	/* of a block of zeros */
 	struct task_struct *task;
 	u64 started, ended;		/* ktime_get_ns(); ended 0: running */
 	u32 state;			/* DSTOR_SYNC_STATE_*, READ_ONCE */
@@ -145,6 +146,7 @@ struct dstor_sync {
 	unsigned long *tree_ok;		/* ... and seen twice (contested) */
 	u8 (*tree_fp)[SYNC_FP];		/* ... the last copy's fingerprint */
 	unsigned long *good;		/* leaves the target holds */
+	unsigned long *wrote;		/* blocks written by this sync */
 	u64 good_count;
 	struct sync_slot *slots;
 	atomic_t writes;		/* block writes in flight */
@@ -318,27 +320,17 @@ static int writes_drain(struct dstor_sync *s)
 static void block_hash(struct dstor_sync *s, struct page **pages, u64 index,
 		       u8 *out)
 {
-	u32 len = block_len(s, index), n;
-	struct blake2s_state st;
-	unsigned int i;
-	void *p;
-
-	dstor_mc_leaf_init(&st, s->kt, index);
-	for (i = 0; len; i++, len -= n) {
-		n = min_t(u32, len, PAGE_SIZE);
-		p = kmap_local_page(pages[i]);
-		blake2s_update(&st, p, n);
-		kunmap_local(p);
-	}
-	blake2s_final(&st, out);
+	dstor_mc_leaf_pages(s->kt, s->zero_leaf, s->ann.block_size, pages,
+			    block_len(s, index), out);
 }
 
 /*
- * Read and hash every block of the target into s->mine; a block whose
- * hash is its leaf's is good. Returns the number of good blocks, or an
- * error (-EINTR when stopped).
+ * Read and hash the blocks of the target into s->mine: every block, or
+ * (@only) those set in that bitmap; a block whose hash is its leaf is
+ * good. Returns the number of good blocks, or an error (-EINTR when
+ * stopped).
  */
-static s64 target_hash(struct dstor_sync *s)
+static s64 target_hash(struct dstor_sync *s, const unsigned long *only)
 {
 	struct page **pages = s->slots[0].pages;
 	u64 i, n = s->ann.blocks, good = 0;
@@ -348,14 +340,18 @@ static s64 target_hash(struct dstor_sync *s)
 	for (i = 0; i < n; i++) {
 		if (kthread_should_stop())
 			return -EINTR;
+		h = s->mine + i * DSTOR_MC_HASH;
+		if (only && !test_bit(i, only))
+			goto check;
 		ret = block_io(s, pages, i, REQ_OP_READ);
 		if (ret) {
 			pr_err("sync %s: reading block %llu of %s failed (%d)\n",
 			       s->name, i, s->path, ret);
 			return ret;
 		}
-		h = s->mine + i * DSTOR_MC_HASH;
 		block_hash(s, pages, i, h);
+		cond_resched();
+check:
 		if (crypto_memneq(h, s->leaves + i * DSTOR_MC_HASH,
 				  DSTOR_MC_HASH)) {
 			clear_bit(i, s->good);
@@ -363,7 +359,6 @@ static s64 target_hash(struct dstor_sync *s)
 			set_bit(i, s->good);
 			good++;
 		}
-		cond_resched();
 	}
 	s->good_count = good;
 	return good;
@@ -400,12 +395,14 @@ static void tree_free(struct dstor_sync *s)
 	bitmap_free(s->tree_ok);
 	kvfree(s->tree_fp);
 	bitmap_free(s->good);
+	bitmap_free(s->wrote);
 	s->leaves = NULL;
 	s->mine = NULL;
 	s->tree_got = NULL;
 	s->tree_ok = NULL;
 	s->tree_fp = NULL;
 	s->good = NULL;
+	s->wrote = NULL;
 	if (s->dctx_ready)
 		dstor_mc_ctx_free(&s->dctx);
 	s->dctx_ready = false;
@@ -423,12 +420,13 @@ static int tree_alloc(struct dstor_sync *s)
 	s->tree_ok = bitmap_zalloc(pkts, GFP_KERNEL);
 	s->tree_fp = kvcalloc(pkts, SYNC_FP, GFP_KERNEL);
 	s->good = bitmap_zalloc(n, GFP_KERNEL);
+	s->wrote = bitmap_zalloc(n, GFP_KERNEL);
 	s->nr_slots = clamp_t(unsigned int,
 			      SYNC_POOL_BYTES / s->ann.block_size, 1,
 			      SYNC_POOL_MAX);
 	s->slots = kcalloc(s->nr_slots, sizeof(*s->slots), GFP_KERNEL);
 	if (!s->leaves || !s->mine || !s->tree_got || !s->tree_ok ||
-	    !s->tree_fp || !s->good || !s->slots)
+	    !s->tree_fp || !s->good || !s->wrote || !s->slots)
 		return -ENOMEM;
 	for (i = 0; i < s->nr_slots; i++) {
 		s->slots[i].index = U64_MAX;
@@ -665,6 +663,7 @@ static int tree_setup(struct dstor_sync *s)
 	s->epoch = s->next_epoch;
 	s->known = true;
 	spin_unlock(&s->lock);
+	dstor_mc_zero_leaf(s->kt, a->block_size, s->zero_leaf);
 	ret = tree_alloc(s);
 	if (ret)
 		return ret;
@@ -909,6 +908,7 @@ static int slot_done(struct dstor_sync *s, struct sync_slot *sl)
 		return 0;
 	}
 	slot_write(s, sl);
+	set_bit(index, s->wrote);
 	memcpy(s->mine + index * DSTOR_MC_HASH, h, DSTOR_MC_HASH);
 	set_bit(index, s->good);
 	s->good_count++;
@@ -1036,7 +1036,8 @@ static int verify(struct dstor_sync *s)
 		       ret);
 		return ret;
 	}
-	good = target_hash(s);
+	/* The other blocks were read and found good before receiving. */
+	good = target_hash(s, s->wrote);
 	if (good < 0)
 		return good;
 	ret = dstor_mc_root(s->kt, s->mine, s->ann.blocks, s->ann.size,
@@ -1072,7 +1073,7 @@ static int sync_main(struct dstor_sync *s)
 		set_state(s, DSTOR_SYNC_STATE_HASHING);
 		/* Writes made through the page cache before we started. */
 		sync_blockdev(s->bdev.bdev);
-		good = target_hash(s);
+		good = target_hash(s, NULL);
 		if (good < 0)
 			return good;
 		atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_GOOD], good);
