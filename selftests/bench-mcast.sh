@@ -100,14 +100,25 @@ rx_drops() {
 	echo "$sum"
 }
 
-declare -A T B C D
+# CPU seconds the exporter's sending thread has used (USER_HZ is 100).
+mc_cpu() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = dstor-mc/golden ] &&
+			{ awk '{ print $14 + $15 }' "$p/stat"; return; }
+	done
+	echo 0
+}
+
+declare -A T B C D E
 # multicast N: all N receivers sync at once; the time until the last is done.
 multicast() {
-	local n=$1 i pids=() rc=0 t0 b0 c0 d0
+	local n=$1 i pids=() rc=0 t0 b0 c0 d0 e0
 	reset_targets "$n"
 	sleep 3 # the previous run's listeners are gone
 	b0=$(xshow .stats.mc_bytes)
 	d0=$(rx_drops)
+	e0=$(mc_cpu)
 	c0=$(cpu_ticks)
 	t0=$(now)
 	for i in $(seq 1 "$n"); do
@@ -122,6 +133,7 @@ multicast() {
 	C[mc:$n]=$(busy_pct "$c0")
 	B[mc:$n]=$(($(xshow .stats.mc_bytes) - b0))
 	D[mc:$n]=$(($(rx_drops) - d0))
+	E[mc:$n]=$(awk -v a="$(mc_cpu)" -v b="$e0" 'BEGIN { printf "%.1f", (a - b) / 100 }')
 	[ $rc = 0 ] && check_targets "$n"
 }
 # unicast N: receiver 1..N in turn imports the export and copies it with dd.
@@ -157,6 +169,7 @@ report() {
 			"$(awk -v a="${T[mc:$n]:-0}" -v b="${T[mc:1]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')"
 	done
 	echo "exporter bytes sent by multicast: $(for n in 1 4 8; do printf '%s receiver(s) %s MiB; ' $n $((${B[mc:$n]:-0} >> 20)); done)export $MB MiB"
+	echo "exporter's sending thread, CPU seconds: $(for n in 1 4 8; do printf '%s receiver(s) %s; ' $n "${E[mc:$n]:-?}"; done)"
 	echo "receives (a datagram or a GRO batch) dropped by the receivers' full sockets: $(for n in 1 4 8; do printf '%s receiver(s) %s; ' $n "${D[mc:$n]:-?}"; done)"
 	echo "goal: 8 receivers by multicast in at most 1.5x the time of 1"
 	echo "(all receivers share this guest's $(nproc) CPUs: when they are busy, N receivers take"

@@ -24,6 +24,8 @@ ktap_header
 ktap_plan 31
 
 SIZE_MB=8
+# The debug kernel (KASAN, lockdep, kmemleak) is several times slower.
+debug_kernel && SIZE_MB=4
 BS=16K
 BLOCKS=$((SIZE_MB * 1024 / 16))
 NR=8
