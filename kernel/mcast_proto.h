@@ -25,7 +25,9 @@
  * compute one, UDP's checksum already catches damage, and what counts is
  * checked end to end (every block against its leaf hash, the leaves
  * against the root). Version 1 had a BLAKE2s-128 tag there; it cost a hash
- * of every byte on both sides and stopped nothing.
+ * of every byte on both sides and stopped nothing. Version 3 changed no
+ * field: its leaves no longer hash the block's index (merkle.c), so a
+ * version 2 peer would compute other leaves.
  *
  * The exporter sends a run of packets to one group as one UDP GSO datagram
  * where the link allows (Documentation/multicast.md); on the wire they are

@@ -53,6 +53,7 @@
 #define SYNC_MAX_CHANNELS	64		/* groups joined at once */
 #define SYNC_POOL_BYTES		(16U << 20)	/* blocks being assembled */
 #define SYNC_POOL_MAX		256
+#define SYNC_READ_DEPTH		4		/* target reads in flight */
 #define SYNC_RCVBUF		(4 << 20)	/* in truesize: ~2 MiB of data */
 #define SYNC_RX_MAX		(64 << 10)	/* one receive: a GRO batch */
 #define SYNC_RX_TIMEOUT		(HZ / 10)	/* how soon a stop is seen */
@@ -220,13 +221,13 @@ static u32 block_len(struct dstor_sync *s, u64 index)
 	return dstor_mc_block_len(s->ann.size, s->ann.block_size, index);
 }
 
-static int block_io(struct dstor_sync *s, struct page **pages, u64 index,
-		    blk_opf_t opf)
+/* A bio for block @index of the target, over @pages. */
+static struct bio *block_bio(struct dstor_sync *s, struct page **pages,
+			     u64 index, blk_opf_t opf)
 {
 	u32 len = block_len(s, index), n;
 	struct bio *bio;
 	unsigned int i;
-	int ret;
 
 	bio = bio_alloc(s->bdev.bdev, DIV_ROUND_UP(len, PAGE_SIZE), opf,
 			GFP_KERNEL);
@@ -235,9 +236,33 @@ static int block_io(struct dstor_sync *s, struct page **pages, u64 index,
 		n = min_t(u32, len, PAGE_SIZE);
 		__bio_add_page(bio, pages[i], n, 0);
 	}
-	ret = submit_bio_wait(bio);
+	return bio;
+}
+
+/* A read of the target in flight while the thread hashes another block. */
+struct sync_read {
+	struct completion done;
+	int status;
+};
+
+static void read_end(struct bio *bio)
+{
+	struct sync_read *r = bio->bi_private;
+
+	r->status = blk_status_to_errno(bio->bi_status);
 	bio_put(bio);
-	return ret;
+	complete(&r->done);
+}
+
+static void read_start(struct dstor_sync *s, struct page **pages, u64 index,
+		       struct sync_read *r)
+{
+	struct bio *bio = block_bio(s, pages, index, REQ_OP_READ);
+
+	init_completion(&r->done);
+	bio->bi_private = r;
+	bio->bi_end_io = read_end;
+	submit_bio(bio);
 }
 
 static void slot_write_end(struct bio *bio)
@@ -261,18 +286,8 @@ static void slot_write_end(struct bio *bio)
 /* Write a verified block; slots_reap() sees how it ended. */
 static void slot_write(struct dstor_sync *s, struct sync_slot *sl)
 {
-	u32 len = block_len(s, sl->index), n;
-	struct bio *bio;
-	unsigned int i;
+	struct bio *bio = block_bio(s, sl->pages, sl->index, REQ_OP_WRITE);
 
-	bio = bio_alloc(s->bdev.bdev, DIV_ROUND_UP(len, PAGE_SIZE),
-			REQ_OP_WRITE, GFP_KERNEL);
-	bio->bi_iter.bi_sector = (sl->index * s->ann.block_size) >>
-				 SECTOR_SHIFT;
-	for (i = 0; len; i++, len -= n) {
-		n = min_t(u32, len, PAGE_SIZE);
-		__bio_add_page(bio, sl->pages[i], n, 0);
-	}
 	bio->bi_private = sl;
 	bio->bi_end_io = slot_write_end;
 	sl->writing = true;
@@ -324,34 +339,54 @@ static void block_hash(struct dstor_sync *s, struct page **pages, u64 index,
 			    block_len(s, index), out);
 }
 
+/* The next block target_hash() reads, from @i on; @n when none. */
+static u64 next_read(const unsigned long *only, u64 i, u64 n)
+{
+	return only ? find_next_bit(only, n, i) : i;
+}
+
 /*
  * Read and hash the blocks of the target into s->mine: every block, or
  * (@only) those set in that bitmap; a block whose hash is its leaf is
- * good. Returns the number of good blocks, or an error (-EINTR when
- * stopped).
+ * good. SYNC_READ_DEPTH reads are in flight, into the first slots' pages,
+ * while the thread hashes. Returns the number of good blocks, or an error
+ * (-EINTR when stopped).
  */
 static s64 target_hash(struct dstor_sync *s, const unsigned long *only)
 {
-	struct page **pages = s->slots[0].pages;
-	u64 i, n = s->ann.blocks, good = 0;
+	struct sync_read rd[SYNC_READ_DEPTH];
+	u64 i, n = s->ann.blocks, next, good = 0;
+	unsigned int head = 0, busy = 0, cur;
+	int ret = 0;
 	u8 *h;
-	int ret;
 
+	next = next_read(only, 0, n);
 	for (i = 0; i < n; i++) {
-		if (kthread_should_stop())
-			return -EINTR;
-		h = s->mine + i * DSTOR_MC_HASH;
-		if (only && !test_bit(i, only))
-			goto check;
-		ret = block_io(s, pages, i, REQ_OP_READ);
-		if (ret) {
-			pr_err("sync %s: reading block %llu of %s failed (%d)\n",
-			       s->name, i, s->path, ret);
-			return ret;
+		while (busy < SYNC_READ_DEPTH && next < n) {
+			cur = (head + busy++) % SYNC_READ_DEPTH;
+			read_start(s, s->slots[cur].pages, next, &rd[cur]);
+			next = next_read(only, next + 1, n);
 		}
-		block_hash(s, pages, i, h);
-		cond_resched();
-check:
+		h = s->mine + i * DSTOR_MC_HASH;
+		if (!only || test_bit(i, only)) {
+			/* Started in order of i: rd[head] is block i's. */
+			cur = head;
+			head = (head + 1) % SYNC_READ_DEPTH;
+			busy--;
+			wait_for_completion(&rd[cur].done);
+			ret = rd[cur].status;
+			if (ret) {
+				pr_err("sync %s: reading block %llu of %s failed (%d)\n",
+				       s->name, i, s->path, ret);
+				break;
+			}
+			if (kthread_should_stop()) {
+				ret = -EINTR;
+				break;
+			}
+			block_hash(s, s->slots[cur].pages, i, h);
+			cond_resched();
+		}
 		if (crypto_memneq(h, s->leaves + i * DSTOR_MC_HASH,
 				  DSTOR_MC_HASH)) {
 			clear_bit(i, s->good);
@@ -360,6 +395,11 @@ check:
 			good++;
 		}
 	}
+	/* The reads still in flight use the slots' pages. */
+	for (; busy; busy--, head = (head + 1) % SYNC_READ_DEPTH)
+		wait_for_completion(&rd[head].done);
+	if (ret)
+		return ret;
 	s->good_count = good;
 	return good;
 }
@@ -421,9 +461,11 @@ static int tree_alloc(struct dstor_sync *s)
 	s->tree_fp = kvcalloc(pkts, SYNC_FP, GFP_KERNEL);
 	s->good = bitmap_zalloc(n, GFP_KERNEL);
 	s->wrote = bitmap_zalloc(n, GFP_KERNEL);
+	/* target_hash() reads into the first SYNC_READ_DEPTH slots. */
+	BUILD_BUG_ON(SYNC_POOL_BYTES / DSTOR_MC_MAX_BLOCK < SYNC_READ_DEPTH);
 	s->nr_slots = clamp_t(unsigned int,
-			      SYNC_POOL_BYTES / s->ann.block_size, 1,
-			      SYNC_POOL_MAX);
+			      SYNC_POOL_BYTES / s->ann.block_size,
+			      SYNC_READ_DEPTH, SYNC_POOL_MAX);
 	s->slots = kcalloc(s->nr_slots, sizeof(*s->slots), GFP_KERNEL);
 	if (!s->leaves || !s->mine || !s->tree_got || !s->tree_ok ||
 	    !s->tree_fp || !s->good || !s->wrote || !s->slots)
@@ -1316,6 +1358,10 @@ static int sync_create(struct genl_info *info, struct dstor_sync **out)
 		if (ret == -EBUSY)
 			NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
 					    "the target is in use");
+		else if (ret == -EACCES || ret == -EROFS)
+			/* 6.12 refuses to open a read-only disk for writing */
+			NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
+					    "the target is read-only");
 		else
 			NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
 					    "cannot open the target for writing");

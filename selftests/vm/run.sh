@@ -200,7 +200,14 @@ t1=$(date +%s.%N)
 cmdline="console=ttyS0 panic=-1 selftests=$tests_arg"
 if [ $debug = 0 ]; then
 	# KFENCE is compiled into 6.12 but off by default (interval 0).
-	cmdline="$cmdline slub_debug=FZPU kfence.sample_interval=100"
+	# tsc=reliable: when the host is busy, the clocksource watchdog finds
+	# the emulated TSC skewed against the emulated HPET and marks it
+	# unstable; flipping sched_clock's static key then patches live kernel
+	# text, and under TCG another vCPU can run into the int3 of that
+	# patching ("Oops: int3" in sched_clock_cpu, a panic; seen once in
+	# hostile.sh on 6.12 while the host ran a fuzzer). Every vCPU's TSC
+	# comes from the same QEMU clock, so trusting it is right here.
+	cmdline="$cmdline slub_debug=FZPU kfence.sample_interval=100 tsc=reliable"
 else
 	# slub_debug on top of KASAN stalls the boot under emulation.
 	cmdline="$cmdline brd.rd_nr=4 brd.rd_size=65536"

@@ -29,7 +29,7 @@ static int ref_mc_ok(const u8 *b, size_t n)
 	offset = ref_be(b + 24, 4);
 	len = ref_be(b + 28, 2);
 	sealed = flags & 1;
-	if (b[4] != 2 || type < 1 || type > 3 || (flags & ~1) ||
+	if (b[4] != 3 || type < 1 || type > 3 || (flags & ~1) ||
 	    ref_be(b + 30, 2))
 		return 0;
 	if (sealed ? cipher != DSTOR_WIRE_AES_GCM &&

@@ -57,9 +57,9 @@
 
 #include "common.h"
 #include "mcast_proto.h"
+#include "mcgroup.h"
 
 #define ANNOUNCE_MS	30000
-#define LABEL_GROUP	"dstor v1 mcast group"
 #define NSEC		1000000000ULL
 
 enum kind {
@@ -108,36 +108,6 @@ static void __attribute__((noreturn)) fail(const char *what, int err)
 	else
 		warnx("%s", what);
 	exit(1);
-}
-
-/* BLAKE2s-256(@label || name || @tail), unkeyed. */
-static void hash_name(const char *label, const u8 *tail, size_t tn, u8 *out)
-{
-	u8 buf[sizeof(LABEL_GROUP) + DSTOR_NAME_MAX + 64];
-	size_t n = strlen(label), nl = strlen(opt.name);
-
-	memcpy(buf, label, n);
-	memcpy(buf + n, opt.name, nl);
-	if (tn)
-		memcpy(buf + n + nl, tail, tn);
-	if (!EVP_Digest(buf, n + nl + tn, out, NULL, EVP_blake2s256(), NULL))
-		fail("BLAKE2s-256 failed", 0);
-}
-
-/* dstor_mc_group() of kernel/merkle.c; @root NULL means zeros. */
-static void mc_group(u8 kind, u64 epoch, const u8 *root, u64 node,
-		     struct in6_addr *g)
-{
-	u8 tail[10 + DSTOR_MC_HASH + 8] = { 0, kind }, h[DSTOR_MC_HASH];
-
-	dstor_put64(tail + 2, epoch);
-	if (root)
-		memcpy(tail + 10, root, DSTOR_MC_HASH);
-	dstor_put64(tail + 10 + DSTOR_MC_HASH, node);
-	hash_name(LABEL_GROUP, tail, sizeof(tail), h);
-	g->s6_addr[0] = 0xff;
-	g->s6_addr[1] = 0x12;
-	memcpy(g->s6_addr + 2, h, 14);
 }
 
 static const char *fmt_group(const struct in6_addr *g)
@@ -265,7 +235,7 @@ static void one_unsealed(int fd)
 
 	if (lv > opt.levels)	/* levels 0..L, or the top channel */
 		lv = ex.top;
-	mc_group(DSTOR_MC_KIND_CHANNEL, ex.epoch, ex.a.root,
+	mc_group(opt.name, DSTOR_MC_KIND_CHANNEL, ex.epoch, ex.a.root,
 		 dstor_mc_node(lv, b >> lv), &g);
 	if (r < 35) {
 		send_pkt(fd, &g, buf, build_data(buf, &h, b, 0), K_DATA_OK);
@@ -496,7 +466,7 @@ int main(int argc, char **argv)
 	opt.ifindex = if_nametoindex(opt.iface);
 	if (!opt.ifindex)
 		fail(opt.iface, errno);
-	mc_group(DSTOR_MC_KIND_ANNOUNCE, 0, NULL, 0, &ex.announce);
+	mc_group(opt.name, DSTOR_MC_KIND_ANNOUNCE, 0, NULL, 0, &ex.announce);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	fd = open_socket();
@@ -509,7 +479,7 @@ int main(int argc, char **argv)
 		ex.top++;
 	if (opt.levels > ex.top)
 		opt.levels = ex.top;
-	mc_group(DSTOR_MC_KIND_TREE, ex.epoch, ex.a.root, 0, &ex.tree);
+	mc_group(opt.name, DSTOR_MC_KIND_TREE, ex.epoch, ex.a.root, 0, &ex.tree);
 	if (opt.verbose && !ex.sealed)
 		warnx("%llu blocks of %u (%llu bytes), top level %u, tree %s",
 		      (unsigned long long)ex.a.blocks, ex.a.block_size,
