@@ -36,6 +36,17 @@ uint64_t seed_from_clock(void)
 	       ((uint64_t)getpid() << 32);
 }
 
+int sleep_until(const struct timespec *t0, uint64_t ns)
+{
+	uint64_t nsec = (uint64_t)t0->tv_nsec + ns;
+	struct timespec t = {
+		.tv_sec = t0->tv_sec + (time_t)(nsec / 1000000000ULL),
+		.tv_nsec = (long)(nsec % 1000000000ULL),
+	};
+
+	return clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL);
+}
+
 socklen_t parse_hostport(const char *s, struct sockaddr_storage *ss)
 {
 	char host[INET6_ADDRSTRLEN + 1];

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 /* splitmix64: small, fast, and the same sequence for the same seed. */
 struct rng {
@@ -49,6 +50,15 @@ void rng_fill(struct rng *r, void *buf, size_t len);
 
 /* A seed from the clock and the pid, when none was given. */
 uint64_t seed_from_clock(void);
+
+/* Nanoseconds from the start to event @i of a run of @rate a second. */
+static inline uint64_t pace_ns(uint64_t i, uint64_t rate)
+{
+	return i / rate * 1000000000ULL + i % rate * 1000000000ULL / rate;
+}
+
+/* Sleep until @t0 + @ns (CLOCK_MONOTONIC); clock_nanosleep()'s result. */
+int sleep_until(const struct timespec *t0, uint64_t ns);
 
 /*
  * "192.0.2.1:7420" or "[2001:db8::1]:7420" into @ss. Returns the address

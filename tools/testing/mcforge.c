@@ -415,7 +415,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct timespec t0, t;
+	struct timespec t0;
 	int ch, fd, seeded = 0;
 	u64 i, ns, total = 0;
 
@@ -489,13 +489,10 @@ int main(int argc, char **argv)
 	/* Packet i at t0 + i / rate; late ones go out at once. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; !stop; i++) {
-		ns = i / opt.rate * NSEC + i % opt.rate * NSEC / opt.rate;
+		ns = pace_ns(i, opt.rate);
 		if (ns >= opt.seconds * NSEC)
 			break;
-		t.tv_sec = t0.tv_sec + (time_t)((t0.tv_nsec + ns) / NSEC);
-		t.tv_nsec = (long)((t0.tv_nsec + ns) % NSEC);
-		if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) &&
-		    stop)
+		if (sleep_until(&t0, ns) && stop)
 			break;
 		if (ex.sealed)
 			one_sealed(fd);

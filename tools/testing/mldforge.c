@@ -56,7 +56,6 @@
 #include "common.h"
 #include "mcgroup.h"
 
-#define NSEC		1000000000ULL
 #define ETH_LEN		14
 #define IP6_LEN		40
 #define HBH_LEN		8
@@ -337,8 +336,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	u64 i, ns, bad = 0, reports = 0, total = 0;
-	struct timespec t0, t;
+	u64 i, bad = 0, reports = 0, total = 0;
+	struct timespec t0;
 	u8 f[FRAME_MAX];
 	int ch, fd, seeded = 0;
 	enum kind k;
@@ -394,10 +393,7 @@ int main(int argc, char **argv)
 	/* Frame i at t0 + i / rate; the last one leaves the announce group. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i <= opt.count; i++) {
-		ns = i / opt.rate * NSEC + i % opt.rate * NSEC / opt.rate;
-		t.tv_sec = t0.tv_sec + (time_t)((t0.tv_nsec + ns) / NSEC);
-		t.tv_nsec = (long)((t0.tv_nsec + ns) % NSEC);
-		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL);
+		sleep_until(&t0, pace_ns(i, opt.rate));
 		k = i == opt.count ? K_LEAVE : pick();
 		send_frame(fd, f, build(f, k), k);
 	}
