@@ -440,7 +440,6 @@ extern struct list_head dstor_imports;
 
 /* ---- multicast serving: hashes and packets (merkle.c) ---- */
 
-struct blake2s_state;
 struct dstor_mc_hdr;
 struct crypto_aead;
 

@@ -250,10 +250,7 @@ static size_t build(u8 *f, enum kind k)
 		icmp[0] = 143;
 		n = 8 + record(icmp + 8, 4, &g, 0, 0);
 		dstor_put16(icmp + 6, 1);
-		dstor_put16(icmp + 2, icmp6_csum(ip6, icmp, n));
-		plen = HBH_LEN + 8 + n;
-		dstor_put16(ip6 + 4, (u16)plen);
-		return ETH_LEN + IP6_LEN + plen;
+		break;
 	case K_HBH:
 		hbh[1] = (u8)rng_below(&rng, 4);
 		rng_fill(&rng, hbh + 2, 6 + 8 * (size_t)hbh[1]);
