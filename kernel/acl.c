@@ -9,7 +9,8 @@
  * first match is the longest; it is replaced as a whole under the
  * configuration mutex and read under RCU by sessions at their hello. With
  * at most DSTOR_MAX_ACLS entries checked once per connection, a scan beats
- * a trie in code and cache footprint.
+ * a trie in code and cache footprint. The netlink side parses and encodes
+ * the entries.
  */
 #include <linux/in.h>
 #include <linux/in6.h>
@@ -18,16 +19,10 @@
 #include <linux/sort.h>
 #include <net/ipv6.h>
 #include <net/netlink.h>
+#include <uapi/linux/dstor.h>
 
+#include "acl.h"
 #include "dstor.h"
-
-static const struct nla_policy acl_policy[DSTOR_A_ACL_MAX + 1] = {
-	[DSTOR_A_ACL_IPV4] = NLA_POLICY_EXACT_LEN(4),
-	[DSTOR_A_ACL_IPV6] = NLA_POLICY_EXACT_LEN(16),
-	[DSTOR_A_ACL_PREFIX_LEN] = NLA_POLICY_MAX(NLA_U8, 128),
-	[DSTOR_A_ACL_PERM] = NLA_POLICY_RANGE(NLA_U32, DSTOR_PERM_RO,
-					      DSTOR_PERM_RW),
-};
 
 /* Do the first @bits bits of @a and @b agree? */
 static bool prefix_match(const u8 *a, const u8 *b, unsigned int bits)
@@ -87,64 +82,6 @@ u8 dstor_acl_check(struct dstor_acl __rcu **aclp,
 	return perm;
 }
 
-int dstor_acl_parse(struct nlattr *nest, bool with_perm,
-		    struct dstor_acl_entry *e, struct netlink_ext_ack *extack)
-{
-	struct nlattr *tb[DSTOR_A_ACL_MAX + 1];
-	unsigned int max, len;
-	int ret;
-
-	ret = nla_parse_nested(tb, DSTOR_A_ACL_MAX, nest, acl_policy, extack);
-	if (ret)
-		return ret;
-	if (!!tb[DSTOR_A_ACL_IPV4] == !!tb[DSTOR_A_ACL_IPV6]) {
-		NL_SET_ERR_MSG_ATTR(extack, nest,
-				    "an access entry needs exactly one of an IPv4 and an IPv6 prefix");
-		return -EINVAL;
-	}
-	if (!tb[DSTOR_A_ACL_PREFIX_LEN]) {
-		NL_SET_ERR_MSG_ATTR(extack, nest, "missing prefix length");
-		return -EINVAL;
-	}
-	if (with_perm && !tb[DSTOR_A_ACL_PERM]) {
-		NL_SET_ERR_MSG_ATTR(extack, nest, "missing permission (ro or rw)");
-		return -EINVAL;
-	}
-	if (!with_perm && tb[DSTOR_A_ACL_PERM]) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[DSTOR_A_ACL_PERM],
-				    "a permission does not belong here");
-		return -EINVAL;
-	}
-
-	memset(e, 0, sizeof(*e));
-	if (tb[DSTOR_A_ACL_IPV4]) {
-		e->family = AF_INET;
-		nla_memcpy(e->addr, tb[DSTOR_A_ACL_IPV4], 4);
-		max = 32;
-	} else {
-		e->family = AF_INET6;
-		nla_memcpy(e->addr, tb[DSTOR_A_ACL_IPV6], 16);
-		max = 128;
-	}
-	e->prefix_len = nla_get_u8(tb[DSTOR_A_ACL_PREFIX_LEN]);
-	if (e->prefix_len > max) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[DSTOR_A_ACL_PREFIX_LEN],
-				    "prefix length too long for the address");
-		return -EINVAL;
-	}
-	/* Host bits must be clear: 192.0.2.1/24 is a typo, not a prefix. */
-	for (len = e->prefix_len; len < max; len++) {
-		if (e->addr[len / 8] & (0x80 >> (len % 8))) {
-			NL_SET_ERR_MSG_ATTR(extack, nest,
-					    "the prefix has host bits set");
-			return -EINVAL;
-		}
-	}
-	if (with_perm)
-		e->perm = nla_get_u32(tb[DSTOR_A_ACL_PERM]);
-	return 0;
-}
-
 static bool same_prefix(const struct dstor_acl_entry *a,
 			const struct dstor_acl_entry *b)
 {
@@ -197,42 +134,6 @@ int dstor_acl_update(struct dstor_acl __rcu **aclp,
 	rcu_assign_pointer(*aclp, acl);
 	if (old)
 		kfree_rcu(old, rcu);
-	return 0;
-}
-
-int dstor_acl_put(struct sk_buff *skb, struct dstor_acl __rcu **aclp)
-{
-	struct dstor_acl *acl;
-	struct nlattr *list, *item;
-	unsigned int i;
-	int ret = 0;
-
-	list = nla_nest_start(skb, DSTOR_A_ACLS);
-	if (!list)
-		return -EMSGSIZE;
-	rcu_read_lock();
-	acl = rcu_dereference(*aclp);
-	for (i = 0; acl && i < acl->n; i++) {
-		const struct dstor_acl_entry *e = &acl->e[i];
-
-		item = nla_nest_start(skb, DSTOR_A_ACL);
-		if (!item ||
-		    nla_put(skb, e->family == AF_INET ? DSTOR_A_ACL_IPV4 :
-			    DSTOR_A_ACL_IPV6, e->family == AF_INET ? 4 : 16,
-			    e->addr) ||
-		    nla_put_u8(skb, DSTOR_A_ACL_PREFIX_LEN, e->prefix_len) ||
-		    nla_put_u32(skb, DSTOR_A_ACL_PERM, e->perm)) {
-			ret = -EMSGSIZE;
-			break;
-		}
-		nla_nest_end(skb, item);
-	}
-	rcu_read_unlock();
-	if (ret) {
-		nla_nest_cancel(skb, list);
-		return ret;
-	}
-	nla_nest_end(skb, list);
 	return 0;
 }
 

@@ -10,8 +10,10 @@
 #include <linux/version.h>
 #include <linux/blkdev.h>
 #include <linux/blk-mq.h>
+#include <linux/bvec.h>
 #include <linux/fs.h>
 #include <linux/file.h>
+#include <net/genetlink.h>
 #include <net/sock.h>
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0) && \
@@ -143,5 +145,19 @@ static inline void dstor_sock_no_task_frag(struct sock *sk)
 	sk->sk_use_task_frag = false;
 #endif
 }
+
+/* A bio_vec over a buffer in the linear map (6.4 has bvec_set_virt()). */
+static inline void dstor_bvec_virt(struct bio_vec *bv, void *vaddr,
+				   unsigned int len)
+{
+	bvec_set_page(bv, virt_to_page(vaddr), len, offset_in_page(vaddr));
+}
+
+/* What a genl family's pre_doit and post_doit are handed. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define dstor_genl_split_ops genl_split_ops
+#else
+#define dstor_genl_split_ops genl_ops
+#endif
 
 #endif /* _DSTOR_COMPAT_H */

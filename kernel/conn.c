@@ -1,203 +1,909 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Socket I/O shared by both ends: whole-buffer send and receive, frames,
- * and the endpoint helpers.
+ * The connection engine: one send path and one receive path for plaintext
+ * and sealed connections, run by a per-connection io_work that never waits
+ * (conn.h describes the model and the lifetime rules).
+ *
+ * Receiving is a state machine over the stream:
+ *   plaintext  HDR (32 bytes) -> DATA (payload) -> HDR ...
+ *   sealed     LEN (4 bytes) -> HREC (header record) -> LEN -> DREC
+ *              (payload record, into a receive slot) -> LEN ... ; a
+ *              payload record that finds every slot busy waits in SLOT
+ * and HOLD parks a frame whose owner cannot take it yet. Sending takes
+ * frames from a lock-free list in order; plaintext frames go out header
+ * then payload, sealed ones as records made in a ring of transmit slots
+ * and sent in ring order.
  */
-#include <linux/net.h>
-#include <linux/uio.h>
-#include <linux/in.h>
-#include <net/ipv6.h>
+#include <linux/sched/mm.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 
-#include "dstor.h"
+#include "compat.h"
+#include "conn.h"
+#include "seal.h"
+#include "sock.h"
+#include "stats.h"
 
-bool dstor_endpoint_equal(const struct dstor_endpoint *a,
-			  const struct dstor_endpoint *b)
+/* How long io_work may run before it yields. */
+#define DSTOR_IO_BUDGET		max_t(unsigned long, msecs_to_jiffies(1), 1)
+/* How soon to try again when the owner had no memory for a frame. */
+#define DSTOR_RETRY_DELAY	(HZ / 50)
+
+enum {
+	RX_HDR,
+	RX_DATA,
+	RX_LEN,
+	RX_HREC,
+	RX_DREC,
+	RX_SLOT,
+	RX_HOLD,
+};
+
+struct workqueue_struct *dstor_io_wq;
+
+/* ---- kicks, failure, timers ---- */
+
+void dstor_conn_kick(struct dstor_conn *c)
 {
-	const struct sockaddr_in *a4 = (const void *)&a->ss;
-	const struct sockaddr_in *b4 = (const void *)&b->ss;
-	const struct sockaddr_in6 *a6 = (const void *)&a->ss;
-	const struct sockaddr_in6 *b6 = (const void *)&b->ss;
+	unsigned long fl;
 
-	if (a->ss.ss_family != b->ss.ss_family)
-		return false;
-	if (a->ss.ss_family == AF_INET)
-		return a4->sin_addr.s_addr == b4->sin_addr.s_addr &&
-		       a4->sin_port == b4->sin_port;
-	return ipv6_addr_equal(&a6->sin6_addr, &b6->sin6_addr) &&
-	       a6->sin6_port == b6->sin6_port &&
-	       a6->sin6_scope_id == b6->sin6_scope_id;
+	spin_lock_irqsave(&c->lock, fl);
+	if (!test_bit(DSTOR_CONN_DEAD, &c->flags))
+		queue_work(dstor_io_wq, &c->io_work);
+	spin_unlock_irqrestore(&c->lock, fl);
 }
 
-u16 dstor_endpoint_port(const struct dstor_endpoint *ep)
+void dstor_conn_fail(struct dstor_conn *c, int err)
 {
-	if (ep->ss.ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)&ep->ss)->sin_port);
-	return ntohs(((const struct sockaddr_in6 *)&ep->ss)->sin6_port);
+	if (test_bit(DSTOR_CONN_FAILED, &c->flags))
+		return;
+	cmpxchg(&c->err, 0, err);	/* the first reason stays */
+	/* Fully ordered: whoever sees FAILED sees err. */
+	if (test_and_set_bit(DSTOR_CONN_FAILED, &c->flags))
+		return;
+	c->ops->failed(c, err);
 }
 
-void dstor_sock_set_timeout(struct socket *sock, long timeo)
+static void conn_tx_done(struct dstor_conn *c, struct dstor_tx *tx, int err)
 {
-	sock->sk->sk_sndtimeo = timeo;
-	sock->sk->sk_rcvtimeo = timeo;
+	if (tx == &c->ping_tx)
+		clear_bit(DSTOR_CONN_PING_QUEUED, &c->flags);
+	else if (tx == &c->pong_tx)
+		clear_bit(DSTOR_CONN_PONG_QUEUED, &c->flags);
+	else
+		c->ops->tx_done(c, tx, err);
 }
 
-static int sock_xmit(struct socket *sock, struct msghdr *msg, size_t len)
+void dstor_conn_queue(struct dstor_conn *c, struct dstor_tx *tx)
 {
-	size_t done = 0;
+	unsigned long fl;
+
+	spin_lock_irqsave(&c->lock, fl);
+	if (test_bit(DSTOR_CONN_DEAD, &c->flags)) {
+		spin_unlock_irqrestore(&c->lock, fl);
+		conn_tx_done(c, tx, -EPIPE);
+		return;
+	}
+	llist_add(&tx->node, &c->tx_llist);
+	queue_work(dstor_io_wq, &c->io_work);
+	spin_unlock_irqrestore(&c->lock, fl);
+}
+
+static void conn_queue_ctl(struct dstor_conn *c, struct dstor_tx *tx, u8 op,
+			   int bit)
+{
+	if (test_and_set_bit(bit, &c->flags))
+		return;
+	tx->hdr = (struct dstor_hdr) { .op = op, .handle = jiffies };
+	dstor_data_buf(&tx->data, NULL, 0);
+	dstor_conn_queue(c, tx);
+}
+
+static unsigned long earlier(unsigned long a, unsigned long b)
+{
+	return time_before(a, b) ? a : b;
+}
+
+/*
+ * The connection's one timer: the deadline, dead_after (nothing received,
+ * or output blocked, for that long), keepalive pings, and retries. It
+ * re-arms itself for the earliest of them.
+ */
+static void conn_timer_fn(struct timer_list *t)
+{
+	struct dstor_conn *c = from_timer(c, t, timer);
+	unsigned long now = jiffies, next = now + 600 * HZ;
+	unsigned long dl = READ_ONCE(c->deadline);
+	unsigned long ka = READ_ONCE(c->keepalive);
+	unsigned long dead = READ_ONCE(c->dead_after);
+	unsigned long last = READ_ONCE(c->last_rx);
+	unsigned long stall = READ_ONCE(c->tx_stall);
+
+	if (test_bit(DSTOR_CONN_DEAD, &c->flags) ||
+	    test_bit(DSTOR_CONN_FAILED, &c->flags))
+		return;
+	if (dl) {
+		if (time_after_eq(now, dl)) {
+			dstor_conn_fail(c, -ETIME);
+			return;
+		}
+		next = earlier(next, dl);
+	}
+	if (dead) {
+		if (time_after_eq(now, last + dead)) {
+			dstor_conn_fail(c, -ETIMEDOUT);
+			return;
+		}
+		next = earlier(next, last + dead);
+		if (stall) {
+			if (time_after_eq(now, stall + dead)) {
+				dstor_conn_fail(c, -EWOULDBLOCK);
+				return;
+			}
+			next = earlier(next, stall + dead);
+		}
+	}
+	if (ka) {
+		unsigned long due = (time_after(c->last_ping, last) ?
+				     c->last_ping : last) + ka;
+
+		if (time_after_eq(now, due)) {
+			c->last_ping = now;
+			due = now + ka;
+			if (c->stats)
+				dstor_stat_add(c->stats, DSTOR_STAT_KEEPALIVES,
+					       1);
+			conn_queue_ctl(c, &c->ping_tx, DSTOR_OP_PING,
+				       DSTOR_CONN_PING_QUEUED);
+		}
+		next = earlier(next, due);
+	}
+	if (test_and_clear_bit(DSTOR_CONN_RETRY, &c->flags))
+		dstor_conn_kick(c);
+	mod_timer(&c->timer, next);
+}
+
+/* The timers changed (or a retry is due): look at them again now. */
+void dstor_conn_timer(struct dstor_conn *c)
+{
+	unsigned long fl;
+
+	spin_lock_irqsave(&c->lock, fl);
+	if (!test_bit(DSTOR_CONN_DEAD, &c->flags))
+		mod_timer(&c->timer, jiffies);
+	spin_unlock_irqrestore(&c->lock, fl);
+}
+
+static void conn_retry_later(struct dstor_conn *c)
+{
+	unsigned long fl;
+
+	set_bit(DSTOR_CONN_RETRY, &c->flags);
+	spin_lock_irqsave(&c->lock, fl);
+	if (!test_bit(DSTOR_CONN_DEAD, &c->flags))
+		timer_reduce(&c->timer, jiffies + DSTOR_RETRY_DELAY);
+	spin_unlock_irqrestore(&c->lock, fl);
+}
+
+/* ---- socket callbacks (softirq) ---- */
+
+static void conn_data_ready(struct sock *sk)
+{
+	struct dstor_conn *c;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	c = sk->sk_user_data;
+	if (c)
+		dstor_conn_kick(c);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void conn_write_space(struct sock *sk)
+{
+	struct dstor_conn *c;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	c = sk->sk_user_data;
+	if (c && sk_stream_is_writeable(sk)) {
+		clear_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		dstor_conn_kick(c);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+/*
+ * Connected, closing or reset: io_work finds out which, reading whatever
+ * the peer sent before it closed.
+ */
+static void conn_state_change(struct sock *sk)
+{
+	struct dstor_conn *c;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	c = sk->sk_user_data;
+	if (c) {
+		dstor_conn_kick(c);
+		c->saved_state_change(sk);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* ---- sending ---- */
+
+static struct dstor_tx *conn_next_tx(struct dstor_conn *c)
+{
+	struct llist_node *n;
+
+	if (!c->tx_list)
+		c->tx_list = llist_reverse_order(llist_del_all(&c->tx_llist));
+	n = c->tx_list;
+	if (!n)
+		return NULL;
+	c->tx_list = n->next;
+	return llist_entry(n, struct dstor_tx, node);
+}
+
+static bool conn_more_tx(struct dstor_conn *c)
+{
+	return c->tx_list || !llist_empty(&c->tx_llist);
+}
+
+static void conn_stalled(struct dstor_conn *c)
+{
+	if (!c->tx_stall)
+		WRITE_ONCE(c->tx_stall, jiffies ? jiffies : 1);
+}
+
+static void conn_progressed(struct dstor_conn *c)
+{
+	if (c->tx_stall)
+		WRITE_ONCE(c->tx_stall, 0);
+}
+
+static void conn_tx_start(struct dstor_conn *c, struct dstor_tx *tx)
+{
+	c->tx_cur = tx;
+	c->tx_pos = tx->data;
+	c->tx_hdr_off = 0;
+	c->tx_hdr_sealed = false;
+	dstor_hdr_encode(c->tx_hdr, &tx->hdr);
+}
+
+/* Send more of the current plaintext frame: >0 progress, 0 blocked. */
+static int conn_send_plain(struct dstor_conn *c)
+{
+	struct dstor_tx *tx = c->tx_cur;
+	bool more = conn_more_tx(c);
+	struct iov_iter it;
+	struct kvec kv;
 	int ret;
 
-	while (done < len) {
-		ret = sock_sendmsg(sock, msg);
+	if (c->tx_hdr_off < DSTOR_HDR_LEN) {
+		kv.iov_base = c->tx_hdr + c->tx_hdr_off;
+		kv.iov_len = DSTOR_HDR_LEN - c->tx_hdr_off;
+		iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, kv.iov_len);
+		ret = dstor_sock_send(c->sock, &it, more || tx->hdr.payload);
+		if (ret < 0)
+			return ret;
+		c->tx_hdr_off += ret;
+		return 1;
+	}
+	if (c->tx_pos.len) {
+		u32 left = c->tx_pos.len;
+
+		dstor_data_iter(&c->tx_pos, ITER_SOURCE, &it, &kv, left);
+		ret = dstor_sock_send(c->sock, &it,
+				      more || iov_iter_count(&it) < left);
+		if (ret < 0)
+			return ret;
+		dstor_data_advance(&c->tx_pos, ret);
+		return 1;
+	}
+	c->tx_cur = NULL;
+	conn_tx_done(c, tx, 0);
+	return 1;
+}
+
+/* Make the next record of the current frame in a free transmit slot. */
+static int conn_seal_next(struct dstor_conn *c)
+{
+	struct dstor_tx *tx = c->tx_cur;
+	struct dstor_rec *rec = dstor_seal_tx_slot(c->seal);
+	int ret;
+
+	if (!rec)
+		return 0;
+	if (!c->tx_hdr_sealed) {
+		dstor_seal_tx_hdr(rec, &tx->hdr);
+		c->tx_hdr_sealed = true;
+		if (rec->err)
+			return rec->err;
+	} else {
+		ret = dstor_seal_tx_data(rec, &c->tx_pos,
+					 min_t(u32, c->tx_pos.len,
+					       DSTOR_SEAL_CHUNK));
+		if (ret < 0)
+			return ret;
+	}
+	if (!c->tx_pos.len) {
+		rec->frame = tx;
+		c->tx_cur = NULL;
+	}
+	return 1;
+}
+
+/* Put the oldest ready record on the wire. */
+static int conn_send_rec(struct dstor_conn *c, struct dstor_rec *rec)
+{
+	struct dstor_seal *sl = c->seal;
+	struct iov_iter it;
+	bool more;
+	int ret;
+
+	if (rec->err)
+		return rec->err;
+	/* Cork only while another record or frame is on its way. */
+	more = sl->tx_tail + 1 != sl->tx_head || c->tx_cur ||
+	       conn_more_tx(c);
+	dstor_seal_tx_iter(rec, &it);
+	ret = dstor_sock_send(c->sock, &it, more);
+	if (ret < 0)
+		return ret;
+	rec->sent += ret;
+	if (rec->sent == DSTOR_REC_LEN_BYTES + rec->n) {
+		struct dstor_tx *tx = rec->frame;
+
+		dstor_seal_tx_free(c->seal);
+		if (tx)
+			conn_tx_done(c, tx, 0);
+	}
+	return 1;
+}
+
+/*
+ * One step of sending: >0 when something moved, 0 when there is nothing
+ * to send or the socket is full, or an error.
+ */
+static int conn_try_send(struct dstor_conn *c)
+{
+	struct dstor_seal *sl = c->seal;
+	struct dstor_rec *rec;
+	int ret;
+
+	if (!c->tx_cur) {
+		struct dstor_tx *tx = conn_next_tx(c);
+
+		if (tx)
+			conn_tx_start(c, tx);
+	}
+	if (sl) {
+		/* Make records while there is room, send what is ready. */
+		if (c->tx_cur && !c->tx_cur->plain) {
+			ret = conn_seal_next(c);
+			if (ret)
+				return ret;
+		}
+		rec = dstor_seal_tx_ready(sl);
+		if (rec) {
+			ret = conn_send_rec(c, rec);
+			goto sent;
+		}
+		/* A handshake frame waits for the ring to drain. */
+		if (!c->tx_cur || !c->tx_cur->plain ||
+		    sl->tx_tail != sl->tx_head)
+			return 0;
+	} else if (!c->tx_cur) {
+		return 0;
+	}
+	ret = conn_send_plain(c);
+sent:
+	if (ret == -EAGAIN) {
+		conn_stalled(c);
+		return 0;
+	}
+	if (ret > 0)
+		conn_progressed(c);
+	return ret;
+}
+
+/* ---- receiving ---- */
+
+static void conn_rx_next(struct dstor_conn *c)
+{
+	c->rx_off = 0;
+	c->rx_state = c->seal ? RX_LEN : RX_HDR;
+}
+
+/* Receive into @buf up to @want bytes past rx_off: 1 complete, 0 not. */
+static int conn_recv_buf(struct dstor_conn *c, u8 *buf, u32 want)
+{
+	struct kvec kv = { .iov_base = buf + c->rx_off,
+			   .iov_len = want - c->rx_off };
+	struct iov_iter it;
+	int ret;
+
+	iov_iter_kvec(&it, ITER_DEST, &kv, 1, kv.iov_len);
+	ret = dstor_sock_recv(c->sock, &it);
+	if (ret < 0)
+		return ret;
+	WRITE_ONCE(c->last_rx, jiffies);
+	c->rx_off += ret;
+	return c->rx_off == want;
+}
+
+/*
+ * A frame's header is in c->rx_h: PING and PONG are ours, the rest the
+ * owner's. Sets the state for its payload. Returns 1, 0 when held, or an
+ * error.
+ */
+static int conn_rx_frame(struct dstor_conn *c)
+{
+	const struct dstor_hdr *h = &c->rx_h;
+	bool pong = test_bit(DSTOR_CONN_PONG, &c->flags);
+	struct dstor_rx *rx;
+
+	if (h->op == DSTOR_OP_PING || h->op == DSTOR_OP_PONG) {
+		if ((h->op == DSTOR_OP_PING) != pong)
+			return -EPROTO;
+		if (pong)
+			conn_queue_ctl(c, &c->pong_tx, DSTOR_OP_PONG,
+				       DSTOR_CONN_PONG_QUEUED);
+		conn_rx_next(c);
+		return 1;
+	}
+	rx = c->ops->rx_hdr(c, h);
+	if (IS_ERR(rx)) {
+		if (PTR_ERR(rx) != -EAGAIN && PTR_ERR(rx) != -ENOMEM)
+			return PTR_ERR(rx);
+		if (PTR_ERR(rx) == -ENOMEM)
+			conn_retry_later(c);
+		c->rx_state = RX_HOLD;
+		return 0;
+	}
+	c->rx_cur = rx;
+	c->rx_left = h->payload;
+	if (rx) {
+		if (rx->data.len != h->payload)
+			return -EPROTO;
+		rx->err = 0;
+		c->rx_pos = rx->data;
+		atomic_set(&rx->pending,
+			   DIV_ROUND_UP(h->payload, DSTOR_SEAL_CHUNK));
+	} else {
+		dstor_data_buf(&c->rx_pos, NULL, h->payload);
+	}
+	if (!h->payload) {
+		c->rx_cur = NULL;
+		if (rx)
+			c->ops->rx_done(c, rx);
+		conn_rx_next(c);
+		return 1;
+	}
+	c->rx_off = 0;
+	c->rx_state = c->seal ? RX_LEN : RX_DATA;
+	return 1;
+}
+
+/* A plaintext frame's payload, straight into its pages. */
+static int conn_recv_data(struct dstor_conn *c)
+{
+	struct iov_iter it;
+	struct kvec kv;
+	int ret;
+
+	dstor_data_iter(&c->rx_pos, ITER_DEST, &it, &kv, c->rx_left);
+	ret = dstor_sock_recv(c->sock, &it);
+	if (ret < 0)
+		return ret;
+	WRITE_ONCE(c->last_rx, jiffies);
+	dstor_data_advance(&c->rx_pos, ret);
+	c->rx_left -= ret;
+	if (!c->rx_left) {
+		struct dstor_rx *rx = c->rx_cur;
+
+		c->rx_cur = NULL;
+		if (rx)
+			c->ops->rx_done(c, rx);
+		conn_rx_next(c);
+	}
+	return 1;
+}
+
+/* A payload record was opened (inline, or on the pool). */
+static void conn_rec_opened(struct dstor_conn *c, struct dstor_rec *rec)
+{
+	struct dstor_rx *rx = rec->frame;
+	int err = rec->err;
+
+	dstor_seal_rx_free(rec);
+	if (err == -EBADMSG && c->stats) {
+		dstor_stat_add(c->stats, DSTOR_STAT_BAD_RECORDS, 1);
+		net_warn_ratelimited("dstor: a sealed record failed to open (forged, replayed or corrupted); resetting the connection\n");
+	}
+	if (err)
+		dstor_conn_fail(c, err == -EBADMSG ? err : -EPROTO);
+	if (rx) {
+		if (err)
+			WRITE_ONCE(rx->err, err);
+		if (atomic_dec_and_test(&rx->pending))
+			c->ops->rx_done(c, rx);
+	}
+}
+
+/* The crypto pool is done with a record of ours. */
+static void conn_seal_done(struct dstor_rec *rec)
+{
+	struct dstor_conn *c = rec->sl->owner;
+
+	if (rec->rx)
+		conn_rec_opened(c, rec);
+	/* A record to send, or a free receive slot. */
+	dstor_conn_kick(c);
+}
+
+static int conn_recv_sealed(struct dstor_conn *c)
+{
+	struct dstor_rec *rec;
+	u32 n;
+	int ret;
+
+	switch (c->rx_state) {
+	case RX_LEN:
+		ret = conn_recv_buf(c, c->rx_buf, DSTOR_REC_LEN_BYTES);
 		if (ret <= 0)
-			return ret ? ret : -EPIPE;
-		done += ret;
+			return ret;
+		n = dstor_get32(c->rx_buf);
+		if (n != dstor_rec_next_len(c->rx_left))
+			return -EPROTO;
+		c->rx_rec_len = n;
+		c->rx_off = 0;
+		c->rx_state = c->rx_left ? RX_SLOT : RX_HREC;
+		return 1;
+	case RX_HREC:
+		ret = conn_recv_buf(c, c->rx_buf + DSTOR_REC_LEN_BYTES,
+				    DSTOR_REC_HDR);
+		if (ret <= 0)
+			return ret;
+		ret = dstor_seal_rx_hdr(c->seal, c->rx_buf, &c->rx_h);
+		if (ret == -EBADMSG && c->stats) {
+			dstor_stat_add(c->stats, DSTOR_STAT_BAD_RECORDS, 1);
+			net_warn_ratelimited("dstor: a sealed record failed to open (forged, replayed or corrupted); resetting the connection\n");
+		}
+		if (ret)
+			return ret;
+		return conn_rx_frame(c);
+	case RX_SLOT:
+		rec = dstor_seal_rx_slot(c->seal, c->rx_rec_len);
+		if (!rec)
+			return 0;	/* kicked when a slot is free */
+		c->rx_rec = rec;
+		c->rx_off = 0;
+		c->rx_state = RX_DREC;
+		return 1;
+	case RX_DREC: {
+		struct iov_iter it;
+
+		rec = c->rx_rec;
+		dstor_seal_rx_iter(rec, c->rx_off, &it);
+		ret = dstor_sock_recv(c->sock, &it);
+		if (ret < 0)
+			return ret;
+		WRITE_ONCE(c->last_rx, jiffies);
+		c->rx_off += ret;
+		if (c->rx_off < rec->n)
+			return 1;
+		c->rx_rec = NULL;
+		c->rx_left -= rec->n - DSTOR_TAG_LEN;
+		ret = dstor_seal_rx_open(rec, &c->rx_pos, c->rx_cur);
+		if (ret < 0) {
+			dstor_seal_rx_free(rec);
+			return ret;
+		}
+		if (!c->rx_left)
+			c->rx_cur = NULL;
+		if (ret > 0)
+			conn_rec_opened(c, rec);
+		conn_rx_next(c);
+		return 1;
+	}
+	}
+	return -EINVAL;
+}
+
+/* One step of receiving: >0 progress, 0 nothing to do now, or an error. */
+static int conn_try_recv(struct dstor_conn *c)
+{
+	int ret;
+
+	switch (c->rx_state) {
+	case RX_HOLD:
+		return conn_rx_frame(c);
+	case RX_HDR:
+		ret = conn_recv_buf(c, c->rx_buf, DSTOR_HDR_LEN);
+		if (ret <= 0)
+			return ret;
+		if (dstor_hdr_decode(c->rx_buf, &c->rx_h))
+			return -EPROTO;
+		return conn_rx_frame(c);
+	case RX_DATA:
+		return conn_recv_data(c);
+	default:
+		return conn_recv_sealed(c);
+	}
+}
+
+/* ---- io_work ---- */
+
+/* Connecting: 1 once the TCP connection is up, 0 while not yet. */
+static int conn_connecting(struct dstor_conn *c)
+{
+	struct sock *sk = c->sock->sk;
+	int err;
+
+	switch (READ_ONCE(sk->sk_state)) {
+	case TCP_ESTABLISHED:
+		clear_bit(DSTOR_CONN_CONNECTING, &c->flags);
+		WRITE_ONCE(c->last_rx, jiffies);
+		c->ops->connected(c);
+		return 1;
+	case TCP_SYN_SENT:
+	case TCP_SYN_RECV:
+		return 0;
+	default:
+		/* Closed without an error: the connect is yet to start. */
+		err = READ_ONCE(sk->sk_err);
+		return err ? -err : 0;
+	}
+}
+
+static void conn_io_work(struct work_struct *work)
+{
+	struct dstor_conn *c = container_of(work, struct dstor_conn, io_work);
+	unsigned long deadline = jiffies + DSTOR_IO_BUDGET;
+	unsigned int noreclaim = 0;
+	bool memalloc = test_bit(DSTOR_CONN_MEMALLOC, &c->flags);
+	int sent, rcvd;
+
+	if (test_bit(DSTOR_CONN_DEAD, &c->flags) ||
+	    test_bit(DSTOR_CONN_FAILED, &c->flags))
+		return;
+	if (test_bit(DSTOR_CONN_CONNECTING, &c->flags)) {
+		rcvd = conn_connecting(c);
+		if (rcvd < 0)
+			dstor_conn_fail(c, rcvd);
+		if (rcvd <= 0)
+			return;
+	}
+	if (memalloc)
+		noreclaim = memalloc_noreclaim_save();
+	for (;;) {
+		sent = conn_try_send(c);
+		if (sent < 0) {
+			dstor_conn_fail(c, sent);
+			break;
+		}
+		rcvd = conn_try_recv(c);
+		if (rcvd == -EAGAIN)
+			rcvd = 0;
+		if (rcvd < 0) {
+			dstor_conn_fail(c, rcvd);
+			break;
+		}
+		if (!sent && !rcvd)
+			break;
+		if (test_bit(DSTOR_CONN_FAILED, &c->flags))
+			break;
+		if (time_after(jiffies, deadline)) {
+			dstor_conn_kick(c);	/* budget spent: yield */
+			break;
+		}
+	}
+	if (memalloc)
+		memalloc_noreclaim_restore(noreclaim);
+}
+
+/* ---- set-up and tear-down ---- */
+
+static struct dstor_conn *conn_alloc(struct socket *sock,
+				     const struct dstor_conn_ops *ops,
+				     void *owner, struct dstor_stats *stats)
+{
+	struct dstor_conn *c = kzalloc(sizeof(*c), GFP_NOIO);
+
+	if (!c)
+		return NULL;
+	kref_init(&c->ref);
+	c->sock = sock;
+	c->ops = ops;
+	c->owner = owner;
+	c->stats = stats;
+	spin_lock_init(&c->lock);
+	INIT_WORK(&c->io_work, conn_io_work);
+	timer_setup(&c->timer, conn_timer_fn, 0);
+	init_llist_head(&c->tx_llist);
+	c->rx_state = RX_HDR;
+	tcp_sock_set_nodelay(sock->sk);
+	return c;
+}
+
+/* A new, unconnected connection in @net. */
+int dstor_conn_create(struct net *net, int family,
+		      const struct dstor_conn_ops *ops, void *owner,
+		      struct dstor_stats *stats, struct dstor_conn **out)
+{
+	struct socket *sock;
+	int ret;
+
+	ret = sock_create_kern(net, family, SOCK_STREAM, IPPROTO_TCP, &sock);
+	if (ret)
+		return ret;
+	*out = conn_alloc(sock, ops, owner, stats);
+	if (!*out) {
+		sock_release(sock);
+		return -ENOMEM;
 	}
 	return 0;
 }
 
-int dstor_sock_send(struct socket *sock, const void *buf, size_t len,
-		    bool more)
+/* A connection for an accepted socket, which it now owns. */
+struct dstor_conn *dstor_conn_accepted(struct socket *sock,
+				       const struct dstor_conn_ops *ops,
+				       void *owner, struct dstor_stats *stats)
 {
-	struct kvec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr msg = {
-		.msg_flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0),
-	};
-
-	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &iov, 1, len);
-	return sock_xmit(sock, &msg, len);
+	return conn_alloc(sock, ops, owner, stats);
 }
 
-int dstor_sock_send_bvec(struct socket *sock, struct bio_vec *bv,
-			 unsigned int nr, size_t len, bool more)
+/* Writeback goes through this connection: see dstor_sock_writeback_safe. */
+void dstor_conn_writeback_safe(struct dstor_conn *c)
 {
-	struct msghdr msg = {
-		.msg_flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0),
-	};
+	dstor_sock_writeback_safe(c->sock);
+	set_bit(DSTOR_CONN_MEMALLOC, &c->flags);
+}
 
-	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, nr, len);
-	return sock_xmit(sock, &msg, len);
+/* Take over the socket's callbacks and start the timer and io_work. */
+void dstor_conn_start(struct dstor_conn *c)
+{
+	struct sock *sk = c->sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	c->saved_data_ready = sk->sk_data_ready;
+	c->saved_write_space = sk->sk_write_space;
+	c->saved_state_change = sk->sk_state_change;
+	sk->sk_user_data = c;
+	sk->sk_data_ready = conn_data_ready;
+	sk->sk_write_space = conn_write_space;
+	sk->sk_state_change = conn_state_change;
+	write_unlock_bh(&sk->sk_callback_lock);
+
+	c->last_rx = jiffies;
+	c->last_ping = jiffies;
+	dstor_conn_timer(c);
+	dstor_conn_kick(c);
+}
+
+/* Start connecting a started connection to @addr; ops->connected follows. */
+int dstor_conn_connect(struct dstor_conn *c, struct sockaddr *addr, int len)
+{
+	int ret;
+
+	set_bit(DSTOR_CONN_CONNECTING, &c->flags);
+	ret = kernel_connect(c->sock, addr, len, O_NONBLOCK);
+	if (ret && ret != -EINPROGRESS)
+		return ret;
+	dstor_conn_kick(c);
+	return 0;
+}
+
+/* The peer proved the key: seal everything from the next frame on. */
+int dstor_conn_seal(struct dstor_conn *c, u8 cipher, const u8 *ktx,
+		    const u8 *krx)
+{
+	struct dstor_seal *sl = dstor_seal_new(cipher, ktx, krx,
+					       conn_seal_done, c);
+
+	if (IS_ERR(sl))
+		return PTR_ERR(sl);
+	c->seal = sl;
+	return 0;
+}
+
+u8 dstor_conn_cipher(struct dstor_conn *c)
+{
+	return c->seal ? c->seal->cipher : 0;
+}
+
+/* Hand back every frame queued or half done, with -EPIPE. */
+static void conn_drop(struct dstor_conn *c)
+{
+	struct dstor_seal *sl = c->seal;
+	struct dstor_rx *rx = c->rx_cur;
+	struct dstor_tx *tx;
+
+	if (sl) {
+		while (sl->tx_tail != sl->tx_head) {
+			tx = sl->tx[sl->tx_tail % DSTOR_SEAL_SLOTS]->frame;
+			dstor_seal_tx_free(sl);
+			if (tx)
+				conn_tx_done(c, tx, -EPIPE);
+		}
+	}
+	if (c->tx_cur)
+		conn_tx_done(c, c->tx_cur, -EPIPE);
+	c->tx_cur = NULL;
+	while ((tx = conn_next_tx(c)))
+		conn_tx_done(c, tx, -EPIPE);
+
+	c->rx_cur = NULL;
+	if (!rx)
+		return;
+	rx->err = -EPIPE;
+	/* Records of the frame that never arrived will not be opened. */
+	if (!sl ||
+	    atomic_sub_and_test(DIV_ROUND_UP(c->rx_left, DSTOR_SEAL_CHUNK),
+				&rx->pending))
+		c->ops->rx_done(c, rx);
 }
 
 /*
- * Receive exactly @len bytes. With a receive timeout set, it bounds the
- * whole call, not each piece: a peer trickling a byte at a time cannot
- * stretch it.
+ * Stop for good: no callback, timer, record or io_work of the connection
+ * runs after this returns, and every frame it held was handed back.
+ * Process context; not from io_work or the owner's callbacks.
  */
-static int sock_fill(struct socket *sock, struct msghdr *msg, size_t len)
+void dstor_conn_stop(struct dstor_conn *c)
 {
-	long timeo = READ_ONCE(sock->sk->sk_rcvtimeo);
-	unsigned long deadline = jiffies + timeo;
-	size_t done = 0;
-	int ret = 0;
+	struct sock *sk = c->sock->sk;
 
-	while (done < len) {
-		if (done && timeo != MAX_SCHEDULE_TIMEOUT) {
-			long left = (long)(deadline - jiffies);
+	spin_lock_irq(&c->lock);
+	set_bit(DSTOR_CONN_DEAD, &c->flags);
+	spin_unlock_irq(&c->lock);
 
-			if (left <= 0) {
-				ret = -EAGAIN;
-				break;
-			}
-			WRITE_ONCE(sock->sk->sk_rcvtimeo, left);
-		}
-		msg->msg_flags = MSG_NOSIGNAL | MSG_WAITALL;
-		ret = sock_recvmsg(sock, msg, msg->msg_flags);
-		if (ret <= 0) {
-			ret = ret ? ret : -ECONNRESET;
-			break;
-		}
-		done += ret;
-		ret = 0;
+	write_lock_bh(&sk->sk_callback_lock);
+	if (sk->sk_user_data == c) {
+		sk->sk_user_data = NULL;
+		sk->sk_data_ready = c->saved_data_ready;
+		sk->sk_write_space = c->saved_write_space;
+		sk->sk_state_change = c->saved_state_change;
 	}
-	if (timeo != MAX_SCHEDULE_TIMEOUT)
-		WRITE_ONCE(sock->sk->sk_rcvtimeo, timeo);
-	return ret;
+	write_unlock_bh(&sk->sk_callback_lock);
+	kernel_sock_shutdown(c->sock, SHUT_RDWR);
+	timer_delete_sync(&c->timer);
+	if (c->seal)
+		dstor_seal_flush(c->seal);
+	cancel_work_sync(&c->io_work);
+	if (c->rx_rec)
+		dstor_seal_rx_free(c->rx_rec);
+	c->rx_rec = NULL;
+	conn_drop(c);
 }
 
-int dstor_sock_recv(struct socket *sock, void *buf, size_t len)
+void dstor_conn_get(struct dstor_conn *c)
 {
-	struct kvec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr msg = {};
-
-	iov_iter_kvec(&msg.msg_iter, ITER_DEST, &iov, 1, len);
-	return sock_fill(sock, &msg, len);
+	kref_get(&c->ref);
 }
 
-int dstor_sock_recv_bvec(struct socket *sock, struct bio_vec *bv,
-			 unsigned int nr, size_t len)
+static void conn_release(struct kref *ref)
 {
-	struct msghdr msg = {};
+	struct dstor_conn *c = container_of(ref, struct dstor_conn, ref);
 
-	iov_iter_bvec(&msg.msg_iter, ITER_DEST, bv, nr, len);
-	return sock_fill(sock, &msg, len);
+	sock_release(c->sock);
+	dstor_seal_free(c->seal);
+	kfree(c);
 }
 
-/* Read and drop @len bytes, to stay in step after refusing a request. */
-int dstor_sock_discard(struct socket *sock, size_t len)
+void dstor_conn_put(struct dstor_conn *c)
 {
-	struct page *page = alloc_page(GFP_NOIO);
-	int ret = 0;
-
-	if (!page)
-		return -ENOMEM;
-	while (len && !ret) {
-		size_t n = min_t(size_t, len, PAGE_SIZE);
-
-		ret = dstor_sock_recv(sock, page_address(page), n);
-		len -= n;
-	}
-	__free_page(page);
-	return ret;
+	if (c)
+		kref_put(&c->ref, conn_release);
 }
 
-int dstor_send_frame(struct socket *sock, const struct dstor_hdr *h,
-		     const void *payload, bool more)
+int dstor_conn_init(void)
 {
-	u8 buf[DSTOR_HDR_LEN];
-	int ret;
-
-	dstor_hdr_encode(buf, h);
-	ret = dstor_sock_send(sock, buf, sizeof(buf),
-			      more || h->payload);
-	if (ret || !h->payload || !payload)
-		return ret;
-	return dstor_sock_send(sock, payload, h->payload, more);
+	dstor_io_wq = alloc_workqueue("dstor_io", WQ_MEM_RECLAIM | WQ_HIGHPRI,
+				      0);
+	return dstor_io_wq ? 0 : -ENOMEM;
 }
 
-/* Receive one header. Returns 0, a -errno, or -EPROTO for a bad frame. */
-int dstor_recv_hdr(struct socket *sock, struct dstor_hdr *h)
+void dstor_conn_exit(void)
 {
-	u8 buf[DSTOR_HDR_LEN];
-	int ret;
-
-	ret = dstor_sock_recv(sock, buf, sizeof(buf));
-	if (ret)
-		return ret;
-	return dstor_hdr_decode(buf, h) ? -EPROTO : 0;
-}
-
-void dstor_stats_count(struct dstor_stats *s, u8 op, u32 bytes, bool error)
-{
-	switch (op) {
-	case DSTOR_OP_READ:
-		dstor_stat_add(s, DSTOR_STAT_READS, 1);
-		dstor_stat_add(s, DSTOR_STAT_READ_BYTES, bytes);
-		break;
-	case DSTOR_OP_WRITE:
-		dstor_stat_add(s, DSTOR_STAT_WRITES, 1);
-		dstor_stat_add(s, DSTOR_STAT_WRITE_BYTES, bytes);
-		break;
-	case DSTOR_OP_FLUSH:
-		dstor_stat_add(s, DSTOR_STAT_FLUSHES, 1);
-		break;
-	case DSTOR_OP_DISCARD:
-		dstor_stat_add(s, DSTOR_STAT_DISCARDS, 1);
-		break;
-	case DSTOR_OP_WRITE_ZEROES:
-		dstor_stat_add(s, DSTOR_STAT_WRITE_ZEROES, 1);
-		break;
-	}
-	if (error)
-		dstor_stat_add(s, DSTOR_STAT_ERRORS, 1);
+	destroy_workqueue(dstor_io_wq);
 }

@@ -59,8 +59,12 @@
 #include <net/ipv6.h>
 #include <net/netlink.h>
 
+#include "crypto.h"
 #include "dstor.h"
+#include "export.h"
+#include "mcast.h"
 #include "mcast_proto.h"
+#include "merkle.h"
 
 #define MC_QI		(10 * HZ)	/* our query interval */
 #define MC_QI_SECS	10
@@ -1176,37 +1180,24 @@ void dstor_mcast_stop(struct dstor_export *exp)
 	mc_free(m);
 }
 
-int dstor_mcast_fill(struct sk_buff *skb, struct dstor_export *exp)
+/* A snapshot for `show`; false when @exp is not served by multicast. */
+bool dstor_mcast_info(struct dstor_export *exp, struct dstor_mcast_info *mi)
 {
 	struct dstor_mcast *m = exp->mcast;
-	struct nlattr *nest;
-	bool tree;
 
 	if (!m)
-		return 0;
+		return false;
+	mi->cfg = m->cfg;
+	mi->blocks = m->blocks;
+	mi->listened = READ_ONCE(m->listened);
+	mi->state = READ_ONCE(m->state);
 	/* Epoch and root are set once @ready is (release in mc_build()). */
-	tree = smp_load_acquire(&m->ready);
-	nest = nla_nest_start(skb, DSTOR_A_MCAST);
-	if (!nest)
-		return -EMSGSIZE;
-	if (nla_put_u32(skb, DSTOR_A_MCAST_IFINDEX, m->cfg.ifindex) ||
-	    nla_put_u64_64bit(skb, DSTOR_A_MCAST_RATE, m->cfg.rate,
-			      DSTOR_A_MCAST_PAD) ||
-	    nla_put_u32(skb, DSTOR_A_MCAST_BLOCK_SIZE, m->cfg.block_size) ||
-	    (m->cfg.querier && nla_put_flag(skb, DSTOR_A_MCAST_QUERIER)) ||
-	    nla_put_u64_64bit(skb, DSTOR_A_MCAST_BLOCKS, m->blocks,
-			      DSTOR_A_MCAST_PAD) ||
-	    nla_put_u32(skb, DSTOR_A_MCAST_LISTENED, READ_ONCE(m->listened)) ||
-	    nla_put_u32(skb, DSTOR_A_MCAST_MC_STATE, READ_ONCE(m->state)) ||
-	    (tree && (nla_put_u64_64bit(skb, DSTOR_A_MCAST_EPOCH, m->epoch,
-					DSTOR_A_MCAST_PAD) ||
-		      nla_put(skb, DSTOR_A_MCAST_ROOT, DSTOR_MC_HASH,
-			      m->root)))) {
-		nla_nest_cancel(skb, nest);
-		return -EMSGSIZE;
+	mi->tree = smp_load_acquire(&m->ready);
+	if (mi->tree) {
+		mi->epoch = m->epoch;
+		memcpy(mi->root, m->root, DSTOR_MC_HASH);
 	}
-	nla_nest_end(skb, nest);
-	return 0;
+	return true;
 }
 
 /* A served interface goes away (or changes namespace): stop serving it. */

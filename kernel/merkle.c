@@ -37,7 +37,8 @@
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 
-#include "dstor.h"
+#include "crypto.h"
+#include "merkle.h"
 #include "mcast_proto.h"
 
 #define LABEL_TREE	"dstor v1 mcast tree"

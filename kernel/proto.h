@@ -41,10 +41,12 @@ typedef uint64_t u64;
 #endif
 
 #define DSTOR_MAGIC		0x44535452U	/* "DSTR" */
-#define DSTOR_PROTO_VERSION	1
+#define DSTOR_PROTO_VERSION	2
 #define DSTOR_HDR_LEN		32
-#define DSTOR_HELLO_LEN		120
-#define DSTOR_HELLO_REPLY_LEN	32
+#define DSTOR_HELLO_LEN		128
+#define DSTOR_HELLO_V1_LEN	120	/* a version 1 importer's HELLO */
+#define DSTOR_HELLO_REPLY_LEN	48
+#define DSTOR_WIRE_UUID_LEN	16
 #define DSTOR_CHALLENGE_LEN	68
 #define DSTOR_RESPONSE_LEN	32
 
@@ -57,6 +59,8 @@ typedef uint64_t u64;
 #define DSTOR_WIRE_NAME_LEN	64
 /* Most connections one import may open (one per hardware queue). */
 #define DSTOR_MAX_QUEUES	16
+/* Longest keepalive or dead-after an importer may announce, seconds. */
+#define DSTOR_MAX_TIMER		3600
 
 enum dstor_op {
 	DSTOR_OP_HELLO = 1,
@@ -93,6 +97,8 @@ enum dstor_status {
 	DSTOR_ST_VERSION,	/* HELLO_REPLY: no common protocol version */
 	DSTOR_ST_BUSY,		/* HELLO_REPLY: try again later */
 	DSTOR_ST_AUTH,		/* HELLO_REPLY: a key on one side only */
+	DSTOR_ST_LIMIT_EXPORT,	/* HELLO_REPLY: the export's session limit */
+	DSTOR_ST_LIMIT_HOST,	/* HELLO_REPLY: the per-host session limit */
 	__DSTOR_ST_MAX,
 };
 
@@ -108,26 +114,31 @@ enum dstor_status {
 				 (1U << DSTOR_WIRE_CHACHA20_POLY1305))
 
 /*
- * Sealed connections. After the handshake every frame travels as a record:
- *	u32 n (big-endian), then n bytes: AEAD(frame) followed by its tag
+ * Sealed connections. After the handshake the stream is a sequence of
+ * records:
+ *	u32 n (big-endian), then n bytes: AEAD ciphertext followed by its tag
  * The 4 length bytes are the associated data; the nonce of the k-th record
- * in a direction is 4 zero bytes and k as a big-endian u64; the plaintext is
- * exactly one frame (header and payload).
+ * in a direction is 4 zero bytes and k as a big-endian u64. A frame travels
+ * as one header record (its 32-byte header, n = 48) followed, when it has a
+ * payload, by payload records of DSTOR_SEAL_CHUNK plaintext bytes each, the
+ * last one shorter, so a receiver always knows the exact n of the next
+ * record and can open a payload record straight into the request's pages.
  */
 #define DSTOR_NONCE_LEN		32	/* handshake nonces */
 #define DSTOR_PROOF_LEN		32	/* HMAC-SHA256 */
 #define DSTOR_REC_LEN_BYTES	4
 #define DSTOR_TAG_LEN		16
-#define DSTOR_REC_MIN		(DSTOR_HDR_LEN + DSTOR_TAG_LEN)
-#define DSTOR_REC_MAX		(DSTOR_HDR_LEN + DSTOR_MAX_IO + DSTOR_TAG_LEN)
+#define DSTOR_SEAL_CHUNK	16384	/* payload bytes per record */
+#define DSTOR_REC_HDR		(DSTOR_HDR_LEN + DSTOR_TAG_LEN)
+#define DSTOR_REC_MIN		(1 + DSTOR_TAG_LEN)
+#define DSTOR_REC_MAX		(DSTOR_SEAL_CHUNK + DSTOR_TAG_LEN)
 
 /* Labels of the handshake's HMAC-SHA256 proofs and key derivation. */
-#define DSTOR_LABEL_SERVER	"dstor v1 server proof"
-#define DSTOR_LABEL_CLIENT	"dstor v1 client proof"
-#define DSTOR_LABEL_C2S		"dstor v1 c2s"
-#define DSTOR_LABEL_S2C		"dstor v1 s2c"
+#define DSTOR_LABEL_SERVER	"dstor v2 server proof"
+#define DSTOR_LABEL_CLIENT	"dstor v2 client proof"
+#define DSTOR_LABEL_C2S		"dstor v2 c2s"
+#define DSTOR_LABEL_S2C		"dstor v2 s2c"
 #define DSTOR_LABEL_KEY_ID	"dstor key id"
-
 
 /* HELLO_REPLY flags: what the export offers. */
 #define DSTOR_EXP_READ_ONLY	(1U << 0)
@@ -158,6 +169,8 @@ struct dstor_hello {
 	u8 ciphers;		/* AUTH: mask of 1 << DSTOR_WIRE_* it accepts */
 	char name[DSTOR_WIRE_NAME_LEN];	/* NUL-terminated export name */
 	u8 nonce[DSTOR_NONCE_LEN];	/* AUTH: fresh random; else zero */
+	u16 keepalive;		/* seconds: the importer pings when idle */
+	u16 dead_after;		/* seconds: it gives up on a silent link */
 };
 
 struct dstor_challenge {
@@ -174,6 +187,7 @@ struct dstor_hello_reply {
 	u32 physical_block_size;
 	u32 max_io;		/* bytes, <= DSTOR_MAX_IO */
 	u32 max_range;		/* bytes, <= DSTOR_MAX_RANGE */
+	u8 uuid[DSTOR_WIRE_UUID_LEN];	/* the export's identity */
 };
 
 /* Decode errors: distinct negative codes so tests can tell them apart. */
@@ -293,7 +307,9 @@ static inline int dstor_hdr_decode(const u8 *buf, struct dstor_hdr *h)
 
 	switch (h->op) {
 	case DSTOR_OP_HELLO:
-		if (h->payload != DSTOR_HELLO_LEN)
+		/* A version 1 HELLO is read so it can be told VERSION. */
+		if (h->payload != DSTOR_HELLO_LEN &&
+		    h->payload != DSTOR_HELLO_V1_LEN)
 			return -DSTOR_EPROTO_PAYLOAD;
 		break;
 	case DSTOR_OP_HELLO_REPLY:
@@ -356,9 +372,11 @@ static inline int dstor_range_ok(u64 offset, u32 length, u64 size)
 }
 
 /*
- * HELLO payload, 120 bytes: version_min 2, version_max 2, flags 4,
+ * HELLO payload, 128 bytes: version_min 2, version_max 2, flags 4,
  * session 8, queue 2, nr_queues 2, ciphers 1, reserved 3, name 64,
- * nonce 32.
+ * nonce 32, keepalive 2, dead_after 2, reserved 4. The first 120 bytes
+ * are version 1's whole HELLO, so either version reads the other's
+ * version fields.
  */
 static inline void dstor_hello_encode(u8 *buf, const struct dstor_hello *m)
 {
@@ -372,6 +390,15 @@ static inline void dstor_hello_encode(u8 *buf, const struct dstor_hello *m)
 	buf[20] = m->ciphers;
 	memcpy(buf + 24, m->name, dstor_strnlen(m->name, DSTOR_WIRE_NAME_LEN - 1));
 	memcpy(buf + 88, m->nonce, DSTOR_NONCE_LEN);
+	dstor_put16(buf + 120, m->keepalive);
+	dstor_put16(buf + 122, m->dead_after);
+}
+
+/* The version range of a HELLO of either length, for a VERSION reply. */
+static inline void dstor_hello_versions(const u8 *buf, u16 *min, u16 *max)
+{
+	*min = dstor_get16(buf);
+	*max = dstor_get16(buf + 2);
 }
 
 static inline int dstor_hello_decode(const u8 *buf, struct dstor_hello *m)
@@ -403,6 +430,15 @@ static inline int dstor_hello_decode(const u8 *buf, struct dstor_hello *m)
 			return -DSTOR_EPROTO_NAME;
 	memcpy(m->name, buf + 24, DSTOR_WIRE_NAME_LEN);
 	memcpy(m->nonce, buf + 88, DSTOR_NONCE_LEN);
+	m->keepalive = dstor_get16(buf + 120);
+	m->dead_after = dstor_get16(buf + 122);
+	if (buf[124] || buf[125] || buf[126] || buf[127])
+		return -DSTOR_EPROTO_RESERVED;
+	/* Either both timers or neither; the importer's own rules hold. */
+	if (!m->keepalive != !m->dead_after ||
+	    m->dead_after > DSTOR_MAX_TIMER ||
+	    (m->keepalive && m->dead_after <= m->keepalive))
+		return -DSTOR_EPROTO_LENGTH;
 	/* Ciphers go with a key and only with one. */
 	if (!(m->flags & DSTOR_HELLO_AUTH) != !m->ciphers ||
 	    (m->ciphers & ~DSTOR_WIRE_CIPHERS))
@@ -433,7 +469,10 @@ static inline int dstor_challenge_decode(const u8 *buf, u8 ciphers_offered,
 	return 0;
 }
 
-/* HELLO_REPLY payload: 2+2 reserved+4+8+4+4+4+4 = 32 bytes. */
+/*
+ * HELLO_REPLY payload, 48 bytes: version 2, reserved 2, flags 4, size 8,
+ * logical and physical block size 4 + 4, max_io 4, max_range 4, uuid 16.
+ */
 static inline void dstor_hello_reply_encode(u8 *buf,
 					    const struct dstor_hello_reply *m)
 {
@@ -445,6 +484,7 @@ static inline void dstor_hello_reply_encode(u8 *buf,
 	dstor_put32(buf + 20, m->physical_block_size);
 	dstor_put32(buf + 24, m->max_io);
 	dstor_put32(buf + 28, m->max_range);
+	memcpy(buf + 32, m->uuid, DSTOR_WIRE_UUID_LEN);
 }
 
 static inline int dstor_block_size_ok(u32 bs)
@@ -462,6 +502,7 @@ static inline int dstor_hello_reply_decode(const u8 *buf,
 	m->physical_block_size = dstor_get32(buf + 20);
 	m->max_io = dstor_get32(buf + 24);
 	m->max_range = dstor_get32(buf + 28);
+	memcpy(m->uuid, buf + 32, DSTOR_WIRE_UUID_LEN);
 	if (dstor_get16(buf + 2))
 		return -DSTOR_EPROTO_RESERVED;
 	if (m->version != DSTOR_PROTO_VERSION)
@@ -512,6 +553,18 @@ static inline u32 dstor_handle_tag(u64 handle)
 static inline int dstor_rec_len_ok(u32 n)
 {
 	return n >= DSTOR_REC_MIN && n <= DSTOR_REC_MAX;
+}
+
+/*
+ * The length n of the next sealed record: a header record when no payload
+ * is left of the current frame, else the next payload chunk.
+ */
+static inline u32 dstor_rec_next_len(u32 payload_left)
+{
+	if (!payload_left)
+		return DSTOR_REC_HDR;
+	return (payload_left < DSTOR_SEAL_CHUNK ? payload_left :
+		DSTOR_SEAL_CHUNK) + DSTOR_TAG_LEN;
 }
 
 static inline void dstor_nonce(u8 *iv, u64 counter)

@@ -1,106 +1,129 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The exporter's side of one connection: the hello, then requests turned
- * into bios on the backing device, each answered only when its bio has
- * completed, with the bio's real status.
+ * The exporter's side of one connection: the handshake (handshake.c does
+ * the frames, listener.c the registry), then requests turned into bios on
+ * the backing device, each answered only when its bio has completed, with
+ * the bio's real status. A FLUSH is always a flush of the backing device,
+ * whatever the session may write now: earlier writes of the same importer
+ * may still sit in the device's cache.
  *
- * A session has two work items: rx_work, a blocking receive loop on
- * dstor_srv_wq that lives as long as the connection, and tx_work on
- * dstor_io_wq, which sends the replies that bio completions queue on the
- * session's lock-free reply list. Request memory (the request, its bio and
- * its data pages) comes from mempools, so a request never fails for want of
- * memory; at most DSTOR_SRV_MAX_INFLIGHT requests are outstanding per
- * session, which bounds what one importer can pin.
+ * Everything runs in the connection's io_work or in bio completions; a
+ * session never waits. At most DSTOR_SRV_MAX_INFLIGHT requests of a
+ * session are outstanding (bounding what one importer can pin); past
+ * that, the session stops reading until one completes. A session whose
+ * importer has been silent for longer than the importer's own keepalive
+ * and dead-after allow, or that stopped reading replies for as long, is
+ * closed ("reaped").
+ *
+ * Lifetime: the listener's registry holds a session until it is closed
+ * (close_work: its connection stopped, off the registry); every request
+ * holds it until its reply is sent or dropped. The last reference frees
+ * it (free_work), and a newer session of the same importer connection
+ * waiting for it starts serving then.
  */
-#include <crypto/algapi.h>
 #include <linux/bio.h>
-#include <linux/highmem.h>
+#include <linux/blkdev.h>
 #include <linux/random.h>
-#include <linux/mempool.h>
-#include <linux/net.h>
 #include <linux/slab.h>
-#include <net/sock.h>
-#include <linux/tcp.h>
 
 #include "dstor.h"
+#include "export.h"
 
 #define DSTOR_SRV_MAX_INFLIGHT	256
 #define DSTOR_HELLO_TIMEOUT	(10 * HZ)
-#define DSTOR_MAX_PENDING	64	/* connections in their handshake */
 
 struct dstor_srv_req {
 	struct dstor_session *s;
-	struct llist_node node;
-	struct work_struct work;	/* discard and write-zeroes */
+	struct dstor_tx tx;
+	struct dstor_rx rx;
 	u64 handle;
 	u64 offset;
 	u32 length;
 	u8 op;
-	u8 flags;
 	u16 status;
 	struct bio bio;			/* last: allocated by the bioset */
 };
 
-static void session_tx_work(struct work_struct *work);
-static void session_rx_work(struct work_struct *work);
+static struct bio_set dstor_srv_bioset;
 
-int dstor_session_init(void)
+/* ---- lifetime ---- */
+
+static void session_free_work(struct work_struct *work)
 {
-	return bioset_init(&dstor_srv_bioset, 64,
-			   offsetof(struct dstor_srv_req, bio),
-			   BIOSET_NEED_BVECS);
-}
+	struct dstor_session *s = container_of(work, struct dstor_session,
+					       free_work);
+	struct dstor_session *next = dstor_listener_release(s);
 
-void dstor_session_exit(void)
-{
-	bioset_exit(&dstor_srv_bioset);
-}
-
-void dstor_session_start(struct dstor_listener *l, struct socket *sock)
-{
-	struct dstor_session *s;
-
-	s = kzalloc(sizeof(*s), GFP_KERNEL);
-	if (!s)
-		goto drop;
-	s->listener = l;
-	s->sock = sock;
-	atomic_set(&s->inflight, 0);
-	init_waitqueue_head(&s->wait);
-	init_llist_head(&s->replies);
-	INIT_WORK(&s->rx_work, session_rx_work);
-	INIT_WORK(&s->tx_work, session_tx_work);
-
-	mutex_lock(&l->lock);
-	if (l->stopping || l->nr_pending >= DSTOR_MAX_PENDING) {
-		mutex_unlock(&l->lock);
-		net_warn_ratelimited("dstor: too many connections in their handshake; dropping one\n");
-		kfree(s);
-		goto drop;
+	dstor_conn_put(s->conn);
+	if (s->exp)
+		dstor_export_put(s->exp);
+	dstor_listener_put(s->listener);
+	memzero_explicit(&s->key, sizeof(s->key));
+	kfree(s);
+	atomic_dec(&dstor_live.sessions);
+	if (next) {
+		dstor_session_serve(next);
+		dstor_session_put(next);
 	}
-	l->nr_pending++;
-	s->pending = true;
-	l->nr_sessions++;
-	if (kernel_getpeername(sock, (struct sockaddr *)&s->peer) < 0)
-		s->peer.ss_family = AF_UNSPEC;
-	list_add_tail(&s->entry, &l->sessions);
-	mutex_unlock(&l->lock);
-
-	atomic_inc(&dstor_live.sessions);
-	tcp_sock_set_nodelay(sock->sk);
-	queue_work(dstor_srv_wq, &s->rx_work);
-	return;
-drop:
-	sock_release(sock);
 }
 
-/* Called with the listener's lock held. */
+static void session_release(struct kref *ref)
+{
+	struct dstor_session *s = container_of(ref, struct dstor_session, ref);
+
+	/* Any context: the socket is released from a work item. */
+	queue_work(dstor_ctrl_wq, &s->free_work);
+}
+
+void dstor_session_put(struct dstor_session *s)
+{
+	kref_put(&s->ref, session_release);
+}
+
+static void session_close_work(struct work_struct *work)
+{
+	struct dstor_session *s = container_of(work, struct dstor_session,
+					       close_work);
+
+	dstor_conn_stop(s->conn);
+	dstor_listener_detach(s);
+	dstor_session_put(s);		/* the registry's */
+}
+
+/* Close the session (any context; the listener's lock may be held). */
 void dstor_session_kill(struct dstor_session *s)
 {
-	lockdep_assert_held(&s->listener->lock);
-	if (s->sock)
-		kernel_sock_shutdown(s->sock, SHUT_RDWR);
+	dstor_conn_fail(s->conn, -ESHUTDOWN);
 }
+
+static void session_failed(struct dstor_conn *c, int err)
+{
+	struct dstor_session *s = c->owner;
+	struct dstor_export *exp = s->exp;
+
+	s->err = err;
+	if (READ_ONCE(s->state) == DSTOR_SESSION_SERVING && exp &&
+	    (err == -ETIMEDOUT || err == -EWOULDBLOCK)) {
+		dstor_stat_add(&exp->stats, DSTOR_STAT_REAPED, 1);
+		net_info_ratelimited("dstor: export %s: closed the session of %pISc: %s\n",
+				     exp->name, &s->peer,
+				     err == -ETIMEDOUT ? "silent for longer than its keepalive allows" :
+				     "it stopped reading replies");
+	} else if (err == -EPROTO) {
+		net_warn_ratelimited("dstor: export %s: protocol error from %pISc; closing its connection\n",
+				     exp ? exp->name : "-", &s->peer);
+	}
+	queue_work(dstor_ctrl_wq, &s->close_work);
+}
+
+void dstor_session_auth_failed(struct dstor_session *s, const char *why)
+{
+	dstor_stat_add(&s->exp->stats, DSTOR_STAT_AUTH_FAILURES, 1);
+	net_warn_ratelimited("dstor: export %s: authentication failed from %pISc: %s\n",
+			     s->exp->name, &s->peer, why);
+}
+
+/* ---- requests ---- */
 
 static u16 blk_status_to_wire(blk_status_t st)
 {
@@ -116,58 +139,49 @@ static u16 blk_status_to_wire(blk_status_t st)
 	}
 }
 
-static u16 errno_to_wire(int err)
-{
-	return blk_status_to_wire(errno_to_blk_status(err));
-}
-
-static struct dstor_srv_req *req_alloc(struct dstor_session *s,
-				       const struct dstor_hdr *h,
-				       unsigned int nr_vecs, blk_opf_t opf)
-{
-	struct block_device *bdev = s->exp ? s->exp->bdev.bdev : NULL;
-	struct dstor_srv_req *req;
-	struct bio *bio;
-
-	/* GFP_NOIO from a bioset: waits for memory, never fails. */
-	bio = bio_alloc_bioset(bdev, nr_vecs, opf, GFP_NOIO, &dstor_srv_bioset);
-	req = container_of(bio, struct dstor_srv_req, bio);
-	req->s = s;
-	req->handle = h->handle;
-	req->offset = h->offset;
-	req->length = h->length;
-	req->op = h->op;
-	req->flags = h->flags;
-	req->status = DSTOR_ST_OK;
-	atomic_inc(&s->inflight);
-	atomic_inc(&dstor_live.srv_reqs);
-	if (s->exp)
-		dstor_stat_add(&s->exp->stats, DSTOR_STAT_INFLIGHT, 1);
-	return req;
-}
-
 static void req_free(struct dstor_srv_req *req)
 {
 	struct dstor_session *s = req->s;
-	struct bio_vec *bv;
 	struct bvec_iter_all iter;
+	struct bio_vec *bv;
 
-	if (s->exp)
-		dstor_stat_add(&s->exp->stats, DSTOR_STAT_INFLIGHT, -1);
+	dstor_stat_add(&s->exp->stats, DSTOR_STAT_INFLIGHT, -1);
 	bio_for_each_segment_all(bv, &req->bio, iter)
-		mempool_free(bv->bv_page, dstor_page_pool);
+		__free_page(bv->bv_page);
 	bio_put(&req->bio);
 	atomic_dec(&dstor_live.srv_reqs);
-	if (atomic_dec_return(&s->inflight) < DSTOR_SRV_MAX_INFLIGHT)
-		wake_up(&s->wait);
+	if (atomic_dec_return(&s->inflight) < DSTOR_SRV_MAX_INFLIGHT &&
+	    READ_ONCE(s->throttled)) {
+		WRITE_ONCE(s->throttled, false);
+		dstor_conn_kick(s->conn);
+	}
+	dstor_session_put(s);
 }
 
+/* The request is done: answer it (any context). */
 static void req_reply(struct dstor_srv_req *req)
 {
 	struct dstor_session *s = req->s;
+	struct dstor_tx *tx = &req->tx;
 
-	if (llist_add(&req->node, &s->replies))
-		queue_work(dstor_io_wq, &s->tx_work);
+	dstor_stats_count(&s->exp->stats, req->op, req->length,
+			  req->status != DSTOR_ST_OK);
+	tx->hdr = (struct dstor_hdr) {
+		.op = DSTOR_OP_REPLY,
+		.status = req->status,
+		.handle = req->handle,
+		.offset = req->offset,
+		.length = req->length,
+	};
+	if (req->op == DSTOR_OP_READ && req->status == DSTOR_ST_OK) {
+		struct bvec_iter all = { .bi_size = req->length };
+
+		tx->hdr.payload = req->length;
+		dstor_data_bio(&tx->data, &req->bio, all, req->length);
+	} else {
+		dstor_data_buf(&tx->data, NULL, 0);
+	}
+	dstor_conn_queue(s->conn, tx);
 }
 
 static void req_end_io(struct bio *bio)
@@ -179,298 +193,78 @@ static void req_end_io(struct bio *bio)
 	req_reply(req);
 }
 
-static void req_range_work(struct work_struct *work)
+static void req_range_end_io(struct bio *bio)
 {
-	struct dstor_srv_req *req = container_of(work, struct dstor_srv_req,
-						 work);
-	struct block_device *bdev = req->s->exp->bdev.bdev;
-	sector_t sector = req->offset >> SECTOR_SHIFT;
-	sector_t nr = req->length >> SECTOR_SHIFT;
-	int ret;
+	struct dstor_srv_req *req = bio->bi_private;
 
-	if (req->op == DSTOR_OP_DISCARD)
-		ret = blkdev_issue_discard(bdev, sector, nr, GFP_NOIO);
-	else
-		ret = blkdev_issue_zeroout(bdev, sector, nr, GFP_NOIO,
-					   req->flags & DSTOR_RQ_NOUNMAP ?
-					   BLKDEV_ZERO_NOUNMAP : 0);
-	req->status = errno_to_wire(ret);
+	req->status = blk_status_to_wire(bio->bi_status);
+	bio_put(bio);
 	req_reply(req);
 }
 
-static void reply_hdr(struct dstor_srv_req *req, struct dstor_hdr *h)
+/* DISCARD and WRITE_ZEROES, as bios of their own, without waiting. */
+static void req_range(struct dstor_srv_req *req, u8 flags)
 {
-	*h = (struct dstor_hdr) {
-		.op = req->op == DSTOR_OP_PING ? DSTOR_OP_PONG : DSTOR_OP_REPLY,
-		.handle = req->handle,
-		.status = req->status,
-	};
-	if (req->op != DSTOR_OP_PING) {
-		h->offset = req->offset;
-		h->length = req->length;
-	}
-	if (req->op == DSTOR_OP_READ && req->status == DSTOR_ST_OK)
-		h->payload = req->length;
-}
-
-static int send_reply(struct dstor_session *s, struct dstor_srv_req *req,
-		      bool more)
-{
-	u8 buf[DSTOR_HDR_LEN];
-	struct dstor_hdr h;
+	struct block_device *bdev = req->s->exp->bdev.bdev;
+	sector_t sector = req->offset >> SECTOR_SHIFT;
+	sector_t nr = req->length >> SECTOR_SHIFT;
+	struct bio *bio = NULL;
 	int ret;
 
-	reply_hdr(req, &h);
-	dstor_hdr_encode(buf, &h);
-	ret = dstor_sock_send(s->sock, buf, sizeof(buf), more || h.payload);
-	if (ret || !h.payload)
-		return ret;
-	return dstor_sock_send_bvec(s->sock, req->bio.bi_io_vec,
-				    req->bio.bi_vcnt, h.payload, more);
-}
-
-static void req_copied(void *arg)
-{
-	req_free(arg);
-}
-
-/* Hand a reply to the crypto pool; the request is freed once copied. */
-static void seal_reply(struct dstor_session *s, struct dstor_srv_req *req)
-{
-	struct dstor_hdr h;
-	struct dstor_rec *rec;
-	struct bio_vec *bv;
-	struct bvec_iter_all iter;
-
-	reply_hdr(req, &h);
-	rec = dstor_seal_begin(s->seal, &h);
-	if (h.payload)
-		bio_for_each_segment_all(bv, &req->bio, iter)
-			dstor_rec_add_src(rec, bv->bv_page, bv->bv_len,
-					  bv->bv_offset);
-	dstor_seal_commit(rec, req_copied, req);
-}
-
-static void session_tx_work(struct work_struct *work)
-{
-	struct dstor_session *s = container_of(work, struct dstor_session,
-					       tx_work);
-	struct dstor_srv_req *req, *next;
-	struct llist_node *list;
-	int ret = 0;
-
-	list = llist_reverse_order(llist_del_all(&s->replies));
-	llist_for_each_entry_safe(req, next, list, node) {
-		if (s->exp && req->op != DSTOR_OP_PING)
-			dstor_stats_count(&s->exp->stats, req->op, req->length,
-					  req->status != DSTOR_ST_OK);
-		if (s->seal) {
-			seal_reply(s, req);
-			continue;
-		}
-		if (!ret)
-			ret = send_reply(s, req, req->node.next);
-		req_free(req);
-	}
-	/* A dead connection: make the receive loop notice and end. */
-	if (ret)
-		kernel_sock_shutdown(s->sock, SHUT_RDWR);
-}
-
-static void fill_hello_reply(struct dstor_session *s,
-			     struct dstor_hello_reply *r)
-{
-	struct block_device *bdev = s->exp->bdev.bdev;
-	u32 lbs = bdev_logical_block_size(bdev);
-
-	r->version = DSTOR_PROTO_VERSION;
-	r->flags = 0;
-	if (s->read_only)
-		r->flags |= DSTOR_EXP_READ_ONLY;
-	if (bdev_write_cache(bdev))
-		r->flags |= DSTOR_EXP_FLUSH;
-	if (bdev_fua(bdev))
-		r->flags |= DSTOR_EXP_FUA;
-	if (!s->read_only) {
-		if (bdev_max_discard_sectors(bdev))
-			r->flags |= DSTOR_EXP_DISCARD;
-		r->flags |= DSTOR_EXP_WRITE_ZEROES;
-	}
-	if (!bdev_nonrot(bdev))
-		r->flags |= DSTOR_EXP_ROTATIONAL;
-	r->size = s->exp->size - s->exp->size % lbs;
-	r->logical_block_size = lbs;
-	r->physical_block_size = max(bdev_physical_block_size(bdev), lbs);
-	r->max_io = DSTOR_MAX_IO;
-	r->max_range = DSTOR_MAX_RANGE;
-}
-
-static void session_seal_fail(struct dstor_seal *sl)
-{
-	struct dstor_session *s = sl->owner;
-
-	/* The receive loop ends and tears the session down. */
-	kernel_sock_shutdown(s->sock, SHUT_RDWR);
-}
-
-static int session_frame(struct dstor_seal *sl, struct dstor_rec *rec,
-			 const struct dstor_hdr *h);
-
-/*
- * The whole handshake, however slowly the peer sends it, must be done by
- * s->hs_deadline: each read gets the time that is left.
- */
-static void hs_timeout(struct dstor_session *s)
-{
-	long left = (long)(s->hs_deadline - jiffies);
-
-	dstor_sock_set_timeout(s->sock, max(left, 1L));
-}
-
-static void auth_failed(struct dstor_session *s, const char *why)
-{
-	dstor_stat_add(&s->exp->stats, DSTOR_STAT_AUTH_FAILURES, 1);
-	net_warn_ratelimited("dstor: export %s: authentication failed from %pISc: %s\n",
-			     s->exp->name, &s->peer, why);
-}
-
-/*
- * Prove the key to the importer, check its proof, and seal the connection.
- * A peer that fails gets nothing but the closed socket.
- */
-static int session_auth(struct dstor_session *s, const u8 *hello_buf,
-			const struct dstor_hello *hello)
-{
-	u8 buf[DSTOR_CHALLENGE_LEN], proof[DSTOR_PROOF_LEN];
-	u8 c2s[DSTOR_KEY_LEN], s2c[DSTOR_KEY_LEN];
-	struct dstor_challenge ch = {};
-	struct dstor_hdr h = {
-		.op = DSTOR_OP_AUTH_CHALLENGE,
-		.payload = DSTOR_CHALLENGE_LEN,
-	};
-	int ret;
-
-	ch.cipher = dstor_crypto_pick(hello->ciphers);
-	if (!ch.cipher)		/* session_hello() answered DSTOR_ST_AUTH */
-		return -EACCES;
-	get_random_bytes(ch.nonce, sizeof(ch.nonce));
-	dstor_challenge_encode(buf, &ch);
-	dstor_hs_proof(s->key.key, true, hello_buf, buf, ch.proof);
-	dstor_challenge_encode(buf, &ch);
-	ret = dstor_send_frame(s->sock, &h, buf, false);
-	if (ret)
-		return ret;
-
-	hs_timeout(s);
-	ret = dstor_recv_hdr(s->sock, &h);
-	if (!ret && h.op != DSTOR_OP_AUTH_RESPONSE)
-		ret = -EPROTO;
-	if (!ret) {
-		hs_timeout(s);
-		ret = dstor_sock_recv(s->sock, proof, sizeof(proof));
-	}
-	if (ret) {
-		/* An importer with another key hangs up here. */
-		auth_failed(s, "no valid response");
-		return -EACCES;
-	}
-	dstor_challenge_encode(buf, &ch);
-	dstor_hs_proof(s->key.key, false, hello_buf, buf, ch.proof);
-	if (crypto_memneq(proof, ch.proof, DSTOR_PROOF_LEN)) {
-		auth_failed(s, "wrong key");
-		return -EACCES;
-	}
-
-	s->seal = kzalloc(sizeof(*s->seal), GFP_KERNEL);
-	if (!s->seal)
-		return -ENOMEM;
-	dstor_hs_keys(s->key.key, hello->nonce, ch.nonce, c2s, s2c);
-	ret = dstor_seal_init(s->seal, ch.cipher, s2c, c2s);
-	memzero_explicit(c2s, sizeof(c2s));
-	memzero_explicit(s2c, sizeof(s2c));
-	if (ret) {
-		kfree(s->seal);
-		s->seal = NULL;
-		return ret;
-	}
-	s->seal->sock = s->sock;
-	s->seal->owner = s;
-	s->seal->stats = &s->exp->stats;
-	s->seal->fail = session_seal_fail;
-	s->seal->frame = session_frame;
-	return 0;
-}
-
-static int session_hello(struct dstor_session *s)
-{
-	u8 buf[DSTOR_HELLO_LEN], rbuf[DSTOR_HELLO_REPLY_LEN];
-	struct dstor_hello_reply reply = {};
-	struct dstor_hello hello;
-	struct dstor_hdr h;
-	u16 status;
-	int ret;
-
-	s->hs_deadline = jiffies + DSTOR_HELLO_TIMEOUT;
-	hs_timeout(s);
-	ret = dstor_recv_hdr(s->sock, &h);
-	if (ret)
-		return ret;
-	if (h.op != DSTOR_OP_HELLO)
-		return -EPROTO;
-	hs_timeout(s);
-	ret = dstor_sock_recv(s->sock, buf, sizeof(buf));
-	if (ret)
-		return ret;
-	ret = dstor_hello_decode(buf, &hello);
-	if (ret && ret != -DSTOR_EPROTO_VERSION)
-		return -EPROTO;
-	if (ret || hello.version_min > DSTOR_PROTO_VERSION ||
-	    hello.version_max < DSTOR_PROTO_VERSION)
-		status = DSTOR_ST_VERSION;
+	if (req->op == DSTOR_OP_DISCARD)
+		ret = __blkdev_issue_discard(bdev, sector, nr, GFP_NOIO, &bio);
 	else
-		status = dstor_session_attach(s, hello.name,
-					      hello.flags & DSTOR_HELLO_READ_ONLY,
-					      hello.session, hello.queue);
-	if (status == DSTOR_ST_OK &&
-	    s->key.set != !!(hello.flags & DSTOR_HELLO_AUTH)) {
-		auth_failed(s, s->key.set ? "the importer has no key" :
-			    "the export has no key");
-		status = DSTOR_ST_AUTH;
+		ret = __blkdev_issue_zeroout(bdev, sector, nr, GFP_NOIO, &bio,
+					     flags & DSTOR_RQ_NOUNMAP ?
+					     BLKDEV_ZERO_NOUNMAP : 0);
+	if (!bio) {
+		req->status = blk_status_to_wire(errno_to_blk_status(ret));
+		req_reply(req);
+		return;
 	}
-	if (status == DSTOR_ST_OK && s->key.set &&
-	    !dstor_crypto_pick(hello.ciphers)) {
-		auth_failed(s, "no cipher in common");
-		status = DSTOR_ST_AUTH;
-	}
-	if (status == DSTOR_ST_OK && s->key.set) {
-		ret = session_auth(s, buf, &hello);
-		if (ret)
-			return ret;
-	}
+	bio->bi_private = req;
+	bio->bi_end_io = req_range_end_io;
+	submit_bio(bio);
+}
 
-	if (status == DSTOR_ST_OK) {
-		dstor_session_supersede(s);
-		fill_hello_reply(s, &reply);
+static struct dstor_srv_req *req_alloc(struct dstor_session *s,
+				       const struct dstor_hdr *h,
+				       unsigned int nr_vecs, blk_opf_t opf)
+{
+	struct dstor_srv_req *req;
+	struct bio *bio;
+
+	/* From the bioset: waits for bios to complete, never fails. */
+	bio = bio_alloc_bioset(s->exp->bdev.bdev, nr_vecs, opf, GFP_NOIO,
+			       &dstor_srv_bioset);
+	req = container_of(bio, struct dstor_srv_req, bio);
+	req->s = s;
+	req->handle = h->handle;
+	req->tx.plain = false;
+	req->offset = h->offset;
+	req->length = h->length;
+	req->op = h->op;
+	req->status = DSTOR_ST_OK;
+	bio->bi_iter.bi_sector = h->offset >> SECTOR_SHIFT;
+	bio->bi_end_io = req_end_io;
+	kref_get(&s->ref);
+	atomic_inc(&s->inflight);
+	atomic_inc(&dstor_live.srv_reqs);
+	dstor_stat_add(&s->exp->stats, DSTOR_STAT_INFLIGHT, 1);
+	return req;
+}
+
+static int req_add_pages(struct dstor_srv_req *req, u32 len)
+{
+	while (len) {
+		struct page *page = alloc_page(GFP_NOIO | __GFP_NOWARN);
+		u32 n = min_t(u32, len, PAGE_SIZE);
+
+		if (!page)
+			return -ENOMEM;
+		__bio_add_page(&req->bio, page, n, 0);
+		len -= n;
 	}
-	h = (struct dstor_hdr) {
-		.op = DSTOR_OP_HELLO_REPLY,
-		.status = status,
-		.payload = status ? 0 : DSTOR_HELLO_REPLY_LEN,
-	};
-	dstor_hello_reply_encode(rbuf, &reply);
-	if (s->seal)
-		ret = dstor_seal_send_sync(s->seal, &h, rbuf);
-	else
-		ret = dstor_send_frame(s->sock, &h, rbuf, false);
-	if (ret)
-		return ret;
-	if (status)
-		return -ENOENT;
-	dstor_sock_set_timeout(s->sock, MAX_SCHEDULE_TIMEOUT);
-	mutex_lock(&s->listener->lock);
-	s->listener->nr_pending--;
-	s->pending = false;
-	mutex_unlock(&s->listener->lock);
 	return 0;
 }
 
@@ -489,185 +283,277 @@ static u16 request_check(struct dstor_session *s, const struct dstor_hdr *h)
 	return DSTOR_ST_OK;
 }
 
-static void copy_payload(struct dstor_rec *rec, struct bio *bio)
-{
-	struct bio_vec *bv;
-	struct bvec_iter_all iter;
-	u32 off = 0;
-
-	bio_for_each_segment_all(bv, bio, iter) {
-		void *p = kmap_local_page(bv->bv_page);
-
-		dstor_rec_read(rec, off, p + bv->bv_offset, bv->bv_len);
-		kunmap_local(p);
-		off += bv->bv_len;
-	}
-}
-
-static void req_add_pages(struct dstor_srv_req *req, u32 len)
-{
-	while (len) {
-		struct page *page = mempool_alloc(dstor_page_pool, GFP_NOIO);
-		u32 n = min_t(u32, len, PAGE_SIZE);
-
-		__bio_add_page(&req->bio, page, n, 0);
-		len -= n;
-	}
-}
-
-/*
- * Serve one request. Its payload comes from @rec (a sealed record, already
- * opened) or, without one, from the socket.
- */
-static int session_request(struct dstor_session *s, const struct dstor_hdr *h,
-			   struct dstor_rec *rec)
+/* A request's header arrived: start it, or say where its data goes. */
+static struct dstor_rx *session_request(struct dstor_session *s,
+					const struct dstor_hdr *h)
 {
 	u16 status = request_check(s, h);
 	unsigned int nr_vecs = 0;
 	struct dstor_srv_req *req;
-	blk_opf_t opf;
-	int ret;
+	blk_opf_t opf = REQ_OP_READ;
 
+	if (!dstor_is_request(h->op))
+		return ERR_PTR(-EPROTO);
+	if (atomic_read(&s->inflight) >= DSTOR_SRV_MAX_INFLIGHT) {
+		WRITE_ONCE(s->throttled, true);
+		smp_mb();	/* throttled before inflight; see req_free() */
+		if (atomic_read(&s->inflight) >= DSTOR_SRV_MAX_INFLIGHT)
+			return ERR_PTR(-EAGAIN);
+		WRITE_ONCE(s->throttled, false);
+	}
+	if (status == DSTOR_ST_OK) {
+		switch (h->op) {
+		case DSTOR_OP_READ:
+			nr_vecs = DIV_ROUND_UP(h->length, PAGE_SIZE);
+			break;
+		case DSTOR_OP_WRITE:
+			opf = REQ_OP_WRITE;
+			if (h->flags & DSTOR_RQ_FUA)
+				opf |= REQ_FUA;
+			if (h->flags & DSTOR_RQ_PREFLUSH)
+				opf |= REQ_PREFLUSH;
+			nr_vecs = DIV_ROUND_UP(h->length, PAGE_SIZE);
+			break;
+		case DSTOR_OP_FLUSH:
+			opf = REQ_OP_WRITE | REQ_PREFLUSH;
+			break;
+		}
+	}
+	req = req_alloc(s, h, nr_vecs, opf);
 	if (status != DSTOR_ST_OK) {
-		ret = rec ? 0 : dstor_sock_discard(s->sock, h->payload);
-		if (ret)
-			return ret;
-		req = req_alloc(s, h, 0, REQ_OP_READ);
+		/* A refused write's data is read and dropped. */
 		req->status = status;
 		req_reply(req);
-		return 0;
+		return NULL;
 	}
-
+	if (nr_vecs && req_add_pages(req, h->length)) {
+		req_free(req);
+		return ERR_PTR(-ENOMEM);	/* asked again soon */
+	}
 	switch (h->op) {
-	case DSTOR_OP_READ:
-		opf = REQ_OP_READ;
-		nr_vecs = DIV_ROUND_UP(h->length, PAGE_SIZE);
-		break;
 	case DSTOR_OP_WRITE:
-		opf = REQ_OP_WRITE;
-		if (h->flags & DSTOR_RQ_FUA)
-			opf |= REQ_FUA;
-		if (h->flags & DSTOR_RQ_PREFLUSH)
-			opf |= REQ_PREFLUSH;
-		nr_vecs = DIV_ROUND_UP(h->length, PAGE_SIZE);
-		break;
-	case DSTOR_OP_FLUSH:
-		opf = REQ_OP_WRITE | REQ_PREFLUSH;
-		break;
-	default:		/* DISCARD, WRITE_ZEROES */
-		req = req_alloc(s, h, 0, REQ_OP_READ);
-		INIT_WORK(&req->work, req_range_work);
-		queue_work(dstor_io_wq, &req->work);
-		return 0;
+		dstor_data_bio(&req->rx.data, &req->bio, req->bio.bi_iter,
+			       h->length);
+		return &req->rx;
+	case DSTOR_OP_DISCARD:
+	case DSTOR_OP_WRITE_ZEROES:
+		req_range(req, h->flags);
+		return NULL;
+	default:		/* READ, FLUSH */
+		submit_bio(&req->bio);
+		return NULL;
 	}
+}
 
-	req = req_alloc(s, h, nr_vecs, opf);
-	req->bio.bi_iter.bi_sector = h->offset >> SECTOR_SHIFT;
-	req->bio.bi_end_io = req_end_io;
-	req_add_pages(req, nr_vecs ? h->length : 0);
-	if (h->op == DSTOR_OP_WRITE && rec) {
-		copy_payload(rec, &req->bio);
-	} else if (h->op == DSTOR_OP_WRITE) {
-		ret = dstor_sock_recv_bvec(s->sock, req->bio.bi_io_vec,
-					   req->bio.bi_vcnt, h->length);
+/* ---- the handshake ---- */
+
+static void fill_hello_reply(struct dstor_session *s,
+			     struct dstor_hello_reply *r)
+{
+	struct block_device *bdev = s->exp->bdev.bdev;
+	u32 lbs = bdev_logical_block_size(bdev);
+
+	memset(r, 0, sizeof(*r));
+	r->version = DSTOR_PROTO_VERSION;
+	if (s->read_only)
+		r->flags |= DSTOR_EXP_READ_ONLY;
+	if (bdev_write_cache(bdev))
+		r->flags |= DSTOR_EXP_FLUSH;
+	if (bdev_fua(bdev))
+		r->flags |= DSTOR_EXP_FUA;
+	if (!s->read_only) {
+		if (bdev_max_discard_sectors(bdev))
+			r->flags |= DSTOR_EXP_DISCARD;
+		r->flags |= DSTOR_EXP_WRITE_ZEROES;
+	}
+	if (!bdev_nonrot(bdev))
+		r->flags |= DSTOR_EXP_ROTATIONAL;
+	r->size = s->exp->size - s->exp->size % lbs;
+	r->logical_block_size = lbs;
+	r->physical_block_size = max(bdev_physical_block_size(bdev), lbs);
+	r->max_io = DSTOR_MAX_IO;
+	r->max_range = DSTOR_MAX_RANGE;
+	memcpy(r->uuid, s->exp->uuid, DSTOR_UUID_LEN);
+}
+
+/*
+ * Every older session of this importer connection is gone: answer the
+ * HELLO and serve. From now on the importer must be heard from within
+ * what its own keepalive and dead-after announce.
+ */
+void dstor_session_serve(struct dstor_session *s)
+{
+	const struct dstor_hello *hello = &s->hs.hello;
+	struct dstor_conn *c = s->conn;
+	struct dstor_hello_reply r;
+	unsigned int ka = hello->keepalive, dead = hello->dead_after;
+
+	if (!ka) {
+		ka = DSTOR_DEFAULT_KEEPALIVE;
+		dead = DSTOR_DEFAULT_DEAD_AFTER;
+	}
+	fill_hello_reply(s, &r);
+	WRITE_ONCE(s->state, DSTOR_SESSION_SERVING);
+	set_bit(DSTOR_CONN_PONG, &c->flags);
+	WRITE_ONCE(c->deadline, 0);
+	WRITE_ONCE(c->dead_after, (unsigned long)(ka + dead) * HZ);
+	dstor_conn_timer(c);
+	dstor_hs_server_reply(&s->hs, c, DSTOR_ST_OK, &r);
+}
+
+/* Refuse the HELLO with @status; the connection ends once it is sent. */
+static void session_refuse(struct dstor_session *s, u16 status)
+{
+	WRITE_ONCE(s->state, DSTOR_SESSION_CLOSING);
+	dstor_hs_server_reply(&s->hs, s->conn, status, NULL);
+}
+
+/* A handshake frame's payload arrived. */
+static void session_handshake(struct dstor_session *s)
+{
+	struct dstor_hs_server *hs = &s->hs;
+	struct dstor_conn *c = s->conn;
+	u16 status;
+	int ret;
+
+	if (hs->state == DSTOR_HS_S_HELLO) {
+		ret = dstor_hs_server_hello(hs);
+		if (ret < 0) {
+			net_warn_ratelimited("dstor: malformed hello from %pISc; connection closed\n",
+					     &s->peer);
+			dstor_conn_fail(c, -ECONNABORTED);
+			return;
+		}
+		status = ret ? DSTOR_ST_VERSION :
+			 dstor_listener_attach(s, hs->hello.name);
+		if (status) {
+			session_refuse(s, status);
+			return;
+		}
+		if (s->key.set) {
+			dstor_hs_server_challenge(hs, c, s->key.key);
+			return;
+		}
+	} else {
+		ret = dstor_hs_server_response(hs, c, s->key.key);
 		if (ret) {
-			/* Never submit a half-received write. */
-			req->status = DSTOR_ST_IOERR;
-			req_reply(req);
-			return ret;
+			/* An importer with another key gets nothing more. */
+			if (ret == -EACCES)
+				dstor_session_auth_failed(s, "wrong key");
+			dstor_conn_fail(c, -ECONNABORTED);
+			return;
 		}
 	}
-	if (h->op == DSTOR_OP_FLUSH && READ_ONCE(s->read_only)) {
-		/* Nothing of ours can be dirty on a read-only session. */
-		req_reply(req);
-		return 0;
+	status = dstor_listener_admit(s);
+	if (status) {
+		session_refuse(s, status);
+		return;
+	}
+	WRITE_ONCE(c->stats, &s->exp->stats);
+	if (!dstor_listener_supersede(s))
+		dstor_session_serve(s);
+}
+
+/* ---- the connection's callbacks ---- */
+
+static struct dstor_rx *session_rx_hdr(struct dstor_conn *c,
+				       const struct dstor_hdr *h)
+{
+	struct dstor_session *s = c->owner;
+
+	switch (READ_ONCE(s->state)) {
+	case DSTOR_SESSION_HANDSHAKE:
+		return dstor_hs_server_rx_hdr(&s->hs, h);
+	case DSTOR_SESSION_SERVING:
+		return session_request(s, h);
+	default:
+		return ERR_PTR(-EPROTO);
+	}
+}
+
+static void session_rx_done(struct dstor_conn *c, struct dstor_rx *rx)
+{
+	struct dstor_session *s = c->owner;
+	struct dstor_srv_req *req;
+
+	if (rx == &s->hs.rx) {
+		if (!rx->err)
+			session_handshake(s);
+		return;
+	}
+	req = container_of(rx, struct dstor_srv_req, rx);
+	if (rx->err) {
+		/* Never submit a write that did not arrive whole. */
+		req_free(req);
+		return;
 	}
 	submit_bio(&req->bio);
-	return 0;
 }
 
-/* An opened frame of a sealed session, in the crypto pool. */
-static int session_frame(struct dstor_seal *sl, struct dstor_rec *rec,
-			 const struct dstor_hdr *h)
+static void session_tx_done(struct dstor_conn *c, struct dstor_tx *tx,
+			    int err)
 {
-	struct dstor_session *s = sl->owner;
+	struct dstor_session *s = c->owner;
 
-	if (h->op == DSTOR_OP_PING) {
-		req_reply(req_alloc(s, h, 0, REQ_OP_READ));
-		return 0;
+	if (tx == &s->hs.tx)
+		return;
+	if (tx == &s->hs.tx_reply) {
+		if (READ_ONCE(s->state) == DSTOR_SESSION_CLOSING)
+			dstor_conn_fail(c, -ECONNREFUSED);
+		return;
 	}
-	if (!dstor_is_request(h->op))
-		return -EPROTO;
-	return session_request(s, h, rec);
+	req_free(container_of(tx, struct dstor_srv_req, tx));
 }
 
-static void session_serve(struct dstor_session *s)
-{
-	struct dstor_hdr h;
-	int ret;
+static const struct dstor_conn_ops session_conn_ops = {
+	.rx_hdr = session_rx_hdr,
+	.rx_done = session_rx_done,
+	.tx_done = session_tx_done,
+	.failed = session_failed,
+};
 
-	while (s->seal) {
-		wait_event(s->wait,
-			   atomic_read(&s->inflight) < DSTOR_SRV_MAX_INFLIGHT);
-		ret = dstor_seal_recv(s->seal);
-		if (ret)
-			goto out;
+/* An accepted connection of listener @l: start its handshake. */
+void dstor_session_new(struct dstor_listener *l, struct socket *sock)
+{
+	struct dstor_session *s = kzalloc(sizeof(*s), GFP_KERNEL);
+
+	if (!s) {
+		sock_release(sock);
+		return;
 	}
-	for (;;) {
-		ret = dstor_recv_hdr(s->sock, &h);
-		if (ret)
-			break;
-		if (h.op != DSTOR_OP_PING && !dstor_is_request(h.op)) {
-			ret = -EPROTO;
-			break;
-		}
-		wait_event(s->wait,
-			   atomic_read(&s->inflight) < DSTOR_SRV_MAX_INFLIGHT);
-		if (h.op == DSTOR_OP_PING) {
-			req_reply(req_alloc(s, &h, 0, REQ_OP_READ));
-			continue;
-		}
-		ret = session_request(s, &h, NULL);
-		if (ret)
-			break;
+	kref_init(&s->ref);
+	s->listener = l;
+	s->state = DSTOR_SESSION_HANDSHAKE;
+	atomic_set(&s->inflight, 0);
+	INIT_WORK(&s->close_work, session_close_work);
+	INIT_WORK(&s->free_work, session_free_work);
+	if (kernel_getpeername(sock, (struct sockaddr *)&s->peer) < 0)
+		s->peer.ss_family = AF_UNSPEC;
+	s->conn = dstor_conn_accepted(sock, &session_conn_ops, s, NULL);
+	if (!s->conn) {
+		sock_release(sock);
+		kfree(s);
+		return;
 	}
-out:
-	if (ret == -EPROTO)
-		net_warn_ratelimited("dstor: export %s: protocol error from an importer; closing its connection\n",
-				     s->exp->name);
+	if (!dstor_listener_add_session(l, s)) {
+		net_warn_ratelimited("dstor: too many connections in their handshake; dropping one\n");
+		dstor_conn_put(s->conn);
+		kfree(s);
+		return;
+	}
+	atomic_inc(&dstor_live.sessions);
+	s->conn->deadline = jiffies + DSTOR_HELLO_TIMEOUT;
+	dstor_conn_start(s->conn);
 }
 
-static void session_rx_work(struct work_struct *work)
+int dstor_session_init(void)
 {
-	struct dstor_session *s = container_of(work, struct dstor_session,
-					       rx_work);
-	struct dstor_listener *l = s->listener;
-	struct socket *sock;
-	int ret;
+	return bioset_init(&dstor_srv_bioset, 64,
+			   offsetof(struct dstor_srv_req, bio),
+			   BIOSET_NEED_BVECS);
+}
 
-	ret = session_hello(s);
-	if (ret == -EPROTO)
-		net_warn_ratelimited("dstor: malformed hello; connection closed\n");
-	if (!ret)
-		session_serve(s);
-
-	kernel_sock_shutdown(s->sock, SHUT_RDWR);
-	/* Records in the pool finish; replies from now on are dropped. */
-	if (s->seal)
-		dstor_seal_stop(s->seal);
-	/* Bios in flight still complete and try to reply; then none are left. */
-	wait_event(s->wait, atomic_read(&s->inflight) == 0);
-	flush_work(&s->tx_work);
-	dstor_seal_free(s->seal);
-	memzero_explicit(&s->key, sizeof(s->key));
-
-	mutex_lock(&l->lock);
-	sock = s->sock;
-	s->sock = NULL;
-	mutex_unlock(&l->lock);
-	sock_release(sock);
-
-	dstor_session_detach(s);
-	kfree(s);
-	atomic_dec(&dstor_live.sessions);
+void dstor_session_exit(void)
+{
+	bioset_exit(&dstor_srv_bioset);
 }

@@ -47,7 +47,12 @@
 #include <net/ipv6.h>
 #include <net/sock.h>
 
+#include "crypto.h"
 #include "dstor.h"
+#include "merkle.h"
+#include "netlink.h"
+#include "stats.h"
+#include "sync.h"
 #include "mcast_proto.h"
 
 #define SYNC_MAX_CHANNELS	64		/* groups joined at once */
@@ -1247,7 +1252,7 @@ static int sync_socket(struct dstor_sync *s, struct netlink_ext_ack *extack)
 				   "cannot bind the multicast port on the interface");
 		return ret;
 	}
-	dstor_sock_set_timeout(s->sock, SYNC_RX_TIMEOUT);
+	s->sock->sk->sk_rcvtimeo = SYNC_RX_TIMEOUT;
 	dstor_mc_group(s->name, DSTOR_MC_KIND_ANNOUNCE, 0, NULL, 0, &g);
 	ret = group_join(s, &g);
 	if (ret)
@@ -1513,7 +1518,7 @@ static int sync_fill(struct sk_buff *skb, struct dstor_sync *s, u32 portid,
 			      DSTOR_A_PAD) ||
 	    (s->key.set && nla_put(skb, DSTOR_A_KEY_ID, DSTOR_KEY_ID_LEN,
 				   s->key.id)) ||
-	    dstor_stats_put(skb, &s->stats, DSTOR_STATS_SYNC)) {
+	    dstor_nl_stats_put(skb, &s->stats, DSTOR_STATS_SYNC)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}

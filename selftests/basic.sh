@@ -22,7 +22,7 @@ ktap_header
 ktap_plan 29
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
-at_exit 'for d in /dev/dstor*; do dstor import del $d; done; dstor export del d0; dstor export del d1'
+at_exit 'dstor_down "$NS_IM" "$NS_EX"'
 
 # Known content on the read-only export's device before it is exported.
 head -c $((8 << 20)) /dev/urandom | dd of=/dev/ram1 bs=1M oflag=direct status=none
@@ -41,7 +41,7 @@ ktap_check "import add d1 over IPv6 (default port) prints a device" test -b "$de
 size=$(blockdev --getsize64 /dev/ram0)
 ktap_check "import has the export's size" test "$(blockdev --getsize64 "$dev4")" = "$size"
 
-show=$(dstor show --json)
+show=$(show_json)
 ktap_check "show: export d0 has one importer with 2 connections" \
 	test "$(jq '.exports[] | select(.name == "d0") | .sessions' <<<"$show")" = 2
 ktap_check "show: import d0 is connected over IPv4" \
@@ -122,19 +122,19 @@ ktap_check "backing device of the read-only export unchanged" \
 	test "$(dd if=/dev/ram1 bs=1M count=8 iflag=direct status=none | sha256sum)" = "$ro_sum"
 
 # Counters moved.
-show=$(dstor show --json)
+show=$(show_json)
 ktap_check "show: import counters count reads and writes" \
 	jq -e ".imports[] | select(.device == \"$dev4\") | .stats.reads > 0 and .stats.writes > 0 and .stats.errors == 0 and .stats.inflight == 0" <<<"$show"
 ktap_check "show: export counters count bytes" \
 	jq -e '.exports[] | select(.name == "d0") | .stats.read_bytes > 0 and .stats.write_bytes > 0' <<<"$show"
 ktap_check "show: human output names both exports" \
-	eval 'dstor show | grep -q d0 && dstor show | grep -q d1'
+	eval 'in_ex dstor show | grep -q d0 && in_ex dstor show | grep -q d1'
 
 ktap_check "import del by device" in_im dstor import del "$dev4"
 ktap_check "device node is gone" eval "! test -b $dev4"
 ktap_check "import del by name" in_im dstor import del d1
-ktap_check "export del d0 and d1" eval 'dstor export del d0 && dstor export del d1'
+ktap_check "export del d0 and d1" eval 'in_ex dstor export del d0 && in_ex dstor export del d1'
 ktap_check "show is empty" \
-	test "$(dstor show --json | jq -c '[.exports, .imports]')" = '[[],[]]'
+	test "$(show_json | jq -c '[.exports, .imports]')" = '[[],[]]'
 
 ktap_finish

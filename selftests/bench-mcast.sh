@@ -33,14 +33,9 @@ ktap_header
 ktap_plan 9
 
 cleanup() {
-	local s
-	for s in $(dstor sync list --json 2>/dev/null | jq -r '.[].index' 2>/dev/null); do
-		dstor sync del "$s"
-	done
-	for s in /dev/dstor*; do
-		[ -b "$s" ] && dstor import del "$s"
-	done
-	dstor export del golden
+	local i
+	# shellcheck disable=SC2046 # one word per namespace
+	dstor_down $(for i in $(seq 0 "${MC_NR:-0}"); do rx_ns "$i"; done) "$NS_X"
 	losetup -D
 	rm -rf "$W"
 }
@@ -52,7 +47,7 @@ ktap_check "bridge with the exporter and $NR receiver hosts" mc_topology $NR ||
 head -c $((MB << 20)) /dev/urandom >"$W/golden.img"
 GOLD=$(sha256sum <"$W/golden.img" | cut -d' ' -f1)
 XDEV=$(losetup --find --show --read-only "$W/golden.img")
-xshow() { dstor show --json | jq -r ".exports[] | select(.name == \"golden\") | $1"; }
+xshow() { in_x dstor show --json | jq -r ".exports[] | select(.name == \"golden\") | $1"; }
 ktap_check "a $MB MiB export served by multicast ($RATE) and over TCP" \
 	eval "in_x dstor export add golden --device $XDEV --read-only --listen $MC_X_IP4:7420 \
 		--mcast eth0 --querier --rate $RATE &&
@@ -146,7 +141,7 @@ unicast() {
 		d=$(in_r "$i" dstor import add golden --peer "$MC_X_IP4:7420" --read-only) &&
 			in_r "$i" dd if="$d" of="$(dev "$i")" bs=1M iflag=direct oflag=direct \
 				status=none || rc=1
-		[ -n "$d" ] && dstor import del "$d"
+		[ -n "$d" ] && in_r "$i" dstor import del "$d"
 		[ $rc = 0 ] || break
 	done
 	T[uc:$n]=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')

@@ -29,7 +29,7 @@ ktap_plan 7
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 NVMET=/sys/kernel/config/nvmet
-at_exit "in_im nvme disconnect -n dstorbench; rm -f $NVMET/ports/1/subsystems/dstorbench; rmdir $NVMET/ports/1 $NVMET/subsystems/dstorbench/namespaces/1 $NVMET/subsystems/dstorbench; in_im nbd-client -d /dev/nbd0; for d in /dev/dstor*; do dstor import del \$d; done; dstor export del bench; dstor export del benchk"
+at_exit "in_im nvme disconnect -n dstorbench; rm -f $NVMET/ports/1/subsystems/dstorbench; rmdir $NVMET/ports/1 $NVMET/subsystems/dstorbench/namespaces/1 $NVMET/subsystems/dstorbench; in_im nbd-client -d /dev/nbd0; dstor_down $NS_IM $NS_EX"
 
 # --- targets ------------------------------------------------------------------
 setup_dstor() {
@@ -44,7 +44,7 @@ setup_sealed() {
 		--key /tmp/bench.key &&
 	SEALED=$(in_im dstor import add benchk --peer "$EX_IP4:7420" --key /tmp/bench.key) &&
 	test -b "$SEALED" &&
-	ktap_note "sealed with $(dstor show --json | jq -r '.imports[] | select(.name == "benchk") | .cipher'), $(dstor show --json | jq -r .crypto.workers) crypto workers"
+	ktap_note "sealed with $(in_im dstor show --json | jq -r '.imports[] | select(.name == "benchk") | .cipher'), $(dstor show --json | jq -r .crypto.workers) crypto workers"
 }
 setup_nbd() {
 	printf '[generic]\n[bench]\nexportname = /dev/ram2\n' >/tmp/nbd.conf &&

@@ -33,8 +33,8 @@ one_cycle() {
 	dev=$(in_im dstor import add c0 --peer "$EX_IP4:7420" --connections 2) || return 1
 	dd if=/dev/urandom of="$dev" bs=64k count=4 oflag=direct status=none || return 1
 	dd if="$dev" of=/dev/null bs=64k count=4 iflag=direct status=none || return 1
-	dstor import del "$dev" || return 1
-	dstor export del c0 || return 1
+	in_im dstor import del "$dev" || return 1
+	in_ex dstor export del c0 || return 1
 	rmmod dstor
 }
 

@@ -19,13 +19,13 @@ ktap_header
 ktap_plan 28
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
-at_exit 'for d in /dev/dstor*; do dstor import del $d; done; dstor export del e0'
+at_exit 'dstor_down "$NS_IM" "$NS_EX"'
 ktap_check "export add e0" \
 	in_ex dstor export add e0 --device /dev/ram2 --listen "$EX_IP4:7420"
 dev=$(in_im dstor import add e0 --peer "$EX_IP4")
 ktap_check "import add e0" test -b "$dev"
 
-state() { dstor show --json | jq -c '[.exports[].name, .imports[].device]'; }
+state() { show_json | jq -c '[.exports[].name, .imports[].device]'; }
 before=$(state)
 
 # expect_error NAME PATTERN CMD...: CMD fails, stderr matches PATTERN (an
@@ -92,29 +92,29 @@ expect_error "connections out of range" "connections" \
 	in_im dstor import add e0 --peer "$EX_IP4" --connections 0
 expect_error "read-only export imported read-write" "read-only" \
 	eval "in_ex dstor export add ro0 --device /dev/ram3 --listen $EX_IP4 --read-only >/dev/null && \
-	      in_im dstor import add ro0 --peer $EX_IP4; rc=\$?; dstor export del ro0; exit \$rc"
+	      in_im dstor import add ro0 --peer $EX_IP4; rc=\$?; in_ex dstor export del ro0; exit \$rc"
 expect_error "export del of an unknown name" "no export" \
-	dstor export del nosuch
+	in_ex dstor export del nosuch
 expect_error "import del of an unknown device" "no such import" \
-	dstor import del /dev/dstor99
+	in_im dstor import del /dev/dstor99
 
 mnt=$(mktemp -d)
 at_exit "umount $mnt; rmdir $mnt"
 mkfs.ext4 -q -F "$dev" && mount "$dev" "$mnt"
-expect_error "import del while mounted" "in use" dstor import del "$dev"
+expect_error "import del while mounted" "in use" in_im dstor import del "$dev"
 umount "$mnt"
 
 expect_error "not root" "permission denied|CAP_NET_ADMIN" \
-	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+	in_ex setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
 	dstor export add x --device /dev/ram3 --listen "$EX_IP4"
 expect_error "not root: import del" "permission denied|CAP_NET_ADMIN" \
-	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+	in_im setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
 	dstor import del "$dev"
 ktap_check "not root: show still works" \
 	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all dstor show
 
-ktap_check "import del" dstor import del "$dev"
-ktap_check "export del" dstor export del e0
+ktap_check "import del" in_im dstor import del "$dev"
+ktap_check "export del" in_ex dstor export del e0
 
 # Without the module the tool says so.
 rmmod dstor

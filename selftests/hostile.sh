@@ -20,10 +20,10 @@ require_dstor
 require_cmd fio jq setpriv dstor-hostile dstor-nlfuzz
 
 ktap_header
-ktap_plan 19
+ktap_plan 25
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
-at_exit 'touch /tmp/hostile-stop; kill $(jobs -p) 2>/dev/null; wait; for d in /dev/dstor*; do dstor import del $d; done; for e in h0 h1; do dstor export del $e; done'
+at_exit 'touch /tmp/hostile-stop; kill $(jobs -p) 2>/dev/null; wait; dstor_down "$NS_IM" "$NS_EX"'
 
 # The debug kernel (KASAN, lockdep, kmemleak) is several times slower: the
 # same attacks, fewer of them.
@@ -48,7 +48,7 @@ ktap_check "legitimate imports of both" eval "[ -b '$d0' ] && [ -b '$d1' ]"
 
 # The state the attacks must not change: names, devices, peers, states.
 state() {
-	dstor show --json | jq -c '[.exports[] | [.name, .device, .listen, .key_id]],
+	show_json | jq -c '[.exports[] | [.name, .device, .listen, .key_id]],
 		[.imports[] | [.device, .name, .peer, .state]]'
 }
 before=$(state)
@@ -106,16 +106,18 @@ ktap_check "the keyed import verified every round meanwhile" \
 [ ! -e /tmp/hostile-fail.plain ] || head -c 2000 /tmp/hostile-fail.plain | sed 's/^/# /'
 ktap_check "exports and imports unchanged" test "$(state)" = "$before"
 ktap_check "both imports still connected" \
-	test "$(dstor show --json | jq '[.imports[] | select(.state == "connected")] | length')" = 2
+	test "$(show_json | jq '[.imports[] | select(.state == "connected")] | length')" = 2
 ktap_check "the exporter counted the bad handshakes" \
-	test "$(dstor show --json | jq '.exports[] | select(.name == "h1") | .stats.auth_failures')" -gt 0
+	test "$(show_json | jq '.exports[] | select(.name == "h1") | .stats.auth_failures')" -gt 0
 
 # --- CAP_NET_ADMIN -----------------------------------------------------------------
 # The tool checks nothing itself: these are the kernel's EPERM answers.
-nobody() {
-	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"
+nobody() { # NS CMD...
+	local ns=$1
+	shift
+	ip netns exec "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"
 }
-eperm() { # CMD...: refused with EPERM's sentence, state unchanged
+eperm() { # NS CMD...: refused with EPERM's sentence, state unchanged
 	nobody "$@" >/dev/null 2>/tmp/hostile-err
 	local rc=$?
 	[ $rc -ne 0 ] && grep -q CAP_NET_ADMIN /tmp/hostile-err && [ "$(state)" = "$before" ] ||
@@ -123,24 +125,52 @@ eperm() { # CMD...: refused with EPERM's sentence, state unchanged
 }
 cp "$K/k" /tmp/hostile-key && chown 65534 /tmp/hostile-key
 ktap_check "unprivileged: export add, set, del refused" eval "
-	eperm dstor export add x --device /dev/ram3 --listen $EX_IP4:7421 &&
-	eperm dstor export set h0 --key /tmp/hostile-key &&
-	eperm dstor export del h0"
+	eperm $NS_EX dstor export add x --device /dev/ram3 --listen $EX_IP4:7421 &&
+	eperm $NS_EX dstor export set h0 --key /tmp/hostile-key &&
+	eperm $NS_EX dstor export del h0"
 ktap_check "unprivileged: import add, set, del refused" eval "
-	eperm dstor import add h0 --peer $EX_IP4 &&
-	eperm dstor import set $d0 --timeout 9 &&
-	eperm dstor import del $d0"
+	eperm $NS_IM dstor import add h0 --peer $EX_IP4 &&
+	eperm $NS_IM dstor import set $d0 --timeout 9 &&
+	eperm $NS_IM dstor import del $d0"
 ktap_check "unprivileged: acl add, del refused" eval "
-	eperm dstor acl add h0 192.0.2.0/24 rw && eperm dstor acl del h0 192.0.2.0/24"
-ktap_check "unprivileged: set crypto-workers refused" eperm dstor set crypto-workers 3
+	eperm $NS_EX dstor acl add h0 192.0.2.0/24 rw && eperm $NS_EX dstor acl del h0 192.0.2.0/24"
+ktap_check "unprivileged: set crypto-workers refused" eperm "$NS_EX" dstor set crypto-workers 3
 ktap_check "unprivileged: show and acl list work" \
-	eval "nobody dstor show >/dev/null && nobody dstor acl list h0 >/dev/null"
+	eval "nobody $NS_EX dstor show >/dev/null && nobody $NS_EX dstor acl list h0 >/dev/null"
 rm -f /tmp/hostile-key
 
+# --- CAP_NET_ADMIN without CAP_SYS_ADMIN --------------------------------------------
+# A daemon trusted with the network but not the disks may import and look,
+# but never open a local block device: export add and sync need
+# CAP_SYS_ADMIN, and nothing is opened when it is missing.
+netadmin() { # NS CMD...: as nobody, holding CAP_NET_ADMIN only
+	local ns=$1
+	shift
+	ip netns exec "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups \
+		--inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin "$@"
+}
+esysadmin() { # NS CMD...: refused, naming CAP_SYS_ADMIN; state unchanged
+	netadmin "$@" >/dev/null 2>/tmp/hostile-err
+	local rc=$?
+	[ $rc -ne 0 ] && grep -q CAP_SYS_ADMIN /tmp/hostile-err && [ "$(state)" = "$before" ] ||
+		{ echo "# rc $rc: $(cat /tmp/hostile-err)"; return 1; }
+}
+ktap_check "CAP_NET_ADMIN only: export add refused, naming CAP_SYS_ADMIN" \
+	esysadmin "$NS_EX" dstor export add x --device /dev/ram3 --listen "$EX_IP4:7421"
+ktap_check "CAP_NET_ADMIN only: sync refused, naming CAP_SYS_ADMIN" \
+	esysadmin "$NS_IM" dstor sync h0 --mcast "$IM_DEV" --target /dev/ram3
+ktap_check "CAP_NET_ADMIN only: nothing opened the device" \
+	eval "[ \"\$(in_ex dstor show --json | jq '[.exports[] | select(.device == \"/dev/ram3\")] | length')\" = 0 ] &&
+	      in_ex dstor export add x3 --device /dev/ram3 --listen $EX_IP4:7422 && in_ex dstor export del x3"
+ktap_check "CAP_NET_ADMIN only: show works" netadmin "$NS_IM" dstor show
+nd=$(netadmin "$NS_IM" dstor import add h0 --peer "$EX_IP4" --connections 1 2>/tmp/hostile-err)
+ktap_check "CAP_NET_ADMIN only: import add works" test -b "$nd"
+ktap_check "CAP_NET_ADMIN only: import del works" netadmin "$NS_IM" dstor import del "$nd"
+
 ktap_check "import del, export del" eval "
-	dstor import del $d0 && dstor import del $d1 &&
-	dstor export del h0 && dstor export del h1"
+	in_im dstor import del $d0 && in_im dstor import del $d1 &&
+	in_ex dstor export del h0 && in_ex dstor export del h1"
 ktap_check "no dstor state left" \
-	test "$(dstor show --json | jq '(.exports | length) + (.imports | length)')" = 0
+	test "$(show_json | jq '(.exports | length) + (.imports | length)')" = 0
 
 ktap_finish

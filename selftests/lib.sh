@@ -29,6 +29,10 @@
 #                                is loaded and the dstor tool is on PATH
 #   ns_pair_setup / ns_cleanup   two network namespaces joined by a veth
 #   in_ex CMD... / in_im CMD...  run CMD in the exporter / importer namespace
+#   show_json                    `dstor show --json` of both namespaces,
+#                                merged (dstor objects are per namespace)
+#   dstor_down NS...             delete every import, export and sync of
+#                                each namespace (for at_exit)
 #   slab_snapshot [REGEX]        "cache active_objs objsize" lines from
 #                                /proc/slabinfo, then a "total BYTES" line
 #   slab_active CACHE            active objects of one slab cache
@@ -247,6 +251,28 @@ ns_del() {
 }
 
 ns_cleanup() { ns_del "$NS_EX" "$NS_IM"; }
+
+# dstor objects belong to the namespace that created them; a test that
+# looks at both ends merges what each namespace shows.
+show_json() {
+	{ in_ex dstor show --json; in_im dstor show --json; } |
+		jq -s '{exports: (map(.exports) | add), imports: (map(.imports) | add),
+			syncs: (map(.syncs) | add), crypto: .[0].crypto}'
+}
+
+# dstor_down NS...: remove what dstor has in each namespace (imports
+# first, then syncs and exports). "-" is the initial namespace.
+dstor_down() {
+	local ns run j x
+	for ns in "$@"; do
+		if [ "$ns" = - ]; then run=(); else run=(ip netns exec "$ns"); fi
+		[ "$ns" = - ] || [ -e "/run/netns/$ns" ] || continue
+		j=$("${run[@]}" dstor show --json 2>/dev/null) || continue
+		for x in $(jq -r '.imports[].device' <<<"$j"); do "${run[@]}" dstor import del "$x"; done
+		for x in $(jq -r '.syncs[].index' <<<"$j"); do "${run[@]}" dstor sync del "$x"; done
+		for x in $(jq -r '.exports[].name' <<<"$j"); do "${run[@]}" dstor export del "$x"; done
+	done
+}
 
 # The debug tier's kernel (KASAN, lockdep, kmemleak) runs several times
 # slower under TCG: tests do the same things there, fewer times.

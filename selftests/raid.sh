@@ -24,7 +24,7 @@ ktap_plan 12
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 MD=/dev/md/dstortest
-at_exit "mdadm --stop $MD; for d in /dev/dstor*; do dstor import del \$d; done; dstor export del m0; dstor export del m1"
+at_exit "mdadm --stop $MD; dstor_down $NS_IM $NS_EX"
 
 FAST="--timeout 2 --retries 1 --reconnect 1:1 --keepalive 1 --dead-after 2"
 in_ex dstor export add m0 --device /dev/ram0 --listen "$EX_IP4:7420"
@@ -58,13 +58,13 @@ ktap_check "writes complete and verify on the degraded array" wait $fiopid
 ktap_check "md marked the lost half faulty" \
 	wait_for 20 eval "mdadm --detail $MD | grep -q faulty"
 ktap_check "import of the lost exporter is failed" \
-	test "$(dstor show --json | jq -r ".imports[] | select(.device == \"$b\") | .state")" = failed
+	test "$(in_im dstor show --json | jq -r ".imports[] | select(.device == \"$b\") | .state")" = failed
 ktap_check "more writes while degraded" fio_md w2 16M
 
 # Bring the exporter back: the import reconnects by itself.
 in_ex dstor export add m1 --device /dev/ram1 --listen "$EX_IP4:7421"
 ktap_check "import reconnects" wait_for 15 eval \
-	"[ \"\$(dstor show --json | jq -r '.imports[] | select(.device == \"$b\") | .state')\" = connected ]"
+	"[ \"\$(in_im dstor show --json | jq -r '.imports[] | select(.device == \"$b\") | .state')\" = connected ]"
 readd() {
 	mdadm "$MD" --remove "$b" >/dev/null 2>&1
 	mdadm "$MD" --re-add "$b"

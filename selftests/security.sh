@@ -21,7 +21,7 @@ ktap_header
 ktap_plan 42
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
-at_exit 'kill $(jobs -p); for d in /dev/dstor*; do dstor import del $d; done; for e in s0 s1 a0; do dstor export del $e; done'
+at_exit 'kill $(jobs -p); dstor_down "$NS_IM" "$NS_EX"'
 
 K=$(mktemp -d)
 chmod 700 "$K"
@@ -44,7 +44,7 @@ ktap_check "export s0 with a key" \
 	in_ex dstor export add s0 --device /dev/ram0 --listen "$EX_IP4" --key "$K/k1"
 ktap_check "export s1 without a key" \
 	in_ex dstor export add s1 --device /dev/ram1 --listen "$EX_IP4"
-show() { dstor show --json; }
+show() { show_json; }
 ktap_check "show gives the export's key fingerprint, never the key" \
 	eval "[ \"\$(show | jq -r '.exports[] | select(.name == \"s0\") | .key_id')\" = $id1 ] &&
 	      ! show | grep -q \"\$(head -c 20 $K/k1)\""
@@ -123,7 +123,7 @@ through_mitm() {
 	ktap_check "$label: writes through the proxy still verify" fio_verify "$mdev" 4M
 	ktap_check "$label: the exporter rejected the record" \
 		eval "grep -q $word /tmp/mitm.$port.log && [ \$(show | jq '.exports[] | select(.name == \"s0\") | .stats.bad_records') -gt $bad0 ]"
-	dstor import del "$mdev"
+	in_im dstor import del "$mdev"
 	kill $mitm
 	wait $mitm 2>/dev/null
 }
@@ -138,7 +138,7 @@ else
 		ktap_skip "$c" "dstor-mitm not in the guest"
 	done
 fi
-ktap_check "import del of the sealed import" dstor import del "$dev"
+ktap_check "import del of the sealed import" in_im dstor import del "$dev"
 
 # --- access lists --------------------------------------------------------------------------
 head -c $((4 << 20)) /dev/urandom | dd of=/dev/ram2 bs=1M oflag=direct status=none
@@ -147,25 +147,25 @@ ktap_check "export a0 open read-only to the importer only" \
 	in_ex dstor export add a0 --device /dev/ram2 --listen "$EX_IP4" \
 	--allow "$IM_IP4/32=ro" --allow 198.51.100.0/24=rw
 ktap_check "acl list shows both entries, longest first" \
-	eval "[ \"\$(dstor acl list a0 | head -n 1)\" = '$IM_IP4/32 ro' ]"
+	eval "[ \"\$(in_ex dstor acl list a0 | head -n 1)\" = '$IM_IP4/32 ro' ]"
 ktap_check "a read-write import of a read-only grant is refused" \
 	eval "! in_im dstor import add a0 --peer $EX_IP4 2>/tmp/sec-err && grep -q read-only /tmp/sec-err"
 adev=$(in_im dstor import add a0 --peer "$EX_IP4" --read-only)
 ktap_check "a read-only import works" \
 	test "$(dd if="$adev" bs=1M count=4 iflag=direct status=none | sha256sum)" = "$sum2"
-dstor import del "$adev"
-ktap_check "acl: grant the importer read-write" dstor acl add a0 "$IM_IP4/32" rw
+in_im dstor import del "$adev"
+ktap_check "acl: grant the importer read-write" in_ex dstor acl add a0 "$IM_IP4/32" rw
 adev=$(in_im dstor import add a0 --peer "$EX_IP4")
 ktap_check "acl: now a read-write import works" test -b "$adev"
-ktap_check "acl: back to read-only while connected" dstor acl add a0 "$IM_IP4/32" ro
+ktap_check "acl: back to read-only while connected" in_ex dstor acl add a0 "$IM_IP4/32" ro
 ktap_check "acl: the connected peer's write now fails" \
 	eval "[ -b '$adev' ] && ! dd if=/dev/zero of=$adev bs=4k count=1 oflag=direct status=none 2>/dev/null"
 ktap_check "acl: and changed no byte" \
 	test "$(dd if=/dev/ram2 bs=1M count=4 iflag=direct status=none | sha256sum)" = "$sum2"
 denied0=$(show | jq '.exports[] | select(.name == "a0") | .stats.acl_denied')
 ktap_check "acl: removing the importer's entry disconnects it" \
-	eval "dstor acl del a0 $IM_IP4/32 && wait_for 10 eval '[ \"\$(show | jq -r \".imports[] | select(.device == \\\"$adev\\\") | .state\")\" != connected ]'"
-dstor import del "$adev" 2>/dev/null
+	eval "in_ex dstor acl del a0 $IM_IP4/32 && wait_for 10 eval '[ \"\$(show | jq -r \".imports[] | select(.device == \\\"$adev\\\") | .state\")\" != connected ]'"
+in_im dstor import del "$adev" 2>/dev/null
 ktap_check "acl: a peer outside the list is refused with a reason" \
 	eval "! in_im dstor import add a0 --peer $EX_IP4 2>/tmp/sec-err && grep -qi 'refused access' /tmp/sec-err"
 ktap_check "acl: the refusals were counted" \

@@ -312,6 +312,10 @@ enum dstor_attr {
 	DSTOR_A_MCAST,		/* nested DSTOR_A_MCAST_* */
 	DSTOR_A_SYNC_STATE,	/* u32, enum dstor_sync_state */
 	DSTOR_A_SYNC_ELAPSED_MS, /* u64, since the sync started */
+	DSTOR_A_MAX_SESSIONS,	/* u32: an export's session limit */
+	DSTOR_A_UUID,		/* binary, DSTOR_UUID_LEN: an export's identity */
+	DSTOR_A_REASON,		/* string: why an import is down or failed */
+	DSTOR_A_MAX_HOST_SESSIONS, /* u32: sessions per peer address */
 
 	__DSTOR_A_MAX,
 	DSTOR_A_MAX = __DSTOR_A_MAX - 1
@@ -362,6 +366,8 @@ enum dstor_stats_attr {
 	DSTOR_A_STATS_SYNC_PACKETS,
 	DSTOR_A_STATS_SYNC_PACKETS_BAD,
 	DSTOR_A_STATS_SYNC_CHANNELS,
+	DSTOR_A_STATS_SESSIONS_REAPED,
+	DSTOR_A_STATS_SESSIONS_REFUSED,
 
 	__DSTOR_A_STATS_MAX,
 	DSTOR_A_STATS_MAX = __DSTOR_A_STATS_MAX - 1
@@ -433,10 +439,14 @@ enum dstor_cipher {
 	DSTOR_CIPHER_CHACHA20_POLY1305,
 };
 
+#define DSTOR_UUID_LEN		16
 #define DSTOR_KEY_LEN		32
 #define DSTOR_KEY_ID_LEN	8
 #define DSTOR_MAX_ACLS		256	/* entries per export */
 #define DSTOR_MAX_CRYPTO_WORKERS 256
+#define DSTOR_DEFAULT_MAX_SESSIONS	4096	/* per export */
+#define DSTOR_DEFAULT_MAX_HOST_SESSIONS	16384	/* per peer address */
+#define DSTOR_MAX_SESSION_LIMIT		1000000
 
 /* DSTOR_A_FLAGS */
 #define DSTOR_F_READ_ONLY	(1U << 0)

@@ -12,8 +12,12 @@ std::string Error::text() const {
             return msg;
         return msg.empty() ? std::string(std::strerror(err)) : msg + ": " + std::strerror(err);
     }
-    if (err == EPERM)
+    // The kernel names the capability it wanted (CAP_SYS_ADMIN to open a
+    // block device); without a message it was genetlink's CAP_NET_ADMIN.
+    if (err == EPERM && msg.empty())
         return "permission denied: dstor needs CAP_NET_ADMIN (run as root)";
+    if (err == EPERM)
+        return "permission denied: " + msg;
     if (msg.empty())
         return std::strerror(err);
     return msg + " (" + std::strerror(err) + ")";
