@@ -47,5 +47,5 @@ apt-get install -y -q --no-install-recommends \
 	cmake g++ clang libclang-rt-14-dev pkg-config \
 	libmnl-dev libssl-dev libcli11-dev nlohmann-json3-dev libgtest-dev googletest \
 	qemu-system-x86 busybox-static fio iproute2 e2fsprogs util-linux jq \
-	nbd-server nbd-client nvme-cli mdadm openssl perl python3 \
+	nbd-server nbd-client nvme-cli mdadm dmsetup openssl perl python3 \
 	linux-source-6.1

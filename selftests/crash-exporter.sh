@@ -4,6 +4,9 @@
 # The exporter half of the machine crash test; selftests/vm/pair.sh runs it
 # (it skips anywhere else, and is not in TESTS). This guest exports its
 # virtio disk /dev/vda -- a raw file on the host -- to the importer guest.
+# The disk has no volatile write cache (pair.sh: cache=directsync), so the
+# kill loses nothing that was acknowledged; FLUSH and FUA are tested by
+# durability.sh instead.
 # pair.sh kills this guest's QEMU (kill -9) while the importer writes, then
 # boots it again on the same disk image and this script runs again: it
 # re-adds the export on the disk exactly as the crash left it. Nothing here
@@ -25,13 +28,17 @@ require_dstor
 require_cmd e2fsck nc sha256sum blockdev jq
 
 ktap_header
-ktap_plan 10
+ktap_plan 11
 
 boot=$(pair_boot)
 ktap_note "exporter boot ${boot:-?}"
 ktap_check "network up: $PAIR_EX_IP/24" pair_net "$PAIR_EX_IP" || pair_fatal
 ktap_note "network interface $PAIR_NIC"
 ktap_check "the disk $PAIR_DISK is there" wait_for 20 test -b "$PAIR_DISK" || pair_fatal
+# pair.sh attaches it with cache=directsync: a write is done once it is on
+# the host's stable storage, so killing QEMU is a faithful power cut.
+ktap_check "$PAIR_DISK has no volatile write cache" \
+	grep -qx 'write through' "/sys/block/${PAIR_DISK#/dev/}/queue/write_cache"
 
 # The importer's end message. Listen before exporting, so the listener is
 # there before the importer can possibly be done. The test's own timeout

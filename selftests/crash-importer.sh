@@ -3,7 +3,8 @@
 #
 # The importer half of the machine crash test; selftests/vm/pair.sh runs it
 # (it skips anywhere else, and is not in TESTS). The exporter is another
-# QEMU guest serving its virtio disk; pair.sh kills that guest's QEMU
+# QEMU guest serving its virtio disk (no volatile write cache: pair.sh
+# attaches it with cache=directsync); pair.sh kills that guest's QEMU
 # during our writes and boots it again on the same disk image.
 #
 #   1. import the exporter guest's disk, mkfs.ext4, mount;
@@ -33,7 +34,7 @@ require_dstor
 require_cmd jq mkfs.ext4 e2fsck sha256sum blockdev
 
 ktap_header
-ktap_plan 18
+ktap_plan 19
 
 # A dead exporter is noticed within 3 s; connects are tried every 1-2 s
 # (each waits up to 10 s); a request may wait timeout x (retries + 1) =
@@ -153,6 +154,10 @@ import_add() {
 	test -b "$dev"
 }
 ktap_check "import $PAIR_EXPORT from $PAIR_EX_IP" import_add || pair_fatal
+# The exporter's disk has no volatile write cache, and the import says so:
+# every write is durable when it is acknowledged, and no FLUSH is sent.
+ktap_check "the import has no volatile write cache, like the exporter's disk" \
+	grep -qx 'write through' "/sys/block/${dev#/dev/}/queue/write_cache"
 ktap_note "$dev, timers: $(imp '.timers | "timeout \(.timeout) retries \(.retries) reconnect \(.reconnect_min):\(.reconnect_max) keepalive \(.keepalive) dead-after \(.dead_after)"')"
 ktap_check "mkfs.ext4 and mount" eval 'mkfs.ext4 -q -F "$dev" && mount "$dev" "$mnt"' ||
 	pair_fatal

@@ -18,7 +18,7 @@ require_dstor
 require_cmd fio jq mkfs.ext4 e2fsck tc
 
 ktap_header
-ktap_plan 28
+ktap_plan 32
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit 'kill $(jobs -p); for d in /dev/dstor*; do dstor import del $d; done; dstor export del t0'
@@ -53,19 +53,32 @@ ktap_check "netem loss 5% reorder 25% duplicate 1%" \
 ktap_check "fio verify through netem: no errors" fio_verify netem 8M
 in_ex tc qdisc del dev "$EX_DEV" root
 
+# The faults of 2 and 3 must hit fio mid-way, with requests in flight. fio
+# is rate-limited (100 writes a second: its writes alone take 5 s or more)
+# and the fault comes as soon as it is writing: when the import has
+# completed 16 writes more than before fio started (counted at completion).
+writing_since() { [ "$(imp .stats.writes)" -gt $(($1 + 16)) ]; }
+# in_flight: fio's requests wait on the import (they keep coming at 100 a
+# second, so some are in flight within a moment of the fault).
+in_flight() { wait_for 3 eval '[ "$(imp .stats.inflight)" -gt 0 ]'; }
+
 # 2. The link is cut for 5 s under a mounted ext4 with fio running.
 mnt=$(mktemp -d)
 at_exit "umount $mnt; rmdir $mnt"
 mkfs.ext4 -q -F "$dev" && mount "$dev" "$mnt"
 r0=$(imp .stats.reconnects)
-# Rate-limited so the writes are still running when the link goes down.
+w0=$(imp .stats.writes)
+# 768 writes at 100 a second: 7.7 s of writes at least, then the reads.
 fio --name=cut --directory="$mnt" --size=12M --bs=16k --rw=randwrite --ioengine=libaio \
 	--direct=1 --iodepth=8 --verify=crc32c --do_verify=1 --verify_fatal=1 --rate_iops=100 \
 	--output-format=json >/tmp/cut.json 2>&1 &
 fiopid=$!
-sleep 2
-kill -0 $fiopid || ktap_note "fio ended before the cut: the case below proves nothing"
+wait_for 60 writing_since "$w0"
+running=no
+kill -0 $fiopid && running=yes
 link down
+ktap_check "fio is writing when the link is cut" test $running = yes
+ktap_check "requests in flight across the cut" in_flight
 sleep 5
 link up
 ktap_check "fio on ext4 across a 5 s link cut completes without error" \
@@ -75,14 +88,21 @@ ktap_check "state back to connected" wait_for 10 eval "[ \"\$(imp .state)\" = co
 ktap_check "umount and e2fsck -fn clean" eval "umount $mnt && e2fsck -fn $dev"
 
 # 3. The export is deleted and added again while writes are in flight.
+w0=$(imp .stats.writes)
+s0=$(imp .stats.resent)
+# 512 writes at 100 a second: 5 s of writes at least, then the reads.
 fio_verify readd 8M --rate_iops=100 &
 fiopid=$!
-sleep 2
-ktap_check "export del during writes" eval "kill -0 $fiopid && in_ex dstor export del t0"
+wait_for 60 writing_since "$w0"
+running=no
+kill -0 $fiopid && running=yes
+ktap_check "export del during writes" in_ex dstor export del t0
+ktap_check "fio is writing when the export goes" test $running = yes
+ktap_check "requests in flight while the export is gone" in_flight
 sleep 3
 ktap_check "export re-added" in_ex dstor export add t0 --device /dev/ram0 --listen "$EX_IP4:7420"
 ktap_check "writes resume and verify" wait $fiopid
-ktap_check "resent requests were counted" test "$(imp .stats.resent)" -gt 0
+ktap_check "requests in flight at the deletion were resent" test "$(imp .stats.resent)" -gt "$s0"
 
 # 4. Keepalive: no I/O at all, cut the link; the import notices within
 #    dead-after (3 s) + 1 s, and `dstor monitor` reports it.

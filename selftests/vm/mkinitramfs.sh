@@ -34,7 +34,7 @@ selftests=$(dirname "$here")
 # for the ones in OPTIONAL_BINS (nice to have, skipped with a warning).
 HOST_BINS="bash fio ip tc bridge ss nstat mkfs.ext4 mke2fs e2fsck tune2fs jq
 	nbd-server nbd-client nvme mdadm blockdev losetup lsblk timeout blkdiscard
-	setpriv nsenter"
+	setpriv nsenter dmsetup"
 OPTIONAL_BINS="ss nstat lsblk"
 
 # Modules loaded at boot, with their dependency closure (--modules VER).
@@ -42,9 +42,11 @@ OPTIONAL_BINS="ss nstat lsblk"
 # on demand (crypto_alloc_aead's request_module), so they are preloaded.
 # The virtio disk and NIC of pair.sh's two-machine mode (virtio_pci is built
 # into 6.12, a module in 6.1); without such devices they just sit there.
+# dm-log-writes (with dm-mod) records what reaches stable storage for
+# durability.sh; a kernel without it (the debug kernel) skips that test.
 MODULES="brd veth bridge sch_netem ext4 nbd nvme-tcp nvmet-tcp raid1 crc32c_generic
 	gcm ghash_generic aesni_intel chacha20poly1305 chacha_x86_64 poly1305_x86_64
-	virtio_pci virtio_blk virtio_net loop"
+	virtio_pci virtio_blk virtio_net loop dm-mod dm-log-writes"
 
 usage() {
 	sed -n '/^#   mkinitramfs/,/^$/s/^# \{0,1\}//p' "$0" >&2
