@@ -68,8 +68,6 @@ static void conn_tx_done(struct dstor_conn *c, struct dstor_tx *tx, int err)
 {
 	if (tx == &c->ping_tx)
 		clear_bit(DSTOR_CONN_PING_QUEUED, &c->flags);
-	else if (tx == &c->pong_tx)
-		clear_bit(DSTOR_CONN_PONG_QUEUED, &c->flags);
 	else
 		c->ops->tx_done(c, tx, err);
 }
@@ -89,12 +87,16 @@ void dstor_conn_queue(struct dstor_conn *c, struct dstor_tx *tx)
 	spin_unlock_irqrestore(&c->lock, fl);
 }
 
-static void conn_queue_ctl(struct dstor_conn *c, struct dstor_tx *tx, u8 op,
-			   int bit)
+/* A keepalive ping, unless one is on its way already. */
+static void conn_ping(struct dstor_conn *c)
 {
-	if (test_and_set_bit(bit, &c->flags))
+	struct dstor_tx *tx = &c->ping_tx;
+
+	if (test_and_set_bit(DSTOR_CONN_PING_QUEUED, &c->flags))
 		return;
-	tx->hdr = (struct dstor_hdr) { .op = op, .handle = jiffies };
+	if (c->stats)
+		dstor_stat_add(c->stats, DSTOR_STAT_KEEPALIVES, 1);
+	tx->hdr = (struct dstor_hdr) { .op = DSTOR_OP_PING, .handle = jiffies };
 	dstor_data_buf(&tx->data, NULL, 0);
 	dstor_conn_queue(c, tx);
 }
@@ -150,11 +152,7 @@ static void conn_timer_fn(struct timer_list *t)
 		if (time_after_eq(now, due)) {
 			c->last_ping = now;
 			due = now + ka;
-			if (c->stats)
-				dstor_stat_add(c->stats, DSTOR_STAT_KEEPALIVES,
-					       1);
-			conn_queue_ctl(c, &c->ping_tx, DSTOR_OP_PING,
-				       DSTOR_CONN_PING_QUEUED);
+			conn_ping(c);
 		}
 		next = earlier(next, due);
 	}
@@ -432,25 +430,14 @@ static int conn_recv_buf(struct dstor_conn *c, u8 *buf, u32 want)
 }
 
 /*
- * A frame's header is in c->rx_h: PING and PONG are ours, the rest the
- * owner's. Sets the state for its payload. Returns 1, 0 when held, or an
- * error.
+ * A frame's header is in c->rx_h: ask the owner where its payload goes.
+ * Sets the state for its payload. Returns 1, 0 when held, or an error.
  */
 static int conn_rx_frame(struct dstor_conn *c)
 {
 	const struct dstor_hdr *h = &c->rx_h;
-	bool pong = test_bit(DSTOR_CONN_PONG, &c->flags);
 	struct dstor_rx *rx;
 
-	if (h->op == DSTOR_OP_PING || h->op == DSTOR_OP_PONG) {
-		if ((h->op == DSTOR_OP_PING) != pong)
-			return -EPROTO;
-		if (pong)
-			conn_queue_ctl(c, &c->pong_tx, DSTOR_OP_PONG,
-				       DSTOR_CONN_PONG_QUEUED);
-		conn_rx_next(c);
-		return 1;
-	}
 	rx = c->ops->rx_hdr(c, h);
 	if (IS_ERR(rx)) {
 		if (PTR_ERR(rx) != -EAGAIN && PTR_ERR(rx) != -ENOMEM)
@@ -509,6 +496,15 @@ static int conn_recv_data(struct dstor_conn *c)
 	return 1;
 }
 
+static void conn_bad_record(struct dstor_conn *c)
+{
+	struct dstor_stats *stats = READ_ONCE(c->stats);
+
+	if (stats)
+		dstor_stat_add(stats, DSTOR_STAT_BAD_RECORDS, 1);
+	net_warn_ratelimited("a sealed record failed to open (forged, replayed or corrupted); resetting the connection\n");
+}
+
 /* A payload record was opened (inline, or on the pool). */
 static void conn_rec_opened(struct dstor_conn *c, struct dstor_rec *rec)
 {
@@ -516,10 +512,8 @@ static void conn_rec_opened(struct dstor_conn *c, struct dstor_rec *rec)
 	int err = rec->err;
 
 	dstor_seal_rx_free(rec);
-	if (err == -EBADMSG && c->stats) {
-		dstor_stat_add(c->stats, DSTOR_STAT_BAD_RECORDS, 1);
-		net_warn_ratelimited("dstor: a sealed record failed to open (forged, replayed or corrupted); resetting the connection\n");
-	}
+	if (err == -EBADMSG)
+		conn_bad_record(c);
 	if (err)
 		dstor_conn_fail(c, err == -EBADMSG ? err : -EPROTO);
 	if (rx) {
@@ -553,8 +547,11 @@ static int conn_recv_sealed(struct dstor_conn *c)
 		if (ret <= 0)
 			return ret;
 		n = dstor_get32(c->rx_buf);
-		if (n != dstor_rec_next_len(c->rx_left))
-			return -EPROTO;
+		/* A record out of place was forged, replayed or cut. */
+		if (n != dstor_rec_next_len(c->rx_left)) {
+			conn_bad_record(c);
+			return -EBADMSG;
+		}
 		c->rx_rec_len = n;
 		c->rx_off = 0;
 		c->rx_state = c->rx_left ? RX_SLOT : RX_HREC;
@@ -565,10 +562,8 @@ static int conn_recv_sealed(struct dstor_conn *c)
 		if (ret <= 0)
 			return ret;
 		ret = dstor_seal_rx_hdr(c->seal, c->rx_buf, &c->rx_h);
-		if (ret == -EBADMSG && c->stats) {
-			dstor_stat_add(c->stats, DSTOR_STAT_BAD_RECORDS, 1);
-			net_warn_ratelimited("dstor: a sealed record failed to open (forged, replayed or corrupted); resetting the connection\n");
-		}
+		if (ret == -EBADMSG)
+			conn_bad_record(c);
 		if (ret)
 			return ret;
 		return conn_rx_frame(c);

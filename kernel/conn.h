@@ -93,9 +93,7 @@ enum {
 	DSTOR_CONN_DEAD,		/* stopped: nothing may queue io_work */
 	DSTOR_CONN_FAILED,		/* ops->failed was called */
 	DSTOR_CONN_CONNECTING,		/* waiting for the TCP handshake */
-	DSTOR_CONN_PONG,		/* answer PING with PONG */
 	DSTOR_CONN_PING_QUEUED,
-	DSTOR_CONN_PONG_QUEUED,
 	DSTOR_CONN_RETRY,		/* the timer kicks io_work soon */
 	DSTOR_CONN_MEMALLOC,		/* carries writeback */
 };
@@ -133,7 +131,6 @@ struct dstor_conn {
 	bool tx_hdr_sealed;		/* its header record is made */
 	u8 tx_hdr[DSTOR_HDR_LEN];
 	struct dstor_tx ping_tx;
-	struct dstor_tx pong_tx;
 
 	/* Receiving: io_work's own. */
 	u8 rx_state;

@@ -54,7 +54,7 @@ static inline void dstor_data_advance(struct dstor_data *d, u32 n)
 	while (n) {
 		u32 step = min(n, d->iter.bi_size);
 
-		bio_advance_iter_single(d->bio, &d->iter, step);
+		bio_advance_iter(d->bio, &d->iter, step);
 		n -= step;
 		if (!d->iter.bi_size && d->len) {
 			d->bio = d->bio->bi_next;

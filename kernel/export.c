@@ -16,6 +16,7 @@
  * at once.
  */
 #include <linux/ctype.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/uuid.h>
 
@@ -154,6 +155,7 @@ int dstor_export_add(struct net *net, const struct dstor_export_cfg *cfg,
 		memcpy(exp->uuid, cfg->uuid, DSTOR_UUID_LEN);
 	else
 		generate_random_uuid(exp->uuid);
+	exp->incarnation = get_random_u64();
 
 	ret = dstor_bdev_open(&exp->bdev, cfg->path,
 			      !(cfg->flags & DSTOR_F_READ_ONLY), exp);

@@ -57,6 +57,7 @@ struct dstor_export {
 	u32 flags;			/* DSTOR_F_* */
 	u64 size;			/* bytes */
 	u8 uuid[DSTOR_UUID_LEN];
+	u64 incarnation;		/* random: importers see a re-export */
 	u32 max_sessions;		/* 0: the module's default */
 	unsigned int nr_sessions;	/* attached; listener->lock */
 	bool dead;			/* listener->lock: takes no new session */

@@ -62,6 +62,8 @@ static const struct {
 		"dstor: the export changed its size or block size" },
 	[DSTOR_WHY_CACHE] = { -ESTALE,
 		"dstor: the export now has a volatile write cache this import was not made for: import it again" },
+	[DSTOR_WHY_CACHE_LOST] = { -EIO,
+		"dstor: the exporter restarted and may have lost acknowledged writes from its volatile write cache: unmount, check the file system, import again" },
 	[DSTOR_WHY_READ_ONLY] = { -EROFS,
 		"dstor: the export is read-only for this importer: import it read-only" },
 	[DSTOR_WHY_CHANGED] = { -EAGAIN,
@@ -174,6 +176,7 @@ struct dstor_rx *dstor_hs_client_rx_hdr(struct dstor_hs_client *hs,
 {
 	u32 len;
 
+	BUILD_BUG_ON(DSTOR_HELLO_REPLY_LEN > sizeof(hs->rx_buf));
 	if (h->op == DSTOR_OP_AUTH_CHALLENGE && hs->state == HS_C_HELLO &&
 	    hs->key.set)
 		len = DSTOR_CHALLENGE_LEN;

@@ -41,6 +41,7 @@ enum dstor_why {
 	DSTOR_WHY_IDENTITY,		/* another export under the same name */
 	DSTOR_WHY_GEOMETRY,		/* size or block size changed */
 	DSTOR_WHY_CACHE,		/* a volatile write cache appeared */
+	DSTOR_WHY_CACHE_LOST,		/* a restart lost unflushed writes */
 	DSTOR_WHY_READ_ONLY,		/* read-only for us: import read-only */
 	DSTOR_WHY_CHANGED,		/* connections disagree while adding */
 	DSTOR_WHY_NOMEM,
@@ -74,7 +75,7 @@ struct dstor_hs_client {
 	struct dstor_rx rx;
 	u8 hello_buf[DSTOR_HELLO_LEN];
 	u8 response_buf[DSTOR_RESPONSE_LEN];
-	u8 rx_buf[DSTOR_CHALLENGE_LEN];
+	u8 rx_buf[DSTOR_CHALLENGE_LEN];	/* or a hello reply */
 };
 
 int dstor_hs_client_start(struct dstor_hs_client *hs, struct dstor_conn *c);

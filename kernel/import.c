@@ -129,6 +129,8 @@ static void pdu_send(struct dstor_conn *c, struct request *rq)
 		h->length = blk_rq_bytes(rq);
 	}
 	dstor_data_buf(&tx->data, NULL, 0);
+	if (h->op == DSTOR_OP_FLUSH)
+		pdu->flush_mark = atomic64_read(&pdu->q->imp->writes_done);
 	if (h->op == DSTOR_OP_WRITE) {
 		h->payload = h->length;
 		if (rq->cmd_flags & REQ_FUA)
@@ -149,7 +151,8 @@ static blk_status_t dstor_queue_rq(struct blk_mq_hw_ctx *hctx,
 	struct request *rq = bd->rq;
 	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
 
-	if (unlikely(test_bit(DSTOR_IMP_DYING, &imp->state_bits)))
+	if (unlikely(test_bit(DSTOR_IMP_DYING, &imp->state_bits) ||
+		     test_bit(DSTOR_IMP_LOST, &imp->state_bits)))
 		return BLK_STS_IOERR;
 	if (unlikely(!rq_to_op(rq)))
 		return BLK_STS_NOTSUPP;
@@ -178,10 +181,42 @@ static blk_status_t dstor_queue_rq(struct blk_mq_hw_ctx *hctx,
 	return BLK_STS_OK;
 }
 
+/*
+ * What a completed request tells about the exporter's volatile cache:
+ * a write may sit there until a FLUSH sent after it completes.
+ */
+static void track_cache(struct dstor_import *imp, struct request *rq,
+			const struct dstor_pdu *pdu)
+{
+	u64 done;
+	s64 old;
+
+	switch (req_op(rq)) {
+	case REQ_OP_WRITE:
+	case REQ_OP_WRITE_ZEROES:
+	case REQ_OP_DISCARD:
+		if (!(rq->cmd_flags & REQ_FUA))
+			atomic64_inc(&imp->writes_done);
+		break;
+	case REQ_OP_FLUSH:
+		done = pdu->flush_mark;
+		old = atomic64_read(&imp->writes_flushed);
+		while (old < done &&
+		       !atomic64_try_cmpxchg(&imp->writes_flushed, &old, done))
+			;
+		break;
+	default:
+		break;
+	}
+}
+
 static void dstor_complete_rq(struct request *rq)
 {
 	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
 	struct dstor_import *imp = pdu->q->imp;
+
+	if (pdu->status == BLK_STS_OK)
+		track_cache(imp, rq, pdu);
 
 	dstor_stat_add(&imp->stats, DSTOR_STAT_INFLIGHT, -1);
 	dstor_stats_count(&imp->stats, rq_to_op(rq), blk_rq_bytes(rq),
@@ -249,6 +284,8 @@ struct dstor_rx *dstor_import_rx_reply(struct dstor_queue *q,
 	struct request *rq;
 	u32 want;
 
+	if (h->op == DSTOR_OP_PONG)
+		return NULL;	/* a keepalive answered: it was heard */
 	if (h->op != DSTOR_OP_REPLY ||
 	    blk_mq_unique_tag_to_hwq(utag) != q->qid ||
 	    blk_mq_unique_tag_to_tag(utag) >= DSTOR_QUEUE_DEPTH)
@@ -355,11 +392,15 @@ static bool fail_held_one(struct request *rq, void *data)
  */
 void dstor_import_set_failed(struct dstor_import *imp, enum dstor_why why)
 {
+	enum dstor_why was = READ_ONCE(imp->why);
+
 	if (test_bit(DSTOR_IMP_DYING, &imp->state_bits))
 		return;
 	if (why)
 		WRITE_ONCE(imp->why, why);
-	if (test_and_set_bit(DSTOR_IMP_FAILED, &imp->state_bits))
+	/* Said once per reason. */
+	if (test_and_set_bit(DSTOR_IMP_FAILED, &imp->state_bits) &&
+	    (!why || why == was))
 		return;
 	if (why)
 		pr_err("%s: %s; failing I/O\n", imp->label, dstor_why_text(why));
@@ -439,7 +480,8 @@ u32 dstor_import_state(struct dstor_import *imp)
 {
 	if (test_bit(DSTOR_IMP_DYING, &imp->state_bits))
 		return DSTOR_STATE_DELETING;
-	if (test_bit(DSTOR_IMP_FAILED, &imp->state_bits))
+	if (test_bit(DSTOR_IMP_FAILED, &imp->state_bits) ||
+	    test_bit(DSTOR_IMP_LOST, &imp->state_bits))
 		return DSTOR_STATE_FAILED;
 	if (dstor_import_connected(imp) < imp->nr_queues)
 		return DSTOR_STATE_RECONNECTING;

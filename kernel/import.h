@@ -60,6 +60,7 @@ struct dstor_pdu {
 	atomic_t timeouts;		/* timeouts seen by this request */
 	bool expired;			/* out of retries: fail, do not resend */
 	unsigned long sent;		/* jiffies of the last send */
+	u64 flush_mark;			/* FLUSH: writes done when sent */
 	blk_status_t status;
 };
 
@@ -114,6 +115,13 @@ struct dstor_import {
 	struct gendisk *disk;
 	unsigned long state_bits;	/* DSTOR_IMP_* */
 	enum dstor_why why;		/* why it is failed, or was last down */
+	/*
+	 * Writes (not FUA) completed, and how many of those a completed FLUSH
+	 * covers: more of the first means some may sit in the exporter's
+	 * volatile cache, lost if it restarts.
+	 */
+	atomic64_t writes_done;
+	atomic64_t writes_flushed;
 	struct dstor_stats stats;
 
 	/* The controller. */
@@ -128,6 +136,9 @@ struct dstor_import {
 enum {
 	DSTOR_IMP_DYING,		/* being deleted: fail all I/O */
 	DSTOR_IMP_FAILED,		/* past the resend budget while down */
+	DSTOR_IMP_LOST,			/* acknowledged writes were lost: I/O
+					 * fails until the import is deleted
+					 */
 };
 
 extern struct list_head dstor_imports;

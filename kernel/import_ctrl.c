@@ -254,6 +254,25 @@ static void queue_up(struct dstor_queue *q)
 			queue_retry_later(q, why);
 			return;
 		}
+		if (info->incarnation != imp->info.incarnation) {
+			/*
+			 * The export was added again (an exporter restart):
+			 * what its volatile cache held is gone. If a write
+			 * completed since the last completed FLUSH, it may be,
+			 * after it was acknowledged: that must not pass
+			 * silently.
+			 */
+			if ((imp->info.flags & DSTOR_EXP_FLUSH) &&
+			    atomic64_read(&imp->writes_done) >
+			    atomic64_read(&imp->writes_flushed)) {
+				queue_drop_next(q);
+				set_bit(DSTOR_IMP_LOST, &imp->state_bits);
+				dstor_import_set_failed(imp,
+							DSTOR_WHY_CACHE_LOST);
+				return;
+			}
+			imp->info.incarnation = info->incarnation;
+		}
 	}
 	q->next = NULL;
 	imp->cipher = q->hs.cipher;
@@ -329,7 +348,8 @@ static void queue_step(struct dstor_queue *q, unsigned long *wait)
 	} else if (c && smp_load_acquire(&q->hs_done)) {
 		queue_up(q);
 	}
-	if (q->conn || q->next || (imp->adding && imp->add_why))
+	if (q->conn || q->next || (imp->adding && imp->add_why) ||
+	    test_bit(DSTOR_IMP_LOST, &imp->state_bits))
 		return;
 	left = (long)(q->retry_at - jiffies);
 	if (left <= 0)

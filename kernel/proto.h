@@ -45,7 +45,7 @@ typedef uint64_t u64;
 #define DSTOR_HDR_LEN		32
 #define DSTOR_HELLO_LEN		128
 #define DSTOR_HELLO_V1_LEN	120	/* a version 1 importer's HELLO */
-#define DSTOR_HELLO_REPLY_LEN	48
+#define DSTOR_HELLO_REPLY_LEN	56
 #define DSTOR_WIRE_UUID_LEN	16
 #define DSTOR_CHALLENGE_LEN	68
 #define DSTOR_RESPONSE_LEN	32
@@ -188,6 +188,7 @@ struct dstor_hello_reply {
 	u32 max_io;		/* bytes, <= DSTOR_MAX_IO */
 	u32 max_range;		/* bytes, <= DSTOR_MAX_RANGE */
 	u8 uuid[DSTOR_WIRE_UUID_LEN];	/* the export's identity */
+	u64 incarnation;	/* random per `export add`: a restart shows */
 };
 
 /* Decode errors: distinct negative codes so tests can tell them apart. */
@@ -470,8 +471,9 @@ static inline int dstor_challenge_decode(const u8 *buf, u8 ciphers_offered,
 }
 
 /*
- * HELLO_REPLY payload, 48 bytes: version 2, reserved 2, flags 4, size 8,
- * logical and physical block size 4 + 4, max_io 4, max_range 4, uuid 16.
+ * HELLO_REPLY payload, 56 bytes: version 2, reserved 2, flags 4, size 8,
+ * logical and physical block size 4 + 4, max_io 4, max_range 4, uuid 16,
+ * incarnation 8.
  */
 static inline void dstor_hello_reply_encode(u8 *buf,
 					    const struct dstor_hello_reply *m)
@@ -485,6 +487,7 @@ static inline void dstor_hello_reply_encode(u8 *buf,
 	dstor_put32(buf + 24, m->max_io);
 	dstor_put32(buf + 28, m->max_range);
 	memcpy(buf + 32, m->uuid, DSTOR_WIRE_UUID_LEN);
+	dstor_put64(buf + 48, m->incarnation);
 }
 
 static inline int dstor_block_size_ok(u32 bs)
@@ -503,6 +506,7 @@ static inline int dstor_hello_reply_decode(const u8 *buf,
 	m->max_io = dstor_get32(buf + 24);
 	m->max_range = dstor_get32(buf + 28);
 	memcpy(m->uuid, buf + 32, DSTOR_WIRE_UUID_LEN);
+	m->incarnation = dstor_get64(buf + 48);
 	if (dstor_get16(buf + 2))
 		return -DSTOR_EPROTO_RESERVED;
 	if (m->version != DSTOR_PROTO_VERSION)

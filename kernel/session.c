@@ -105,12 +105,12 @@ static void session_failed(struct dstor_conn *c, int err)
 	if (READ_ONCE(s->state) == DSTOR_SESSION_SERVING && exp &&
 	    (err == -ETIMEDOUT || err == -EWOULDBLOCK)) {
 		dstor_stat_add(&exp->stats, DSTOR_STAT_REAPED, 1);
-		net_info_ratelimited("dstor: export %s: closed the session of %pISc: %s\n",
+		net_info_ratelimited("export %s: closed the session of %pISc: %s\n",
 				     exp->name, &s->peer,
 				     err == -ETIMEDOUT ? "silent for longer than its keepalive allows" :
 				     "it stopped reading replies");
 	} else if (err == -EPROTO) {
-		net_warn_ratelimited("dstor: export %s: protocol error from %pISc; closing its connection\n",
+		net_warn_ratelimited("export %s: protocol error from %pISc; closing its connection\n",
 				     exp ? exp->name : "-", &s->peer);
 	}
 	queue_work(dstor_ctrl_wq, &s->close_work);
@@ -119,7 +119,7 @@ static void session_failed(struct dstor_conn *c, int err)
 void dstor_session_auth_failed(struct dstor_session *s, const char *why)
 {
 	dstor_stat_add(&s->exp->stats, DSTOR_STAT_AUTH_FAILURES, 1);
-	net_warn_ratelimited("dstor: export %s: authentication failed from %pISc: %s\n",
+	net_warn_ratelimited("export %s: authentication failed from %pISc: %s\n",
 			     s->exp->name, &s->peer, why);
 }
 
@@ -167,7 +167,7 @@ static void req_reply(struct dstor_srv_req *req)
 	dstor_stats_count(&s->exp->stats, req->op, req->length,
 			  req->status != DSTOR_ST_OK);
 	tx->hdr = (struct dstor_hdr) {
-		.op = DSTOR_OP_REPLY,
+		.op = req->op == DSTOR_OP_PING ? DSTOR_OP_PONG : DSTOR_OP_REPLY,
 		.status = req->status,
 		.handle = req->handle,
 		.offset = req->offset,
@@ -273,7 +273,7 @@ static u16 request_check(struct dstor_session *s, const struct dstor_hdr *h)
 {
 	u32 lbs = bdev_logical_block_size(s->exp->bdev.bdev);
 
-	if (h->op == DSTOR_OP_FLUSH)
+	if (h->op == DSTOR_OP_FLUSH || h->op == DSTOR_OP_PING)
 		return DSTOR_ST_OK;
 	if (!dstor_range_ok(h->offset, h->length, s->exp->size) ||
 	    h->offset % lbs || h->length % lbs)
@@ -292,7 +292,7 @@ static struct dstor_rx *session_request(struct dstor_session *s,
 	struct dstor_srv_req *req;
 	blk_opf_t opf = REQ_OP_READ;
 
-	if (!dstor_is_request(h->op))
+	if (!dstor_is_request(h->op) && h->op != DSTOR_OP_PING)
 		return ERR_PTR(-EPROTO);
 	if (atomic_read(&s->inflight) >= DSTOR_SRV_MAX_INFLIGHT) {
 		WRITE_ONCE(s->throttled, true);
@@ -320,6 +320,11 @@ static struct dstor_rx *session_request(struct dstor_session *s,
 		}
 	}
 	req = req_alloc(s, h, nr_vecs, opf);
+	if (h->op == DSTOR_OP_PING) {
+		/* Answered at once, with the ping's handle. */
+		req_reply(req);
+		return NULL;
+	}
 	if (status != DSTOR_ST_OK) {
 		/* A refused write's data is read and dropped. */
 		req->status = status;
@@ -374,6 +379,7 @@ static void fill_hello_reply(struct dstor_session *s,
 	r->max_io = DSTOR_MAX_IO;
 	r->max_range = DSTOR_MAX_RANGE;
 	memcpy(r->uuid, s->exp->uuid, DSTOR_UUID_LEN);
+	r->incarnation = s->exp->incarnation;
 }
 
 /*
@@ -394,7 +400,6 @@ void dstor_session_serve(struct dstor_session *s)
 	}
 	fill_hello_reply(s, &r);
 	WRITE_ONCE(s->state, DSTOR_SESSION_SERVING);
-	set_bit(DSTOR_CONN_PONG, &c->flags);
 	WRITE_ONCE(c->deadline, 0);
 	WRITE_ONCE(c->dead_after, (unsigned long)(ka + dead) * HZ);
 	dstor_conn_timer(c);
@@ -419,7 +424,7 @@ static void session_handshake(struct dstor_session *s)
 	if (hs->state == DSTOR_HS_S_HELLO) {
 		ret = dstor_hs_server_hello(hs);
 		if (ret < 0) {
-			net_warn_ratelimited("dstor: malformed hello from %pISc; connection closed\n",
+			net_warn_ratelimited("malformed hello from %pISc; connection closed\n",
 					     &s->peer);
 			dstor_conn_fail(c, -ECONNABORTED);
 			return;
@@ -536,7 +541,7 @@ void dstor_session_new(struct dstor_listener *l, struct socket *sock)
 		return;
 	}
 	if (!dstor_listener_add_session(l, s)) {
-		net_warn_ratelimited("dstor: too many connections in their handshake; dropping one\n");
+		net_warn_ratelimited("too many connections in their handshake; dropping one\n");
 		dstor_conn_put(s->conn);
 		kfree(s);
 		return;

@@ -59,7 +59,7 @@ dev='' noise=''
 at_exit "rm -rf $state"
 at_exit "dmsetup remove $DM"
 at_exit 'in_ex dstor export del dur'
-at_exit '[ -z "$dev" ] || dstor import del "$dev"'
+at_exit '[ -z "$dev" ] || in_im dstor import del "$dev"'
 at_exit "umount $mnt; umount $chk"
 at_exit '[ -z "$noise" ] || kill $noise'
 
@@ -136,8 +136,8 @@ stop() {
 	kill "$noise" 2>/dev/null
 	wait "$noise"
 	noise=''
-	umount "$mnt" && dstor import del "$dev" && dev='' &&
-	counters=$(dstor show --json | jq -r '.exports[] | select(.name == "dur") |
+	umount "$mnt" && in_im dstor import del "$dev" && dev='' &&
+	counters=$(in_ex dstor show --json | jq -r '.exports[] | select(.name == "dur") |
 		.stats | "writes \(.writes) flushes \(.flushes) errors \(.errors)"') &&
 	in_ex dstor export del dur
 }

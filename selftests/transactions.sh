@@ -18,10 +18,10 @@ require_dstor
 require_cmd fio jq mkfs.ext4 e2fsck tc
 
 ktap_header
-ktap_plan 32
+ktap_plan 38
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
-at_exit 'kill $(jobs -p); for d in /dev/dstor*; do dstor import del $d; done; dstor export del t0'
+at_exit 'kill $(jobs -p); dstor_down "$NS_IM" "$NS_EX"'
 
 # Fast timers so the faults below resolve in seconds.
 FAST="--timeout 4 --retries 8 --reconnect 1:2 --keepalive 1 --dead-after 3"
@@ -31,7 +31,7 @@ ktap_check "export t0" in_ex dstor export add t0 --device /dev/ram0 --listen "$E
 dev=$(in_im dstor import add t0 --peer "$EX_IP4" --connections 2 $FAST)
 ktap_check "import t0 with fast timers" test -b "$dev"
 
-imp() { dstor show --json | jq -r ".imports[] | select(.device == \"$dev\") | $1"; }
+imp() { in_im dstor show --json | jq -r ".imports[] | select(.device == \"$dev\") | $1"; }
 link() { ip -n "$NS_IM" link set "$IM_DEV" "$1"; }
 
 ktap_check "show reports the timers" \
@@ -87,7 +87,9 @@ ktap_check "the import reconnected" test "$(imp .stats.reconnects)" -gt "$r0"
 ktap_check "state back to connected" wait_for 10 eval "[ \"\$(imp .state)\" = connected ]"
 ktap_check "umount and e2fsck -fn clean" eval "umount $mnt && e2fsck -fn $dev"
 
-# 3. The export is deleted and added again while writes are in flight.
+# 3. The export is deleted and added again while writes are in flight. It
+#    keeps its identity (--uuid), as an exporter that reboots would.
+uuid=$(in_ex dstor show --json | jq -r '.exports[] | select(.name == "t0") | .uuid')
 w0=$(imp .stats.writes)
 s0=$(imp .stats.resent)
 # 512 writes at 100 a second: 5 s of writes at least, then the reads.
@@ -100,9 +102,33 @@ ktap_check "export del during writes" in_ex dstor export del t0
 ktap_check "fio is writing when the export goes" test $running = yes
 ktap_check "requests in flight while the export is gone" in_flight
 sleep 3
-ktap_check "export re-added" in_ex dstor export add t0 --device /dev/ram0 --listen "$EX_IP4:7420"
+ktap_check "export re-added with the same uuid" \
+	in_ex dstor export add t0 --device /dev/ram0 --listen "$EX_IP4:7420" --uuid "$uuid"
 ktap_check "writes resume and verify" wait $fiopid
 ktap_check "requests in flight at the deletion were resent" test "$(imp .stats.resent)" -gt "$s0"
+
+# 3b. Another disk of the same size is exported under the same name (a new
+#     uuid): the import must not write to it. It fails, and says why.
+ram1_sum=$(sha256sum </dev/ram1)
+in_im dstor monitor --json >/tmp/events-id.json 2>&1 &
+monpid=$!
+sleep 1
+in_ex dstor export del t0
+ktap_check "another disk exported under the same name" \
+	in_ex dstor export add t0 --device /dev/ram1 --listen "$EX_IP4:7420"
+ktap_check "a write to the import fails instead of landing there" \
+	eval "! timeout 60 dd if=/dev/urandom of=$dev bs=4k count=8 oflag=direct status=none 2>/dev/null"
+ktap_check "the import is failed, and says the uuid differs" \
+	eval "[ \"\$(imp .state)\" = failed ] && imp .reason | grep -q uuid"
+ktap_check "dstor monitor said why" \
+	wait_for 5 eval "grep '\"event\":\"failed\"' /tmp/events-id.json | grep -q uuid"
+ktap_check "the other disk is unchanged" test "$(sha256sum </dev/ram1)" = "$ram1_sum"
+kill $monpid
+in_ex dstor export del t0
+ktap_check "the right export back (same uuid): the import resumes" \
+	eval "in_ex dstor export add t0 --device /dev/ram0 --listen $EX_IP4:7420 --uuid $uuid &&
+	      wait_for 20 eval '[ \"\$(imp .state)\" = connected ]' &&
+	      dd if=/dev/zero of=$dev bs=4k count=4 oflag=direct status=none"
 
 # 4. Keepalive: no I/O at all, cut the link; the import notices within
 #    dead-after (3 s) + 1 s, and `dstor monitor` reports it.
@@ -133,7 +159,7 @@ head -c $((1 << 20)) /dev/urandom >/tmp/dur.bin
 durable() {
 	dd if=/tmp/dur.bin of="$dev" bs=64k seek=160 oflag=direct conv=fsync status=none &&
 	link down &&
-	dstor import del "$dev" &&
+	in_im dstor import del "$dev" &&
 	link up &&
 	[ "$(dd if=/dev/ram0 bs=64k skip=160 count=16 iflag=direct status=none | sha256sum)" = \
 	  "$(sha256sum </tmp/dur.bin)" ]
@@ -155,7 +181,7 @@ ktap_check "a reconnect brings it back" wait_for 15 eval "[ \"\$(imp .state)\" =
 ktap_check "I/O works again" dd if=/dev/zero of="$dev" bs=4k count=4 oflag=direct status=none
 link down
 timeout 30 dd if=/dev/zero of="$dev" bs=4k count=1 oflag=direct status=none 2>/dev/null
-ktap_check "a failed import can be deleted" dstor import del "$dev"
+ktap_check "a failed import can be deleted" in_im dstor import del "$dev"
 link up
 
 kill $monpid
