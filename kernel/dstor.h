@@ -473,8 +473,6 @@ int dstor_mc_verify(const struct dstor_mc_ctx *c, u8 *pkt,
 /* ---- multicast serving (mcast.c) and receiving (sync.c) ---- */
 
 struct dstor_mcast;		/* an export's multicast sender, mcast.c */
-struct genl_info;
-struct netlink_callback;
 struct sk_buff;
 
 /* What DSTOR_A_MCAST asked for (export add). */
@@ -493,12 +491,7 @@ int dstor_mcast_fill(struct sk_buff *skb, struct dstor_export *exp);
 int dstor_mcast_init(void);
 void dstor_mcast_exit(void);
 
-const u8 *dstor_nl_key(struct genl_info *info);
-int dstor_nl_key_usable(struct genl_info *info);
-int dstor_nl_sync_add(struct sk_buff *skb, struct genl_info *info);
-int dstor_nl_sync_del(struct sk_buff *skb, struct genl_info *info);
-int dstor_nl_sync_get(struct sk_buff *skb, struct genl_info *info);
-int dstor_nl_sync_dump(struct sk_buff *skb, struct netlink_callback *cb);
+/* The rest of sync.c's interface is in sync.h. */
 int dstor_sync_init(void);
 void dstor_sync_exit(void);
 

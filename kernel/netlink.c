@@ -17,8 +17,7 @@
 #include <net/netlink.h>
 
 #include "dstor.h"
-
-static struct genl_family dstor_genl_family;
+#include "netlink.h"
 
 static const struct nla_policy endpoint_policy[DSTOR_A_ENDPOINT_MAX + 1] = {
 	[DSTOR_A_ENDPOINT_IPV4] = NLA_POLICY_EXACT_LEN(4),
@@ -1011,7 +1010,7 @@ static const struct genl_multicast_group dstor_mcgrps[] = {
 	{ .name = DSTOR_GENL_MCGRP_EVENTS },
 };
 
-static struct genl_family dstor_genl_family __ro_after_init = {
+struct genl_family dstor_genl_family __ro_after_init = {
 	.name = DSTOR_GENL_NAME,
 	.version = DSTOR_GENL_VERSION,
 	.netnsok = true,

@@ -28,6 +28,8 @@
  * When the sync ends (DONE, FAILED or stopped) the thread leaves its
  * groups, releases the socket and closes the target; the sync stays listed
  * until SYNC_DEL.
+ *
+ * Netlink is netlink_sync.c's: this file offers it the calls of sync.h.
  */
 #include <crypto/algapi.h>
 #include <crypto/blake2s.h>
@@ -43,12 +45,10 @@
 #include <linux/udp.h>
 #include <linux/xarray.h>
 #include <net/addrconf.h>
-#include <net/genetlink.h>
 #include <net/ipv6.h>
 #include <net/sock.h>
 
-#include "dstor.h"
-#include "mcast_proto.h"
+#include "sync.h"
 
 #define SYNC_MAX_CHANNELS	64		/* groups joined at once */
 #define SYNC_POOL_BYTES		(16U << 20)	/* blocks being assembled */
@@ -159,7 +159,10 @@ struct dstor_sync {
 	unsigned long last_useful;	/* jiffies */
 };
 
-/* Every sync, by index; sync_mutex serialises add, delete and GET. */
+/*
+ * Every sync of the machine, by index; sync_mutex serialises add, delete
+ * and GET (a sync in the array is alive while the mutex is held).
+ */
 static DEFINE_XARRAY_ALLOC(syncs);
 static DEFINE_MUTEX(sync_mutex);
 
@@ -1267,64 +1270,97 @@ static struct dstor_sync *sync_find_dev(dev_t dev)
 	return NULL;
 }
 
-static int sync_fill(struct sk_buff *skb, struct dstor_sync *s, u32 portid,
-		     u32 seq, u16 type, int flags, u8 cmd);
-
-static int sync_create(struct genl_info *info, struct dstor_sync **out)
+/* Open the target; extack says what is wrong with it. */
+static int sync_target(struct dstor_sync *s, struct netlink_ext_ack *extack)
 {
-	struct nlattr **a = info->attrs;
-	struct netlink_ext_ack *extack = info->extack;
-	const u8 *key = dstor_nl_key(info);
-	struct nlattr *ifa, *root;
-	struct net_device *nd;
-	struct dstor_sync *s;
-	const char *name;
 	dev_t dev;
-	u32 index;
 	int ret;
 
-	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_NAME) ||
-	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_DEVICE) ||
-	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_MCAST))
-		return -EINVAL;
-	name = nla_data(a[DSTOR_A_NAME]);
-	if (!*name) {
-		NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_NAME],
-				    "empty export name");
-		return -EINVAL;
-	}
-	ifa = nla_find_nested(a[DSTOR_A_MCAST], DSTOR_A_MCAST_IFINDEX);
-	if (!ifa) {
-		NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_MCAST],
-				    "missing the interface (DSTOR_A_MCAST_IFINDEX)");
-		return -EINVAL;
-	}
-	ret = dstor_nl_key_usable(info);
-	if (ret)
+	ret = lookup_bdev(s->path, &dev);
+	if (ret) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "cannot find the target block device");
 		return ret;
+	}
+	if (sync_find_dev(dev)) {
+		NL_SET_ERR_MSG_MOD(extack, "the target is already being synced");
+		return -EEXIST;
+	}
+	ret = dstor_bdev_open(&s->bdev, s->path, true, s);
+	if (ret) {
+		s->bdev.bdev = NULL;
+		if (ret == -EBUSY)
+			NL_SET_ERR_MSG_MOD(extack, "the target is in use");
+		else if (ret == -EACCES || ret == -EROFS)
+			/* 6.12 refuses to open a read-only disk for writing */
+			NL_SET_ERR_MSG_MOD(extack, "the target is read-only");
+		else
+			NL_SET_ERR_MSG_MOD(extack,
+					   "cannot open the target for writing");
+		return ret;
+	}
+	s->dev = s->bdev.bdev->bd_dev;
+	if (bdev_read_only(s->bdev.bdev)) {
+		NL_SET_ERR_MSG_MOD(extack, "the target is read-only");
+		return -EROFS;
+	}
+	s->dev_size = bdev_nr_bytes(s->bdev.bdev);
+	return 0;
+}
+
+static void sync_info(struct dstor_sync *s, struct dstor_sync_info *si)
+{
+	u64 end = READ_ONCE(s->ended) ?: ktime_get_ns();
+	int i;
+
+	memset(si, 0, sizeof(*si));
+	si->index = s->index;
+	strscpy(si->name, s->name, sizeof(si->name));
+	strscpy(si->path, s->path, sizeof(si->path));
+	si->ifindex = s->ifindex;
+	si->state = READ_ONCE(s->state);
+	si->elapsed_ms = div_u64(end - s->started, NSEC_PER_MSEC);
+	si->keyed = s->key.set;
+	memcpy(si->key_id, s->key.id, sizeof(si->key_id));
+	spin_lock(&s->lock);
+	si->known = s->known;
+	si->ann = s->ann;
+	si->epoch = s->epoch;
+	spin_unlock(&s->lock);
+	for (i = 0; i < DSTOR_STAT_MAX; i++)
+		atomic64_set(&si->stats.c[i], atomic64_read(&s->stats.c[i]));
+}
+
+static int sync_create(struct net *net, const struct dstor_sync_cfg *cfg,
+		       struct netlink_ext_ack *extack,
+		       enum dstor_sync_part *bad, struct dstor_sync **out)
+{
+	struct net_device *nd;
+	struct dstor_sync *s;
+	u32 index;
+	int ret;
 
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return -ENOMEM;
 	spin_lock_init(&s->lock);
 	init_waitqueue_head(&s->wq);
-	strscpy(s->name, name, sizeof(s->name));
-	nla_strscpy(s->path, a[DSTOR_A_DEVICE], sizeof(s->path));
-	s->net = get_net(genl_info_net(info));
-	s->ifindex = nla_get_u32(ifa);
+	strscpy(s->name, cfg->name, sizeof(s->name));
+	strscpy(s->path, cfg->path, sizeof(s->path));
+	s->net = get_net(net);
+	s->ifindex = cfg->ifindex;
 	s->started = ktime_get_ns();
 	s->state = DSTOR_SYNC_STATE_WAITING;
-	if (key) {
-		memcpy(s->key.key, key, DSTOR_KEY_LEN);
+	if (cfg->key) {
+		memcpy(s->key.key, cfg->key, DSTOR_KEY_LEN);
 		dstor_key_id(s->key.key, s->key.id);
 		s->key.set = true;
 	}
-	root = nla_find_nested(a[DSTOR_A_MCAST], DSTOR_A_MCAST_ROOT);
-	if (root) {
-		memcpy(s->pin_root, nla_data(root), DSTOR_MC_HASH_LEN);
+	if (cfg->root) {
+		memcpy(s->pin_root, cfg->root, DSTOR_MC_HASH_LEN);
 		s->pinned = true;
 	}
-	dstor_mc_tree_key(key ? s->key.key : NULL, s->name, s->kt);
+	dstor_mc_tree_key(cfg->key ? s->key.key : NULL, s->name, s->kt);
 	s->rx = kmalloc(SYNC_RX_MAX, GFP_KERNEL);
 	s->chans = kcalloc(SYNC_MAX_CHANNELS, sizeof(*s->chans), GFP_KERNEL);
 	if (!s->rx || !s->chans) {
@@ -1334,53 +1370,24 @@ static int sync_create(struct genl_info *info, struct dstor_sync **out)
 
 	nd = dev_get_by_index(s->net, s->ifindex);
 	if (!nd) {
-		NL_SET_ERR_MSG_ATTR(extack, ifa, "no such interface");
+		NL_SET_ERR_MSG_MOD(extack, "no such interface");
+		*bad = DSTOR_SYNC_PART_IFACE;
 		ret = -ENODEV;
 		goto err;
 	}
 	dev_put(nd);
 
-	ret = lookup_bdev(s->path, &dev);
+	ret = sync_target(s, extack);
 	if (ret) {
-		NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
-				    "cannot find the target block device");
+		*bad = DSTOR_SYNC_PART_TARGET;
 		goto err;
 	}
-	if (sync_find_dev(dev)) {
-		NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
-				    "the target is already being synced");
-		ret = -EEXIST;
-		goto err;
-	}
-	ret = dstor_bdev_open(&s->bdev, s->path, true, s);
-	if (ret) {
-		s->bdev.bdev = NULL;
-		if (ret == -EBUSY)
-			NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
-					    "the target is in use");
-		else if (ret == -EACCES || ret == -EROFS)
-			/* 6.12 refuses to open a read-only disk for writing */
-			NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
-					    "the target is read-only");
-		else
-			NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
-					    "cannot open the target for writing");
-		goto err;
-	}
-	s->dev = s->bdev.bdev->bd_dev;
-	if (bdev_read_only(s->bdev.bdev)) {
-		NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
-				    "the target is read-only");
-		ret = -EROFS;
-		goto err;
-	}
-	s->dev_size = bdev_nr_bytes(s->bdev.bdev);
-
 	ret = sync_socket(s, extack);
 	if (ret)
 		goto err;
 
-	ret = xa_alloc(&syncs, &index, s, xa_limit_32b, GFP_KERNEL);
+	/* 31 bits: a dump's cursor (index + 1) fits an unsigned long. */
+	ret = xa_alloc(&syncs, &index, s, xa_limit_31b, GFP_KERNEL);
 	if (ret)
 		goto err;
 	s->index = index;
@@ -1400,170 +1407,77 @@ err:
 	return ret;
 }
 
-int dstor_nl_sync_add(struct sk_buff *skb, struct genl_info *info)
+/*
+ * Start a sync in @net (the requester's namespace) and describe it in
+ * @info. On failure, extack says why and @bad which part of @cfg it was
+ * about (DSTOR_SYNC_PART_NONE when none).
+ */
+int dstor_sync_add(struct net *net, const struct dstor_sync_cfg *cfg,
+		   struct netlink_ext_ack *extack, enum dstor_sync_part *bad,
+		   struct dstor_sync_info *info)
 {
 	struct dstor_sync *s;
-	struct sk_buff *msg;
 	int ret;
 
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
+	*bad = DSTOR_SYNC_PART_NONE;
 	mutex_lock(&sync_mutex);
-	ret = sync_create(info, &s);
+	ret = sync_create(net, cfg, extack, bad, &s);
 	if (!ret)
-		ret = sync_fill(msg, s, info->snd_portid, info->snd_seq,
-				info->nlhdr->nlmsg_type, 0, DSTOR_CMD_SYNC_ADD);
+		sync_info(s, info);
 	mutex_unlock(&sync_mutex);
-	if (ret) {
-		nlmsg_free(msg);
-		return ret;
-	}
-	return genlmsg_reply(msg, info);
+	return ret;
 }
 
-int dstor_nl_sync_del(struct sk_buff *skb, struct genl_info *info)
+/* Stop sync @index and forget it; -ENOENT if there is none. */
+int dstor_sync_del(u32 index)
 {
 	struct dstor_sync *s;
 
-	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_INDEX))
-		return -EINVAL;
 	mutex_lock(&sync_mutex);
-	s = xa_erase(&syncs, nla_get_u32(info->attrs[DSTOR_A_INDEX]));
+	s = xa_erase(&syncs, index);
 	mutex_unlock(&sync_mutex);
-	if (!s) {
-		NL_SET_ERR_MSG_MOD(info->extack, "no such sync");
+	if (!s)
 		return -ENOENT;
-	}
 	sync_free(s);
 	return 0;
 }
 
-/* ---- GET ---- */
+/* Describe sync @index; -ENOENT if there is none. */
+int dstor_sync_get(u32 index, struct dstor_sync_info *info)
+{
+	struct dstor_sync *s;
+	int ret = -ENOENT;
+
+	mutex_lock(&sync_mutex);
+	s = xa_load(&syncs, index);
+	if (s) {
+		sync_info(s, info);
+		ret = 0;
+	}
+	mutex_unlock(&sync_mutex);
+	return ret;
+}
 
 /*
- * The family is netlink.c's: its id is the request's message type, and
- * the header is the one genlmsg_put() would write.
+ * Describe the sync with the lowest index at or past *@pos, and move
+ * *@pos past it; -ENOENT when there is none. For dumps, which keep *@pos
+ * between their rounds.
  */
-static void *sync_msg_put(struct sk_buff *skb, u32 portid, u32 seq, u16 type,
-			  int flags, u8 cmd)
-{
-	struct genlmsghdr *hdr;
-	struct nlmsghdr *nlh;
-
-	nlh = nlmsg_put(skb, portid, seq, type, GENL_HDRLEN, flags);
-	if (!nlh)
-		return NULL;
-	hdr = nlmsg_data(nlh);
-	hdr->cmd = cmd;
-	hdr->version = DSTOR_GENL_VERSION;
-	hdr->reserved = 0;
-	/* Where genlmsg_end() and genlmsg_cancel() want it. */
-	return (char *)hdr + GENL_HDRLEN;
-}
-
-static int sync_mcast_put(struct sk_buff *skb, struct dstor_sync *s)
-{
-	struct nlattr *nest = nla_nest_start(skb, DSTOR_A_MCAST);
-	struct dstor_mc_announce a;
-	u64 epoch;
-	bool known;
-
-	if (!nest)
-		return -EMSGSIZE;
-	spin_lock(&s->lock);
-	known = s->known;
-	a = s->ann;
-	epoch = s->epoch;
-	spin_unlock(&s->lock);
-	if (nla_put_u32(skb, DSTOR_A_MCAST_IFINDEX, s->ifindex))
-		goto err;
-	if (known &&
-	    (nla_put_u32(skb, DSTOR_A_MCAST_BLOCK_SIZE, a.block_size) ||
-	     nla_put_u64_64bit(skb, DSTOR_A_MCAST_BLOCKS, a.blocks,
-			       DSTOR_A_MCAST_PAD) ||
-	     nla_put_u64_64bit(skb, DSTOR_A_MCAST_EPOCH, epoch,
-			       DSTOR_A_MCAST_PAD) ||
-	     nla_put(skb, DSTOR_A_MCAST_ROOT, DSTOR_MC_HASH_LEN, a.root)))
-		goto err;
-	nla_nest_end(skb, nest);
-	if (known && nla_put_u64_64bit(skb, DSTOR_A_SIZE, a.size, DSTOR_A_PAD))
-		return -EMSGSIZE;
-	return 0;
-err:
-	nla_nest_cancel(skb, nest);
-	return -EMSGSIZE;
-}
-
-static int sync_fill(struct sk_buff *skb, struct dstor_sync *s, u32 portid,
-		     u32 seq, u16 type, int flags, u8 cmd)
-{
-	void *hdr = sync_msg_put(skb, portid, seq, type, flags, cmd);
-	u64 end = READ_ONCE(s->ended) ?: ktime_get_ns();
-
-	if (!hdr)
-		return -EMSGSIZE;
-	if (nla_put_u32(skb, DSTOR_A_INDEX, s->index) ||
-	    nla_put_string(skb, DSTOR_A_NAME, s->name) ||
-	    nla_put_string(skb, DSTOR_A_DEVICE, s->path) ||
-	    sync_mcast_put(skb, s) ||
-	    nla_put_u32(skb, DSTOR_A_SYNC_STATE, READ_ONCE(s->state)) ||
-	    nla_put_u64_64bit(skb, DSTOR_A_SYNC_ELAPSED_MS,
-			      div_u64(end - s->started, NSEC_PER_MSEC),
-			      DSTOR_A_PAD) ||
-	    (s->key.set && nla_put(skb, DSTOR_A_KEY_ID, DSTOR_KEY_ID_LEN,
-				   s->key.id)) ||
-	    dstor_stats_put(skb, &s->stats, DSTOR_STATS_SYNC)) {
-		genlmsg_cancel(skb, hdr);
-		return -EMSGSIZE;
-	}
-	genlmsg_end(skb, hdr);
-	return 0;
-}
-
-int dstor_nl_sync_get(struct sk_buff *skb, struct genl_info *info)
+int dstor_sync_next(unsigned long *pos, struct dstor_sync_info *info)
 {
 	struct dstor_sync *s;
-	struct sk_buff *msg;
-	int ret;
-
-	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_INDEX))
-		return -EINVAL;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-	mutex_lock(&sync_mutex);
-	s = xa_load(&syncs, nla_get_u32(info->attrs[DSTOR_A_INDEX]));
-	if (s) {
-		ret = sync_fill(msg, s, info->snd_portid, info->snd_seq,
-				info->nlhdr->nlmsg_type, 0, DSTOR_CMD_SYNC_GET);
-	} else {
-		NL_SET_ERR_MSG_MOD(info->extack, "no such sync");
-		ret = -ENOENT;
-	}
-	mutex_unlock(&sync_mutex);
-	if (ret) {
-		nlmsg_free(msg);
-		return ret;
-	}
-	return genlmsg_reply(msg, info);
-}
-
-int dstor_nl_sync_dump(struct sk_buff *skb, struct netlink_callback *cb)
-{
-	unsigned long i = cb->args[0];
-	struct dstor_sync *s;
+	unsigned long i;
+	int ret = -ENOENT;
 
 	mutex_lock(&sync_mutex);
-	xa_for_each_start(&syncs, i, s, cb->args[0]) {
-		if (sync_fill(skb, s, NETLINK_CB(cb->skb).portid,
-			      cb->nlh->nlmsg_seq, cb->nlh->nlmsg_type,
-			      NLM_F_MULTI, DSTOR_CMD_SYNC_GET))
-			break;
+	xa_for_each_start(&syncs, i, s, *pos) {
+		sync_info(s, info);
+		*pos = i + 1;
+		ret = 0;
+		break;
 	}
 	mutex_unlock(&sync_mutex);
-	cb->args[0] = s ? i : ULONG_MAX;
-	return skb->len;
+	return ret;
 }
 
 int dstor_sync_init(void)
