@@ -12,10 +12,10 @@
  *	HASHING    the target, block by block: good or stale
  *	RECEIVING  on the largest channels holding stale leaves only (at most
  *		   SYNC_MAX_CHANNELS, coarser ones past that); blocks are
- *		   assembled in a pool of SYNC_POOL_BYTES, checked against
- *		   their leaf and written (the bio in flight while receiving
- *		   goes on; the slot is reaped when it ends); a channel is
- *		   left once its leaves are all good
+ *		   assembled in the target's pool of buffers (sync_io.c),
+ *		   checked against their leaf and written (the bio in
+ *		   flight while receiving goes on; the buffer is reaped when
+ *		   it ends); a channel is left once its leaves are all good
  *	VERIFYING  flush, re-read and re-hash every block written, root
  *		   check: DONE, or back to RECEIVING for what differs
  *
@@ -29,14 +29,13 @@
  * groups, releases the socket and closes the target; the sync stays listed
  * until SYNC_DEL.
  *
- * Netlink is netlink_sync.c's: this file offers it the calls of sync.h.
+ * The target's I/O is sync_io.c's, netlink netlink_sync.c's: this file
+ * offers them the calls of sync.h.
  */
 #include <crypto/algapi.h>
 #include <crypto/blake2s.h>
-#include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/delay.h>
-#include <linux/highmem.h>
 #include <linux/in6.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>
@@ -51,9 +50,6 @@
 #include "sync.h"
 
 #define SYNC_MAX_CHANNELS	64		/* groups joined at once */
-#define SYNC_POOL_BYTES		(16U << 20)	/* blocks being assembled */
-#define SYNC_POOL_MAX		256
-#define SYNC_READ_DEPTH		4		/* target reads in flight */
 #define SYNC_RCVBUF		(4 << 20)	/* in truesize: ~2 MiB of data */
 #define SYNC_RX_MAX		(64 << 10)	/* one receive: a GRO batch */
 #define SYNC_RX_TIMEOUT		(HZ / 10)	/* how soon a stop is seen */
@@ -65,10 +61,10 @@
 #define SYNC_FP			16		/* a TREE packet's fingerprint */
 
 /*
- * A block being assembled from DATA packets, then written: a verified
- * block's write is in flight (@writing) while the thread goes on
- * receiving; the thread frees the slot once the write has ended (@written,
- * set by the bio's completion) and looked at its @status.
+ * A block being assembled from DATA packets into the target's buffer of
+ * the same number (slot_buf()). Once verified, the block is written from
+ * that buffer and the slot is free again, but not to be taken while the
+ * buffer's write is in flight.
  */
 struct sync_slot {
 	u64 index;			/* U64_MAX: free */
@@ -76,12 +72,7 @@ struct sync_slot {
 	unsigned int have;		/* chunks received */
 	unsigned long touched;		/* jiffies of the last chunk */
 	bool contested;			/* failed its hash: chunks replaced */
-	bool writing;			/* the thread's */
-	bool written;			/* completion -> thread (acquire) */
-	int status;			/* of the write, once @written */
-	struct dstor_sync *sync;
 	DECLARE_BITMAP(got, SYNC_CHUNKS_MAX);
-	struct page **pages;
 };
 
 /* The last ANNOUNCE from one source address (unkeyed, unpinned syncs). */
@@ -119,8 +110,7 @@ struct dstor_sync {
 	u64 epoch;
 
 	/* The thread's own, and sync_release()'s once it has stopped. */
-	struct dstor_bdev bdev;
-	u64 dev_size;
+	struct dstor_sync_target t;
 	struct socket *sock;
 	u8 *rx;				/* SYNC_RX_MAX: one receive */
 	unsigned int rx_len;		/* bytes in it */
@@ -149,10 +139,7 @@ struct dstor_sync {
 	unsigned long *good;		/* leaves the target holds */
 	unsigned long *wrote;		/* blocks written by this sync */
 	u64 good_count;
-	struct sync_slot *slots;
-	atomic_t writes;		/* block writes in flight */
-	atomic_t written;		/* ended, not yet reaped */
-	wait_queue_head_t wq;		/* a write ended */
+	struct sync_slot *slots;	/* t.nr_bufs of them */
 	unsigned int nr_slots;
 	struct sync_chan *chans;	/* joined now */
 	unsigned int nr_chans;
@@ -217,122 +204,17 @@ static void chan_drop(struct dstor_sync *s, unsigned int i)
 	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_CHANNELS, -1);
 }
 
-/* ---- block I/O on the target ---- */
+/* ---- blocks ---- */
 
 static u32 block_len(struct dstor_sync *s, u64 index)
 {
-	return dstor_mc_block_len(s->ann.size, s->ann.block_size, index);
+	return dstor_sync_block_len(&s->t, index);
 }
 
-/* A bio for block @index of the target, over @pages. */
-static struct bio *block_bio(struct dstor_sync *s, struct page **pages,
-			     u64 index, blk_opf_t opf)
+static struct dstor_sync_buf *slot_buf(struct dstor_sync *s,
+				       struct sync_slot *sl)
 {
-	u32 len = block_len(s, index), n;
-	struct bio *bio;
-	unsigned int i;
-
-	bio = bio_alloc(s->bdev.bdev, DIV_ROUND_UP(len, PAGE_SIZE), opf,
-			GFP_KERNEL);
-	bio->bi_iter.bi_sector = (index * s->ann.block_size) >> SECTOR_SHIFT;
-	for (i = 0; len; i++, len -= n) {
-		n = min_t(u32, len, PAGE_SIZE);
-		__bio_add_page(bio, pages[i], n, 0);
-	}
-	return bio;
-}
-
-/* A read of the target in flight while the thread hashes another block. */
-struct sync_read {
-	struct completion done;
-	int status;
-};
-
-static void read_end(struct bio *bio)
-{
-	struct sync_read *r = bio->bi_private;
-
-	r->status = blk_status_to_errno(bio->bi_status);
-	bio_put(bio);
-	complete(&r->done);
-}
-
-static void read_start(struct dstor_sync *s, struct page **pages, u64 index,
-		       struct sync_read *r)
-{
-	struct bio *bio = block_bio(s, pages, index, REQ_OP_READ);
-
-	init_completion(&r->done);
-	bio->bi_private = r;
-	bio->bi_end_io = read_end;
-	submit_bio(bio);
-}
-
-static void slot_write_end(struct bio *bio)
-{
-	struct sync_slot *sl = bio->bi_private;
-	struct dstor_sync *s = sl->sync;
-	unsigned long flags;
-
-	sl->status = blk_status_to_errno(bio->bi_status);
-	bio_put(bio);
-	/* @status before @written: slots_reap() reads them in that order. */
-	smp_store_release(&sl->written, true);
-	/* Under the lock: writes_drain() knows when we are done with @s. */
-	spin_lock_irqsave(&s->wq.lock, flags);
-	atomic_inc(&s->written);
-	atomic_dec(&s->writes);
-	wake_up_locked(&s->wq);
-	spin_unlock_irqrestore(&s->wq.lock, flags);
-}
-
-/* Write a verified block; slots_reap() sees how it ended. */
-static void slot_write(struct dstor_sync *s, struct sync_slot *sl)
-{
-	struct bio *bio = block_bio(s, sl->pages, sl->index, REQ_OP_WRITE);
-
-	bio->bi_private = sl;
-	bio->bi_end_io = slot_write_end;
-	sl->writing = true;
-	sl->written = false;
-	atomic_inc(&s->writes);
-	submit_bio(bio);
-}
-
-/* Free the slots whose write has ended; the first write error, if any. */
-static int slots_reap(struct dstor_sync *s)
-{
-	struct sync_slot *sl;
-	unsigned int i;
-	int ret = 0;
-
-	if (!atomic_read(&s->written))
-		return 0;
-	for (i = 0; i < s->nr_slots; i++) {
-		sl = &s->slots[i];
-		/* @written, then @status: slot_write_end() */
-		if (!sl->writing || !smp_load_acquire(&sl->written))
-			continue;
-		atomic_dec(&s->written);
-		if (sl->status && !ret) {
-			pr_err("sync %s: writing block %llu of %s failed (%d)\n",
-			       s->name, sl->index, s->path, sl->status);
-			ret = sl->status;
-		}
-		sl->writing = false;
-		sl->index = U64_MAX;
-	}
-	return ret;
-}
-
-/* Wait for every write in flight, then reap them. */
-static int writes_drain(struct dstor_sync *s)
-{
-	wait_event(s->wq, !atomic_read(&s->writes));
-	/* The last completion has left s->wq.lock: it no longer touches @s. */
-	spin_lock_irq(&s->wq.lock);
-	spin_unlock_irq(&s->wq.lock);
-	return s->slots ? slots_reap(s) : 0;
+	return &s->t.bufs[sl - s->slots];
 }
 
 static void block_hash(struct dstor_sync *s, struct page **pages, u64 index,
@@ -342,55 +224,30 @@ static void block_hash(struct dstor_sync *s, struct page **pages, u64 index,
 			    block_len(s, index), out);
 }
 
-/* The next block target_hash() reads, from @i on; @n when none. */
-static u64 next_read(const unsigned long *only, u64 i, u64 n)
+static void hash_read(void *arg, u64 index, struct page **pages)
 {
-	return only ? find_next_bit(only, n, i) : i;
+	struct dstor_sync *s = arg;
+
+	block_hash(s, pages, index, s->mine + index * DSTOR_MC_HASH);
 }
 
 /*
  * Read and hash the blocks of the target into s->mine: every block, or
  * (@only) those set in that bitmap; a block whose hash is its leaf is
- * good. SYNC_READ_DEPTH reads are in flight, into the first slots' pages,
- * while the thread hashes. Returns the number of good blocks, or an error
- * (-EINTR when stopped).
+ * good. Returns the number of good blocks, or an error (-EINTR when
+ * stopped).
  */
 static s64 target_hash(struct dstor_sync *s, const unsigned long *only)
 {
-	struct sync_read rd[SYNC_READ_DEPTH];
-	u64 i, n = s->ann.blocks, next, good = 0;
-	unsigned int head = 0, busy = 0, cur;
-	int ret = 0;
-	u8 *h;
+	u64 i, good = 0;
+	int ret;
 
-	next = next_read(only, 0, n);
-	for (i = 0; i < n; i++) {
-		while (busy < SYNC_READ_DEPTH && next < n) {
-			cur = (head + busy++) % SYNC_READ_DEPTH;
-			read_start(s, s->slots[cur].pages, next, &rd[cur]);
-			next = next_read(only, next + 1, n);
-		}
-		h = s->mine + i * DSTOR_MC_HASH;
-		if (!only || test_bit(i, only)) {
-			/* Started in order of i: rd[head] is block i's. */
-			cur = head;
-			head = (head + 1) % SYNC_READ_DEPTH;
-			busy--;
-			wait_for_completion(&rd[cur].done);
-			ret = rd[cur].status;
-			if (ret) {
-				pr_err("sync %s: reading block %llu of %s failed (%d)\n",
-				       s->name, i, s->path, ret);
-				break;
-			}
-			if (kthread_should_stop()) {
-				ret = -EINTR;
-				break;
-			}
-			block_hash(s, s->slots[cur].pages, i, h);
-			cond_resched();
-		}
-		if (crypto_memneq(h, s->leaves + i * DSTOR_MC_HASH,
+	ret = dstor_sync_read(&s->t, only, hash_read, s);
+	if (ret)
+		return ret;
+	for (i = 0; i < s->ann.blocks; i++) {
+		if (crypto_memneq(s->mine + i * DSTOR_MC_HASH,
+				  s->leaves + i * DSTOR_MC_HASH,
 				  DSTOR_MC_HASH)) {
 			clear_bit(i, s->good);
 		} else {
@@ -398,40 +255,16 @@ static s64 target_hash(struct dstor_sync *s, const unsigned long *only)
 			good++;
 		}
 	}
-	/* The reads still in flight use the slots' pages. */
-	for (; busy; busy--, head = (head + 1) % SYNC_READ_DEPTH)
-		wait_for_completion(&rd[head].done);
-	if (ret)
-		return ret;
 	s->good_count = good;
 	return good;
 }
 
 /* ---- the tree's memory ---- */
 
-static void slots_free(struct dstor_sync *s)
-{
-	unsigned int i, j;
-
-	if (!s->slots)
-		return;
-	for (i = 0; i < s->nr_slots; i++) {
-		if (!s->slots[i].pages)
-			continue;
-		for (j = 0; j < s->ann.block_size >> PAGE_SHIFT; j++)
-			if (s->slots[i].pages[j])
-				__free_page(s->slots[i].pages[j]);
-		kfree(s->slots[i].pages);
-	}
-	kfree(s->slots);
-	s->slots = NULL;
-	s->nr_slots = 0;
-}
-
 static void tree_free(struct dstor_sync *s)
 {
-	writes_drain(s);
-	slots_free(s);
+	dstor_sync_target_unshape(&s->t);
+	kfree(s->slots);
 	kvfree(s->leaves);
 	kvfree(s->mine);
 	bitmap_free(s->tree_got);
@@ -439,6 +272,8 @@ static void tree_free(struct dstor_sync *s)
 	kvfree(s->tree_fp);
 	bitmap_free(s->good);
 	bitmap_free(s->wrote);
+	s->slots = NULL;
+	s->nr_slots = 0;
 	s->leaves = NULL;
 	s->mine = NULL;
 	s->tree_got = NULL;
@@ -451,11 +286,11 @@ static void tree_free(struct dstor_sync *s)
 	s->dctx_ready = false;
 }
 
-/* What a tree of s->ann's geometry needs; s->ann is set. */
+/* What a tree of s->ann's geometry needs; the target is shaped for it. */
 static int tree_alloc(struct dstor_sync *s)
 {
-	unsigned int i, j, np = s->ann.block_size >> PAGE_SHIFT;
 	u64 n = s->ann.blocks, pkts = DIV_ROUND_UP(n, DSTOR_MC_LEAVES_PER_PKT);
+	unsigned int i;
 
 	s->leaves = kvmalloc_array(n, DSTOR_MC_HASH, GFP_KERNEL);
 	s->mine = kvmalloc_array(n, DSTOR_MC_HASH, GFP_KERNEL);
@@ -464,28 +299,13 @@ static int tree_alloc(struct dstor_sync *s)
 	s->tree_fp = kvcalloc(pkts, SYNC_FP, GFP_KERNEL);
 	s->good = bitmap_zalloc(n, GFP_KERNEL);
 	s->wrote = bitmap_zalloc(n, GFP_KERNEL);
-	/* target_hash() reads into the first SYNC_READ_DEPTH slots. */
-	BUILD_BUG_ON(SYNC_POOL_BYTES / DSTOR_MC_MAX_BLOCK < SYNC_READ_DEPTH);
-	s->nr_slots = clamp_t(unsigned int,
-			      SYNC_POOL_BYTES / s->ann.block_size,
-			      SYNC_READ_DEPTH, SYNC_POOL_MAX);
-	s->slots = kcalloc(s->nr_slots, sizeof(*s->slots), GFP_KERNEL);
+	s->slots = kcalloc(s->t.nr_bufs, sizeof(*s->slots), GFP_KERNEL);
 	if (!s->leaves || !s->mine || !s->tree_got || !s->tree_ok ||
 	    !s->tree_fp || !s->good || !s->wrote || !s->slots)
 		return -ENOMEM;
-	for (i = 0; i < s->nr_slots; i++) {
+	s->nr_slots = s->t.nr_bufs;
+	for (i = 0; i < s->nr_slots; i++)
 		s->slots[i].index = U64_MAX;
-		s->slots[i].sync = s;
-		s->slots[i].pages = kcalloc(np, sizeof(struct page *),
-					    GFP_KERNEL);
-		if (!s->slots[i].pages)
-			return -ENOMEM;
-		for (j = 0; j < np; j++) {
-			s->slots[i].pages[j] = alloc_page(GFP_KERNEL);
-			if (!s->slots[i].pages[j])
-				return -ENOMEM;
-		}
-	}
 	return 0;
 }
 
@@ -688,21 +508,13 @@ static int wait_announce(struct dstor_sync *s)
 static int tree_setup(struct dstor_sync *s)
 {
 	const struct dstor_mc_announce *a = &s->next;
-	unsigned int lbs = bdev_logical_block_size(s->bdev.bdev);
 	int ret;
 
 	chans_leave(s);
 	tree_free(s);
-	if (a->size > s->dev_size) {
-		pr_err("sync %s: the export has %llu bytes, %s only %llu\n",
-		       s->name, a->size, s->path, s->dev_size);
-		return -ENOSPC;
-	}
-	if (a->size % lbs || a->block_size % lbs) {
-		pr_err("sync %s: the export's geometry (%llu bytes, blocks of %u) does not fit %s's %u-byte sectors\n",
-		       s->name, a->size, a->block_size, s->path, lbs);
-		return -EINVAL;
-	}
+	ret = dstor_sync_target_shape(&s->t, a);
+	if (ret)
+		return ret;
 	spin_lock(&s->lock);
 	s->ann = *a;
 	s->epoch = s->next_epoch;
@@ -912,7 +724,7 @@ static struct sync_slot *slot_get(struct dstor_sync *s, u64 index)
 
 	for (i = 0; i < s->nr_slots; i++) {
 		sl = &s->slots[i];
-		if (sl->writing)
+		if (s->t.bufs[i].writing)
 			continue;
 		if (sl->index == index)
 			return sl;
@@ -945,14 +757,16 @@ static int slot_done(struct dstor_sync *s, struct sync_slot *sl)
 	unsigned int i;
 
 	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_RECEIVED, 1);
-	block_hash(s, sl->pages, index, h);
+	block_hash(s, slot_buf(s, sl)->pages, index, h);
 	if (crypto_memneq(h, s->leaves + index * DSTOR_MC_HASH,
 			  DSTOR_MC_HASH)) {
 		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_HASH_BAD, 1);
 		sl->contested = true;
 		return 0;
 	}
-	slot_write(s, sl);
+	/* The buffer is busy until its write ends; the slot is free. */
+	dstor_sync_write(&s->t, slot_buf(s, sl), index);
+	sl->index = U64_MAX;
 	set_bit(index, s->wrote);
 	memcpy(s->mine + index * DSTOR_MC_HASH, h, DSTOR_MC_HASH);
 	set_bit(index, s->good);
@@ -976,7 +790,6 @@ static int data_packet(struct dstor_sync *s, const struct dstor_mc_hdr *h)
 	struct sync_slot *sl;
 	unsigned int chunk;
 	u32 blen;
-	void *p;
 
 	if (h->index >= s->ann.blocks)
 		goto bad;
@@ -1003,10 +816,8 @@ static int data_packet(struct dstor_sync *s, const struct dstor_mc_hdr *h)
 		sl->have++;
 		s->last_useful = jiffies;
 	}
-	p = kmap_local_page(sl->pages[h->offset >> PAGE_SHIFT]);
-	memcpy(p + offset_in_page(h->offset), s->pkt + DSTOR_MC_HDR_LEN,
-	       h->len);
-	kunmap_local(p);
+	dstor_sync_buf_copy(slot_buf(s, sl), h->offset,
+			    s->pkt + DSTOR_MC_HDR_LEN, h->len);
 	sl->touched = jiffies;
 	/*
 	 * Contested: check again when the block's last chunk comes round;
@@ -1030,7 +841,8 @@ static int receive(struct dstor_sync *s)
 	int ret;
 
 	set_state(s, DSTOR_SYNC_STATE_RECEIVING);
-	ret = writes_drain(s);
+	/* Hashing used the buffers: what the slots held is gone. */
+	ret = dstor_sync_drain(&s->t);
 	if (ret)
 		return ret;
 	for (i = 0; i < s->nr_slots; i++)
@@ -1040,7 +852,7 @@ static int receive(struct dstor_sync *s)
 		return ret;
 	s->last_useful = jiffies;
 	while (s->good_count < s->ann.blocks) {
-		ret = slots_reap(s);
+		ret = dstor_sync_reap(&s->t);
 		if (ret)
 			return ret;
 		ret = sync_recv(s, &h);
@@ -1064,7 +876,7 @@ static int receive(struct dstor_sync *s)
 			return ret;
 	}
 	chans_leave(s);
-	return writes_drain(s);
+	return dstor_sync_drain(&s->t);
 }
 
 /* VERIFYING: 0 when the target now has the export's root. */
@@ -1075,12 +887,9 @@ static int verify(struct dstor_sync *s)
 	int ret;
 
 	set_state(s, DSTOR_SYNC_STATE_VERIFYING);
-	ret = blkdev_issue_flush(s->bdev.bdev);
-	if (ret) {
-		pr_err("sync %s: flushing %s failed (%d)\n", s->name, s->path,
-		       ret);
+	ret = dstor_sync_flush(&s->t);
+	if (ret)
 		return ret;
-	}
 	/* The other blocks were read and found good before receiving. */
 	good = target_hash(s, s->wrote);
 	if (good < 0)
@@ -1116,8 +925,6 @@ static int sync_main(struct dstor_sync *s)
 			return ret;
 
 		set_state(s, DSTOR_SYNC_STATE_HASHING);
-		/* Writes made through the page cache before we started. */
-		sync_blockdev(s->bdev.bdev);
 		good = target_hash(s, NULL);
 		if (good < 0)
 			return good;
@@ -1136,7 +943,6 @@ static int sync_main(struct dstor_sync *s)
 /* Give back what the sync holds, once its thread has stopped or ended. */
 static void sync_release(struct dstor_sync *s)
 {
-	writes_drain(s);
 	if (s->sock) {
 		/* Closing the socket leaves its groups. */
 		sock_release(s->sock);
@@ -1144,11 +950,7 @@ static void sync_release(struct dstor_sync *s)
 		s->nr_chans = 0;
 		atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_CHANNELS], 0);
 	}
-	if (s->bdev.bdev) {
-		/* We wrote around the page cache. */
-		invalidate_bdev(s->bdev.bdev);
-		dstor_bdev_close(&s->bdev);
-	}
+	dstor_sync_target_close(&s->t);
 	tree_free(s);
 	if (s->actx_ready)
 		dstor_mc_ctx_free(&s->actx);
@@ -1286,26 +1088,18 @@ static int sync_target(struct dstor_sync *s, struct netlink_ext_ack *extack)
 		NL_SET_ERR_MSG_MOD(extack, "the target is already being synced");
 		return -EEXIST;
 	}
-	ret = dstor_bdev_open(&s->bdev, s->path, true, s);
-	if (ret) {
-		s->bdev.bdev = NULL;
-		if (ret == -EBUSY)
-			NL_SET_ERR_MSG_MOD(extack, "the target is in use");
-		else if (ret == -EACCES || ret == -EROFS)
-			/* 6.12 refuses to open a read-only disk for writing */
-			NL_SET_ERR_MSG_MOD(extack, "the target is read-only");
-		else
-			NL_SET_ERR_MSG_MOD(extack,
-					   "cannot open the target for writing");
-		return ret;
-	}
-	s->dev = s->bdev.bdev->bd_dev;
-	if (bdev_read_only(s->bdev.bdev)) {
+	ret = dstor_sync_target_open(&s->t, s);
+	if (ret == -EBUSY)
+		NL_SET_ERR_MSG_MOD(extack, "the target is in use");
+	else if (ret == -EACCES || ret == -EROFS)
+		/* 6.12 refuses to open a read-only disk for writing */
 		NL_SET_ERR_MSG_MOD(extack, "the target is read-only");
-		return -EROFS;
-	}
-	s->dev_size = bdev_nr_bytes(s->bdev.bdev);
-	return 0;
+	else if (ret)
+		NL_SET_ERR_MSG_MOD(extack,
+				   "cannot open the target for writing");
+	else
+		s->dev = s->t.bdev.bdev->bd_dev;
+	return ret;
 }
 
 static void sync_info(struct dstor_sync *s, struct dstor_sync_info *si)
@@ -1344,9 +1138,9 @@ static int sync_create(struct net *net, const struct dstor_sync_cfg *cfg,
 	if (!s)
 		return -ENOMEM;
 	spin_lock_init(&s->lock);
-	init_waitqueue_head(&s->wq);
 	strscpy(s->name, cfg->name, sizeof(s->name));
 	strscpy(s->path, cfg->path, sizeof(s->path));
+	dstor_sync_target_init(&s->t, s->name, s->path);
 	s->net = get_net(net);
 	s->ifindex = cfg->ifindex;
 	s->started = ktime_get_ns();

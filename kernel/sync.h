@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * dstor sync (Documentation/multicast.md, "Receiving"), in two files:
+ * dstor sync (Documentation/multicast.md, "Receiving"), in three files:
  *
  *	sync.c		the syncs of the machine, and each one's receiver:
- *			socket, packets, states, target I/O
+ *			socket, packets, states
+ *	sync_io.c	its target: reads for hashing, verified writes in
+ *			flight, the pool of block buffers
  *	netlink_sync.c	SYNC_ADD, SYNC_DEL and SYNC_GET: requests read into
  *			struct dstor_sync_cfg, replies written from struct
  *			dstor_sync_info
@@ -61,5 +63,66 @@ int dstor_sync_add(struct net *net, const struct dstor_sync_cfg *cfg,
 int dstor_sync_del(u32 index);
 int dstor_sync_get(u32 index, struct dstor_sync_info *info);
 int dstor_sync_next(unsigned long *pos, struct dstor_sync_info *info);
+
+/* ---- the target (sync_io.c), for sync.c ---- */
+
+struct dstor_sync_target;
+
+/*
+ * One block of the export in memory: read from the target for hashing, or
+ * assembled from packets and written to it. @pages hold the block one
+ * after the other. While @writing, the write is in flight or not yet
+ * reaped: hands off.
+ */
+struct dstor_sync_buf {
+	struct page **pages;
+	struct dstor_sync_target *t;
+	u64 index;			/* the block being written */
+	bool writing;			/* the sync thread's */
+	bool written;			/* completion -> thread (acquire) */
+	int status;			/* of the write, once @written */
+};
+
+/*
+ * A sync's target: the block device, opened exclusively for writing, and,
+ * for the tree being received, its geometry and a pool of block buffers.
+ * The sync's thread owns it (or whoever stopped the thread); write
+ * completions touch @writes, @written, @wq and their buffer's @status and
+ * @written only.
+ */
+struct dstor_sync_target {
+	struct dstor_bdev bdev;
+	const char *name;		/* the sync's export and */
+	const char *path;		/* target, for the log */
+	u64 dev_size;			/* bytes */
+	u64 size;			/* the tree's geometry, once shaped */
+	u32 block_size;
+	u64 blocks;
+	unsigned int nr_pages;		/* per buffer */
+	struct dstor_sync_buf *bufs;
+	unsigned int nr_bufs;		/* 0: not shaped */
+	atomic_t writes;		/* in flight */
+	atomic_t written;		/* ended, not yet reaped */
+	wait_queue_head_t wq;		/* a write ended */
+};
+
+void dstor_sync_target_init(struct dstor_sync_target *t, const char *name,
+			    const char *path);
+int dstor_sync_target_open(struct dstor_sync_target *t, void *holder);
+void dstor_sync_target_close(struct dstor_sync_target *t);
+int dstor_sync_target_shape(struct dstor_sync_target *t,
+			    const struct dstor_mc_announce *a);
+void dstor_sync_target_unshape(struct dstor_sync_target *t);
+u32 dstor_sync_block_len(const struct dstor_sync_target *t, u64 index);
+void dstor_sync_buf_copy(struct dstor_sync_buf *b, u32 offset,
+			 const void *src, u32 len);
+int dstor_sync_read(struct dstor_sync_target *t, const unsigned long *only,
+		    void (*each)(void *arg, u64 index, struct page **pages),
+		    void *arg);
+void dstor_sync_write(struct dstor_sync_target *t, struct dstor_sync_buf *b,
+		      u64 index);
+int dstor_sync_reap(struct dstor_sync_target *t);
+int dstor_sync_drain(struct dstor_sync_target *t);
+int dstor_sync_flush(struct dstor_sync_target *t);
 
 #endif /* _DSTOR_SYNC_H */
