@@ -6,6 +6,9 @@
  * struct dstor_sync_info; the syncs themselves are sync.c's (sync.h). The
  * policies, which the attributes passed before a handler runs, and the
  * ops table are netlink.c's.
+ *
+ * Every command acts in the requester's network namespace: a sync of
+ * another namespace is "no such sync".
  */
 #include <linux/slab.h>
 #include <net/genetlink.h>
@@ -158,7 +161,7 @@ int dstor_nl_sync_del(struct sk_buff *skb, struct genl_info *info)
 
 	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_INDEX))
 		return -EINVAL;
-	ret = dstor_sync_del(nla_get_u32(index));
+	ret = dstor_sync_del(genl_info_net(info), nla_get_u32(index));
 	if (ret == -ENOENT)
 		NL_SET_ERR_MSG_ATTR(info->extack, index, "no such sync");
 	return ret;
@@ -176,7 +179,7 @@ int dstor_nl_sync_get(struct sk_buff *skb, struct genl_info *info)
 	ret = reply_alloc(&msg, &si);
 	if (ret)
 		return ret;
-	ret = dstor_sync_get(nla_get_u32(index), si);
+	ret = dstor_sync_get(genl_info_net(info), nla_get_u32(index), si);
 	if (ret)
 		NL_SET_ERR_MSG_ATTR(info->extack, index, "no such sync");
 	return sync_reply(info, msg, si, DSTOR_CMD_SYNC_GET, ret);
@@ -185,6 +188,7 @@ int dstor_nl_sync_get(struct sk_buff *skb, struct genl_info *info)
 /* cb->args[0]: the index to go on from. */
 int dstor_nl_sync_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
+	struct net *net = sock_net(cb->skb->sk);
 	unsigned long pos = cb->args[0];
 	struct dstor_sync_info *si;
 	void *hdr;
@@ -192,7 +196,7 @@ int dstor_nl_sync_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	si = kmalloc(sizeof(*si), GFP_KERNEL);
 	if (!si)
 		return -ENOMEM;
-	while (!dstor_sync_next(&pos, si)) {
+	while (!dstor_sync_next(net, &pos, si)) {
 		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
 				  cb->nlh->nlmsg_seq, &dstor_genl_family,
 				  NLM_F_MULTI, DSTOR_CMD_SYNC_GET);

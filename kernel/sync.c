@@ -27,7 +27,7 @@
  *
  * When the sync ends (DONE, FAILED or stopped) the thread leaves its
  * groups, releases the socket and closes the target; the sync stays listed
- * until SYNC_DEL.
+ * until SYNC_DEL, or until its network namespace goes away.
  *
  * The target's I/O is sync_io.c's, netlink netlink_sync.c's: this file
  * offers them the calls of sync.h.
@@ -45,6 +45,7 @@
 #include <linux/xarray.h>
 #include <net/addrconf.h>
 #include <net/ipv6.h>
+#include <net/net_namespace.h>
 #include <net/sock.h>
 
 #include "sync.h"
@@ -91,7 +92,7 @@ struct dstor_sync {
 	u32 index;
 	char name[DSTOR_NAME_MAX];
 	char path[DSTOR_PATH_MAX];
-	struct net *net;
+	struct net *net;		/* no reference: see sync_net_pre_exit() */
 	int ifindex;
 	dev_t dev;
 	struct dstor_key key;
@@ -999,7 +1000,6 @@ static void sync_free(struct dstor_sync *s)
 		put_task_struct(s->task);
 	}
 	sync_release(s);
-	put_net(s->net);
 	memzero_explicit(&s->key, sizeof(s->key));
 	kfree(s);
 }
@@ -1061,6 +1061,7 @@ static int sync_socket(struct dstor_sync *s, struct netlink_ext_ack *extack)
 	return ret;
 }
 
+/* A sync of any namespace: a block device is the machine's. */
 static struct dstor_sync *sync_find_dev(dev_t dev)
 {
 	struct dstor_sync *s;
@@ -1141,7 +1142,7 @@ static int sync_create(struct net *net, const struct dstor_sync_cfg *cfg,
 	strscpy(s->name, cfg->name, sizeof(s->name));
 	strscpy(s->path, cfg->path, sizeof(s->path));
 	dstor_sync_target_init(&s->t, s->name, s->path);
-	s->net = get_net(net);
+	s->net = net;
 	s->ifindex = cfg->ifindex;
 	s->started = ktime_get_ns();
 	s->state = DSTOR_SYNC_STATE_WAITING;
@@ -1222,13 +1223,17 @@ int dstor_sync_add(struct net *net, const struct dstor_sync_cfg *cfg,
 	return ret;
 }
 
-/* Stop sync @index and forget it; -ENOENT if there is none. */
-int dstor_sync_del(u32 index)
+/* Stop sync @index of @net and forget it; -ENOENT if @net has none. */
+int dstor_sync_del(struct net *net, u32 index)
 {
 	struct dstor_sync *s;
 
 	mutex_lock(&sync_mutex);
-	s = xa_erase(&syncs, index);
+	s = xa_load(&syncs, index);
+	if (s && net_eq(s->net, net))
+		xa_erase(&syncs, index);
+	else
+		s = NULL;
 	mutex_unlock(&sync_mutex);
 	if (!s)
 		return -ENOENT;
@@ -1236,15 +1241,15 @@ int dstor_sync_del(u32 index)
 	return 0;
 }
 
-/* Describe sync @index; -ENOENT if there is none. */
-int dstor_sync_get(u32 index, struct dstor_sync_info *info)
+/* Describe sync @index of @net; -ENOENT if @net has none. */
+int dstor_sync_get(struct net *net, u32 index, struct dstor_sync_info *info)
 {
 	struct dstor_sync *s;
 	int ret = -ENOENT;
 
 	mutex_lock(&sync_mutex);
 	s = xa_load(&syncs, index);
-	if (s) {
+	if (s && net_eq(s->net, net)) {
 		sync_info(s, info);
 		ret = 0;
 	}
@@ -1253,11 +1258,12 @@ int dstor_sync_get(u32 index, struct dstor_sync_info *info)
 }
 
 /*
- * Describe the sync with the lowest index at or past *@pos, and move
- * *@pos past it; -ENOENT when there is none. For dumps, which keep *@pos
- * between their rounds.
+ * Describe the sync of @net with the lowest index at or past *@pos, and
+ * move *@pos past it; -ENOENT when there is none. For dumps, which keep
+ * *@pos between their rounds.
  */
-int dstor_sync_next(unsigned long *pos, struct dstor_sync_info *info)
+int dstor_sync_next(struct net *net, unsigned long *pos,
+		    struct dstor_sync_info *info)
 {
 	struct dstor_sync *s;
 	unsigned long i;
@@ -1265,6 +1271,8 @@ int dstor_sync_next(unsigned long *pos, struct dstor_sync_info *info)
 
 	mutex_lock(&sync_mutex);
 	xa_for_each_start(&syncs, i, s, *pos) {
+		if (!net_eq(s->net, net))
+			continue;
 		sync_info(s, info);
 		*pos = i + 1;
 		ret = 0;
@@ -1274,21 +1282,59 @@ int dstor_sync_next(unsigned long *pos, struct dstor_sync_info *info)
 	return ret;
 }
 
-int dstor_sync_init(void)
-{
-	return 0;
-}
-
-void dstor_sync_exit(void)
+/*
+ * Take a sync of @net (any, when @net is NULL) out of the array; NULL
+ * when there is none left.
+ */
+static struct dstor_sync *sync_take(struct net *net)
 {
 	struct dstor_sync *s;
 	unsigned long i;
 
 	mutex_lock(&sync_mutex);
 	xa_for_each(&syncs, i, s) {
-		xa_erase(&syncs, i);
-		sync_free(s);
+		if (!net || net_eq(s->net, net)) {
+			xa_erase(&syncs, i);
+			break;
+		}
 	}
 	mutex_unlock(&sync_mutex);
+	return s;
+}
+
+/*
+ * A namespace going away takes its syncs along: their socket and
+ * interface are gone with it, and nobody could reach them to delete them.
+ * So a sync holds no reference to its namespace (as a kernel socket does
+ * not); this runs while the namespace still works, before its devices go.
+ */
+static void __net_exit sync_net_pre_exit(struct net *net)
+{
+	struct dstor_sync *s;
+
+	while ((s = sync_take(net))) {
+		pr_info("sync %s: its network namespace is going away: stopped\n",
+			s->name);
+		sync_free(s);
+	}
+}
+
+static struct pernet_operations sync_net_ops = {
+	.pre_exit = sync_net_pre_exit,
+};
+
+int dstor_sync_init(void)
+{
+	return register_pernet_subsys(&sync_net_ops);
+}
+
+/* After the family is gone: no sync can be added any more. */
+void dstor_sync_exit(void)
+{
+	struct dstor_sync *s;
+
+	while ((s = sync_take(NULL)))
+		sync_free(s);
+	unregister_pernet_subsys(&sync_net_ops);
 	xa_destroy(&syncs);
 }

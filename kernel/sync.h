@@ -56,13 +56,20 @@ struct dstor_sync_info {
 	struct dstor_stats stats;
 };
 
-/* A sync's target is a block device: one sync at a time per target. */
+/*
+ * A sync lives in the network namespace it was added from (@net): its
+ * socket and interface are there, and only that namespace sees it, gets
+ * it or deletes it; when the namespace goes away, so does the sync. Its
+ * target is a block device of the machine: one sync at a time per target,
+ * whatever the namespace.
+ */
 int dstor_sync_add(struct net *net, const struct dstor_sync_cfg *cfg,
 		   struct netlink_ext_ack *extack, enum dstor_sync_part *bad,
 		   struct dstor_sync_info *info);
-int dstor_sync_del(u32 index);
-int dstor_sync_get(u32 index, struct dstor_sync_info *info);
-int dstor_sync_next(unsigned long *pos, struct dstor_sync_info *info);
+int dstor_sync_del(struct net *net, u32 index);
+int dstor_sync_get(struct net *net, u32 index, struct dstor_sync_info *info);
+int dstor_sync_next(struct net *net, unsigned long *pos,
+		    struct dstor_sync_info *info);
 
 /* ---- the target (sync_io.c), for sync.c ---- */
 
