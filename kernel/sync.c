@@ -132,6 +132,7 @@ struct dstor_sync {
 	unsigned long ann_seen;		/* jiffies: the current tree announced */
 	struct sync_source sources[SYNC_SOURCES];
 	unsigned int nr_sources;
+	bool told_geometry;		/* announce_refused() has spoken */
 	u8 *leaves;			/* the export's leaf hashes */
 	u8 *mine;			/* the target's */
 	unsigned long *tree_got;	/* TREE packets received */
@@ -312,6 +313,28 @@ static int tree_alloc(struct dstor_sync *s)
 
 /* ---- packets ---- */
 
+/*
+ * An ANNOUNCE that opened but breaks the protocol's rules (decoded as far
+ * as it goes into s->next): said once per sync, since without a key
+ * anybody can send these.
+ */
+static void announce_refused(struct dstor_sync *s, int err)
+{
+	const struct dstor_mc_announce *a = &s->next;
+
+	if (s->told_geometry)
+		return;
+	s->told_geometry = true;
+	if (err == -DSTOR_EMC_RESERVED)
+		pr_warn("sync %s: dropping announcements with reserved bytes set\n",
+			s->name);
+	else
+		pr_warn("sync %s: dropping announcements of a geometry this receiver does not take (%llu bytes in %llu blocks of %u, chunks of %u; it takes blocks of a power of two from %u to %u bytes, at most %u of them, chunks of %u)\n",
+			s->name, a->size, a->blocks, a->block_size, a->chunk,
+			DSTOR_MC_MIN_BLOCK, DSTOR_MC_MAX_BLOCK,
+			DSTOR_MC_MAX_BLOCKS, DSTOR_MC_CHUNK);
+}
+
 /* Check an ANNOUNCE (header in @h) and decode it into s->next. */
 static int announce_check(struct dstor_sync *s, const struct dstor_mc_hdr *h)
 {
@@ -338,10 +361,13 @@ static int announce_check(struct dstor_sync *s, const struct dstor_mc_hdr *h)
 	ret = dstor_mc_verify(&s->actx, s->pkt, h);
 	if (ret)
 		return ret;
-	if (dstor_mc_announce_decode(s->pkt + DSTOR_MC_HDR_LEN, &s->next,
-				     DSTOR_MC_MIN_BLOCK, DSTOR_MC_MAX_BLOCK,
-				     DSTOR_MC_MAX_BLOCKS))
+	ret = dstor_mc_announce_decode(s->pkt + DSTOR_MC_HDR_LEN, &s->next,
+				       DSTOR_MC_MIN_BLOCK, DSTOR_MC_MAX_BLOCK,
+				       DSTOR_MC_MAX_BLOCKS);
+	if (ret) {
+		announce_refused(s, ret);
 		return -EBADMSG;
+	}
 	if (s->pinned && crypto_memneq(s->next.root, s->pin_root,
 				       DSTOR_MC_HASH))
 		return -EBADMSG;

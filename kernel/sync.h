@@ -78,8 +78,8 @@ struct dstor_sync_target;
 /*
  * One block of the export in memory: read from the target for hashing, or
  * assembled from packets and written to it. @pages hold the block one
- * after the other. While @writing, the write is in flight or not yet
- * reaped: hands off.
+ * after the other (a block smaller than a page has a page of its own).
+ * While @writing, the write is in flight or not yet reaped: hands off.
  */
 struct dstor_sync_buf {
 	struct page **pages;

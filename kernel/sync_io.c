@@ -13,8 +13,11 @@
  * reads blocks into the first SYNC_READ_DEPTH buffers, that many in flight
  * while the caller hashes the one before.
  *
- * A chunk of a DATA packet never straddles a page: chunks start at
- * multiples of DSTOR_MC_CHUNK, which divides PAGE_SIZE.
+ * A block may be smaller than a page (a 4 KiB block on a kernel with
+ * 64 KiB pages): it then takes one page of its own, and nothing here
+ * divides a block size by the page size. A chunk of a DATA packet never
+ * straddles a page: chunks start at multiples of DSTOR_MC_CHUNK, which
+ * divides PAGE_SIZE.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -113,11 +116,11 @@ int dstor_sync_target_shape(struct dstor_sync_target *t,
 	t->size = a->size;
 	t->block_size = a->block_size;
 	t->blocks = a->blocks;
-	t->nr_pages = a->block_size >> PAGE_SHIFT;
+	t->nr_pages = DIV_ROUND_UP(a->block_size, PAGE_SIZE);
 	/* dstor_sync_read() reads into the first SYNC_READ_DEPTH buffers. */
 	BUILD_BUG_ON(SYNC_POOL_BYTES / DSTOR_MC_MAX_BLOCK < SYNC_READ_DEPTH);
 	t->nr_bufs = clamp_t(unsigned int,
-			     SYNC_POOL_BYTES / a->block_size,
+			     SYNC_POOL_BYTES / (t->nr_pages * PAGE_SIZE),
 			     SYNC_READ_DEPTH, SYNC_POOL_MAX);
 	t->bufs = kcalloc(t->nr_bufs, sizeof(*t->bufs), GFP_KERNEL);
 	if (!t->bufs)
