@@ -2,10 +2,18 @@
 /*
  * The MLD watcher of a multicast export (Documentation/multicast.md "MLD
  * handling"): a packet handler for IPv6 on the served interface that picks
- * out the MLD messages, parses them and keeps which of the export's groups
- * are listened, for the sender thread in mcast.c (mcast.h says who touches
- * what). It runs in softirq: no message allocates anything or takes more
- * work than its length.
+ * out the MLD messages, checks that they come from the link, parses them
+ * and keeps which of the export's groups are listened, for the sender
+ * thread in mcast.c (mcast.h says who touches what). It runs in softirq: no
+ * message allocates anything or takes more work than its length.
+ *
+ * A message counts only as MLD from the link (RFC 3810 5.1.14, 5.2.13 and
+ * 6.2; RFC 2710 3 and RFC 3590 for MLDv1): hop limit 1, a Router Alert
+ * option with the MLD value in a hop-by-hop header, and a link-local
+ * source address, or :: for a report or done (a host with no address
+ * yet). One routed here, or sent from off the link, is counted in MLD_BAD
+ * with the malformed ones and changes nothing: no report makes a group
+ * listened, no query sets a timer.
  */
 #include <linux/icmpv6.h>
 #include <linux/if_ether.h>
@@ -19,8 +27,13 @@
 
 #define MC_LI_QUERIER	(MC_QRV * MC_QI + msecs_to_jiffies(MC_QRI_MS))
 #define MC_LI_DEFAULT	((2 * 125 + 10) * HZ)
-#define MC_LI_MIN	(10 * HZ)
-#define MC_LI_MAX	(3600 * HZ)
+/*
+ * What the link's queries may set the listener interval to: any host on
+ * the link can send one, so only from our own querier's interval up to the
+ * RFC defaults (what a link without a querier gets).
+ */
+#define MC_LI_MIN	MC_LI_QUERIER
+#define MC_LI_MAX	MC_LI_DEFAULT
 #define MC_LLQT		(2 * HZ)	/* last listener query time */
 #define MC_LLQT_OURS	msecs_to_jiffies(MC_QRV * MC_LLQI_MS)
 
@@ -152,22 +165,29 @@ static u32 mld_code(u32 v, unsigned int mant_bits, u32 exp_flag)
 	       (((v >> mant_bits) & 7) + 3);
 }
 
-/* Another querier's query: its timers tell how often listeners report. */
-static void mld_query(struct dstor_mld *w, const struct sk_buff *skb,
+/*
+ * Another querier's query at [off, end): its timers tell how often
+ * listeners report. False if malformed (RFC 3810 8.1: 24 bytes is MLDv1,
+ * 28 and more MLDv2 with its sources, anything else is not a query).
+ */
+static bool mld_query(struct dstor_mld *w, const struct sk_buff *skb,
 		      unsigned int off, unsigned int end)
 {
-	u8 qb[28];
-	const u8 *q;
+	unsigned int len = end - off;
 	u32 mrd, qrv = 2, qqi = 125;
 	unsigned long li;
+	u8 qb[28];
+	const u8 *q;
 
-	if (w->querier || end - off < 24)
-		return;
-	q = skb_header_pointer(skb, off, end - off >= 28 ? 28 : 24, qb);
-	if (!q)
-		return;
+	if (len != 24 && len < 28)
+		return false;
+	q = skb_header_pointer(skb, off, len == 24 ? 24 : 28, qb);
+	if (!q || (len >= 28 && 28 + 16 * dstor_get16(q + 26) > len))
+		return false;
+	if (w->querier)
+		return true;
 	mrd = dstor_get16(q + 4);
-	if (end - off >= 28) {
+	if (len >= 28) {
 		mrd = mld_code(mrd, 12, 32768);
 		qrv = q[24] & 7 ?: 2;
 		qqi = mld_code(q[25], 4, 128) ?: 125;
@@ -175,6 +195,65 @@ static void mld_query(struct dstor_mld *w, const struct sk_buff *skb,
 	li = clamp_t(unsigned long, qrv * qqi * HZ + msecs_to_jiffies(mrd),
 		     MC_LI_MIN, MC_LI_MAX);
 	WRITE_ONCE(w->li, li);
+	return true;
+}
+
+/*
+ * A Router Alert option with the MLD value in the hop-by-hop header that
+ * follows the IPv6 header (RFC 2711); false without one, or if the options
+ * run past the header.
+ */
+static bool mld_router_alert(const struct sk_buff *skb)
+{
+	unsigned int off = sizeof(struct ipv6hdr), end;
+	u8 ob[4];
+	const u8 *o;
+
+	o = skb_header_pointer(skb, off, 2, ob);
+	if (!o)
+		return false;
+	end = off + (o[1] + 1) * 8;
+	off += 2;
+	while (off < end) {
+		o = skb_header_pointer(skb, off, 1, ob);
+		if (!o)
+			return false;
+		if (o[0] == IPV6_TLV_PAD1) {	/* one byte, no length */
+			off++;
+			continue;
+		}
+		if (end - off < 2)
+			return false;
+		o = skb_header_pointer(skb, off, 2, ob);
+		if (!o || o[1] > end - off - 2)
+			return false;
+		if (o[0] == IPV6_TLV_ROUTERALERT) {
+			o = skb_header_pointer(skb, off, 4, ob);
+			return o && o[1] == 2 &&
+			       dstor_get16(o + 2) == IPV6_OPT_ROUTERALERT_MLD;
+		}
+		off += 2 + o[1];
+	}
+	return false;
+}
+
+/*
+ * Sent on the link, for MLD: hop limit 1 (not routed), a link-local source
+ * (fe80::/10; or :: for a report or done from a host without an address
+ * yet) and a Router Alert.
+ */
+static bool mld_from_link(const struct sk_buff *skb,
+			  const struct ipv6hdr *ip6, u8 type)
+{
+	int t = ipv6_addr_type(&ip6->saddr);
+
+	if (ip6->hop_limit != 1)
+		return false;
+	if ((t & (IPV6_ADDR_LINKLOCAL | IPV6_ADDR_UNICAST)) !=
+	    (IPV6_ADDR_LINKLOCAL | IPV6_ADDR_UNICAST) &&
+	    (t != IPV6_ADDR_ANY || type == ICMPV6_MGM_QUERY))
+		return false;
+	return ip6->nexthdr == NEXTHDR_HOP && mld_router_alert(skb);
 }
 
 static int mld_rcv(struct sk_buff *skb, struct net_device *dev,
@@ -221,13 +300,16 @@ static int mld_rcv(struct sk_buff *skb, struct net_device *dev,
 	if (type != ICMPV6_MGM_QUERY)
 		dstor_stat_add(w->stats, DSTOR_STAT_MLD_REPORTS, 1);
 	len = end - off;
+	if (!mld_from_link(skb, ip6, type))
+		goto bad;
 	if (skb->ip_summed != CHECKSUM_PARTIAL &&
 	    csum_ipv6_magic(&ip6->saddr, &ip6->daddr, len, IPPROTO_ICMPV6,
 			    skb_checksum(skb, off, len, 0)))
 		goto bad;
 	switch (type) {
 	case ICMPV6_MGM_QUERY:
-		mld_query(w, skb, off, end);
+		if (!mld_query(w, skb, off, end))
+			goto bad;
 		break;
 	case ICMPV6_MGM_REPORT:
 	case ICMPV6_MGM_REDUCTION:
@@ -245,8 +327,7 @@ static int mld_rcv(struct sk_buff *skb, struct net_device *dev,
 	}
 	goto out;
 bad:
-	if (type != ICMPV6_MGM_QUERY)
-		dstor_stat_add(w->stats, DSTOR_STAT_MLD_BAD, 1);
+	dstor_stat_add(w->stats, DSTOR_STAT_MLD_BAD, 1);
 out:
 	consume_skb(skb);
 	return NET_RX_SUCCESS;
