@@ -132,7 +132,7 @@ static u32 mc_nr_chans(u32 n)
 
 static u32 mc_hash(const struct dstor_mcast *m, const struct in6_addr *a)
 {
-	return jhash2(a->s6_addr32, 4, m->seed) & m->bucket_mask;
+	return jhash(a, sizeof(*a), m->seed) & m->bucket_mask;
 }
 
 static void mc_insert(struct dstor_mcast *m, u32 i)
