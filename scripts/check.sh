@@ -6,7 +6,8 @@
 #   1. dependencies (apt, idempotent)
 #   2. host: the tool's and the wire format's unit tests under ASan/UBSan,
 #      and libFuzzer over the wire-format decoders (FUZZ_SECONDS, 42)
-#   3. kernel style (checkpatch --strict) and sparse
+#   3. kernel style (checkpatch --strict) and sparse on both kernels (any
+#      sparse or compiler warning fails)
 #   4. the module for Debian 12's 6.1 and for 6.12 with W=1, no warnings
 #   5. DKMS: dkms add + dkms build for both kernels
 #   6. the VM selftests on 6.1 and on 6.12, and the two-machine crash test
@@ -46,7 +47,11 @@ run "fuzz" make --no-print-directory fuzz
 
 step "kernel style"
 run "checkpatch" make --no-print-directory style
-run "sparse 6.1" make --no-print-directory sparse KVER="$(make -s --no-print-directory print-kver61)"
+kver61=$(make -s --no-print-directory print-kver61)
+kver612=$(make -s --no-print-directory print-kver612)
+for kver in $kver61 $kver612; do
+	run "sparse $kver" make --no-print-directory sparse KVER="$kver"
+done
 
 step "module builds"
 run "module builds (6.1, 6.12)" make --no-print-directory modules
@@ -66,7 +71,7 @@ step "DKMS"
 run "dkms build for both kernels" make --no-print-directory dkms-check
 
 tests=${VM_TESTS:-$(cat selftests/TESTS)}
-for kver in $(make -s --no-print-directory print-kver61) $(make -s --no-print-directory print-kver612); do
+for kver in $kver61 $kver612; do
 	step "VM selftests on $kver"
 	# shellcheck disable=SC2086 # one word per test
 	run "VM selftests $kver" vm_run --kernel "/boot/vmlinuz-$kver" \
