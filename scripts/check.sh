@@ -10,13 +10,14 @@
 #      sparse or compiler warning fails)
 #   4. the module for Debian 12's 6.1 and for 6.12 with W=1, no warnings
 #   5. DKMS: dkms add + dkms build for both kernels
-#   6. the VM selftests on 6.1 and on 6.12, and the two-machine crash test
-#      (selftests/vm/pair.sh: the exporter's QEMU killed during writes)
+#   6. the VM selftests on 6.1 and on 6.12 (on 6.12, make demo's kernel,
+#      demo.sh first), and the two-machine crash test (selftests/vm/pair.sh:
+#      the exporter's QEMU killed during writes)
 #   7. the VM selftests on the debug kernel (KASAN, lockdep, kmemleak,
 #      KFENCE, UBSAN) when ../shared/debug-kernel is there
 #
 # Environment: CHECK_SKIP_DEPS=1 skips step 1; VM_TESTS="a.sh b.sh" runs
-# only those selftests.
+# only those selftests (and not the demo).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,8 +71,11 @@ done
 step "DKMS"
 run "dkms build for both kernels" make --no-print-directory dkms-check
 
-tests=${VM_TESTS:-$(cat selftests/TESTS)}
 for kver in $kver61 $kver612; do
+	tests=${VM_TESTS:-$(cat selftests/TESTS)}
+	# make demo's walkthrough, so that it cannot break unnoticed: on its
+	# kernel, in the same boot (about 30 s).
+	[ -n "${VM_TESTS:-}" ] || [ "$kver" != "$kver612" ] || tests="demo.sh $tests"
 	step "VM selftests on $kver"
 	# shellcheck disable=SC2086 # one word per test
 	run "VM selftests $kver" vm_run --kernel "/boot/vmlinuz-$kver" \
