@@ -14,16 +14,22 @@
 #      demo.sh first), and the two-machine crash test (selftests/vm/pair.sh:
 #      the exporter's QEMU killed during writes)
 #   7. the VM selftests on the debug kernel (KASAN, lockdep, kmemleak,
-#      KFENCE, UBSAN) when ../shared/debug-kernel is there
+#      KFENCE, UBSAN) from ../shared/debug-kernel: skipped only when that
+#      directory does not exist; one that exists but cannot be used (no
+#      readable bzImage or build-tree.tar.xz, a module that does not build
+#      against it) fails
 #
 # Environment: CHECK_SKIP_DEPS=1 skips step 1; VM_TESTS="a.sh b.sh" runs
-# only those selftests (and not the demo).
+# only those selftests (and not the demo); DEBUG_KERNEL_DIR is the debug
+# kernel's directory.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 start=$(date +%s)
 failed=()
 step() { printf '\n==== %s (%ds)\n' "$*" $(($(date +%s) - start)); }
+# run NAME CMD...: CMD's verdict under NAME; a failure goes into the
+# summary. Returns CMD's status.
 run() {
 	local name=$1
 	shift
@@ -32,6 +38,7 @@ run() {
 	else
 		echo "---- $name: FAILED"
 		failed+=("$name")
+		return 1
 	fi
 }
 
@@ -89,18 +96,34 @@ done
 
 step "VM selftests on the debug kernel"
 debug_dir=${DEBUG_KERNEL_DIR:-../shared/debug-kernel}
-if [ -f "$debug_dir/bzImage" ] && [ -f "$debug_dir/build-tree.tar.xz" ]; then
-	if make --no-print-directory debug-module DEBUG_KERNEL_DIR="$(cd "$debug_dir" && pwd)"; then
-		# shellcheck disable=SC2086
-		run "VM selftests debug kernel" vm_run --debug \
-			--kernel "$debug_dir/bzImage" --modules none \
-			--ko build/kmod/debug/dstor.ko --tool build/tool/dstor "${extras[@]}" \
-			${VM_TESTS_DEBUG:-$(cat selftests/TESTS.debug)}
-	else
-		failed+=("debug module build")
-	fi
-else
+# shellcheck source=selftests/vm/kver.sh
+source selftests/vm/kver.sh
+# usable_debug_kernel DIR: a directory with a readable kernel image and
+# module build tree; says what is wrong otherwise.
+# (A corrupt build-tree.tar.xz fails the module build: tar reads it all.)
+usable_debug_kernel() {
+	local f bad=
+	[ -d "$1" ] || { echo "$1: not a directory"; return 1; }
+	for f in bzImage build-tree.tar.xz; do
+		if [ ! -f "$1/$f" ] || [ ! -r "$1/$f" ]; then
+			echo "$1/$f: missing or unreadable"
+			bad=1
+		fi
+	done
+	[ -n "$bad" ] || kernel_release "$1/bzImage" >/dev/null ||
+		{ echo "$1/bzImage: not a kernel image"; bad=1; }
+	[ -z "$bad" ]
+}
+if [ ! -e "$debug_dir" ] && [ ! -L "$debug_dir" ]; then
 	echo "SKIP: no debug kernel at $debug_dir (build one with: make debug-kernel)"
+elif run "debug kernel at $debug_dir" usable_debug_kernel "$debug_dir" &&
+	run "debug module build" make --no-print-directory debug-module \
+		DEBUG_KERNEL_DIR="$(cd "$debug_dir" && pwd)"; then
+	# shellcheck disable=SC2086 # one word per test
+	run "VM selftests debug kernel" vm_run --debug \
+		--kernel "$debug_dir/bzImage" --modules none \
+		--ko build/kmod/debug/dstor.ko --tool build/tool/dstor "${extras[@]}" \
+		${VM_TESTS_DEBUG:-$(cat selftests/TESTS.debug)}
 fi
 
 step "summary"
