@@ -263,7 +263,7 @@ ns_cleanup() { ns_del "$NS_EX" "$NS_IM"; }
 show_json() {
 	{ in_ex dstor show --json; in_im dstor show --json; } |
 		jq -s '{exports: (map(.exports) | add), imports: (map(.imports) | add),
-			syncs: (map(.syncs) | add), crypto: .[0].crypto}'
+			syncs: (map(.syncs) | add), crypto: .[0].crypto, limits: .[0].limits}'
 }
 
 # dstor_down NS...: remove what dstor has in each namespace (imports
