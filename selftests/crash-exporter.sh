@@ -48,7 +48,8 @@ ncpid=$!
 at_exit "kill $ncpid; dstor export del $PAIR_EXPORT"
 
 ktap_check "export $PAIR_EXPORT on $PAIR_DISK, as the crash left it" \
-	dstor export add "$PAIR_EXPORT" --device "$PAIR_DISK" --listen "$PAIR_EX_IP:$PAIR_PORT" ||
+	dstor export add "$PAIR_EXPORT" --device "$PAIR_DISK" --listen "$PAIR_EX_IP:$PAIR_PORT" \
+		--uuid "$PAIR_UUID" ||
 	pair_fatal
 # On the console too: pair.sh checks the killed first boot's console for it.
 echo "crash-exporter: export $PAIR_EXPORT up on $PAIR_DISK (boot ${boot:-?})" >/dev/kmsg

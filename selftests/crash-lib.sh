@@ -32,6 +32,9 @@ PAIR_PORT=7420
 # or, if it gave up, "ABORT REASON".
 PAIR_CTL_PORT=7421
 PAIR_EXPORT=crash
+# The export's identity, the same in both of the exporter's boots, as an
+# admin's configuration would keep it: the import resumes against it.
+PAIR_UUID=6c0e5f1a-2b3d-4e5f-8a9b-0c1d2e3f4a5b
 PAIR_DISK=/dev/vda
 
 pair_arg() {

@@ -48,7 +48,7 @@ for ((i = 1; i <= FSYNCS; i++)); do
 done
 
 ktap_header
-ktap_plan $((13 + ${#points[@]}))
+ktap_plan $((17 + ${#points[@]}))
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 
@@ -265,5 +265,53 @@ damaged() {
 	return $rc
 }
 ktap_check "dstor-logreplay refuses damaged logs" damaged
+
+# --- an exporter restart, and what its volatile cache held -----------------------
+# The export is deleted and added again with its identity (--uuid), as an
+# exporter reboot would: whatever sat in the device's volatile write cache
+# is gone. If the importer had a write completed after its last completed
+# FLUSH, that write may be lost after it was acknowledged: the import must
+# fail, saying so, not resume as if nothing happened. After a FLUSH it
+# resumes. (dm-log-writes gives the export its volatile cache.)
+CU=6f1e0c2a-4b5d-4e6f-9a0b-1c2d3e4f5a6b
+T="--timeout 5 --retries 2 --reconnect 1:1 --keepalive 1 --dead-after 2"
+DM2=durc-$$
+restart() {
+	in_ex dstor export del durc &&
+	in_ex dstor export add durc --device "/dev/mapper/$DM2" --listen "$EX_IP4:7420" --uuid $CU
+}
+ci() { in_im dstor show --json | jq -r ".imports[] | select(.device == \"$cdev\") | $1"; }
+at_exit "dmsetup remove $DM2"
+at_exit 'in_ex dstor export del durc'
+at_exit '[ -z "$cdev" ] || in_im dstor import del "$cdev"'
+cdev=''
+cache_setup() {
+	zero $LOG 1 &&
+	dmsetup create "$DM2" --table "0 $((MB << 11)) log-writes $DATA $LOG" &&
+	dmsetup mknodes "$DM2" &&
+	in_ex dstor export add durc --device "/dev/mapper/$DM2" --listen "$EX_IP4:7420" --uuid $CU &&
+	# shellcheck disable=SC2086
+	cdev=$(in_im dstor import add durc --peer "$EX_IP4:7420" --connections 2 $T) &&
+	test "$(cat "/sys/block/${cdev#/dev/}/queue/write_cache")" = "write back"
+}
+ktap_check "an export with a volatile cache, imported with a fixed uuid" cache_setup
+flushed() {
+	dd if=/dev/urandom of="$cdev" bs=64k count=4 oflag=direct conv=fsync status=none &&
+	restart &&
+	wait_for 20 eval '[ "$(ci .state)" = connected ] && [ "$(ci .stats.reconnects)" -gt 0 ]' &&
+	dd if="$cdev" of=/dev/null bs=64k count=4 iflag=direct status=none
+}
+ktap_check "a restart after the last write was flushed: the import resumes" flushed
+unflushed() {
+	dd if=/dev/urandom of="$cdev" bs=64k count=4 oflag=direct status=none &&
+	restart &&
+	wait_for 20 eval '[ "$(ci .state)" = failed ]' &&
+	ci .reason | grep -q "restarted" &&
+	! dd if="$cdev" of=/dev/null bs=64k count=1 iflag=direct status=none 2>/dev/null &&
+	dmesg | grep -q "may have lost acknowledged writes"
+}
+ktap_check "a restart with an unflushed write: the import fails and says why" unflushed
+ktap_check "and stays failed, the exporter back or not" \
+	eval 'sleep 3 && [ "$(ci .state)" = failed ] && in_im dstor import del "$cdev" && cdev='
 
 ktap_finish

@@ -49,6 +49,7 @@ fio_md() { # fio_md NAME OFFSET [ARGS]: write 8 MiB with checksums, read back, v
 
 # Kill exporter m1 while writes run.
 # Rate-limited so the writes are still running when the exporter goes.
+m1_uuid=$(in_ex dstor show --json | jq -r '.exports[] | select(.name == "m1") | .uuid')
 fio_md w1 0 --rate_iops=100 &
 fiopid=$!
 sleep 2
@@ -61,8 +62,9 @@ ktap_check "import of the lost exporter is failed" \
 	test "$(in_im dstor show --json | jq -r ".imports[] | select(.device == \"$b\") | .state")" = failed
 ktap_check "more writes while degraded" fio_md w2 16M
 
-# Bring the exporter back: the import reconnects by itself.
-in_ex dstor export add m1 --device /dev/ram1 --listen "$EX_IP4:7421"
+# Bring the exporter back, the same export (its uuid): the import
+# reconnects by itself.
+in_ex dstor export add m1 --device /dev/ram1 --listen "$EX_IP4:7421" --uuid "$m1_uuid"
 ktap_check "import reconnects" wait_for 15 eval \
 	"[ \"\$(in_im dstor show --json | jq -r '.imports[] | select(.device == \"$b\") | .state')\" = connected ]"
 readd() {

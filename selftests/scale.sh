@@ -65,7 +65,7 @@ ktap_check "every import reads the export's first MiB" reads
 ktap_check "parallel reads on every connection of every import" \
 	fio --name=r --rw=randread --bs=4k --size=4M --direct=1 --ioengine=libaio \
 	--iodepth=4 --runtime=10 --time_based=0 --numjobs=1 \
-	--filename="$(IFS=:; echo "${devs[*]}")" --output-format=terse --minimal >/dev/null
+	--filename="$(IFS=:; echo "${devs[*]}")" --output-format=terse --minimal
 
 # A read-write import after them all: nothing is short of anything.
 rw=$(in_im dstor import add s0 --peer "$EX_IP4:7420" --connections $CONNS)
