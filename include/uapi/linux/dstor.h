@@ -10,11 +10,18 @@
  * family is netns-aware: a command acts in the network namespace of the
  * socket it arrives on, and an export's listener or an import's connections
  * are created in that namespace (so `ip netns exec NS dstor ...` does what it
- * says). Export names are global to the machine: two exports cannot share a
- * name even in different namespaces.
+ * says). Exports, imports and syncs belong to that namespace: GET, dumps,
+ * SET, DEL and events see only the caller's namespace's objects (another
+ * namespace's are -ENOENT), export names are unique per namespace, and
+ * when a namespace goes away its objects go with it (an import in use then
+ * fails its I/O). Device numbers (/dev/dstorN) and block devices are the
+ * machine's: a target or backing device is held by one object at a time.
  *
  * Every command that changes state carries GENL_ADMIN_PERM: the sender needs
- * CAP_NET_ADMIN in the initial user namespace, or gets -EPERM.
+ * CAP_NET_ADMIN in the initial user namespace, or gets -EPERM (without an
+ * extended ACK message). DSTOR_CMD_EXPORT_ADD and DSTOR_CMD_SYNC_ADD open a
+ * local block device, and need CAP_SYS_ADMIN in the initial user namespace
+ * as well: -EPERM with "opening a block device needs CAP_SYS_ADMIN".
  *
  * Validation is strict: each command has its own policy listing exactly the
  * attributes it accepts; an attribute outside that list, a wrong length, an
@@ -40,8 +47,22 @@
  *	DSTOR_A_ACLS		nested array of DSTOR_A_ACL, optional: the
  *				export's access list from the start (at most
  *				DSTOR_MAX_ACLS)
- *	Errors: -EEXIST name in use; -ENOENT no such device; -ENOTBLK not a
- *	block device; -EBUSY device in use (mounted, or exported already);
+ *	DSTOR_A_UUID		binary, exactly DSTOR_UUID_LEN, optional, not
+ *				all zero: the export's identity (default: a
+ *				random UUID). An import resumes only against
+ *				the identity it was made of; give the same
+ *				UUID to an export that must survive an
+ *				exporter reboot.
+ *	DSTOR_A_MAX_SESSIONS	u32 1..DSTOR_MAX_SESSION_LIMIT, optional: the
+ *				export takes at most this many sessions
+ *				(importer connections); the next is refused
+ *				with HELLO_REPLY status LIMIT_EXPORT. Without
+ *				it, the module default (DSTOR_CMD_SET) at the
+ *				time each session comes.
+ *	Requires CAP_SYS_ADMIN (above).
+ *	Errors: -EEXIST name in use in this namespace; -ENOENT no such device;
+ *	-ENOTBLK not a block device; -EBUSY device in use (mounted, or exported
+ *	already);
  *	-EADDRINUSE address taken by another socket; -EADDRNOTAVAIL no such
  *	local address.
  *
@@ -57,7 +78,8 @@
  *
  * DSTOR_CMD_EXPORT_GET (do with DSTOR_A_NAME, or dump)
  *	Replies carry DSTOR_A_NAME, DSTOR_A_DEVICE, DSTOR_A_LISTEN, DSTOR_A_FLAGS,
- *	DSTOR_A_SIZE, DSTOR_A_BLOCK_SIZE, DSTOR_A_SESSIONS, DSTOR_A_KEY_ID
+ *	DSTOR_A_SIZE, DSTOR_A_BLOCK_SIZE, DSTOR_A_SESSIONS (admitted now),
+ *	DSTOR_A_MAX_SESSIONS (the limit in force), DSTOR_A_UUID, DSTOR_A_KEY_ID
  *	(when a key is set: the key's fingerprint, never the key), DSTOR_A_ACLS
  *	and DSTOR_A_STATS.
  *
@@ -78,13 +100,22 @@
  *	DSTOR_A_NAME; the reply carries DSTOR_A_NAME and DSTOR_A_ACLS.
  *
  * DSTOR_CMD_SET (admin, do)
- *	Module-wide settings. DSTOR_A_CRYPTO_WORKERS u32
- *	1..DSTOR_MAX_CRYPTO_WORKERS: how many records the crypto worker pool
- *	seals or opens at once.
+ *	Module-wide settings, any of (at least one):
+ *	DSTOR_A_CRYPTO_WORKERS u32 1..DSTOR_MAX_CRYPTO_WORKERS: how many
+ *	records the crypto worker pool seals or opens at once.
+ *	DSTOR_A_MAX_SESSIONS u32 1..DSTOR_MAX_SESSION_LIMIT: the session limit
+ *	of exports added without their own (default
+ *	DSTOR_DEFAULT_MAX_SESSIONS); also the module parameter max_sessions.
+ *	DSTOR_A_MAX_HOST_SESSIONS u32 1..DSTOR_MAX_SESSION_LIMIT: sessions one
+ *	peer address may hold on one listener (default
+ *	DSTOR_DEFAULT_MAX_HOST_SESSIONS); the next is refused with HELLO_REPLY
+ *	status LIMIT_HOST. Also the module parameter max_host_sessions.
+ *	These are the machine's, not a namespace's.
  *
  * DSTOR_CMD_GET (do)
- *	Replies DSTOR_A_CRYPTO_WORKERS and DSTOR_A_CRYPTO_QUEUED (records
- *	waiting for or in the pool now).
+ *	Replies DSTOR_A_CRYPTO_WORKERS, DSTOR_A_CRYPTO_QUEUED (records
+ *	waiting for or in the pool now), DSTOR_A_MAX_SESSIONS and
+ *	DSTOR_A_MAX_HOST_SESSIONS.
  *
  * DSTOR_CMD_IMPORT_ADD (admin, do)
  *	Connect to a peer's export and create /dev/dstorN.
@@ -96,9 +127,12 @@
  *				(default min(online CPUs, 4))
  *	The reply carries DSTOR_A_INDEX (N of /dev/dstorN) and the same
  *	attributes as DSTOR_CMD_IMPORT_GET.
- *	Errors: -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, -ENETUNREACH from
- *	connecting; -ENOENT the peer has no export of that name; -EACCES the
- *	peer refused access; -EPROTO the peer spoke something else.
+ *	Errors: -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH from connecting;
+ *	-ENOENT the peer has no export of that name; -EACCES the peer refused
+ *	access; -EUSERS a session limit of the peer; -EPROTONOSUPPORT no
+ *	protocol version in common; -EPROTO the peer spoke something else;
+ *	-ECONNRESET the peer closed during the handshake. The extended ACK
+ *	says which, in words.
  *
  *	DSTOR_A_TIMEOUT, DSTOR_A_RETRIES, DSTOR_A_RECONNECT_MIN,
  *	DSTOR_A_RECONNECT_MAX, DSTOR_A_KEEPALIVE, DSTOR_A_DEAD_AFTER: optional
@@ -136,9 +170,16 @@
  *
  * DSTOR_CMD_IMPORT_GET (do with DSTOR_A_INDEX, or dump)
  *	Replies carry DSTOR_A_INDEX, DSTOR_A_NAME, DSTOR_A_PEER, DSTOR_A_FLAGS,
- *	DSTOR_A_SIZE, DSTOR_A_BLOCK_SIZE, DSTOR_A_CONNECTIONS (configured),
- *	DSTOR_A_CONNECTED (up now), DSTOR_A_STATE, the six timers,
- *	DSTOR_A_KEY_ID and DSTOR_A_CIPHER when a key is set, and DSTOR_A_STATS.
+ *	DSTOR_A_SIZE, DSTOR_A_BLOCK_SIZE, DSTOR_A_UUID (the export's identity),
+ *	DSTOR_A_CONNECTIONS (configured), DSTOR_A_CONNECTED (up now),
+ *	DSTOR_A_STATE, DSTOR_A_REASON while the state is not connected (why,
+ *	in words: the last connection loss or reconnect failure, or why the
+ *	import failed), the six timers, DSTOR_A_KEY_ID and DSTOR_A_CIPHER when
+ *	a key is set, and DSTOR_A_STATS.
+ *	An import fails for good (I/O errors until it is deleted) when it
+ *	reconnects to the same export's new incarnation (an exporter restart)
+ *	whose volatile write cache may have lost writes it acknowledged: a
+ *	write completed after the last completed FLUSH.
  *
  * Multicast serving (Documentation/multicast.md)
  * ---------------------------------------------
@@ -183,8 +224,9 @@
  *	Sent in the import's network namespace when a connection goes down or
  *	comes back, when requests start failing, and when the import is
  *	removed: DSTOR_A_EVENT, DSTOR_A_INDEX, DSTOR_A_NAME, DSTOR_A_PEER,
- *	DSTOR_A_STATE, DSTOR_A_CONNECTIONS, DSTOR_A_CONNECTED and, for
- *	connection events, DSTOR_A_QUEUE (the connection, counting from 0).
+ *	DSTOR_A_STATE, DSTOR_A_REASON (as in IMPORT_GET), DSTOR_A_CONNECTIONS,
+ *	DSTOR_A_CONNECTED and, for connection events, DSTOR_A_QUEUE (the
+ *	connection, counting from 0).
  *
  * Nested attributes
  * -----------------
@@ -215,14 +257,20 @@
  *	Exports only:
  *	AUTH_FAILURES: connections that failed authentication
  *	ACL_DENIED: connections refused by the access list
+ *	SESSIONS_REAPED: sessions closed because the importer was silent, or
+ *	did not read replies, for longer than its announced keepalive and
+ *	dead-after allow
+ *	SESSIONS_REFUSED: sessions refused by a session limit
  *	Both:
  *	BAD_RECORDS: sealed records that failed to open (forged, replayed,
  *	reordered or corrupted); each resets its connection
  *	Multicast exports:
  *	MC_PACKETS, MC_BYTES: multicast packets and bytes (UDP payload) sent
  *	MC_BLOCKS: blocks sent (each counted once per send)
- *	MLD_REPORTS: MLD reports seen on the interface; MLD_BAD: malformed
- *	ones; MC_QUERIES: MLD queries sent as querier
+ *	MLD_REPORTS: MLD reports seen on the interface; MLD_BAD: MLD messages
+ *	ignored, malformed or not from the link (hop limit not 1, no Router
+ *	Alert, a source that is not link-local), queries included;
+ *	MC_QUERIES: MLD queries sent as querier
  *	Syncs:
  *	SYNC_BLOCKS: blocks of the export; SYNC_GOOD: blocks the target held
  *	already; SYNC_RECEIVED: blocks assembled from packets; SYNC_VERIFIED:

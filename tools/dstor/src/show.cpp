@@ -204,7 +204,7 @@ std::string epoch_text(std::uint64_t epoch) {
 //   multicast: eth0, rate 200Mbit/s, block size 64K, querier
 //   multicast state: serving, 1024 blocks, 3 channels listened, epoch 0123456789abcdef
 //   multicast root: 5e3a...
-//   multicast sent: 1234 packets, 12.00 MiB, 1024 blocks; MLD: 5 reports, 0 malformed, 3 queries
+//   multicast sent: 1234 packets, 12.00 MiB, 1024 blocks; MLD: 5 reports, 0 ignored, 3 queries
 void mcast_lines(std::ostream& os, const McastInfo& m, const Stats& s) {
     std::string config = interface_text(m);
     if (m.rate)
@@ -232,7 +232,7 @@ void mcast_lines(std::ostream& os, const McastInfo& m, const Stats& s) {
     if (s.mc_blocks)
         add(sent, std::to_string(*s.mc_blocks) + " blocks");
     const std::string mld =
-        counts({{s.mld_reports, "reports"}, {s.mld_bad, "malformed"}, {s.mc_queries, "queries"}});
+        counts({{s.mld_reports, "reports"}, {s.mld_bad, "ignored"}, {s.mc_queries, "queries"}});
     if (!mld.empty())
         sent += (sent.empty() ? "" : "; ") + std::string("MLD: ") + mld;
     put_line(os, "multicast sent", sent);

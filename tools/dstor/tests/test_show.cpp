@@ -298,7 +298,7 @@ TEST(ShowText, McastExport) {
                   std::string(root_hex) +
                   "\n"
                   "  multicast sent: 100 packets, 100.00 KiB, 6 blocks; "
-                  "MLD: 5 reports, 1 malformed, 2 queries\n");
+                  "MLD: 5 reports, 1 ignored, 2 queries\n");
 
     // Hashing, its interface not known in this namespace.
     ExportInfo e;
