@@ -8,8 +8,8 @@
  *                 [--strict] [--verbose]
  *
  * Opens N TCP connections (default 2000): the first half one after
- * another, the second half C at a time (default 24, kept below the
- * exporter's 64 connections waiting for their hello). Each connection runs
+ * another, the second half C at a time (default 24, well below the
+ * exporter's 256 connections in their handshake). Each connection runs
  * one scenario, chosen from the seed and the connection's number, so
  * `--seed S --start K --connections 1 --verbose` replays connection K:
  *
@@ -20,12 +20,14 @@
  *                a status, a payload past DSTOR_MAX_IO or a huge length
  *   not-hello    a valid request before any HELLO
  *   bad-hello    a HELLO payload breaking one rule (version, flags, queues,
- *                name, reserved bytes, ciphers)
+ *                name, reserved bytes, ciphers, timers: one of the two,
+ *                dead-after not above keepalive or past 3600); or version
+ *                1's 120-byte HELLO, which must be answered VERSION
  *   trunc-hello  a HELLO cut short
  *   no-export    a valid HELLO naming an export that does not exist
  *   auth         a HELLO with AUTH set; on a challenge, a garbage proof (or
  *                another wrong answer)
- *   session      a valid HELLO (version 1, queue 0 of 1, random session),
+ *   session      a valid HELLO (version 2, queue 0 of 1, random session),
  *                then requests: valid READs, a READ of the last sector,
  *                FLUSH, PING, and READs/WRITEs/DISCARDs/WRITE_ZEROES past
  *                the end or wrapping 2^64 (each must get exactly one REPLY
@@ -714,7 +716,7 @@ static void sc_bad_hello(struct conn *c)
 	u8 b[DSTOR_HELLO_LEN];
 
 	mkhello(b, c->r, opt.export, 0, 0, rng_next(c->r), 0, 1);
-	switch (rng_below(c->r, 12)) {
+	switch (rng_below(c->r, 17)) {
 	case 0:
 		note(c, "version-0");
 		dstor_put16(b, 0);
@@ -727,8 +729,9 @@ static void sc_bad_hello(struct conn *c)
 	case 2:
 		/* Well-formed but unknown: the exporter answers VERSION. */
 		note(c, "version-future");
-		dstor_put16(b, 2);
-		dstor_put16(b + 2, (u16)(2 + rng_below(c->r, 100)));
+		dstor_put16(b, DSTOR_PROTO_VERSION + 1);
+		dstor_put16(b + 2, (u16)(DSTOR_PROTO_VERSION + 1 +
+					 rng_below(c->r, 100)));
 		break;
 	case 3:
 		note(c, "flags");
@@ -764,10 +767,51 @@ static void sc_bad_hello(struct conn *c)
 		note(c, "name-garbage-after-nul");
 		b[24 + DSTOR_WIRE_NAME_LEN - 1] = 'x';
 		break;
-	default:
+	case 11:
 		note(c, "ciphers-without-auth");
 		b[20] = 1 << DSTOR_WIRE_AES_GCM;
 		break;
+	case 12:
+		/* Version 2's timers: both or neither. */
+		note(c, "one-timer");
+		dstor_put16(b + 120 + 2 * rng_below(c->r, 2),
+			    (u16)(1 + rng_below(c->r, 60)));
+		break;
+	case 13:
+		note(c, "dead-after<=keepalive");
+		dstor_put16(b + 120, (u16)(2 + rng_below(c->r, 60)));
+		dstor_put16(b + 122, (u16)(dstor_get16(b + 120) -
+					   rng_below(c->r, 2)));
+		break;
+	case 14:
+		note(c, "dead-after>3600");
+		dstor_put16(b + 120, (u16)(1 + rng_below(c->r, 60)));
+		dstor_put16(b + 122, (u16)(DSTOR_MAX_TIMER + 1 +
+					   rng_below(c->r, 1000)));
+		break;
+	case 15:
+		note(c, "reserved-tail");
+		b[124 + rng_below(c->r, 4)] = (u8)(1 + rng_below(c->r, 255));
+		break;
+	default: {
+		/* Version 1's 120-byte HELLO: read, and answered VERSION. */
+		u8 f[DSTOR_HDR_LEN + DSTOR_HELLO_V1_LEN];
+
+		note(c, "v1-hello");
+		dstor_put16(b, 1);
+		dstor_put16(b + 2, (u16)(1 + rng_below(c->r, 2)));
+		mkhdr(f, DSTOR_OP_HELLO, 0, 0, 0, 0, DSTOR_HELLO_V1_LEN);
+		memcpy(f + DSTOR_HDR_LEN, b, DSTOR_HELLO_V1_LEN);
+		atomic_fetch_add(&st.frames_out, 1);
+		xsend(c, f, sizeof(f));
+		if (wait_until(c, have_hello_reply, REPLY_MS) &&
+		    c->hello_status != DSTOR_ST_VERSION)
+			problem(c, &st.wrong,
+				"version 1 HELLO: status %d, expected VERSION",
+				c->hello_status);
+		finish(c, random_end(c));
+		return;
+	}
 	}
 	send_hello_payload(c, b);
 	wait_until(c, have_hello_reply, 300);
@@ -1236,7 +1280,7 @@ static void run_phase(unsigned long from, unsigned long to, unsigned long n)
 
 static const char *const st_names[__DSTOR_ST_MAX] = {
 	"ok", "ioerr", "inval", "rofs", "notsupp", "nospc", "noexport",
-	"denied", "version", "busy", "auth",
+	"denied", "version", "busy", "auth", "limit-export", "limit-host",
 };
 
 static void print_status(const char *what, atomic_ulong *a)
