@@ -46,7 +46,6 @@ static void export_release(struct kref *ref)
 	dstor_bdev_close(&exp->bdev);
 	dstor_acl_free(&exp->acl);
 	memzero_explicit(&exp->key, sizeof(exp->key));
-	put_net(exp->net);
 	kfree(exp);
 	atomic_dec(&dstor_live.exports);
 	if (released)
@@ -80,11 +79,13 @@ void dstor_export_set_key(struct dstor_export *exp, const u8 *key)
 	if (key && !memchr_inv(key, 0, DSTOR_KEY_LEN))
 		key = NULL;
 	/* Multicast keeps the key it started with (Documentation/multicast.md). */
-	if (l)
-		spin_lock(&l->lock);
+	if (!l) {
+		dstor_key_set(&exp->key, key);
+		return;
+	}
+	spin_lock(&l->lock);	/* sessions take it at their hello */
 	dstor_key_set(&exp->key, key);
-	if (l)
-		spin_unlock(&l->lock);
+	spin_unlock(&l->lock);
 }
 
 static bool export_name_ok(const char *name)
@@ -97,6 +98,7 @@ static bool export_name_ok(const char *name)
 			return false;
 	return true;
 }
+
 static void bdev_open_error(int ret, struct netlink_ext_ack *extack)
 {
 	switch (ret) {
@@ -182,7 +184,7 @@ int dstor_export_add(struct net *net, const struct dstor_export_cfg *cfg,
 			goto err_mcast;
 		}
 	}
-	exp->net = get_net(net);
+	exp->net = net;
 	exp->listener = l;
 	/* The access list is in place before the first peer can come. */
 	RCU_INIT_POINTER(exp->acl, acl);
@@ -224,12 +226,47 @@ int dstor_export_del(struct dstor_export *exp)
 	return 0;
 }
 
-void dstor_export_destroy_all(void)
+/* Every export of @net, or of every namespace (@net NULL), goes. */
+static void export_del_all(struct net *net)
 {
 	struct dstor_export *exp, *tmp;
 
 	mutex_lock(&dstor_cfg_mutex);
-	list_for_each_entry_safe(exp, tmp, &dstor_exports, entry)
+	list_for_each_entry_safe(exp, tmp, &dstor_exports, entry) {
+		if (net && !net_eq(exp->net, net))
+			continue;
+		if (net)
+			pr_info("export %s: its network namespace is going away: deleted\n",
+				exp->name);
 		dstor_export_del(exp);
+	}
 	mutex_unlock(&dstor_cfg_mutex);
+}
+
+void dstor_export_destroy_all(void)
+{
+	export_del_all(NULL);
+}
+
+/*
+ * Exports do not hold their namespace: when it goes away (its last
+ * process gone, its name deleted), so do they, before its sockets do.
+ */
+static void __net_exit export_net_pre_exit(struct net *net)
+{
+	export_del_all(net);
+}
+
+static struct pernet_operations export_net_ops = {
+	.pre_exit = export_net_pre_exit,
+};
+
+int dstor_export_init(void)
+{
+	return register_pernet_subsys(&export_net_ops);
+}
+
+void dstor_export_exit(void)
+{
+	unregister_pernet_subsys(&export_net_ops);
 }

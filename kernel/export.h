@@ -143,6 +143,8 @@ int dstor_export_acl(struct dstor_export *exp,
 void dstor_export_set_key(struct dstor_export *exp, const u8 *key);
 void dstor_export_put(struct dstor_export *exp);
 void dstor_export_destroy_all(void);
+int dstor_export_init(void);
+void dstor_export_exit(void);
 
 /* listener.c */
 struct dstor_listener *dstor_listener_get(struct net *net,

@@ -21,60 +21,134 @@ static const struct {
 	int err;
 	const char *text;
 } why_table[__DSTOR_WHY_MAX] = {
-	[DSTOR_WHY_NONE] = { 0, "dstor: no error" },
-	[DSTOR_WHY_REFUSED] = { -ECONNREFUSED,
-		"dstor: connection refused by the peer (is an export listening there?)" },
-	[DSTOR_WHY_TIMEDOUT] = { -ETIMEDOUT,
-		"dstor: no answer from the peer (connection timed out)" },
-	[DSTOR_WHY_UNREACH] = { -EHOSTUNREACH, "dstor: the peer is unreachable" },
-	[DSTOR_WHY_CONNECT] = { -ECONNABORTED, "dstor: cannot connect to the peer" },
-	[DSTOR_WHY_NOEXPORT] = { -ENOENT,
-		"dstor: the peer has no export of that name" },
-	[DSTOR_WHY_DENIED] = { -EACCES, "dstor: the peer refused access" },
-	[DSTOR_WHY_VERSION] = { -EPROTONOSUPPORT,
-		"dstor: the peer speaks no protocol version in common (an older dstor?)" },
-	[DSTOR_WHY_BUSY] = { -EBUSY, "dstor: the peer is busy; try again" },
-	[DSTOR_WHY_LIMIT_EXPORT] = { -EUSERS,
-		"dstor: the peer refused: the export has reached its session limit (export add --max-sessions)" },
-	[DSTOR_WHY_LIMIT_HOST] = { -EUSERS,
-		"dstor: the peer refused: too many sessions from this host (max-host-sessions)" },
-	[DSTOR_WHY_NEEDS_KEY] = { -EKEYREJECTED,
-		"dstor: authentication failed: the export requires a key (--key)" },
-	[DSTOR_WHY_HAS_NO_KEY] = { -EKEYREJECTED,
-		"dstor: authentication failed: the export has no key, but a key was given" },
-	[DSTOR_WHY_OTHER_KEY] = { -EKEYREJECTED,
-		"dstor: authentication failed: the exporter holds a different key" },
-	[DSTOR_WHY_KEY_REJECTED] = { -EKEYREJECTED,
-		"dstor: authentication failed: the exporter rejected our key" },
-	[DSTOR_WHY_NO_PROOF] = { -EKEYREJECTED,
-		"dstor: authentication failed: the exporter did not prove the key" },
-	[DSTOR_WHY_NO_CIPHER] = { -ENOPKG,
-		"dstor: no AEAD cipher in common with the peer (gcm(aes) or rfc7539(chacha20,poly1305))" },
-	[DSTOR_WHY_NOT_DSTOR] = { -EPROTO,
-		"dstor: the peer does not speak the dstor protocol" },
-	[DSTOR_WHY_BAD_REPLY] = { -EPROTO,
-		"dstor: malformed handshake frame from the peer" },
-	[DSTOR_WHY_RESET] = { -ECONNRESET,
-		"dstor: the peer closed the connection during the handshake (an older dstor, or not dstor?)" },
-	[DSTOR_WHY_IDENTITY] = { -ESTALE,
-		"dstor: the export is not the one this import was made of (another export under that name: its uuid differs)" },
-	[DSTOR_WHY_GEOMETRY] = { -ESTALE,
-		"dstor: the export changed its size or block size" },
-	[DSTOR_WHY_CACHE] = { -ESTALE,
-		"dstor: the export now has a volatile write cache this import was not made for: import it again" },
-	[DSTOR_WHY_CACHE_LOST] = { -EIO,
-		"dstor: the exporter restarted and may have lost acknowledged writes from its volatile write cache: unmount, check the file system, import again" },
-	[DSTOR_WHY_READ_ONLY] = { -EROFS,
-		"dstor: the export is read-only for this importer: import it read-only" },
-	[DSTOR_WHY_CHANGED] = { -EAGAIN,
-		"dstor: the export changed while connecting; try again" },
-	[DSTOR_WHY_NOMEM] = { -ENOMEM, "dstor: out of memory" },
-	[DSTOR_WHY_SILENT] = { -ETIMEDOUT, "dstor: nothing heard from the peer" },
-	[DSTOR_WHY_STALLED] = { -ETIMEDOUT, "dstor: the peer stopped reading" },
-	[DSTOR_WHY_PROTO] = { -EPROTO, "dstor: protocol error from the peer" },
-	[DSTOR_WHY_BAD_RECORD] = { -EBADMSG,
-		"dstor: a sealed record failed to open (forged, replayed or corrupted)" },
-	[DSTOR_WHY_ERROR] = { -EIO, "dstor: connection error" },
+	[DSTOR_WHY_NONE] = {
+		0,
+		"dstor: no error"
+	},
+	[DSTOR_WHY_REFUSED] = {
+		-ECONNREFUSED,
+		"dstor: connection refused by the peer (is an export listening there?)"
+	},
+	[DSTOR_WHY_TIMEDOUT] = {
+		-ETIMEDOUT,
+		"dstor: no answer from the peer (connection timed out)"
+	},
+	[DSTOR_WHY_UNREACH] = {
+		-EHOSTUNREACH,
+		"dstor: the peer is unreachable"
+	},
+	[DSTOR_WHY_CONNECT] = {
+		-ECONNABORTED,
+		"dstor: cannot connect to the peer"
+	},
+	[DSTOR_WHY_NOEXPORT] = {
+		-ENOENT,
+		"dstor: the peer has no export of that name"
+	},
+	[DSTOR_WHY_DENIED] = {
+		-EACCES,
+		"dstor: the peer refused access"
+	},
+	[DSTOR_WHY_VERSION] = {
+		-EPROTONOSUPPORT,
+		"dstor: the peer speaks no protocol version in common (an older dstor?)"
+	},
+	[DSTOR_WHY_BUSY] = {
+		-EBUSY,
+		"dstor: the peer is busy; try again"
+	},
+	[DSTOR_WHY_LIMIT_EXPORT] = {
+		-EUSERS,
+		"dstor: the peer refused: the export has reached its session limit (export add --max-sessions)"
+	},
+	[DSTOR_WHY_LIMIT_HOST] = {
+		-EUSERS,
+		"dstor: the peer refused: too many sessions from this host (max-host-sessions)"
+	},
+	[DSTOR_WHY_NEEDS_KEY] = {
+		-EKEYREJECTED,
+		"dstor: authentication failed: the export requires a key (--key)"
+	},
+	[DSTOR_WHY_HAS_NO_KEY] = {
+		-EKEYREJECTED,
+		"dstor: authentication failed: the export has no key, but a key was given"
+	},
+	[DSTOR_WHY_OTHER_KEY] = {
+		-EKEYREJECTED,
+		"dstor: authentication failed: the exporter holds a different key"
+	},
+	[DSTOR_WHY_KEY_REJECTED] = {
+		-EKEYREJECTED,
+		"dstor: authentication failed: the exporter rejected our key"
+	},
+	[DSTOR_WHY_NO_PROOF] = {
+		-EKEYREJECTED,
+		"dstor: authentication failed: the exporter did not prove the key"
+	},
+	[DSTOR_WHY_NO_CIPHER] = {
+		-ENOPKG,
+		"dstor: no AEAD cipher in common with the peer (gcm(aes) or rfc7539(chacha20,poly1305))"
+	},
+	[DSTOR_WHY_NOT_DSTOR] = {
+		-EPROTO,
+		"dstor: the peer does not speak the dstor protocol"
+	},
+	[DSTOR_WHY_BAD_REPLY] = {
+		-EPROTO,
+		"dstor: malformed handshake frame from the peer"
+	},
+	[DSTOR_WHY_RESET] = {
+		-ECONNRESET,
+		"dstor: the peer closed the connection during the handshake (an older dstor, or not dstor?)"
+	},
+	[DSTOR_WHY_IDENTITY] = {
+		-ESTALE,
+		"dstor: the export is not the one this import was made of (another export under that name: its uuid differs)"
+	},
+	[DSTOR_WHY_GEOMETRY] = {
+		-ESTALE,
+		"dstor: the export changed its size or block size"
+	},
+	[DSTOR_WHY_CACHE] = {
+		-ESTALE,
+		"dstor: the export now has a volatile write cache this import was not made for: import it again"
+	},
+	[DSTOR_WHY_CACHE_LOST] = {
+		-EIO,
+		"dstor: the exporter restarted and may have lost acknowledged writes from its volatile write cache: unmount, check the file system, import again"
+	},
+	[DSTOR_WHY_READ_ONLY] = {
+		-EROFS,
+		"dstor: the export is read-only for this importer: import it read-only"
+	},
+	[DSTOR_WHY_CHANGED] = {
+		-EAGAIN,
+		"dstor: the export changed while connecting; try again"
+	},
+	[DSTOR_WHY_NOMEM] = {
+		-ENOMEM,
+		"dstor: out of memory"
+	},
+	[DSTOR_WHY_SILENT] = {
+		-ETIMEDOUT,
+		"dstor: nothing heard from the peer"
+	},
+	[DSTOR_WHY_STALLED] = {
+		-ETIMEDOUT,
+		"dstor: the peer stopped reading"
+	},
+	[DSTOR_WHY_PROTO] = {
+		-EPROTO,
+		"dstor: protocol error from the peer"
+	},
+	[DSTOR_WHY_BAD_RECORD] = {
+		-EBADMSG,
+		"dstor: a sealed record failed to open (forged, replayed or corrupted)"
+	},
+	[DSTOR_WHY_ERROR] = {
+		-EIO,
+		"dstor: connection error"
+	},
 };
 
 /* The reason as a log line wants it (pr_fmt adds "dstor: "). */
@@ -176,7 +250,7 @@ struct dstor_rx *dstor_hs_client_rx_hdr(struct dstor_hs_client *hs,
 {
 	u32 len;
 
-	BUILD_BUG_ON(DSTOR_HELLO_REPLY_LEN > sizeof(hs->rx_buf));
+	BUILD_BUG_ON(sizeof(hs->rx_buf) < DSTOR_HELLO_REPLY_LEN);
 	if (h->op == DSTOR_OP_AUTH_CHALLENGE && hs->state == HS_C_HELLO &&
 	    hs->key.set)
 		len = DSTOR_CHALLENGE_LEN;

@@ -568,7 +568,6 @@ static void import_release(struct kref *ref)
 	memzero_explicit(&imp->key, sizeof(imp->key));
 	if (imp->index >= 0)
 		ida_free(&dstor_index_ida, imp->index);
-	put_net(imp->net);
 	kfree(imp);
 	atomic_dec(&dstor_live.imports);
 }
@@ -604,7 +603,7 @@ int dstor_import_add(struct net *net, const struct dstor_import_cfg *cfg,
 	atomic_inc(&dstor_live.imports);
 	kref_init(&imp->ref);
 	imp->index = -1;
-	imp->net = get_net(net);
+	imp->net = net;
 	strscpy(imp->label, "dstor (new)", sizeof(imp->label));
 	strscpy(imp->name, cfg->name, sizeof(imp->name));
 	imp->peer = cfg->peer;
@@ -684,12 +683,13 @@ err_free:
 	return ret;
 }
 
-static void import_destroy(struct dstor_import *imp)
+static void import_destroy(struct dstor_import *imp, bool tell)
 {
 	set_bit(DSTOR_IMP_DYING, &imp->state_bits);
 	import_stop(imp);
 	del_gendisk(imp->disk);
-	dstor_netlink_event(imp, DSTOR_EVENT_REMOVED, -1);
+	if (tell)
+		dstor_netlink_event(imp, DSTOR_EVENT_REMOVED, -1);
 	blk_mq_free_tag_set(&imp->tag_set);
 	put_disk(imp->disk);
 	kref_put(&imp->ref, import_release);
@@ -712,7 +712,7 @@ int dstor_import_del(struct dstor_import *imp, struct netlink_ext_ack *extack)
 	mutex_unlock(&disk->open_mutex);
 
 	list_del(&imp->entry);
-	import_destroy(imp);
+	import_destroy(imp, true);
 	return 0;
 }
 
@@ -723,18 +723,51 @@ void dstor_import_destroy_all(void)
 	mutex_lock(&dstor_cfg_mutex);
 	list_for_each_entry_safe(imp, tmp, &dstor_imports, entry) {
 		list_del(&imp->entry);
-		import_destroy(imp);
+		import_destroy(imp, true);
 	}
 	mutex_unlock(&dstor_cfg_mutex);
 }
 
+/*
+ * Imports do not hold their namespace either: when it goes away, its
+ * imports go, in use or not (their I/O fails, as when the link is gone
+ * for good), before its sockets do. Nobody is left there to tell.
+ */
+static void __net_exit import_net_pre_exit(struct net *net)
+{
+	struct dstor_import *imp, *tmp;
+
+	mutex_lock(&dstor_cfg_mutex);
+	list_for_each_entry_safe(imp, tmp, &dstor_imports, entry) {
+		if (!net_eq(imp->net, net))
+			continue;
+		pr_warn("%s: its network namespace is going away: removed\n",
+			imp->label);
+		list_del(&imp->entry);
+		import_destroy(imp, false);
+	}
+	mutex_unlock(&dstor_cfg_mutex);
+}
+
+static struct pernet_operations import_net_ops = {
+	.pre_exit = import_net_pre_exit,
+};
+
 int dstor_import_init(void)
 {
+	int ret;
+
 	dstor_major = register_blkdev(0, "dstor");
-	return dstor_major < 0 ? dstor_major : 0;
+	if (dstor_major < 0)
+		return dstor_major;
+	ret = register_pernet_subsys(&import_net_ops);
+	if (ret)
+		unregister_blkdev(dstor_major, "dstor");
+	return ret;
 }
 
 void dstor_import_exit(void)
 {
+	unregister_pernet_subsys(&import_net_ops);
 	unregister_blkdev(dstor_major, "dstor");
 }

@@ -70,6 +70,7 @@ static void queue_rx_done(struct dstor_conn *c, struct dstor_rx *rx)
 	if (ret < 0) {
 		dstor_conn_fail(c, ret);
 	} else if (ret > 0) {
+		/* q->hs is complete: see hs_done(). */
 		smp_store_release(&q->hs_done, true);
 		dstor_ctrl_kick(q->imp);
 	}
@@ -323,6 +324,12 @@ static void queue_down(struct dstor_queue *q)
 	q->retry_at = jiffies;
 }
 
+static bool hs_done(struct dstor_queue *q)
+{
+	/* Pairs with queue_rx_done(): q->hs is complete. */
+	return smp_load_acquire(&q->hs_done);
+}
+
 /* One queue's step; *@wait shrinks to when it wants to run again. */
 static void queue_step(struct dstor_queue *q, unsigned long *wait)
 {
@@ -345,7 +352,7 @@ static void queue_step(struct dstor_queue *q, unsigned long *wait)
 			imp->add_why = imp->add_why ?: why;
 		else
 			queue_retry_later(q, why);
-	} else if (c && smp_load_acquire(&q->hs_done)) {
+	} else if (c && hs_done(q)) {
 		queue_up(q);
 	}
 	if (q->conn || q->next || (imp->adding && imp->add_why) ||

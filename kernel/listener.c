@@ -33,14 +33,34 @@
 #define DSTOR_MAX_PENDING	256	/* sessions in their handshake */
 #define DSTOR_ACCEPT_BUDGET	64	/* accepts before accept_work yields */
 
+/* The limits take what DSTOR_CMD_SET takes, from sysfs too. */
+static int limit_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int ret = kstrtouint(val, 0, &n);
+
+	if (ret)
+		return ret;
+	if (n < 1 || n > DSTOR_MAX_SESSION_LIMIT)
+		return -ERANGE;
+	WRITE_ONCE(*(unsigned int *)kp->arg, n);
+	return 0;
+}
+
+static const struct kernel_param_ops limit_ops = {
+	.set = limit_set,
+	.get = param_get_uint,
+};
+
 unsigned int dstor_max_sessions = DSTOR_DEFAULT_MAX_SESSIONS;
-module_param_named(max_sessions, dstor_max_sessions, uint, 0644);
+module_param_cb(max_sessions, &limit_ops, &dstor_max_sessions, 0644);
 MODULE_PARM_DESC(max_sessions,
-		 "Sessions an export takes unless export add says (default 4096)");
+		 "Sessions an export takes unless export add says (1..1000000, default 4096)");
 unsigned int dstor_max_host_sessions = DSTOR_DEFAULT_MAX_HOST_SESSIONS;
-module_param_named(max_host_sessions, dstor_max_host_sessions, uint, 0644);
+module_param_cb(max_host_sessions, &limit_ops, &dstor_max_host_sessions,
+		0644);
 MODULE_PARM_DESC(max_host_sessions,
-		 "Sessions one peer address may hold on a listener (default 16384)");
+		 "Sessions one peer address may hold on a listener (1..1000000, default 16384)");
 
 static LIST_HEAD(dstor_listeners);
 
@@ -167,7 +187,7 @@ struct dstor_listener *dstor_listener_get(struct net *net,
 	if (!l)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&l->ref);
-	l->net = get_net(net);
+	l->net = net;
 	l->addr = *addr;
 	spin_lock_init(&l->lock);
 	INIT_LIST_HEAD(&l->sessions);
@@ -177,7 +197,6 @@ struct dstor_listener *dstor_listener_get(struct net *net,
 	INIT_WORK(&l->accept_work, listener_accept_work);
 	ret = listener_open(l, extack);
 	if (ret) {
-		put_net(l->net);
 		kfree(l);
 		return ERR_PTR(ret);
 	}
@@ -193,7 +212,6 @@ static void listener_release(struct kref *ref)
 	struct dstor_listener *l = container_of(ref, struct dstor_listener,
 						ref);
 
-	put_net(l->net);
 	kfree(l);
 	atomic_dec(&dstor_live.listeners);
 }

@@ -60,9 +60,12 @@ static int __init dstor_init(void)
 	ret = dstor_session_init();
 	if (ret)
 		goto err_seal;
-	ret = dstor_mcast_init();
+	ret = dstor_export_init();
 	if (ret)
 		goto err_session;
+	ret = dstor_mcast_init();
+	if (ret)
+		goto err_export;
 	ret = dstor_sync_init();
 	if (ret)
 		goto err_mcast;
@@ -77,6 +80,8 @@ err_sync:
 	dstor_sync_exit();
 err_mcast:
 	dstor_mcast_exit();
+err_export:
+	dstor_export_exit();
 err_session:
 	dstor_session_exit();
 err_seal:
@@ -101,6 +106,7 @@ static void __exit dstor_exit(void)
 
 	/* Sessions free themselves from work items: let them finish. */
 	destroy_workqueue(dstor_ctrl_wq);
+	dstor_export_exit();
 	dstor_session_exit();
 	dstor_seal_exit();
 	dstor_conn_exit();

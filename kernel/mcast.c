@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Multicast serving of an export (Documentation/multicast.md): the merkle
- * tree, the MLD watcher, the querier and the carousel sender.
+ * tree, the channel table, the querier and the carousel sender; the MLD
+ * watcher that tells it who listens is mld.c (mcast.h is what they share).
  *
  * One struct dstor_mcast per export served, with one kernel thread that
  * first reads the device and builds the tree (HASHING), then serves
@@ -11,29 +12,17 @@
  * Neither a report nor a packet allocates anything.
  *
  * Who touches what:
- *   the MLD watcher (packet_type handler, softirq) finds a group in the
- *	channel table (immutable once published with smp_store_release on
- *	@ready) and, under @lock, sets its expiry and puts it on @active;
- *   the thread, under @lock (BH off), expires channels and picks the next
- *	one; the rest of its state (cursors, pacing, buffers) is its own;
+ *   the MLD watcher (softirq) finds a group with dstor_mcast_lookup() in
+ *	the channel table (immutable once published with smp_store_release
+ *	on @ready) and keeps its listener state (mcast.h);
+ *   the thread, under the watcher's lock (BH off), expires channels and
+ *	picks the next one; the rest of its state (cursors, pacing,
+ *	buffers) is its own;
  *   the configuration path starts and stops; rtnl guards @dev and the list
  *	of served devices, so the netdevice notifier can stop serving a
  *	device that goes away (it never takes dstor_cfg_mutex).
  *
- * Timers (all jiffies, see Documentation/multicast.md "MLD handling"):
- *   listener interval	a listened channel expires this long after the
- *			last report for it: 2 x 10 s + 1 s = 21 s as querier,
- *			else learned from the link's queries (robustness x
- *			query interval + max response delay), 260 s until one
- *			is seen (RFC 3810 defaults)
- *   last listener	a leave (MLDv1 Done, TO_IN {}, BLOCK) cuts the expiry
- *			to 2 s (the link's querier asks who else listens);
- *			as querier we ask at once, with a group-specific
- *			query of 250 ms response delay, and cut it to 500 ms;
- *			either way the group is held (not sent) until a
- *			report says somebody still listens
- *   query interval	as querier: a General Query at start, 2.5 s later,
- *			then every 10 s
+ * Timers: mcast.h, and
  *   announce		at most one ANNOUNCE per 500 ms while its group is
  *			listened
  *   expiry scan	every pass of the sender, at least every 500 ms
@@ -41,8 +30,6 @@
 #include <crypto/blake2s.h>
 #include <linux/bio.h>
 #include <linux/delay.h>
-#include <linux/icmpv6.h>
-#include <linux/if_ether.h>
 #include <linux/in6.h>
 #include <linux/ipv6.h>
 #include <linux/jhash.h>
@@ -55,7 +42,6 @@
 #include <linux/udp.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
-#include <net/ip6_checksum.h>
 #include <net/ipv6.h>
 #include <net/netlink.h>
 
@@ -65,18 +51,8 @@
 #include "mcast.h"
 #include "mcast_proto.h"
 #include "merkle.h"
+#include "mld.h"
 
-#define MC_QI		(10 * HZ)	/* our query interval */
-#define MC_QI_SECS	10
-#define MC_QRI_MS	1000		/* max response delay of our queries */
-#define MC_QRV		2		/* robustness */
-#define MC_LI_QUERIER	(MC_QRV * MC_QI + msecs_to_jiffies(MC_QRI_MS))
-#define MC_LI_DEFAULT	((2 * 125 + 10) * HZ)
-#define MC_LI_MIN	(10 * HZ)
-#define MC_LI_MAX	(3600 * HZ)
-#define MC_LLQT		(2 * HZ)	/* last listener query time */
-#define MC_LLQI_MS	250		/* ours, as querier: interval */
-#define MC_LLQT_OURS	msecs_to_jiffies(MC_QRV * MC_LLQI_MS)
 #define MC_ANNOUNCE	(HZ / 2)
 #define MC_SCAN		(HZ / 2)
 #define MC_BATCH	32		/* packets per send (UDP GSO) */
@@ -85,12 +61,7 @@
 enum { MC_ANN, MC_TREE };		/* channel table indices */
 
 struct mc_chan {
-	struct list_head active;	/* on m->active or m->held while
-					 * listened; lock
-					 */
-	unsigned long expires;		/* lock */
-	bool held;			/* on m->held; lock */
-	struct in6_addr group;
+	struct dstor_mld_group mld;	/* its group, listener state */
 	u32 next;			/* hash chain: index + 1, 0 ends it */
 	u32 first;			/* leaves [first, first + count) */
 	u32 count;			/* tree: packets of the tree carousel */
@@ -103,7 +74,7 @@ struct dstor_mcast {
 	struct dstor_mcast_cfg cfg;
 	struct net_device *dev;		/* rtnl; NULL once stopped */
 	netdevice_tracker tracker;
-	struct packet_type pt;
+	struct dstor_mld mld;		/* the watcher, and who listens */
 	struct socket *udp;		/* data, to [group]:DSTOR_MC_PORT */
 	struct socket *raw;		/* ICMPv6: queries (querier only) */
 	struct task_struct *task;
@@ -125,16 +96,6 @@ struct dstor_mcast {
 	u32 bucket_mask;
 	u32 seed;
 
-	spinlock_t lock;		/* active, held, expiries, listened, gsq */
-	struct list_head active;	/* listened: sent in turn */
-	struct list_head held;		/* listened, but one left: not sent */
-	u32 listened;
-	unsigned long li;		/* listener interval (WRITE_ONCE) */
-	u8 gsq;				/* 0, MC_GSQ_ONE (gsq_group), _ALL */
-	struct in6_addr gsq_group;
-	wait_queue_head_t wait;
-	bool kick;			/* something to look at (WRITE_ONCE) */
-
 	/* the thread's own */
 	struct dstor_mc_ctx ctx_ann;	/* ANNOUNCE packets */
 	struct dstor_mc_ctx ctx;	/* TREE and DATA packets */
@@ -154,8 +115,6 @@ struct dstor_mcast {
 	u64 t_next;			/* pacing: ns the next send may start */
 	u64 burst_ns;
 };
-
-enum { MC_GSQ_ONE = 1, MC_GSQ_ALL };
 
 static LIST_HEAD(mc_list);		/* served devices; rtnl */
 
@@ -177,30 +136,31 @@ static u32 mc_nr_chans(u32 n)
 
 static u32 mc_hash(const struct dstor_mcast *m, const struct in6_addr *a)
 {
-	return jhash2(a->s6_addr32, 4, m->seed) & m->bucket_mask;
+	return jhash(a, sizeof(*a), m->seed) & m->bucket_mask;
 }
 
 static void mc_insert(struct dstor_mcast *m, u32 i)
 {
-	u32 b = mc_hash(m, &m->chans[i].group);
+	u32 b = mc_hash(m, &m->chans[i].mld.addr);
 
 	m->chans[i].next = m->buckets[b];
 	m->buckets[b] = i + 1;
 }
 
-static struct mc_chan *mc_lookup(struct dstor_mcast *m,
-				 const struct in6_addr *a)
+struct dstor_mld_group *dstor_mcast_lookup(struct dstor_mld *w,
+					   const struct in6_addr *addr)
 {
+	struct dstor_mcast *m = container_of(w, struct dstor_mcast, mld);
 	u32 i;
 
-	if (ipv6_addr_equal(a, &m->chans[MC_ANN].group))
-		return &m->chans[MC_ANN];
+	if (ipv6_addr_equal(addr, &m->chans[MC_ANN].mld.addr))
+		return &m->chans[MC_ANN].mld;
 	/* Pairs with the release in mc_build(). */
 	if (!smp_load_acquire(&m->ready))
 		return NULL;
-	for (i = m->buckets[mc_hash(m, a)]; i; i = m->chans[i - 1].next)
-		if (ipv6_addr_equal(a, &m->chans[i - 1].group))
-			return &m->chans[i - 1];
+	for (i = m->buckets[mc_hash(m, addr)]; i; i = m->chans[i - 1].next)
+		if (ipv6_addr_equal(addr, &m->chans[i - 1].mld.addr))
+			return &m->chans[i - 1].mld;
 	return NULL;
 }
 
@@ -213,14 +173,15 @@ static void mc_build(struct dstor_mcast *m)
 
 	c = &m->chans[MC_TREE];
 	dstor_mc_group(name, DSTOR_MC_KIND_TREE, m->epoch, m->root, 0,
-		       &c->group);
+		       &c->mld.addr);
 	c->count = DIV_ROUND_UP(n, DSTOR_MC_LEAVES_PER_PKT);
 	mc_insert(m, i++);
 	for (l = 0; l <= mc_levels(n); l++) {
 		for (j = 0; j < DIV_ROUND_UP(n, 1U << l); j++) {
 			c = &m->chans[i];
 			dstor_mc_group(name, DSTOR_MC_KIND_CHANNEL, m->epoch,
-				       m->root, dstor_mc_node(l, j), &c->group);
+				       m->root, dstor_mc_node(l, j),
+				       &c->mld.addr);
 			c->first = j << l;
 			c->count = min(1U << l, n - c->first);
 			mc_insert(m, i++);
@@ -229,237 +190,8 @@ static void mc_build(struct dstor_mcast *m)
 		}
 	}
 	WARN_ON_ONCE(i != m->nr_chans);
-	/* The table, epoch and root before @ready: mc_lookup(), fill. */
+	/* The table, epoch and root before @ready: lookup, fill. */
 	smp_store_release(&m->ready, true);
-}
-
-/* ---- the MLD watcher (softirq) ---- */
-
-static void mc_listen(struct dstor_mcast *m, struct mc_chan *c)
-{
-	bool kick = false;
-
-	spin_lock(&m->lock);
-	c->expires = jiffies + READ_ONCE(m->li);
-	if (list_empty(&c->active)) {
-		list_add_tail(&c->active, &m->active);
-		m->listened++;
-		kick = true;
-	} else if (c->held) {
-		/* Somebody still listens: on with it. */
-		c->held = false;
-		list_move_tail(&c->active, &m->active);
-		kick = true;
-	}
-	spin_unlock(&m->lock);
-	if (kick) {
-		WRITE_ONCE(m->kick, true);
-		wake_up(&m->wait);
-	}
-}
-
-/*
- * A listener left: the others have the last listener query time to say so.
- * Until one does, the group is held: the last listener, which is the one
- * that usually leaves (it has what it came for), costs nothing more, and
- * the others wait for no longer than their answer to the query takes.
- */
-static void mc_leave(struct dstor_mcast *m, struct mc_chan *c)
-{
-	unsigned long t = jiffies + (m->cfg.querier ? MC_LLQT_OURS : MC_LLQT);
-	bool kick = false;
-
-	spin_lock(&m->lock);
-	if (!list_empty(&c->active)) {
-		if (time_before(t, c->expires))
-			c->expires = t;
-		if (!c->held) {
-			c->held = true;
-			list_move_tail(&c->active, &m->held);
-		}
-		if (m->cfg.querier) {
-			if (!m->gsq) {
-				m->gsq = MC_GSQ_ONE;
-				m->gsq_group = c->group;
-			} else if (!ipv6_addr_equal(&m->gsq_group, &c->group)) {
-				m->gsq = MC_GSQ_ALL;
-			}
-			kick = true;
-		}
-	}
-	spin_unlock(&m->lock);
-	if (kick) {
-		WRITE_ONCE(m->kick, true);
-		wake_up(&m->wait);
-	}
-}
-
-/* One multicast address record (or MLDv1 message) about @a. */
-static void mc_record(struct dstor_mcast *m, u8 type, u16 nsrcs,
-		      const struct in6_addr *a)
-{
-	struct mc_chan *c = mc_lookup(m, a);
-
-	if (!c)
-		return;
-	switch (type) {
-	case MLD2_MODE_IS_EXCLUDE:
-	case MLD2_CHANGE_TO_EXCLUDE:
-		mc_listen(m, c);
-		break;
-	case MLD2_MODE_IS_INCLUDE:
-	case MLD2_ALLOW_NEW_SOURCES:
-		if (nsrcs)
-			mc_listen(m, c);
-		break;
-	case MLD2_CHANGE_TO_INCLUDE:
-		if (nsrcs)
-			mc_listen(m, c);
-		else
-			mc_leave(m, c);
-		break;
-	case MLD2_BLOCK_OLD_SOURCES:
-		mc_leave(m, c);
-		break;
-	}
-}
-
-/* Bytes [off, end) of @skb hold an MLDv2 report; false if malformed. */
-static bool mc_report2(struct dstor_mcast *m, const struct sk_buff *skb,
-		       unsigned int off, unsigned int end)
-{
-	u8 hb[8], rb[20];
-	const u8 *h, *r;
-	unsigned int i, nrec, rlen;
-	struct in6_addr a;
-
-	h = skb_header_pointer(skb, off, sizeof(hb), hb);
-	if (!h || off + 8 > end)
-		return false;
-	nrec = dstor_get16(h + 6);
-	off += 8;
-	for (i = 0; i < nrec; i++) {
-		r = skb_header_pointer(skb, off, sizeof(rb), rb);
-		if (!r || off + 20 > end)
-			return false;
-		rlen = 20 + 16 * dstor_get16(r + 2) + 4 * r[1];
-		if (rlen > end - off)
-			return false;
-		memcpy(&a, r + 4, sizeof(a));
-		mc_record(m, r[0], dstor_get16(r + 2), &a);
-		off += rlen;
-	}
-	return true;
-}
-
-/* RFC 3810 5.1.3 and 5.1.9: the exponential codes. */
-static u32 mc_code(u32 v, unsigned int mant_bits, u32 exp_flag)
-{
-	if (v < exp_flag)
-		return v;
-	return ((v & ((1U << mant_bits) - 1)) | (1U << mant_bits)) <<
-	       (((v >> mant_bits) & 7) + 3);
-}
-
-/* Another querier's query: its timers tell how often listeners report. */
-static void mc_query_seen(struct dstor_mcast *m, const struct sk_buff *skb,
-			  unsigned int off, unsigned int end)
-{
-	u8 qb[28];
-	const u8 *q;
-	u32 mrd, qrv = 2, qqi = 125;
-	unsigned long li;
-
-	if (m->cfg.querier || end - off < 24)
-		return;
-	q = skb_header_pointer(skb, off, end - off >= 28 ? 28 : 24, qb);
-	if (!q)
-		return;
-	mrd = dstor_get16(q + 4);
-	if (end - off >= 28) {
-		mrd = mc_code(mrd, 12, 32768);
-		qrv = q[24] & 7 ?: 2;
-		qqi = mc_code(q[25], 4, 128) ?: 125;
-	}
-	li = clamp_t(unsigned long, qrv * qqi * HZ + msecs_to_jiffies(mrd),
-		     MC_LI_MIN, MC_LI_MAX);
-	WRITE_ONCE(m->li, li);
-}
-
-static int mc_rcv(struct sk_buff *skb, struct net_device *dev,
-		  struct packet_type *pt, struct net_device *orig_dev)
-{
-	struct dstor_mcast *m = container_of(pt, struct dstor_mcast, pt);
-	struct dstor_stats *st = &m->exp->stats;
-	const struct ipv6hdr *ip6;
-	struct ipv6hdr ip6b;
-	unsigned int end, len;
-	struct in6_addr a;
-	__be16 frag_off;
-	u8 nexthdr, type, mb[24];
-	const u8 *mh;
-	int off;
-
-	if (skb->pkt_type == PACKET_LOOPBACK ||
-	    skb->pkt_type == PACKET_OUTGOING)
-		goto out;
-	ip6 = skb_header_pointer(skb, 0, sizeof(ip6b), &ip6b);
-	if (!ip6 || ip6->version != 6 ||
-	    (ip6->nexthdr != NEXTHDR_HOP && ip6->nexthdr != NEXTHDR_ICMP))
-		goto out;
-	end = sizeof(*ip6) + ntohs(ip6->payload_len);
-	if (end > skb->len)
-		goto out;
-	nexthdr = ip6->nexthdr;
-	off = ipv6_skip_exthdr(skb, sizeof(*ip6), &nexthdr, &frag_off);
-	if (off < 0 || nexthdr != IPPROTO_ICMPV6 || frag_off ||
-	    off + 8 > end)
-		goto out;
-	mh = skb_header_pointer(skb, off, 8, mb);
-	if (!mh)
-		goto out;
-	type = mh[0];
-	switch (type) {
-	case ICMPV6_MGM_QUERY:
-	case ICMPV6_MGM_REPORT:
-	case ICMPV6_MGM_REDUCTION:
-	case ICMPV6_MLD2_REPORT:
-		break;
-	default:
-		goto out;
-	}
-	if (type != ICMPV6_MGM_QUERY)
-		dstor_stat_add(st, DSTOR_STAT_MLD_REPORTS, 1);
-	len = end - off;
-	if (skb->ip_summed != CHECKSUM_PARTIAL &&
-	    csum_ipv6_magic(&ip6->saddr, &ip6->daddr, len, IPPROTO_ICMPV6,
-			    skb_checksum(skb, off, len, 0)))
-		goto bad;
-	switch (type) {
-	case ICMPV6_MGM_QUERY:
-		mc_query_seen(m, skb, off, end);
-		break;
-	case ICMPV6_MGM_REPORT:
-	case ICMPV6_MGM_REDUCTION:
-		mh = skb_header_pointer(skb, off, sizeof(mb), mb);
-		if (!mh || len < 24)
-			goto bad;
-		memcpy(&a, mh + 8, sizeof(a));
-		mc_record(m, type == ICMPV6_MGM_REPORT ?
-			  MLD2_MODE_IS_EXCLUDE : MLD2_CHANGE_TO_INCLUDE, 0, &a);
-		break;
-	case ICMPV6_MLD2_REPORT:
-		if (!mc_report2(m, skb, off, end))
-			goto bad;
-		break;
-	}
-	goto out;
-bad:
-	if (type != ICMPV6_MGM_QUERY)
-		dstor_stat_add(st, DSTOR_STAT_MLD_BAD, 1);
-out:
-	consume_skb(skb);
-	return NET_RX_SUCCESS;
 }
 
 /* ---- sending ---- */
@@ -631,7 +363,7 @@ static void mc_send_announce(struct dstor_mcast *m)
 
 	memcpy(a.root, m->root, DSTOR_MC_HASH);
 	dstor_mc_announce_encode(mc_pkt(m) + DSTOR_MC_HDR_LEN, &a);
-	if (!mc_send(m, &m->chans[MC_ANN].group, &m->ctx_ann, &h))
+	if (!mc_send(m, &m->chans[MC_ANN].mld.addr, &m->ctx_ann, &h))
 		mc_flush(m);
 }
 
@@ -650,7 +382,7 @@ static void mc_send_tree(struct dstor_mcast *m, struct mc_chan *c)
 		memcpy(mc_pkt(m) + DSTOR_MC_HDR_LEN,
 		       m->leaves + (size_t)first * DSTOR_MC_HASH, h.len);
 		c->cursor = (c->cursor + 1) % c->count;
-		if (mc_send(m, &c->group, &m->ctx, &h))
+		if (mc_send(m, &c->mld.addr, &m->ctx, &h))
 			return;
 	}
 	mc_flush(m);
@@ -730,7 +462,7 @@ static void mc_send_block(struct dstor_mcast *m, struct mc_chan *c)
 		memcpy(mc_pkt(m) + DSTOR_MC_HDR_LEN,
 		       page_address(m->pages[off >> PAGE_SHIFT]) +
 		       offset_in_page(off), h.len);
-		if (mc_send(m, &c->group, &m->ctx, &h))
+		if (mc_send(m, &c->mld.addr, &m->ctx, &h))
 			return;
 	}
 	if (!mc_flush(m))
@@ -771,12 +503,8 @@ static void mc_query_tick(struct dstor_mcast *m)
 		m->next_query = jiffies + (m->queries < MC_QRV ? MC_QI / 4 :
 					   MC_QI);
 	}
-	spin_lock_bh(&m->lock);
-	gsq = m->gsq;
-	group = m->gsq_group;
-	m->gsq = 0;
-	spin_unlock_bh(&m->lock);
 	/* After leaves from several groups, one General Query asks for all. */
+	gsq = dstor_mld_take_query(&m->mld, &group);
 	if (gsq)
 		mc_query(m, gsq == MC_GSQ_ONE ? &group : NULL, MC_LLQI_MS);
 }
@@ -840,18 +568,10 @@ static int mc_hash_tree(struct dstor_mcast *m)
 	return 0;
 }
 
-static void mc_expire(struct dstor_mcast *m, struct list_head *list,
-		      unsigned long now)
+/* Listened, and nobody left it since: its packets go out; under the lock. */
+static bool mc_sent(const struct mc_chan *c)
 {
-	struct mc_chan *c, *tmp;
-
-	list_for_each_entry_safe(c, tmp, list, active) {
-		if (time_after_eq(now, c->expires)) {
-			list_del_init(&c->active);
-			c->held = false;
-			m->listened--;
-		}
-	}
+	return !list_empty(&c->mld.node) && !c->mld.held;
 }
 
 /*
@@ -861,28 +581,27 @@ static void mc_expire(struct dstor_mcast *m, struct list_head *list,
 static struct mc_chan *mc_next(struct dstor_mcast *m, bool *ann)
 {
 	struct mc_chan *c, *ann_c = &m->chans[MC_ANN];
+	struct dstor_mld *w = &m->mld;
 	unsigned long now = jiffies;
 
-	spin_lock_bh(&m->lock);
+	spin_lock_bh(&w->lock);
 	if (time_after_eq(now, m->next_scan)) {
-		mc_expire(m, &m->active, now);
-		mc_expire(m, &m->held, now);
+		dstor_mld_expire(w, now);
 		m->next_scan = now + MC_SCAN;
 	}
-	*ann = !list_empty(&ann_c->active) && !ann_c->held &&
-	       time_after_eq(now, m->next_ann);
+	*ann = mc_sent(ann_c) && time_after_eq(now, m->next_ann);
 	if (*ann)
 		m->next_ann = now + MC_ANNOUNCE;
-	c = list_first_entry_or_null(&m->active, struct mc_chan, active);
+	c = list_first_entry_or_null(&w->active, struct mc_chan, mld.node);
 	if (c == ann_c) {
-		list_move_tail(&c->active, &m->active);
-		c = list_first_entry(&m->active, struct mc_chan, active);
+		list_move_tail(&c->mld.node, &w->active);
+		c = list_first_entry(&w->active, struct mc_chan, mld.node);
 		if (c == ann_c)
 			c = NULL;
 	}
 	if (c)
-		list_move_tail(&c->active, &m->active);
-	spin_unlock_bh(&m->lock);
+		list_move_tail(&c->mld.node, &w->active);
+	spin_unlock_bh(&w->lock);
 	return c;
 }
 
@@ -891,13 +610,12 @@ static long mc_idle(struct dstor_mcast *m)
 {
 	unsigned long now = jiffies, t = now + HZ;
 
-	spin_lock_bh(&m->lock);
-	if (!list_empty(&m->active) || !list_empty(&m->held))
+	spin_lock_bh(&m->mld.lock);
+	if (!list_empty(&m->mld.active) || !list_empty(&m->mld.held))
 		t = min(t, now + MC_SCAN);
-	if (!list_empty(&m->chans[MC_ANN].active) && !m->chans[MC_ANN].held &&
-	    time_before(m->next_ann, t))
+	if (mc_sent(&m->chans[MC_ANN]) && time_before(m->next_ann, t))
 		t = m->next_ann;
-	spin_unlock_bh(&m->lock);
+	spin_unlock_bh(&m->mld.lock);
 	if (m->raw && time_before(m->next_query, t))
 		t = m->next_query;
 	return time_after(t, now) ? t - now : 1;
@@ -909,7 +627,7 @@ static void mc_serve(struct dstor_mcast *m)
 	bool ann;
 
 	while (!kthread_should_stop()) {
-		WRITE_ONCE(m->kick, false);
+		WRITE_ONCE(m->mld.kick, false);
 		mc_query_tick(m);
 		c = mc_next(m, &ann);
 		if (ann)
@@ -922,7 +640,8 @@ static void mc_serve(struct dstor_mcast *m)
 			cond_resched();
 			continue;
 		}
-		wait_event_interruptible_timeout(m->wait, READ_ONCE(m->kick) ||
+		wait_event_interruptible_timeout(m->mld.wait,
+						 READ_ONCE(m->mld.kick) ||
 						 kthread_should_stop(),
 						 mc_idle(m));
 	}
@@ -962,9 +681,8 @@ static void mc_detach(struct dstor_mcast *m)
 	ASSERT_RTNL();
 	if (!m->dev)
 		return;
-	dev_remove_pack(&m->pt);	/* and synchronize_net() */
+	dstor_mld_detach(&m->mld, m->dev);
 	kthread_stop(m->task);
-	dev_set_allmulti(m->dev, -1);
 	/* Never joined a group: releasing takes no rtnl. */
 	sock_release(m->udp);
 	m->udp = NULL;
@@ -1054,7 +772,7 @@ static int mc_alloc(struct dstor_mcast *m)
 			return -ENOMEM;
 	}
 	for (i = 0; i < m->nr_chans; i++)
-		INIT_LIST_HEAD(&m->chans[i].active);
+		INIT_LIST_HEAD(&m->chans[i].mld.node);
 	return 0;
 }
 
@@ -1087,15 +805,11 @@ int dstor_mcast_start(struct dstor_export *exp, struct net *net,
 	m->cfg = *cfg;
 	m->blocks = blocks;
 	m->state = DSTOR_MC_STATE_HASHING;
-	m->li = cfg->querier ? MC_LI_QUERIER : MC_LI_DEFAULT;
 	m->seed = get_random_u32();
 	m->gso = true;
 	m->burst_ns = div64_u64((u64)MC_BURST_PKTS * DSTOR_MC_PKT_MAX * 8 *
 				NSEC_PER_SEC, cfg->rate);
-	spin_lock_init(&m->lock);
-	INIT_LIST_HEAD(&m->active);
-	INIT_LIST_HEAD(&m->held);
-	init_waitqueue_head(&m->wait);
+	dstor_mld_init(&m->mld, &exp->stats, cfg->querier);
 	if (exp->key.set) {
 		m->keyed = true;
 		memcpy(m->key, exp->key.key, DSTOR_KEY_LEN);
@@ -1111,7 +825,7 @@ int dstor_mcast_start(struct dstor_export *exp, struct net *net,
 	if (ret)
 		goto err;
 	dstor_mc_group(exp->name, DSTOR_MC_KIND_ANNOUNCE, 0, NULL, 0,
-		       &m->chans[MC_ANN].group);
+		       &m->chans[MC_ANN].mld.addr);
 
 	ret = mc_sockets(m, net);
 	if (ret) {
@@ -1142,18 +856,13 @@ int dstor_mcast_start(struct dstor_export *exp, struct net *net,
 		ret = PTR_ERR(m->task);
 		goto err_unlock;
 	}
-	/* MLDv1 reports go to the group itself: see every group. */
-	ret = dev_set_allmulti(dev, 1);
+	ret = dstor_mld_attach(&m->mld, dev);
 	if (ret) {
 		kthread_stop(m->task);
 		goto err_unlock;
 	}
 	netdev_hold(dev, &m->tracker, GFP_KERNEL);
 	m->dev = dev;
-	m->pt.type = htons(ETH_P_IPV6);
-	m->pt.dev = dev;
-	m->pt.func = mc_rcv;
-	dev_add_pack(&m->pt);
 	list_add(&m->entry, &mc_list);
 	wake_up_process(m->task);
 	rtnl_unlock();
@@ -1189,7 +898,7 @@ bool dstor_mcast_info(struct dstor_export *exp, struct dstor_mcast_info *mi)
 		return false;
 	mi->cfg = m->cfg;
 	mi->blocks = m->blocks;
-	mi->listened = READ_ONCE(m->listened);
+	mi->listened = READ_ONCE(m->mld.listened);
 	mi->state = READ_ONCE(m->state);
 	/* Epoch and root are set once @ready is (release in mc_build()). */
 	mi->tree = smp_load_acquire(&m->ready);

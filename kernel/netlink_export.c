@@ -168,7 +168,6 @@ static int acl_put(struct sk_buff *skb, struct dstor_acl __rcu **aclp)
 	return 0;
 }
 
-
 /* An access list from DSTOR_A_ACLS, in the order dstor_acl wants. */
 static int acls_parse(struct genl_info *info, struct dstor_acl **out)
 {

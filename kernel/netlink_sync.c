@@ -1,21 +1,224 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Netlink for syncs: the policies (the handlers are in sync.c for now).
+ * The sync commands of the generic netlink family: DSTOR_CMD_SYNC_ADD,
+ * _DEL and _GET (do and dump), as include/uapi/linux/dstor.h specifies
+ * them. Requests are read into struct dstor_sync_cfg, replies written from
+ * struct dstor_sync_info; the syncs themselves are sync.c's (sync.h). The
+ * ops table is netlink.c's.
+ *
+ * Every command acts in the requester's network namespace: a sync of
+ * another namespace is "no such sync".
  */
+#include <linux/slab.h>
 #include <net/genetlink.h>
 
 #include "netlink.h"
+#include "sync.h"
 
 static const struct nla_policy sync_mcast_policy[DSTOR_A_MCAST_MAX + 1] = {
 	[DSTOR_A_MCAST_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
 	[DSTOR_A_MCAST_ROOT] = NLA_POLICY_EXACT_LEN(DSTOR_MC_HASH_LEN),
 };
+
 const struct nla_policy dstor_nl_sync_add_policy[DSTOR_A_MAX + 1] = {
 	[DSTOR_A_NAME] = { .type = NLA_NUL_STRING, .len = DSTOR_NAME_MAX - 1 },
 	[DSTOR_A_DEVICE] = { .type = NLA_NUL_STRING, .len = DSTOR_PATH_MAX - 1 },
 	[DSTOR_A_MCAST] = NLA_POLICY_NESTED(sync_mcast_policy),
 	[DSTOR_A_KEY] = NLA_POLICY_EXACT_LEN(DSTOR_KEY_LEN),
 };
+
 const struct nla_policy dstor_nl_sync_index_policy[DSTOR_A_MAX + 1] = {
 	[DSTOR_A_INDEX] = { .type = NLA_U32 },
 };
+
+static int sync_mcast_put(struct sk_buff *skb,
+			  const struct dstor_sync_info *si)
+{
+	struct nlattr *nest = nla_nest_start(skb, DSTOR_A_MCAST);
+	const struct dstor_mc_announce *a = &si->ann;
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, DSTOR_A_MCAST_IFINDEX, si->ifindex))
+		goto err;
+	if (si->known &&
+	    (nla_put_u32(skb, DSTOR_A_MCAST_BLOCK_SIZE, a->block_size) ||
+	     nla_put_u64_64bit(skb, DSTOR_A_MCAST_BLOCKS, a->blocks,
+			       DSTOR_A_MCAST_PAD) ||
+	     nla_put_u64_64bit(skb, DSTOR_A_MCAST_EPOCH, si->epoch,
+			       DSTOR_A_MCAST_PAD) ||
+	     nla_put(skb, DSTOR_A_MCAST_ROOT, DSTOR_MC_HASH_LEN, a->root)))
+		goto err;
+	nla_nest_end(skb, nest);
+	if (si->known &&
+	    nla_put_u64_64bit(skb, DSTOR_A_SIZE, a->size, DSTOR_A_PAD))
+		return -EMSGSIZE;
+	return 0;
+err:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
+/* The attributes of one sync after @hdr (NULL: no room for it). */
+static int sync_fill(struct sk_buff *skb, void *hdr,
+		     struct dstor_sync_info *si)
+{
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, DSTOR_A_INDEX, si->index) ||
+	    nla_put_string(skb, DSTOR_A_NAME, si->name) ||
+	    nla_put_string(skb, DSTOR_A_DEVICE, si->path) ||
+	    sync_mcast_put(skb, si) ||
+	    nla_put_u32(skb, DSTOR_A_SYNC_STATE, si->state) ||
+	    nla_put_u64_64bit(skb, DSTOR_A_SYNC_ELAPSED_MS, si->elapsed_ms,
+			      DSTOR_A_PAD) ||
+	    (si->keyed && nla_put(skb, DSTOR_A_KEY_ID, DSTOR_KEY_ID_LEN,
+				  si->key_id)) ||
+	    dstor_nl_stats_put(skb, &si->stats, DSTOR_STATS_SYNC)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/*
+ * A reply and the description it carries, allocated before the command
+ * does anything: a sync added is always answered.
+ */
+static int reply_alloc(struct sk_buff **msg, struct dstor_sync_info **si)
+{
+	*msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	*si = kmalloc(sizeof(**si), GFP_KERNEL);
+	if (*msg && *si)
+		return 0;
+	nlmsg_free(*msg);
+	kfree(*si);
+	return -ENOMEM;
+}
+
+/* Unless @ret, answer @info with @si as @cmd; uses @msg and @si up. */
+static int sync_reply(struct genl_info *info, struct sk_buff *msg,
+		      struct dstor_sync_info *si, u8 cmd, int ret)
+{
+	if (!ret)
+		ret = sync_fill(msg, genlmsg_put_reply(msg, info,
+						       &dstor_genl_family, 0,
+						       cmd), si);
+	kfree(si);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+/* DSTOR_A_MCAST and the rest of a SYNC_ADD request, checked. */
+static int sync_parse(struct genl_info *info, struct dstor_sync_cfg *cfg,
+		      struct nlattr **ifa)
+{
+	struct nlattr **a = info->attrs;
+	struct nlattr *root;
+
+	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_NAME) ||
+	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_DEVICE) ||
+	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_MCAST))
+		return -EINVAL;
+	cfg->name = nla_data(a[DSTOR_A_NAME]);
+	if (!*cfg->name) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[DSTOR_A_NAME],
+				    "empty export name");
+		return -EINVAL;
+	}
+	cfg->path = nla_data(a[DSTOR_A_DEVICE]);
+	/* The policy checked the nested attributes. */
+	*ifa = nla_find_nested(a[DSTOR_A_MCAST], DSTOR_A_MCAST_IFINDEX);
+	if (!*ifa) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[DSTOR_A_MCAST],
+				    "missing the interface (DSTOR_A_MCAST_IFINDEX)");
+		return -EINVAL;
+	}
+	cfg->ifindex = nla_get_u32(*ifa);
+	root = nla_find_nested(a[DSTOR_A_MCAST], DSTOR_A_MCAST_ROOT);
+	cfg->root = root ? nla_data(root) : NULL;
+	cfg->key = dstor_nl_key(info);
+	return dstor_nl_key_usable(info);
+}
+
+/* netlink.c wipes the request's key after this. */
+int dstor_nl_sync_add(struct sk_buff *skb, struct genl_info *info)
+{
+	struct dstor_sync_info *si;
+	struct dstor_sync_cfg cfg;
+	enum dstor_sync_part bad;
+	struct sk_buff *msg;
+	struct nlattr *ifa;
+	int ret;
+
+	ret = sync_parse(info, &cfg, &ifa);
+	if (!ret)
+		ret = reply_alloc(&msg, &si);
+	if (ret)
+		return ret;
+	ret = dstor_sync_add(genl_info_net(info), &cfg, info->extack, &bad,
+			     si);
+	if (bad == DSTOR_SYNC_PART_IFACE)
+		NL_SET_BAD_ATTR(info->extack, ifa);
+	else if (bad == DSTOR_SYNC_PART_TARGET)
+		NL_SET_BAD_ATTR(info->extack, info->attrs[DSTOR_A_DEVICE]);
+	return sync_reply(info, msg, si, DSTOR_CMD_SYNC_ADD, ret);
+}
+
+int dstor_nl_sync_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *index = info->attrs[DSTOR_A_INDEX];
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_INDEX))
+		return -EINVAL;
+	ret = dstor_sync_del(genl_info_net(info), nla_get_u32(index));
+	if (ret == -ENOENT)
+		NL_SET_ERR_MSG_ATTR(info->extack, index, "no such sync");
+	return ret;
+}
+
+int dstor_nl_sync_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *index = info->attrs[DSTOR_A_INDEX];
+	struct dstor_sync_info *si;
+	struct sk_buff *msg;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_INDEX))
+		return -EINVAL;
+	ret = reply_alloc(&msg, &si);
+	if (ret)
+		return ret;
+	ret = dstor_sync_get(genl_info_net(info), nla_get_u32(index), si);
+	if (ret)
+		NL_SET_ERR_MSG_ATTR(info->extack, index, "no such sync");
+	return sync_reply(info, msg, si, DSTOR_CMD_SYNC_GET, ret);
+}
+
+/* cb->args[0]: the index to go on from. */
+int dstor_nl_sync_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct net *net = sock_net(cb->skb->sk);
+	unsigned long pos = cb->args[0];
+	struct dstor_sync_info *si;
+	void *hdr;
+
+	si = kmalloc(sizeof(*si), GFP_KERNEL);
+	if (!si)
+		return -ENOMEM;
+	while (!dstor_sync_next(net, &pos, si)) {
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &dstor_genl_family,
+				  NLM_F_MULTI, DSTOR_CMD_SYNC_GET);
+		if (sync_fill(skb, hdr, si))
+			break;
+		cb->args[0] = pos;
+	}
+	kfree(si);
+	return skb->len;
+}

@@ -183,6 +183,7 @@ struct dstor_rec *dstor_seal_tx_ready(struct dstor_seal *sl)
 	if (sl->tx_tail == sl->tx_head)
 		return NULL;
 	rec = sl->tx[sl->tx_tail % DSTOR_SEAL_SLOTS];
+	/* Pairs with rec_work(): a sealed record's bytes are all there. */
 	if (smp_load_acquire(&rec->state) != DSTOR_REC_READY)
 		return NULL;
 	return rec;
@@ -240,6 +241,7 @@ struct dstor_rec *dstor_seal_rx_slot(struct dstor_seal *sl, u32 n)
 
 	for (i = 0; i < DSTOR_SEAL_SLOTS; i++) {
 		rec = sl->rx[i];
+		/* Pairs with dstor_seal_rx_free(): the pool is done with it. */
 		if (smp_load_acquire(&rec->state) == DSTOR_REC_FREE)
 			break;
 	}
@@ -294,6 +296,7 @@ int dstor_seal_rx_open(struct dstor_rec *rec, struct dstor_data *pos,
 
 void dstor_seal_rx_free(struct dstor_rec *rec)
 {
+	/* The slot may be refilled at once: see dstor_seal_rx_slot(). */
 	smp_store_release(&rec->state, DSTOR_REC_FREE);
 }
 

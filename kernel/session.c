@@ -106,8 +106,8 @@ static void session_failed(struct dstor_conn *c, int err)
 	    (err == -ETIMEDOUT || err == -EWOULDBLOCK)) {
 		dstor_stat_add(&exp->stats, DSTOR_STAT_REAPED, 1);
 		net_info_ratelimited("export %s: closed the session of %pISc: %s\n",
-				     exp->name, &s->peer,
-				     err == -ETIMEDOUT ? "silent for longer than its keepalive allows" :
+				     exp->name, &s->peer, err == -ETIMEDOUT ?
+				     "silent for longer than its keepalive allows" :
 				     "it stopped reading replies");
 	} else if (err == -EPROTO) {
 		net_warn_ratelimited("export %s: protocol error from %pISc; closing its connection\n",

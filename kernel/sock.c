@@ -33,9 +33,10 @@ u32 dstor_addr_hash(const struct sockaddr_storage *ss)
 	const struct sockaddr_in6 *sin6 = (const void *)ss;
 
 	if (ss->ss_family == AF_INET)
-		return jhash_1word(sin->sin_addr.s_addr, AF_INET);
+		return jhash_1word((__force u32)sin->sin_addr.s_addr, AF_INET);
 	if (ss->ss_family == AF_INET6)
-		return jhash2(sin6->sin6_addr.s6_addr32, 4, AF_INET6);
+		return jhash(&sin6->sin6_addr, sizeof(sin6->sin6_addr),
+			     AF_INET6);
 	return 0;
 }
 

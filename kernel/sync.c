@@ -12,10 +12,10 @@
  *	HASHING    the target, block by block: good or stale
  *	RECEIVING  on the largest channels holding stale leaves only (at most
  *		   SYNC_MAX_CHANNELS, coarser ones past that); blocks are
- *		   assembled in a pool of SYNC_POOL_BYTES, checked against
- *		   their leaf and written (the bio in flight while receiving
- *		   goes on; the slot is reaped when it ends); a channel is
- *		   left once its leaves are all good
+ *		   assembled in the target's pool of buffers (sync_io.c),
+ *		   checked against their leaf and written (the bio in
+ *		   flight while receiving goes on; the buffer is reaped when
+ *		   it ends); a channel is left once its leaves are all good
  *	VERIFYING  flush, re-read and re-hash every block written, root
  *		   check: DONE, or back to RECEIVING for what differs
  *
@@ -27,14 +27,15 @@
  *
  * When the sync ends (DONE, FAILED or stopped) the thread leaves its
  * groups, releases the socket and closes the target; the sync stays listed
- * until SYNC_DEL.
+ * until SYNC_DEL, or until its network namespace goes away.
+ *
+ * The target's I/O is sync_io.c's, netlink netlink_sync.c's: this file
+ * offers them the calls of sync.h.
  */
 #include <crypto/algapi.h>
 #include <crypto/blake2s.h>
-#include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/delay.h>
-#include <linux/highmem.h>
 #include <linux/in6.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>
@@ -43,22 +44,13 @@
 #include <linux/udp.h>
 #include <linux/xarray.h>
 #include <net/addrconf.h>
-#include <net/genetlink.h>
 #include <net/ipv6.h>
+#include <net/net_namespace.h>
 #include <net/sock.h>
 
-#include "crypto.h"
-#include "dstor.h"
-#include "merkle.h"
-#include "netlink.h"
-#include "stats.h"
 #include "sync.h"
-#include "mcast_proto.h"
 
 #define SYNC_MAX_CHANNELS	64		/* groups joined at once */
-#define SYNC_POOL_BYTES		(16U << 20)	/* blocks being assembled */
-#define SYNC_POOL_MAX		256
-#define SYNC_READ_DEPTH		4		/* target reads in flight */
 #define SYNC_RCVBUF		(4 << 20)	/* in truesize: ~2 MiB of data */
 #define SYNC_RX_MAX		(64 << 10)	/* one receive: a GRO batch */
 #define SYNC_RX_TIMEOUT		(HZ / 10)	/* how soon a stop is seen */
@@ -70,10 +62,10 @@
 #define SYNC_FP			16		/* a TREE packet's fingerprint */
 
 /*
- * A block being assembled from DATA packets, then written: a verified
- * block's write is in flight (@writing) while the thread goes on
- * receiving; the thread frees the slot once the write has ended (@written,
- * set by the bio's completion) and looked at its @status.
+ * A block being assembled from DATA packets into the target's buffer of
+ * the same number (slot_buf()). Once verified, the block is written from
+ * that buffer and the slot is free again, but not to be taken while the
+ * buffer's write is in flight.
  */
 struct sync_slot {
 	u64 index;			/* U64_MAX: free */
@@ -81,12 +73,7 @@ struct sync_slot {
 	unsigned int have;		/* chunks received */
 	unsigned long touched;		/* jiffies of the last chunk */
 	bool contested;			/* failed its hash: chunks replaced */
-	bool writing;			/* the thread's */
-	bool written;			/* completion -> thread (acquire) */
-	int status;			/* of the write, once @written */
-	struct dstor_sync *sync;
 	DECLARE_BITMAP(got, SYNC_CHUNKS_MAX);
-	struct page **pages;
 };
 
 /* The last ANNOUNCE from one source address (unkeyed, unpinned syncs). */
@@ -105,7 +92,7 @@ struct dstor_sync {
 	u32 index;
 	char name[DSTOR_NAME_MAX];
 	char path[DSTOR_PATH_MAX];
-	struct net *net;
+	struct net *net;		/* no reference: see sync_net_pre_exit() */
 	int ifindex;
 	dev_t dev;
 	struct dstor_key key;
@@ -124,8 +111,7 @@ struct dstor_sync {
 	u64 epoch;
 
 	/* The thread's own, and sync_release()'s once it has stopped. */
-	struct dstor_bdev bdev;
-	u64 dev_size;
+	struct dstor_sync_target t;
 	struct socket *sock;
 	u8 *rx;				/* SYNC_RX_MAX: one receive */
 	unsigned int rx_len;		/* bytes in it */
@@ -146,6 +132,7 @@ struct dstor_sync {
 	unsigned long ann_seen;		/* jiffies: the current tree announced */
 	struct sync_source sources[SYNC_SOURCES];
 	unsigned int nr_sources;
+	bool told_geometry;		/* announce_refused() has spoken */
 	u8 *leaves;			/* the export's leaf hashes */
 	u8 *mine;			/* the target's */
 	unsigned long *tree_got;	/* TREE packets received */
@@ -154,17 +141,17 @@ struct dstor_sync {
 	unsigned long *good;		/* leaves the target holds */
 	unsigned long *wrote;		/* blocks written by this sync */
 	u64 good_count;
-	struct sync_slot *slots;
-	atomic_t writes;		/* block writes in flight */
-	atomic_t written;		/* ended, not yet reaped */
-	wait_queue_head_t wq;		/* a write ended */
+	struct sync_slot *slots;	/* t.nr_bufs of them */
 	unsigned int nr_slots;
 	struct sync_chan *chans;	/* joined now */
 	unsigned int nr_chans;
 	unsigned long last_useful;	/* jiffies */
 };
 
-/* Every sync, by index; sync_mutex serialises add, delete and GET. */
+/*
+ * Every sync of the machine, by index; sync_mutex serialises add, delete
+ * and GET (a sync in the array is alive while the mutex is held).
+ */
 static DEFINE_XARRAY_ALLOC(syncs);
 static DEFINE_MUTEX(sync_mutex);
 
@@ -219,122 +206,17 @@ static void chan_drop(struct dstor_sync *s, unsigned int i)
 	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_CHANNELS, -1);
 }
 
-/* ---- block I/O on the target ---- */
+/* ---- blocks ---- */
 
 static u32 block_len(struct dstor_sync *s, u64 index)
 {
-	return dstor_mc_block_len(s->ann.size, s->ann.block_size, index);
+	return dstor_sync_block_len(&s->t, index);
 }
 
-/* A bio for block @index of the target, over @pages. */
-static struct bio *block_bio(struct dstor_sync *s, struct page **pages,
-			     u64 index, blk_opf_t opf)
+static struct dstor_sync_buf *slot_buf(struct dstor_sync *s,
+				       struct sync_slot *sl)
 {
-	u32 len = block_len(s, index), n;
-	struct bio *bio;
-	unsigned int i;
-
-	bio = bio_alloc(s->bdev.bdev, DIV_ROUND_UP(len, PAGE_SIZE), opf,
-			GFP_KERNEL);
-	bio->bi_iter.bi_sector = (index * s->ann.block_size) >> SECTOR_SHIFT;
-	for (i = 0; len; i++, len -= n) {
-		n = min_t(u32, len, PAGE_SIZE);
-		__bio_add_page(bio, pages[i], n, 0);
-	}
-	return bio;
-}
-
-/* A read of the target in flight while the thread hashes another block. */
-struct sync_read {
-	struct completion done;
-	int status;
-};
-
-static void read_end(struct bio *bio)
-{
-	struct sync_read *r = bio->bi_private;
-
-	r->status = blk_status_to_errno(bio->bi_status);
-	bio_put(bio);
-	complete(&r->done);
-}
-
-static void read_start(struct dstor_sync *s, struct page **pages, u64 index,
-		       struct sync_read *r)
-{
-	struct bio *bio = block_bio(s, pages, index, REQ_OP_READ);
-
-	init_completion(&r->done);
-	bio->bi_private = r;
-	bio->bi_end_io = read_end;
-	submit_bio(bio);
-}
-
-static void slot_write_end(struct bio *bio)
-{
-	struct sync_slot *sl = bio->bi_private;
-	struct dstor_sync *s = sl->sync;
-	unsigned long flags;
-
-	sl->status = blk_status_to_errno(bio->bi_status);
-	bio_put(bio);
-	/* @status before @written: slots_reap() reads them in that order. */
-	smp_store_release(&sl->written, true);
-	/* Under the lock: writes_drain() knows when we are done with @s. */
-	spin_lock_irqsave(&s->wq.lock, flags);
-	atomic_inc(&s->written);
-	atomic_dec(&s->writes);
-	wake_up_locked(&s->wq);
-	spin_unlock_irqrestore(&s->wq.lock, flags);
-}
-
-/* Write a verified block; slots_reap() sees how it ended. */
-static void slot_write(struct dstor_sync *s, struct sync_slot *sl)
-{
-	struct bio *bio = block_bio(s, sl->pages, sl->index, REQ_OP_WRITE);
-
-	bio->bi_private = sl;
-	bio->bi_end_io = slot_write_end;
-	sl->writing = true;
-	sl->written = false;
-	atomic_inc(&s->writes);
-	submit_bio(bio);
-}
-
-/* Free the slots whose write has ended; the first write error, if any. */
-static int slots_reap(struct dstor_sync *s)
-{
-	struct sync_slot *sl;
-	unsigned int i;
-	int ret = 0;
-
-	if (!atomic_read(&s->written))
-		return 0;
-	for (i = 0; i < s->nr_slots; i++) {
-		sl = &s->slots[i];
-		/* @written, then @status: slot_write_end() */
-		if (!sl->writing || !smp_load_acquire(&sl->written))
-			continue;
-		atomic_dec(&s->written);
-		if (sl->status && !ret) {
-			pr_err("sync %s: writing block %llu of %s failed (%d)\n",
-			       s->name, sl->index, s->path, sl->status);
-			ret = sl->status;
-		}
-		sl->writing = false;
-		sl->index = U64_MAX;
-	}
-	return ret;
-}
-
-/* Wait for every write in flight, then reap them. */
-static int writes_drain(struct dstor_sync *s)
-{
-	wait_event(s->wq, !atomic_read(&s->writes));
-	/* The last completion has left s->wq.lock: it no longer touches @s. */
-	spin_lock_irq(&s->wq.lock);
-	spin_unlock_irq(&s->wq.lock);
-	return s->slots ? slots_reap(s) : 0;
+	return &s->t.bufs[sl - s->slots];
 }
 
 static void block_hash(struct dstor_sync *s, struct page **pages, u64 index,
@@ -344,55 +226,30 @@ static void block_hash(struct dstor_sync *s, struct page **pages, u64 index,
 			    block_len(s, index), out);
 }
 
-/* The next block target_hash() reads, from @i on; @n when none. */
-static u64 next_read(const unsigned long *only, u64 i, u64 n)
+static void hash_read(void *arg, u64 index, struct page **pages)
 {
-	return only ? find_next_bit(only, n, i) : i;
+	struct dstor_sync *s = arg;
+
+	block_hash(s, pages, index, s->mine + index * DSTOR_MC_HASH);
 }
 
 /*
  * Read and hash the blocks of the target into s->mine: every block, or
  * (@only) those set in that bitmap; a block whose hash is its leaf is
- * good. SYNC_READ_DEPTH reads are in flight, into the first slots' pages,
- * while the thread hashes. Returns the number of good blocks, or an error
- * (-EINTR when stopped).
+ * good. Returns the number of good blocks, or an error (-EINTR when
+ * stopped).
  */
 static s64 target_hash(struct dstor_sync *s, const unsigned long *only)
 {
-	struct sync_read rd[SYNC_READ_DEPTH];
-	u64 i, n = s->ann.blocks, next, good = 0;
-	unsigned int head = 0, busy = 0, cur;
-	int ret = 0;
-	u8 *h;
+	u64 i, good = 0;
+	int ret;
 
-	next = next_read(only, 0, n);
-	for (i = 0; i < n; i++) {
-		while (busy < SYNC_READ_DEPTH && next < n) {
-			cur = (head + busy++) % SYNC_READ_DEPTH;
-			read_start(s, s->slots[cur].pages, next, &rd[cur]);
-			next = next_read(only, next + 1, n);
-		}
-		h = s->mine + i * DSTOR_MC_HASH;
-		if (!only || test_bit(i, only)) {
-			/* Started in order of i: rd[head] is block i's. */
-			cur = head;
-			head = (head + 1) % SYNC_READ_DEPTH;
-			busy--;
-			wait_for_completion(&rd[cur].done);
-			ret = rd[cur].status;
-			if (ret) {
-				pr_err("sync %s: reading block %llu of %s failed (%d)\n",
-				       s->name, i, s->path, ret);
-				break;
-			}
-			if (kthread_should_stop()) {
-				ret = -EINTR;
-				break;
-			}
-			block_hash(s, s->slots[cur].pages, i, h);
-			cond_resched();
-		}
-		if (crypto_memneq(h, s->leaves + i * DSTOR_MC_HASH,
+	ret = dstor_sync_read(&s->t, only, hash_read, s);
+	if (ret)
+		return ret;
+	for (i = 0; i < s->ann.blocks; i++) {
+		if (crypto_memneq(s->mine + i * DSTOR_MC_HASH,
+				  s->leaves + i * DSTOR_MC_HASH,
 				  DSTOR_MC_HASH)) {
 			clear_bit(i, s->good);
 		} else {
@@ -400,40 +257,16 @@ static s64 target_hash(struct dstor_sync *s, const unsigned long *only)
 			good++;
 		}
 	}
-	/* The reads still in flight use the slots' pages. */
-	for (; busy; busy--, head = (head + 1) % SYNC_READ_DEPTH)
-		wait_for_completion(&rd[head].done);
-	if (ret)
-		return ret;
 	s->good_count = good;
 	return good;
 }
 
 /* ---- the tree's memory ---- */
 
-static void slots_free(struct dstor_sync *s)
-{
-	unsigned int i, j;
-
-	if (!s->slots)
-		return;
-	for (i = 0; i < s->nr_slots; i++) {
-		if (!s->slots[i].pages)
-			continue;
-		for (j = 0; j < s->ann.block_size >> PAGE_SHIFT; j++)
-			if (s->slots[i].pages[j])
-				__free_page(s->slots[i].pages[j]);
-		kfree(s->slots[i].pages);
-	}
-	kfree(s->slots);
-	s->slots = NULL;
-	s->nr_slots = 0;
-}
-
 static void tree_free(struct dstor_sync *s)
 {
-	writes_drain(s);
-	slots_free(s);
+	dstor_sync_target_unshape(&s->t);
+	kfree(s->slots);
 	kvfree(s->leaves);
 	kvfree(s->mine);
 	bitmap_free(s->tree_got);
@@ -441,6 +274,8 @@ static void tree_free(struct dstor_sync *s)
 	kvfree(s->tree_fp);
 	bitmap_free(s->good);
 	bitmap_free(s->wrote);
+	s->slots = NULL;
+	s->nr_slots = 0;
 	s->leaves = NULL;
 	s->mine = NULL;
 	s->tree_got = NULL;
@@ -453,11 +288,11 @@ static void tree_free(struct dstor_sync *s)
 	s->dctx_ready = false;
 }
 
-/* What a tree of s->ann's geometry needs; s->ann is set. */
+/* What a tree of s->ann's geometry needs; the target is shaped for it. */
 static int tree_alloc(struct dstor_sync *s)
 {
-	unsigned int i, j, np = s->ann.block_size >> PAGE_SHIFT;
 	u64 n = s->ann.blocks, pkts = DIV_ROUND_UP(n, DSTOR_MC_LEAVES_PER_PKT);
+	unsigned int i;
 
 	s->leaves = kvmalloc_array(n, DSTOR_MC_HASH, GFP_KERNEL);
 	s->mine = kvmalloc_array(n, DSTOR_MC_HASH, GFP_KERNEL);
@@ -466,32 +301,39 @@ static int tree_alloc(struct dstor_sync *s)
 	s->tree_fp = kvcalloc(pkts, SYNC_FP, GFP_KERNEL);
 	s->good = bitmap_zalloc(n, GFP_KERNEL);
 	s->wrote = bitmap_zalloc(n, GFP_KERNEL);
-	/* target_hash() reads into the first SYNC_READ_DEPTH slots. */
-	BUILD_BUG_ON(SYNC_POOL_BYTES / DSTOR_MC_MAX_BLOCK < SYNC_READ_DEPTH);
-	s->nr_slots = clamp_t(unsigned int,
-			      SYNC_POOL_BYTES / s->ann.block_size,
-			      SYNC_READ_DEPTH, SYNC_POOL_MAX);
-	s->slots = kcalloc(s->nr_slots, sizeof(*s->slots), GFP_KERNEL);
+	s->slots = kcalloc(s->t.nr_bufs, sizeof(*s->slots), GFP_KERNEL);
 	if (!s->leaves || !s->mine || !s->tree_got || !s->tree_ok ||
 	    !s->tree_fp || !s->good || !s->wrote || !s->slots)
 		return -ENOMEM;
-	for (i = 0; i < s->nr_slots; i++) {
+	s->nr_slots = s->t.nr_bufs;
+	for (i = 0; i < s->nr_slots; i++)
 		s->slots[i].index = U64_MAX;
-		s->slots[i].sync = s;
-		s->slots[i].pages = kcalloc(np, sizeof(struct page *),
-					    GFP_KERNEL);
-		if (!s->slots[i].pages)
-			return -ENOMEM;
-		for (j = 0; j < np; j++) {
-			s->slots[i].pages[j] = alloc_page(GFP_KERNEL);
-			if (!s->slots[i].pages[j])
-				return -ENOMEM;
-		}
-	}
 	return 0;
 }
 
 /* ---- packets ---- */
+
+/*
+ * An ANNOUNCE that opened but breaks the protocol's rules (decoded as far
+ * as it goes into s->next): said once per sync, since without a key
+ * anybody can send these.
+ */
+static void announce_refused(struct dstor_sync *s, int err)
+{
+	const struct dstor_mc_announce *a = &s->next;
+
+	if (s->told_geometry)
+		return;
+	s->told_geometry = true;
+	if (err == -DSTOR_EMC_RESERVED)
+		pr_warn("sync %s: dropping announcements with reserved bytes set\n",
+			s->name);
+	else
+		pr_warn("sync %s: dropping announcements of a geometry this receiver does not take (%llu bytes in %llu blocks of %u, chunks of %u; it takes blocks of a power of two from %u to %u bytes, at most %u of them, chunks of %u)\n",
+			s->name, a->size, a->blocks, a->block_size, a->chunk,
+			DSTOR_MC_MIN_BLOCK, DSTOR_MC_MAX_BLOCK,
+			DSTOR_MC_MAX_BLOCKS, DSTOR_MC_CHUNK);
+}
 
 /* Check an ANNOUNCE (header in @h) and decode it into s->next. */
 static int announce_check(struct dstor_sync *s, const struct dstor_mc_hdr *h)
@@ -519,10 +361,13 @@ static int announce_check(struct dstor_sync *s, const struct dstor_mc_hdr *h)
 	ret = dstor_mc_verify(&s->actx, s->pkt, h);
 	if (ret)
 		return ret;
-	if (dstor_mc_announce_decode(s->pkt + DSTOR_MC_HDR_LEN, &s->next,
-				     DSTOR_MC_MIN_BLOCK, DSTOR_MC_MAX_BLOCK,
-				     DSTOR_MC_MAX_BLOCKS))
+	ret = dstor_mc_announce_decode(s->pkt + DSTOR_MC_HDR_LEN, &s->next,
+				       DSTOR_MC_MIN_BLOCK, DSTOR_MC_MAX_BLOCK,
+				       DSTOR_MC_MAX_BLOCKS);
+	if (ret) {
+		announce_refused(s, ret);
 		return -EBADMSG;
+	}
 	if (s->pinned && crypto_memneq(s->next.root, s->pin_root,
 				       DSTOR_MC_HASH))
 		return -EBADMSG;
@@ -690,21 +535,13 @@ static int wait_announce(struct dstor_sync *s)
 static int tree_setup(struct dstor_sync *s)
 {
 	const struct dstor_mc_announce *a = &s->next;
-	unsigned int lbs = bdev_logical_block_size(s->bdev.bdev);
 	int ret;
 
 	chans_leave(s);
 	tree_free(s);
-	if (a->size > s->dev_size) {
-		pr_err("sync %s: the export has %llu bytes, %s only %llu\n",
-		       s->name, a->size, s->path, s->dev_size);
-		return -ENOSPC;
-	}
-	if (a->size % lbs || a->block_size % lbs) {
-		pr_err("sync %s: the export's geometry (%llu bytes, blocks of %u) does not fit %s's %u-byte sectors\n",
-		       s->name, a->size, a->block_size, s->path, lbs);
-		return -EINVAL;
-	}
+	ret = dstor_sync_target_shape(&s->t, a);
+	if (ret)
+		return ret;
 	spin_lock(&s->lock);
 	s->ann = *a;
 	s->epoch = s->next_epoch;
@@ -914,7 +751,7 @@ static struct sync_slot *slot_get(struct dstor_sync *s, u64 index)
 
 	for (i = 0; i < s->nr_slots; i++) {
 		sl = &s->slots[i];
-		if (sl->writing)
+		if (s->t.bufs[i].writing)
 			continue;
 		if (sl->index == index)
 			return sl;
@@ -947,14 +784,16 @@ static int slot_done(struct dstor_sync *s, struct sync_slot *sl)
 	unsigned int i;
 
 	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_RECEIVED, 1);
-	block_hash(s, sl->pages, index, h);
+	block_hash(s, slot_buf(s, sl)->pages, index, h);
 	if (crypto_memneq(h, s->leaves + index * DSTOR_MC_HASH,
 			  DSTOR_MC_HASH)) {
 		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_HASH_BAD, 1);
 		sl->contested = true;
 		return 0;
 	}
-	slot_write(s, sl);
+	/* The buffer is busy until its write ends; the slot is free. */
+	dstor_sync_write(&s->t, slot_buf(s, sl), index);
+	sl->index = U64_MAX;
 	set_bit(index, s->wrote);
 	memcpy(s->mine + index * DSTOR_MC_HASH, h, DSTOR_MC_HASH);
 	set_bit(index, s->good);
@@ -978,7 +817,6 @@ static int data_packet(struct dstor_sync *s, const struct dstor_mc_hdr *h)
 	struct sync_slot *sl;
 	unsigned int chunk;
 	u32 blen;
-	void *p;
 
 	if (h->index >= s->ann.blocks)
 		goto bad;
@@ -1005,10 +843,8 @@ static int data_packet(struct dstor_sync *s, const struct dstor_mc_hdr *h)
 		sl->have++;
 		s->last_useful = jiffies;
 	}
-	p = kmap_local_page(sl->pages[h->offset >> PAGE_SHIFT]);
-	memcpy(p + offset_in_page(h->offset), s->pkt + DSTOR_MC_HDR_LEN,
-	       h->len);
-	kunmap_local(p);
+	dstor_sync_buf_copy(slot_buf(s, sl), h->offset,
+			    s->pkt + DSTOR_MC_HDR_LEN, h->len);
 	sl->touched = jiffies;
 	/*
 	 * Contested: check again when the block's last chunk comes round;
@@ -1032,7 +868,8 @@ static int receive(struct dstor_sync *s)
 	int ret;
 
 	set_state(s, DSTOR_SYNC_STATE_RECEIVING);
-	ret = writes_drain(s);
+	/* Hashing used the buffers: what the slots held is gone. */
+	ret = dstor_sync_drain(&s->t);
 	if (ret)
 		return ret;
 	for (i = 0; i < s->nr_slots; i++)
@@ -1042,7 +879,7 @@ static int receive(struct dstor_sync *s)
 		return ret;
 	s->last_useful = jiffies;
 	while (s->good_count < s->ann.blocks) {
-		ret = slots_reap(s);
+		ret = dstor_sync_reap(&s->t);
 		if (ret)
 			return ret;
 		ret = sync_recv(s, &h);
@@ -1066,7 +903,7 @@ static int receive(struct dstor_sync *s)
 			return ret;
 	}
 	chans_leave(s);
-	return writes_drain(s);
+	return dstor_sync_drain(&s->t);
 }
 
 /* VERIFYING: 0 when the target now has the export's root. */
@@ -1077,12 +914,9 @@ static int verify(struct dstor_sync *s)
 	int ret;
 
 	set_state(s, DSTOR_SYNC_STATE_VERIFYING);
-	ret = blkdev_issue_flush(s->bdev.bdev);
-	if (ret) {
-		pr_err("sync %s: flushing %s failed (%d)\n", s->name, s->path,
-		       ret);
+	ret = dstor_sync_flush(&s->t);
+	if (ret)
 		return ret;
-	}
 	/* The other blocks were read and found good before receiving. */
 	good = target_hash(s, s->wrote);
 	if (good < 0)
@@ -1118,8 +952,6 @@ static int sync_main(struct dstor_sync *s)
 			return ret;
 
 		set_state(s, DSTOR_SYNC_STATE_HASHING);
-		/* Writes made through the page cache before we started. */
-		sync_blockdev(s->bdev.bdev);
 		good = target_hash(s, NULL);
 		if (good < 0)
 			return good;
@@ -1138,7 +970,6 @@ static int sync_main(struct dstor_sync *s)
 /* Give back what the sync holds, once its thread has stopped or ended. */
 static void sync_release(struct dstor_sync *s)
 {
-	writes_drain(s);
 	if (s->sock) {
 		/* Closing the socket leaves its groups. */
 		sock_release(s->sock);
@@ -1146,11 +977,7 @@ static void sync_release(struct dstor_sync *s)
 		s->nr_chans = 0;
 		atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_CHANNELS], 0);
 	}
-	if (s->bdev.bdev) {
-		/* We wrote around the page cache. */
-		invalidate_bdev(s->bdev.bdev);
-		dstor_bdev_close(&s->bdev);
-	}
+	dstor_sync_target_close(&s->t);
 	tree_free(s);
 	if (s->actx_ready)
 		dstor_mc_ctx_free(&s->actx);
@@ -1199,7 +1026,6 @@ static void sync_free(struct dstor_sync *s)
 		put_task_struct(s->task);
 	}
 	sync_release(s);
-	put_net(s->net);
 	memzero_explicit(&s->key, sizeof(s->key));
 	kfree(s);
 }
@@ -1261,6 +1087,7 @@ static int sync_socket(struct dstor_sync *s, struct netlink_ext_ack *extack)
 	return ret;
 }
 
+/* A sync of any namespace: a block device is the machine's. */
 static struct dstor_sync *sync_find_dev(dev_t dev)
 {
 	struct dstor_sync *s;
@@ -1272,64 +1099,89 @@ static struct dstor_sync *sync_find_dev(dev_t dev)
 	return NULL;
 }
 
-static int sync_fill(struct sk_buff *skb, struct dstor_sync *s, u32 portid,
-		     u32 seq, u16 type, int flags, u8 cmd);
-
-static int sync_create(struct genl_info *info, struct dstor_sync **out)
+/* Open the target; extack says what is wrong with it. */
+static int sync_target(struct dstor_sync *s, struct netlink_ext_ack *extack)
 {
-	struct nlattr **a = info->attrs;
-	struct netlink_ext_ack *extack = info->extack;
-	const u8 *key = dstor_nl_key(info);
-	struct nlattr *ifa, *root;
-	struct net_device *nd;
-	struct dstor_sync *s;
-	const char *name;
 	dev_t dev;
-	u32 index;
 	int ret;
 
-	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_NAME) ||
-	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_DEVICE) ||
-	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_MCAST))
-		return -EINVAL;
-	name = nla_data(a[DSTOR_A_NAME]);
-	if (!*name) {
-		NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_NAME],
-				    "empty export name");
-		return -EINVAL;
-	}
-	ifa = nla_find_nested(a[DSTOR_A_MCAST], DSTOR_A_MCAST_IFINDEX);
-	if (!ifa) {
-		NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_MCAST],
-				    "missing the interface (DSTOR_A_MCAST_IFINDEX)");
-		return -EINVAL;
-	}
-	ret = dstor_nl_key_usable(info);
-	if (ret)
+	ret = lookup_bdev(s->path, &dev);
+	if (ret) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "cannot find the target block device");
 		return ret;
+	}
+	if (sync_find_dev(dev)) {
+		NL_SET_ERR_MSG_MOD(extack, "the target is already being synced");
+		return -EEXIST;
+	}
+	ret = dstor_sync_target_open(&s->t, s);
+	if (ret == -EBUSY)
+		NL_SET_ERR_MSG_MOD(extack, "the target is in use");
+	else if (ret == -EACCES || ret == -EROFS)
+		/* 6.12 refuses to open a read-only disk for writing */
+		NL_SET_ERR_MSG_MOD(extack, "the target is read-only");
+	else if (ret)
+		NL_SET_ERR_MSG_MOD(extack,
+				   "cannot open the target for writing");
+	else
+		s->dev = s->t.bdev.bdev->bd_dev;
+	return ret;
+}
+
+static void sync_info(struct dstor_sync *s, struct dstor_sync_info *si)
+{
+	u64 end = READ_ONCE(s->ended) ?: ktime_get_ns();
+	int i;
+
+	memset(si, 0, sizeof(*si));
+	si->index = s->index;
+	strscpy(si->name, s->name, sizeof(si->name));
+	strscpy(si->path, s->path, sizeof(si->path));
+	si->ifindex = s->ifindex;
+	si->state = READ_ONCE(s->state);
+	si->elapsed_ms = div_u64(end - s->started, NSEC_PER_MSEC);
+	si->keyed = s->key.set;
+	memcpy(si->key_id, s->key.id, sizeof(si->key_id));
+	spin_lock(&s->lock);
+	si->known = s->known;
+	si->ann = s->ann;
+	si->epoch = s->epoch;
+	spin_unlock(&s->lock);
+	for (i = 0; i < DSTOR_STAT_MAX; i++)
+		atomic64_set(&si->stats.c[i], atomic64_read(&s->stats.c[i]));
+}
+
+static int sync_create(struct net *net, const struct dstor_sync_cfg *cfg,
+		       struct netlink_ext_ack *extack,
+		       enum dstor_sync_part *bad, struct dstor_sync **out)
+{
+	struct net_device *nd;
+	struct dstor_sync *s;
+	u32 index;
+	int ret;
 
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return -ENOMEM;
 	spin_lock_init(&s->lock);
-	init_waitqueue_head(&s->wq);
-	strscpy(s->name, name, sizeof(s->name));
-	nla_strscpy(s->path, a[DSTOR_A_DEVICE], sizeof(s->path));
-	s->net = get_net(genl_info_net(info));
-	s->ifindex = nla_get_u32(ifa);
+	strscpy(s->name, cfg->name, sizeof(s->name));
+	strscpy(s->path, cfg->path, sizeof(s->path));
+	dstor_sync_target_init(&s->t, s->name, s->path);
+	s->net = net;
+	s->ifindex = cfg->ifindex;
 	s->started = ktime_get_ns();
 	s->state = DSTOR_SYNC_STATE_WAITING;
-	if (key) {
-		memcpy(s->key.key, key, DSTOR_KEY_LEN);
+	if (cfg->key) {
+		memcpy(s->key.key, cfg->key, DSTOR_KEY_LEN);
 		dstor_key_id(s->key.key, s->key.id);
 		s->key.set = true;
 	}
-	root = nla_find_nested(a[DSTOR_A_MCAST], DSTOR_A_MCAST_ROOT);
-	if (root) {
-		memcpy(s->pin_root, nla_data(root), DSTOR_MC_HASH_LEN);
+	if (cfg->root) {
+		memcpy(s->pin_root, cfg->root, DSTOR_MC_HASH_LEN);
 		s->pinned = true;
 	}
-	dstor_mc_tree_key(key ? s->key.key : NULL, s->name, s->kt);
+	dstor_mc_tree_key(cfg->key ? s->key.key : NULL, s->name, s->kt);
 	s->rx = kmalloc(SYNC_RX_MAX, GFP_KERNEL);
 	s->chans = kcalloc(SYNC_MAX_CHANNELS, sizeof(*s->chans), GFP_KERNEL);
 	if (!s->rx || !s->chans) {
@@ -1339,53 +1191,24 @@ static int sync_create(struct genl_info *info, struct dstor_sync **out)
 
 	nd = dev_get_by_index(s->net, s->ifindex);
 	if (!nd) {
-		NL_SET_ERR_MSG_ATTR(extack, ifa, "no such interface");
+		NL_SET_ERR_MSG_MOD(extack, "no such interface");
+		*bad = DSTOR_SYNC_PART_IFACE;
 		ret = -ENODEV;
 		goto err;
 	}
 	dev_put(nd);
 
-	ret = lookup_bdev(s->path, &dev);
+	ret = sync_target(s, extack);
 	if (ret) {
-		NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
-				    "cannot find the target block device");
+		*bad = DSTOR_SYNC_PART_TARGET;
 		goto err;
 	}
-	if (sync_find_dev(dev)) {
-		NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
-				    "the target is already being synced");
-		ret = -EEXIST;
-		goto err;
-	}
-	ret = dstor_bdev_open(&s->bdev, s->path, true, s);
-	if (ret) {
-		s->bdev.bdev = NULL;
-		if (ret == -EBUSY)
-			NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
-					    "the target is in use");
-		else if (ret == -EACCES || ret == -EROFS)
-			/* 6.12 refuses to open a read-only disk for writing */
-			NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
-					    "the target is read-only");
-		else
-			NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
-					    "cannot open the target for writing");
-		goto err;
-	}
-	s->dev = s->bdev.bdev->bd_dev;
-	if (bdev_read_only(s->bdev.bdev)) {
-		NL_SET_ERR_MSG_ATTR(extack, a[DSTOR_A_DEVICE],
-				    "the target is read-only");
-		ret = -EROFS;
-		goto err;
-	}
-	s->dev_size = bdev_nr_bytes(s->bdev.bdev);
-
 	ret = sync_socket(s, extack);
 	if (ret)
 		goto err;
 
-	ret = xa_alloc(&syncs, &index, s, xa_limit_32b, GFP_KERNEL);
+	/* 31 bits: a dump's cursor (index + 1) fits an unsigned long. */
+	ret = xa_alloc(&syncs, &index, s, xa_limit_31b, GFP_KERNEL);
 	if (ret)
 		goto err;
 	s->index = index;
@@ -1405,187 +1228,139 @@ err:
 	return ret;
 }
 
-int dstor_nl_sync_add(struct sk_buff *skb, struct genl_info *info)
+/*
+ * Start a sync in @net (the requester's namespace) and describe it in
+ * @info. On failure, extack says why and @bad which part of @cfg it was
+ * about (DSTOR_SYNC_PART_NONE when none).
+ */
+int dstor_sync_add(struct net *net, const struct dstor_sync_cfg *cfg,
+		   struct netlink_ext_ack *extack, enum dstor_sync_part *bad,
+		   struct dstor_sync_info *info)
 {
 	struct dstor_sync *s;
-	struct sk_buff *msg;
 	int ret;
 
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
+	*bad = DSTOR_SYNC_PART_NONE;
 	mutex_lock(&sync_mutex);
-	ret = sync_create(info, &s);
+	ret = sync_create(net, cfg, extack, bad, &s);
 	if (!ret)
-		ret = sync_fill(msg, s, info->snd_portid, info->snd_seq,
-				info->nlhdr->nlmsg_type, 0, DSTOR_CMD_SYNC_ADD);
+		sync_info(s, info);
 	mutex_unlock(&sync_mutex);
-	if (ret) {
-		nlmsg_free(msg);
-		return ret;
-	}
-	return genlmsg_reply(msg, info);
+	return ret;
 }
 
-int dstor_nl_sync_del(struct sk_buff *skb, struct genl_info *info)
+/* Stop sync @index of @net and forget it; -ENOENT if @net has none. */
+int dstor_sync_del(struct net *net, u32 index)
 {
 	struct dstor_sync *s;
 
-	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_INDEX))
-		return -EINVAL;
 	mutex_lock(&sync_mutex);
-	s = xa_erase(&syncs, nla_get_u32(info->attrs[DSTOR_A_INDEX]));
+	s = xa_load(&syncs, index);
+	if (s && net_eq(s->net, net))
+		xa_erase(&syncs, index);
+	else
+		s = NULL;
 	mutex_unlock(&sync_mutex);
-	if (!s) {
-		NL_SET_ERR_MSG_MOD(info->extack, "no such sync");
+	if (!s)
 		return -ENOENT;
-	}
 	sync_free(s);
 	return 0;
 }
 
-/* ---- GET ---- */
+/* Describe sync @index of @net; -ENOENT if @net has none. */
+int dstor_sync_get(struct net *net, u32 index, struct dstor_sync_info *info)
+{
+	struct dstor_sync *s;
+	int ret = -ENOENT;
+
+	mutex_lock(&sync_mutex);
+	s = xa_load(&syncs, index);
+	if (s && net_eq(s->net, net)) {
+		sync_info(s, info);
+		ret = 0;
+	}
+	mutex_unlock(&sync_mutex);
+	return ret;
+}
 
 /*
- * The family is netlink.c's: its id is the request's message type, and
- * the header is the one genlmsg_put() would write.
+ * Describe the sync of @net with the lowest index at or past *@pos, and
+ * move *@pos past it; -ENOENT when there is none. For dumps, which keep
+ * *@pos between their rounds.
  */
-static void *sync_msg_put(struct sk_buff *skb, u32 portid, u32 seq, u16 type,
-			  int flags, u8 cmd)
-{
-	struct genlmsghdr *hdr;
-	struct nlmsghdr *nlh;
-
-	nlh = nlmsg_put(skb, portid, seq, type, GENL_HDRLEN, flags);
-	if (!nlh)
-		return NULL;
-	hdr = nlmsg_data(nlh);
-	hdr->cmd = cmd;
-	hdr->version = DSTOR_GENL_VERSION;
-	hdr->reserved = 0;
-	/* Where genlmsg_end() and genlmsg_cancel() want it. */
-	return (char *)hdr + GENL_HDRLEN;
-}
-
-static int sync_mcast_put(struct sk_buff *skb, struct dstor_sync *s)
-{
-	struct nlattr *nest = nla_nest_start(skb, DSTOR_A_MCAST);
-	struct dstor_mc_announce a;
-	u64 epoch;
-	bool known;
-
-	if (!nest)
-		return -EMSGSIZE;
-	spin_lock(&s->lock);
-	known = s->known;
-	a = s->ann;
-	epoch = s->epoch;
-	spin_unlock(&s->lock);
-	if (nla_put_u32(skb, DSTOR_A_MCAST_IFINDEX, s->ifindex))
-		goto err;
-	if (known &&
-	    (nla_put_u32(skb, DSTOR_A_MCAST_BLOCK_SIZE, a.block_size) ||
-	     nla_put_u64_64bit(skb, DSTOR_A_MCAST_BLOCKS, a.blocks,
-			       DSTOR_A_MCAST_PAD) ||
-	     nla_put_u64_64bit(skb, DSTOR_A_MCAST_EPOCH, epoch,
-			       DSTOR_A_MCAST_PAD) ||
-	     nla_put(skb, DSTOR_A_MCAST_ROOT, DSTOR_MC_HASH_LEN, a.root)))
-		goto err;
-	nla_nest_end(skb, nest);
-	if (known && nla_put_u64_64bit(skb, DSTOR_A_SIZE, a.size, DSTOR_A_PAD))
-		return -EMSGSIZE;
-	return 0;
-err:
-	nla_nest_cancel(skb, nest);
-	return -EMSGSIZE;
-}
-
-static int sync_fill(struct sk_buff *skb, struct dstor_sync *s, u32 portid,
-		     u32 seq, u16 type, int flags, u8 cmd)
-{
-	void *hdr = sync_msg_put(skb, portid, seq, type, flags, cmd);
-	u64 end = READ_ONCE(s->ended) ?: ktime_get_ns();
-
-	if (!hdr)
-		return -EMSGSIZE;
-	if (nla_put_u32(skb, DSTOR_A_INDEX, s->index) ||
-	    nla_put_string(skb, DSTOR_A_NAME, s->name) ||
-	    nla_put_string(skb, DSTOR_A_DEVICE, s->path) ||
-	    sync_mcast_put(skb, s) ||
-	    nla_put_u32(skb, DSTOR_A_SYNC_STATE, READ_ONCE(s->state)) ||
-	    nla_put_u64_64bit(skb, DSTOR_A_SYNC_ELAPSED_MS,
-			      div_u64(end - s->started, NSEC_PER_MSEC),
-			      DSTOR_A_PAD) ||
-	    (s->key.set && nla_put(skb, DSTOR_A_KEY_ID, DSTOR_KEY_ID_LEN,
-				   s->key.id)) ||
-	    dstor_nl_stats_put(skb, &s->stats, DSTOR_STATS_SYNC)) {
-		genlmsg_cancel(skb, hdr);
-		return -EMSGSIZE;
-	}
-	genlmsg_end(skb, hdr);
-	return 0;
-}
-
-int dstor_nl_sync_get(struct sk_buff *skb, struct genl_info *info)
+int dstor_sync_next(struct net *net, unsigned long *pos,
+		    struct dstor_sync_info *info)
 {
 	struct dstor_sync *s;
-	struct sk_buff *msg;
-	int ret;
-
-	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_INDEX))
-		return -EINVAL;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-	mutex_lock(&sync_mutex);
-	s = xa_load(&syncs, nla_get_u32(info->attrs[DSTOR_A_INDEX]));
-	if (s) {
-		ret = sync_fill(msg, s, info->snd_portid, info->snd_seq,
-				info->nlhdr->nlmsg_type, 0, DSTOR_CMD_SYNC_GET);
-	} else {
-		NL_SET_ERR_MSG_MOD(info->extack, "no such sync");
-		ret = -ENOENT;
-	}
-	mutex_unlock(&sync_mutex);
-	if (ret) {
-		nlmsg_free(msg);
-		return ret;
-	}
-	return genlmsg_reply(msg, info);
-}
-
-int dstor_nl_sync_dump(struct sk_buff *skb, struct netlink_callback *cb)
-{
-	unsigned long i = cb->args[0];
-	struct dstor_sync *s;
+	unsigned long i;
+	int ret = -ENOENT;
 
 	mutex_lock(&sync_mutex);
-	xa_for_each_start(&syncs, i, s, cb->args[0]) {
-		if (sync_fill(skb, s, NETLINK_CB(cb->skb).portid,
-			      cb->nlh->nlmsg_seq, cb->nlh->nlmsg_type,
-			      NLM_F_MULTI, DSTOR_CMD_SYNC_GET))
-			break;
+	xa_for_each_start(&syncs, i, s, *pos) {
+		if (!net_eq(s->net, net))
+			continue;
+		sync_info(s, info);
+		*pos = i + 1;
+		ret = 0;
+		break;
 	}
 	mutex_unlock(&sync_mutex);
-	cb->args[0] = s ? i : ULONG_MAX;
-	return skb->len;
+	return ret;
 }
 
-int dstor_sync_init(void)
-{
-	return 0;
-}
-
-void dstor_sync_exit(void)
+/*
+ * Take a sync of @net (any, when @net is NULL) out of the array; NULL
+ * when there is none left.
+ */
+static struct dstor_sync *sync_take(struct net *net)
 {
 	struct dstor_sync *s;
 	unsigned long i;
 
 	mutex_lock(&sync_mutex);
 	xa_for_each(&syncs, i, s) {
-		xa_erase(&syncs, i);
-		sync_free(s);
+		if (!net || net_eq(s->net, net)) {
+			xa_erase(&syncs, i);
+			break;
+		}
 	}
 	mutex_unlock(&sync_mutex);
+	return s;
+}
+
+/*
+ * A namespace going away takes its syncs along: their socket and
+ * interface are gone with it, and nobody could reach them to delete them.
+ * So a sync holds no reference to its namespace (as a kernel socket does
+ * not); this runs while the namespace still works, before its devices go.
+ */
+static void __net_exit sync_net_pre_exit(struct net *net)
+{
+	struct dstor_sync *s;
+
+	while ((s = sync_take(net))) {
+		pr_info("sync %s: its network namespace is going away: stopped\n",
+			s->name);
+		sync_free(s);
+	}
+}
+
+static struct pernet_operations sync_net_ops = {
+	.pre_exit = sync_net_pre_exit,
+};
+
+int dstor_sync_init(void)
+{
+	return register_pernet_subsys(&sync_net_ops);
+}
+
+/* After the family is gone: no sync can be added any more. */
+void dstor_sync_exit(void)
+{
+	struct dstor_sync *s;
+
+	while ((s = sync_take(NULL)))
+		sync_free(s);
+	unregister_pernet_subsys(&sync_net_ops);
 	xa_destroy(&syncs);
 }

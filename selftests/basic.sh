@@ -19,7 +19,7 @@ require_dstor
 require_cmd fio mkfs.ext4 e2fsck jq sha256sum
 
 ktap_header
-ktap_plan 29
+ktap_plan 34
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit 'dstor_down "$NS_IM" "$NS_EX"'
@@ -130,11 +130,48 @@ ktap_check "show: export counters count bytes" \
 ktap_check "show: human output names both exports" \
 	eval 'in_ex dstor show | grep -q d0 && in_ex dstor show | grep -q d1'
 
+# Objects belong to the namespace that made them: a third one sees none of
+# them, cannot delete them, hears none of their events, and may use the
+# same names for its own.
+NS_3=third-$$
+at_exit "dstor_down $NS_3; ip netns del $NS_3"
+ip netns add "$NS_3"
+in_3() { ip netns exec "$NS_3" "$@"; }
+in_3 dstor monitor --json >/tmp/basic-events3.json 2>&1 &
+mon3=$!
+ktap_check "namespaces: a third one sees no export and no import" \
+	test "$(in_3 dstor show --json | jq -c '[.exports, .imports]')" = '[[],[]]'
+ktap_check "namespaces: and cannot delete them" \
+	eval "! in_3 dstor export del d0 2>/dev/null && ! in_3 dstor import del $dev4 2>/dev/null &&
+	      ! in_3 dstor import del d0 2>/dev/null && in_ex dstor show --json | jq -e '.exports | length == 2' >/dev/null &&
+	      test -b $dev4"
+ktap_check "namespaces: it may have an export d0 of its own" \
+	eval "in_3 ip link set lo up && in_3 dstor export add d0 --device /dev/ram2 --listen 127.0.0.1 &&
+	      in_3 dstor export del d0"
+in_im dstor import set "$dev4" --keepalive 1 --dead-after 2
+ip -n "$NS_IM" link set "$IM_DEV" down
+wait_for 30 eval "[ \"\$(in_im dstor show --json | jq -r '.imports[] | select(.device == \"$dev4\") | .state')\" = reconnecting ]"
+ip -n "$NS_IM" link set "$IM_DEV" up
+wait_for 30 eval "[ \"\$(in_im dstor show --json | jq -r '.imports[] | select(.device == \"$dev4\") | .state')\" = connected ]"
+kill $mon3
+ktap_check "namespaces: it heard none of their events" test ! -s /tmp/basic-events3.json
+
 ktap_check "import del by device" in_im dstor import del "$dev4"
 ktap_check "device node is gone" eval "! test -b $dev4"
 ktap_check "import del by name" in_im dstor import del d1
 ktap_check "export del d0 and d1" eval 'in_ex dstor export del d0 && in_ex dstor export del d1'
 ktap_check "show is empty" \
 	test "$(show_json | jq -c '[.exports, .imports]')" = '[[],[]]'
+
+# A namespace that goes away takes its imports and exports with it.
+ns_gone() {
+	in_ex dstor export add g0 --device /dev/ram0 --listen "$EX_IP4:7420" &&
+	g=$(in_im dstor import add g0 --peer "$EX_IP4:7420") && test -b "$g" &&
+	ns_del "$NS_IM" && wait_for 30 eval "! test -b $g" &&
+	dmesg | grep -q "its network namespace is going away: removed" &&
+	ns_del "$NS_EX" && wait_for 30 eval "dmesg | grep -q 'export g0: its network namespace is going away'" &&
+	{ exec 3<>/dev/ram0; } && exec 3>&-
+}
+ktap_check "a deleted namespace takes its imports and exports with it" ns_gone
 
 ktap_finish

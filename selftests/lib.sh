@@ -29,6 +29,11 @@
 #                                is loaded and the dstor tool is on PATH
 #   ns_pair_setup / ns_cleanup   two network namespaces joined by a veth
 #   in_ex CMD... / in_im CMD...  run CMD in the exporter / importer namespace
+#                                (ip netns exec: CMD gets a mount namespace
+#                                of its own, so a mount it makes is gone
+#                                when it exits)
+#   in_net NS CMD...             run CMD in network namespace NS but in this
+#                                shell's mount namespace: mounts it makes stay
 #   show_json                    `dstor show --json` of both namespaces,
 #                                merged (dstor objects are per namespace)
 #   dstor_down NS...             delete every import, export and sync of
@@ -222,6 +227,7 @@ IM_IP6=2001:db8::2
 
 in_ex() { ip netns exec "$NS_EX" "$@"; }
 in_im() { ip netns exec "$NS_IM" "$@"; }
+in_net() { nsenter --net="/run/netns/$1" -- "${@:2}"; }
 
 ns_pair_setup() {
 	at_exit ns_cleanup
@@ -257,7 +263,7 @@ ns_cleanup() { ns_del "$NS_EX" "$NS_IM"; }
 show_json() {
 	{ in_ex dstor show --json; in_im dstor show --json; } |
 		jq -s '{exports: (map(.exports) | add), imports: (map(.imports) | add),
-			syncs: (map(.syncs) | add), crypto: .[0].crypto}'
+			syncs: (map(.syncs) | add), crypto: .[0].crypto, limits: .[0].limits}'
 }
 
 # dstor_down NS...: remove what dstor has in each namespace (imports

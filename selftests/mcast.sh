@@ -13,7 +13,12 @@
 #  | "golden"   |      +----------+ +----------+ +----------+
 #  +------------+
 #  The export: an 8 MiB loop device of random data with every 64th block
-#  zeros, 16 KiB blocks, read-only, --mcast eth0 --querier.
+#  zeros, 16 KiB blocks, read-only, --mcast eth0 --querier. For the
+#  foreign-query cases, a second one ("plain": 1 MiB, not querier).
+#
+#  dstor objects live in the network namespace they were added from (only
+#  that one lists or deletes them): the exports are handled with in_x,
+#  receiver I's syncs with in_r I.
 set -u
 source "$(dirname "$0")/lib.sh"
 
@@ -21,7 +26,7 @@ require_dstor
 require_cmd jq losetup sha256sum
 
 ktap_header
-ktap_plan 45
+ktap_plan 68
 
 SIZE_MB=8
 # The debug kernel (KASAN, lockdep, kmemleak) is several times slower.
@@ -31,13 +36,28 @@ BLOCKS=$((SIZE_MB * 1024 / 16))
 NR=8
 W=$(mktemp -d /tmp/mcast.XXXXXX)
 
+# all_syncs I...: the syncs of the namespaces of receivers I..., one array.
+all_syncs() {
+	local i
+	for i in "$@"; do
+		in_r "$i" dstor sync list --json
+	done | jq -s 'add // []'
+}
+rx_syncs() { all_syncs $(seq 0 $NR); } # every receiver's
+# sget I IDX FILTER: FILTER of sync IDX, in receiver I's namespace.
+sget() { in_r "$1" dstor sync list --json | jq -r ".[] | select(.index == $2) | $3"; }
+
 mc_cleanup() {
-	local s
-	for s in $(dstor sync list --json 2>/dev/null | jq -r '.[].index' 2>/dev/null); do
-		dstor sync del "$s"
+	local i s
+	for i in $(seq 0 $NR); do
+		for s in $(in_r "$i" dstor sync list --json 2>/dev/null | jq -r '.[].index' 2>/dev/null); do
+			in_r "$i" dstor sync del "$s"
+		done
 	done
-	dstor export del golden
-	dstor export del sealed
+	in_x dstor export del golden
+	in_x dstor export del sealed
+	in_x dstor export del small
+	in_x dstor export del plain
 	losetup -D
 	rm -rf "$W"
 }
@@ -56,7 +76,7 @@ for k in $(seq 0 $((ZB - 1))); do
 done
 XDEV=$(losetup --find --show --read-only "$W/golden.img")
 GOLD=$(sha256sum <"$W/golden.img" | cut -d' ' -f1)
-xshow() { dstor show --json | jq -r ".exports[] | select(.name == \"golden\") | $1"; }
+xshow() { in_x dstor show --json | jq -r ".exports[] | select(.name == \"golden\") | $1"; }
 ktap_check "read-only multicast export" \
 	in_x dstor export add golden --device "$XDEV" --read-only --mcast eth0 \
 	--block-size $BS --querier --rate 40M
@@ -119,6 +139,8 @@ same_as_golden() { [ "$(sha256sum <"$1" | cut -d' ' -f1)" = "$GOLD" ]; }
 sync_all() {
 	local kind=$1 i pids=() rc=0
 	shift
+	# shellcheck disable=SC2034 # for the eval below
+	local who=("$@")
 	for i in "$@"; do
 		mk_target "$i" "$kind" >"$W/dev.$i" || return 1
 	done
@@ -129,7 +151,7 @@ sync_all() {
 		pids+=($!)
 	done
 	local n=$#
-	wait_for 60 eval '[ "$(dstor sync list --json | jq "[.[] | select(.state == \"waiting\")] | length")" -ge $n ]' ||
+	wait_for 60 eval '[ "$(all_syncs "${who[@]}" | jq "[.[] | select(.state == \"waiting\")] | length")" -ge $n ]' ||
 		echo "# not all $n syncs were waiting"
 	tc qdisc del dev "v-$NS_X" root
 	for i in "${pids[@]}"; do
@@ -226,17 +248,16 @@ if command -v dstor-mcforge >/dev/null; then
 	sleep 2
 	in_r 3 dstor sync golden --mcast eth0 --target "$dev" >"$W/idx3" 2>&1
 	idx=$(cat "$W/idx3")
-	sget() { dstor sync list --json | jq -r ".[] | select(.index == $idx) | $1"; }
 	ktap_check "forged packets: the sync still finishes" \
-		wait_for 240 eval '[ "$(sget .state)" = done ] || [ "$(sget .state)" = failed ]'
+		wait_for 240 eval '[ "$(sget 3 $idx .state)" = done ] || [ "$(sget 3 $idx .state)" = failed ]'
 	ktap_check "forged packets: the target is identical to the export" \
-		eval "[ \"\$(sget .state)\" = done ] && same_as_golden $dev"
-	ktap_note "forged: $(sget '.stats | "packets dropped \(.sync_packets_bad), blocks with a bad hash \(.sync_hash_bad)"')"
+		eval "[ \"\$(sget 3 $idx .state)\" = done ] && same_as_golden $dev"
+	ktap_note "forged: $(sget 3 "$idx" '.stats | "packets dropped \(.sync_packets_bad), blocks with a bad hash \(.sync_hash_bad)"')"
 	ktap_check "forged packets were dropped and counted" \
-		test "$(sget '.stats.sync_packets_bad + .stats.sync_hash_bad')" -gt 0
+		test "$(sget 3 "$idx" '.stats.sync_packets_bad + .stats.sync_hash_bad')" -gt 0
 	kill $forger
 	wait $forger 2>/dev/null
-	dstor sync del "$idx"
+	in_r 3 dstor sync del "$idx"
 	detach_all 3
 else
 	for c in "forged packets: the sync still finishes" \
@@ -250,24 +271,112 @@ fi
 # Straight onto the exporter's link, out of its bridge port: the snooping
 # bridge would drop malformed MLD before it reached anybody. The forger's
 # last frame leaves the announce group it churned on.
+MLD_CASES=("hostile MLD: the malformed reports counted, no valid one"
+	"hostile MLD: no packets from 2 s after the forger's leave")
+MLD_DEFECTS="routed global-src no-ra"
+for d in $MLD_DEFECTS; do
+	MLD_CASES+=("MLD joins $d: counted in mld_bad, nothing listened, nothing sent")
+done
+MLD_CASES+=("a valid MLD join of the export's channels is served"
+	"and its leave stops them"
+	"the same join from :: (a host without an address) is served"
+	"and its leave stops them"
+	"an export that is not querier"
+	"queries routed, from off the link, without Router Alert, from :: counted in mld_bad"
+	"after them a join still counts 25 s later (default interval, 260 s)"
+	"after a valid query asking for a 1 s interval a join still counts 15 s later"
+	"and it ends by 21 s (the shortest interval a query may set)"
+	"export del of the export that is not querier"
+	"after hostile MLD a receiver syncs, identical to the export")
 if command -v dstor-mldforge >/dev/null; then
+	mldforge() { dstor-mldforge --iface "v-$NS_X" "$@" 2>>"$W/mld.err"; }
 	k0=$(xshow .stats.mld_bad)
-	out=$(dstor-mldforge --iface "v-$NS_X" --name golden --count 3000 --rate 3000 2>"$W/mld.err")
+	out=$(mldforge --name golden --count 3000 --rate 3000)
 	rc=$?
 	k1=$(xshow .stats.mld_bad)
-	read -r _ sent _ reps _ bad <<<"$out"
+	read -r _ sent _ reps _ _ _ bad <<<"$out"
 	ktap_note "hostile MLD: sent ${sent:-?} frames, ${reps:-?} reports, ${bad:-?} malformed; the exporter counted $((k1 - k0)) malformed"
-	ktap_check "hostile MLD: the malformed reports counted, no valid one" \
+	ktap_check "${MLD_CASES[0]}" \
 		eval "[ $rc = 0 ] && [ ${bad:-0} -gt 0 ] && [ $((k1 - k0)) -le ${bad:-0} ] &&
 		      [ $((k1 - k0)) -ge $((${bad:-0} - ${bad:-0} / 20)) ]"
-	ktap_check "hostile MLD: no packets from 2 s after the forger's leave" quiet_after_leave
-	ktap_check "after hostile MLD a receiver syncs, identical to the export" \
+	ktap_check "${MLD_CASES[1]}" quiet_after_leave
+
+	# Joins of real channels of the export (its announce and tree groups
+	# and its top channel, MLDv2 and MLDv1), each with one thing that says
+	# it did not come from the link for MLD: hop limit 255, a global source
+	# address, no Router Alert. None may make a group listened; each one
+	# counts in mld_bad. Slowly, so that the counts are exact.
+	gtree=(--name golden --epoch "0x$(xshow .mcast.epoch)" --root "$(xshow .mcast.root)" --blocks "$BLOCKS")
+	c=2
+	for d in $MLD_DEFECTS; do
+		k0=$(xshow .stats.mld_bad) p0=$(xshow .stats.mc_packets)
+		out=$(mldforge "${gtree[@]}" --kind join,join-v1 --defect "$d" --count 10 --rate 100)
+		rc=$?
+		sleep 2
+		read -r _ _ _ _ _ _ _ bad <<<"$out"
+		dk=$(($(xshow .stats.mld_bad) - k0)) dp=$(($(xshow .stats.mc_packets) - p0)) l=$(xshow .mcast.listened)
+		ktap_note "MLD joins $d: ${bad:-?} sent, mld_bad +$dk, groups listened $l, data packets +$dp"
+		ktap_check "${MLD_CASES[c]}" \
+			eval "[ $rc = 0 ] && [ '${bad:-}' = 10 ] && [ $dk = 10 ] && [ $l = 0 ] && [ $dp = 0 ]"
+		c=$((c + 1))
+	done
+	# The same join with nothing wrong, from a link-local address or from
+	# ::, does start the carousel, and its leave stops it.
+	quiet_now() {
+		local p0
+		wait_for 10 eval '[ "$(xshow .mcast.listened)" = 0 ]' || { echo "# still listened"; return 1; }
+		p0=$(xshow .stats.mc_packets)
+		sleep 2
+		[ "$(xshow .stats.mc_packets)" = "$p0" ] || { echo "# still sending"; return 1; }
+	}
+	for d in none unspec-src; do
+		p0=$(xshow .stats.mc_packets)
+		mldforge "${gtree[@]}" --kind join --defect $d --count 1 >/dev/null
+		ktap_check "${MLD_CASES[c]}" \
+			wait_for 10 eval '[ "$(xshow .mcast.listened)" = 3 ] && [ "$(xshow .stats.mc_packets)" -gt $p0 ]'
+		mldforge "${gtree[@]}" --kind leave --defect $d --count 1 >/dev/null
+		ktap_check "${MLD_CASES[c + 1]}" quiet_now
+		c=$((c + 2))
+	done
+
+	# Foreign queries, on an export that is not querier: it takes the
+	# listener interval from the link's queries. Those from off the link
+	# (or from ::) count in mld_bad and change nothing; a valid one moves it
+	# only within 21 s .. 260 s. Each defect's last query asks for 1 s: had
+	# it been believed, a report would count for 21 s at most.
+	head -c $((1 << 20)) /dev/urandom >"$W/plain.img"
+	PDEV=$(losetup --find --show --read-only "$W/plain.img")
+	pshow() { in_x dstor show --json | jq -r ".exports[] | select(.name == \"plain\") | $1"; }
+	ktap_check "${MLD_CASES[c]}" \
+		eval 'in_x dstor export add plain --device "$PDEV" --read-only --mcast eth0 --block-size 16K --rate 1M &&
+		      wait_for 60 eval "[ \"\$(pshow .mcast.state)\" = serving ]"'
+	ptree=(--name plain --epoch "0x$(pshow .mcast.epoch)" --root "$(pshow .mcast.root)" --blocks 64)
+	k0=$(pshow .stats.mld_bad)
+	for d in routed global-src no-ra unspec-src; do
+		mldforge "${ptree[@]}" --kind query-huge,query-small --defect $d --count 2 --rate 100 >/dev/null
+	done
+	sleep 1
+	dk=$(($(pshow .stats.mld_bad) - k0))
+	ktap_note "8 queries routed, from off the link, without Router Alert or from ::: mld_bad +$dk"
+	ktap_check "${MLD_CASES[c + 1]}" test $dk = 8
+	mldforge "${ptree[@]}" --kind join --count 1 >/dev/null
+	sleep 25
+	ktap_check "${MLD_CASES[c + 2]}" test "$(pshow .mcast.listened)" = 3
+	mldforge "${ptree[@]}" --kind query-small --count 1 >/dev/null
+	mldforge "${ptree[@]}" --kind join --count 1 >/dev/null
+	sleep 15
+	ktap_check "${MLD_CASES[c + 3]}" test "$(pshow .mcast.listened)" = 3
+	ktap_check "${MLD_CASES[c + 4]}" wait_for 20 eval '[ "$(pshow .mcast.listened)" = 0 ]'
+	# One asking for 8.7 days gets 260 s: too long to wait for here.
+	mldforge "${ptree[@]}" --kind query-huge --count 1 >/dev/null
+	ktap_check "${MLD_CASES[c + 5]}" in_x dstor export del plain
+	losetup -d "$PDEV"
+
+	ktap_check "${MLD_CASES[c + 6]}" \
 		eval "sync_all empty 3 && check_all 3"
 	detach_all 3
 else
-	for c in "hostile MLD: the malformed reports counted, no valid one" \
-		"hostile MLD: no packets from 2 s after the forger's leave" \
-		"after hostile MLD a receiver syncs, identical to the export"; do
+	for c in "${MLD_CASES[@]}"; do
 		ktap_skip "$c" "dstor-mldforge not in the guest"
 	done
 fi
@@ -276,10 +385,9 @@ fi
 dev=$(mk_target 5 empty)
 echo "$dev" >"$W/dev.5"
 idx=$(in_r 5 dstor sync golden --mcast eth0 --target "$dev")
-sget() { dstor sync list --json | jq -r ".[] | select(.index == $idx) | $1"; }
 ktap_check "resume: a sync gets some of the way" \
-	wait_for 240 eval '[ "$(sget .stats.sync_verified)" -ge $((BLOCKS / 4)) ]'
-dstor sync del "$idx"
+	wait_for 240 eval '[ "$(sget 5 $idx .stats.sync_verified)" -ge $((BLOCKS / 4)) ]'
+in_r 5 dstor sync del "$idx"
 # Resumed with the root pinned, as an admin would for an unkeyed export.
 had=$(in_r 5 timeout 300 dstor sync golden --mcast eth0 --target "$dev" --root "$(xshow .mcast.root)" --wait 2>&1 |
 	tee "$W/sync.5.out" |
@@ -295,10 +403,60 @@ echo "$dev" >"$W/dev.5"
 idx=$(in_r 5 dstor sync golden --mcast eth0 --target "$dev" --root "$(printf '%064d' 0)")
 sleep 5
 ktap_check "a sync pinned to another root takes nothing" \
-	eval "[ \"\$(sget .state)\" = waiting ] && [ \"\$(sget .stats.sync_verified)\" = 0 ] &&
-	      [ \"\$(sget .stats.sync_packets_bad)\" -gt 0 ]"
-dstor sync del "$idx"
+	eval "[ \"\$(sget 5 $idx .state)\" = waiting ] && [ \"\$(sget 5 $idx .stats.sync_verified)\" = 0 ] &&
+	      [ \"\$(sget 5 $idx .stats.sync_packets_bad)\" -gt 0 ]"
+in_r 5 dstor sync del "$idx"
 detach_all 5
+
+# --- blocks of 4 KiB, and smaller -----------------------------------------------------------
+# A receiver takes every block size the protocol allows (4 KiB to 1 MiB),
+# also one smaller than its pages (4 KiB blocks on a kernel with 64 KiB
+# pages, arm64 or ppc64el: such a block has a page of its own). Here pages
+# are 4 KiB, the protocol's minimum: this runs the edge, 4 KiB blocks end to
+# end (one page each), and announcements of blocks under 4 KiB, which must
+# be dropped, counted and logged once while the receiver waits on. A block
+# smaller than a page needs a kernel with larger pages to be exercised.
+eshow() { in_x dstor show --json | jq -r ".exports[] | select(.name == \"$1\") | $2"; }
+head -c $((1 << 20)) /dev/urandom >"$W/small.img"
+SMDEV=$(losetup --find --show --read-only "$W/small.img")
+ktap_check "export of 4 KiB blocks" \
+	eval "in_x dstor export add small --device $SMDEV --read-only --mcast eth0 --block-size 4K --querier &&
+	      wait_for 60 eval '[ \"\$(eshow small .mcast.state)\" = serving ]'"
+truncate -s 1M "$W/s5.img"
+dev=$(losetup --find --show "$W/s5.img")
+ktap_check "a receiver syncs 4 KiB blocks, identical to the export" \
+	eval "in_r 5 timeout 120 dstor sync small --mcast eth0 --target $dev --wait >$W/sync.small.out 2>&1 &&
+	      [ \"\$(sha256sum <$dev | cut -d' ' -f1)\" = \"\$(sha256sum <$W/small.img | cut -d' ' -f1)\" ]"
+in_x dstor export del small
+losetup -d "$SMDEV"
+if command -v dstor-mcforge >/dev/null; then
+	idx=$(in_r 5 dstor sync tiny --mcast eth0 --target "$dev")
+	sleep 2 # its MLD report reaches the bridge
+	sent=0
+	for bs in 512 1024 2048; do
+		n=$(ip netns exec "$(rx_ns 4)" dstor-mcforge --iface eth0 --name tiny --announce $bs \
+			--seconds 1 --rate 200 2>&1 | sed -n 's/^ *fixed-announce *\([0-9]*\)$/\1/p')
+		sent=$((sent + ${n:-0}))
+	done
+	wait_for 10 eval '[ "$(sget 5 $idx .stats.sync_packets)" -ge $sent ]'
+	ktap_note "announcements of 512 B to 2 KiB blocks: $sent sent, $(sget 5 "$idx" '.stats | "\(.sync_packets) received, \(.sync_packets_bad) dropped"')"
+	ktap_check "announcements of blocks under 4 KiB: each one dropped and counted" \
+		eval "[ $sent -gt 0 ] && [ \"\$(sget 5 $idx .stats.sync_packets)\" -ge $((sent * 9 / 10)) ] &&
+		      [ \"\$(sget 5 $idx .stats.sync_packets_bad)\" = \"\$(sget 5 $idx .stats.sync_packets)\" ]"
+	ktap_check "announcements of blocks under 4 KiB: the receiver waits on" \
+		eval "[ \"\$(sget 5 $idx .state)\" = waiting ] && [ \"\$(sget 5 $idx .stats.sync_blocks)\" = 0 ]"
+	ktap_check "announcements of blocks under 4 KiB: logged once" \
+		eval "[ \"\$(dmesg | grep -c 'sync tiny: dropping announcements of a geometry')\" = 1 ]"
+	in_r 5 dstor sync del "$idx"
+else
+	for c in "announcements of blocks under 4 KiB: each one dropped and counted" \
+		"announcements of blocks under 4 KiB: the receiver waits on" \
+		"announcements of blocks under 4 KiB: logged once"; do
+		ktap_skip "$c" "dstor-mcforge not in the guest"
+	done
+fi
+losetup -d "$dev"
+rm -f "$W/s5.img" "$W/small.img"
 
 # --- a keyed export ---------------------------------------------------------------------------------
 (umask 077 && dstor genkey >"$W/k")
@@ -306,8 +464,8 @@ head -c $((4 << 20)) /dev/urandom >"$W/sealed.img"
 SDEV=$(losetup --find --show --read-only "$W/sealed.img")
 ktap_check "keyed multicast export" \
 	eval "in_x dstor export add sealed --device $SDEV --read-only --mcast eth0 --key $W/k --block-size 16K --querier &&
-	      wait_for 60 eval '[ \"\$(dstor show --json | jq -r \".exports[] | select(.name == \\\"sealed\\\") | .mcast.state\")\" = serving ]'"
-sroot() { dstor show --json | jq -r '.exports[] | select(.name == "sealed") | .mcast.root'; }
+	      wait_for 60 eval '[ \"\$(in_x dstor show --json | jq -r \".exports[] | select(.name == \\\"sealed\\\") | .mcast.state\")\" = serving ]'"
+sroot() { in_x dstor show --json | jq -r '.exports[] | select(.name == "sealed") | .mcast.root'; }
 if command -v dstor-mctree >/dev/null; then
 	ktap_check "a keyed export's root is the specification's" \
 		eval '[ "$(sroot)" = "$(spec_root "$W/sealed.img" sealed "$W/k")" ]'
@@ -324,14 +482,15 @@ dev7=$(losetup --find --show "$W/s7.img")
 idx=$(in_r 7 dstor sync sealed --mcast eth0 --target "$dev7")
 sleep 15
 ktap_check "a receiver without the key gets nothing usable" \
-	eval "[ \"\$(dstor sync list --json | jq -r '.[] | select(.index == $idx) | .stats.sync_verified')\" = 0 ] &&
+	eval "[ \"\$(sget 7 $idx .stats.sync_verified)\" = 0 ] &&
 	      [ \"\$(sha256sum <$dev7 | cut -d' ' -f1)\" = \"\$(head -c $((4 << 20)) /dev/zero | sha256sum | cut -d' ' -f1)\" ]"
-dstor sync del "$idx"
+in_r 7 dstor sync del "$idx"
 
 # --- bad input ---------------------------------------------------------------------------------
 # refused PATTERN CMD...: CMD fails with one message matching PATTERN, and
-# no sync or export came or went.
-counts() { echo "$(dstor sync list --json | jq length) $(dstor show --json | jq '.exports | length')"; }
+# no sync or export came or went. The syncs refused below would have been
+# receiver 1's.
+counts() { echo "$(all_syncs 1 | jq length) $(in_x dstor show --json | jq '.exports | length')"; }
 refused() {
 	local pat=$1 c0
 	shift
@@ -359,7 +518,7 @@ umount "$W/mnt"
 idx=$(in_r 1 dstor sync nosuch --mcast eth0 --target "$edev")
 ktap_check "a second sync to the same target is refused" \
 	refused 'already' in_r 1 dstor sync golden --mcast eth0 --target "$edev"
-dstor sync del "$idx"
+in_r 1 dstor sync del "$idx"
 ktap_check "sync on a missing interface is refused" \
 	refused 'interface|nosuch0' in_r 1 dstor sync golden --mcast nosuch0 --target "$edev"
 ktap_check "sync --root that is not a root is refused" \
@@ -374,7 +533,39 @@ ktap_check "export --mcast with a rate of 0 is refused" \
 	refused 'rate' in_x dstor export add bad --device "$erodev" --read-only --mcast eth0 --rate 0
 losetup -d "$bigdev" "$erodev" "$edev"
 
+# --- network namespaces -----------------------------------------------------------------------
+# A sync belongs to the namespace it was added from: other namespaces do not
+# list it and cannot delete it. Its target is the machine's: no other sync
+# may take it, from any namespace. Deleting the namespace stops the sync and
+# frees the target. The sync here is pinned to a root nobody serves, so it
+# takes nothing meanwhile.
+NS_Z=mz-$$
+at_exit ns_del "$NS_Z"
+zero_root=$(printf '%064d' 0)
+truncate -s 4M "$W/z.img"
+zdev=$(losetup --find --show "$W/z.img")
+zidx=''
+mc_add_host "$NS_Z" 198.51.100.99 &&
+	zidx=$(ip netns exec "$NS_Z" dstor sync golden --mcast eth0 --target "$zdev" --root "$zero_root")
+zcount() { ip netns exec "$NS_Z" dstor sync list --json | jq "[.[] | select(.index == ${zidx:-0})] | length"; }
+ktap_check "namespaces: a sync is listed in its own namespace" \
+	eval "[ -n \"$zidx\" ] && [ \"\$(zcount)\" = 1 ]"
+ktap_check "namespaces: and in no other" \
+	eval "[ \"\$(rx_syncs | jq '[.[] | select(.index == ${zidx:-0})] | length')\" = 0 ] &&
+	      [ \"\$(dstor sync list --json | jq length)\" = 0 ]"
+ktap_check "namespaces: another namespace cannot delete it" \
+	eval "! in_r 1 dstor sync del ${zidx:-0} >$W/zdel 2>&1 && grep -qi 'no such sync' $W/zdel && [ \"\$(zcount)\" = 1 ]"
+ktap_check "namespaces: nor sync its target" \
+	refused 'already' in_r 1 dstor sync golden --mcast eth0 --target "$zdev" --root "$zero_root"
+# A target is free again once nobody holds it: the namespace goes in the
+# background.
+zfree() { in_r 1 dstor sync golden --mcast eth0 --target "$zdev" --root "$zero_root" >"$W/zidx" 2>&1; }
+ktap_check "namespaces: deleting a sync's namespace stops it and frees its target" \
+	eval "ns_del $NS_Z && wait_for 30 zfree && dmesg | grep -q 'sync golden: its network namespace is going away'"
+[ -s "$W/zidx" ] && in_r 1 dstor sync del "$(cat "$W/zidx")"
+losetup -d "$zdev"
+
 ktap_check "export del of both multicast exports" \
-	eval "dstor export del sealed && dstor export del golden"
+	eval "in_x dstor export del sealed && in_x dstor export del golden"
 
 ktap_finish

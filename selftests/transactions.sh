@@ -18,7 +18,7 @@ require_dstor
 require_cmd fio jq mkfs.ext4 e2fsck tc
 
 ktap_header
-ktap_plan 38
+ktap_plan 41
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit 'kill $(jobs -p); dstor_down "$NS_IM" "$NS_EX"'
@@ -152,6 +152,26 @@ ktap_check "reconnected after the link came back" wait_for 15 eval "[ \"\$(imp .
 ktap_check "monitor printed reconnected" \
 	wait_for 5 grep -q '"event":"reconnected"' /tmp/events.json
 ktap_check "keepalive pings were sent" test "$(imp .stats.keepalives)" -gt 0
+
+# 4b. The exporter is unreachable for 20 s during writes: packets vanish,
+#     nothing is refused or reset. Every connect attempt meanwhile times
+#     out; none of it may hang the import: once the link carries packets
+#     again it reconnects, resends, and the writes verify.
+blackhole() { # add|del
+	in_ex tc qdisc "$1" dev "$EX_DEV" root netem loss 100% &&
+	in_im tc qdisc "$1" dev "$IM_DEV" root netem loss 100%
+}
+w0=$(imp .stats.writes)
+r0=$(imp .stats.reconnects)
+fio_verify hole 4M --rate_iops=50 &
+fiopid=$!
+wait_for 60 writing_since "$w0"
+ktap_check "a 20 s blackhole while fio writes" \
+	eval "kill -0 $fiopid && blackhole add && sleep 20 && blackhole del"
+ktap_check "the writes complete and verify after it" wait $fiopid
+ktap_check "the import reconnected and is connected" \
+	eval "[ \"\$(imp .stats.reconnects)\" -gt $r0 ] &&
+	      wait_for 15 eval '[ \"\$(imp .state)\" = connected ]'"
 
 # 5. Durability: an fsync'ed write is on the exporter's disk even when the
 #    link dies right after and the import is destroyed at once.

@@ -3,7 +3,7 @@
  * dstor-mcforge: a hostile sender on a multicast export's groups.
  *
  *   dstor-mcforge --iface IFACE --name EXPORT [--seconds N] [--rate PPS]
- *                 [--levels L] [--seed S] [--verbose]
+ *                 [--levels L] [--announce BS] [--seed S] [--verbose]
  *
  * Joins the export's announce group on IFACE, binds UDP port 7421
  * (SO_REUSEADDR, next to the kernel's receiver) and waits up to 30 s for an
@@ -35,6 +35,13 @@
  * (sealed-junk) and to random ff12:: groups (random-group), and broken
  * headers. All of it must be dropped and counted by the receivers.
  *
+ * --announce BS: no exporter needed, none waited for. For N seconds it
+ * sends PPS copies of one unsealed ANNOUNCE (fixed-announce) to the
+ * announce group of EXPORT: 16 blocks of BS bytes (any value, such as
+ * one below the protocol's minimum or the page size), a root and an epoch
+ * from the seed. A receiver that took its geometry would take it at the
+ * second copy.
+ *
  * Counts per kind go to stderr. Exit status: 0; 2 on bad arguments; 1 if
  * the interface or socket could not be set up or no ANNOUNCE came in 30 s.
  */
@@ -65,19 +72,20 @@
 enum kind {
 	K_DATA_OK, K_DATA_TAGGED, K_EPOCH, K_GEOMETRY, K_MAGIC, K_VERSION,
 	K_TYPE, K_FLAGS, K_RESERVED, K_LEN, K_OFFSET, K_SHORT, K_ANNOUNCE,
-	K_TREE, K_SEALED, K_RANDGRP, NR_KINDS
+	K_TREE, K_SEALED, K_RANDGRP, K_FIXED, NR_KINDS
 };
 
 static const char *const kind_name[NR_KINDS] = {
 	"data-forged", "data-tagged", "bad-epoch", "bad-geometry", "magic",
 	"version", "type", "flags", "reserved", "len", "offset", "short",
 	"bogus-announce", "bad-tree", "sealed-junk", "random-group",
+	"fixed-announce",
 };
 
 static struct {
 	const char *iface, *name;
 	unsigned int ifindex;
-	u64 seconds, rate, levels, seed;
+	u64 seconds, rate, levels, seed, announce;
 	int verbose;
 } opt = { .seconds = 10, .rate = 2000, .levels = 3 };
 
@@ -284,6 +292,32 @@ static void one_unsealed(int fd)
 	}
 }
 
+/* --announce: the same ANNOUNCE every time, built once. */
+static void one_fixed(int fd)
+{
+	static u8 buf[DSTOR_MC_PKT_MAX];
+	static size_t n;
+
+	if (!n) {
+		struct dstor_mc_hdr h = {
+			.type = DSTOR_MC_ANNOUNCE,
+			.epoch = ex.epoch,
+			.len = DSTOR_MC_ANNOUNCE_LEN,
+		};
+		struct dstor_mc_announce a = {
+			.size = 16 * opt.announce,
+			.block_size = (u32)opt.announce,
+			.chunk = DSTOR_MC_CHUNK,
+			.blocks = 16,
+		};
+
+		rng_fill(&rng, a.root, DSTOR_MC_HASH);
+		dstor_mc_announce_encode(buf + DSTOR_MC_HDR_LEN, &a);
+		n = finish(buf, &h, 0);
+	}
+	send_pkt(fd, &ex.announce, buf, n, K_FIXED);
+}
+
 /* Sealed-looking packets: random ciphertext and tag. */
 static void one_sealed(int fd)
 {
@@ -396,7 +430,8 @@ static void usage(int rc)
 {
 	fprintf(rc ? stderr : stdout,
 		"usage: %s --iface IFACE --name EXPORT [--seconds N]\n"
-		"       [--rate PPS] [--levels L] [--seed S] [--verbose]\n",
+		"       [--rate PPS] [--levels L] [--announce BS] [--seed S]\n"
+		"       [--verbose]\n",
 		prog);
 	exit(rc);
 }
@@ -409,6 +444,7 @@ int main(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 's' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "levels", required_argument, NULL, 'l' },
+		{ "announce", required_argument, NULL, 'a' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -420,7 +456,7 @@ int main(int argc, char **argv)
 	u64 i, ns, total = 0;
 
 	prog = "dstor-mcforge";
-	while ((ch = getopt_long(argc, argv, "i:n:s:r:l:S:vh", lo, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "i:n:s:r:l:a:S:vh", lo, NULL)) !=
 	       -1) {
 		switch (ch) {
 		case 'i':
@@ -437,6 +473,9 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			opt.levels = parse_u64("--levels", optarg);
+			break;
+		case 'a':
+			opt.announce = parse_u64("--announce", optarg);
 			break;
 		case 'S':
 			opt.seed = parse_u64("--seed", optarg);
@@ -457,8 +496,9 @@ int main(int argc, char **argv)
 	if (!*opt.name || strlen(opt.name) >= DSTOR_NAME_MAX)
 		die("--name: 1 to %d bytes", DSTOR_NAME_MAX - 1);
 	if (!opt.rate || opt.rate > 10000000 || opt.seconds > 1000000 ||
-	    opt.levels > 63)
-		die("--rate 1..10000000, --seconds 0..1000000, --levels 0..63");
+	    opt.levels > 63 || opt.announce > UINT32_MAX)
+		die("--rate 1..10000000, --seconds 0..1000000, --levels 0..63, --announce 0..%u",
+		    UINT32_MAX);
 	if (!seeded)
 		opt.seed = seed_from_clock();
 	rng.s = opt.seed;
@@ -470,17 +510,21 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	fd = open_socket();
-	if (opt.verbose)
-		warnx("waiting for an ANNOUNCE on %s%%%s",
-		      fmt_group(&ex.announce), opt.iface);
-	if (wait_announce(fd))
-		fail("no ANNOUNCE in 30 s", 0);
+	if (opt.announce) {
+		ex.epoch = rng_next(&rng);
+	} else {
+		if (opt.verbose)
+			warnx("waiting for an ANNOUNCE on %s%%%s",
+			      fmt_group(&ex.announce), opt.iface);
+		if (wait_announce(fd))
+			fail("no ANNOUNCE in 30 s", 0);
+	}
 	while (!ex.sealed && (1ULL << ex.top) < ex.a.blocks)
 		ex.top++;
 	if (opt.levels > ex.top)
 		opt.levels = ex.top;
 	mc_group(opt.name, DSTOR_MC_KIND_TREE, ex.epoch, ex.a.root, 0, &ex.tree);
-	if (opt.verbose && !ex.sealed)
+	if (opt.verbose && !ex.sealed && !opt.announce)
 		warnx("%llu blocks of %u (%llu bytes), top level %u, tree %s",
 		      (unsigned long long)ex.a.blocks, ex.a.block_size,
 		      (unsigned long long)ex.a.size, ex.top,
@@ -494,7 +538,9 @@ int main(int argc, char **argv)
 			break;
 		if (sleep_until(&t0, ns) && stop)
 			break;
-		if (ex.sealed)
+		if (opt.announce)
+			one_fixed(fd);
+		else if (ex.sealed)
 			one_sealed(fd);
 		else
 			one_unsealed(fd);

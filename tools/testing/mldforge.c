@@ -3,12 +3,14 @@
  * dstor-mldforge: hostile MLD traffic for a multicast exporter's watcher.
  *
  *   dstor-mldforge --iface IFACE --name EXPORT [--count N] [--rate PPS]
- *                  [--seed S] [--verbose]
+ *                  [--seed S] [--verbose] [--kind KIND[,KIND...]]
+ *                  [--defect DEFECT] [--epoch E --root HEX --blocks N]
  *
  * Sends N Ethernet frames (default 3000) out of IFACE with a packet
- * socket, PPS a second (default 2000), each an IPv6 packet to ff02::16
- * with a Router Alert hop-by-hop header and an ICMPv6 MLD message, of one
- * of these kinds:
+ * socket, PPS a second (default 2000), each an IPv6 packet with a Router
+ * Alert hop-by-hop header and an ICMPv6 MLD message, hop limit 1, from a
+ * random fe80::/64 address: reports to ff02::16, queries to ff02::1. The
+ * kinds:
  *
  *   random-joins    a valid MLDv2 report joining 1 to 8 random ff12::
  *                   groups that are none of the export's: counted, ignored
@@ -24,18 +26,44 @@
  *   long-plen       an IPv6 payload length past the end of the frame
  *   fragment        a report behind a fragment header
  *   hbh-junk        a valid report behind a hop-by-hop header of random
- *                   options and length
+ *                   length, its Router Alert among random options
  *   random          random bytes as an MLDv2 report, checksum right
- *   leave           (the last frame) MLDv2 TO_IN {} for the announce group
+ *   leave           MLDv2 TO_IN {} for the export's groups (below)
+ *   join            a valid MLDv2 report, TO_EX {} for the export's groups
+ *   join-v1         a valid MLDv1 Report for the export's last group
+ *   query-small     an MLDv2 General Query asking for the shortest
+ *                   listener interval: QRV 1, QQIC 1 s, response delay 0
+ *   query-huge      one asking for the longest: QRV 7, QQIC 31744 s,
+ *                   response delay 8387.584 s
+ *
+ * The export's groups are its announce group and, given its tree (--epoch,
+ * from `dstor show`, 0x in front; --root; --blocks), also its tree group
+ * and its top channel (every block): real channels of the export.
+ *
+ * Without --kind, the frames are a random mix of random-joins to leave
+ * (mostly the malformed ones), and one more frame, the last, is a leave.
+ * With --kind, frame i is the (i mod K)-th of the K kinds listed, and
+ * nothing more is sent.
+ *
+ * --defect makes every frame one the exporter must not believe (RFC 3810
+ * 5.1.14, 5.2.13, 6.2):
+ *
+ *   routed          hop limit 255
+ *   global-src      from a 2001:db8::/64 address
+ *   no-ra           without a Router Alert for MLD: no hop-by-hop header,
+ *                   one of padding only, or a Router Alert of another value
+ *   unspec-src      from :: (what a host without an address sends: good
+ *                   for reports, not for queries)
  *
  * Run it where the frames reach the exporter's interface without passing
  * a snooping bridge (which drops malformed MLD): on the bridge's port to
- * the exporter. The last frame leaves the announce group. On stdout:
- * "sent N reports R bad M": R the frames the exporter must count as MLD
- * reports (all but long-plen and fragment, which it does not take for MLD
- * at all), M those of them it must count as malformed (bad-checksum to
- * random, but hbh-junk). Exit status: 0; 2 on bad arguments; 1 when the
- * interface or socket cannot be set up or a frame could not be sent.
+ * the exporter. On stdout: "sent N reports R queries Q bad M": R the frames
+ * the exporter must count as MLD reports and Q the queries (long-plen and
+ * fragment it does not take for MLD at all), M those it must count as
+ * malformed or not from the link (bad-checksum to random, but hbh-junk;
+ * with a defect, all but unspec-src reports). Exit status: 0; 2 on bad
+ * arguments; 1 when the interface or socket cannot be set up or a frame
+ * could not be sent.
  */
 #include <arpa/inet.h>
 #include <err.h>
@@ -63,13 +91,21 @@
 
 enum kind {
 	K_JOINS, K_CHURN, K_CSUM, K_NREC, K_NSRCS, K_AUX, K_SHORT_V1, K_CUT,
-	K_LONG_PLEN, K_FRAG, K_HBH, K_RANDOM, K_LEAVE, NR_KINDS
+	K_LONG_PLEN, K_FRAG, K_HBH, K_RANDOM, K_LEAVE,
+	NR_MIX,				/* the random mix: the kinds above */
+	K_JOIN = NR_MIX, K_JOIN_V1, K_QSMALL, K_QHUGE, NR_KINDS
 };
 
 static const char *const kind_name[NR_KINDS] = {
 	"random-joins", "churn", "bad-checksum", "nrec", "nsrcs", "auxlen",
 	"short-v1", "cut", "long-plen", "fragment", "hbh-junk", "random",
-	"leave",
+	"leave", "join", "join-v1", "query-small", "query-huge",
+};
+
+enum defect { D_NONE, D_ROUTED, D_GLOBAL, D_NO_RA, D_UNSPEC, NR_DEFECTS };
+
+static const char *const defect_name[NR_DEFECTS] = {
+	"none", "routed", "global-src", "no-ra", "unspec-src",
 };
 
 /* Kinds the exporter counts as malformed (mld_bad). */
@@ -81,12 +117,19 @@ static const int counted_bad[NR_KINDS] = {
 static struct {
 	const char *iface, *name;
 	unsigned int ifindex;
-	u64 count, rate, seed;
-	int verbose;
+	u64 count, rate, seed, epoch, blocks;
+	u8 root[DSTOR_MC_HASH];
+	int verbose, tree;
+	enum kind kinds[NR_KINDS];
+	unsigned int nr_kinds;
+	enum defect defect;
 } opt = { .count = 3000, .rate = 2000 };
 
 static struct rng rng;
 static struct in6_addr announce;
+/* The groups a join or leave names: announce, tree, top channel. */
+static struct in6_addr groups[3];
+static unsigned int nr_groups;
 static u8 src_mac[6];
 static u64 sent[NR_KINDS], send_errors;
 
@@ -142,31 +185,125 @@ static void random_group(struct in6_addr *g)
 }
 
 /*
- * Frame @k into @f: Ethernet, IPv6, hop-by-hop (Router Alert), ICMPv6.
- * Returns the frame's length.
+ * @n bytes of well-formed hop-by-hop options at @p, none a Router Alert:
+ * Pad1, PadN, or an unknown type a receiver skips (action bits 00).
+ */
+static void random_options(u8 *p, size_t n)
+{
+	size_t len;
+
+	while (n) {
+		if (n == 1 || rng_pct(&rng, 10)) {
+			*p++ = 0;			/* Pad1 */
+			n--;
+			continue;
+		}
+		len = 2 + rng_below(&rng, (u32)(n - 1));	/* 2..n */
+		p[0] = rng_below(&rng, 2) ? 1 : (u8)(6 + rng_below(&rng, 58));
+		p[1] = (u8)(len - 2);
+		rng_fill(&rng, p + 2, len - 2);
+		p += len;
+		n -= len;
+	}
+}
+
+/* MLDv2 records at @icmp + 8, @type for the export's groups; the length. */
+static size_t records(u8 *icmp, u8 type)
+{
+	size_t n = 8;
+	unsigned int i;
+
+	for (i = 0; i < nr_groups; i++)
+		n += record(icmp + n, type, &groups[i], 0, 0);
+	dstor_put16(icmp + 6, (u16)nr_groups);
+	return n;
+}
+
+/* An MLDv2 General Query at @icmp; its length. */
+static size_t query(u8 *icmp, u16 mrc, u8 qrv, u8 qqic)
+{
+	icmp[0] = 130;
+	dstor_put16(icmp + 4, mrc);
+	icmp[24] = qrv;
+	icmp[25] = qqic;
+	return 28;
+}
+
+/* The source address of the frame's IPv6 header at @ip6, by the defect. */
+static void source(u8 *ip6)
+{
+	switch (opt.defect) {
+	case D_GLOBAL:			/* 2001:db8::/64 */
+		ip6[8] = 0x20;
+		ip6[9] = 0x01;
+		ip6[10] = 0x0d;
+		ip6[11] = 0xb8;
+		rng_fill(&rng, ip6 + 16, 8);
+		break;
+	case D_UNSPEC:			/* :: */
+		break;
+	default:			/* fe80::/64, random interface id */
+		ip6[8] = 0xfe;
+		ip6[9] = 0x80;
+		rng_fill(&rng, ip6 + 16, 8);
+	}
+}
+
+/*
+ * The no-ra defect on the frame's hop-by-hop header at @hbh, of the IPv6
+ * payload of @plen bytes: gone, padding only, or a Router Alert that is
+ * not for MLD. Returns the payload length after.
+ */
+static size_t no_router_alert(u8 *ip6, u8 *hbh, size_t plen)
+{
+	size_t hl = 8 + 8 * (size_t)hbh[1];
+
+	switch (rng_below(&rng, 3)) {
+	case 0:
+		ip6[6] = hbh[0];
+		memmove(hbh, hbh + hl, plen - hl);
+		return plen - hl;
+	case 1:
+		memset(hbh + 2, 0, hl - 2);
+		hbh[2] = 1;			/* PadN */
+		hbh[3] = (u8)(hl - 4);
+		return plen;
+	default:
+		memset(hbh + 2, 0, hl - 2);
+		hbh[2] = 5;			/* Router Alert, not MLD */
+		hbh[3] = 2;
+		dstor_put16(hbh + 4, (u16)(1 + rng_below(&rng, 65535)));
+		hbh[6] = 1;			/* PadN */
+		hbh[7] = (u8)(hl - 8);
+		return plen;
+	}
+}
+
+/*
+ * Frame @k into @f: Ethernet, IPv6, hop-by-hop (Router Alert), ICMPv6,
+ * and the defect. Returns the frame's length.
  */
 static size_t build(u8 *f, enum kind k)
 {
-	static const u8 dst_mac[6] = { 0x33, 0x33, 0, 0, 0, 0x16 };
 	u8 *ip6 = f + ETH_LEN, *hbh = ip6 + IP6_LEN, *icmp = hbh + HBH_LEN;
-	size_t n = 0, plen, i, nrec;
+	size_t n = 0, plen, i, nrec, hl, pre;
 	struct in6_addr g;
 	int sum_ok = 1;
 
 	memset(f, 0, FRAME_MAX);
-	memcpy(f, dst_mac, 6);
+	f[0] = 0x33;			/* to ff02::16, or ff02::1 */
+	f[1] = 0x33;
+	f[5] = k == K_QSMALL || k == K_QHUGE ? 0x01 : 0x16;
 	memcpy(f + 6, src_mac, 6);
 	f[12] = 0x86;
 	f[13] = 0xdd;
 	ip6[0] = 0x60;
 	ip6[6] = 0;			/* next: hop-by-hop */
-	ip6[7] = 1;			/* hop limit */
-	ip6[8] = 0xfe;			/* fe80::/64, random interface id */
-	ip6[9] = 0x80;
-	rng_fill(&rng, ip6 + 16, 8);
-	ip6[24] = 0xff;			/* ff02::16 */
+	ip6[7] = opt.defect == D_ROUTED ? 255 : 1;	/* hop limit */
+	source(ip6);
+	ip6[24] = 0xff;
 	ip6[25] = 0x02;
-	ip6[39] = 0x16;
+	ip6[39] = f[5];
 	hbh[0] = 58;			/* ICMPv6 */
 	hbh[1] = 0;
 	hbh[2] = 5;			/* Router Alert: MLD */
@@ -253,8 +390,14 @@ static size_t build(u8 *f, enum kind k)
 		break;
 	case K_HBH:
 		hbh[1] = (u8)rng_below(&rng, 4);
-		rng_fill(&rng, hbh + 2, 6 + 8 * (size_t)hbh[1]);
-		icmp = hbh + 8 + 8 * (size_t)hbh[1];
+		hl = 8 + 8 * (size_t)hbh[1];
+		pre = rng_below(&rng, (u32)(hl - 6 + 1));
+		random_options(hbh + 2, pre);
+		hbh[2 + pre] = 5;		/* Router Alert: MLD */
+		hbh[3 + pre] = 2;
+		hbh[4 + pre] = hbh[5 + pre] = 0;
+		random_options(hbh + 6 + pre, hl - 6 - pre);
+		icmp = hbh + hl;
 		icmp[0] = 143;
 		random_group(&g);
 		n = 8 + record(icmp + 8, 4, &g, 0, 0);
@@ -267,8 +410,21 @@ static size_t build(u8 *f, enum kind k)
 		dstor_put16(icmp + 6, (u16)(n / 20 + 1 + rng_below(&rng, 100)));
 		break;
 	case K_LEAVE:
-		n = 8 + record(icmp + 8, 3, &announce, 0, 0);	/* TO_IN {} */
-		dstor_put16(icmp + 6, 1);
+		n = records(icmp, 3);			/* TO_IN {} */
+		break;
+	case K_JOIN:
+		n = records(icmp, 4);			/* TO_EX {} */
+		break;
+	case K_JOIN_V1:
+		icmp[0] = 131;
+		memcpy(icmp + 8, &groups[nr_groups - 1], 16);
+		n = 24;
+		break;
+	case K_QSMALL:
+		n = query(icmp, 0, 1, 1);
+		break;
+	case K_QHUGE:
+		n = query(icmp, 0xffff, 7, 0xff);
 		break;
 	case NR_KINDS:
 		break;
@@ -278,9 +434,36 @@ static size_t build(u8 *f, enum kind k)
 	if (!sum_ok)
 		icmp[3] ^= 1 + rng_below(&rng, 255);
 	plen = (size_t)(icmp - hbh) + n;
+	if (opt.defect == D_NO_RA)
+		plen = no_router_alert(ip6, hbh, plen);
 	dstor_put16(ip6 + 4, (u16)(plen + (k == K_LONG_PLEN ?
 					   64 + rng_below(&rng, 1000) : 0)));
 	return ETH_LEN + IP6_LEN + plen;
+}
+
+/* Whether the exporter takes frame @k for MLD, and counts it malformed. */
+static int is_mld(enum kind k)
+{
+	return k != K_LONG_PLEN && k != K_FRAG;
+}
+
+static int is_query(enum kind k)
+{
+	return k == K_QSMALL || k == K_QHUGE;
+}
+
+static int is_bad(enum kind k)
+{
+	if (!is_mld(k))
+		return 0;
+	switch (opt.defect) {
+	case D_NONE:
+		return counted_bad[k];
+	case D_UNSPEC:
+		return counted_bad[k] || is_query(k);
+	default:
+		return 1;
+	}
 }
 
 static enum kind pick(void)
@@ -291,7 +474,64 @@ static enum kind pick(void)
 		return K_JOINS;
 	if (r < 30)
 		return K_CHURN;
-	return (enum kind)(K_CSUM + rng_below(&rng, NR_KINDS - K_CSUM));
+	return (enum kind)(K_CSUM + rng_below(&rng, NR_MIX - K_CSUM));
+}
+
+/* "join,leave": the kinds to send in turn. */
+static void parse_kinds(const char *arg)
+{
+	char *list = strdup(arg), *save = NULL, *t;
+	unsigned int j;
+
+	if (!list)
+		die("out of memory");
+	for (t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		for (j = 0; j < NR_KINDS && strcmp(t, kind_name[j]); j++)
+			;
+		if (j == NR_KINDS || opt.nr_kinds == NR_KINDS)
+			die("--kind: '%s' is not one of the kinds (see --help)", t);
+		opt.kinds[opt.nr_kinds++] = (enum kind)j;
+	}
+	free(list);
+	if (!opt.nr_kinds)
+		die("--kind: no kind");
+}
+
+static enum defect parse_defect(const char *arg)
+{
+	unsigned int j;
+
+	for (j = 0; j < NR_DEFECTS; j++)
+		if (!strcmp(arg, defect_name[j]))
+			return (enum defect)j;
+	die("--defect: routed, global-src, no-ra, unspec-src or none");
+}
+
+/* 64 hex digits. */
+static void parse_root(const char *arg)
+{
+	unsigned int j, v;
+
+	if (strlen(arg) != 2 * DSTOR_MC_HASH)
+		die("--root: %d hex digits", 2 * DSTOR_MC_HASH);
+	for (j = 0; j < DSTOR_MC_HASH; j++) {
+		if (sscanf(arg + 2 * j, "%2x", &v) != 1 ||
+		    !strchr("0123456789abcdefABCDEF", arg[2 * j]) ||
+		    !strchr("0123456789abcdefABCDEF", arg[2 * j + 1]))
+			die("--root: %d hex digits", 2 * DSTOR_MC_HASH);
+		opt.root[j] = (u8)v;
+	}
+	opt.tree = 1;
+}
+
+/* Levels above the leaves of a tree of @n leaves (merkle.c). */
+static unsigned int levels(u64 n)
+{
+	unsigned int l = 0;
+
+	while (n > 1ULL << l)
+		l++;
+	return l;
 }
 
 static void send_frame(int fd, const u8 *f, size_t n, enum kind k)
@@ -317,7 +557,13 @@ static void usage(int rc)
 {
 	fprintf(rc ? stderr : stdout,
 		"usage: %s --iface IFACE --name EXPORT [--count N] [--rate PPS]\n"
-		"       [--seed S] [--verbose]\n", prog);
+		"       [--seed S] [--verbose] [--kind KIND[,KIND...]]\n"
+		"       [--defect routed|global-src|no-ra|unspec-src]\n"
+		"       [--epoch 0xE --root HEX --blocks N]\n"
+		"kinds:", prog);
+	for (int j = 0; j < NR_KINDS; j++)
+		fprintf(rc ? stderr : stdout, " %s", kind_name[j]);
+	fputc('\n', rc ? stderr : stdout);
 	exit(rc);
 }
 
@@ -330,17 +576,22 @@ int main(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'r' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "kind", required_argument, NULL, 'k' },
+		{ "defect", required_argument, NULL, 'd' },
+		{ "epoch", required_argument, NULL, 'e' },
+		{ "root", required_argument, NULL, 'R' },
+		{ "blocks", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	u64 i, bad = 0, reports = 0, total = 0;
+	u64 i, n, bad = 0, reports = 0, queries = 0, total = 0;
 	struct timespec t0;
 	u8 f[FRAME_MAX];
 	int ch, fd, seeded = 0;
 	enum kind k;
 
 	prog = "dstor-mldforge";
-	while ((ch = getopt_long(argc, argv, "i:n:c:r:S:vh", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "i:n:c:r:S:vk:d:e:R:b:h", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'i':
 			opt.iface = optarg;
@@ -361,6 +612,21 @@ int main(int argc, char **argv)
 		case 'v':
 			opt.verbose = 1;
 			break;
+		case 'k':
+			parse_kinds(optarg);
+			break;
+		case 'd':
+			opt.defect = parse_defect(optarg);
+			break;
+		case 'e':
+			opt.epoch = parse_u64("--epoch", optarg);
+			break;
+		case 'R':
+			parse_root(optarg);
+			break;
+		case 'b':
+			opt.blocks = parse_u64("--blocks", optarg);
+			break;
 		case 'h':
 			usage(0);
 			break;
@@ -374,6 +640,9 @@ int main(int argc, char **argv)
 		die("--name: 1 to %d bytes", DSTOR_NAME_MAX - 1);
 	if (!opt.rate || opt.rate > 1000000 || opt.count > 100000000)
 		die("--rate 1..1000000, --count 0..100000000");
+	if (opt.tree && (!opt.blocks || opt.blocks > DSTOR_MC_MAX_BLOCKS))
+		die("--root needs --epoch and --blocks 1..%d",
+		    DSTOR_MC_MAX_BLOCKS);
 	if (!seeded)
 		opt.seed = seed_from_clock();
 	rng.s = opt.seed;
@@ -381,32 +650,48 @@ int main(int argc, char **argv)
 	if (!opt.ifindex)
 		err(1, "%s", opt.iface);
 	mc_group(opt.name, DSTOR_MC_KIND_ANNOUNCE, 0, NULL, 0, &announce);
+	groups[nr_groups++] = announce;
+	if (opt.tree) {
+		mc_group(opt.name, DSTOR_MC_KIND_TREE, opt.epoch, opt.root, 0,
+			 &groups[nr_groups++]);
+		mc_group(opt.name, DSTOR_MC_KIND_CHANNEL, opt.epoch, opt.root,
+			 dstor_mc_node(levels(opt.blocks), 0),
+			 &groups[nr_groups++]);
+	}
 	rng_fill(&rng, src_mac, sizeof(src_mac));
 	src_mac[0] = (src_mac[0] & 0xfe) | 0x02;	/* local unicast */
 	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_IPV6));
 	if (fd < 0)
 		err(1, "packet socket");
 
-	/* Frame i at t0 + i / rate; the last one leaves the announce group. */
+	/*
+	 * Frame i at t0 + i / rate. The mix: a last frame leaves the export's
+	 * groups; --kind: the kinds in turn, nothing more.
+	 */
+	n = opt.nr_kinds ? opt.count : opt.count + 1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i <= opt.count; i++) {
+	for (i = 0; i < n; i++) {
 		sleep_until(&t0, pace_ns(i, opt.rate));
-		k = i == opt.count ? K_LEAVE : pick();
+		if (opt.nr_kinds)
+			k = opt.kinds[i % opt.nr_kinds];
+		else
+			k = i == opt.count ? K_LEAVE : pick();
 		send_frame(fd, f, build(f, k), k);
 	}
 	close(fd);
 	for (int j = 0; j < NR_KINDS; j++) {
 		total += sent[j];
-		if (counted_bad[j])
+		if (is_bad((enum kind)j))
 			bad += sent[j];
-		if (j != K_LONG_PLEN && j != K_FRAG)
-			reports += sent[j];
+		if (is_mld((enum kind)j))
+			*(is_query((enum kind)j) ? &queries : &reports) += sent[j];
 	}
-	printf("sent %llu reports %llu bad %llu\n", (unsigned long long)total,
-	       (unsigned long long)reports, (unsigned long long)bad);
-	fprintf(stderr, "%s: '%s', seed %llu, send errors %llu:\n", prog,
-		opt.name, (unsigned long long)opt.seed,
-		(unsigned long long)send_errors);
+	printf("sent %llu reports %llu queries %llu bad %llu\n",
+	       (unsigned long long)total, (unsigned long long)reports,
+	       (unsigned long long)queries, (unsigned long long)bad);
+	fprintf(stderr, "%s: '%s', defect %s, seed %llu, send errors %llu:\n",
+		prog, opt.name, defect_name[opt.defect],
+		(unsigned long long)opt.seed, (unsigned long long)send_errors);
 	for (int j = 0; j < NR_KINDS; j++)
 		if (sent[j])
 			fprintf(stderr, "  %-15s %llu\n", kind_name[j],

@@ -154,7 +154,9 @@
  *
  * DSTOR_CMD_SYNC_ADD (admin, do)
  *	Bring a local block device up to date with an export served by
- *	multicast on a link.
+ *	multicast on a link. The sync belongs to the caller's network
+ *	namespace: SYNC_GET and SYNC_DEL from another namespace do not see it
+ *	(-ENOENT), and it ends when that namespace goes away.
  *	DSTOR_A_NAME		the export's name
  *	DSTOR_A_DEVICE		the target block device (opened exclusively,
  *				at least as large as the export)
@@ -164,18 +166,18 @@
  *	DSTOR_A_KEY		optional: the export's key
  *	The reply carries DSTOR_A_INDEX (the sync's number) and the same
  *	attributes as DSTOR_CMD_SYNC_GET. -EEXIST when the target is already
- *	being synced.
+ *	being synced (by a sync of any namespace).
  *
  * DSTOR_CMD_SYNC_DEL (admin, do)
  *	DSTOR_A_INDEX: stop the sync (if running) and forget it. Blocks
  *	written so far stay written; they were verified before.
  *
  * DSTOR_CMD_SYNC_GET (do with DSTOR_A_INDEX, or dump)
- *	Replies carry DSTOR_A_INDEX, DSTOR_A_NAME, DSTOR_A_DEVICE,
- *	DSTOR_A_MCAST (IFINDEX, BLOCK_SIZE, BLOCKS, EPOCH and ROOT once
- *	known), DSTOR_A_SIZE (once known), DSTOR_A_SYNC_STATE,
- *	DSTOR_A_SYNC_ELAPSED_MS, DSTOR_A_KEY_ID when a key is set, and
- *	DSTOR_A_STATS with the SYNC_* counters.
+ *	The syncs of the caller's namespace. Replies carry DSTOR_A_INDEX,
+ *	DSTOR_A_NAME, DSTOR_A_DEVICE, DSTOR_A_MCAST (IFINDEX, BLOCK_SIZE,
+ *	BLOCKS, EPOCH and ROOT once known), DSTOR_A_SIZE (once known),
+ *	DSTOR_A_SYNC_STATE, DSTOR_A_SYNC_ELAPSED_MS, DSTOR_A_KEY_ID when a
+ *	key is set, and DSTOR_A_STATS with the SYNC_* counters.
  *
  * DSTOR_CMD_EVENT (notification on the "events" multicast group)
  *	Sent in the import's network namespace when a connection goes down or

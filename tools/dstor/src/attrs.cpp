@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <initializer_list>
+#include <utility>
 
 namespace dstor {
 
@@ -39,6 +40,13 @@ std::string get_string(const nlattr* attr) {
     return std::string(p, strnlen(p, mnl_attr_get_payload_len(attr)));
 }
 
+// nullopt if absent.
+std::optional<std::string> get_optional_string(const nlattr* attr) {
+    if (attr == nullptr)
+        return std::nullopt;
+    return get_string(attr);
+}
+
 // Typed getters: nullopt if absent, error if present with the wrong length.
 template <class T>
 Result<std::optional<T>> get_uint(const nlattr* attr, const char* what) {
@@ -49,6 +57,20 @@ Result<std::optional<T>> get_uint(const nlattr* attr, const char* what) {
     T v;
     std::memcpy(&v, mnl_attr_get_payload(attr), sizeof(T));
     return std::optional<T>{v};
+}
+
+// A binary attribute of exactly N bytes (DSTOR_A_KEY_ID, DSTOR_A_UUID,
+// DSTOR_A_MCAST_ROOT): nullopt if absent, error if of another length.
+template <std::size_t N>
+Result<std::optional<std::array<std::uint8_t, N>>> get_bytes(const nlattr* attr, const char* what) {
+    using Bytes = std::array<std::uint8_t, N>;
+    if (attr == nullptr)
+        return std::optional<Bytes>{};
+    Bytes bytes{};
+    if (mnl_attr_get_payload_len(attr) != N)
+        return malformed(what);
+    std::memcpy(bytes.data(), mnl_attr_get_payload(attr), N);
+    return std::optional<Bytes>{bytes};
 }
 
 struct StatsField {
@@ -72,6 +94,8 @@ constexpr StatsField stats_fields[] = {
     {DSTOR_A_STATS_KEEPALIVES, &Stats::keepalives},
     {DSTOR_A_STATS_AUTH_FAILURES, &Stats::auth_failures},
     {DSTOR_A_STATS_ACL_DENIED, &Stats::acl_denied},
+    {DSTOR_A_STATS_SESSIONS_REAPED, &Stats::sessions_reaped},
+    {DSTOR_A_STATS_SESSIONS_REFUSED, &Stats::sessions_refused},
     {DSTOR_A_STATS_BAD_RECORDS, &Stats::bad_records},
     {DSTOR_A_STATS_MC_PACKETS, &Stats::mc_packets},
     {DSTOR_A_STATS_MC_BYTES, &Stats::mc_bytes},
@@ -156,16 +180,6 @@ Result<Table<DSTOR_A_MAX>> parse_top(const nlmsghdr* nlh) {
     return tb;
 }
 
-Result<std::optional<KeyId>> get_key_id(const nlattr* attr) {
-    if (attr == nullptr)
-        return std::optional<KeyId>{};
-    KeyId id{};
-    if (mnl_attr_get_payload_len(attr) != id.size())
-        return malformed("DSTOR_A_KEY_ID");
-    std::memcpy(id.data(), mnl_attr_get_payload(attr), id.size());
-    return std::optional<KeyId>{id};
-}
-
 Result<AclEntry> parse_acl_entry(const nlattr* nest) {
     Table<DSTOR_A_ACL_MAX> tb;
     if (mnl_attr_parse_nested(nest, Table<DSTOR_A_ACL_MAX>::collect, &tb) < 0)
@@ -237,13 +251,10 @@ Result<McastInfo> parse_mcast(const nlattr* nest) {
             return malformed("DSTOR_A_MCAST_QUERIER");
         m.querier = true;
     }
-    if (const nlattr* root = tb[DSTOR_A_MCAST_ROOT]) {
-        McastRoot bytes{};
-        if (mnl_attr_get_payload_len(root) != bytes.size())
-            return malformed("DSTOR_A_MCAST_ROOT");
-        std::memcpy(bytes.data(), mnl_attr_get_payload(root), bytes.size());
-        m.root = bytes;
-    }
+    auto root = get_bytes<DSTOR_MC_HASH_LEN>(tb[DSTOR_A_MCAST_ROOT], "DSTOR_A_MCAST_ROOT");
+    if (!root)
+        return root.error();
+    m.root = *root;
     return m;
 }
 
@@ -259,7 +270,7 @@ Result<std::optional<McastInfo>> get_mcast(const nlattr* attr) {
 // The table of a reply and the attributes its Info (ExportInfo, ImportInfo,
 // SyncInfo) shares with the others: DSTOR_A_NAME (required), DSTOR_A_SIZE,
 // DSTOR_A_STATS, DSTOR_A_KEY_ID, and where the Info has them DSTOR_A_FLAGS,
-// DSTOR_A_BLOCK_SIZE and DSTOR_A_DEVICE.
+// DSTOR_A_BLOCK_SIZE, DSTOR_A_DEVICE and DSTOR_A_UUID.
 template <class Info>
 Result<Table<DSTOR_A_MAX>> parse_base(const nlmsghdr* nlh, Info& info) {
     auto tb = parse_top(nlh);
@@ -281,8 +292,13 @@ Result<Table<DSTOR_A_MAX>> parse_base(const nlmsghdr* nlh, Info& info) {
         info.block_size = *bs;
     }
     if constexpr (requires { info.device; })
-        if ((*tb)[DSTOR_A_DEVICE] != nullptr)
-            info.device = get_string((*tb)[DSTOR_A_DEVICE]);
+        info.device = get_optional_string((*tb)[DSTOR_A_DEVICE]);
+    if constexpr (requires { info.uuid; }) {
+        auto uuid = get_bytes<DSTOR_UUID_LEN>((*tb)[DSTOR_A_UUID], "DSTOR_A_UUID");
+        if (!uuid)
+            return uuid.error();
+        info.uuid = *uuid;
+    }
     auto size = get_uint<std::uint64_t>((*tb)[DSTOR_A_SIZE], "DSTOR_A_SIZE");
     if (!size)
         return size.error();
@@ -291,7 +307,7 @@ Result<Table<DSTOR_A_MAX>> parse_base(const nlmsghdr* nlh, Info& info) {
     if (!stats)
         return stats.error();
     info.stats = *stats;
-    auto key_id = get_key_id((*tb)[DSTOR_A_KEY_ID]);
+    auto key_id = get_bytes<DSTOR_KEY_ID_LEN>((*tb)[DSTOR_A_KEY_ID], "DSTOR_A_KEY_ID");
     if (!key_id)
         return key_id.error();
     info.key_id = *key_id;
@@ -351,6 +367,10 @@ void put_export_add(nl::Message& msg, const ExportSpec& spec) {
     }
     if (spec.mcast)
         put_mcast(msg, *spec.mcast);
+    if (spec.uuid)
+        msg.put_bin(DSTOR_A_UUID, spec.uuid->data(), spec.uuid->size());
+    if (spec.max_sessions)
+        msg.put_u32(DSTOR_A_MAX_SESSIONS, *spec.max_sessions);
 }
 
 void put_sync_add(nl::Message& msg, const SyncSpec& spec) {
@@ -394,8 +414,14 @@ void put_acl_get(nl::Message& msg, const std::string& export_name) {
 }
 
 void put_settings(nl::Message& msg, const Settings& settings) {
-    if (settings.crypto_workers)
-        msg.put_u32(DSTOR_A_CRYPTO_WORKERS, *settings.crypto_workers);
+    const std::pair<std::uint16_t, std::optional<std::uint32_t> Settings::*> fields[] = {
+        {DSTOR_A_CRYPTO_WORKERS, &Settings::crypto_workers},
+        {DSTOR_A_MAX_SESSIONS, &Settings::max_sessions},
+        {DSTOR_A_MAX_HOST_SESSIONS, &Settings::max_host_sessions},
+    };
+    for (const auto& [type, field] : fields)
+        if (settings.*field)
+            msg.put_u32(type, *(settings.*field));
 }
 
 void put_import_add(nl::Message& msg, const ImportSpec& spec) {
@@ -469,10 +495,13 @@ Result<ExportInfo> parse_export_info(const nlmsghdr* nlh) {
     if (!listen)
         return listen.error();
     info.listen = *listen;
-    auto sessions = get_uint<std::uint32_t>((*tb)[DSTOR_A_SESSIONS], "DSTOR_A_SESSIONS");
-    if (!sessions)
-        return sessions.error();
-    info.sessions = *sessions;
+    auto r = get_uints<std::uint32_t>(
+        *tb, {
+                 {DSTOR_A_SESSIONS, "DSTOR_A_SESSIONS", &info.sessions},
+                 {DSTOR_A_MAX_SESSIONS, "DSTOR_A_MAX_SESSIONS", &info.max_sessions},
+             });
+    if (!r)
+        return r.error();
     if (const nlattr* acls = (*tb)[DSTOR_A_ACLS]) {
         auto entries = parse_acls_attr(acls);
         if (!entries)
@@ -505,6 +534,7 @@ Result<ImportInfo> parse_import_info(const nlmsghdr* nlh) {
              });
     if (!r)
         return r.error();
+    info.reason = get_optional_string((*tb)[DSTOR_A_REASON]);
     for (const auto& f : timer_fields) {
         auto v = get_uint<std::uint32_t>((*tb)[f.type], f.what);
         if (!v)
@@ -564,8 +594,8 @@ Result<ImportEvent> parse_import_event(const nlmsghdr* nlh) {
     if (!event)
         return Error::user("malformed kernel event: no DSTOR_A_EVENT");
     ev.event = *event;
-    if ((*tb)[DSTOR_A_NAME] != nullptr)
-        ev.name = get_string((*tb)[DSTOR_A_NAME]);
+    ev.name = get_optional_string((*tb)[DSTOR_A_NAME]);
+    ev.reason = get_optional_string((*tb)[DSTOR_A_REASON]);
     auto peer = get_endpoint((*tb)[DSTOR_A_PEER], "DSTOR_A_PEER");
     if (!peer)
         return peer.error();
@@ -616,15 +646,17 @@ Result<AclList> parse_acl_list(const nlmsghdr* nlh) {
     return list;
 }
 
-Result<CryptoInfo> parse_crypto_info(const nlmsghdr* nlh) {
+Result<ModuleInfo> parse_module_info(const nlmsghdr* nlh) {
     auto tb = parse_top(nlh);
     if (!tb)
         return tb.error();
-    CryptoInfo info;
+    ModuleInfo info;
     auto r = get_uints<std::uint32_t>(
         *tb, {
                  {DSTOR_A_CRYPTO_WORKERS, "DSTOR_A_CRYPTO_WORKERS", &info.workers},
                  {DSTOR_A_CRYPTO_QUEUED, "DSTOR_A_CRYPTO_QUEUED", &info.queued},
+                 {DSTOR_A_MAX_SESSIONS, "DSTOR_A_MAX_SESSIONS", &info.max_sessions},
+                 {DSTOR_A_MAX_HOST_SESSIONS, "DSTOR_A_MAX_HOST_SESSIONS", &info.max_host_sessions},
              });
     if (!r)
         return r.error();

@@ -29,7 +29,8 @@ void put_mcast(nl::Message& msg, const McastSpec& mcast);
 // Requests. `msg` is a fresh request of the matching DSTOR_CMD_*.
 // DSTOR_CMD_EXPORT_ADD: DSTOR_A_LISTEN when set, DSTOR_A_KEY when a key is
 // set, the access list as DSTOR_A_ACLS (a nested array of DSTOR_A_ACL) when
-// not empty, and DSTOR_A_MCAST for a multicast export.
+// not empty, DSTOR_A_MCAST for a multicast export, and DSTOR_A_UUID and
+// DSTOR_A_MAX_SESSIONS when set.
 void put_export_add(nl::Message& msg, const ExportSpec& spec);
 // DSTOR_CMD_SYNC_ADD: DSTOR_A_NAME, DSTOR_A_DEVICE, DSTOR_A_MCAST with only
 // DSTOR_A_MCAST_IFINDEX, and DSTOR_A_KEY when a key is set.
@@ -71,6 +72,6 @@ Result<std::vector<AclEntry>> parse_acls_attr(const nlattr* nest);
 // The reply of DSTOR_CMD_ACL_GET: DSTOR_A_NAME and DSTOR_A_ACLS.
 Result<AclList> parse_acl_list(const nlmsghdr* nlh);
 // The reply of DSTOR_CMD_GET.
-Result<CryptoInfo> parse_crypto_info(const nlmsghdr* nlh);
+Result<ModuleInfo> parse_module_info(const nlmsghdr* nlh);
 
 } // namespace dstor

@@ -18,7 +18,7 @@
 namespace dstor {
 
 // dstor export add NAME --device PATH --listen ADDR[:PORT] [--read-only] [--key FILE]
-//                      [--allow PREFIX=ro|rw]...
+//                      [--allow PREFIX=ro|rw]... [--uuid UUID] [--max-sessions N]
 //                      [--mcast IFACE [--rate RATE] [--block-size SIZE] [--querier]]
 //   (with --mcast, --read-only is required and --listen optional; the
 //   interface is resolved when the command runs)
@@ -116,7 +116,7 @@ using AclCommand = std::variant<AclAdd, AclDel, AclShow>;
 Parsed<AclCommand> parse_acl_args(const std::vector<std::string>& args);
 int run_acl(const std::vector<std::string>& args);
 
-// dstor set crypto-workers N
+// dstor set crypto-workers N | max-sessions N | max-host-sessions N (one per command)
 struct SetCommand {
     Settings settings; // at least one set
 };

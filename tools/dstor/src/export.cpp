@@ -56,7 +56,7 @@ Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args) {
     app.require_subcommand(1);
     app.footer(address_forms);
 
-    std::string name, device, listen, key_file, mcast, rate, block_size;
+    std::string name, device, listen, key_file, mcast, rate, block_size, uuid, max_sessions;
     std::vector<std::string> allow;
     bool read_only = false, querier = false;
     auto* add = app.add_subcommand(
@@ -98,13 +98,24 @@ Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args) {
         ->type_name("SIZE");
     add->add_flag("--querier", querier,
                   "With --mcast: act as MLD querier on the link (when no router does)");
+    add->add_option("--uuid", uuid,
+                    "Keep the export's identity across a re-export (e.g. after an exporter "
+                    "reboot): importers resume only against the same identity (default: a "
+                    "new random one)")
+        ->type_name("UUID");
+    add->add_option("--max-sessions", max_sessions,
+                    "Refuse sessions past N (default: the module's max-sessions), 1 to " +
+                        std::to_string(DSTOR_MAX_SESSION_LIMIT))
+        ->type_name("N");
     add->footer(std::string(address_forms) +
                 "\n--listen has no default: a storage server listens only where it is told to."
                 "\nPREFIX: 192.0.2.0/24, 2001:db8::/32, or an address (/32, /128); the longest"
                 "\nmatching prefix decides. Key files: see 'dstor genkey --help'."
                 "\nRATE: 200M, 1.5G (K, M, G: powers of 1000). SIZE: 64K, 1M (powers of 1024)."
                 "\nA multicast export must be read-only; without --listen it has no TCP"
-                "\nlistener. Receivers: 'dstor sync NAME --mcast IFACE --target DEV'.");
+                "\nlistener. Receivers: 'dstor sync NAME --mcast IFACE --target DEV'."
+                "\nUUID: 8-4-4-4-12 hex digits, or 32 without dashes; 'dstor show' prints an"
+                "\nexport's. Give it again when the device is exported anew.");
 
     std::string set_name, set_key_file;
     bool no_key = false;
@@ -166,6 +177,18 @@ Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args) {
         }
         if (auto bad = check_acls(cmd.spec.acls))
             return error("--allow: " + *bad);
+        if (add->count("--uuid") > 0) {
+            auto u = parse_uuid(uuid);
+            if (!u)
+                return error("--uuid '" + uuid + "': " + u.error().text());
+            cmd.spec.uuid = *u;
+        }
+        if (add->count("--max-sessions") > 0) {
+            auto n = parse_session_limit(max_sessions, "--max-sessions");
+            if (!n)
+                return error(n.error().text());
+            cmd.spec.max_sessions = *n;
+        }
         out.cmd = std::move(cmd);
     } else if (set->parsed()) {
         if (auto bad = check_name(set_name))

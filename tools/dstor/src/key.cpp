@@ -169,6 +169,27 @@ KeyId key_id(const Key& key) {
     return id;
 }
 
+bool parse_hex(std::string_view text, std::span<std::uint8_t> out) {
+    if (text.size() != 2 * out.size())
+        return false;
+    auto digit = [](char c) -> int {
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+            return c - 'A' + 10;
+        return -1;
+    };
+    for (std::size_t i = 0; i < out.size(); i++) {
+        const int hi = digit(text[2 * i]), lo = digit(text[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+    }
+    return true;
+}
+
 std::string format_hex(std::span<const std::uint8_t> bytes) {
     static constexpr char hex[] = "0123456789abcdef";
     std::string out;

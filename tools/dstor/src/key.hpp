@@ -76,6 +76,10 @@ KeyId key_id(const Key& key);
 // Two lowercase hex digits per byte.
 std::string format_hex(std::span<const std::uint8_t> bytes);
 
+// Exactly 2 * out.size() hex digits, either case, into `out`; false (and
+// `out` unspecified) for anything else.
+bool parse_hex(std::string_view text, std::span<std::uint8_t> out);
+
 // 16 lowercase hex digits.
 std::string format_key_id(const KeyId& id);
 

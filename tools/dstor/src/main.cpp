@@ -24,12 +24,12 @@ struct Subcommand {
 };
 
 const Subcommand subcommands[] = {
-    {"show", dstor::run_show, "Shows exports, imports, syncs and the crypto pool (the default)"},
+    {"show", dstor::run_show, "Shows exports, imports, syncs and module settings (the default)"},
     {"export", dstor::run_export, "Serves local block devices over TCP or multicast, sets keys"},
     {"import", dstor::run_import, "Attaches a peer's export as /dev/dstorN, tunes its timers"},
     {"sync", dstor::run_sync, "Brings a local device up to date with a multicast export"},
     {"acl", dstor::run_acl, "Lists, adds and removes who may connect to an export"},
-    {"set", dstor::run_set, "Changes module-wide settings (crypto-workers)"},
+    {"set", dstor::run_set, "Changes module-wide settings (crypto-workers, session limits)"},
     {"monitor", dstor::run_monitor, "Prints import events (link lost, reconnected, ...)"},
     {"genkey", dstor::run_genkey, "Prints a new pre-shared key: dstor genkey > KEYFILE"},
     {"keyid", dstor::run_keyid, "Prints the fingerprint of a key file"},

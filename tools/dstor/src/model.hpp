@@ -15,6 +15,7 @@
 
 #include "endpoint.hpp"
 #include "key.hpp"
+#include "uuid.hpp"
 
 namespace dstor {
 
@@ -45,6 +46,9 @@ struct ExportSpec {
     std::optional<Key> key;           // DSTOR_A_KEY
     std::vector<AclEntry> acls;       // DSTOR_A_ACLS, sent only when not empty
     std::optional<McastSpec> mcast{}; // DSTOR_A_MCAST
+    std::optional<Uuid> uuid{};       // DSTOR_A_UUID; none: the kernel makes one
+    // DSTOR_A_MAX_SESSIONS; none: the module's max-sessions
+    std::optional<std::uint32_t> max_sessions{};
 
     bool operator==(const ExportSpec&) const = default;
 };
@@ -101,6 +105,7 @@ struct Stats {
     std::optional<std::uint64_t> read_bytes, write_bytes, errors, inflight;
     std::optional<std::uint64_t> resent, timeouts, reconnects, keepalives; // imports
     std::optional<std::uint64_t> auth_failures, acl_denied;                // exports
+    std::optional<std::uint64_t> sessions_reaped, sessions_refused;        // exports
     std::optional<std::uint64_t> bad_records;                              // both
     // multicast exports
     std::optional<std::uint64_t> mc_packets, mc_bytes, mc_blocks, mld_reports, mld_bad, mc_queries;
@@ -139,6 +144,8 @@ struct ExportInfo {
     std::optional<std::uint64_t> size;
     std::optional<std::uint32_t> block_size;
     std::optional<std::uint32_t> sessions;
+    std::optional<std::uint32_t> max_sessions; // the limit in force
+    std::optional<Uuid> uuid;                  // the export's identity
     std::optional<KeyId> key_id;               // DSTOR_A_KEY_ID: only when a key is set
     std::optional<std::vector<AclEntry>> acls; // DSTOR_A_ACLS: empty = open to every peer
     std::optional<McastInfo> mcast;            // DSTOR_A_MCAST: a multicast export
@@ -169,6 +176,8 @@ struct ImportInfo {
     std::optional<std::uint32_t> connections; // configured
     std::optional<std::uint32_t> connected;   // up now
     std::optional<std::uint32_t> state;       // enum dstor_state
+    std::optional<std::string> reason;        // why it is not connected, while it is not
+    std::optional<Uuid> uuid;                 // the identity of the export it is attached to
     Timers timers;
     std::optional<KeyId> key_id;         // DSTOR_A_KEY_ID: only when a key is set
     std::optional<std::uint32_t> cipher; // DSTOR_A_CIPHER, enum dstor_cipher
@@ -183,15 +192,20 @@ struct AclList {
 
 // Module-wide settings: DSTOR_CMD_SET (only the set ones are sent).
 struct Settings {
-    std::optional<std::uint32_t> crypto_workers; // DSTOR_A_CRYPTO_WORKERS
+    std::optional<std::uint32_t> crypto_workers;    // DSTOR_A_CRYPTO_WORKERS
+    std::optional<std::uint32_t> max_sessions;      // DSTOR_A_MAX_SESSIONS, per export
+    std::optional<std::uint32_t> max_host_sessions; // DSTOR_A_MAX_HOST_SESSIONS, per peer address
 
     bool operator==(const Settings&) const = default;
 };
 
-// Reply of DSTOR_CMD_GET.
-struct CryptoInfo {
-    std::optional<std::uint32_t> workers; // DSTOR_A_CRYPTO_WORKERS
-    std::optional<std::uint32_t> queued;  // DSTOR_A_CRYPTO_QUEUED
+// Reply of DSTOR_CMD_GET: the crypto pool and the module-wide session
+// limits. Attributes the kernel did not send (older modules) stay empty.
+struct ModuleInfo {
+    std::optional<std::uint32_t> workers;           // DSTOR_A_CRYPTO_WORKERS
+    std::optional<std::uint32_t> queued;            // DSTOR_A_CRYPTO_QUEUED
+    std::optional<std::uint32_t> max_sessions;      // DSTOR_A_MAX_SESSIONS: default per export
+    std::optional<std::uint32_t> max_host_sessions; // DSTOR_A_MAX_HOST_SESSIONS
 };
 
 // A DSTOR_CMD_EVENT notification of the "events" multicast group.
@@ -205,6 +219,7 @@ struct ImportEvent {
     std::optional<std::uint32_t> connected;   // connections up now
     std::optional<std::uint32_t> connections; // configured (not sent by the kernel today)
     std::optional<std::uint32_t> queue;       // the connection, for connection events
+    std::optional<std::string> reason;        // why the import is not connected, while it is not
 };
 
 } // namespace dstor

@@ -58,6 +58,8 @@ std::string format_event(const ImportEvent& ev, std::optional<std::uint32_t> con
     }
     if (!detail.empty())
         out += " (" + detail + ')';
+    if (ev.reason)
+        out += ": " + *ev.reason;
     return out;
 }
 
@@ -78,6 +80,8 @@ nlohmann::ordered_json event_json(const ImportEvent& ev) {
         j["connected"] = *ev.connected;
     if (ev.queue)
         j["queue"] = *ev.queue;
+    if (ev.reason)
+        j["reason"] = *ev.reason;
     return j;
 }
 
@@ -88,7 +92,8 @@ Parsed<MonitorCommand> parse_monitor_args(const std::vector<std::string>& args) 
     bool json = false;
     app.add_flag("--json", json,
                  "One JSON object per line: {\"event\":...,\"index\":...,\"device\":...,"
-                 "\"name\":...,\"peer\":...,\"state\":...,\"connected\":...,\"queue\":...}");
+                 "\"name\":...,\"peer\":...,\"state\":...,\"connected\":...,\"queue\":...,"
+                 "\"reason\":...}");
     app.footer("Events are sent in the network namespace of the import: run dstor monitor\n"
                "there (ip netns exec NS dstor monitor). SIGINT and SIGTERM end it (exit 0).");
     auto p = parse_cli(app, "monitor", args);

@@ -1,7 +1,9 @@
-// dstor set crypto-workers N: module-wide settings (DSTOR_CMD_SET). `dstor
-// show` prints their current values.
+// dstor set crypto-workers|max-sessions|max-host-sessions N: module-wide
+// settings (DSTOR_CMD_SET). `dstor show` prints their current values.
 #include <CLI/CLI.hpp>
 #include <linux/dstor.h>
+
+#include <array>
 
 #include "attrs.hpp"
 #include "commands.hpp"
@@ -9,15 +11,49 @@
 
 namespace dstor {
 
+namespace {
+
+// One verb of `dstor set`: a setting and its value N.
+struct Setting {
+    const char* name;
+    std::string help;
+    std::string value_help;
+    Result<std::uint32_t> (*parse)(std::string_view text);
+    std::optional<std::uint32_t> Settings::*field;
+};
+
+} // namespace
+
 Parsed<SetCommand> parse_set_args(const std::vector<std::string>& args) {
     CLI::App app("Change module-wide settings; 'dstor show' prints them.", "dstor set");
     app.require_subcommand(1);
 
-    std::string workers;
-    auto* cw = app.add_subcommand("crypto-workers",
-                                  "How many records the crypto pool seals or opens at once, 1 to " +
-                                      std::to_string(DSTOR_MAX_CRYPTO_WORKERS) + ".");
-    cw->add_option("N", workers, "Number of workers")->type_name("")->required();
+    const std::string sessions = "1 to " + std::to_string(DSTOR_MAX_SESSION_LIMIT);
+    const std::array<Setting, 3> settings = {{
+        {"crypto-workers",
+         "How many records the crypto pool seals or opens at once, 1 to " +
+             std::to_string(DSTOR_MAX_CRYPTO_WORKERS) + ".",
+         "Number of workers", parse_crypto_workers, &Settings::crypto_workers},
+        {"max-sessions",
+         "The session limit of every export without one of its own (added without "
+         "--max-sessions), " +
+             sessions + " (default " + std::to_string(DSTOR_DEFAULT_MAX_SESSIONS) + ").",
+         "Sessions per export",
+         [](std::string_view text) { return parse_session_limit(text, "max-sessions"); },
+         &Settings::max_sessions},
+        {"max-host-sessions",
+         "Sessions one peer address may hold on a listener, " + sessions + " (default " +
+             std::to_string(DSTOR_DEFAULT_MAX_HOST_SESSIONS) + ").",
+         "Sessions per peer address",
+         [](std::string_view text) { return parse_session_limit(text, "max-host-sessions"); },
+         &Settings::max_host_sessions},
+    }};
+    std::array<std::string, settings.size()> values;
+    std::array<CLI::App*, settings.size()> verbs{};
+    for (std::size_t i = 0; i < settings.size(); i++) {
+        verbs[i] = app.add_subcommand(settings[i].name, settings[i].help);
+        verbs[i]->add_option("N", values[i], settings[i].value_help)->type_name("")->required();
+    }
 
     auto p = parse_cli(app, "set", args);
     if (!p.cmd)
@@ -26,11 +62,13 @@ Parsed<SetCommand> parse_set_args(const std::vector<std::string>& args) {
     Parsed<SetCommand> out;
     out.command = p.command;
     SetCommand cmd;
-    if (cw->parsed()) {
-        auto n = parse_crypto_workers(workers);
+    for (std::size_t i = 0; i < settings.size(); i++) {
+        if (!verbs[i]->parsed())
+            continue;
+        auto n = settings[i].parse(values[i]);
         if (!n)
             return Parsed<SetCommand>::usage_error(p.command, n.error().text());
-        cmd.settings.crypto_workers = *n;
+        cmd.settings.*settings[i].field = *n;
     }
     out.cmd = cmd;
     return out;

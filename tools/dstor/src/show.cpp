@@ -1,6 +1,6 @@
 // dstor show [--json]: every export, import and sync, from DSTOR_CMD_EXPORT_GET,
-// DSTOR_CMD_IMPORT_GET and DSTOR_CMD_SYNC_GET dumps, and the crypto pool from
-// DSTOR_CMD_GET.
+// DSTOR_CMD_IMPORT_GET and DSTOR_CMD_SYNC_GET dumps, and the crypto pool and
+// the session limits from DSTOR_CMD_GET.
 #include "show.hpp"
 
 #include <CLI/CLI.hpp>
@@ -44,6 +44,8 @@ constexpr StatsKey stats_keys[] = {
     {"keepalives", &Stats::keepalives},
     {"auth_failures", &Stats::auth_failures},
     {"acl_denied", &Stats::acl_denied},
+    {"sessions_reaped", &Stats::sessions_reaped},
+    {"sessions_refused", &Stats::sessions_refused},
     {"bad_records", &Stats::bad_records},
     {"mc_packets", &Stats::mc_packets},
     {"mc_bytes", &Stats::mc_bytes},
@@ -234,6 +236,41 @@ void mcast_lines(std::ostream& os, const McastInfo& m, const Stats& s) {
     if (!mld.empty())
         sent += (sent.empty() ? "" : "; ") + std::string("MLD: ") + mld;
     put_line(os, "multicast sent", sent);
+}
+
+// An export's "3 (max 4096), 0 reaped, 0 refused", of what is present.
+std::string sessions_text(const ExportInfo& e) {
+    std::string out = e.sessions ? std::to_string(*e.sessions) : std::string();
+    if (e.max_sessions)
+        out += e.sessions ? " (max " + std::to_string(*e.max_sessions) + ")"
+                          : "max " + std::to_string(*e.max_sessions);
+    if (auto closed =
+            counts({{e.stats.sessions_reaped, "reaped"}, {e.stats.sessions_refused, "refused"}});
+        !closed.empty())
+        add(out, closed);
+    return out;
+}
+
+// The module block: "crypto: workers 4, queued 0" and "limits: max-sessions
+// 4096 per export, max-host-sessions 16384 per peer address", of what the
+// kernel reported; "" when it reported nothing.
+std::string module_text(const ModuleInfo& m) {
+    std::string crypto, limits;
+    if (m.workers)
+        add(crypto, "workers " + std::to_string(*m.workers));
+    if (m.queued)
+        add(crypto, "queued " + std::to_string(*m.queued));
+    if (m.max_sessions)
+        add(limits, "max-sessions " + std::to_string(*m.max_sessions) + " per export");
+    if (m.max_host_sessions)
+        add(limits,
+            "max-host-sessions " + std::to_string(*m.max_host_sessions) + " per peer address");
+    std::string out;
+    if (!crypto.empty())
+        out += "crypto: " + crypto + '\n';
+    if (!limits.empty())
+        out += "limits: " + limits + '\n';
+    return out;
 }
 
 // "0011223344556677", plus ", cipher aes-gcm" for an import that reports one.
@@ -435,7 +472,7 @@ nlohmann::ordered_json acl_json(const std::vector<AclEntry>& entries) {
 
 std::string format_show(const std::vector<ExportInfo>& exports,
                         const std::vector<ImportInfo>& imports, const std::vector<SyncInfo>& syncs,
-                        const std::optional<CryptoInfo>& crypto) {
+                        const std::optional<ModuleInfo>& module_info) {
     std::ostringstream os;
     bool first = true;
     auto separate = [&] {
@@ -443,15 +480,9 @@ std::string format_show(const std::vector<ExportInfo>& exports,
             os << '\n';
         first = false;
     };
-    if (crypto && (crypto->workers || crypto->queued)) {
+    if (const auto text = module_info ? module_text(*module_info) : std::string(); !text.empty()) {
         separate();
-        std::string line;
-        if (crypto->workers)
-            line = "workers " + std::to_string(*crypto->workers);
-        if (crypto->queued)
-            line += (line.empty() ? "" : ", ") + std::string("queued ") +
-                    std::to_string(*crypto->queued);
-        os << "crypto: " << line << '\n';
+        os << text;
     }
     for (const auto& e : exports) {
         separate();
@@ -460,6 +491,8 @@ std::string format_show(const std::vector<ExportInfo>& exports,
             os << "  device: " << *e.device << '\n';
         if (e.listen)
             os << "  listen: " << format_endpoint(*e.listen) << '\n';
+        if (e.uuid)
+            os << "  uuid: " << format_uuid(*e.uuid) << '\n';
         os << "  access: " << (e.read_only ? "read-only" : "read-write") << '\n';
         if (e.key_id)
             os << "  key: " << key_text(*e.key_id, std::nullopt) << '\n';
@@ -472,8 +505,7 @@ std::string format_show(const std::vector<ExportInfo>& exports,
         }
         if (auto sz = size_text(e.size, e.block_size); !sz.empty())
             os << "  size: " << sz << '\n';
-        if (e.sessions)
-            os << "  sessions: " << *e.sessions << '\n';
+        put_line(os, "sessions", sessions_text(e));
         if (e.mcast)
             mcast_lines(os, *e.mcast, e.stats);
         stats_lines(os, e.stats, false);
@@ -487,7 +519,12 @@ std::string format_show(const std::vector<ExportInfo>& exports,
         if (i.peer)
             os << '@' << format_endpoint(*i.peer);
         os << '\n';
-        os << "  state: " << state_name(i.state) << '\n';
+        if (i.uuid)
+            os << "  export uuid: " << format_uuid(*i.uuid) << '\n';
+        os << "  state: " << state_name(i.state);
+        if (i.reason)
+            os << " (" << *i.reason << ')';
+        os << '\n';
         os << "  access: " << (i.read_only ? "read-only" : "read-write") << '\n';
         if (i.key_id)
             os << "  key: " << key_text(*i.key_id, i.cipher) << '\n';
@@ -513,7 +550,7 @@ std::string format_show(const std::vector<ExportInfo>& exports,
 nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
                                  const std::vector<ImportInfo>& imports,
                                  const std::vector<SyncInfo>& syncs,
-                                 const std::optional<CryptoInfo>& crypto) {
+                                 const std::optional<ModuleInfo>& module_info) {
     using json = nlohmann::ordered_json;
     json doc = json::object();
     doc["exports"] = json::array();
@@ -526,13 +563,15 @@ nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
             j["device"] = *e.device;
         if (e.listen)
             j["listen"] = format_endpoint(*e.listen);
+        if (e.uuid)
+            j["uuid"] = format_uuid(*e.uuid);
         j["read_only"] = e.read_only;
         if (e.size)
             j["size"] = *e.size;
         if (e.block_size)
             j["block_size"] = *e.block_size;
-        if (e.sessions)
-            j["sessions"] = *e.sessions;
+        put_json(j, "sessions", e.sessions);
+        put_json(j, "max_sessions", e.max_sessions);
         if (e.key_id)
             j["key_id"] = format_key_id(*e.key_id);
         if (e.acls)
@@ -551,6 +590,8 @@ nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
         j["name"] = i.name;
         if (i.peer)
             j["peer"] = format_endpoint(*i.peer);
+        if (i.uuid)
+            j["uuid"] = format_uuid(*i.uuid);
         j["read_only"] = i.read_only;
         if (i.size)
             j["size"] = *i.size;
@@ -561,6 +602,7 @@ nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
         if (i.connected)
             j["connected"] = *i.connected;
         j["state"] = state_name(i.state);
+        put_json(j, "reason", i.reason);
         if (i.key_id)
             j["key_id"] = format_key_id(*i.key_id);
         if (i.cipher)
@@ -571,13 +613,16 @@ nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
     }
     for (const auto& y : syncs)
         doc["syncs"].push_back(sync_json(y));
-    if (crypto) {
+    if (module_info) {
         json c = json::object();
-        if (crypto->workers)
-            c["workers"] = *crypto->workers;
-        if (crypto->queued)
-            c["queued"] = *crypto->queued;
+        put_json(c, "workers", module_info->workers);
+        put_json(c, "queued", module_info->queued);
         doc["crypto"] = std::move(c);
+        json limits = json::object();
+        put_json(limits, "max_sessions", module_info->max_sessions);
+        put_json(limits, "max_host_sessions", module_info->max_host_sessions);
+        if (!limits.empty())
+            doc["limits"] = std::move(limits);
     }
     return doc;
 }
@@ -600,7 +645,7 @@ Parsed<ShowCommand> parse_show_args(const std::vector<std::string>& args) {
     bool json = false;
     app.add_flag("--json", json,
                  "Print one JSON document: {\"exports\":[...],\"imports\":[...],\"syncs\":[...],"
-                 "\"crypto\":{...}}");
+                 "\"crypto\":{...},\"limits\":{...}}");
     auto p = parse_cli(app, "show", args);
     if (!p.cmd)
         return carry<ShowCommand>(std::move(p));
@@ -613,11 +658,11 @@ Parsed<ShowCommand> parse_show_args(const std::vector<std::string>& args) {
 namespace {
 
 // DSTOR_CMD_GET; nothing from a module that predates it (EOPNOTSUPP).
-Result<std::optional<CryptoInfo>> get_crypto(nl::Socket& sock) {
+Result<std::optional<ModuleInfo>> get_module_info(nl::Socket& sock) {
     nl::Message msg = sock.request(DSTOR_CMD_GET);
-    auto info = transact_one(sock, msg, parse_crypto_info);
+    auto info = transact_one(sock, msg, parse_module_info);
     if (!info && unsupported(info.error()))
-        return std::optional<CryptoInfo>{};
+        return std::optional<ModuleInfo>{};
     return info;
 }
 
@@ -647,19 +692,19 @@ int run_show(const std::vector<std::string>& args) {
         report(p.command, syncs.error());
         return EXIT_FAIL;
     }
-    auto crypto = get_crypto(*sock);
-    if (!crypto) {
-        report(p.command, crypto.error());
+    auto module_info = get_module_info(*sock);
+    if (!module_info) {
+        report(p.command, module_info.error());
         return EXIT_FAIL;
     }
     name_interfaces(*exports, *syncs);
 
     if (p.cmd->json)
-        std::cout << show_json(*exports, *imports, *syncs, *crypto)
+        std::cout << show_json(*exports, *imports, *syncs, *module_info)
                          .dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
                   << '\n';
     else
-        std::cout << format_show(*exports, *imports, *syncs, *crypto);
+        std::cout << format_show(*exports, *imports, *syncs, *module_info);
     return flush_stdout(p.command);
 }
 

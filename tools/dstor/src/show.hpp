@@ -35,22 +35,24 @@ std::string format_acl(const std::vector<AclEntry>& entries);
 nlohmann::ordered_json acl_json(const std::vector<AclEntry>& entries);
 
 // Blocks in the style of `wg show`, separated by blank lines; "" when empty:
-// exports, imports, then syncs. The module's crypto pool comes first, as
-// "crypto: workers N, queued M", when the kernel reported it (DSTOR_CMD_GET;
-// older modules do not). Interface names are the ones in McastInfo::interface
-// (name_interfaces), else "ifindex N".
+// exports, imports, then syncs. The module block comes first, when the kernel
+// reported it (DSTOR_CMD_GET; older modules do not): "crypto: workers N,
+// queued M" and "limits: max-sessions N per export, max-host-sessions M per
+// peer address", each line only with what was reported. Interface names are
+// the ones in McastInfo::interface (name_interfaces), else "ifindex N".
 std::string format_show(const std::vector<ExportInfo>& exports,
                         const std::vector<ImportInfo>& imports,
                         const std::vector<SyncInfo>& syncs = {},
-                        const std::optional<CryptoInfo>& crypto = std::nullopt);
+                        const std::optional<ModuleInfo>& module_info = std::nullopt);
 
-// {"exports":[...], "imports":[...], "syncs":[...], "crypto":{...}}: the
-// document `dstor show --json` prints ("crypto" only when the kernel
-// reported it; "syncs" always, empty from a module without syncs).
+// {"exports":[...], "imports":[...], "syncs":[...], "crypto":{...},
+// "limits":{...}}: the document `dstor show --json` prints ("crypto" only
+// when the kernel reported DSTOR_CMD_GET, "limits" only when that reply had
+// a session limit; "syncs" always, empty from a module without syncs).
 nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
                                  const std::vector<ImportInfo>& imports,
                                  const std::vector<SyncInfo>& syncs = {},
-                                 const std::optional<CryptoInfo>& crypto = std::nullopt);
+                                 const std::optional<ModuleInfo>& module_info = std::nullopt);
 
 // Fill McastInfo::interface of every multicast export and sync from its
 // ifindex (if_indextoname, in dstor's network namespace).

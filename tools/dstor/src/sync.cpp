@@ -41,23 +41,8 @@ constexpr const char* sync_footer =
 // 64 hex digits, either case.
 std::optional<McastRoot> parse_root(const std::string& text) {
     McastRoot root{};
-    if (text.size() != 2 * root.size())
+    if (!parse_hex(text, root))
         return std::nullopt;
-    auto digit = [](char c) -> int {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-            return c - 'A' + 10;
-        return -1;
-    };
-    for (std::size_t i = 0; i < root.size(); i++) {
-        const int hi = digit(text[2 * i]), lo = digit(text[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return std::nullopt;
-        root[i] = static_cast<std::uint8_t>(hi << 4 | lo);
-    }
     return root;
 }
 

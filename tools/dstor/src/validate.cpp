@@ -50,11 +50,13 @@ std::optional<std::uint32_t> parse_number(std::string_view text) {
     return n;
 }
 
-Result<std::uint32_t> parse_seconds(std::string_view text, const char* option, std::uint32_t min,
-                                    std::uint32_t max, const char* unit) {
+// A number from `min` to `max`; the error names `what` and the range:
+// "WHAT must be a number[UNIT] from MIN to MAX".
+Result<std::uint32_t> parse_bounded(std::string_view text, std::string_view what, std::uint32_t min,
+                                    std::uint32_t max, const char* unit = "") {
     auto n = parse_number(text);
     if (!n || *n < min || *n > max)
-        return Error::user(std::string(option) + " must be a number" + unit + " from " +
+        return Error::user(std::string(what) + " must be a number" + unit + " from " +
                            std::to_string(min) + " to " + std::to_string(max));
     return *n;
 }
@@ -209,19 +211,19 @@ std::optional<std::uint32_t> parse_index(std::string_view text) {
 }
 
 Result<std::uint32_t> parse_timeout(std::string_view text) {
-    return parse_seconds(text, "--timeout", 1, DSTOR_MAX_SECONDS, " of seconds");
+    return parse_bounded(text, "--timeout", 1, DSTOR_MAX_SECONDS, " of seconds");
 }
 
 Result<std::uint32_t> parse_retries(std::string_view text) {
-    return parse_seconds(text, "--retries", 0, DSTOR_MAX_RETRIES, "");
+    return parse_bounded(text, "--retries", 0, DSTOR_MAX_RETRIES, "");
 }
 
 Result<std::uint32_t> parse_keepalive(std::string_view text) {
-    return parse_seconds(text, "--keepalive", 1, DSTOR_MAX_SECONDS, " of seconds");
+    return parse_bounded(text, "--keepalive", 1, DSTOR_MAX_SECONDS, " of seconds");
 }
 
 Result<std::uint32_t> parse_dead_after(std::string_view text) {
-    return parse_seconds(text, "--dead-after", 2, DSTOR_MAX_SECONDS, " of seconds");
+    return parse_bounded(text, "--dead-after", 2, DSTOR_MAX_SECONDS, " of seconds");
 }
 
 Result<Reconnect> parse_reconnect(std::string_view text) {
@@ -284,11 +286,11 @@ std::optional<std::string> check_acls(const std::vector<AclEntry>& acls) {
 }
 
 Result<std::uint32_t> parse_crypto_workers(std::string_view text) {
-    auto n = parse_number(text);
-    if (!n || *n < 1 || *n > DSTOR_MAX_CRYPTO_WORKERS)
-        return Error::user("crypto-workers must be a number from 1 to " +
-                           std::to_string(DSTOR_MAX_CRYPTO_WORKERS));
-    return *n;
+    return parse_bounded(text, "crypto-workers", 1, DSTOR_MAX_CRYPTO_WORKERS);
+}
+
+Result<std::uint32_t> parse_session_limit(std::string_view text, std::string_view what) {
+    return parse_bounded(text, what, 1, DSTOR_MAX_SESSION_LIMIT);
 }
 
 Result<std::string> check_device(const std::string& path) {

@@ -54,6 +54,11 @@ std::optional<std::string> check_acls(const std::vector<AclEntry>& acls);
 // `dstor set crypto-workers N`: a decimal 1..DSTOR_MAX_CRYPTO_WORKERS.
 Result<std::uint32_t> parse_crypto_workers(std::string_view text);
 
+// A session limit: `export add --max-sessions N`, `dstor set max-sessions N`
+// and `dstor set max-host-sessions N`, a decimal 1..DSTOR_MAX_SESSION_LIMIT.
+// The error names `what` (the option or setting as typed).
+Result<std::uint32_t> parse_session_limit(std::string_view text, std::string_view what);
+
 // Multicast options of `export add`.
 // --rate RATE: bits per second, digits with an optional fraction and an
 // optional K, M or G (powers of 1000), DSTOR_MC_MIN_RATE..DSTOR_MC_MAX_RATE.

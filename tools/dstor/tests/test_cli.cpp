@@ -4,6 +4,7 @@
 #include <linux/dstor.h>
 
 #include "commands.hpp"
+#include "uuid_sample.hpp"
 
 using namespace dstor;
 using Args = std::vector<std::string>;
@@ -243,6 +244,79 @@ TEST(ExportArgs, AddMcastErrors) {
     for (const char* opt : {"--mcast IFACE", "--rate RATE", "--block-size SIZE", "--querier",
                             "(default 100M)", "(default 64K)", "dstor sync"})
         EXPECT_NE(h.output.find(opt), std::string::npos) << opt << "\n" << h.output;
+}
+
+TEST(ExportArgs, AddUuid) {
+    const Args base = {"add", "d0", "--device", "/d", "--listen", "192.0.2.1"};
+    auto with = [&base](const Args& extra) { return parse_export_args(plus(base, extra)); };
+    auto p = with({});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_FALSE(std::get<ExportAdd>(*p.cmd).spec.uuid); // the kernel makes one
+
+    const Uuid& want = samples::sample_uuid;
+    for (const char* text :
+         {"0f8fad5b-d9cb-469f-a165-70867728950e", "0F8FAD5B-D9CB-469F-A165-70867728950E",
+          "0f8fad5bd9cb469fa16570867728950e"}) {
+        p = with({"--uuid", text});
+        ASSERT_TRUE(p.cmd.has_value()) << text << ": " << p.output;
+        EXPECT_EQ(std::get<ExportAdd>(*p.cmd).spec.uuid, want) << text;
+    }
+    p = with({"--uuid=0f8fad5b-d9cb-469f-a165-70867728950e"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(std::get<ExportAdd>(*p.cmd).spec.uuid, want);
+
+    expect_usage_error(with({"--uuid", "0f8fad5b-d9cb-469f-a165"}), "export add",
+                       "--uuid '0f8fad5b-d9cb-469f-a165': not a UUID (expected 8-4-4-4-12 hex "
+                       "digits");
+    expect_usage_error(with({"--uuid", "0f8fad5b-d9cb-469f-a165-70867728950g"}), "export add",
+                       "not a UUID");
+    expect_usage_error(with({"--uuid", ""}), "export add", "--uuid '': not a UUID");
+    expect_usage_error(with({"--uuid", "00000000-0000-0000-0000-000000000000"}), "export add",
+                       "--uuid '00000000-0000-0000-0000-000000000000': the nil UUID (all zero) "
+                       "identifies nothing");
+    expect_usage_error(with({"--uuid"}), "export add", "--uuid");
+    expect_usage_error(with({"--uuid", "0f8fad5bd9cb469fa16570867728950e", "--uuid",
+                             "0f8fad5bd9cb469fa16570867728950f"}),
+                       "export add", "--uuid");
+}
+
+TEST(ExportArgs, AddMaxSessions) {
+    const Args base = {"add", "d0", "--device", "/d", "--listen", "192.0.2.1"};
+    auto with = [&base](const Args& extra) { return parse_export_args(plus(base, extra)); };
+    auto p = with({});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_FALSE(std::get<ExportAdd>(*p.cmd).spec.max_sessions); // the module's default
+
+    for (const auto& [text, n] : {std::pair<const char*, std::uint32_t>{"1", 1},
+                                  {"64", 64},
+                                  {"1000000", DSTOR_MAX_SESSION_LIMIT}}) {
+        p = with({"--max-sessions", text});
+        ASSERT_TRUE(p.cmd.has_value()) << text << ": " << p.output;
+        EXPECT_EQ(std::get<ExportAdd>(*p.cmd).spec.max_sessions, n) << text;
+    }
+    for (const char* bad : {"0", "1000001", "-1", "", "many", "1e3", "10 ", "4294967296"})
+        expect_usage_error(with({"--max-sessions", bad}), "export add",
+                           "--max-sessions must be a number from 1 to 1000000");
+    expect_usage_error(with({"--max-sessions"}), "export add", "--max-sessions");
+
+    // Both on a multicast export too.
+    p = parse_export_args({"add", "g", "--device", "/d", "--read-only", "--mcast", "eth0",
+                           "--max-sessions", "2", "--uuid", "0f8fad5bd9cb469fa16570867728950e"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(std::get<ExportAdd>(*p.cmd).spec.max_sessions, 2u);
+    EXPECT_TRUE(std::get<ExportAdd>(*p.cmd).spec.uuid);
+}
+
+TEST(ExportArgs, AddHelpNamesUuidAndMaxSessions) {
+    auto h = parse_export_args({"add", "--help"});
+    EXPECT_EQ(h.exit_code, EXIT_OK);
+    for (const char* text :
+         {"--uuid UUID",
+          "Keep the export's identity across a re-export (e.g. after an exporter "
+          "reboot): importers resume only against the same identity",
+          "--max-sessions N", "Refuse sessions past N (default: the module's max-sessions)",
+          "8-4-4-4-12"})
+        EXPECT_NE(h.output.find(text), std::string::npos) << text << "\n" << h.output;
 }
 
 TEST(SyncArgs, Add) {
@@ -656,9 +730,46 @@ TEST(SetArgs, CryptoWorkers) {
     expect_usage_error(parse_set_args({"crypto-workers"}), "set crypto-workers", "N is required");
     expect_usage_error(parse_set_args({"crypto-workers", "2", "3"}), "set crypto-workers",
                        "not expected");
-    expect_usage_error(parse_set_args({}), "set", "missing verb: expected crypto-workers");
+    expect_usage_error(parse_set_args({}), "set",
+                       "missing verb: expected crypto-workers, max-sessions or max-host-sessions");
     expect_usage_error(parse_set_args({"workers", "2"}), "set", "unknown verb 'workers'");
     expect_help(parse_set_args({"--help"}), "Usage: dstor set [OPTIONS] SUBCOMMAND");
     expect_help(parse_set_args({"crypto-workers", "--help"}),
                 "Usage: dstor set crypto-workers [OPTIONS] N");
+}
+
+TEST(SetArgs, SessionLimits) {
+    auto p = parse_set_args({"max-sessions", "100"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(p.command, "set max-sessions");
+    Settings want;
+    want.max_sessions = 100;
+    EXPECT_EQ(p.cmd->settings, want); // only the one given is sent
+
+    p = parse_set_args({"max-host-sessions", "8"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(p.command, "set max-host-sessions");
+    want = Settings{};
+    want.max_host_sessions = 8;
+    EXPECT_EQ(p.cmd->settings, want);
+
+    for (const char* verb : {"max-sessions", "max-host-sessions"}) {
+        for (const char* n : {"1", "1000000"}) {
+            p = parse_set_args({verb, n});
+            ASSERT_TRUE(p.cmd.has_value()) << verb << " " << n << ": " << p.output;
+        }
+        for (const char* bad : {"0", "1000001", "-1", "", "x", "4294967296"})
+            expect_usage_error(parse_set_args({verb, bad}), std::string("set ") + verb,
+                               std::string(verb) + " must be a number from 1 to 1000000");
+        expect_usage_error(parse_set_args({verb}), std::string("set ") + verb, "N is required");
+        expect_usage_error(parse_set_args({verb, "2", "3"}), std::string("set ") + verb,
+                           "not expected");
+        expect_help(parse_set_args({verb, "--help"}),
+                    std::string("Usage: dstor set ") + verb + " [OPTIONS] N");
+    }
+    auto h = parse_set_args({"--help"});
+    for (const char* verb : {"crypto-workers", "max-sessions", "max-host-sessions"})
+        EXPECT_NE(h.output.find(verb), std::string::npos) << verb << "\n" << h.output;
+    EXPECT_NE(h.output.find("(default 4096)"), std::string::npos) << h.output;
+    EXPECT_NE(h.output.find("(default 16384)"), std::string::npos) << h.output;
 }

@@ -151,3 +151,37 @@ TEST(Monitor, Ipv6PeerAndOddName) {
     EXPECT_TRUE(nlohmann::json::accept(line));
     EXPECT_EQ(line.find('\n'), std::string::npos);
 }
+
+TEST(Monitor, Reason) {
+    Event e(DSTOR_EVENT_FAILED);
+    e.import(DSTOR_STATE_FAILED, 0);
+    mnl_attr_put_strz(e.nlh, DSTOR_A_REASON,
+                      "the export is not the one this import was made of (another export under "
+                      "that name: its uuid differs)");
+    const auto ev = e.parse();
+    EXPECT_EQ(format_event(ev, 2u),
+              "dstor0 d0@192.0.2.1:7420 failed (state failed, 0/2 connected): the export is not "
+              "the one this import was made of (another export under that name: its uuid "
+              "differs)");
+    EXPECT_EQ(json_line(ev), R"({"event":"failed","index":0,"device":"/dev/dstor0","name":"d0",)"
+                             R"("peer":"192.0.2.1:7420","state":"failed","connected":0,)"
+                             R"("reason":"the export is not the one this import was made of )"
+                             R"x((another export under that name: its uuid differs)"})x");
+
+    Event lost(DSTOR_EVENT_LINK_LOST);
+    lost.import(DSTOR_STATE_RECONNECTING, 1).queue(1);
+    mnl_attr_put_strz(lost.nlh, DSTOR_A_REASON, "nothing heard from the peer");
+    const auto ev2 = lost.parse();
+    EXPECT_EQ(format_event(ev2, 2u), "dstor0 d0@192.0.2.1:7420 link-lost connection 1 (state "
+                                     "reconnecting, 1/2 connected): nothing heard from the peer");
+    EXPECT_EQ(json_line(ev2),
+              R"({"event":"link-lost","index":0,"device":"/dev/dstor0","name":"d0",)"
+              R"("peer":"192.0.2.1:7420","state":"reconnecting","connected":1,"queue":1,)"
+              R"("reason":"nothing heard from the peer"})");
+
+    // A reason without anything else still ends the line.
+    ImportEvent bare;
+    bare.event = DSTOR_EVENT_FAILED;
+    bare.reason = "protocol error from the peer";
+    EXPECT_EQ(format_event(bare), "(no device) failed: protocol error from the peer");
+}

@@ -14,6 +14,7 @@
 #include "key.hpp"
 #include "netlink.hpp"
 #include "sync_sample.hpp"
+#include "uuid_sample.hpp"
 
 using namespace dstor;
 
@@ -275,6 +276,32 @@ TEST(Message, ExportAddMcast) {
     EXPECT_EQ(mnl_attr_get_u32(mc[DSTOR_A_MCAST_IFINDEX]), 7u);
 }
 
+TEST(Message, ExportAddUuidAndMaxSessions) {
+    ExportSpec spec{"d0", "/dev/vdb", ep("192.0.2.1"), false, std::nullopt, {}};
+    spec.uuid = samples::sample_uuid;
+    spec.max_sessions = 64;
+    nl::Message msg(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_EXPORT_ADD, DSTOR_GENL_VERSION);
+    put_export_add(msg, spec);
+    auto top = attrs_of(msg.hdr());
+    EXPECT_EQ(top.size(), 5u); // NAME, DEVICE, LISTEN, UUID, MAX_SESSIONS
+    ASSERT_TRUE(top.count(DSTOR_A_UUID));
+    ASSERT_EQ(mnl_attr_get_payload_len(top[DSTOR_A_UUID]), DSTOR_UUID_LEN);
+    EXPECT_EQ(
+        std::memcmp(mnl_attr_get_payload(top[DSTOR_A_UUID]), spec.uuid->data(), DSTOR_UUID_LEN), 0);
+    ASSERT_TRUE(top.count(DSTOR_A_MAX_SESSIONS));
+    EXPECT_EQ(mnl_attr_validate(top[DSTOR_A_MAX_SESSIONS], MNL_TYPE_U32), 0);
+    EXPECT_EQ(mnl_attr_get_u32(top[DSTOR_A_MAX_SESSIONS]), 64u);
+
+    // Neither without the options: the kernel makes a uuid, the module's limit applies.
+    nl::Message plain(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_EXPORT_ADD, DSTOR_GENL_VERSION);
+    spec.uuid.reset();
+    spec.max_sessions.reset();
+    put_export_add(plain, spec);
+    top = attrs_of(plain.hdr());
+    EXPECT_FALSE(top.count(DSTOR_A_UUID));
+    EXPECT_FALSE(top.count(DSTOR_A_MAX_SESSIONS));
+}
+
 TEST(Message, SyncAddDelGet) {
     SyncSpec spec{"golden", "/dev/sdb", "eth0", 4, std::nullopt, std::nullopt};
     nl::Message msg(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_SYNC_ADD, DSTOR_GENL_VERSION);
@@ -328,6 +355,20 @@ TEST(Message, Settings) {
     ASSERT_EQ(top.size(), 1u);
     EXPECT_EQ(mnl_attr_validate(top[DSTOR_A_CRYPTO_WORKERS], MNL_TYPE_U32), 0);
     EXPECT_EQ(mnl_attr_get_u32(top[DSTOR_A_CRYPTO_WORKERS]), 4u);
+
+    for (auto [type, field] :
+         {std::pair{DSTOR_A_MAX_SESSIONS, &Settings::max_sessions},
+          std::pair{DSTOR_A_MAX_HOST_SESSIONS, &Settings::max_host_sessions}}) {
+        nl::Message one(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_SET, DSTOR_GENL_VERSION);
+        Settings limit;
+        limit.*field = 1000000;
+        put_settings(one, limit);
+        top = attrs_of(one.hdr());
+        ASSERT_EQ(top.size(), 1u) << type;
+        ASSERT_TRUE(top.count(type)) << type;
+        EXPECT_EQ(mnl_attr_validate(top[type], MNL_TYPE_U32), 0);
+        EXPECT_EQ(mnl_attr_get_u32(top[type]), 1000000u);
+    }
 
     nl::Message none(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_SET, DSTOR_GENL_VERSION);
     put_settings(none, Settings{});
@@ -499,6 +540,19 @@ TEST(Extack, PermissionDenied) {
     put_error(b, -EPERM, req.hdr(), true, nullptr);
     EXPECT_EQ(nl::parse_error_message(b.nlh()).text(),
               "permission denied: dstor needs CAP_NET_ADMIN (run as root)");
+}
+
+TEST(Extack, PermissionDeniedWithMessage) {
+    // The kernel names the capability it wanted: opening a block device.
+    auto req = sample_request();
+    Buffer b;
+    put_error(b, -EPERM, req.hdr(), true,
+              "dstor: opening a block device needs CAP_SYS_ADMIN (as well as CAP_NET_ADMIN)");
+    Error e = nl::parse_error_message(b.nlh());
+    EXPECT_EQ(e.err, EPERM);
+    EXPECT_TRUE(e.from_kernel);
+    EXPECT_EQ(e.text(), "permission denied: opening a block device needs CAP_SYS_ADMIN (as well "
+                        "as CAP_NET_ADMIN)");
 }
 
 TEST(Extack, AckIsNoError) {
@@ -912,22 +966,129 @@ TEST(Reply, BadKeyIdOrCipher) {
     }
 }
 
-TEST(Reply, CryptoInfo) {
+TEST(Reply, ModuleInfo) {
     Buffer b;
     nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_GET);
     mnl_attr_put_u32(nlh, DSTOR_A_CRYPTO_WORKERS, 4);
     mnl_attr_put_u32(nlh, DSTOR_A_CRYPTO_QUEUED, 17);
-    auto c = parse_crypto_info(nlh);
+    mnl_attr_put_u32(nlh, DSTOR_A_MAX_SESSIONS, 4096);
+    mnl_attr_put_u32(nlh, DSTOR_A_MAX_HOST_SESSIONS, 16384);
+    auto c = parse_module_info(nlh);
     ASSERT_TRUE(c.ok()) << c.error().text();
     EXPECT_EQ(c->workers, 4u);
     EXPECT_EQ(c->queued, 17u);
+    EXPECT_EQ(c->max_sessions, 4096u);
+    EXPECT_EQ(c->max_host_sessions, 16384u);
 
-    Buffer d;
-    nlh = genl_reply(d, DSTOR_CMD_GET);
-    mnl_attr_put_u64(nlh, DSTOR_A_CRYPTO_QUEUED, 1);
-    auto bad = parse_crypto_info(nlh);
-    ASSERT_FALSE(bad.ok());
-    EXPECT_NE(bad.error().text().find("DSTOR_A_CRYPTO_QUEUED"), std::string::npos);
+    // An older module: the crypto pool only.
+    Buffer o;
+    nlh = genl_reply(o, DSTOR_CMD_GET);
+    mnl_attr_put_u32(nlh, DSTOR_A_CRYPTO_WORKERS, 2);
+    c = parse_module_info(nlh);
+    ASSERT_TRUE(c.ok()) << c.error().text();
+    EXPECT_EQ(c->workers, 2u);
+    EXPECT_FALSE(c->max_sessions);
+    EXPECT_FALSE(c->max_host_sessions);
+
+    for (std::uint16_t type :
+         {DSTOR_A_CRYPTO_QUEUED, DSTOR_A_MAX_SESSIONS, DSTOR_A_MAX_HOST_SESSIONS}) {
+        Buffer d;
+        nlh = genl_reply(d, DSTOR_CMD_GET);
+        mnl_attr_put_u64(nlh, type, 1); // u32 expected
+        auto bad = parse_module_info(nlh);
+        ASSERT_FALSE(bad.ok()) << type;
+        const char* what = type == DSTOR_A_CRYPTO_QUEUED  ? "DSTOR_A_CRYPTO_QUEUED"
+                           : type == DSTOR_A_MAX_SESSIONS ? "DSTOR_A_MAX_SESSIONS"
+                                                          : "DSTOR_A_MAX_HOST_SESSIONS";
+        EXPECT_NE(bad.error().text().find(what), std::string::npos) << bad.error().text();
+    }
+}
+
+using samples::sample_uuid;
+using samples::sample_uuid_text;
+
+TEST(Reply, ExportInfoUuidLimitAndSessionCounters) {
+    Buffer b;
+    nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_EXPORT_GET);
+    mnl_attr_put_strz(nlh, DSTOR_A_NAME, "d0");
+    mnl_attr_put_u32(nlh, DSTOR_A_SESSIONS, 3);
+    mnl_attr_put_u32(nlh, DSTOR_A_MAX_SESSIONS, 4096);
+    mnl_attr_put(nlh, DSTOR_A_UUID, sample_uuid.size(), sample_uuid.data());
+    nlattr* st = mnl_attr_nest_start(nlh, DSTOR_A_STATS);
+    put_u64_padded(nlh, DSTOR_A_STATS_PAD, DSTOR_A_STATS_SESSIONS_REAPED, 2);
+    put_u64_padded(nlh, DSTOR_A_STATS_PAD, DSTOR_A_STATS_SESSIONS_REFUSED, 5);
+    mnl_attr_nest_end(nlh, st);
+
+    auto info = parse_export_info(nlh);
+    ASSERT_TRUE(info.ok()) << info.error().text();
+    EXPECT_EQ(info->sessions, 3u);
+    EXPECT_EQ(info->max_sessions, 4096u);
+    ASSERT_TRUE(info->uuid);
+    EXPECT_EQ(format_uuid(*info->uuid), sample_uuid_text);
+    Stats want;
+    want.sessions_reaped = 2;
+    want.sessions_refused = 5;
+    EXPECT_EQ(info->stats, want);
+
+    // An older kernel: none of them.
+    Buffer c;
+    nlh = genl_reply(c, DSTOR_CMD_EXPORT_GET);
+    mnl_attr_put_strz(nlh, DSTOR_A_NAME, "d0");
+    info = parse_export_info(nlh);
+    ASSERT_TRUE(info.ok()) << info.error().text();
+    EXPECT_FALSE(info->uuid);
+    EXPECT_FALSE(info->max_sessions);
+    EXPECT_FALSE(info->stats.sessions_reaped);
+}
+
+TEST(Reply, ImportInfoUuidAndReason) {
+    const char* reason = "the export is not the one this import was made of (another export "
+                         "under that name: its uuid differs)";
+    Buffer b;
+    nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_IMPORT_GET);
+    mnl_attr_put_u32(nlh, DSTOR_A_INDEX, 0);
+    mnl_attr_put_strz(nlh, DSTOR_A_NAME, "d0");
+    mnl_attr_put(nlh, DSTOR_A_UUID, sample_uuid.size(), sample_uuid.data());
+    mnl_attr_put_u32(nlh, DSTOR_A_STATE, DSTOR_STATE_FAILED);
+    mnl_attr_put_strz(nlh, DSTOR_A_REASON, reason);
+    auto info = parse_import_info(nlh);
+    ASSERT_TRUE(info.ok()) << info.error().text();
+    ASSERT_TRUE(info->uuid);
+    EXPECT_EQ(format_uuid(*info->uuid), sample_uuid_text);
+    EXPECT_EQ(info->state, static_cast<std::uint32_t>(DSTOR_STATE_FAILED));
+    EXPECT_EQ(info->reason, reason);
+
+    // Connected: no reason.
+    Buffer c;
+    nlh = genl_reply(c, DSTOR_CMD_IMPORT_GET);
+    mnl_attr_put_strz(nlh, DSTOR_A_NAME, "d0");
+    mnl_attr_put_u32(nlh, DSTOR_A_STATE, DSTOR_STATE_CONNECTED);
+    info = parse_import_info(nlh);
+    ASSERT_TRUE(info.ok()) << info.error().text();
+    EXPECT_FALSE(info->reason);
+    EXPECT_FALSE(info->uuid);
+}
+
+TEST(Reply, BadUuidLength) {
+    for (std::size_t len :
+         {std::size_t{0}, std::size_t{8}, std::size_t{15}, std::size_t{17}, std::size_t{32}}) {
+        const std::uint8_t bytes[32] = {1};
+        for (std::uint8_t cmd : {DSTOR_CMD_EXPORT_GET, DSTOR_CMD_IMPORT_GET}) {
+            Buffer b;
+            nlmsghdr* nlh = genl_reply(b, cmd);
+            mnl_attr_put_strz(nlh, DSTOR_A_NAME, "x");
+            mnl_attr_put(nlh, DSTOR_A_UUID, len, bytes);
+            std::string text;
+            if (cmd == DSTOR_CMD_EXPORT_GET) {
+                auto r = parse_export_info(nlh);
+                text = r.ok() ? "" : r.error().text();
+            } else {
+                auto r = parse_import_info(nlh);
+                text = r.ok() ? "" : r.error().text();
+            }
+            EXPECT_EQ(text, "malformed kernel reply: bad DSTOR_A_UUID attribute") << len;
+        }
+    }
 }
 
 TEST(Reply, ImportInfoBadTimerLength) {
@@ -972,6 +1133,25 @@ TEST(Event, Parses) {
     EXPECT_EQ(ev->connected, 1u);
     EXPECT_EQ(ev->queue, 1u);
     EXPECT_FALSE(ev->connections);
+}
+
+TEST(Event, Reason) {
+    Buffer b;
+    nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_EVENT);
+    mnl_attr_put_u32(nlh, DSTOR_A_EVENT, DSTOR_EVENT_LINK_LOST);
+    mnl_attr_put_u32(nlh, DSTOR_A_STATE, DSTOR_STATE_RECONNECTING);
+    mnl_attr_put_strz(nlh, DSTOR_A_REASON, "nothing heard from the peer");
+    auto ev = parse_import_event(nlh);
+    ASSERT_TRUE(ev.ok()) << ev.error().text();
+    EXPECT_EQ(ev->reason, "nothing heard from the peer");
+
+    // Without DSTOR_A_REASON (reconnected, or an older kernel): none.
+    Buffer c;
+    nlh = genl_reply(c, DSTOR_CMD_EVENT);
+    mnl_attr_put_u32(nlh, DSTOR_A_EVENT, DSTOR_EVENT_RECONNECTED);
+    ev = parse_import_event(nlh);
+    ASSERT_TRUE(ev.ok()) << ev.error().text();
+    EXPECT_FALSE(ev->reason);
 }
 
 TEST(Event, Minimal) {

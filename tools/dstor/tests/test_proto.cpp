@@ -248,6 +248,8 @@ TEST(ProtoHeader, HelloPayload) {
     EXPECT_EQ(decode(h), -DSTOR_EPROTO_PAYLOAD);
     h.payload = DSTOR_HELLO_LEN + 1;
     EXPECT_EQ(decode(h), -DSTOR_EPROTO_PAYLOAD);
+    h.payload = DSTOR_HELLO_V1_LEN; // read, so that a version 1 importer can be told VERSION
+    EXPECT_EQ(decode(h), 0);
     h.payload = DSTOR_HELLO_LEN;
     EXPECT_EQ(decode(h), 0);
     h.offset = 512; // hellos carry no offset or length
@@ -276,6 +278,12 @@ TEST(ProtoHeader, StatusBelongsToItsOp) {
     EXPECT_EQ(decode(hr), -DSTOR_EPROTO_STATUS);
     hr.status = DSTOR_ST_DENIED;
     EXPECT_EQ(decode(hr), 0);
+    // The session limits are hello statuses too.
+    for (u16 st : {u16{DSTOR_ST_LIMIT_EXPORT}, u16{DSTOR_ST_LIMIT_HOST}}) {
+        hr.status = st;
+        EXPECT_EQ(decode(hr), 0) << st;
+        EXPECT_EQ(decode(reply(st)), -DSTOR_EPROTO_STATUS) << st;
+    }
 }
 
 // ---- dstor_range_ok ---------------------------------------------------------
@@ -435,14 +443,63 @@ TEST(ProtoHello, OtherRejections) {
     EXPECT_EQ(decode(encode(m)), -DSTOR_EPROTO_QUEUE);
 }
 
-TEST(ProtoHello, LayoutIs120Bytes) {
-    static_assert(DSTOR_HELLO_LEN == 120);
+TEST(ProtoHello, LayoutIs128Bytes) {
+    static_assert(DSTOR_HELLO_LEN == 128);
     static_assert(24 + DSTOR_WIRE_NAME_LEN == 88); // the nonce follows the name
-    static_assert(88 + DSTOR_NONCE_LEN == DSTOR_HELLO_LEN);
+    // Version 1's whole HELLO is the first 120 bytes; the timers follow.
+    static_assert(88 + DSTOR_NONCE_LEN == DSTOR_HELLO_V1_LEN);
+    static_assert(DSTOR_HELLO_V1_LEN + 8 == DSTOR_HELLO_LEN);
     dstor_hdr h = req(DSTOR_OP_HELLO, 0, 0, DSTOR_HELLO_LEN);
     EXPECT_EQ(decode(h), 0);
     h.payload = 100; // the layout before keys
     EXPECT_EQ(decode(h), -DSTOR_EPROTO_PAYLOAD);
+}
+
+TEST(ProtoHello, Timers) {
+    dstor_hello m = sample_hello();
+    m.keepalive = 5;
+    m.dead_after = 15;
+    HelloBuf h = encode(m);
+    EXPECT_EQ(dstor_get16(h.b + 120), 5);
+    EXPECT_EQ(dstor_get16(h.b + 122), 15);
+    for (int i = 124; i < DSTOR_HELLO_LEN; i++)
+        EXPECT_EQ(h.b[i], 0) << i;
+    dstor_hello out;
+    std::memset(&out, 0x55, sizeof(out));
+    ASSERT_EQ(dstor_hello_decode(h.b, &out), 0);
+    EXPECT_EQ(out.keepalive, 5);
+    EXPECT_EQ(out.dead_after, 15);
+
+    m.dead_after = DSTOR_MAX_TIMER;
+    EXPECT_EQ(decode(encode(m)), 0);
+    // Both or neither, dead-after past the keepalive, and at most DSTOR_MAX_TIMER.
+    const std::pair<u16, u16> bad[] = {
+        {5, 0}, {0, 15}, {5, 5}, {15, 5}, {5, DSTOR_MAX_TIMER + 1}, {1, 0xffff}};
+    for (const auto& [keepalive, dead_after] : bad) {
+        m.keepalive = keepalive;
+        m.dead_after = dead_after;
+        EXPECT_EQ(decode(encode(m)), -DSTOR_EPROTO_LENGTH) << keepalive << " " << dead_after;
+    }
+    for (int r = 124; r < DSTOR_HELLO_LEN; r++) { // reserved bytes after the timers
+        HelloBuf g = encode(sample_hello());
+        g.b[r] = 0x01;
+        EXPECT_EQ(decode(g), -DSTOR_EPROTO_RESERVED) << r;
+    }
+}
+
+TEST(ProtoHello, VersionsOfEitherLength) {
+    // A version 1 HELLO (120 bytes) and a version 2 one share their first bytes.
+    u8 v1[DSTOR_HELLO_V1_LEN] = {};
+    dstor_put16(v1, 1);
+    dstor_put16(v1 + 2, 1);
+    u16 min = 0, max = 0;
+    dstor_hello_versions(v1, &min, &max);
+    EXPECT_EQ(min, 1);
+    EXPECT_EQ(max, 1);
+    HelloBuf h = encode(sample_hello());
+    dstor_hello_versions(h.b, &min, &max);
+    EXPECT_EQ(min, 1);
+    EXPECT_EQ(max, 3);
 }
 
 TEST(ProtoHello, AuthCiphersAndNonce) {
@@ -459,7 +516,7 @@ TEST(ProtoHello, AuthCiphersAndNonce) {
     EXPECT_EQ(h.b[23], 0);
     EXPECT_EQ(std::memcmp(h.b + 24, "disk1", 6), 0);
     EXPECT_EQ(std::memcmp(h.b + 88, m.nonce, DSTOR_NONCE_LEN), 0);
-    EXPECT_EQ(h.b[DSTOR_HELLO_LEN - 1], 0xa0 + DSTOR_NONCE_LEN - 1);
+    EXPECT_EQ(h.b[88 + DSTOR_NONCE_LEN - 1], 0xa0 + DSTOR_NONCE_LEN - 1);
 
     dstor_hello out;
     std::memset(&out, 0x55, sizeof(out));
@@ -624,8 +681,11 @@ TEST(ProtoChallenge, AuthStatusIsAHelloStatus) {
 // ---- sealed records -----------------------------------------------------------------
 
 TEST(ProtoRecord, LengthBounds) {
-    static_assert(DSTOR_REC_MIN == DSTOR_HDR_LEN + DSTOR_TAG_LEN);
-    static_assert(DSTOR_REC_MAX == DSTOR_HDR_LEN + DSTOR_MAX_IO + DSTOR_TAG_LEN);
+    // A header record, or a payload record of 1 to DSTOR_SEAL_CHUNK bytes.
+    static_assert(DSTOR_REC_HDR == DSTOR_HDR_LEN + DSTOR_TAG_LEN);
+    static_assert(DSTOR_REC_MIN == 1 + DSTOR_TAG_LEN);
+    static_assert(DSTOR_REC_MAX == DSTOR_SEAL_CHUNK + DSTOR_TAG_LEN);
+    EXPECT_TRUE(dstor_rec_len_ok(DSTOR_REC_HDR));
     EXPECT_FALSE(dstor_rec_len_ok(0));
     EXPECT_FALSE(dstor_rec_len_ok(DSTOR_REC_MIN - 1));
     EXPECT_TRUE(dstor_rec_len_ok(DSTOR_REC_MIN));
@@ -633,6 +693,26 @@ TEST(ProtoRecord, LengthBounds) {
     EXPECT_TRUE(dstor_rec_len_ok(DSTOR_REC_MAX));
     EXPECT_FALSE(dstor_rec_len_ok(DSTOR_REC_MAX + 1));
     EXPECT_FALSE(dstor_rec_len_ok(UINT32_MAX));
+}
+
+TEST(ProtoRecord, NextLength) {
+    // No payload left: a header record; else the next chunk of the payload.
+    EXPECT_EQ(dstor_rec_next_len(0), u32{DSTOR_REC_HDR});
+    EXPECT_EQ(dstor_rec_next_len(1), u32{1 + DSTOR_TAG_LEN});
+    EXPECT_EQ(dstor_rec_next_len(512), u32{512 + DSTOR_TAG_LEN});
+    EXPECT_EQ(dstor_rec_next_len(DSTOR_SEAL_CHUNK - 1), u32{DSTOR_REC_MAX - 1});
+    EXPECT_EQ(dstor_rec_next_len(DSTOR_SEAL_CHUNK), u32{DSTOR_REC_MAX});
+    EXPECT_EQ(dstor_rec_next_len(DSTOR_MAX_IO), u32{DSTOR_REC_MAX});
+    // Every length it asks for is one the receiver accepts.
+    for (u32 left : {0U, 1U, 4096U, DSTOR_SEAL_CHUNK + 1U, DSTOR_MAX_IO})
+        EXPECT_TRUE(dstor_rec_len_ok(dstor_rec_next_len(left))) << left;
+    // A whole READ reply: the payload takes DSTOR_MAX_IO / DSTOR_SEAL_CHUNK records.
+    u32 left = DSTOR_MAX_IO, records = 0;
+    while (left > 0) {
+        left -= dstor_rec_next_len(left) - DSTOR_TAG_LEN;
+        ++records;
+    }
+    EXPECT_EQ(records, DSTOR_MAX_IO / DSTOR_SEAL_CHUNK);
 }
 
 TEST(ProtoRecord, NonceIsFourZerosAndACounter) {
@@ -652,10 +732,10 @@ TEST(ProtoRecord, NonceIsFourZerosAndACounter) {
 TEST(ProtoRecord, Labels) {
     // Both ends hash these bytes; a change is a protocol change.
     EXPECT_STREQ(DSTOR_LABEL_KEY_ID, "dstor key id");
-    EXPECT_STREQ(DSTOR_LABEL_SERVER, "dstor v1 server proof");
-    EXPECT_STREQ(DSTOR_LABEL_CLIENT, "dstor v1 client proof");
-    EXPECT_STREQ(DSTOR_LABEL_C2S, "dstor v1 c2s");
-    EXPECT_STREQ(DSTOR_LABEL_S2C, "dstor v1 s2c");
+    EXPECT_STREQ(DSTOR_LABEL_SERVER, "dstor v2 server proof");
+    EXPECT_STREQ(DSTOR_LABEL_CLIENT, "dstor v2 client proof");
+    EXPECT_STREQ(DSTOR_LABEL_C2S, "dstor v2 c2s");
+    EXPECT_STREQ(DSTOR_LABEL_S2C, "dstor v2 s2c");
     // The wire cipher numbers are the netlink ones.
     EXPECT_EQ(DSTOR_WIRE_AES_GCM, DSTOR_CIPHER_AES_GCM);
     EXPECT_EQ(DSTOR_WIRE_CHACHA20_POLY1305, DSTOR_CIPHER_CHACHA20_POLY1305);
@@ -674,6 +754,9 @@ dstor_hello_reply sample_reply() {
     m.physical_block_size = 4096;
     m.max_io = DSTOR_MAX_IO;
     m.max_range = DSTOR_MAX_RANGE;
+    for (int i = 0; i < DSTOR_WIRE_UUID_LEN; i++)
+        m.uuid[i] = static_cast<u8>(0x10 + i);
+    m.incarnation = 0x8877665544332211ULL;
     return m;
 }
 
@@ -694,6 +777,10 @@ TEST(ProtoHelloReply, RoundTrip) {
     EXPECT_EQ(dstor_get16(b), DSTOR_PROTO_VERSION);
     EXPECT_EQ(dstor_get16(b + 2), 0);
     EXPECT_EQ(dstor_get64(b + 8), m.size);
+    static_assert(DSTOR_HELLO_REPLY_LEN == 48 + 8); // the uuid at 32, the incarnation at 48
+    static_assert(DSTOR_WIRE_UUID_LEN == DSTOR_UUID_LEN);
+    EXPECT_EQ(std::memcmp(b + 32, m.uuid, DSTOR_WIRE_UUID_LEN), 0);
+    EXPECT_EQ(dstor_get64(b + 48), m.incarnation);
 
     dstor_hello_reply out{};
     ASSERT_EQ(decode_reply(m, &out), 0);
@@ -704,6 +791,8 @@ TEST(ProtoHelloReply, RoundTrip) {
     EXPECT_EQ(out.physical_block_size, m.physical_block_size);
     EXPECT_EQ(out.max_io, m.max_io);
     EXPECT_EQ(out.max_range, m.max_range);
+    EXPECT_EQ(std::memcmp(out.uuid, m.uuid, DSTOR_WIRE_UUID_LEN), 0);
+    EXPECT_EQ(out.incarnation, m.incarnation);
 
     dstor_hello_reply all = sample_reply();
     all.flags = DSTOR_EXP_ALL;
@@ -736,7 +825,8 @@ TEST(ProtoHelloReply, Rejections) {
         change(m);
         return decode_reply(m);
     };
-    EXPECT_EQ(with([](auto& m) { m.version = 2; }), -DSTOR_EPROTO_VERSION);
+    EXPECT_EQ(with([](auto& m) { m.version = DSTOR_PROTO_VERSION + 1; }), -DSTOR_EPROTO_VERSION);
+    EXPECT_EQ(with([](auto& m) { m.version = DSTOR_PROTO_VERSION - 1; }), -DSTOR_EPROTO_VERSION);
     EXPECT_EQ(with([](auto& m) { m.version = 0; }), -DSTOR_EPROTO_VERSION);
     EXPECT_EQ(with([](auto& m) { m.flags = DSTOR_EXP_ALL + 1; }), -DSTOR_EPROTO_FLAGS);
     // Bad block sizes.

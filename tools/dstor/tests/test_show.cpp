@@ -5,6 +5,7 @@
 #include "progress.hpp"
 #include "show.hpp"
 #include "sync_sample.hpp"
+#include "uuid_sample.hpp"
 #include "validate.hpp"
 
 using namespace dstor;
@@ -397,7 +398,10 @@ TEST(ShowJson, Syncs) {
                                   "size", "block_size", "blocks", "epoch", "root", "elapsed_ms",
                                   "bytes_per_second", "eta_seconds", "key_id", "stats"}));
     EXPECT_EQ(keys_of(doc), (std::vector<std::string>{"exports", "imports", "syncs"}));
-    EXPECT_EQ(keys_of(show_json({}, {}, {}, CryptoInfo{4, 0})),
+    ModuleInfo crypto_only; // an older module: no session limits
+    crypto_only.workers = 4;
+    crypto_only.queued = 0;
+    EXPECT_EQ(keys_of(show_json({}, {}, {}, crypto_only)),
               (std::vector<std::string>{"exports", "imports", "syncs", "crypto"}));
 }
 
@@ -435,4 +439,159 @@ TEST(ShowText, NameInterfaces) {
     EXPECT_FALSE(exports[0].mcast);
     EXPECT_EQ(exports.back().mcast->interface, interface_name(1));
     EXPECT_FALSE(syncs[0].mcast.interface);
+}
+
+// ---- session limits, identities and reasons ----------------------------------
+
+namespace {
+
+using samples::sample_uuid;
+using samples::sample_uuid_text;
+const char* const uuid_differs = "the export is not the one this import was made of (another "
+                                 "export under that name: its uuid differs)";
+
+ExportInfo limited_export() {
+    ExportInfo e;
+    e.name = "d0";
+    e.listen = ep("192.0.2.1:7420");
+    e.uuid = sample_uuid;
+    e.sessions = 3;
+    e.max_sessions = 4096;
+    e.stats.sessions_reaped = 0;
+    e.stats.sessions_refused = 0;
+    e.stats.auth_failures = 1;
+    return e;
+}
+
+ImportInfo failed_import() {
+    ImportInfo i;
+    i.index = 2;
+    i.name = "d0";
+    i.peer = ep("192.0.2.1:7420");
+    i.uuid = sample_uuid;
+    i.connections = 2;
+    i.connected = 0;
+    i.state = DSTOR_STATE_FAILED;
+    i.reason = uuid_differs;
+    return i;
+}
+
+ModuleInfo module_info() {
+    ModuleInfo m;
+    m.workers = 4;
+    m.queued = 0;
+    m.max_sessions = 4096;
+    m.max_host_sessions = 16384;
+    return m;
+}
+
+} // namespace
+
+TEST(ShowText, ExportUuidAndSessions) {
+    EXPECT_EQ(format_show({limited_export()}, {}),
+              "export: d0\n"
+              "  listen: 192.0.2.1:7420\n"
+              "  uuid: " +
+                  std::string(sample_uuid_text) +
+                  "\n"
+                  "  access: read-write\n"
+                  "  sessions: 3 (max 4096), 0 reaped, 0 refused\n"
+                  "  security: 1 auth failures\n");
+
+    // Only what the kernel sent.
+    ExportInfo e = limited_export();
+    e.stats = Stats{};
+    e.stats.sessions_refused = 7;
+    EXPECT_NE(format_show({e}, {}).find("  sessions: 3 (max 4096), 7 refused\n"),
+              std::string::npos);
+    e.sessions.reset();
+    EXPECT_NE(format_show({e}, {}).find("  sessions: max 4096, 7 refused\n"), std::string::npos);
+    e.max_sessions.reset();
+    e.stats = Stats{};
+    EXPECT_EQ(format_show({e}, {}).find("sessions"), std::string::npos);
+}
+
+TEST(ShowText, ImportUuidAndReason) {
+    EXPECT_EQ(format_show({}, {failed_import()}), "import: /dev/dstor2\n"
+                                                  "  export: d0@192.0.2.1:7420\n"
+                                                  "  export uuid: " +
+                                                      std::string(sample_uuid_text) +
+                                                      "\n"
+                                                      "  state: failed (" +
+                                                      uuid_differs +
+                                                      ")\n"
+                                                      "  access: read-write\n"
+                                                      "  connections: 0/2 connected\n");
+
+    ImportInfo reconnecting = failed_import();
+    reconnecting.state = DSTOR_STATE_RECONNECTING;
+    reconnecting.reason = "nothing heard from the peer";
+    EXPECT_NE(format_show({}, {reconnecting})
+                  .find("  state: reconnecting (nothing heard from the peer)\n"),
+              std::string::npos);
+    reconnecting.reason.reset();
+    EXPECT_NE(format_show({}, {reconnecting}).find("  state: reconnecting\n"), std::string::npos);
+}
+
+TEST(ShowText, ModuleBlock) {
+    EXPECT_EQ(format_show({}, {}, {}, module_info()),
+              "crypto: workers 4, queued 0\n"
+              "limits: max-sessions 4096 per export, max-host-sessions 16384 per peer address\n");
+    // Before the exports, a blank line between.
+    EXPECT_EQ(
+        format_show({limited_export()}, {}, {}, module_info()).find("address\n\nexport: d0\n"),
+        std::string("crypto: workers 4, queued 0\nlimits: max-sessions 4096 per export, "
+                    "max-host-sessions 16384 per peer ")
+            .size());
+
+    ModuleInfo old; // an older module: the crypto pool only
+    old.workers = 2;
+    EXPECT_EQ(format_show({}, {}, {}, old), "crypto: workers 2\n");
+    ModuleInfo limits;
+    limits.max_host_sessions = 8;
+    EXPECT_EQ(format_show({}, {}, {}, limits), "limits: max-host-sessions 8 per peer address\n");
+    EXPECT_EQ(format_show({}, {}, {}, ModuleInfo{}), "");
+}
+
+TEST(ShowJson, UuidLimitsAndReason) {
+    const auto doc = show_json({limited_export()}, {failed_import()}, {}, module_info());
+    const json expected = json::parse(R"x({
+      "exports": [
+        {"name": "d0", "listen": "192.0.2.1:7420",
+         "uuid": "0f8fad5b-d9cb-469f-a165-70867728950e", "read_only": false,
+         "sessions": 3, "max_sessions": 4096,
+         "stats": {"auth_failures": 1, "sessions_reaped": 0, "sessions_refused": 0}}
+      ],
+      "imports": [
+        {"index": 2, "device": "/dev/dstor2", "name": "d0", "peer": "192.0.2.1:7420",
+         "uuid": "0f8fad5b-d9cb-469f-a165-70867728950e", "read_only": false,
+         "connections": 2, "connected": 0, "state": "failed",
+         "reason": "the export is not the one this import was made of (another export under that name: its uuid differs)",
+         "timers": {}, "stats": {}}
+      ],
+      "syncs": [],
+      "crypto": {"workers": 4, "queued": 0},
+      "limits": {"max_sessions": 4096, "max_host_sessions": 16384}
+    })x");
+    EXPECT_EQ(json::parse(doc.dump()), expected) << doc.dump(2);
+    EXPECT_EQ(keys_of(doc),
+              (std::vector<std::string>{"exports", "imports", "syncs", "crypto", "limits"}));
+    EXPECT_EQ(keys_of(doc["exports"][0]),
+              (std::vector<std::string>{"name", "listen", "uuid", "read_only", "sessions",
+                                        "max_sessions", "stats"}));
+    EXPECT_EQ(keys_of(doc["imports"][0]),
+              (std::vector<std::string>{"index", "device", "name", "peer", "uuid", "read_only",
+                                        "connections", "connected", "state", "reason", "timers",
+                                        "stats"}));
+    EXPECT_EQ(keys_of(doc["limits"]),
+              (std::vector<std::string>{"max_sessions", "max_host_sessions"}));
+
+    // No reason while connected; no "limits" from a module without them.
+    ImportInfo up = failed_import();
+    up.state = DSTOR_STATE_CONNECTED;
+    up.reason.reset();
+    EXPECT_FALSE(show_json({}, {up})["imports"][0].contains("reason"));
+    ModuleInfo old;
+    old.workers = 1;
+    EXPECT_FALSE(show_json({}, {}, {}, old).contains("limits"));
 }

@@ -209,8 +209,14 @@ TEST(ErrorText, Formats) {
     EXPECT_EQ(Error::kernel(EEXIST, "").text(), "File exists");
     EXPECT_EQ(Error::kernel(EPERM, "").text(),
               "permission denied: dstor needs CAP_NET_ADMIN (run as root)");
-    EXPECT_EQ(Error::kernel(EPERM, "whatever").text(),
-              "permission denied: dstor needs CAP_NET_ADMIN (run as root)");
+    // With the kernel's message (it names the capability it wanted), that message.
+    EXPECT_EQ(
+        Error::kernel(EPERM, "opening a block device needs CAP_SYS_ADMIN (as well as "
+                             "CAP_NET_ADMIN)")
+            .text(),
+        "permission denied: opening a block device needs CAP_SYS_ADMIN (as well as CAP_NET_ADMIN)");
+    // EPERM of dstor's own (a system call) is not the kernel's refusal of a command.
+    EXPECT_EQ(Error::sys(EPERM, "/dev/x").text(), "/dev/x: Operation not permitted");
     EXPECT_EQ(Error::sys(ENOENT, "/dev/x").text(), "/dev/x: No such file or directory");
     EXPECT_EQ(Error::user("plain sentence").text(), "plain sentence");
 }
