@@ -5,13 +5,14 @@
  *
  *   dstor-hostile --connect ADDR:PORT --export NAME [--connections N]
  *                 [--seed S] [--concurrency C] [--start K] [--size BYTES]
- *                 [--strict] [--verbose]
+ *                 [--strict] [--verbose] [--mode MODE ...]
  *
- * Opens N TCP connections (default 2000): the first half one after
- * another, the second half C at a time (default 24, kept below the
- * exporter's 64 connections waiting for their hello). Each connection runs
- * one scenario, chosen from the seed and the connection's number, so
- * `--seed S --start K --connections 1 --verbose` replays connection K:
+ * --mode random (the default): opens N TCP connections (default 2000): the
+ * first half one after another, the second half C at a time (default 24,
+ * well below the exporter's 256 connections in their handshake). Each
+ * connection runs one scenario, chosen from the seed and the connection's
+ * number, so `--seed S --start K --connections 1 --verbose` replays
+ * connection K:
  *
  *   nothing      connect, maybe wait, close (FIN or RST)
  *   random       random bytes
@@ -20,12 +21,14 @@
  *                a status, a payload past DSTOR_MAX_IO or a huge length
  *   not-hello    a valid request before any HELLO
  *   bad-hello    a HELLO payload breaking one rule (version, flags, queues,
- *                name, reserved bytes, ciphers)
+ *                name, reserved bytes, ciphers, timers: one of the two,
+ *                dead-after not above keepalive or past 3600); or version
+ *                1's 120-byte HELLO, which must be answered VERSION
  *   trunc-hello  a HELLO cut short
  *   no-export    a valid HELLO naming an export that does not exist
  *   auth         a HELLO with AUTH set; on a challenge, a garbage proof (or
  *                another wrong answer)
- *   session      a valid HELLO (version 1, queue 0 of 1, random session),
+ *   session      a valid HELLO (version 2, queue 0 of 1, random session),
  *                then requests: valid READs, a READ of the last sector,
  *                FLUSH, PING, and READs/WRITEs/DISCARDs/WRITE_ZEROES past
  *                the end or wrapping 2^64 (each must get exactly one REPLY
@@ -48,6 +51,42 @@
  * counted (and the first few are printed). Exit status: 0, or 1 if no
  * connection could be made at all; with --strict, 3 if the exporter sent
  * anything malformed or wrong.
+ *
+ * The deterministic modes (exit status 0 when the exporter did what it
+ * must, 1 when it did not, 2 for bad arguments). Every HELLO announces
+ * --keepalive K --dead-after D (default: neither, which the exporter
+ * takes as 5 and 15) and, with --read-only, the READ_ONLY flag:
+ *
+ *   silent   N connections (--connections, default 1), C at a time in
+ *            their handshake (--concurrency), each completes a HELLO, reads
+ *            the HELLO_REPLY, then sends nothing and keeps its socket open.
+ *            Prints, for each, how long after its HELLO_REPLY the exporter
+ *            closed it (EOF or reset), then the count and min / median /
+ *            max. Fails if any is still open --bound SECS (default 30)
+ *            after its HELLO_REPLY, was closed sooner than K + D after its
+ *            HELLO was sent, or was refused.
+ *   no-read  one session that pipelines --reads N READs (default 32) of
+ *            --read-size BYTES (default 512 KiB) and never reads a reply,
+ *            while it sends a PING every --ping-ms MS (default 250) so
+ *            that the exporter hears from it: only the exporter's stalled
+ *            sends can end it. The close shows as a reset answering a
+ *            PING. Prints when the replies stopped coming (our receive
+ *            queue stopped growing) and when the exporter closed the
+ *            session; fails if it is still open --bound SECS after the
+ *            replies stopped, or was closed more than 0.5 s sooner than
+ *            K + D after that.
+ *   write    one session: a WRITE of --length BYTES (default 64 KiB) of
+ *            data from the seed at --offset BYTES (default 1 MiB), and,
+ *            unless --expect is ok, a WRITE_ZEROES and a DISCARD of the
+ *            same range; each reply must carry status --expect (default
+ *            rofs). Then a READ of the range, which must hold the data
+ *            exactly when --expect is ok. --pattern-out FILE saves the
+ *            data written.
+ *   hold     N sessions (C at a time), kept open --hold SECS (default 0)
+ *            and closed; prints the HELLO_REPLY statuses, as
+ *            "hold: hello statuses: ok=4 limit-export=1". Fails if a
+ *            connection got no HELLO_REPLY or, with --expect-ok N, unless
+ *            exactly N got OK.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,8 +100,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/dstor.h>	/* the exporter's default timers */
 
 #include "common.h"
 #include "proto.h"
@@ -71,6 +113,7 @@
 #define MAX_PEND	512
 #define CONNECT_MS	2000
 #define REPLY_MS	2000	/* waiting for a hello reply or replies */
+#define MODE_REPLY_MS	15000	/* the same, in the deterministic modes */
 #define DRAIN_MS	1500	/* waiting for EOF after our FIN */
 #define SEND_MS		2000	/* one send, at most */
 #define CONN_MS		8000	/* one connection, at most */
@@ -86,10 +129,17 @@ static const char *const sc_names[NR_SCENARIOS] = {
 	"trunc-hello", "no-export", "auth", "session", "flood", "supersede",
 };
 
+static const char *const st_names[__DSTOR_ST_MAX] = {
+	"ok", "ioerr", "inval", "rofs", "notsupp", "nospc", "noexport",
+	"denied", "version", "busy", "auth", "limit-export", "limit-host",
+};
+
 /* Relative weights: sessions carry most of the interesting traffic. */
 static const unsigned int sc_weight[NR_SCENARIOS] = {
 	6, 6, 5, 10, 4, 10, 4, 4, 6, 40, 1, 2,
 };
+
+enum mode { MODE_RANDOM, MODE_SILENT, MODE_NO_READ, MODE_WRITE, MODE_HOLD };
 
 static struct {
 	struct sockaddr_storage addr;
@@ -98,7 +148,23 @@ static struct {
 	unsigned long conns, start, concurrency;
 	uint64_t seed, size;
 	int strict, verbose;
-} opt = { .conns = 2000, .concurrency = 24, .size = 64ULL << 20 };
+	/* The deterministic modes. */
+	enum mode mode;
+	unsigned int keepalive, dead_after;	/* announced in every HELLO */
+	int read_only;				/* HELLO flag READ_ONLY */
+	unsigned int bound_ms;			/* silent, no-read: give up */
+	unsigned int reads, read_size, ping_ms;	/* no-read */
+	uint64_t offset;			/* write */
+	unsigned int length;
+	int expect;				/* write: the status wanted */
+	const char *pattern_out;
+	unsigned int hold_ms;			/* hold */
+	long expect_ok;
+	int conns_given;
+} opt = { .conns = 2000, .concurrency = 24, .size = 64ULL << 20,
+	  .bound_ms = 30000, .reads = 32, .read_size = DSTOR_MAX_IO,
+	  .ping_ms = 250, .offset = 1 << 20, .length = 65536,
+	  .expect = DSTOR_ST_ROFS, .expect_ok = -1 };
 
 static struct {
 	atomic_ulong made, connect_fail;
@@ -455,6 +521,8 @@ static void mkhello(u8 *b, struct rng *r, const char *name, u32 flags,
 		.version_max = DSTOR_PROTO_VERSION,
 		.flags = flags, .session = session, .queue = queue,
 		.nr_queues = nr_queues, .ciphers = ciphers,
+		.keepalive = (u16)opt.keepalive,
+		.dead_after = (u16)opt.dead_after,
 	};
 
 	strncpy(m.name, name, sizeof(m.name) - 1);
@@ -473,15 +541,18 @@ static int send_hello_payload(struct conn *c, const u8 *payload)
 	return xsend(c, b, sizeof(b));
 }
 
-/* A valid HELLO for the export; then the reply. 0 if the session is up. */
-static int hello(struct conn *c, u64 session)
+/*
+ * A valid HELLO for the export with @flags, then the reply within @ms.
+ * 0 if the session is up.
+ */
+static int hello_as(struct conn *c, u64 session, u32 flags, int ms)
 {
 	u8 b[DSTOR_HELLO_LEN];
 
-	mkhello(b, c->r, opt.export, 0, 0, session, 0, 1);
+	mkhello(b, c->r, opt.export, flags, 0, session, 0, 1);
 	if (send_hello_payload(c, b))
 		return -1;
-	if (!wait_until(c, have_hello_reply, REPLY_MS) || c->hello_status) {
+	if (!wait_until(c, have_hello_reply, ms) || c->hello_status) {
 		note(c, c->hello_status > 0 ? "hello-refused" : "no-hello-reply");
 		return -1;
 	}
@@ -490,6 +561,11 @@ static int hello(struct conn *c, u64 session)
 	if (!c->lbs)
 		c->lbs = 512;
 	return 0;
+}
+
+static int hello(struct conn *c, u64 session)
+{
+	return hello_as(c, session, 0, REPLY_MS);
 }
 
 /* Expect a reply to @handle. */
@@ -714,7 +790,7 @@ static void sc_bad_hello(struct conn *c)
 	u8 b[DSTOR_HELLO_LEN];
 
 	mkhello(b, c->r, opt.export, 0, 0, rng_next(c->r), 0, 1);
-	switch (rng_below(c->r, 12)) {
+	switch (rng_below(c->r, 17)) {
 	case 0:
 		note(c, "version-0");
 		dstor_put16(b, 0);
@@ -727,8 +803,9 @@ static void sc_bad_hello(struct conn *c)
 	case 2:
 		/* Well-formed but unknown: the exporter answers VERSION. */
 		note(c, "version-future");
-		dstor_put16(b, 2);
-		dstor_put16(b + 2, (u16)(2 + rng_below(c->r, 100)));
+		dstor_put16(b, DSTOR_PROTO_VERSION + 1);
+		dstor_put16(b + 2, (u16)(DSTOR_PROTO_VERSION + 1 +
+					 rng_below(c->r, 100)));
 		break;
 	case 3:
 		note(c, "flags");
@@ -764,10 +841,51 @@ static void sc_bad_hello(struct conn *c)
 		note(c, "name-garbage-after-nul");
 		b[24 + DSTOR_WIRE_NAME_LEN - 1] = 'x';
 		break;
-	default:
+	case 11:
 		note(c, "ciphers-without-auth");
 		b[20] = 1 << DSTOR_WIRE_AES_GCM;
 		break;
+	case 12:
+		/* Version 2's timers: both or neither. */
+		note(c, "one-timer");
+		dstor_put16(b + 120 + 2 * rng_below(c->r, 2),
+			    (u16)(1 + rng_below(c->r, 60)));
+		break;
+	case 13:
+		note(c, "dead-after<=keepalive");
+		dstor_put16(b + 120, (u16)(2 + rng_below(c->r, 60)));
+		dstor_put16(b + 122, (u16)(dstor_get16(b + 120) -
+					   rng_below(c->r, 2)));
+		break;
+	case 14:
+		note(c, "dead-after>3600");
+		dstor_put16(b + 120, (u16)(1 + rng_below(c->r, 60)));
+		dstor_put16(b + 122, (u16)(DSTOR_MAX_TIMER + 1 +
+					   rng_below(c->r, 1000)));
+		break;
+	case 15:
+		note(c, "reserved-tail");
+		b[124 + rng_below(c->r, 4)] = (u8)(1 + rng_below(c->r, 255));
+		break;
+	default: {
+		/* Version 1's 120-byte HELLO: read, and answered VERSION. */
+		u8 f[DSTOR_HDR_LEN + DSTOR_HELLO_V1_LEN];
+
+		note(c, "v1-hello");
+		dstor_put16(b, 1);
+		dstor_put16(b + 2, (u16)(1 + rng_below(c->r, 2)));
+		mkhdr(f, DSTOR_OP_HELLO, 0, 0, 0, 0, DSTOR_HELLO_V1_LEN);
+		memcpy(f + DSTOR_HDR_LEN, b, DSTOR_HELLO_V1_LEN);
+		atomic_fetch_add(&st.frames_out, 1);
+		xsend(c, f, sizeof(f));
+		if (wait_until(c, have_hello_reply, REPLY_MS) &&
+		    c->hello_status != DSTOR_ST_VERSION)
+			problem(c, &st.wrong,
+				"version 1 HELLO: status %d, expected VERSION",
+				c->hello_status);
+		finish(c, random_end(c));
+		return;
+	}
 	}
 	send_hello_payload(c, b);
 	wait_until(c, have_hello_reply, 300);
@@ -1234,10 +1352,505 @@ static void run_phase(unsigned long from, unsigned long to, unsigned long n)
 	free(t);
 }
 
-static const char *const st_names[__DSTOR_ST_MAX] = {
-	"ok", "ioerr", "inval", "rofs", "notsupp", "nospc", "noexport",
-	"denied", "version", "busy", "auth",
+/* ---- deterministic modes ---- */
+
+static const char *st_name(int status)
+{
+	return status >= 0 && status < __DSTOR_ST_MAX ? st_names[status] :
+	       "no reply";
+}
+
+static int parse_status(const char *s)
+{
+	for (int i = 0; i < __DSTOR_ST_MAX; i++)
+		if (!strcmp(s, st_names[i]))
+			return i;
+	die("--expect: '%s' is not a status (ok, rofs, inval, ...)", s);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static struct conn *mode_conn(struct rng *r, unsigned long idx)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		abort();
+	c->idx = idx;
+	c->r = r;
+	c->hello_status = -1;
+	c->next_handle = 1;
+	c->fd = -1;
+	return c;
+}
+
+static void print_statuses(const char *mode, const unsigned long *n)
+{
+	printf("%s: hello statuses:", mode);
+	for (int i = 0; i < __DSTOR_ST_MAX; i++)
+		if (n[i])
+			printf(" %s=%lu", st_names[i], n[i]);
+	printf("\n");
+}
+
+/*
+ * --mode silent / hold: N connections (C at a time in their handshake)
+ * that each complete a valid HELLO and then send nothing at all, keeping
+ * the socket open and watching it. silent waits until the exporter has
+ * closed every one (or --bound passed since its HELLO_REPLY); hold keeps
+ * them --hold seconds and closes them itself.
+ */
+struct held {
+	struct conn *c;
+	int64_t t_sent;		/* just before the HELLO was sent */
+	int64_t t_reply;	/* the HELLO_REPLY read */
+	int64_t t_end;		/* closed by the exporter, or given up */
+	char how;		/* 0 open, 'F' EOF, 'R' reset, 'T' past the bound */
+	unsigned long stray;	/* bytes the exporter sent after the reply */
 };
+
+static struct {
+	pthread_mutex_t lock;
+	struct held *h;
+	unsigned long nh;
+	unsigned long connect_fail, no_reply;
+	unsigned long status[__DSTOR_ST_MAX];
+	atomic_ulong next;
+	atomic_uint workers_left;
+} ms = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void *held_worker(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		unsigned long i = atomic_fetch_add(&ms.next, 1);
+		struct rng r = rng_for(opt.seed, i);
+		struct conn *c;
+		int64_t t_sent;
+		int ok;
+
+		if (i >= opt.conns)
+			break;
+		c = mode_conn(&r, i);
+		c->fd = connect_to();
+		if (c->fd < 0) {
+			pthread_mutex_lock(&ms.lock);
+			ms.connect_fail++;
+			pthread_mutex_unlock(&ms.lock);
+			free(c);
+			continue;
+		}
+		t_sent = now_ms();
+		ok = !hello_as(c, rng_next(&r),
+			       opt.read_only ? DSTOR_HELLO_READ_ONLY : 0,
+			       MODE_REPLY_MS);
+		pthread_mutex_lock(&ms.lock);
+		if (c->hello_status >= 0)
+			ms.status[c->hello_status]++;
+		else
+			ms.no_reply++;
+		if (ok) {
+			ms.h[ms.nh++] = (struct held){ .c = c, .t_sent = t_sent,
+						       .t_reply = now_ms() };
+			c = NULL;
+		}
+		pthread_mutex_unlock(&ms.lock);
+		if (c) {
+			close(c->fd);
+			free(c);
+		}
+	}
+	atomic_fetch_sub(&ms.workers_left, 1);
+	return NULL;
+}
+
+/* Look at every open session once (waiting up to @wait_ms for news). */
+static unsigned long held_watch(struct pollfd *pfd, unsigned long *map,
+				int wait_ms)
+{
+	static u8 buf[65536];
+	unsigned long n = 0, open = 0;
+	int64_t now;
+
+	pthread_mutex_lock(&ms.lock);
+	for (unsigned long i = 0; i < ms.nh; i++) {
+		if (ms.h[i].how)
+			continue;
+		pfd[n] = (struct pollfd){ .fd = ms.h[i].c->fd,
+					  .events = POLLIN | POLLRDHUP };
+		map[n++] = i;
+	}
+	pthread_mutex_unlock(&ms.lock);
+	if (poll(pfd, n, wait_ms) < 0 && errno != EINTR)
+		die("poll: %s", strerror(errno));
+	now = now_ms();
+	pthread_mutex_lock(&ms.lock);
+	for (unsigned long k = 0; k < n; k++) {
+		struct held *h = &ms.h[map[k]];
+		ssize_t got;
+
+		if (pfd[k].revents) {
+			got = recv(h->c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (got > 0) {
+				h->stray += (unsigned long)got;
+			} else if (got == 0) {
+				h->how = 'F';
+				h->t_end = now;
+			} else if (errno != EAGAIN && errno != EINTR) {
+				h->how = 'R';
+				h->t_end = now;
+				h->c->err = errno;
+			}
+		}
+		if (!h->how && opt.mode == MODE_SILENT &&
+		    now - h->t_reply > opt.bound_ms) {
+			h->how = 'T';
+			h->t_end = now;
+		}
+		open += !h->how;
+	}
+	pthread_mutex_unlock(&ms.lock);
+	return open;
+}
+
+static int mode_held(void)
+{
+	const char *name = opt.mode == MODE_SILENT ? "silent" : "hold";
+	unsigned long nt = opt.concurrency < opt.conns ? opt.concurrency :
+			   opt.conns;
+	struct pollfd *pfd = calloc(opt.conns + 1, sizeof(*pfd));
+	unsigned long *map = calloc(opt.conns + 1, sizeof(*map));
+	pthread_t *t = calloc(nt ? nt : 1, sizeof(*t));
+	unsigned long closed = 0, eof = 0, rst = 0, past = 0, early = 0;
+	unsigned long stray = 0, total;
+	unsigned int announced = opt.keepalive ? opt.keepalive + opt.dead_after :
+				 DSTOR_DEFAULT_KEEPALIVE + DSTOR_DEFAULT_DEAD_AFTER;
+	int64_t *secs, t_setup = 0;
+	int bad = 0;
+
+	ms.h = calloc(opt.conns + 1, sizeof(*ms.h));
+	secs = calloc(opt.conns + 1, sizeof(*secs));
+	if (!pfd || !map || !t || !ms.h || !secs)
+		abort();
+	atomic_store(&ms.workers_left, (unsigned int)nt);
+	for (unsigned long i = 0; i < nt; i++)
+		if (pthread_create(&t[i], NULL, held_worker, NULL))
+			die("pthread_create failed");
+	for (;;) {
+		/* Read before the look: a session set up meanwhile is seen. */
+		int setting_up = atomic_load(&ms.workers_left) > 0;
+		unsigned long open = held_watch(pfd, map, 50);
+
+		if (setting_up)
+			continue;
+		if (!t_setup) {
+			t_setup = now_ms();
+			printf("%s: %lu sessions up, the last %lld ms after the first HELLO\n",
+			       name, ms.nh, ms.nh ? (long long)(ms.h[ms.nh - 1].t_reply -
+						     ms.h[0].t_sent) : 0LL);
+			fflush(stdout);
+		}
+		if (opt.mode == MODE_SILENT && !open)
+			break;
+		if (opt.mode == MODE_HOLD && now_ms() - t_setup >= opt.hold_ms)
+			break;
+	}
+	for (unsigned long i = 0; i < nt; i++)
+		pthread_join(t[i], NULL);
+
+	for (unsigned long i = 0; i < ms.nh; i++) {
+		struct held *h = &ms.h[i];
+
+		stray += h->stray;
+		if (h->how == 'F' || h->how == 'R') {
+			secs[closed++] = h->t_end - h->t_reply;
+			eof += h->how == 'F';
+			rst += h->how == 'R';
+			/* Never before the announced timers from our HELLO. */
+			if (h->t_end - h->t_sent < announced * 1000LL - 50)
+				early++;
+		}
+		past += h->how == 'T';
+		if (opt.verbose || opt.mode == MODE_SILENT)
+			printf("conn %lu: %s %lld ms after its HELLO_REPLY (hello answered in %lld ms)%s\n",
+			       h->c->idx,
+			       h->how == 'F' ? "closed (EOF)" :
+			       h->how == 'R' ? "closed (reset)" :
+			       h->how == 'T' ? "STILL OPEN" : "open",
+			       (long long)((h->how ? h->t_end : now_ms()) - h->t_reply),
+			       (long long)(h->t_reply - h->t_sent),
+			       h->stray ? " (the exporter sent data)" : "");
+		close(h->c->fd);
+		free(h->c);
+	}
+	total = opt.conns;
+	print_statuses(name, ms.status);
+	printf("%s: %lu connections: %lu sessions, %lu refused, %lu without a hello reply, %lu failed to connect\n",
+	       name, total, ms.nh, total - ms.nh - ms.no_reply - ms.connect_fail,
+	       ms.no_reply, ms.connect_fail);
+	if (opt.mode == MODE_SILENT) {
+		qsort(secs, closed, sizeof(*secs), cmp_i64);
+		printf("%s: closed by the exporter %lu of %lu (EOF %lu, reset %lu); still open %u s after the HELLO_REPLY: %lu\n",
+		       name, closed, ms.nh, eof, rst, opt.bound_ms / 1000, past);
+		if (closed)
+			printf("%s: seconds from the HELLO_REPLY to the close: min %.3f median %.3f max %.3f (announced %u)\n",
+			       name, secs[0] / 1000.0, secs[closed / 2] / 1000.0,
+			       secs[closed - 1] / 1000.0, announced);
+		printf("%s: closed sooner than the announced %u s after the HELLO: %lu; bytes the exporter sent after its replies: %lu\n",
+		       name, announced, early, stray);
+		bad = past || early || stray || ms.nh != total;
+	} else {
+		printf("%s: closed by the exporter while held: %lu\n", name,
+		       eof + rst);
+		bad = ms.no_reply || ms.connect_fail ||
+		      (opt.expect_ok >= 0 &&
+		       ms.status[DSTOR_ST_OK] != (unsigned long)opt.expect_ok);
+	}
+	free(pfd);
+	free(map);
+	free(t);
+	free(secs);
+	free(ms.h);
+	return bad ? 1 : 0;
+}
+
+/*
+ * --mode no-read: a session that pipelines READs and never reads a reply,
+ * while it keeps sending PINGs (so the exporter hears from it and the
+ * only thing wrong is that it does not read). The exporter's sends stall;
+ * it must close the session once they have been stalled for the announced
+ * timers. A PING after the close draws a reset, which is how we see it.
+ */
+static int mode_no_read(void)
+{
+	struct rng r = rng_for(opt.seed, 0);
+	struct conn *c = mode_conn(&r, 0);
+	int64_t t_reply, t_grow, t_end = 0, next_ping, t_reads;
+	unsigned int announced = opt.keepalive ? opt.keepalive + opt.dead_after :
+				 DSTOR_DEFAULT_KEEPALIVE + DSTOR_DEFAULT_DEAD_AFTER;
+	unsigned long pings = 0, ping_blocked = 0;
+	u64 span, off;
+	int q, q_max = 0, err = 0, bad;
+	const char *how = NULL;
+
+	c->fd = connect_to();
+	if (c->fd < 0)
+		die("cannot connect to %s", fmt_addr(&opt.addr));
+	if (hello_as(c, rng_next(&r), opt.read_only ? DSTOR_HELLO_READ_ONLY : 0,
+		     MODE_REPLY_MS))
+		die("no session: HELLO_REPLY status %s", st_name(c->hello_status));
+	t_reply = now_ms();
+	if (c->dev_size < opt.read_size)
+		die("the export (%llu bytes) is smaller than --read-size",
+		    (unsigned long long)c->dev_size);
+	span = c->dev_size / opt.read_size * opt.read_size;
+	for (unsigned int i = 0; i < opt.reads; i++) {
+		u8 b[DSTOR_HDR_LEN];
+
+		off = (u64)i * opt.read_size % span;
+		mkhdr(b, DSTOR_OP_READ, 0, c->next_handle++, off, opt.read_size, 0);
+		if (xsend_opt(c, b, sizeof(b), 1))
+			die("sending READ %u: %s", i, strerror(c->err ? c->err : ETIMEDOUT));
+	}
+	t_reads = t_grow = now_ms();
+	printf("no-read: %u READs of %u bytes sent %lld ms after the HELLO_REPLY; reading nothing, a PING every %u ms\n",
+	       opt.reads, opt.read_size, (long long)(t_reads - t_reply),
+	       opt.ping_ms);
+	fflush(stdout);
+	next_ping = t_reads + opt.ping_ms;
+	for (;;) {
+		struct pollfd pfd = { .fd = c->fd, .events = POLLRDHUP };
+		int64_t now = now_ms();
+		int wait;
+
+		if (!ioctl(c->fd, FIONREAD, &q) && q > q_max) {
+			q_max = q;
+			t_grow = now;
+		}
+		if (now >= next_ping) {
+			u8 b[DSTOR_HDR_LEN];
+			ssize_t n;
+
+			mkhdr(b, DSTOR_OP_PING, 0, c->next_handle++, 0, 0, 0);
+			n = send(c->fd, b, sizeof(b), MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n == (ssize_t)sizeof(b)) {
+				pings++;
+			} else if (n < 0 && errno == EAGAIN) {
+				ping_blocked++;
+			} else if (n < 0) {
+				err = errno;
+				how = "a PING failed";
+				t_end = now;
+				break;
+			} else {
+				die("a PING went out in part (%zd bytes)", n);
+			}
+			next_ping += opt.ping_ms;
+		}
+		if (now - t_grow > opt.bound_ms)
+			break;
+		wait = (int)(next_ping - now);
+		if (wait > 50)
+			wait = 50;
+		if (wait < 0)
+			wait = 0;
+		if (poll(&pfd, 1, wait) > 0 &&
+		    (pfd.revents & (POLLERR | POLLHUP | POLLRDHUP))) {
+			socklen_t len = sizeof(err);
+
+			getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+			how = pfd.revents & POLLERR ? "reset" : "closed";
+			t_end = now_ms();
+			break;
+		}
+	}
+	printf("no-read: the replies stopped coming %lld ms after the HELLO_REPLY, %d bytes waiting in our receive queue\n",
+	       (long long)(t_grow - t_reply), q_max);
+	printf("no-read: %lu PINGs sent, %lu found our send buffer full\n",
+	       pings, ping_blocked);
+	if (how) {
+		printf("no-read: %s by the exporter (%s) %.3f s after the replies stopped coming, %.3f s after the HELLO_REPLY (announced %u)\n",
+		       how, err ? strerror(err) : "no error",
+		       (t_end - t_grow) / 1000.0, (t_end - t_reply) / 1000.0,
+		       announced);
+	} else {
+		printf("no-read: STILL OPEN %.3f s after the replies stopped coming\n",
+		       (now_ms() - t_grow) / 1000.0);
+	}
+	/* Closed for not reading, not before the timers (with our slack). */
+	bad = !how || t_end - t_grow < announced * 1000LL - 500;
+	if (how && bad)
+		printf("no-read: closed sooner than the announced %u s\n",
+		       announced);
+	close(c->fd);
+	free(c);
+	return bad ? 1 : 0;
+}
+
+/* ---- --mode write: one request at a time, replies read in order ---- */
+
+static int recv_exact(struct conn *c, void *buf, size_t len, int ms)
+{
+	u8 *p = buf;
+	int64_t end = now_ms() + ms;
+
+	while (len) {
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		int64_t left = end - now_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			return -1;
+		n = recv(c->fd, p, len, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return -1;
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Send one request (with @data as a WRITE's payload) and read its reply
+ * (a READ's data into @data). The reply's status, or -1.
+ */
+static int one_request(struct conn *c, u8 op, u64 offset, u32 length,
+		       u8 *data)
+{
+	u8 b[DSTOR_HDR_LEN];
+	struct dstor_hdr h;
+	u64 handle = c->next_handle++;
+
+	mkhdr(b, op, 0, handle, offset, length,
+	      op == DSTOR_OP_WRITE ? length : 0);
+	if (xsend_opt(c, b, sizeof(b), 1) ||
+	    (op == DSTOR_OP_WRITE && xsend_opt(c, data, length, 1)))
+		return -1;
+	if (recv_exact(c, b, sizeof(b), MODE_REPLY_MS) ||
+	    dstor_hdr_decode(b, &h)) {
+		warnx("no reply, or one that does not decode");
+		return -1;
+	}
+	if (h.op != DSTOR_OP_REPLY || h.handle != handle || h.length != length ||
+	    h.payload != (op == DSTOR_OP_READ && !h.status ? length : 0)) {
+		warnx("wrong reply: op %u handle %llu length %u payload %u",
+		      h.op, (unsigned long long)h.handle, h.length, h.payload);
+		return -1;
+	}
+	if (h.payload && recv_exact(c, data, h.payload, MODE_REPLY_MS))
+		return -1;
+	return h.status;
+}
+
+/*
+ * A WRITE of known data (then, when it must be refused, WRITE_ZEROES and
+ * DISCARD of the same range), each answered with --expect; then the range
+ * read back.
+ */
+static int mode_write(void)
+{
+	struct rng r = rng_for(opt.seed, 0), pr = rng_for(opt.seed, 1);
+	struct conn *c = mode_conn(&r, 0);
+	u8 *data = malloc(opt.length), *back = malloc(opt.length);
+	static const u8 ops[] = { DSTOR_OP_WRITE, DSTOR_OP_WRITE_ZEROES,
+				  DSTOR_OP_DISCARD };
+	static const char *const op_names[] = { "WRITE", "WRITE_ZEROES",
+						"DISCARD" };
+	int bad = 0, st, same;
+
+	if (!data || !back)
+		abort();
+	rng_fill(&pr, data, opt.length);
+	if (opt.pattern_out) {
+		FILE *f = fopen(opt.pattern_out, "w");
+
+		if (!f || fwrite(data, 1, opt.length, f) != opt.length ||
+		    fclose(f))
+			die("--pattern-out %s: %s", opt.pattern_out, strerror(errno));
+	}
+	c->fd = connect_to();
+	if (c->fd < 0)
+		die("cannot connect to %s", fmt_addr(&opt.addr));
+	if (hello_as(c, rng_next(&r), opt.read_only ? DSTOR_HELLO_READ_ONLY : 0,
+		     MODE_REPLY_MS))
+		die("no session: HELLO_REPLY status %s", st_name(c->hello_status));
+	printf("write: session up; we asked for %s, the exporter says %s\n",
+	       opt.read_only ? "read-only" : "read-write",
+	       c->exp_flags & DSTOR_EXP_READ_ONLY ? "read-only" : "read-write");
+	if (opt.offset + opt.length > c->dev_size)
+		die("--offset + --length past the export's %llu bytes",
+		    (unsigned long long)c->dev_size);
+	for (unsigned int i = 0; i < sizeof(ops); i++) {
+		/* Zeroes and discards only where they must be refused. */
+		if (i && opt.expect == DSTOR_ST_OK)
+			break;
+		st = one_request(c, ops[i], opt.offset, opt.length, data);
+		printf("write: %s of %u bytes at %llu: status %s (expected %s)\n",
+		       op_names[i], opt.length, (unsigned long long)opt.offset,
+		       st_name(st), st_name(opt.expect));
+		bad |= st != opt.expect;
+		if (st < 0)
+			goto out;
+	}
+	st = one_request(c, DSTOR_OP_READ, opt.offset, opt.length, back);
+	same = st == DSTOR_ST_OK && !memcmp(back, data, opt.length);
+	printf("write: READ back: status %s; the range %s what we wrote\n",
+	       st_name(st), same ? "holds" : "does not hold");
+	bad |= st != DSTOR_ST_OK || same != (opt.expect == DSTOR_ST_OK);
+out:
+	close(c->fd);
+	free(c);
+	free(data);
+	free(back);
+	return bad ? 1 : 0;
+}
 
 static void print_status(const char *what, atomic_ulong *a)
 {
@@ -1248,12 +1861,27 @@ static void print_status(const char *what, atomic_ulong *a)
 	printf("\n");
 }
 
+/* Long options without a short one. */
+enum {
+	O_KEEPALIVE = 256, O_DEAD_AFTER, O_READ_ONLY, O_BOUND, O_READS,
+	O_READ_SIZE, O_PING_MS, O_OFFSET, O_LENGTH, O_EXPECT, O_PATTERN_OUT,
+	O_HOLD, O_EXPECT_OK,
+};
+
 static void usage(int rc)
 {
 	fprintf(rc ? stderr : stdout,
 		"usage: %s --connect ADDR:PORT --export NAME [--connections N]\n"
 		"       [--seed S] [--concurrency C] [--start K] [--size BYTES]\n"
-		"       [--strict] [--verbose]\n", prog);
+		"       [--strict] [--verbose]\n"
+		"       [--mode random|silent|no-read|write|hold]\n"
+		"       [--keepalive K --dead-after D] [--read-only]\n"
+		"       silent:  [--connections N] [--concurrency C] [--bound SECS]\n"
+		"       no-read: [--reads N] [--read-size BYTES] [--ping-ms MS] [--bound SECS]\n"
+		"       write:   [--offset BYTES] [--length BYTES] [--expect STATUS]\n"
+		"                [--pattern-out FILE]\n"
+		"       hold:    [--connections N] [--concurrency C] [--hold SECS]\n"
+		"                [--expect-ok N]\n", prog);
 	exit(rc);
 }
 
@@ -1270,14 +1898,33 @@ int main(int argc, char **argv)
 		{ "strict", no_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "keepalive", required_argument, NULL, O_KEEPALIVE },
+		{ "dead-after", required_argument, NULL, O_DEAD_AFTER },
+		{ "read-only", no_argument, NULL, O_READ_ONLY },
+		{ "bound", required_argument, NULL, O_BOUND },
+		{ "reads", required_argument, NULL, O_READS },
+		{ "read-size", required_argument, NULL, O_READ_SIZE },
+		{ "ping-ms", required_argument, NULL, O_PING_MS },
+		{ "offset", required_argument, NULL, O_OFFSET },
+		{ "length", required_argument, NULL, O_LENGTH },
+		{ "expect", required_argument, NULL, O_EXPECT },
+		{ "pattern-out", required_argument, NULL, O_PATTERN_OUT },
+		{ "hold", required_argument, NULL, O_HOLD },
+		{ "expect-ok", required_argument, NULL, O_EXPECT_OK },
 		{ 0 },
+	};
+	static const char *const modes[] = {
+		[MODE_RANDOM] = "random", [MODE_SILENT] = "silent",
+		[MODE_NO_READ] = "no-read", [MODE_WRITE] = "write",
+		[MODE_HOLD] = "hold",
 	};
 	int seeded = 0, ch, bad;
 	unsigned long half, end;
 	int64_t t0;
 
 	prog = "dstor-hostile";
-	while ((ch = getopt_long(argc, argv, "c:e:n:s:j:k:z:Svh", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:e:n:s:j:k:z:Svhm:", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			opt.alen = parse_hostport(optarg, &opt.addr);
@@ -1285,7 +1932,10 @@ int main(int argc, char **argv)
 				die("--connect: '%s' is not ADDR:PORT", optarg);
 			break;
 		case 'e': opt.export = optarg; break;
-		case 'n': opt.conns = parse_u64("--connections", optarg); break;
+		case 'n':
+			opt.conns = parse_u64("--connections", optarg);
+			opt.conns_given = 1;
+			break;
 		case 's': opt.seed = parse_u64("--seed", optarg); seeded = 1; break;
 		case 'j': opt.concurrency = parse_u64("--concurrency", optarg); break;
 		case 'k': opt.start = parse_u64("--start", optarg); break;
@@ -1293,6 +1943,40 @@ int main(int argc, char **argv)
 		case 'S': opt.strict = 1; break;
 		case 'v': opt.verbose = 1; break;
 		case 'h': usage(0); break;
+		case 'm':
+			for (ch = 0; ch < (int)(sizeof(modes) / sizeof(modes[0])); ch++)
+				if (!strcmp(optarg, modes[ch]))
+					break;
+			if (ch == (int)(sizeof(modes) / sizeof(modes[0])))
+				die("--mode: '%s' is not random, silent, no-read, write or hold",
+				    optarg);
+			opt.mode = (enum mode)ch;
+			break;
+		case O_KEEPALIVE:
+			opt.keepalive = parse_u64("--keepalive", optarg);
+			break;
+		case O_DEAD_AFTER:
+			opt.dead_after = parse_u64("--dead-after", optarg);
+			break;
+		case O_READ_ONLY: opt.read_only = 1; break;
+		case O_BOUND:
+			opt.bound_ms = 1000 * parse_u64("--bound", optarg);
+			break;
+		case O_READS: opt.reads = parse_u64("--reads", optarg); break;
+		case O_READ_SIZE:
+			opt.read_size = parse_u64("--read-size", optarg);
+			break;
+		case O_PING_MS: opt.ping_ms = parse_u64("--ping-ms", optarg); break;
+		case O_OFFSET: opt.offset = parse_u64("--offset", optarg); break;
+		case O_LENGTH: opt.length = parse_u64("--length", optarg); break;
+		case O_EXPECT: opt.expect = parse_status(optarg); break;
+		case O_PATTERN_OUT: opt.pattern_out = optarg; break;
+		case O_HOLD:
+			opt.hold_ms = 1000 * parse_u64("--hold", optarg);
+			break;
+		case O_EXPECT_OK:
+			opt.expect_ok = (long)parse_u64("--expect-ok", optarg);
+			break;
 		default: usage(2);
 		}
 	}
@@ -1306,6 +1990,41 @@ int main(int argc, char **argv)
 		opt.concurrency = 1;
 	if (!seeded)
 		opt.seed = seed_from_clock();
+	/* The importer's own rules (the exporter closes a HELLO that breaks them). */
+	if (!opt.keepalive != !opt.dead_after ||
+	    opt.dead_after > DSTOR_MAX_TIMER ||
+	    (opt.keepalive && opt.dead_after <= opt.keepalive))
+		die("--keepalive and --dead-after: both or neither, keepalive < dead-after <= %d",
+		    DSTOR_MAX_TIMER);
+	if (opt.mode != MODE_RANDOM) {
+		if (!opt.conns_given)
+			opt.conns = 1;
+		if (!opt.conns)
+			die("--connections: at least 1");
+		if (opt.read_size == 0 || opt.read_size > DSTOR_MAX_IO ||
+		    opt.read_size % 512)
+			die("--read-size: a multiple of 512, at most %u", DSTOR_MAX_IO);
+		if (opt.length == 0 || opt.length > DSTOR_MAX_IO ||
+		    opt.length % 512 || opt.offset % 512)
+			die("--offset, --length: multiples of 512, length at most %u",
+			    DSTOR_MAX_IO);
+		if (opt.ping_ms < 10)
+			die("--ping-ms: at least 10");
+		printf("%s: mode %s, seed %llu, %s (export %s), keepalive %u, dead-after %u%s\n",
+		       prog, modes[opt.mode], (unsigned long long)opt.seed,
+		       fmt_addr(&opt.addr), opt.export, opt.keepalive,
+		       opt.dead_after, opt.read_only ? ", read-only" : "");
+		fflush(stdout);
+		switch (opt.mode) {
+		case MODE_SILENT:
+		case MODE_HOLD:
+			return mode_held();
+		case MODE_NO_READ:
+			return mode_no_read();
+		default:
+			return mode_write();
+		}
+	}
 
 	printf("%s: seed %llu, %lu connections to %s (export %s), concurrency %lu\n",
 	       prog, (unsigned long long)opt.seed, opt.conns,
