@@ -381,7 +381,8 @@ int dstor_hs_server_hello(struct dstor_hs_server *hs)
 	u16 min, max;
 	int ret;
 
-	memcpy(hs->hello_buf, hs->buf, DSTOR_HELLO_LEN);
+	memset(hs->hello_buf, 0, DSTOR_HELLO_LEN);
+	memcpy(hs->hello_buf, hs->buf, hs->hello_len);
 	hs->state = DSTOR_HS_S_CHECK;
 	dstor_hello_versions(hs->buf, &min, &max);
 	if (hs->hello_len != DSTOR_HELLO_LEN)

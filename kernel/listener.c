@@ -308,7 +308,7 @@ u16 dstor_listener_attach(struct dstor_session *s, const char *name)
 		perm = dstor_acl_check(&exp->acl, &s->peer);
 		if (!perm) {
 			dstor_stat_add(&exp->stats, DSTOR_STAT_ACL_DENIED, 1);
-			net_info_ratelimited("export %s: refused %pISc (not in its access list)\n",
+			net_info_ratelimited("export %s: refused %pISpc (not in its access list)\n",
 					     exp->name, &s->peer);
 			status = DSTOR_ST_DENIED;
 			break;
@@ -392,7 +392,7 @@ u16 dstor_listener_admit(struct dstor_session *s)
 	kfree(spare);
 	if (status == DSTOR_ST_LIMIT_EXPORT || status == DSTOR_ST_LIMIT_HOST) {
 		dstor_stat_add(&exp->stats, DSTOR_STAT_REFUSED, 1);
-		net_info_ratelimited("export %s: refused %pISc: %s session limit reached\n",
+		net_info_ratelimited("export %s: refused %pISpc: %s session limit reached\n",
 				     exp->name, &s->peer,
 				     status == DSTOR_ST_LIMIT_HOST ?
 				     "the per-host" : "the export's");

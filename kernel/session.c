@@ -105,12 +105,12 @@ static void session_failed(struct dstor_conn *c, int err)
 	if (READ_ONCE(s->state) == DSTOR_SESSION_SERVING && exp &&
 	    (err == -ETIMEDOUT || err == -EWOULDBLOCK)) {
 		dstor_stat_add(&exp->stats, DSTOR_STAT_REAPED, 1);
-		net_info_ratelimited("export %s: closed the session of %pISc: %s\n",
+		net_info_ratelimited("export %s: closed the session of %pISpc: %s\n",
 				     exp->name, &s->peer, err == -ETIMEDOUT ?
 				     "silent for longer than its keepalive allows" :
 				     "it stopped reading replies");
 	} else if (err == -EPROTO) {
-		net_warn_ratelimited("export %s: protocol error from %pISc; closing its connection\n",
+		net_warn_ratelimited("export %s: protocol error from %pISpc; closing its connection\n",
 				     exp ? exp->name : "-", &s->peer);
 	}
 	queue_work(dstor_ctrl_wq, &s->close_work);
@@ -119,7 +119,7 @@ static void session_failed(struct dstor_conn *c, int err)
 void dstor_session_auth_failed(struct dstor_session *s, const char *why)
 {
 	dstor_stat_add(&s->exp->stats, DSTOR_STAT_AUTH_FAILURES, 1);
-	net_warn_ratelimited("export %s: authentication failed from %pISc: %s\n",
+	net_warn_ratelimited("export %s: authentication failed from %pISpc: %s\n",
 			     s->exp->name, &s->peer, why);
 }
 
@@ -424,7 +424,7 @@ static void session_handshake(struct dstor_session *s)
 	if (hs->state == DSTOR_HS_S_HELLO) {
 		ret = dstor_hs_server_hello(hs);
 		if (ret < 0) {
-			net_warn_ratelimited("malformed hello from %pISc; connection closed\n",
+			net_warn_ratelimited("malformed hello from %pISpc; connection closed\n",
 					     &s->peer);
 			dstor_conn_fail(c, -ECONNABORTED);
 			return;

@@ -20,7 +20,7 @@ source "$(dirname "$0")/lib.sh"
 require_dstor
 require_cmd fio jq
 
-SECS=${STRESS_SECS:-60}
+SECS=${STRESS_SECS:-30}
 debug_kernel && SECS=${STRESS_SECS:-180}
 
 ktap_header
