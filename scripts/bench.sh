@@ -4,7 +4,9 @@
 # `make bench`: fio against a local ramdisk, dstor, nbd and NVMe/TCP in one
 # VM run (selftests/bench.sh); prints the table and dstor's ratios. Then, in
 # the same VM, multicast against sequential unicast copies for 1, 4 and 8
-# receivers (selftests/bench-mcast.sh).
+# receivers (selftests/bench-mcast.sh). Then, in a guest with more memory,
+# 10,000 connections (selftests/bench-conns.sh: BENCH_CONN_IMPORTS imports,
+# default 625, of BENCH_CONN_QUEUES connections, default 16).
 # BENCH_KVER picks the kernel (default: the newest installed), BENCH_RUNTIME
 # the seconds per fio job (default 8), BENCH_MC_MB the multicast export's
 # size in MiB (default 128), BENCH_MC_RATE its --rate (default 400M).
@@ -16,10 +18,15 @@ make --no-print-directory module KVER="$kver" >/dev/null
 make --no-print-directory tool >/dev/null
 # The kernel hands unknown NAME=VALUE parameters to /init as environment.
 append=''
-for v in BENCH_RUNTIME BENCH_MC_MB BENCH_MC_RATE; do
+for v in BENCH_RUNTIME BENCH_MC_MB BENCH_MC_RATE BENCH_CONN_IMPORTS BENCH_CONN_QUEUES; do
 	eval "x=\${$v:-}"
 	[ -n "$x" ] && append="$append $v=$x"
 done
-exec selftests/vm/run.sh ${append:+--append "$append"} --kernel "/boot/vmlinuz-$kver" --modules "$kver" \
+rc=0
+selftests/vm/run.sh ${append:+--append "$append"} --kernel "/boot/vmlinuz-$kver" --modules "$kver" \
 	--ko "build/kmod/$kver/dstor.ko" --tool build/tool/dstor \
-	--mem 3584 --extra "$(command -v openssl)" bench.sh bench-mcast.sh
+	--mem 3584 --extra "$(command -v openssl)" bench.sh bench-mcast.sh || rc=1
+selftests/vm/run.sh ${append:+--append "$append"} --kernel "/boot/vmlinuz-$kver" --modules "$kver" \
+	--ko "build/kmod/$kver/dstor.ko" --tool build/tool/dstor \
+	--mem 6144 bench-conns.sh || rc=1
+exit $rc

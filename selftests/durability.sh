@@ -48,7 +48,7 @@ for ((i = 1; i <= FSYNCS; i++)); do
 done
 
 ktap_header
-ktap_plan $((17 + ${#points[@]}))
+ktap_plan $((18 + ${#points[@]}))
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 
@@ -302,6 +302,24 @@ flushed() {
 	dd if="$cdev" of=/dev/null bs=64k count=4 iflag=direct status=none
 }
 ktap_check "a restart after the last write was flushed: the import resumes" flushed
+# A FLUSH on a session that became read-only (its grant changed from rw to
+# ro) after it wrote: its writes may still be in the cache, so the FLUSH
+# must reach the device all the same.
+ro_flush() {
+	local before after
+	dd if=/dev/urandom of="$cdev" bs=64k count=4 seek=16 oflag=direct status=none &&
+	in_ex dstor acl add durc "$IM_IP4/32" ro &&
+	dmsetup message "$DM2" 0 mark ro-before &&
+	dd if=/dev/null of="$cdev" count=0 conv=fsync,notrunc status=none &&
+	dmsetup message "$DM2" 0 mark ro-after &&
+	in_ex dstor acl del durc "$IM_IP4/32" || return 1
+	dstor-logreplay --log $LOG --points >"$state/ro-points" 2>&1
+	before=$(awk '$3 == "ro-before" { print $1 }' "$state/ro-points")
+	after=$(awk '$3 == "ro-after" { print $2 }' "$state/ro-points")
+	echo "mark ro-before at entry ${before:-?}; the last FLUSH or FUA before ro-after: ${after:-?}"
+	[ -n "$before" ] && [ -n "$after" ] && [ "$after" -gt "$before" ]
+}
+ktap_check "a FLUSH on a session made read-only reaches the device" ro_flush
 unflushed() {
 	dd if=/dev/urandom of="$cdev" bs=64k count=4 oflag=direct status=none &&
 	restart &&

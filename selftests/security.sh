@@ -18,7 +18,7 @@ require_dstor
 require_cmd fio jq
 
 ktap_header
-ktap_plan 42
+ktap_plan 43
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit 'kill $(jobs -p); dstor_down "$NS_IM" "$NS_EX"'
@@ -67,6 +67,17 @@ ktap_check "sequential 128k-512k over the sealed connection" \
 	fio --name=s --filename="$dev" --offset=16M --size=${MB}M --bsrange=128k-512k \
 	--rw=write --direct=1 --ioengine=libaio --iodepth=4 --verify=md5 --do_verify=1 \
 	--verify_fatal=1
+# O_DIRECT from huge pages: bios whose segments span many pages each.
+hugepages() {
+	echo 64 >/proc/sys/vm/nr_hugepages &&
+	[ "$(cat /proc/sys/vm/nr_hugepages)" -gt 0 ] &&
+	fio --name=h --filename="$dev" --offset=8M --size=8M --bsrange=64k-512k \
+		--rw=randwrite --direct=1 --ioengine=libaio --iodepth=4 --iomem=shmhuge \
+		--verify=crc32c --do_verify=1 --verify_fatal=1 >/tmp/sec-huge.out 2>&1 ||
+		{ tail -n 5 /tmp/sec-huge.out; return 1; }
+}
+ktap_check "sealed I/O from huge pages (multi-page segments) verifies" hugepages
+echo 0 >/proc/sys/vm/nr_hugepages
 same() {
 	[ "$(dd if="$dev" bs=1M count=32 iflag=direct status=none | sha256sum)" = \
 	  "$(dd if=/dev/ram0 bs=1M count=32 iflag=direct status=none | sha256sum)" ]
