@@ -20,6 +20,7 @@
 
 #include "compat.h"
 #include "conn.h"
+#include "dstor.h"
 #include "seal.h"
 #include "sock.h"
 #include "stats.h"
@@ -284,9 +285,7 @@ static int conn_send_plain(struct dstor_conn *c)
 		if (ret < 0)
 			return ret;
 		c->tx_hdr_off += ret;
-		return 1;
-	}
-	if (c->tx_pos.len) {
+	} else {
 		u32 left = c->tx_pos.len;
 
 		dstor_data_iter(&c->tx_pos, ITER_SOURCE, &it, &kv, left);
@@ -295,10 +294,16 @@ static int conn_send_plain(struct dstor_conn *c)
 		if (ret < 0)
 			return ret;
 		dstor_data_advance(&c->tx_pos, ret);
-		return 1;
 	}
-	c->tx_cur = NULL;
-	conn_tx_done(c, tx, 0);
+	/*
+	 * Handed back the moment its last byte is sent, before this io_work
+	 * can read anything: the owner learns it was sent before it can see
+	 * the reply.
+	 */
+	if (c->tx_hdr_off == DSTOR_HDR_LEN && !c->tx_pos.len) {
+		c->tx_cur = NULL;
+		conn_tx_done(c, tx, 0);
+	}
 	return 1;
 }
 
@@ -589,15 +594,11 @@ static int conn_recv_sealed(struct dstor_conn *c)
 			return 1;
 		c->rx_rec = NULL;
 		c->rx_left -= rec->n - DSTOR_TAG_LEN;
-		ret = dstor_seal_rx_open(rec, &c->rx_pos, c->rx_cur);
-		if (ret < 0) {
-			dstor_seal_rx_free(rec);
-			return ret;
-		}
+		/* Opened now (or refused now): accounted like the pool's. */
+		if (dstor_seal_rx_open(rec, &c->rx_pos, c->rx_cur))
+			conn_rec_opened(c, rec);
 		if (!c->rx_left)
 			c->rx_cur = NULL;
-		if (ret > 0)
-			conn_rec_opened(c, rec);
 		conn_rx_next(c);
 		return 1;
 	}
@@ -718,6 +719,7 @@ static struct dstor_conn *conn_alloc(struct socket *sock,
 	init_llist_head(&c->tx_llist);
 	c->rx_state = RX_HDR;
 	tcp_sock_set_nodelay(sock->sk);
+	atomic_inc(&dstor_live.conns);
 	return c;
 }
 
@@ -737,6 +739,8 @@ int dstor_conn_create(struct net *net, int family,
 		sock_release(sock);
 		return -ENOMEM;
 	}
+	/* Not connected yet: io_work waits for the connect to finish. */
+	set_bit(DSTOR_CONN_CONNECTING, &(*out)->flags);
 	return 0;
 }
 
@@ -781,7 +785,6 @@ int dstor_conn_connect(struct dstor_conn *c, struct sockaddr *addr, int len)
 {
 	int ret;
 
-	set_bit(DSTOR_CONN_CONNECTING, &c->flags);
 	ret = kernel_connect(c->sock, addr, len, O_NONBLOCK);
 	if (ret && ret != -EINPROGRESS)
 		return ret;
@@ -862,9 +865,14 @@ void dstor_conn_stop(struct dstor_conn *c)
 	write_unlock_bh(&sk->sk_callback_lock);
 	kernel_sock_shutdown(c->sock, SHUT_RDWR);
 	timer_delete_sync(&c->timer);
+	/*
+	 * io_work first: nothing can queue it again (every kick checks DEAD),
+	 * and once it is gone nothing hands the pool another record. Then the
+	 * pool's records: their completions only account frames now.
+	 */
+	cancel_work_sync(&c->io_work);
 	if (c->seal)
 		dstor_seal_flush(c->seal);
-	cancel_work_sync(&c->io_work);
 	if (c->rx_rec)
 		dstor_seal_rx_free(c->rx_rec);
 	c->rx_rec = NULL;
@@ -883,6 +891,7 @@ static void conn_release(struct kref *ref)
 	sock_release(c->sock);
 	dstor_seal_free(c->seal);
 	kfree(c);
+	atomic_dec(&dstor_live.conns);
 }
 
 void dstor_conn_put(struct dstor_conn *c)

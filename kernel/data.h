@@ -72,6 +72,9 @@ static inline void dstor_data_iter(struct dstor_data *d, unsigned int dir,
 				   u32 max)
 {
 	u32 n = min(d->len, max);
+	const struct bio_vec *bv;
+	unsigned long nr = 0;
+	u32 left;
 
 	if (!d->bio) {
 		kv->iov_base = d->buf;
@@ -83,9 +86,14 @@ static inline void dstor_data_iter(struct dstor_data *d, unsigned int dir,
 		return;
 	}
 	n = min(n, d->iter.bi_size);
-	iov_iter_bvec(it, dir, __bvec_iter_bvec(d->bio->bi_io_vec, d->iter),
-		      d->bio->bi_vcnt - d->iter.bi_idx,
-		      d->iter.bi_bvec_done + n);
+	bv = __bvec_iter_bvec(d->bio->bi_io_vec, d->iter);
+	/*
+	 * Count the vectors the n bytes span: bi_vcnt means nothing in a
+	 * cloned or split bio, which shares its parent's vector.
+	 */
+	for (left = d->iter.bi_bvec_done + n; left; nr++)
+		left -= min(left, bv[nr].bv_len);
+	iov_iter_bvec(it, dir, bv, nr, d->iter.bi_bvec_done + n);
 	iov_iter_advance(it, d->iter.bi_bvec_done);
 }
 

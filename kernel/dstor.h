@@ -19,10 +19,13 @@
 extern struct mutex dstor_cfg_mutex;
 
 /*
- * Work that may sleep but never waits on a socket: import controllers,
- * accepting, closing and freeing sessions.
+ * Work that may sleep but never waits on a socket: import controllers
+ * (dstor_ctrl_wq, in the reclaim path of the imports' writeback), and the
+ * exporter's accepting, closing and freeing sessions and building discard
+ * and write-zeroes bios (dstor_srv_wq).
  */
 extern struct workqueue_struct *dstor_ctrl_wq;
+extern struct workqueue_struct *dstor_srv_wq;
 
 /*
  * Live object counts: checked at module unload, where anything non-zero is

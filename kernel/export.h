@@ -85,6 +85,7 @@ struct dstor_listener {
 	void (*saved_data_ready)(struct sock *sk);
 	spinlock_t lock;		/* all below, and sessions' links */
 	bool closed;
+	struct completion *released;	/* the last export waits */
 	struct list_head exports;
 	struct list_head sessions;
 	unsigned int nr_pending;	/* sessions in their handshake */
@@ -113,7 +114,8 @@ struct dstor_session {
 	struct dstor_hs_server hs;
 	u8 state;			/* DSTOR_SESSION_* */
 	bool pending;			/* listener->lock: in nr_pending */
-	bool attached;			/* listener->lock */
+	bool attached;			/* listener->lock: in by_id */
+	bool counted;			/* listener->lock: in the limits */
 	bool closed;			/* listener->lock: off its lists */
 	bool read_only;			/* READ_ONCE: the ACL may change it */
 	bool want_ro;			/* the importer asked for read-only */
@@ -124,8 +126,6 @@ struct dstor_session {
 	struct sockaddr_storage peer;
 	struct dstor_key key;		/* the export's, taken at the hello */
 	atomic_t inflight;
-	atomic_t nr_preds;		/* sessions it replaces, still alive */
-	struct dstor_session *successor;	/* waits for this one to go */
 };
 
 extern struct list_head dstor_exports;
@@ -160,8 +160,7 @@ void dstor_listener_put(struct dstor_listener *l);
 bool dstor_listener_add_session(struct dstor_listener *l,
 				struct dstor_session *s);
 u16 dstor_listener_attach(struct dstor_session *s, const char *name);
-u16 dstor_listener_admit(struct dstor_session *s);
-unsigned int dstor_listener_supersede(struct dstor_session *s);
+u16 dstor_listener_admit(struct dstor_session *s, bool *wait);
 void dstor_listener_detach(struct dstor_session *s);
 struct dstor_session *dstor_listener_release(struct dstor_session *s);
 unsigned int dstor_export_max_sessions(const struct dstor_export *exp);

@@ -255,7 +255,7 @@ struct dstor_rx *dstor_hs_client_rx_hdr(struct dstor_hs_client *hs,
 	    hs->key.set)
 		len = DSTOR_CHALLENGE_LEN;
 	else if (h->op == DSTOR_OP_HELLO_REPLY && hs->state != HS_C_DONE)
-		len = h->payload;	/* 48 or, with a status, none */
+		len = h->payload;	/* checked against the status below */
 	else
 		return ERR_PTR(-EPROTO);
 	hs->rx_op = h->op;

@@ -131,6 +131,7 @@ static void pdu_send(struct dstor_conn *c, struct request *rq)
 	dstor_data_buf(&tx->data, NULL, 0);
 	if (h->op == DSTOR_OP_FLUSH)
 		pdu->flush_mark = atomic64_read(&pdu->q->imp->writes_done);
+	WRITE_ONCE(pdu->tx_busy, true);
 	if (h->op == DSTOR_OP_WRITE) {
 		h->payload = h->length;
 		if (rq->cmd_flags & REQ_FUA)
@@ -163,7 +164,11 @@ static blk_status_t dstor_queue_rq(struct blk_mq_hw_ctx *hctx,
 		spin_unlock(&q->lock);
 		return BLK_STS_IOERR;
 	}
-	WRITE_ONCE(pdu->gen, pdu->gen + 1);
+	/*
+	 * A generation of the queue, not of the tag: a flush borrows another
+	 * request's tag, and must not share its handles.
+	 */
+	WRITE_ONCE(pdu->gen, atomic_inc_return(&q->next_gen));
 	pdu->status = BLK_STS_OK;
 	pdu->expired = false;
 	atomic_set(&pdu->timeouts, 0);
@@ -215,9 +220,6 @@ static void dstor_complete_rq(struct request *rq)
 	struct dstor_pdu *pdu = blk_mq_rq_to_pdu(rq);
 	struct dstor_import *imp = pdu->q->imp;
 
-	if (pdu->status == BLK_STS_OK)
-		track_cache(imp, rq, pdu);
-
 	dstor_stat_add(&imp->stats, DSTOR_STAT_INFLIGHT, -1);
 	dstor_stats_count(&imp->stats, rq_to_op(rq), blk_rq_bytes(rq),
 			  pdu->status != BLK_STS_OK);
@@ -266,6 +268,10 @@ static enum blk_eh_timer_return dstor_timeout(struct request *rq)
 	if (q->conn)
 		dstor_conn_fail(q->conn, -ECANCELED);
 	spin_unlock(&q->lock);
+	/* Its reply may have come meanwhile: then it is being completed. */
+	state = atomic_read(&pdu->state);
+	if (state == DSTOR_PDU_DONE || state == DSTOR_PDU_IDLE)
+		return BLK_EH_DONE;
 	return BLK_EH_RESET_TIMER;
 }
 
@@ -299,12 +305,26 @@ struct dstor_rx *dstor_import_rx_reply(struct dstor_queue *q,
 		return NULL;
 	want = rq_to_op(rq) == DSTOR_OP_READ && h->status == DSTOR_ST_OK ?
 	       blk_rq_bytes(rq) : 0;
-	if (h->payload != want)
+	/* The reply echoes what was asked; anything else breaks the protocol. */
+	if (h->payload != want || h->offset != pdu->tx.hdr.offset ||
+	    h->length != pdu->tx.hdr.length)
+		return ERR_PTR(-EPROTO);
+	/*
+	 * Answered before we finished sending it: an exporter answers a
+	 * request only once it has all of it, so this one is lying. Its
+	 * pages are still being sent; it must not complete.
+	 */
+	if (READ_ONCE(pdu->tx_busy))
 		return ERR_PTR(-EPROTO);
 	/* Claim it before its pages are touched: a duplicate must not. */
 	if (atomic_cmpxchg(&pdu->state, DSTOR_PDU_INFLIGHT,
 			   DSTOR_PDU_RECEIVING) != DSTOR_PDU_INFLIGHT)
 		return NULL;
+	/* The tag may have started anew between the check and the claim. */
+	if (READ_ONCE(pdu->gen) != dstor_handle_gen(h->handle)) {
+		atomic_set(&pdu->state, DSTOR_PDU_INFLIGHT);
+		return NULL;
+	}
 	pdu->status = wire_to_blk_status(h->status);
 	if (want)
 		dstor_data_bio(&pdu->rx.data, rq->bio, rq->bio->bi_iter, want);
@@ -325,8 +345,20 @@ void dstor_import_reply_done(struct dstor_rx *rx)
 			       DSTOR_PDU_INFLIGHT);
 		return;
 	}
-	if (pdu_claim(rq, DSTOR_PDU_RECEIVING))
-		blk_mq_complete_request(rq);
+	if (!pdu_claim(rq, DSTOR_PDU_RECEIVING))
+		return;
+	/* Counted before the connection can be stopped: see queue_up(). */
+	if (pdu->status == BLK_STS_OK)
+		track_cache(pdu->q->imp, rq, pdu);
+	blk_mq_complete_request(rq);
+}
+
+/* A request's frame is sent, or dropped with its connection. */
+void dstor_import_tx_done(struct dstor_tx *tx)
+{
+	struct dstor_pdu *pdu = container_of(tx, struct dstor_pdu, tx);
+
+	WRITE_ONCE(pdu->tx_busy, false);
 }
 
 /* ---- losing and regaining a connection (from the controller) ---- */
@@ -633,7 +665,8 @@ int dstor_import_add(struct net *net, const struct dstor_import_cfg *cfg,
 	/* Connect every queue; the controller says when they are up. */
 	imp->adding = true;
 	dstor_ctrl_start(imp);
-	ret = wait_for_completion_killable(&imp->added);
+	/* A killed caller gets EINTR, not a restart: nothing is left. */
+	ret = wait_for_completion_killable(&imp->added) ? -EINTR : 0;
 	if (!ret && imp->add_why) {
 		dstor_why_extack(extack, imp->add_why);
 		ret = dstor_why_errno(imp->add_why);
@@ -723,7 +756,8 @@ void dstor_import_destroy_all(void)
 	mutex_lock(&dstor_cfg_mutex);
 	list_for_each_entry_safe(imp, tmp, &dstor_imports, entry) {
 		list_del(&imp->entry);
-		import_destroy(imp, true);
+		/* The module goes: its netlink family is gone already. */
+		import_destroy(imp, false);
 	}
 	mutex_unlock(&dstor_cfg_mutex);
 }

@@ -40,6 +40,7 @@ struct dstor_queue {
 	unsigned int qid;
 	spinlock_t lock;		/* conn, against queue_rq */
 	struct dstor_conn *conn;	/* live, or NULL: requests are held */
+	atomic_t next_gen;		/* handle generations, per queue */
 	/* The controller's own: */
 	struct dstor_conn *next;	/* connecting, in its handshake */
 	bool hs_done;			/* next finished its handshake */
@@ -47,6 +48,7 @@ struct dstor_queue {
 	unsigned long retry_at;		/* jiffies of the next connect */
 	unsigned int backoff;		/* seconds */
 	enum dstor_why last_why;	/* of the last failed reconnect */
+	u32 ka_told;			/* keepalive the live conn's HELLO said */
 	bool was_up;
 };
 
@@ -55,7 +57,8 @@ struct dstor_pdu {
 	struct dstor_queue *q;
 	struct dstor_tx tx;
 	struct dstor_rx rx;
-	u32 gen;			/* handle generation of this tag */
+	u32 gen;			/* handle generation of this start */
+	bool tx_busy;			/* its frame is queued or being sent */
 	atomic_t state;			/* DSTOR_PDU_* */
 	atomic_t timeouts;		/* timeouts seen by this request */
 	bool expired;			/* out of retries: fail, do not resend */
@@ -158,6 +161,7 @@ void dstor_import_exit(void);
 struct dstor_rx *dstor_import_rx_reply(struct dstor_queue *q,
 				       const struct dstor_hdr *h);
 void dstor_import_reply_done(struct dstor_rx *rx);
+void dstor_import_tx_done(struct dstor_tx *tx);
 void dstor_import_park(struct dstor_queue *q);
 void dstor_import_resend(struct dstor_queue *q);
 void dstor_import_set_failed(struct dstor_import *imp, enum dstor_why why);

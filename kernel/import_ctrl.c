@@ -78,7 +78,14 @@ static void queue_rx_done(struct dstor_conn *c, struct dstor_rx *rx)
 
 static void queue_tx_done(struct dstor_conn *c, struct dstor_tx *tx, int err)
 {
-	/* Requests complete by their replies or are parked and resent. */
+	struct dstor_queue *q = c->owner;
+
+	/*
+	 * A request's frame is off our hands: its reply may now complete it
+	 * (requests complete by their replies, or are parked and resent).
+	 */
+	if (tx != &q->hs.tx_hello && tx != &q->hs.tx_response)
+		dstor_import_tx_done(tx);
 }
 
 static void queue_failed(struct dstor_conn *c, int err)
@@ -217,7 +224,12 @@ static enum dstor_why queue_check(struct dstor_import *imp,
 static void queue_set_timers(struct dstor_queue *q, struct dstor_conn *c)
 {
 	struct dstor_timers *t = &q->imp->timers;
-	unsigned long ka = READ_ONCE(t->keepalive) * HZ;
+	/*
+	 * The exporter reaps a session silent for longer than the keepalive
+	 * its HELLO announced (plus dead-after): a longer one takes effect
+	 * at the next connection.
+	 */
+	unsigned long ka = min(READ_ONCE(t->keepalive), q->ka_told) * HZ;
 	unsigned long dead = READ_ONCE(t->dead_after) * HZ;
 
 	if (c->keepalive == ka && c->dead_after == dead && !c->deadline)
@@ -226,6 +238,49 @@ static void queue_set_timers(struct dstor_queue *q, struct dstor_conn *c)
 	WRITE_ONCE(c->keepalive, ka);
 	WRITE_ONCE(c->dead_after, dead);
 	dstor_conn_timer(c);
+}
+
+/* The live connection failed: stop it and park its requests. */
+static void queue_down(struct dstor_queue *q)
+{
+	struct dstor_import *imp = q->imp;
+	struct dstor_conn *c = q->conn;
+	int err = READ_ONCE(c->err);
+	enum dstor_why why = err == -ECANCELED ? DSTOR_WHY_TIMEDOUT :
+			     dstor_why_conn(err);
+
+	spin_lock(&q->lock);
+	q->conn = NULL;
+	spin_unlock(&q->lock);
+	dstor_conn_stop(c);
+	dstor_conn_put(c);
+	dstor_import_park(q);
+	if (imp->adding) {
+		imp->add_why = why;
+		return;
+	}
+	WRITE_ONCE(imp->why, why);
+	pr_warn("%s: connection %u to the exporter lost (%s); reconnecting\n",
+		imp->label, q->qid, dstor_why_text(why));
+	dstor_netlink_event(imp, DSTOR_EVENT_LINK_LOST, q->qid);
+	q->backoff = 0;
+	q->retry_at = jiffies;
+}
+
+/* Every other queue's live connection ends: its export went away. */
+static void queue_down_others(struct dstor_queue *q)
+{
+	struct dstor_import *imp = q->imp;
+	unsigned int i;
+
+	for (i = 0; i < imp->nr_queues; i++) {
+		struct dstor_queue *o = &imp->queues[i];
+
+		if (o == q || !o->conn)
+			continue;
+		dstor_conn_fail(o->conn, -ECONNRESET);
+		queue_down(o);
+	}
 }
 
 /* The new connection finished its handshake: make it the live one. */
@@ -261,8 +316,13 @@ static void queue_up(struct dstor_queue *q)
 			 * what its volatile cache held is gone. If a write
 			 * completed since the last completed FLUSH, it may be,
 			 * after it was acknowledged: that must not pass
-			 * silently.
+			 * silently. The other queues still talk to the old
+			 * incarnation: take them down first, so no reply
+			 * still in their sockets completes a write after the
+			 * counters are read (their requests are resent to
+			 * the new one).
 			 */
+			queue_down_others(q);
 			if ((imp->info.flags & DSTOR_EXP_FLUSH) &&
 			    atomic64_read(&imp->writes_done) >
 			    atomic64_read(&imp->writes_flushed)) {
@@ -276,6 +336,7 @@ static void queue_up(struct dstor_queue *q)
 		}
 	}
 	q->next = NULL;
+	q->ka_told = q->hs.hello.keepalive;
 	imp->cipher = q->hs.cipher;
 	dstor_hs_client_wipe(&q->hs);
 	queue_set_timers(q, c);
@@ -295,33 +356,6 @@ static void queue_up(struct dstor_queue *q)
 		clear_bit(DSTOR_IMP_FAILED, &imp->state_bits);
 	}
 	dstor_netlink_event(imp, DSTOR_EVENT_RECONNECTED, q->qid);
-}
-
-/* The live connection failed: stop it and park its requests. */
-static void queue_down(struct dstor_queue *q)
-{
-	struct dstor_import *imp = q->imp;
-	struct dstor_conn *c = q->conn;
-	int err = READ_ONCE(c->err);
-	enum dstor_why why = err == -ECANCELED ? DSTOR_WHY_TIMEDOUT :
-			     dstor_why_conn(err);
-
-	spin_lock(&q->lock);
-	q->conn = NULL;
-	spin_unlock(&q->lock);
-	dstor_conn_stop(c);
-	dstor_conn_put(c);
-	dstor_import_park(q);
-	if (imp->adding) {
-		imp->add_why = why;
-		return;
-	}
-	WRITE_ONCE(imp->why, why);
-	pr_warn("%s: connection %u to the exporter lost (%s); reconnecting\n",
-		imp->label, q->qid, dstor_why_text(why));
-	dstor_netlink_event(imp, DSTOR_EVENT_LINK_LOST, q->qid);
-	q->backoff = 0;
-	q->retry_at = jiffies;
 }
 
 static bool hs_done(struct dstor_queue *q)

@@ -79,7 +79,7 @@ static void listener_data_ready(struct sock *sk)
 	l = sk->sk_user_data;
 	/* Accepted sockets inherit this callback until their session starts. */
 	if (l && sk->sk_state == TCP_LISTEN)
-		queue_work(dstor_ctrl_wq, &l->accept_work);
+		queue_work(dstor_srv_wq, &l->accept_work);
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
@@ -98,7 +98,7 @@ static void listener_accept_work(struct work_struct *work)
 			return;	/* -EAGAIN: the backlog is empty */
 		dstor_session_new(l, sock);
 	}
-	queue_work(dstor_ctrl_wq, &l->accept_work);	/* yield */
+	queue_work(dstor_srv_wq, &l->accept_work);	/* yield */
 }
 
 static int listener_open(struct dstor_listener *l,
@@ -127,6 +127,8 @@ static int listener_open(struct dstor_listener *l,
 			NL_SET_ERR_MSG_MOD(extack, "cannot bind the listen address");
 		goto err;
 	}
+	/* Set before any accept_work can run. */
+	l->sock = sock;
 	write_lock_bh(&sk->sk_callback_lock);
 	l->saved_data_ready = sk->sk_data_ready;
 	sk->sk_user_data = l;
@@ -137,9 +139,9 @@ static int listener_open(struct dstor_listener *l,
 		NL_SET_ERR_MSG_MOD(extack, "cannot listen on the address");
 		goto err;
 	}
-	l->sock = sock;
 	return 0;
 err:
+	l->sock = NULL;
 	sock_release(sock);
 	return ret;
 }
@@ -203,7 +205,7 @@ struct dstor_listener *dstor_listener_get(struct net *net,
 	atomic_inc(&dstor_live.listeners);
 	list_add_tail(&l->entry, &dstor_listeners);
 	/* Connections may have come in before the callback was set. */
-	queue_work(dstor_ctrl_wq, &l->accept_work);
+	queue_work(dstor_srv_wq, &l->accept_work);
 	return l;
 }
 
@@ -211,9 +213,12 @@ static void listener_release(struct kref *ref)
 {
 	struct dstor_listener *l = container_of(ref, struct dstor_listener,
 						ref);
+	struct completion *released = l->released;
 
 	kfree(l);
 	atomic_dec(&dstor_live.listeners);
+	if (released)
+		complete(released);
 }
 
 void dstor_listener_put(struct dstor_listener *l)
@@ -236,6 +241,7 @@ void dstor_listener_add_export(struct dstor_listener *l,
 void dstor_listener_del_export(struct dstor_listener *l,
 			       struct dstor_export *exp)
 {
+	DECLARE_COMPLETION_ONSTACK(released);
 	struct dstor_session *s;
 	bool last;
 
@@ -250,9 +256,19 @@ void dstor_listener_del_export(struct dstor_listener *l,
 	if (last)
 		l->closed = true;
 	spin_unlock(&l->lock);
-	if (last)
-		listener_close(l);
+	if (!last) {
+		dstor_listener_put(l);
+		return;
+	}
+	/*
+	 * The last export: stop accepting, and wait until every session the
+	 * listener accepted is freed, its socket released (kernel sockets do
+	 * not hold their namespace, which may be going away).
+	 */
+	listener_close(l);
+	l->released = &released;
 	dstor_listener_put(l);
+	wait_for_completion(&released);
 }
 
 /* Read-only for this peer? */
@@ -352,22 +368,62 @@ static u32 id_key(u64 id, u16 queue)
 	return (u32)(id ^ (id >> 32)) ^ queue;
 }
 
+static bool same_conn(const struct dstor_session *a,
+		      const struct dstor_session *b)
+{
+	return a != b && a->exp == b->exp && a->id == b->id &&
+	       a->queue == b->queue;
+}
+
+/* @s no longer counts against the limits; the listener's lock held. */
+static void uncount(struct dstor_session *s)
+{
+	struct dstor_host *host = s->host;
+
+	if (!s->counted)
+		return;
+	s->counted = false;
+	s->exp->nr_sessions--;
+	if (!--host->nr) {
+		hash_del(&host->node);
+		kfree(host);
+	}
+	s->host = NULL;
+}
+
 /*
  * The importer is who it says (its key proven, if the export has one):
- * admit the session within the limits. Returns the HELLO_REPLY status.
+ * admit the session within the limits. Older sessions of the same importer
+ * connection are ended first and no longer count, so a reconnecting
+ * importer is never refused for the connection it replaces. With
+ * DSTOR_ST_OK, *wait says whether they are still there: the session then
+ * serves only when the last of them is freed (dstor_listener_release).
+ * Returns the HELLO_REPLY status.
  */
-u16 dstor_listener_admit(struct dstor_session *s)
+u16 dstor_listener_admit(struct dstor_session *s, bool *wait)
 {
 	struct dstor_host *host, *spare = kzalloc(sizeof(*spare), GFP_NOIO);
 	struct dstor_listener *l = s->listener;
 	struct dstor_export *exp = s->exp;
+	struct dstor_session *o;
 	u16 status = DSTOR_ST_OK;
+	unsigned int n = 0;
 
+	*wait = false;
 	spin_lock(&l->lock);
-	host = host_find(l, &s->peer);
 	if (exp->dead || s->closed) {
 		status = DSTOR_ST_NOEXPORT;
-	} else if (exp->nr_sessions >= dstor_export_max_sessions(exp)) {
+		goto out;
+	}
+	hash_for_each_possible(l->by_id, o, id_node, id_key(s->id, s->queue)) {
+		if (!same_conn(o, s))
+			continue;
+		dstor_session_kill(o);
+		uncount(o);
+		n++;
+	}
+	host = host_find(l, &s->peer);
+	if (exp->nr_sessions >= dstor_export_max_sessions(exp)) {
 		status = DSTOR_ST_LIMIT_EXPORT;
 	} else if ((host ? host->nr : 0) >= READ_ONCE(dstor_max_host_sessions)) {
 		status = DSTOR_ST_LIMIT_HOST;
@@ -383,11 +439,16 @@ u16 dstor_listener_admit(struct dstor_session *s)
 		host->nr++;
 		s->host = host;
 		exp->nr_sessions++;
+		s->counted = true;
 		s->attached = true;
 		s->pending = false;
 		l->nr_pending--;
 		hash_add(l->by_id, &s->id_node, id_key(s->id, s->queue));
+		if (n)
+			s->state = DSTOR_SESSION_DRAINING;
+		*wait = n;
 	}
+out:
 	spin_unlock(&l->lock);
 	kfree(spare);
 	if (status == DSTOR_ST_LIMIT_EXPORT || status == DSTOR_ST_LIMIT_HOST) {
@@ -400,41 +461,10 @@ u16 dstor_listener_admit(struct dstor_session *s)
 	return status;
 }
 
-static bool same_conn(const struct dstor_session *a,
-		      const struct dstor_session *b)
-{
-	return a != b && a->exp == b->exp && a->id == b->id &&
-	       a->queue == b->queue;
-}
-
-/*
- * End the older sessions of the same importer connection. Returns how
- * many are still there; with none, the session may serve at once.
- */
-unsigned int dstor_listener_supersede(struct dstor_session *s)
-{
-	struct dstor_listener *l = s->listener;
-	struct dstor_session *o;
-	unsigned int n = 0;
-
-	spin_lock(&l->lock);
-	hash_for_each_possible(l->by_id, o, id_node, id_key(s->id, s->queue)) {
-		if (!same_conn(o, s))
-			continue;
-		dstor_session_kill(o);
-		n++;
-	}
-	if (n)
-		s->state = DSTOR_SESSION_DRAINING;
-	spin_unlock(&l->lock);
-	return n;
-}
-
 /* The session is closed: it no longer counts, and takes nothing new. */
 void dstor_listener_detach(struct dstor_session *s)
 {
 	struct dstor_listener *l = s->listener;
-	struct dstor_host *host = s->host;
 
 	spin_lock(&l->lock);
 	s->closed = true;
@@ -442,14 +472,7 @@ void dstor_listener_detach(struct dstor_session *s)
 	if (s->pending)
 		l->nr_pending--;
 	s->pending = false;
-	if (s->attached) {
-		s->exp->nr_sessions--;
-		if (!--host->nr) {
-			hash_del(&host->node);
-			kfree(host);
-		}
-		s->host = NULL;
-	}
+	uncount(s);
 	spin_unlock(&l->lock);
 }
 
@@ -477,10 +500,11 @@ struct dstor_session *dstor_listener_release(struct dstor_session *s)
 	}
 	if (n != 1)
 		next = NULL;	/* others are still on their way out */
-	if (next) {
+	/* A successor closed meanwhile, or being freed, serves nothing. */
+	if (next && (next->closed || !kref_get_unless_zero(&next->ref)))
+		next = NULL;
+	if (next)
 		next->state = DSTOR_SESSION_SERVING;
-		kref_get(&next->ref);
-	}
 	spin_unlock(&l->lock);
 	return next;
 }

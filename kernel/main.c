@@ -20,6 +20,7 @@
 /* Serialises configuration; see dstor.h. */
 DEFINE_MUTEX(dstor_cfg_mutex);
 struct workqueue_struct *dstor_ctrl_wq;
+struct workqueue_struct *dstor_srv_wq;
 struct dstor_leak_counts dstor_live;
 
 static void dstor_check_leaks(void)
@@ -54,9 +55,12 @@ static int __init dstor_init(void)
 					WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	if (!dstor_ctrl_wq)
 		goto err_conn;
+	dstor_srv_wq = alloc_workqueue("dstor_srv", WQ_UNBOUND, 0);
+	if (!dstor_srv_wq)
+		goto err_ctrl;
 	ret = dstor_seal_init();
 	if (ret)
-		goto err_ctrl;
+		goto err_srv;
 	ret = dstor_session_init();
 	if (ret)
 		goto err_seal;
@@ -86,6 +90,8 @@ err_session:
 	dstor_session_exit();
 err_seal:
 	dstor_seal_exit();
+err_srv:
+	destroy_workqueue(dstor_srv_wq);
 err_ctrl:
 	destroy_workqueue(dstor_ctrl_wq);
 err_conn:
@@ -105,6 +111,7 @@ static void __exit dstor_exit(void)
 	dstor_mcast_exit();
 
 	/* Sessions free themselves from work items: let them finish. */
+	destroy_workqueue(dstor_srv_wq);
 	destroy_workqueue(dstor_ctrl_wq);
 	dstor_export_exit();
 	dstor_session_exit();

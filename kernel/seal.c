@@ -92,13 +92,16 @@ static void rec_work(struct work_struct *work)
 	atomic_dec(&dstor_crypto_queued);
 }
 
-/* Seal or open @rec now (1, or an error) or on the pool (0). */
+/*
+ * Seal or open @rec now (1: done, its result in rec->err) or on the pool
+ * (0: sl->done follows).
+ */
 static int rec_submit(struct dstor_rec *rec)
 {
 	if (rec->n - DSTOR_TAG_LEN <= DSTOR_SEAL_INLINE) {
 		rec->err = rec_run(rec);
 		rec->state = DSTOR_REC_READY;
-		return rec->err ? rec->err : 1;
+		return 1;
 	}
 	rec->state = DSTOR_REC_CRYPT;
 	atomic_inc(&dstor_crypto_queued);
@@ -158,7 +161,8 @@ void dstor_seal_tx_hdr(struct dstor_rec *rec, const struct dstor_hdr *h)
 
 /*
  * A payload record of the next @len bytes of @pos (advanced): 1 when
- * sealed already, 0 when on the pool (sl->done follows), or an error.
+ * done already (its result in rec->err: the sender fails the connection
+ * on it), 0 when on the pool (sl->done follows).
  */
 int dstor_seal_tx_data(struct dstor_rec *rec, struct dstor_data *pos,
 		       u32 len)
@@ -168,9 +172,9 @@ int dstor_seal_tx_data(struct dstor_rec *rec, struct dstor_data *pos,
 	rec_tx_start(rec, len);
 	ret = rec_data_sg(rec, pos, len);
 	if (ret) {
-		rec->state = DSTOR_REC_READY;
 		rec->err = ret;
-		return ret;
+		rec->state = DSTOR_REC_READY;
+		return 1;
 	}
 	return rec_submit(rec);
 }
@@ -272,8 +276,8 @@ void dstor_seal_rx_iter(struct dstor_rec *rec, u32 off, struct iov_iter *it)
 
 /*
  * All of @rec has arrived: open it into the next bytes of @pos (advanced;
- * dropped data opens in place) for @frame. 1 when opened already, 0 when
- * on the pool (sl->done follows), or an error.
+ * dropped data opens in place) for @frame. 1 when done already, opened or
+ * refused (rec->err), 0 when on the pool (sl->done follows).
  */
 int dstor_seal_rx_open(struct dstor_rec *rec, struct dstor_data *pos,
 		       void *frame)
@@ -286,8 +290,11 @@ int dstor_seal_rx_open(struct dstor_rec *rec, struct dstor_data *pos,
 	rec->in_place = dstor_data_dropped(pos);
 	if (!rec->in_place) {
 		ret = rec_data_sg(rec, pos, len);
-		if (ret)
-			return ret;
+		if (ret) {
+			rec->err = ret;
+			rec->state = DSTOR_REC_READY;
+			return 1;
+		}
 	} else {
 		dstor_data_advance(pos, len);
 	}

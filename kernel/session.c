@@ -36,6 +36,8 @@ struct dstor_srv_req {
 	struct dstor_session *s;
 	struct dstor_tx tx;
 	struct dstor_rx rx;
+	struct work_struct work;	/* DISCARD and WRITE_ZEROES */
+	u8 flags;
 	u64 handle;
 	u64 offset;
 	u32 length;
@@ -72,7 +74,7 @@ static void session_release(struct kref *ref)
 	struct dstor_session *s = container_of(ref, struct dstor_session, ref);
 
 	/* Any context: the socket is released from a work item. */
-	queue_work(dstor_ctrl_wq, &s->free_work);
+	queue_work(dstor_srv_wq, &s->free_work);
 }
 
 void dstor_session_put(struct dstor_session *s)
@@ -113,7 +115,7 @@ static void session_failed(struct dstor_conn *c, int err)
 		net_warn_ratelimited("export %s: protocol error from %pISpc; closing its connection\n",
 				     exp ? exp->name : "-", &s->peer);
 	}
-	queue_work(dstor_ctrl_wq, &s->close_work);
+	queue_work(dstor_srv_wq, &s->close_work);
 }
 
 void dstor_session_auth_failed(struct dstor_session *s, const char *why)
@@ -202,10 +204,17 @@ static void req_range_end_io(struct bio *bio)
 	req_reply(req);
 }
 
-/* DISCARD and WRITE_ZEROES, as bios of their own, without waiting. */
-static void req_range(struct dstor_srv_req *req, u8 flags)
+/*
+ * DISCARD and WRITE_ZEROES, as bios of their own. Building them may wait
+ * for memory (many bios for a large range), so it runs on dstor_srv_wq,
+ * not in the connection's io_work; nothing waits for the bios.
+ */
+static void req_range_work(struct work_struct *work)
 {
+	struct dstor_srv_req *req = container_of(work, struct dstor_srv_req,
+						 work);
 	struct block_device *bdev = req->s->exp->bdev.bdev;
+	u8 flags = req->flags;
 	sector_t sector = req->offset >> SECTOR_SHIFT;
 	sector_t nr = req->length >> SECTOR_SHIFT;
 	struct bio *bio = NULL;
@@ -234,12 +243,19 @@ static struct dstor_srv_req *req_alloc(struct dstor_session *s,
 	struct dstor_srv_req *req;
 	struct bio *bio;
 
-	/* From the bioset: waits for bios to complete, never fails. */
-	bio = bio_alloc_bioset(s->exp->bdev.bdev, nr_vecs, opf, GFP_NOIO,
-			       &dstor_srv_bioset);
+	/*
+	 * Never waits: the bioset's reserve is freed only as replies go out,
+	 * so waiting here could wait on a peer that does not read. Without
+	 * memory the connection asks again soon.
+	 */
+	bio = bio_alloc_bioset(s->exp->bdev.bdev, nr_vecs, opf,
+			       GFP_NOWAIT | __GFP_NOWARN, &dstor_srv_bioset);
+	if (!bio)
+		return NULL;
 	req = container_of(bio, struct dstor_srv_req, bio);
 	req->s = s;
 	req->handle = h->handle;
+	req->flags = h->flags;
 	req->tx.plain = false;
 	req->offset = h->offset;
 	req->length = h->length;
@@ -257,7 +273,7 @@ static struct dstor_srv_req *req_alloc(struct dstor_session *s,
 static int req_add_pages(struct dstor_srv_req *req, u32 len)
 {
 	while (len) {
-		struct page *page = alloc_page(GFP_NOIO | __GFP_NOWARN);
+		struct page *page = alloc_page(GFP_NOWAIT | __GFP_NOWARN);
 		u32 n = min_t(u32, len, PAGE_SIZE);
 
 		if (!page)
@@ -307,7 +323,8 @@ static struct dstor_rx *session_request(struct dstor_session *s,
 			nr_vecs = DIV_ROUND_UP(h->length, PAGE_SIZE);
 			break;
 		case DSTOR_OP_WRITE:
-			opf = REQ_OP_WRITE;
+			/* An importer waits for it: not background writeback. */
+			opf = REQ_OP_WRITE | REQ_SYNC | REQ_IDLE;
 			if (h->flags & DSTOR_RQ_FUA)
 				opf |= REQ_FUA;
 			if (h->flags & DSTOR_RQ_PREFLUSH)
@@ -315,21 +332,30 @@ static struct dstor_rx *session_request(struct dstor_session *s,
 			nr_vecs = DIV_ROUND_UP(h->length, PAGE_SIZE);
 			break;
 		case DSTOR_OP_FLUSH:
-			opf = REQ_OP_WRITE | REQ_PREFLUSH;
+			opf = REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC;
 			break;
 		}
 	}
 	req = req_alloc(s, h, nr_vecs, opf);
+	if (!req)
+		return ERR_PTR(-ENOMEM);	/* asked again soon */
 	if (h->op == DSTOR_OP_PING) {
 		/* Answered at once, with the ping's handle. */
 		req_reply(req);
 		return NULL;
 	}
 	if (status != DSTOR_ST_OK) {
-		/* A refused write's data is read and dropped. */
 		req->status = status;
-		req_reply(req);
-		return NULL;
+		if (!h->payload) {
+			req_reply(req);
+			return NULL;
+		}
+		/*
+		 * A refused write is answered once its data has arrived (and
+		 * been dropped): the importer is sending it until then.
+		 */
+		dstor_data_buf(&req->rx.data, NULL, h->payload);
+		return &req->rx;
 	}
 	if (nr_vecs && req_add_pages(req, h->length)) {
 		req_free(req);
@@ -342,7 +368,8 @@ static struct dstor_rx *session_request(struct dstor_session *s,
 		return &req->rx;
 	case DSTOR_OP_DISCARD:
 	case DSTOR_OP_WRITE_ZEROES:
-		req_range(req, h->flags);
+		INIT_WORK(&req->work, req_range_work);
+		queue_work(dstor_srv_wq, &req->work);
 		return NULL;
 	default:		/* READ, FLUSH */
 		submit_bio(&req->bio);
@@ -418,6 +445,7 @@ static void session_handshake(struct dstor_session *s)
 {
 	struct dstor_hs_server *hs = &s->hs;
 	struct dstor_conn *c = s->conn;
+	bool wait;
 	u16 status;
 	int ret;
 
@@ -449,13 +477,13 @@ static void session_handshake(struct dstor_session *s)
 			return;
 		}
 	}
-	status = dstor_listener_admit(s);
+	status = dstor_listener_admit(s, &wait);
 	if (status) {
 		session_refuse(s, status);
 		return;
 	}
 	WRITE_ONCE(c->stats, &s->exp->stats);
-	if (!dstor_listener_supersede(s))
+	if (!wait)
 		dstor_session_serve(s);
 }
 
@@ -490,6 +518,10 @@ static void session_rx_done(struct dstor_conn *c, struct dstor_rx *rx)
 	if (rx->err) {
 		/* Never submit a write that did not arrive whole. */
 		req_free(req);
+		return;
+	}
+	if (req->status != DSTOR_ST_OK) {
+		req_reply(req);		/* a refused write, all of it read */
 		return;
 	}
 	submit_bio(&req->bio);
