@@ -66,7 +66,11 @@ static inline int ref_known_err(int ret)
 	return ret < 0 && ret >= -DSTOR_EPROTO_SIZE;
 }
 
-/* The header rules of proto.h, spelled out field by field. */
+/*
+ * The header rules of protocol version 2 (proto.h, Documentation/protocol.md),
+ * spelled out field by field with the numbers of the specification rather
+ * than proto.h's constants.
+ */
 static inline int ref_hdr_ok(const u8 *b)
 {
 	u8 op = b[4], flags = b[5];
@@ -77,14 +81,19 @@ static inline int ref_hdr_ok(const u8 *b)
 
 	if (b[0] != 'D' || b[1] != 'S' || b[2] != 'T' || b[3] != 'R')
 		return 0;
-	if (op < DSTOR_OP_HELLO || op > DSTOR_OP_AUTH_RESPONSE)
+	/* Ops 1 (HELLO) .. 12 (AUTH_RESPONSE). */
+	if (op < 1 || op > 12)
 		return 0;
 	if (op == DSTOR_OP_REPLY) {
-		if (status > DSTOR_ST_NOSPC)
+		/* Data statuses: OK 0, IOERR 1 .. NOSPC 5. */
+		if (status > 5)
 			return 0;
 	} else if (op == DSTOR_OP_HELLO_REPLY) {
-		if (status && (status < DSTOR_ST_NOEXPORT ||
-			       status > DSTOR_ST_AUTH))
+		/*
+		 * Hello statuses: OK 0, NOEXPORT 6, DENIED 7, VERSION 8,
+		 * BUSY 9, AUTH 10, LIMIT_EXPORT 11, LIMIT_HOST 12.
+		 */
+		if (status && (status < 6 || status > 12))
 			return 0;
 	} else if (status) {
 		return 0;
@@ -98,9 +107,11 @@ static inline int ref_hdr_ok(const u8 *b)
 
 	switch (op) {
 	case DSTOR_OP_HELLO:
-		return !offset && !length && payload == 120;
+		/* 128 bytes; a version 1 importer's 120 is read too. */
+		return !offset && !length && (payload == 128 || payload == 120);
 	case DSTOR_OP_HELLO_REPLY:
-		return !offset && !length && payload == (status ? 0U : 32U);
+		/* 56 bytes with OK, nothing with a refusal. */
+		return !offset && !length && payload == (status ? 0U : 56U);
 	case DSTOR_OP_AUTH_CHALLENGE:
 		return !offset && !length && payload == 68;
 	case DSTOR_OP_AUTH_RESPONSE:
@@ -121,18 +132,37 @@ static inline int ref_hdr_ok(const u8 *b)
 	}
 }
 
-/* HELLO payload rules. */
-static inline int ref_hello_ok(const u8 *b)
+/*
+ * The version fields of a HELLO of either length (the first 4 bytes of
+ * version 1's 120 and version 2's 128) are well formed: version_min at
+ * least 1 and not above version_max.
+ */
+static inline int ref_hello_versions_ok(const u8 *b)
 {
 	u32 vmin = ref_be(b, 2), vmax = ref_be(b + 2, 2);
+
+	return vmin >= 1 && vmin <= vmax;
+}
+
+/*
+ * Every rule of a version 2 HELLO payload (128 bytes) but the version
+ * fields: reserved 21..23 and 124..127 zero, flags READ_ONLY 1 and AUTH 2
+ * only, 1..16 queues and queue below nr_queues, a name of 1..63 bytes,
+ * NUL-terminated and NUL-padded, ciphers (1 << 1 and 1 << 2 only) exactly
+ * with AUTH, and the timers: keepalive at 120 and dead_after at 122 both 0
+ * or both set, dead_after above keepalive and at most 3600.
+ */
+static inline int ref_hello_rest_ok(const u8 *b)
+{
 	u32 flags = ref_be(b + 4, 4);
 	u32 queue = ref_be(b + 16, 2), nrq = ref_be(b + 18, 2);
+	u32 keepalive = ref_be(b + 120, 2), dead_after = ref_be(b + 122, 2);
 	u8 ciphers = b[20];
 	int n = 0;
 
 	if (b[21] || b[22] || b[23])
 		return 0;
-	if (vmin < 1 || vmin > vmax)
+	if (b[124] || b[125] || b[126] || b[127])
 		return 0;
 	if (flags & ~3U)
 		return 0;
@@ -149,10 +179,26 @@ static inline int ref_hello_ok(const u8 *b)
 		return 0;
 	if (ciphers & ~((1U << 1) | (1U << 2)))
 		return 0;
+	if (keepalive || dead_after) {
+		if (!keepalive || !dead_after)
+			return 0;
+		if (dead_after <= keepalive || dead_after > 3600)
+			return 0;
+	}
 	return 1;
 }
 
-/* HELLO_REPLY payload rules. */
+/* HELLO payload rules (version 2, 128 bytes). */
+static inline int ref_hello_ok(const u8 *b)
+{
+	return ref_hello_versions_ok(b) && ref_hello_rest_ok(b);
+}
+
+/*
+ * HELLO_REPLY payload rules (version 2, 56 bytes). The reply carries the
+ * one version the exporter speaks, 2; uuid (32..47) and incarnation
+ * (48..55) are opaque: any value is valid.
+ */
 static inline int ref_hello_reply_ok(const u8 *b)
 {
 	u32 version = ref_be(b, 2), reserved = ref_be(b + 2, 2);
@@ -161,7 +207,7 @@ static inline int ref_hello_reply_ok(const u8 *b)
 	u32 lbs = ref_be(b + 16, 4), pbs = ref_be(b + 20, 4);
 	u32 max_io = ref_be(b + 24, 4), max_range = ref_be(b + 28, 4);
 
-	if (reserved || version != 1 || (flags & ~0x3fU))
+	if (reserved || version != 2 || (flags & ~0x3fU))
 		return 0;
 	if (!ref_pow2(lbs) || lbs < 512 || lbs > 4096)
 		return 0;
@@ -176,6 +222,25 @@ static inline int ref_hello_reply_ok(const u8 *b)
 	if (!max_range && (flags & (8 | 16)))
 		return 0;
 	return 1;
+}
+
+/*
+ * Sealed records (version 2): a frame is one header record, n = 32 + 16,
+ * then its payload in records of 16384 plaintext bytes each, the last one
+ * shorter, each n = chunk + 16. The n of the next record, given the bytes
+ * of the current frame's payload not yet received.
+ */
+static inline u32 ref_rec_next_len(u32 payload_left)
+{
+	if (!payload_left)
+		return 32 + 16;
+	return (payload_left > 16384 ? 16384 : payload_left) + 16;
+}
+
+/* Any record length a receiver may take: 1..16384 plaintext bytes + tag. */
+static inline int ref_rec_len_ok(u32 n)
+{
+	return n >= 1 + 16 && n <= 16384 + 16;
 }
 
 /* AUTH_CHALLENGE payload rules, given the ciphers the HELLO offered. */

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dstor_hdr_decode: accepts exactly what the header rules allow; what it
- * accepts has its fields within their limits and re-encodes to the same 32
- * bytes. Input: the first 32 bytes (shorter inputs are zero-padded).
+ * dstor_hdr_decode: accepts exactly what the header rules of protocol
+ * version 2 allow; what it accepts has its fields within their limits and
+ * re-encodes to the same 32 bytes. In particular a HELLO carries 128 bytes
+ * or version 1's 120 (read so that it can be answered VERSION) and nothing
+ * else, a HELLO_REPLY 56 with OK and nothing with a refusal, and the hello
+ * statuses (LIMIT_EXPORT and LIMIT_HOST among them) appear in HELLO_REPLY
+ * only. Input: the first 32 bytes (shorter inputs are zero-padded).
  */
 #include "fuzz.h"
 
@@ -50,6 +54,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (h.op == DSTOR_OP_READ || h.op == DSTOR_OP_WRITE)
 			CHECK(h.length && h.length <= DSTOR_MAX_IO, "length %u",
 			      h.length);
+		/* Either HELLO length, and no other. */
+		if (h.op == DSTOR_OP_HELLO)
+			CHECK(h.payload == DSTOR_HELLO_LEN ||
+			      h.payload == DSTOR_HELLO_V1_LEN,
+			      "hello payload %u", h.payload);
+		/* A reply the importer can read whole, or a bare refusal. */
+		if (h.op == DSTOR_OP_HELLO_REPLY)
+			CHECK(h.payload == (h.status ? 0 : DSTOR_HELLO_REPLY_LEN),
+			      "hello reply payload %u status %u", h.payload,
+			      h.status);
+		/* Hello statuses, the new limits too, in HELLO_REPLY only. */
+		if (h.status >= DSTOR_ST_NOEXPORT)
+			CHECK(h.op == DSTOR_OP_HELLO_REPLY && !h.payload,
+			      "hello status %u in op %u payload %u", h.status,
+			      h.op, h.payload);
+		if (h.op == DSTOR_OP_REPLY)
+			CHECK(h.status < DSTOR_ST_NOEXPORT, "reply status %u",
+			      h.status);
+		if (h.op != DSTOR_OP_REPLY && h.op != DSTOR_OP_HELLO_REPLY)
+			CHECK(!h.status, "op %u status %u", h.op, h.status);
 		dstor_hdr_encode(out, &h);
 		CHECK(!memcmp(out, buf, DSTOR_HDR_LEN), "re-encode differs");
 	}

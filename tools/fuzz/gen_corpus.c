@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Write the fuzzers' seed corpora: valid frames of every op, HELLOs,
- * HELLO_REPLYs, challenges, record lengths, ranges and whole sessions,
- * plus a few near misses. Every frame is built with proto.h's own encoders
+ * Write the fuzzers' seed corpora (protocol version 2): valid frames of
+ * every op, HELLOs (with and without timers, and version 1's 120 bytes),
+ * HELLO_REPLYs with uuid and incarnation, challenges, record lengths and
+ * next-record lengths, ranges and whole sessions (sealed ones in chunked
+ * records), plus a few near misses, several of them version 1 layouts. Every frame is built with proto.h's own encoders
  * and checked with its decoders, so a seed that stops being valid (or
  * invalid) after a protocol change fails the generator.
  *
@@ -43,7 +45,7 @@ static void put(const char *target, const char *name, const void *p,
 
 /* A growing byte buffer for sessions. */
 struct buf {
-	u8 b[16384];
+	u8 b[65536];
 	size_t n;
 };
 
@@ -70,7 +72,8 @@ static struct dstor_hello hello(u32 flags, u8 ciphers, u16 q, u16 nq,
 				const char *name)
 {
 	struct dstor_hello m = {
-		.version_min = 1, .version_max = 1, .flags = flags,
+		.version_min = DSTOR_PROTO_VERSION,
+		.version_max = DSTOR_PROTO_VERSION, .flags = flags,
 		.session = 0x0123456789abcdefULL, .queue = q, .nr_queues = nq,
 		.ciphers = ciphers,
 	};
@@ -93,6 +96,56 @@ static void add_hello(struct buf *b, const struct dstor_hello *m)
 	if (dstor_hello_decode(x, &chk))
 		die("a seed hello does not decode");
 	add(b, x, sizeof(x));
+}
+
+/* A version 1 importer's HELLO: 120 bytes, versions 1..1, no timers. */
+static void add_hello_v1(struct buf *b, const struct dstor_hello *m)
+{
+	struct dstor_hdr h = { .op = DSTOR_OP_HELLO,
+			       .payload = DSTOR_HELLO_V1_LEN };
+	struct dstor_hello v1 = *m;
+	u8 x[DSTOR_HELLO_LEN];
+
+	add_hdr(b, &h);
+	v1.version_min = 1;
+	v1.version_max = 1;
+	v1.keepalive = 0;
+	v1.dead_after = 0;
+	dstor_hello_encode(x, &v1);
+	add(b, x, DSTOR_HELLO_V1_LEN);
+}
+
+/* A sealed record in the model's identity "cipher": n, plaintext, tag. */
+static void add_rec(struct buf *b, const void *p, u32 len)
+{
+	static const u8 tag[DSTOR_TAG_LEN];
+	u8 x[4];
+
+	dstor_put32(x, len + DSTOR_TAG_LEN);
+	add(b, x, sizeof(x));
+	add(b, p, len);
+	add(b, tag, sizeof(tag));
+}
+
+/* A frame sealed as version 2 does: a header record, then its chunks. */
+static void add_sealed(struct buf *b, const struct dstor_hdr *h,
+		       const u8 *payload)
+{
+	u8 x[DSTOR_HDR_LEN];
+	struct dstor_hdr chk;
+	u32 left = h->payload, n;
+
+	dstor_hdr_encode(x, h);
+	if (dstor_hdr_decode(x, &chk))
+		die("a sealed seed header does not decode");
+	if (dstor_rec_next_len(0) != DSTOR_REC_HDR)
+		die("header record length");
+	add_rec(b, x, sizeof(x));
+	while (left) {
+		n = dstor_rec_next_len(left) - DSTOR_TAG_LEN;
+		add_rec(b, payload + (h->payload - left), n);
+		left -= n;
+	}
 }
 
 static void hdr_seeds(void)
@@ -133,6 +186,35 @@ static void hdr_seeds(void)
 				      .payload = DSTOR_CHALLENGE_LEN } },
 		{ "auth_response", { .op = DSTOR_OP_AUTH_RESPONSE,
 				     .payload = DSTOR_RESPONSE_LEN } },
+		{ "hello_v1", { .op = DSTOR_OP_HELLO,
+				.payload = DSTOR_HELLO_V1_LEN } },
+		{ "hello_reply_limit_export", { .op = DSTOR_OP_HELLO_REPLY,
+						.status = DSTOR_ST_LIMIT_EXPORT } },
+		{ "hello_reply_limit_host", { .op = DSTOR_OP_HELLO_REPLY,
+					      .status = DSTOR_ST_LIMIT_HOST } },
+		{ "hello_reply_version", { .op = DSTOR_OP_HELLO_REPLY,
+					   .status = DSTOR_ST_VERSION } },
+	};
+	/* Near misses that must not decode. */
+	static const struct {
+		const char *name;
+		struct dstor_hdr h;
+	} bad[] = {
+		/* Version 1's 32-byte HELLO_REPLY payload. */
+		{ "hello_reply_v1_len", { .op = DSTOR_OP_HELLO_REPLY,
+					  .payload = 32 } },
+		{ "hello_reply_limit_payload", { .op = DSTOR_OP_HELLO_REPLY,
+						 .status = DSTOR_ST_LIMIT_HOST,
+						 .payload = DSTOR_HELLO_REPLY_LEN } },
+		{ "hello_reply_status_past", { .op = DSTOR_OP_HELLO_REPLY,
+					       .status = __DSTOR_ST_MAX } },
+		{ "reply_limit_export", { .op = DSTOR_OP_REPLY,
+					  .status = DSTOR_ST_LIMIT_EXPORT } },
+		{ "pong_limit_host", { .op = DSTOR_OP_PONG,
+				       .status = DSTOR_ST_LIMIT_HOST } },
+		{ "hello_124", { .op = DSTOR_OP_HELLO, .payload = 124 } },
+		{ "hello_v2_plus", { .op = DSTOR_OP_HELLO,
+				     .payload = DSTOR_HELLO_LEN + 1 } },
 	};
 	u8 x[DSTOR_HDR_LEN];
 	struct dstor_hdr chk;
@@ -152,6 +234,12 @@ static void hdr_seeds(void)
 	if (!dstor_hdr_decode(x, &chk))
 		die("misaligned read decodes");
 	put("hdr", "read_misaligned", x, sizeof(x));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		dstor_hdr_encode(x, &bad[i].h);
+		if (!dstor_hdr_decode(x, &chk))
+			die(bad[i].name);
+		put("hdr", bad[i].name, x, sizeof(x));
+	}
 }
 
 static void hello_seeds(void)
@@ -162,13 +250,33 @@ static void hello_seeds(void)
 		u8 ciphers;
 		u16 q, nq;
 		const char *export;
+		u16 keepalive, dead_after;
 	} seeds[] = {
-		{ "plain", 0, 0, 0, 1, "t0" },
-		{ "read_only_q3_of_4", DSTOR_HELLO_READ_ONLY, 0, 3, 4, "disk.a-1_x" },
-		{ "auth_both", DSTOR_HELLO_AUTH, DSTOR_WIRE_CIPHERS, 0, 16, "s0" },
+		{ "plain", 0, 0, 0, 1, "t0", 0, 0 },
+		{ "plain_timers", 0, 0, 0, 1, "t0", 5, 15 },
+		{ "read_only_q3_of_4", DSTOR_HELLO_READ_ONLY, 0, 3, 4, "disk.a-1_x",
+		  1, 2 },
+		{ "auth_both", DSTOR_HELLO_AUTH, DSTOR_WIRE_CIPHERS, 0, 16, "s0",
+		  30, 120 },
 		{ "auth_chacha_long_name", DSTOR_HELLO_AUTH,
 		  1 << DSTOR_WIRE_CHACHA20_POLY1305, 15, 16,
-		  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789." },
+		  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.",
+		  DSTOR_MAX_TIMER - 1, DSTOR_MAX_TIMER },
+	};
+	/* Near misses: the timers and the new reserved bytes. */
+	static const struct {
+		const char *name;
+		u16 keepalive, dead_after;
+		u8 reserved;
+		int err;
+	} bad[] = {
+		{ "keepalive_only", 5, 0, 0, -DSTOR_EPROTO_LENGTH },
+		{ "dead_after_only", 0, 15, 0, -DSTOR_EPROTO_LENGTH },
+		{ "dead_after_equal", 15, 15, 0, -DSTOR_EPROTO_LENGTH },
+		{ "dead_after_below", 15, 5, 0, -DSTOR_EPROTO_LENGTH },
+		{ "dead_after_past_max", 5, DSTOR_MAX_TIMER + 1, 0,
+		  -DSTOR_EPROTO_LENGTH },
+		{ "reserved_127", 5, 15, 1, -DSTOR_EPROTO_RESERVED },
 	};
 	u8 x[DSTOR_HELLO_LEN];
 	struct dstor_hello m;
@@ -176,18 +284,45 @@ static void hello_seeds(void)
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
 		m = hello(seeds[i].flags, seeds[i].ciphers, seeds[i].q,
 			  seeds[i].nq, seeds[i].export);
+		m.keepalive = seeds[i].keepalive;
+		m.dead_after = seeds[i].dead_after;
 		dstor_hello_encode(x, &m);
 		if (dstor_hello_decode(x, &m))
 			die(seeds[i].name);
 		put("hello", seeds[i].name, x, sizeof(x));
 	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		m = hello(0, 0, 0, 1, "t0");
+		m.keepalive = bad[i].keepalive;
+		m.dead_after = bad[i].dead_after;
+		dstor_hello_encode(x, &m);
+		x[DSTOR_HELLO_LEN - 1] = bad[i].reserved;
+		if (dstor_hello_decode(x, &m) != bad[i].err)
+			die(bad[i].name);
+		put("hello", bad[i].name, x, sizeof(x));
+	}
+	/* Versions we do not speak, well formed: decode, then VERSION. */
 	m = hello(0, 0, 0, 1, "t0");
-	m.version_min = 2;
-	m.version_max = 3;
+	m.version_min = DSTOR_PROTO_VERSION + 1;
+	m.version_max = DSTOR_PROTO_VERSION + 2;
 	dstor_hello_encode(x, &m);
 	if (dstor_hello_decode(x, &m) != 0)
 		die("future version");
 	put("hello", "future_version", x, sizeof(x));
+	/* Malformed versions: -DSTOR_EPROTO_VERSION, answered VERSION. */
+	m = hello(0, 0, 0, 1, "t0");
+	m.version_min = 3;
+	m.version_max = 2;
+	dstor_hello_encode(x, &m);
+	if (dstor_hello_decode(x, &m) != -DSTOR_EPROTO_VERSION)
+		die("malformed versions");
+	put("hello", "versions_reversed", x, sizeof(x));
+	/* Version 1's 120 bytes (the target pads them with zeros). */
+	m = hello(0, 0, 0, 1, "t0");
+	m.version_min = 1;
+	m.version_max = 1;
+	dstor_hello_encode(x, &m);
+	put("hello", "v1_plain", x, DSTOR_HELLO_V1_LEN);
 }
 
 static void hello_reply_seeds(void)
@@ -196,28 +331,58 @@ static void hello_reply_seeds(void)
 		const char *name;
 		struct dstor_hello_reply r;
 	} seeds[] = {
-		{ "ramdisk", { .version = 1, .flags = DSTOR_EXP_DISCARD |
+		{ "ramdisk", { .version = DSTOR_PROTO_VERSION,
+			       .flags = DSTOR_EXP_DISCARD |
 			       DSTOR_EXP_WRITE_ZEROES, .size = 64ULL << 20,
 			       .logical_block_size = 512,
 			       .physical_block_size = 4096,
 			       .max_io = DSTOR_MAX_IO,
-			       .max_range = DSTOR_MAX_RANGE } },
-		{ "ro_rotational_4k", { .version = 1, .flags = DSTOR_EXP_READ_ONLY |
+			       .max_range = DSTOR_MAX_RANGE,
+			       .uuid = { 0x5e, 0xed, 0x00, 0x01, 0x02, 0x03,
+					 0x44, 0x05, 0x86, 0x07, 0x08, 0x09,
+					 0x0a, 0x0b, 0x0c, 0x0d },
+			       .incarnation = 0x0123456789abcdefULL } },
+		{ "ro_rotational_4k", { .version = DSTOR_PROTO_VERSION,
+					.flags = DSTOR_EXP_READ_ONLY |
 					DSTOR_EXP_ROTATIONAL | DSTOR_EXP_FLUSH |
 					DSTOR_EXP_FUA, .size = 1ULL << 40,
 					.logical_block_size = 4096,
 					.physical_block_size = 65536,
-					.max_io = 4096 } },
+					.max_io = 4096,
+					.uuid = { 0xff, 0xff, 0xff, 0xff, 0xff,
+						  0xff, 0xff, 0xff, 0xff, 0xff,
+						  0xff, 0xff, 0xff, 0xff, 0xff,
+						  0xff },
+					.incarnation = UINT64_MAX } },
+		{ "zero_uuid", { .version = DSTOR_PROTO_VERSION,
+				 .size = 512, .logical_block_size = 512,
+				 .physical_block_size = 512,
+				 .max_io = 4096 } },
 	};
 	u8 x[DSTOR_HELLO_REPLY_LEN];
-	struct dstor_hello_reply chk;
+	struct dstor_hello_reply chk, r;
 
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
 		dstor_hello_reply_encode(x, &seeds[i].r);
-		if (dstor_hello_reply_decode(x, &chk))
+		if (dstor_hello_reply_decode(x, &chk) ||
+		    memcmp(chk.uuid, seeds[i].r.uuid, DSTOR_WIRE_UUID_LEN) ||
+		    chk.incarnation != seeds[i].r.incarnation)
 			die(seeds[i].name);
 		put("hello_reply", seeds[i].name, x, sizeof(x));
 	}
+	/* A version 1 exporter's reply: version 1, only 32 bytes. */
+	r = seeds[0].r;
+	r.version = 1;
+	dstor_hello_reply_encode(x, &r);
+	if (dstor_hello_reply_decode(x, &chk) != -DSTOR_EPROTO_VERSION)
+		die("version 1 reply");
+	put("hello_reply", "v1_reply", x, 32);
+	/* A reply of version 3. */
+	r.version = DSTOR_PROTO_VERSION + 1;
+	dstor_hello_reply_encode(x, &r);
+	if (dstor_hello_reply_decode(x, &chk) != -DSTOR_EPROTO_VERSION)
+		die("version 3 reply");
+	put("hello_reply", "future_version", x, sizeof(x));
 }
 
 static void challenge_seeds(void)
@@ -246,23 +411,35 @@ static void challenge_seeds(void)
 
 static void rec_len_seeds(void)
 {
+	/* n, then a record counter, then the payload left of a frame. */
 	static const struct {
 		const char *name;
-		u32 n;
+		u32 n, left;
 	} seeds[] = {
-		{ "min", DSTOR_REC_MIN },
-		{ "below_min", DSTOR_REC_MIN - 1 },
-		{ "read_4k", DSTOR_REC_MIN + 4096 },
-		{ "max", DSTOR_REC_MAX },
-		{ "above_max", DSTOR_REC_MAX + 1 },
+		{ "min", DSTOR_REC_MIN, 1 },
+		{ "below_min", DSTOR_REC_MIN - 1, 0 },
+		{ "header", DSTOR_REC_HDR, 0 },
+		{ "read_4k", 4096 + DSTOR_TAG_LEN, 4096 },
+		{ "chunk_minus", DSTOR_REC_MAX - 1, DSTOR_SEAL_CHUNK - 1 },
+		{ "max", DSTOR_REC_MAX, DSTOR_SEAL_CHUNK },
+		{ "above_max", DSTOR_REC_MAX + 1, DSTOR_SEAL_CHUNK + 1 },
+		{ "write_20k", DSTOR_REC_MAX, 20480 },
+		{ "max_io", DSTOR_REC_MAX, DSTOR_MAX_IO },
+		/* Version 1's whole-frame records, now refused. */
+		{ "v1_min", DSTOR_HDR_LEN + DSTOR_TAG_LEN + 512, DSTOR_MAX_IO + 1 },
+		{ "v1_max", DSTOR_HDR_LEN + DSTOR_MAX_IO + DSTOR_TAG_LEN,
+		  UINT32_MAX },
 	};
-	u8 x[12];
+	u8 x[16];
 
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
 		dstor_put32(x, seeds[i].n);
 		dstor_put64(x + 4, i);
+		dstor_put32(x + 12, seeds[i].left);
 		put("rec_len", seeds[i].name, x, sizeof(x));
 	}
+	if (dstor_rec_len_ok(DSTOR_HDR_LEN + DSTOR_MAX_IO + DSTOR_TAG_LEN))
+		die("a version 1 record length passes");
 }
 
 static void range_seeds(void)
@@ -289,15 +466,20 @@ static void range_seeds(void)
 
 static void stream_seeds(void)
 {
-	static u8 zeros[4096];
+	static u8 zeros[4096], data[20480];
 	struct dstor_hello m;
 	struct dstor_hdr h;
-	struct buf b;
+	static struct buf b;
 	u8 x[4];
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (u8)(i * 13 + 5);
 
 	/* A plain session: every request op, a ping, a refused write. */
 	b.n = 0;
 	m = hello(0, 0, 0, 1, "t0");
+	m.keepalive = 5;
+	m.dead_after = 15;
 	add_hello(&b, &m);
 	h = (struct dstor_hdr){ .op = DSTOR_OP_READ, .handle = 1,
 				.offset = (64ULL << 20) - 512, .length = 512 };
@@ -333,6 +515,14 @@ static void stream_seeds(void)
 	add(&b, zeros, 100);
 	put("stream", "short_write", b.b, b.n);
 
+	/* A version 1 importer: its 120-byte HELLO gets VERSION. */
+	b.n = 0;
+	add_hello_v1(&b, &m);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_READ, .handle = 1,
+				.length = 512 };
+	add_hdr(&b, &h);
+	put("stream", "v1_hello", b.b, b.n);
+
 	/* Read-only hello, queue 2 of 4, then a protocol error (a reply). */
 	b.n = 0;
 	m = hello(DSTOR_HELLO_READ_ONLY, 0, 2, 4, "disk1");
@@ -341,26 +531,68 @@ static void stream_seeds(void)
 	add_hdr(&b, &h);
 	put("stream", "reply_from_importer", b.b, b.n);
 
-	/* A sealed session: hello with AUTH, the response, two records. */
+	/*
+	 * A sealed session: hello with AUTH, the response, then frames in
+	 * header and payload records: a read, a one-record write, a write of
+	 * two records (a full chunk and a short one), a ping, a write past the
+	 * device (refused, its records still read) and a flush.
+	 */
 	b.n = 0;
 	m = hello(DSTOR_HELLO_AUTH, DSTOR_WIRE_CIPHERS, 0, 1, "s0");
+	m.keepalive = 10;
+	m.dead_after = 30;
 	add_hello(&b, &m);
 	h = (struct dstor_hdr){ .op = DSTOR_OP_AUTH_RESPONSE,
 				.payload = DSTOR_RESPONSE_LEN };
 	add_hdr(&b, &h);
 	add(&b, zeros, DSTOR_RESPONSE_LEN);
-	dstor_put32(x, DSTOR_REC_MIN);
-	add(&b, x, 4);
 	h = (struct dstor_hdr){ .op = DSTOR_OP_READ, .handle = 1, .length = 4096 };
-	add_hdr(&b, &h);
-	add(&b, zeros, DSTOR_TAG_LEN);
-	dstor_put32(x, DSTOR_REC_MIN + 512);
-	add(&b, x, 4);
+	add_sealed(&b, &h, NULL);
 	h = (struct dstor_hdr){ .op = DSTOR_OP_WRITE, .handle = 2, .offset = 512,
+				.length = 512, .payload = 512 };
+	add_sealed(&b, &h, data);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_WRITE, .handle = 3,
+				.flags = DSTOR_RQ_FUA, .offset = 1 << 20,
+				.length = 20480, .payload = 20480 };
+	add_sealed(&b, &h, data);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_PING, .handle = 4 };
+	add_sealed(&b, &h, NULL);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_WRITE, .handle = 5,
+				.offset = 64ULL << 20, .length = 1024,
+				.payload = 1024 };
+	add_sealed(&b, &h, data);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_FLUSH, .handle = 6 };
+	add_sealed(&b, &h, NULL);
+	put("stream", "sealed_session", b.b, b.n);
+
+	/* Sealed, then a write as version 1 sealed it: one whole record. */
+	b.n = 0;
+	m = hello(DSTOR_HELLO_AUTH, 1 << DSTOR_WIRE_AES_GCM, 0, 1, "s0");
+	add_hello(&b, &m);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_AUTH_RESPONSE,
+				.payload = DSTOR_RESPONSE_LEN };
+	add_hdr(&b, &h);
+	add(&b, zeros, DSTOR_RESPONSE_LEN);
+	dstor_put32(x, DSTOR_HDR_LEN + 512 + DSTOR_TAG_LEN);
+	add(&b, x, 4);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_WRITE, .handle = 1,
 				.length = 512, .payload = 512 };
 	add_hdr(&b, &h);
 	add(&b, zeros, 512 + DSTOR_TAG_LEN);
-	put("stream", "sealed_session", b.b, b.n);
+	put("stream", "sealed_v1_record", b.b, b.n);
+
+	/* Sealed, a two-record write whose second record is cut short. */
+	b.n = 0;
+	add_hello(&b, &m);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_AUTH_RESPONSE,
+				.payload = DSTOR_RESPONSE_LEN };
+	add_hdr(&b, &h);
+	add(&b, zeros, DSTOR_RESPONSE_LEN);
+	h = (struct dstor_hdr){ .op = DSTOR_OP_WRITE, .handle = 1,
+				.length = 20480, .payload = 20480 };
+	add_sealed(&b, &h, data);
+	b.n -= 1000;
+	put("stream", "sealed_short_write", b.b, b.n);
 }
 
 /* Multicast datagrams: one of each type, sealed and not, near misses. */

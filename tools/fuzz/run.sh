@@ -32,15 +32,18 @@ all=(hdr hello hello_reply challenge rec_len range stream mc)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
-# Largest useful input of each target.
+# Largest useful input of each target (protocol version 2: a 128-byte
+# HELLO, a 56-byte HELLO_REPLY; a stream long enough for a sealed WRITE of
+# two full DSTOR_SEAL_CHUNK payload records).
 max_len() {
 	case $1 in
-	hdr | hello_reply) echo 32 ;;
-	hello) echo 120 ;;
+	hdr) echo 32 ;;
+	hello_reply) echo 56 ;;
+	hello) echo 128 ;;
 	challenge) echo 69 ;;
-	rec_len) echo 12 ;;
+	rec_len) echo 16 ;;
 	range) echo 20 ;;
-	stream) echo 8192 ;;
+	stream) echo 36864 ;;
 	mc) echo 1100 ;;
 	esac
 }
