@@ -132,6 +132,8 @@ static void conn_timer_fn(struct timer_list *t)
 		}
 		next = earlier(next, dl);
 	}
+	if (test_bit(DSTOR_CONN_HOLDING, &c->flags))
+		last = now;
 	if (dead) {
 		if (time_after_eq(now, last + dead)) {
 			dstor_conn_fail(c, -ETIMEDOUT);
@@ -312,7 +314,6 @@ static int conn_seal_next(struct dstor_conn *c)
 {
 	struct dstor_tx *tx = c->tx_cur;
 	struct dstor_rec *rec = dstor_seal_tx_slot(c->seal);
-	int ret;
 
 	if (!rec)
 		return 0;
@@ -322,11 +323,11 @@ static int conn_seal_next(struct dstor_conn *c)
 		if (rec->err)
 			return rec->err;
 	} else {
-		ret = dstor_seal_tx_data(rec, &c->tx_pos,
-					 min_t(u32, c->tx_pos.len,
-					       DSTOR_SEAL_CHUNK));
-		if (ret < 0)
-			return ret;
+		/* Done at once (1) when inline: then its result is known. */
+		if (dstor_seal_tx_data(rec, &c->tx_pos,
+				       min_t(u32, c->tx_pos.len,
+					     DSTOR_SEAL_CHUNK)) && rec->err)
+			return rec->err;
 	}
 	if (!c->tx_pos.len) {
 		rec->frame = tx;
@@ -449,9 +450,13 @@ static int conn_rx_frame(struct dstor_conn *c)
 			return PTR_ERR(rx);
 		if (PTR_ERR(rx) == -ENOMEM)
 			conn_retry_later(c);
+		/* We are the ones not reading: the peer is not silent. */
+		set_bit(DSTOR_CONN_HOLDING, &c->flags);
 		c->rx_state = RX_HOLD;
 		return 0;
 	}
+	if (test_and_clear_bit(DSTOR_CONN_HOLDING, &c->flags))
+		WRITE_ONCE(c->last_rx, jiffies);
 	c->rx_cur = rx;
 	c->rx_left = h->payload;
 	if (rx) {

@@ -67,9 +67,13 @@ struct dstor_conn_ops {
 	/*
 	 * A frame header arrived (already checked by dstor_hdr_decode). Return
 	 * where its payload goes, NULL to drop it, ERR_PTR(-EAGAIN) to be asked
-	 * again after dstor_conn_kick(), or another ERR_PTR to fail the
-	 * connection. A frame without payload that returns a dstor_rx gets
-	 * rx_done at once.
+	 * again after dstor_conn_kick(), ERR_PTR(-ENOMEM) to be asked again
+	 * soon (the timer retries), or another ERR_PTR to fail the connection.
+	 * While a header is held so, the peer does not count as silent. A
+	 * frame without payload that returns a dstor_rx gets rx_done at once.
+	 * Every frame the owner queued and whose last byte went out was given
+	 * back through tx_done before io_work reads anything further: a reply
+	 * never arrives before its request's tx_done.
 	 */
 	struct dstor_rx *(*rx_hdr)(struct dstor_conn *c,
 				   const struct dstor_hdr *h);
@@ -96,6 +100,7 @@ enum {
 	DSTOR_CONN_PING_QUEUED,
 	DSTOR_CONN_RETRY,		/* the timer kicks io_work soon */
 	DSTOR_CONN_MEMALLOC,		/* carries writeback */
+	DSTOR_CONN_HOLDING,		/* a received header waits for rx_hdr */
 };
 
 struct dstor_conn {

@@ -8,7 +8,7 @@
  * queue_rq never blocks: it queues the request on its hardware queue's
  * connection (conn.c sends it from the connection's io_work), or, while
  * the connection is down, holds it. A reply is matched to its request by
- * handle (a per-tag generation and the blk-mq unique tag, so a late or
+ * handle (a per-queue generation and the blk-mq unique tag, so a late or
  * duplicate reply is recognised and dropped); its data goes straight into
  * the request's pages, opened there on a sealed connection.
  *
@@ -174,9 +174,11 @@ static blk_status_t dstor_queue_rq(struct blk_mq_hw_ctx *hctx,
 	atomic_set(&pdu->timeouts, 0);
 	dstor_stat_add(&imp->stats, DSTOR_STAT_INFLIGHT, 1);
 	blk_mq_start_request(rq);
+	pdu->started = jiffies;
 	if (likely(q->conn)) {
-		pdu->sent = jiffies;
-		atomic_set(&pdu->state, DSTOR_PDU_INFLIGHT);
+		pdu->sent = pdu->started;
+		/* The generation is seen by whoever sees it in flight. */
+		atomic_set_release(&pdu->state, DSTOR_PDU_INFLIGHT);
 		pdu_send(q->conn, rq);
 	} else {
 		/* Sent when the connection is back; its timer runs meanwhile. */
@@ -232,19 +234,24 @@ static enum blk_eh_timer_return dstor_timeout(struct request *rq)
 	struct dstor_queue *q = pdu->q;
 	struct dstor_import *imp = q->imp;
 	unsigned long timeout = READ_ONCE(imp->timers.timeout) * HZ;
+	u32 retries = READ_ONCE(imp->timers.retries);
 	int state = atomic_read(&pdu->state);
-	bool over;
+	bool over, late;
 
 	if (state == DSTOR_PDU_DONE || state == DSTOR_PDU_IDLE)
 		return BLK_EH_DONE;	/* being completed */
+	/*
+	 * The promise: no request lives longer than timeout x (retries + 1),
+	 * however often its connection was reset and it was resent.
+	 */
+	late = time_after_eq(jiffies, pdu->started + timeout * (retries + 1));
 	/* Resent less than a timeout ago: give the new send its full time. */
-	if (state != DSTOR_PDU_HELD &&
+	if (state != DSTOR_PDU_HELD && !late &&
 	    time_before(jiffies, READ_ONCE(pdu->sent) + timeout))
 		return BLK_EH_RESET_TIMER;
 
 	dstor_stat_add(&imp->stats, DSTOR_STAT_TIMEOUTS, 1);
-	over = atomic_inc_return(&pdu->timeouts) >
-	       READ_ONCE(imp->timers.retries) ||
+	over = atomic_inc_return(&pdu->timeouts) > retries || late ||
 	       test_bit(DSTOR_IMP_DYING, &imp->state_bits);
 
 	if (state == DSTOR_PDU_HELD) {

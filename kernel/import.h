@@ -62,6 +62,7 @@ struct dstor_pdu {
 	atomic_t state;			/* DSTOR_PDU_* */
 	atomic_t timeouts;		/* timeouts seen by this request */
 	bool expired;			/* out of retries: fail, do not resend */
+	unsigned long started;		/* jiffies blk-mq started it */
 	unsigned long sent;		/* jiffies of the last send */
 	u64 flush_mark;			/* FLUSH: writes done when sent */
 	blk_status_t status;

@@ -267,7 +267,11 @@ static void queue_down(struct dstor_queue *q)
 	q->retry_at = jiffies;
 }
 
-/* Every other queue's live connection ends: its export went away. */
+/*
+ * The export answered with a new incarnation: every other queue's
+ * connection, live or in its handshake, may be to the old one. End them;
+ * the handshakes start again (and find the new one).
+ */
 static void queue_down_others(struct dstor_queue *q)
 {
 	struct dstor_import *imp = q->imp;
@@ -276,10 +280,16 @@ static void queue_down_others(struct dstor_queue *q)
 	for (i = 0; i < imp->nr_queues; i++) {
 		struct dstor_queue *o = &imp->queues[i];
 
-		if (o == q || !o->conn)
+		if (o == q)
 			continue;
-		dstor_conn_fail(o->conn, -ECONNRESET);
-		queue_down(o);
+		if (o->next) {
+			queue_drop_next(o);
+			o->retry_at = jiffies;
+		}
+		if (o->conn) {
+			dstor_conn_fail(o->conn, -ECONNRESET);
+			queue_down(o);
+		}
 	}
 }
 

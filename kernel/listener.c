@@ -395,7 +395,8 @@ static void uncount(struct dstor_session *s)
  * The importer is who it says (its key proven, if the export has one):
  * admit the session within the limits. Older sessions of the same importer
  * connection are ended first and no longer count, so a reconnecting
- * importer is never refused for the connection it replaces. With
+ * importer is never refused for the connection it replaces (they end
+ * even if this one is refused after all: for want of memory). With
  * DSTOR_ST_OK, *wait says whether they are still there: the session then
  * serves only when the last of them is freed (dstor_listener_release).
  * Returns the HELLO_REPLY status.
@@ -411,7 +412,7 @@ u16 dstor_listener_admit(struct dstor_session *s, bool *wait)
 
 	*wait = false;
 	spin_lock(&l->lock);
-	if (exp->dead || s->closed) {
+	if (exp->dead) {
 		status = DSTOR_ST_NOEXPORT;
 		goto out;
 	}
@@ -500,8 +501,10 @@ struct dstor_session *dstor_listener_release(struct dstor_session *s)
 	}
 	if (n != 1)
 		next = NULL;	/* others are still on their way out */
-	/* A successor closed meanwhile, or being freed, serves nothing. */
-	if (next && (next->closed || !kref_get_unless_zero(&next->ref)))
+	/* A successor failed meanwhile, or being freed, serves nothing. */
+	if (next && (next->closed ||
+		     test_bit(DSTOR_CONN_FAILED, &next->conn->flags) ||
+		     !kref_get_unless_zero(&next->ref)))
 		next = NULL;
 	if (next)
 		next->state = DSTOR_SESSION_SERVING;

@@ -62,10 +62,23 @@ reads() {
 	return $bad
 }
 ktap_check "every import reads the export's first MiB" reads
-ktap_check "parallel reads on every connection of every import" \
-	fio --name=r --rw=randread --bs=4k --size=4M --direct=1 --ioengine=libaio \
-	--iodepth=4 --runtime=10 --time_based=0 --numjobs=1 \
-	--filename="$(IFS=:; echo "${devs[*]}")" --output-format=terse --minimal
+# All at once: a reader per import (fio over 80 devices spends 40 s
+# opening them here, for well under a second of I/O).
+par_reads() {
+	local i bad=0
+	for i in "${!devs[@]}"; do
+		dd if="${devs[$i]}" bs=64k count=16 iflag=direct status=none |
+			sha256sum >"/tmp/scale-sum.$i" &
+	done
+	wait
+	for i in "${!devs[@]}"; do
+		[ "$(cat "/tmp/scale-sum.$i")" = "$sum" ] ||
+			{ echo "${devs[$i]} read other bytes"; bad=1; }
+	done
+	rm -f /tmp/scale-sum.*
+	return $bad
+}
+ktap_check "all $N imports read the export's first MiB at once" par_reads
 
 # A read-write import after them all: nothing is short of anything.
 rw=$(in_im dstor import add s0 --peer "$EX_IP4:7420" --connections $CONNS)
