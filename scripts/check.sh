@@ -71,7 +71,7 @@ mkdir -p build
 vm_log=build/check-vm.log
 : >"$vm_log"
 vm_run() { selftests/vm/run.sh "$@" | tee -a "$vm_log"; }
-for x in dstor-hostile dstor-nlfuzz dstor-mitm dstor-mcforge dstor-mldforge dstor-mctree dstor-logreplay; do
+for x in dstor-hostile dstor-nlfuzz dstor-mitm dstor-mcforge dstor-mldforge dstor-mctree dstor-logreplay dstor-iovec; do
 	extras+=(--extra "build/testtools/$x")
 done
 

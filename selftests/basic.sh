@@ -16,10 +16,10 @@ set -u
 source "$(dirname "$0")/lib.sh"
 
 require_dstor
-require_cmd fio mkfs.ext4 e2fsck jq sha256sum
+require_cmd fio mkfs.ext4 e2fsck jq sha256sum dstor-iovec
 
 ktap_header
-ktap_plan 34
+ktap_plan 35
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit 'dstor_down "$NS_IM" "$NS_EX"'
@@ -78,6 +78,9 @@ same_bytes() {
 	[ "$a" = "$b" ]
 }
 ktap_check "import and backing device hold the same bytes" same_bytes
+# Requests of many scattered sub-page pieces, each way.
+ktap_check "vectored I/O of scattered 512-byte pieces verifies" \
+	dstor-iovec "$dev4" --rounds 16
 
 # ext4 round trip.
 mnt=$(mktemp -d)

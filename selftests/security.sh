@@ -15,10 +15,10 @@ set -u
 source "$(dirname "$0")/lib.sh"
 
 require_dstor
-require_cmd fio jq
+require_cmd fio jq dstor-iovec
 
 ktap_header
-ktap_plan 43
+ktap_plan 45
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit 'kill $(jobs -p); dstor_down "$NS_IM" "$NS_EX"'
@@ -77,6 +77,11 @@ hugepages() {
 		{ tail -n 5 /tmp/sec-huge.out; return 1; }
 }
 ktap_check "sealed I/O from huge pages (multi-page segments) verifies" hugepages
+# Requests of many sub-page pieces: up to 32 in one 16 KiB record.
+ktap_check "sealed vectored I/O of scattered 512-byte pieces verifies" \
+	dstor-iovec "$dev" --offset $((8 << 20)) --rounds 16
+ktap_check "the same from a huge page" \
+	dstor-iovec "$dev" --offset $((8 << 20)) --rounds 8 --huge
 echo 0 >/proc/sys/vm/nr_hugepages
 same() {
 	[ "$(dd if="$dev" bs=1M count=32 iflag=direct status=none | sha256sum)" = \

@@ -306,6 +306,13 @@ while :; do
 	qemu_rc=${PIPESTATUS[0]}
 	kill "$watch_pid" 2>/dev/null
 	wait "$watch_pid" 2>/dev/null
+	# A panic before /init ends QEMU (-no-reboot) before the watch sees
+	# it: once, a 6.12 guest under TCG oopsed on an int3 in
+	# sched_clock_cpu at 3.6 s, patching a static key, no module loaded.
+	if [ ! -e "$outdir/boot-hang" ] && ! grep -qs 'vm-init: kernel' "$console_log" &&
+		grep -Eqs "$early_bad" "$console_log"; then
+		echo report >"$outdir/boot-hang"
+	fi
 	[ -e "$outdir/boot-hang" ] || break
 	if [ -s "$outdir/boot-hang" ]; then
 		echo "[$label] bad boot: the kernel reported a problem before /init, before dstor.ko was loaded (attempt $attempt):"
