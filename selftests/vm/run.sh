@@ -266,8 +266,18 @@ boot_watch() {
 
 # Print the test port's lines as they come, prefixed, and keep them in
 # ktap.log for the verdicts below.
+# qemu_cpu: the CPU seconds QEMU has used so far (user + system), 0 when
+# it is not running: what each test costs the host, printed after it.
+clk_tck=$(getconf CLK_TCK)
+qemu_cpu() {
+	local pid
+	pid=$(cat "$qemu_pidfile" 2>/dev/null) &&
+		awk -v t="$clk_tck" '{ print int(($14 + $15) / t) }' "/proc/$pid/stat" 2>/dev/null ||
+		echo 0
+}
+
 read_ktap() {
-	local line part current=''
+	local line part current='' cpu0=0
 	while IFS= read -r line; do
 		line=${line%$'\r'}
 		# A test that died in the middle of a line leaves the next marker at
@@ -283,11 +293,12 @@ read_ktap() {
 		case $line in
 		"%%vm begin "*)
 			current=${line#"%%vm begin "}
+			cpu0=$(qemu_cpu)
 			echo "[$label] ---- $current" ;;
 		"%%vm end "*)
 			# shellcheck disable=SC2086 # split "NAME rc=N secs=S"
 			set -- ${line#"%%vm end "}
-			echo "[$label] ---- $1: exit ${2#rc=} after ${3#secs=} s"
+			echo "[$label] ---- $1: exit ${2#rc=} after ${3#secs=} s (host CPU $(($(qemu_cpu) - cpu0)) s)"
 			current= ;;
 		"%%vm done") ;;
 		*)
