@@ -6,18 +6,18 @@
 #   1. dependencies (apt, idempotent)
 #   2. the module for Debian 12's 6.1 and for 6.12 with W=1 (no warnings),
 #      the tool and the test tools: what the VMs need
-#   3. three VM lanes start in the background, side by side:
+#   3. four VM lanes start in the background, side by side:
 #        6.1     the VM selftests, then the two-machine crash test
 #                (selftests/vm/pair.sh: the exporter's QEMU killed during
 #                writes)
 #        6.12    make demo's walkthrough (demo.sh), the VM selftests, the
 #                crash test
 #        debug   the VM selftests on the debug kernel (KASAN, lockdep,
-#                kmemleak, KFENCE, UBSAN) from ../shared/debug-kernel:
-#                skipped only when that directory does not exist; one that
-#                exists but cannot be used (no readable bzImage or
-#                build-tree.tar.xz, a module that does not build against
-#                it) fails
+#                kmemleak, KFENCE, UBSAN) from ../shared/debug-kernel, in
+#                two VMs (two lanes, half of the list each): skipped only
+#                when that directory does not exist; one that exists but
+#                cannot be used (no readable bzImage or build-tree.tar.xz,
+#                a module that does not build against it) fails
 #   4. meanwhile in the foreground: the tool's and the wire format's unit
 #      tests under ASan/UBSan, libFuzzer over the wire-format decoders
 #      (FUZZ_SECONDS, 42 in all), kernel style (checkpatch --strict),
@@ -28,7 +28,7 @@
 # The lanes run at once because a TCG guest spends much of its time
 # waiting (timeouts, link cuts, MLD intervals): one alone keeps about one
 # of the two host CPUs busy. Side by side they take about 25 minutes
-# instead of 45 one after the other; the tests must (and do) hold under
+# instead of 55 one after the other; the tests must (and do) hold under
 # that load, as on a busy CI machine. Each lane's output is prefixed with
 # its kernel and kept in build/check-vm-LANE.log.
 #
@@ -114,22 +114,28 @@ usable_debug_kernel() {
 	[ -z "$bad" ] || return 1
 	kernel_release "$1/bzImage" >/dev/null || { echo "$1/bzImage: not a kernel image"; return 1; }
 }
-lane_debug() {
-	local debug_dir=${DEBUG_KERNEL_DIR:-../shared/debug-kernel}
-	step "VM selftests on the debug kernel"
+# debug_ready: the debug kernel's directory is usable and the module builds
+# against it (0), or it is absent (1, said as SKIP), or neither (2, a
+# failure in the summary).
+debug_dir=${DEBUG_KERNEL_DIR:-../shared/debug-kernel}
+debug_ready() {
 	if [ ! -e "$debug_dir" ] && [ ! -L "$debug_dir" ]; then
 		echo "SKIP: no debug kernel at $debug_dir (build one with: make debug-kernel)"
-		return 0
+		return 1
 	fi
-	run "debug kernel at $debug_dir" usable_debug_kernel "$debug_dir" || return 1
+	run "debug kernel at $debug_dir" usable_debug_kernel "$debug_dir" || return 2
 	run "debug module build" make --no-print-directory debug-module \
 		DEBUG_KERNEL_DIR="$(cd "$debug_dir" && pwd)" >build/check-debug-module.log 2>&1 ||
-		{ tail -n 30 build/check-debug-module.log; return 1; }
-	# shellcheck disable=SC2086 # one word per test
-	run "VM selftests debug kernel" vm_run debug --debug \
+		{ tail -n 30 build/check-debug-module.log; return 2; }
+}
+# lane_debug PART TEST...: those of the debug tier's tests, in one VM.
+lane_debug() {
+	local part=$1
+	shift
+	step "VM selftests on the debug kernel, part $part: $*"
+	run "VM selftests debug kernel, part $part" vm_run "debug-$part" --debug \
 		--kernel "$debug_dir/bzImage" --modules none \
-		--ko build/kmod/debug/dstor.ko --tool build/tool/dstor "${extras[@]}" \
-		${VM_TESTS_DEBUG:-$(cat selftests/TESTS.debug)}
+		--ko build/kmod/debug/dstor.ko --tool build/tool/dstor "${extras[@]}" "$@"
 }
 
 # lane NAME FUNCTION ARGS...: FUNCTION in the background (in the
@@ -153,7 +159,18 @@ lane() {
 if [ ${#failed[@]} -eq 0 ]; then
 	lane 6.1 lane_kernel "$kver61"
 	lane 6.12 lane_kernel "$kver612"
-	lane debug lane_debug
+	# The debug kernel is the slowest: its tests run in two VMs, the
+	# first half of the list in one, the rest in the other.
+	step "the debug kernel"
+	debug_ready
+	case $? in
+	0)
+		# shellcheck disable=SC2207 # one word per test
+		dtests=($(echo "${VM_TESTS_DEBUG:-$(cat selftests/TESTS.debug)}"))
+		half=$(((${#dtests[@]} + 1) / 2))
+		lane debug-1 lane_debug 1 "${dtests[@]:0:half}"
+		[ "${#dtests[@]}" -le "$half" ] || lane debug-2 lane_debug 2 "${dtests[@]:half}" ;;
+	esac
 else
 	echo "a build failed: no VM tests"
 fi
