@@ -27,9 +27,11 @@
 #
 # The lanes run at once because a TCG guest spends much of its time
 # waiting (timeouts, link cuts, MLD intervals): one alone keeps about one
-# of the two host CPUs busy. Side by side they take about 25 minutes
-# instead of 55 one after the other; the tests must (and do) hold under
-# that load, as on a busy CI machine. Each lane's output is prefixed with
+# of the two host CPUs busy. Side by side, make check took 45 minutes
+# on a fresh clone where one lane after the other took 55: the suite is
+# then bound by the CPU work itself (each test's host CPU seconds are in
+# the log). The tests must (and do) hold under that load, as on a busy CI
+# machine. Each lane's output is prefixed with
 # its kernel and kept in build/check-vm-LANE.log.
 #
 # Environment: CHECK_SKIP_DEPS=1 skips step 1; VM_TESTS="a.sh b.sh" runs

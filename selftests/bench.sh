@@ -50,7 +50,7 @@ setup_nbd() {
 	printf '[generic]\n[bench]\nexportname = /dev/ram2\n' >/tmp/nbd.conf &&
 	in_ex nbd-server -C /tmp/nbd.conf &&
 	wait_for 10 eval "in_ex netstat -ltn | grep -q ':10809 '" &&
-	in_im nbd-client -N bench -C 2 "$EX_IP4" 10809 /dev/nbd0 >/dev/null &&
+	in_im nbd-client -L -N bench -C 2 "$EX_IP4" 10809 /dev/nbd0 >/dev/null &&
 	NBD=/dev/nbd0
 }
 setup_nvme() {
