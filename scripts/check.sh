@@ -27,7 +27,7 @@
 #
 # The lanes run at once because a TCG guest spends much of its time
 # waiting (timeouts, link cuts, MLD intervals): one alone keeps about one
-# of the two host CPUs busy. Side by side, make check took 45 minutes
+# of the two host CPUs busy. Side by side, make check took 47 minutes
 # on a fresh clone where one lane after the other took 55: the suite is
 # then bound by the CPU work itself (each test's host CPU seconds are in
 # the log). The tests must (and do) hold under that load, as on a busy CI
