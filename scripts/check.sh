@@ -31,8 +31,8 @@
 # on a fresh clone where one lane after the other took 55: the suite is
 # then bound by the CPU work itself (each test's host CPU seconds are in
 # the log). The tests must (and do) hold under that load, as on a busy CI
-# machine. Each lane's output is prefixed with
-# its kernel and kept in build/check-vm-LANE.log.
+# machine. Each lane's output is prefixed with its kernel and kept in
+# build/check-vm-LANE.log.
 #
 # Environment: CHECK_SKIP_DEPS=1 skips step 1; VM_TESTS="a.sh b.sh" runs
 # only those selftests (and not the demo or the crash test);
