@@ -210,7 +210,7 @@ if [ $debug = 0 ]; then
 	cmdline="$cmdline slub_debug=FZPU kfence.sample_interval=100 tsc=reliable"
 else
 	# slub_debug on top of KASAN stalls the boot under emulation.
-	cmdline="$cmdline brd.rd_nr=4 brd.rd_size=65536"
+	cmdline="$cmdline brd.rd_nr=6 brd.rd_size=65536"
 fi
 [ -z "$append" ] || cmdline="$cmdline $append"
 
