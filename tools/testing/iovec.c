@@ -67,6 +67,18 @@ static void scatter(struct rng *r, char *buf, size_t want, struct scatter *s)
 	}
 }
 
+/* Whether @ret says all of @s moved; says what went wrong otherwise. */
+static int moved(ssize_t ret, const char *call, const struct scatter *s,
+		 int round, off_t at)
+{
+	if (ret == (ssize_t)s->len)
+		return 1;
+	fprintf(stderr, "round %d: %s of %zu bytes in %d pieces at %jd: %s\n",
+		round, call, s->len, s->n, (intmax_t)at,
+		ret < 0 ? strerror(errno) : "short");
+	return 0;
+}
+
 static void *alloc_buf(int huge)
 {
 	void *p;
@@ -144,7 +156,6 @@ int main(int argc, char **argv)
 		size_t len = (1 + rng_below(&r, MAX_REQ / SECTOR)) * SECTOR;
 		off_t at = offset + (off_t)i * MAX_REQ;
 		size_t k = 0;
-		ssize_t ret;
 
 		rng_fill(&r, wbuf, BUF_LEN);
 		scatter(&r, wbuf, len, ws);
@@ -152,21 +163,13 @@ int main(int argc, char **argv)
 			memcpy(want + k, ws->iov[j].iov_base, ws->iov[j].iov_len);
 			k += ws->iov[j].iov_len;
 		}
-		ret = pwritev(fd, ws->iov, ws->n, at);
-		if (ret != (ssize_t)ws->len) {
-			fprintf(stderr, "round %d: pwritev of %zu bytes in %d pieces at %jd: %s\n",
-				i, ws->len, ws->n, (intmax_t)at,
-				ret < 0 ? strerror(errno) : "short");
+		if (!moved(pwritev(fd, ws->iov, ws->n, at), "pwritev", ws, i, at)) {
 			bad = 1;
 			break;
 		}
 		memset(rbuf, 0, BUF_LEN);
 		scatter(&r, rbuf, ws->len, rs);
-		ret = preadv(fd, rs->iov, rs->n, at);
-		if (ret != (ssize_t)rs->len) {
-			fprintf(stderr, "round %d: preadv of %zu bytes in %d pieces at %jd: %s\n",
-				i, rs->len, rs->n, (intmax_t)at,
-				ret < 0 ? strerror(errno) : "short");
+		if (!moved(preadv(fd, rs->iov, rs->n, at), "preadv", rs, i, at)) {
 			bad = 1;
 			break;
 		}
