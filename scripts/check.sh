@@ -95,8 +95,15 @@ lane_kernel() {
 		--modules "$kver" --ko "build/kmod/$kver/dstor.ko" --tool build/tool/dstor "${extras[@]}" $tests
 	[ -z "${VM_TESTS:-}" ] || return 0
 	step "two-machine crash test on $kver"
-	run "crash test $kver" selftests/vm/pair.sh --kernel "/boot/vmlinuz-$kver" \
+	run "crash test $kver" vm_pair "$kver" --kernel "/boot/vmlinuz-$kver" \
 		--modules "$kver" --ko "build/kmod/$kver/dstor.ko" --tool build/tool/dstor
+}
+# vm_pair LANE PAIR.SH-ARGS...: the crash test, its output kept in
+# build/check-vm-LANE.log too (its "failure:" lines go into the summary).
+vm_pair() {
+	local lane=$1
+	shift
+	selftests/vm/pair.sh "$@" | tee -a "build/check-vm-$lane.log"
 }
 
 # shellcheck source=selftests/vm/kver.sh
@@ -208,6 +215,6 @@ if [ ${#failed[@]} -eq 0 ]; then
 	echo "make check: all passed in $(($(date +%s) - start)) s"
 	exit 0
 fi
-cat build/check-vm-*.log 2>/dev/null | grep '\] failed: ' | head -n 20
+cat build/check-vm-*.log 2>/dev/null | grep -E '\] failed: |^\[[^]]* pair\] failure: ' | head -n 20
 echo "make check: FAILED: ${failed[*]}"
 exit 1

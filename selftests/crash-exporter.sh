@@ -42,7 +42,7 @@ ktap_check "$PAIR_DISK has no volatile write cache" \
 
 # The importer's end message. Listen before exporting, so the listener is
 # there before the importer can possibly be done. The test's own timeout
-# (selftests/settings) is 300 s; leave time for the checks after.
+# (selftests/settings) is 900 s; leave time for the checks after.
 nc -l -p "$PAIR_CTL_PORT" </dev/null >/tmp/end.msg 2>/tmp/nc.err &
 ncpid=$!
 at_exit "kill $ncpid; dstor export del $PAIR_EXPORT"
@@ -57,10 +57,10 @@ ktap_note "pair: export-up boot=${boot:-?}"
 
 # The first boot is killed somewhere in here.
 end_message() {
-	local deadline=$((SECONDS + 240)) last n
+	local deadline=$((SECONDS + 600)) last n
 	while kill -0 "$ncpid" 2>/dev/null; do
 		if [ $SECONDS -ge $deadline ]; then
-			echo "no end message from the importer in 240 s"
+			echo "no end message from the importer in 600 s"
 			return 1
 		fi
 		sleep 1

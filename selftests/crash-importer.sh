@@ -38,9 +38,11 @@ ktap_plan 19
 
 # A dead exporter is noticed within 3 s; connects are tried every 1-2 s
 # (each waits up to 10 s); a request may wait timeout x (retries + 1) =
-# 260 s before it fails: longer than we wait for the reconnect (240 s),
-# far longer than the exporter's reboot takes (30 to 60 s under TCG).
-TIMERS="--connections 2 --timeout 10 --retries 25 --reconnect 1:2 --keepalive 1 --dead-after 3"
+# 510 s before it fails: longer than we wait for the reconnect (480 s),
+# far longer than the exporter's reboot takes (30 to 90 s under TCG on a
+# busy host; a boot that hangs is killed after 120 s and booted again,
+# twice at most: run.sh's --boot-timeout and --boot-retries).
+TIMERS="--connections 2 --timeout 10 --retries 50 --reconnect 1:2 --keepalive 1 --dead-after 3"
 BEFORE=8	# files fsync'ed before the crash is called for
 AFTER=8		# files fsync'ed after the import is back
 state=/tmp/crash	# tmpfs, this guest's memory: the lists live here
@@ -145,7 +147,7 @@ ktap_note "network interface $PAIR_NIC"
 # pair.sh boots the exporter alongside: it may take a while (a boot that
 # hangs under TCG is killed after 120 s and booted again).
 import_add() {
-	local deadline=$((SECONDS + 240))
+	local deadline=$((SECONDS + 480))
 	# shellcheck disable=SC2086 # TIMERS are separate words
 	until dev=$(dstor import add "$PAIR_EXPORT" --peer "$PAIR_EX_IP:$PAIR_PORT" $TIMERS 2>"$state/import.err"); do
 		[ $SECONDS -lt $deadline ] || { cat "$state/import.err"; return 1; }
@@ -178,7 +180,7 @@ ktap_check "the import notices the exporter is gone" \
 	poll 60 eval '[ "$(imp .state)" != connected ]'
 ktap_note "state $(imp .state), $(imp .stats.inflight) request(s) in flight, $(durable) files fsync'ed"
 ktap_check "reconnected to the exporter's next boot" \
-	poll 240 eval '[ "$(imp .state)" = connected ] && [ "$(imp .stats.reconnects)" -ge 1 ]' ||
+	poll 480 eval '[ "$(imp .state)" = connected ] && [ "$(imp .stats.reconnects)" -ge 1 ]' ||
 	pair_fatal "the import did not come back"
 back=$(durable)
 ktap_note "back after $((SECONDS - t0)) s; $back files fsync'ed"

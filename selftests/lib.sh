@@ -22,8 +22,11 @@
 #
 # Other helpers:
 #   at_exit CMD...               run CMD at exit (last registered runs first)
-#   wait_for SECS CMD...         poll CMD every 0.1 s until it succeeds;
-#                                fails after SECS seconds
+#   wait_for SECS CMD...         poll CMD until it succeeds, 0.1 s after
+#                                the first try, then less often (every
+#                                0.5 s at most: a poll often starts dstor
+#                                and jq, costly under emulation); fails
+#                                after SECS seconds
 #   require_cmd CMD...           skip the whole test unless CMDs exist
 #   require_dstor                skip the whole test unless the dstor module
 #                                is loaded and the dstor tool is on PATH
@@ -152,12 +155,13 @@ trap 'exit 143' TERM INT
 _now_us() { echo "${EPOCHREALTIME//[.,]/}"; }
 
 wait_for() {
-	local secs=$1 deadline
+	local secs=$1 deadline ms=100
 	shift
 	deadline=$(($(_now_us) + secs * 1000000))
 	until "$@"; do
 		[ "$(_now_us)" -lt "$deadline" ] || return 1
-		sleep 0.1
+		sleep "0.$(printf %03d $ms)"
+		[ $ms -ge 500 ] || ms=$((ms + 100))
 	done
 }
 

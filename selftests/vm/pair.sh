@@ -49,7 +49,7 @@
 #
 # The sequence:
 #   1. boot the exporter (boot 1) and the importer side by side (the
-#      importer tries to import for up to 240 s); wait for the exporter's
+#      importer tries to import for up to 480 s); wait for the exporter's
 #      "pair: export-up boot=1";
 #   2. wait for the importer's "pair: crash-exporter" (8 files are fsync'ed
 #      and the writers go on);
@@ -275,10 +275,10 @@ else
 fi
 
 # 4. The importer ends on its own (run.sh has its own time limit); boot 2
-#    ends when the importer's message has come, or gives up after 240 s.
+#    ends when the importer's message has come, or gives up after 600 s.
 #    Once the importer is done, it gets 120 s more.
 if [ -e "$dir/importer.out" ]; then
-	wait_end importer 1200 || { echo "$P importer still running: killed"; kill_guest importer; }
+	wait_end importer 1500 || { echo "$P importer still running: killed"; kill_guest importer; }
 fi
 t_im=$((SECONDS - t_start))
 if [ -e "$dir/exporter2.out" ]; then
