@@ -2,7 +2,7 @@
 /*
  * The connection engine: one send path and one receive path for plaintext
  * and sealed connections, run by a per-connection io_work that never waits
- * (conn.h describes the model and the lifetime rules).
+ * on a socket (conn.h describes the model and the lifetime rules).
  *
  * Receiving is a state machine over the stream:
  *   plaintext  HDR (32 bytes) -> DATA (payload) -> HDR ...
@@ -40,7 +40,8 @@ enum {
 	RX_HOLD,
 };
 
-struct workqueue_struct *dstor_io_wq;
+/* io_work of importer connections, and of exporter sessions. */
+static struct workqueue_struct *dstor_imp_io_wq, *dstor_srv_io_wq;
 
 /* ---- kicks, failure, timers ---- */
 
@@ -50,7 +51,7 @@ void dstor_conn_kick(struct dstor_conn *c)
 
 	spin_lock_irqsave(&c->lock, fl);
 	if (!test_bit(DSTOR_CONN_DEAD, &c->flags))
-		queue_work(dstor_io_wq, &c->io_work);
+		queue_work(c->wq, &c->io_work);
 	spin_unlock_irqrestore(&c->lock, fl);
 }
 
@@ -84,7 +85,7 @@ void dstor_conn_queue(struct dstor_conn *c, struct dstor_tx *tx)
 		return;
 	}
 	llist_add(&tx->node, &c->tx_llist);
-	queue_work(dstor_io_wq, &c->io_work);
+	queue_work(c->wq, &c->io_work);
 	spin_unlock_irqrestore(&c->lock, fl);
 }
 
@@ -707,13 +708,15 @@ static void conn_io_work(struct work_struct *work)
 
 static struct dstor_conn *conn_alloc(struct socket *sock,
 				     const struct dstor_conn_ops *ops,
-				     void *owner, struct dstor_stats *stats)
+				     void *owner, struct dstor_stats *stats,
+				     struct workqueue_struct *wq)
 {
 	struct dstor_conn *c = kzalloc(sizeof(*c), GFP_NOIO);
 
 	if (!c)
 		return NULL;
 	kref_init(&c->ref);
+	c->wq = wq;
 	c->sock = sock;
 	c->ops = ops;
 	c->owner = owner;
@@ -728,7 +731,7 @@ static struct dstor_conn *conn_alloc(struct socket *sock,
 	return c;
 }
 
-/* A new, unconnected connection in @net. */
+/* A new, unconnected connection in @net: an importer's (dstor_imp_io). */
 int dstor_conn_create(struct net *net, int family,
 		      const struct dstor_conn_ops *ops, void *owner,
 		      struct dstor_stats *stats, struct dstor_conn **out)
@@ -739,7 +742,7 @@ int dstor_conn_create(struct net *net, int family,
 	ret = sock_create_kern(net, family, SOCK_STREAM, IPPROTO_TCP, &sock);
 	if (ret)
 		return ret;
-	*out = conn_alloc(sock, ops, owner, stats);
+	*out = conn_alloc(sock, ops, owner, stats, dstor_imp_io_wq);
 	if (!*out) {
 		sock_release(sock);
 		return -ENOMEM;
@@ -749,12 +752,15 @@ int dstor_conn_create(struct net *net, int family,
 	return 0;
 }
 
-/* A connection for an accepted socket, which it now owns. */
+/*
+ * A connection for an accepted socket, which it now owns: an exporter
+ * session's (dstor_srv_io).
+ */
 struct dstor_conn *dstor_conn_accepted(struct socket *sock,
 				       const struct dstor_conn_ops *ops,
 				       void *owner, struct dstor_stats *stats)
 {
-	return conn_alloc(sock, ops, owner, stats);
+	return conn_alloc(sock, ops, owner, stats, dstor_srv_io_wq);
 }
 
 /* Writeback goes through this connection: see dstor_sock_writeback_safe. */
@@ -908,22 +914,41 @@ void dstor_conn_put(struct dstor_conn *c)
 /*
  * Unbound: a connection's io_work runs on whichever CPU is free, not on
  * the one that kicked it. Kicks come from where the I/O is submitted and
- * where packets arrive, both usually the submitter's CPU (loopback and
- * RPS-less NICs process a packet on the CPU that sent or took it), so a
- * per-CPU queue put the submitter, both ends' io_work and the backing
+ * where packets arrive, both usually the submitter's CPU (loopback, and a
+ * NIC without RPS, process a packet on the CPU that sent or took it), so
+ * a per-CPU queue put the submitter, both ends' io_work and the backing
  * device's work on one CPU and left the others idle: measured on 6.1 with
  * two vCPUs, bound io_work did 1835 4k random reads/s where unbound does
  * 2681 (make bench, Documentation/testing.md).
+ *
+ * Two queues, each with its own rescuer and its own limit of active
+ * items: an exporter session's io_work may sleep in submit_bio (tags,
+ * writeback throttling), and sessions asleep there must never hold up an
+ * importer connection of the same host, on which that very device's
+ * writeback may depend (a mirror with a leg on /dev/dstorN). Importer
+ * io_work never submits a bio: the default limit serves any number of
+ * connections. Sessions get WQ_MAX_ACTIVE; more would only add sleepers
+ * on a saturated device. WQ_SYSFS: an administrator can set CPU masks.
  */
 int dstor_conn_init(void)
 {
-	dstor_io_wq = alloc_workqueue("dstor_io",
-				      WQ_UNBOUND | WQ_MEM_RECLAIM | WQ_HIGHPRI,
-				      0);
-	return dstor_io_wq ? 0 : -ENOMEM;
+	unsigned int flags = WQ_UNBOUND | WQ_MEM_RECLAIM | WQ_HIGHPRI |
+			     WQ_SYSFS;
+
+	dstor_imp_io_wq = alloc_workqueue("dstor_imp_io", flags, 0);
+	if (!dstor_imp_io_wq)
+		return -ENOMEM;
+	dstor_srv_io_wq = alloc_workqueue("dstor_srv_io", flags,
+					  WQ_MAX_ACTIVE);
+	if (!dstor_srv_io_wq) {
+		destroy_workqueue(dstor_imp_io_wq);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void dstor_conn_exit(void)
 {
-	destroy_workqueue(dstor_io_wq);
+	destroy_workqueue(dstor_srv_io_wq);
+	destroy_workqueue(dstor_imp_io_wq);
 }
