@@ -211,8 +211,10 @@ void parse_conf_text(std::string_view text, const std::string& file, Conf& conf)
         if (skip)
             continue; // its section was refused: one error is enough
         if (!cur) {
-            err("'" + std::string(key) + "' outside a section: put it under [global], " +
-                "[export NAME], [import NAME] or [sync NAME]");
+            std::string msg(1, '\'');
+            msg.append(key).append("' outside a section: put it under [global], "
+                                   "[export NAME], [import NAME] or [sync NAME]");
+            err(msg);
             continue;
         }
         std::string title = section_title(*cur);
