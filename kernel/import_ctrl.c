@@ -291,6 +291,12 @@ static void queue_down_others(struct dstor_queue *q)
 			queue_down(o);
 		}
 	}
+	/*
+	 * Those stepped before @q in this pass are down now and connect at
+	 * once: look again, else nothing would (they have no connection
+	 * left to kick us).
+	 */
+	dstor_ctrl_kick(imp);
 }
 
 /* The new connection finished its handshake: make it the live one. */

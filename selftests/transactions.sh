@@ -18,7 +18,7 @@ require_dstor
 require_cmd fio jq mkfs.ext4 e2fsck tc
 
 ktap_header
-ktap_plan 41
+ktap_plan 42
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit 'kill $(jobs -p); dstor_down "$NS_IM" "$NS_EX"'
@@ -129,6 +129,28 @@ ktap_check "the right export back (same uuid): the import resumes" \
 	eval "in_ex dstor export add t0 --device /dev/ram0 --listen $EX_IP4:7420 --uuid $uuid &&
 	      wait_for 20 eval '[ \"\$(imp .state)\" = connected ]' &&
 	      dd if=/dev/zero of=$dev bs=4k count=4 oflag=direct status=none"
+
+# 3c. Restarts with many connections: when the first connection back finds
+#     a new incarnation, it ends the other queues' connections, live or
+#     still in their handshake; each must come back, whichever finished
+#     first. Four more connections (a read-only import), and a delay that
+#     varies from packet to packet, make every order likely.
+# shellcheck disable=SC2086
+dev4=$(in_im dstor import add t0 --peer "$EX_IP4" --connections 4 --read-only $FAST)
+state_of() { in_im dstor show --json | jq -r ".imports[] | select(.device == \"$1\") | .state"; }
+both_up() { [ "$(state_of "$dev")" = connected ] && [ "$(state_of "$dev4")" = connected ]; }
+restarts() {
+	local i
+	for i in 1 2 3 4 5 6; do
+		in_ex dstor export del t0 &&
+		in_ex dstor export add t0 --device /dev/ram0 --listen "$EX_IP4:7420" --uuid "$uuid" &&
+		wait_for 20 both_up || { echo "restart $i: $(state_of "$dev") $(state_of "$dev4")"; return 1; }
+	done
+}
+in_ex tc qdisc add dev "$EX_DEV" root netem delay 15ms 15ms
+ktap_check "six restarts: every connection of 2 + 4 comes back each time" restarts
+in_ex tc qdisc del dev "$EX_DEV" root
+in_im dstor import del "$dev4"
 
 # 4. Keepalive: no I/O at all, cut the link; the import notices within
 #    dead-after (3 s) + 1 s, and `dstor monitor` reports it.
