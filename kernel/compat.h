@@ -153,6 +153,47 @@ static inline void dstor_bvec_virt(struct bio_vec *bv, void *vaddr,
 	bvec_set_page(bv, virt_to_page(vaddr), len, offset_in_page(vaddr));
 }
 
+/*
+ * Send the pages of @msg's ITER_BVEC without copying them: TCP takes a
+ * reference to each page it queues. Every page must pass sendpage_ok().
+ * 6.5 and later splice them (MSG_SPLICE_PAGES); 6.1 sends them one page
+ * piece at a time with kernel_sendpage(). Returns the bytes queued, or
+ * what sock_sendmsg() would (0 or an error) when none were.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+static inline int dstor_sendmsg_pages(struct socket *sock, struct msghdr *msg)
+{
+	msg->msg_flags |= MSG_SPLICE_PAGES;
+	return sock_sendmsg(sock, msg);
+}
+#else
+static inline int dstor_sendmsg_pages(struct socket *sock, struct msghdr *msg)
+{
+	struct iov_iter *it = &msg->msg_iter;
+	int sent = 0, ret = 0;
+
+	while (iov_iter_count(it)) {
+		const struct bio_vec *bv = it->bvec;
+		size_t off = bv->bv_offset + it->iov_offset;
+		size_t len = min3((size_t)bv->bv_len - it->iov_offset,
+				  iov_iter_count(it), PAGE_SIZE - off % PAGE_SIZE);
+		int flags = msg->msg_flags;
+
+		if (len < iov_iter_count(it))
+			flags |= MSG_MORE | MSG_SENDPAGE_NOTLAST;
+		ret = kernel_sendpage(sock, bv->bv_page + off / PAGE_SIZE,
+				      off % PAGE_SIZE, len, flags);
+		if (ret <= 0)
+			break;
+		sent += ret;
+		iov_iter_advance(it, ret);
+		if (ret < len)
+			break;
+	}
+	return sent ?: ret;
+}
+#endif
+
 /* What a genl family's pre_doit and post_doit are handed. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
 #define dstor_genl_split_ops genl_split_ops

@@ -4,10 +4,13 @@
  * seal. Importer queues and exporter sessions are connections; they cannot
  * tell a plaintext one from a sealed one.
  *
- * Nothing here blocks. The socket's callbacks (data ready, write space,
- * state change) and the connection's timer queue io_work, which sends and
- * receives until the socket would block or a budget of 1 ms is spent, then
- * yields by queueing itself again. Frames are sent and received by
+ * Nothing here waits on a socket. The socket's callbacks (data ready,
+ * write space, state change) and the connection's timer queue io_work,
+ * which sends and receives until the socket would block or a budget of
+ * 1 ms is spent, then yields by queueing itself again. io_work may sleep
+ * only where its owner's callbacks do: an exporter session's in
+ * submit_bio, and a record sealed or opened inline if the AEAD the crypto
+ * API chose is asynchronous. Frames are sent and received by
  * resumable state machines; a frame's payload moves straight between the
  * socket and the pages of a bio chain (or a small buffer).
  *
@@ -113,6 +116,7 @@ struct dstor_conn {
 	int err;			/* why it failed, once FAILED */
 	spinlock_t lock;		/* DEAD against kicks and tx_llist */
 	struct work_struct io_work;
+	struct workqueue_struct *wq;	/* importer's or exporter's io queue */
 	struct timer_list timer;
 
 	/* Timers in jiffies, 0 for none (WRITE_ONCE, then dstor_conn_timer). */
@@ -174,7 +178,6 @@ int dstor_conn_seal(struct dstor_conn *c, u8 cipher, const u8 *ktx,
 		    const u8 *krx);
 u8 dstor_conn_cipher(struct dstor_conn *c);
 
-extern struct workqueue_struct *dstor_io_wq;
 int dstor_conn_init(void);
 void dstor_conn_exit(void);
 

@@ -82,6 +82,51 @@ int dstor_sock_send(struct socket *sock, struct iov_iter *it, bool more)
 	return ret;
 }
 
+/* May TCP hold on to every page of @it (an ITER_BVEC) instead of a copy? */
+static bool dstor_pages_ok(const struct iov_iter *it)
+{
+	size_t left = iov_iter_count(it), skip = it->iov_offset;
+	const struct bio_vec *bv = it->bvec;
+
+	for (; left; bv++, skip = 0) {
+		size_t off = bv->bv_offset + skip;
+		size_t len = min_t(size_t, bv->bv_len - skip, left);
+		struct page *p = bv->bv_page + off / PAGE_SIZE;
+		struct page *end = bv->bv_page + (off + len - 1) / PAGE_SIZE;
+
+		for (; p <= end; p++)
+			if (!sendpage_ok(p))
+				return false;
+		left -= len;
+	}
+	return true;
+}
+
+/*
+ * Send the pages @it (an ITER_BVEC) points at, as dstor_sock_send() does,
+ * but without copying them where they allow it: TCP then keeps a reference
+ * to each page until the peer has acknowledged its bytes, so the caller
+ * may let go of the pages as soon as this returns, but must not write to
+ * them again until its peer's answer proves they arrived (a request's
+ * reply, which follows its payload on the stream).
+ */
+int dstor_sock_send_pages(struct socket *sock, struct iov_iter *it, bool more)
+{
+	struct msghdr msg = {
+		.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL |
+			     (more ? MSG_MORE : 0),
+	};
+	int ret;
+
+	if (!dstor_pages_ok(it))
+		return dstor_sock_send(sock, it, more);
+	msg.msg_iter = *it;
+	ret = dstor_sendmsg_pages(sock, &msg);
+	if (ret == 0)
+		return -EAGAIN;
+	return ret;
+}
+
 /*
  * Receive into @it what the socket holds now. Returns the bytes received
  * (at least 1), -EAGAIN when there are none, -ECONNRESET at the end of the

@@ -22,6 +22,7 @@ bool dstor_addr_equal(const struct sockaddr_storage *a,
 u32 dstor_addr_hash(const struct sockaddr_storage *ss);
 
 int dstor_sock_send(struct socket *sock, struct iov_iter *it, bool more);
+int dstor_sock_send_pages(struct socket *sock, struct iov_iter *it, bool more);
 int dstor_sock_recv(struct socket *sock, struct iov_iter *it);
 void dstor_sock_writeback_safe(struct socket *sock);
 
