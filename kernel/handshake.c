@@ -101,6 +101,10 @@ static const struct {
 		-ECONNRESET,
 		"dstor: the peer closed the connection during the handshake (an older dstor, or not dstor?)"
 	},
+	[DSTOR_WHY_CLOSED] = {
+		-ECONNRESET,
+		"dstor: the peer closed the connection"
+	},
 	[DSTOR_WHY_IDENTITY] = {
 		-ESTALE,
 		"dstor: the export is not the one this import was made of (another export under that name: its uuid differs)"
@@ -192,7 +196,7 @@ enum dstor_why dstor_why_conn(int err)
 		return DSTOR_WHY_UNREACH;
 	case -ECONNRESET:
 	case -EPIPE:
-		return DSTOR_WHY_RESET;
+		return DSTOR_WHY_CLOSED;
 	case -EPROTO:
 		return DSTOR_WHY_PROTO;
 	case -EBADMSG:
@@ -348,6 +352,8 @@ enum dstor_why dstor_hs_client_failed(struct dstor_hs_client *hs, int err)
 		return DSTOR_WHY_NOT_DSTOR;
 	if (err == -ETIMEDOUT)
 		return DSTOR_WHY_TIMEDOUT;
+	if (err == -ECONNRESET || err == -EPIPE)
+		return DSTOR_WHY_RESET;
 	return dstor_why_conn(err);
 }
 

@@ -37,7 +37,8 @@ enum dstor_why {
 	DSTOR_WHY_NO_CIPHER,
 	DSTOR_WHY_NOT_DSTOR,		/* the peer speaks something else */
 	DSTOR_WHY_BAD_REPLY,
-	DSTOR_WHY_RESET,		/* the peer closed the connection */
+	DSTOR_WHY_RESET,		/* closed by the peer in the handshake */
+	DSTOR_WHY_CLOSED,		/* closed by the peer once live */
 	DSTOR_WHY_IDENTITY,		/* another export under the same name */
 	DSTOR_WHY_GEOMETRY,		/* size or block size changed */
 	DSTOR_WHY_CACHE,		/* a volatile write cache appeared */

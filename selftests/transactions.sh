@@ -92,8 +92,10 @@ ktap_check "umount and e2fsck -fn clean" eval "umount $mnt && e2fsck -fn $dev"
 uuid=$(in_ex dstor show --json | jq -r '.exports[] | select(.name == "t0") | .uuid')
 w0=$(imp .stats.writes)
 s0=$(imp .stats.resent)
-# 512 writes at 100 a second: 5 s of writes at least, then the reads.
-fio_verify readd 8M --rate_iops=100 &
+# 1024 writes at 100 a second: 10 s of writes at least, long enough for a
+# shell that polls slowly on a busy host to see them start (with 5 s, fio
+# was done before the export went); the reads then run unthrottled.
+fio_verify readd 16M --rate_iops=1000,100 &
 fiopid=$!
 wait_for 60 writing_since "$w0"
 running=no
