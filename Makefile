@@ -162,6 +162,7 @@ install: module tool
 	depmod -a $(KVER)
 	install -D -m 0755 $(TOOL) $(DESTDIR)/usr/local/sbin/dstor
 	install -D -m 0644 Documentation/dstor.8 $(DESTDIR)/usr/local/share/man/man8/dstor.8
+	install -D -m 0644 Documentation/dstor.conf.5 $(DESTDIR)/usr/local/share/man/man5/dstor.conf.5
 
 DKMS_SRC := /usr/src/dstor-$(VERSION)
 

@@ -1,6 +1,6 @@
 // The objects of the command line, one file each: export.cpp, import.cpp,
 // sync.cpp, show.cpp, monitor.cpp, acl.cpp, set.cpp, keys.cpp (genkey and
-// keyid).
+// keyid), apply.cpp (apply, down and showconf: the configuration files).
 // Each has a parser that turns the words after the object name into a
 // command of the data model without touching netlink (tests use it), and a
 // run_* function that parses, validates, talks to the kernel and returns the
@@ -41,7 +41,7 @@ Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args);
 int run_export(const std::vector<std::string>& args);
 
 // dstor import add NAME --peer ADDR[:PORT] [--read-only] [--connections N] [--key FILE] [TIMERS]
-// dstor import set /dev/dstorN | dstorN | N | NAME [TIMERS] [--key FILE]
+// dstor import set /dev/dstorN | dstorN | N | NAME [TIMERS] [--key FILE | --no-key]
 // dstor import del /dev/dstorN | dstorN | NAME
 //   TIMERS: [--timeout S] [--retries N] [--reconnect MIN:MAX] [--keepalive S] [--dead-after S]
 struct ImportAdd {
@@ -52,6 +52,7 @@ struct ImportSet {
     ImportRef target; // a name is resolved to an index by a dump before sending
     Timers timers;
     std::optional<std::string> key_file; // --key; at least one timer or a key
+    bool no_key = false;                 // --no-key: remove the key (a zero key)
 };
 struct ImportDel {
     ImportRef target;
@@ -134,6 +135,12 @@ struct KeyidCommand {
 };
 Parsed<KeyidCommand> parse_keyid_args(const std::vector<std::string>& args);
 int run_keyid(const std::vector<std::string>& args);
+
+// dstor apply [--dry-run] [--prune] [FILE...], dstor down [--dry-run] [FILE...],
+// dstor showconf: the configuration files (conf.hpp, plan.hpp; apply.cpp).
+int run_apply(const std::vector<std::string>& args);
+int run_down(const std::vector<std::string>& args);
+int run_showconf(const std::vector<std::string>& args);
 
 // Read the key file of a --key option into `key`; on failure print the
 // error ("dstor: FILE: reason") and return false.

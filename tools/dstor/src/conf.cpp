@@ -134,7 +134,10 @@ std::vector<std::string> section_args(const ConfSection& s, const Kind& k) {
     std::vector<std::string> args;
     if (s.kind == "export" || s.kind == "import")
         args.push_back("add");
-    args.push_back(s.name);
+    // `dstor sync NAME`: a name that is one of sync's verbs (del, list)
+    // goes after the options, as sync's usage says.
+    if (s.kind != "sync")
+        args.push_back(s.name);
     for (const auto& e : s.entries) {
         if (contains(k.flags, e.key)) {
             if (*parse_bool(e.value))
@@ -144,6 +147,8 @@ std::vector<std::string> section_args(const ConfSection& s, const Kind& k) {
         // --opt=value: a value that starts with '-' stays a value.
         args.push_back("--" + e.key + "=" + e.value);
     }
+    if (s.kind == "sync")
+        args.push_back(s.name);
     return args;
 }
 

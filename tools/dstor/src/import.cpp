@@ -19,7 +19,7 @@ struct TimerArgs {
 };
 
 constexpr const char* timer_options =
-    "--timeout, --retries, --reconnect, --keepalive, --dead-after, --key";
+    "--timeout, --retries, --reconnect, --keepalive, --dead-after, --key, --no-key";
 
 // `defaults`: mention the kernel's defaults (add) or that omitted ones are kept (set).
 void add_timer_options(CLI::App* app, TimerArgs& t, bool defaults) {
@@ -146,7 +146,12 @@ Parsed<ImportCommand> parse_import_args(const std::vector<std::string>& args) {
                     "A new key file, used from the next connection on (after the exporter's "
                     "key changed)")
         ->type_name("FILE");
-    set->footer("Give at least one timer or --key; the others keep their current values.\n"
+    bool set_no_key = false;
+    set->add_flag("--no-key", set_no_key,
+                  "Remove the key: the next connection goes without one (after the exporter's "
+                  "key was removed)");
+    set->footer("Give at least one timer, --key or --no-key; the others keep their current "
+                "values.\n"
                 "A name is looked up among the imports and must match exactly one.");
 
     std::string target;
@@ -209,10 +214,13 @@ Parsed<ImportCommand> parse_import_args(const std::vector<std::string>& args) {
                 return Parsed<ImportCommand>::usage_error(p.command, "--key is empty");
             set_key = set_key_file;
         }
-        if (timers->empty() && !set_key)
+        if (set_key && set_no_key)
+            return Parsed<ImportCommand>::usage_error(p.command,
+                                                      "give --key FILE or --no-key, not both");
+        if (timers->empty() && !set_key && !set_no_key)
             return Parsed<ImportCommand>::usage_error(
                 p.command, std::string("nothing to change: give at least one of ") + timer_options);
-        out.cmd = ImportSet{ref, *timers, set_key};
+        out.cmd = ImportSet{ref, *timers, set_key, set_no_key};
     } else {
         if (auto index = parse_device_index(target)) {
             out.cmd = ImportDel{*index};
@@ -304,6 +312,8 @@ int run_import(const std::vector<std::string>& args) {
     } else if (auto* set = std::get_if<ImportSet>(&*p.cmd)) {
         if (!load_key(set->key_file, set_key))
             return EXIT_USAGE;
+        if (set->no_key)
+            set_key.emplace(); // all zero bytes: no key
     }
 
     auto sock = open_dstor_or_report(p.command);

@@ -30,6 +30,9 @@ const Subcommand subcommands[] = {
     {"sync", dstor::run_sync, "Brings a local device up to date with a multicast export"},
     {"acl", dstor::run_acl, "Lists, adds and removes who may connect to an export"},
     {"set", dstor::run_set, "Changes module-wide settings (crypto-workers, session limits)"},
+    {"apply", dstor::run_apply, "Makes the running state equal to /etc/dstor/*.conf"},
+    {"showconf", dstor::run_showconf, "Prints the running state as a configuration file"},
+    {"down", dstor::run_down, "Removes what the configuration files list, imports first"},
     {"monitor", dstor::run_monitor, "Prints import events (link lost, reconnected, ...)"},
     {"genkey", dstor::run_genkey, "Prints a new pre-shared key: dstor genkey > KEYFILE"},
     {"keyid", dstor::run_keyid, "Prints the fingerprint of a key file"},
@@ -47,7 +50,7 @@ void usage(std::ostream& os) {
     os << "Usage: dstor <object> [<args>]\n\n"
           "Available objects:\n";
     for (const auto& s : subcommands)
-        os << "  " << s.name << std::string(8 - std::strlen(s.name), ' ') << s.help << '\n';
+        os << "  " << s.name << std::string(10 - std::strlen(s.name), ' ') << s.help << '\n';
     os << "\nPass --help to any object for its usage; `dstor' alone is `dstor show'.\n"
           "Exit status: 0 success, 1 the system or the kernel refused, 2 bad arguments.\n";
 }

@@ -208,6 +208,15 @@ struct ModuleInfo {
     std::optional<std::uint32_t> max_host_sessions; // DSTOR_A_MAX_HOST_SESSIONS
 };
 
+// What the kernel runs in this network namespace: every export, import and
+// sync, and the module's settings (`dstor show`, `dstor apply`).
+struct Running {
+    std::vector<ExportInfo> exports; // McastInfo::interface filled (name_interfaces)
+    std::vector<ImportInfo> imports;
+    std::vector<SyncInfo> syncs;
+    std::optional<ModuleInfo> module;
+};
+
 // A DSTOR_CMD_EVENT notification of the "events" multicast group.
 // Attributes the kernel did not send stay empty.
 struct ImportEvent {

@@ -666,45 +666,56 @@ Result<std::optional<ModuleInfo>> get_module_info(nl::Socket& sock) {
     return info;
 }
 
+Result<Running> read_running(nl::Socket& sock) {
+    Running r;
+    auto exports = dump_exports(sock);
+    if (!exports)
+        return exports.error();
+    auto imports = dump_imports(sock);
+    if (!imports)
+        return imports.error();
+    auto syncs = dump_syncs(sock);
+    if (!syncs)
+        return syncs.error();
+    auto module = get_module_info(sock);
+    if (!module)
+        return module.error();
+    r.exports = std::move(*exports);
+    r.imports = std::move(*imports);
+    r.syncs = std::move(*syncs);
+    r.module = *module;
+    name_interfaces(r.exports, r.syncs);
+    return r;
+}
+
 } // namespace
+
+std::optional<Running> running_or_report(const std::string& command) {
+    auto sock = open_dstor_or_report(command);
+    if (!sock)
+        return std::nullopt;
+    auto r = read_running(*sock);
+    if (!r) {
+        report(command, r.error());
+        return std::nullopt;
+    }
+    return std::move(*r);
+}
 
 int run_show(const std::vector<std::string>& args) {
     auto p = parse_show_args(args);
     if (!p.cmd)
         return emit(p);
 
-    auto sock = open_dstor_or_report(p.command);
-    if (!sock)
+    auto r = running_or_report(p.command);
+    if (!r)
         return EXIT_FAIL;
-
-    auto exports = dump_exports(*sock);
-    if (!exports) {
-        report(p.command, exports.error());
-        return EXIT_FAIL;
-    }
-    auto imports = dump_imports(*sock);
-    if (!imports) {
-        report(p.command, imports.error());
-        return EXIT_FAIL;
-    }
-    auto syncs = dump_syncs(*sock);
-    if (!syncs) {
-        report(p.command, syncs.error());
-        return EXIT_FAIL;
-    }
-    auto module_info = get_module_info(*sock);
-    if (!module_info) {
-        report(p.command, module_info.error());
-        return EXIT_FAIL;
-    }
-    name_interfaces(*exports, *syncs);
-
     if (p.cmd->json)
-        std::cout << show_json(*exports, *imports, *syncs, *module_info)
+        std::cout << show_json(r->exports, r->imports, r->syncs, r->module)
                          .dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
                   << '\n';
     else
-        std::cout << format_show(*exports, *imports, *syncs, *module_info);
+        std::cout << format_show(r->exports, r->imports, r->syncs, r->module);
     return flush_stdout(p.command);
 }
 

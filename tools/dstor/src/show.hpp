@@ -54,6 +54,11 @@ nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
                                  const std::vector<SyncInfo>& syncs = {},
                                  const std::optional<ModuleInfo>& module_info = std::nullopt);
 
+// Everything `dstor show` prints, from the dumps and DSTOR_CMD_GET, with the
+// interfaces named (name_interfaces); or nothing after reporting why under
+// `command`'s name.
+std::optional<Running> running_or_report(const std::string& command);
+
 // Fill McastInfo::interface of every multicast export and sync from its
 // ifindex (if_indextoname, in dstor's network namespace).
 void name_interfaces(std::vector<ExportInfo>& exports, std::vector<SyncInfo>& syncs);

@@ -380,8 +380,9 @@ TEST(SyncArgs, AddErrors) {
         "--rate");
     expect_usage_error(parse_sync_args({"g", "--mcast", "eth0", "--target", "/d", "--wait=x"}),
                        "sync", "--wait");
-    for (const char* bad : {"", "00", "zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
-                            "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff00"})
+    for (const char* bad :
+         {"", "00", "zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+          "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff00"})
         expect_usage_error(
             parse_sync_args({"g", "--mcast", "eth0", "--target", "/d", "--root", bad}), "sync",
             "is not a merkle root (64 hex digits)");
@@ -477,7 +478,12 @@ TEST(ImportArgs, SetKey) {
     EXPECT_FALSE(std::get<ImportSet>(*p.cmd).key_file);
     expect_usage_error(parse_import_args({"set", "dstor0", "--key", ""}), "import set",
                        "--key is empty");
-    expect_usage_error(parse_import_args({"set", "dstor0", "--no-key"}), "import set", "--no-key");
+    p = parse_import_args({"set", "dstor0", "--no-key"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_TRUE(std::get<ImportSet>(*p.cmd).no_key);
+    EXPECT_FALSE(std::get<ImportSet>(*p.cmd).key_file);
+    expect_usage_error(parse_import_args({"set", "dstor0", "--key", "/k", "--no-key"}),
+                       "import set", "give --key FILE or --no-key, not both");
     EXPECT_NE(parse_import_args({"set", "--help"}).output.find("--key FILE"), std::string::npos);
 }
 
@@ -600,7 +606,7 @@ TEST(ImportArgs, SetByDeviceIndexOrName) {
 TEST(ImportArgs, SetErrors) {
     expect_usage_error(parse_import_args({"set", "dstor0"}), "import set",
                        "nothing to change: give at least one of --timeout, --retries, "
-                       "--reconnect, --keepalive, --dead-after, --key");
+                       "--reconnect, --keepalive, --dead-after, --key, --no-key");
     expect_usage_error(parse_import_args({"set", "--timeout", "5"}), "import set",
                        "TARGET is required");
     expect_usage_error(parse_import_args({"set", "/dev/sda", "--timeout", "5"}), "import set",
