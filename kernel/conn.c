@@ -663,6 +663,7 @@ static int conn_connecting(struct dstor_conn *c)
 static void conn_io_work(struct work_struct *work)
 {
 	struct dstor_conn *c = container_of(work, struct dstor_conn, io_work);
+	struct sock *sk = c->sock->sk;
 	unsigned long deadline = jiffies + DSTOR_IO_BUDGET;
 	unsigned int noreclaim = 0;
 	bool memalloc = test_bit(DSTOR_CONN_MEMALLOC, &c->flags);
@@ -681,6 +682,18 @@ static void conn_io_work(struct work_struct *work)
 	if (memalloc)
 		noreclaim = memalloc_noreclaim_save();
 	for (;;) {
+		/*
+		 * Reset, or timed out: take nothing more from the stream. What
+		 * the socket still holds came before the reset, and its pages
+		 * may be a failed request's that their owner is reusing by now
+		 * (on loopback and veth, the receive queue holds the sender's
+		 * own pages).
+		 */
+		sent = READ_ONCE(sk->sk_err);
+		if (sent) {
+			dstor_conn_fail(c, -sent);
+			break;
+		}
 		sent = conn_try_send(c);
 		if (sent < 0) {
 			dstor_conn_fail(c, sent);
@@ -941,7 +954,7 @@ void dstor_conn_put(struct dstor_conn *c)
  * throttling), and sessions asleep there must never hold up an importer
  * connection of the same host, on which that very device's writeback may
  * depend (a mirror with a leg on /dev/dstorN). WQ_SYSFS: an administrator
- * can set CPU masks and limits.
+ * can set the importer queue's CPU mask, and either queue's limit.
  */
 int dstor_conn_init(void)
 {

@@ -27,7 +27,10 @@
  * from process context (never from io_work or a callback): after it
  * returns, nothing of the connection runs and every queued frame has been
  * given back through tx_done/rx_done. The last dstor_conn_put() frees it
- * and releases the socket.
+ * and releases the socket. An importer's connection has no reference but
+ * its owner's, and the owner puts it before it gives a request back
+ * (parks, resends or fails it): the release resets the connection and
+ * drops what TCP still held of the request's pages (sent by reference).
  */
 #ifndef _DSTOR_CONN_H
 #define _DSTOR_CONN_H

@@ -105,6 +105,10 @@ static const struct {
 		-ECONNRESET,
 		"dstor: the peer closed the connection"
 	},
+	[DSTOR_WHY_RESTARTED] = {
+		-ESTALE,
+		"dstor: the exporter restarted; connecting to the new one"
+	},
 	[DSTOR_WHY_IDENTITY] = {
 		-ESTALE,
 		"dstor: the export is not the one this import was made of (another export under that name: its uuid differs)"
@@ -197,6 +201,8 @@ enum dstor_why dstor_why_conn(int err)
 	case -ECONNRESET:
 	case -EPIPE:
 		return DSTOR_WHY_CLOSED;
+	case -ESTALE:
+		return DSTOR_WHY_RESTARTED;
 	case -EPROTO:
 		return DSTOR_WHY_PROTO;
 	case -EBADMSG:

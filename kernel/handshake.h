@@ -39,6 +39,7 @@ enum dstor_why {
 	DSTOR_WHY_BAD_REPLY,
 	DSTOR_WHY_RESET,		/* closed by the peer in the handshake */
 	DSTOR_WHY_CLOSED,		/* closed by the peer once live */
+	DSTOR_WHY_RESTARTED,		/* ended: the export has a new incarnation */
 	DSTOR_WHY_IDENTITY,		/* another export under the same name */
 	DSTOR_WHY_GEOMETRY,		/* size or block size changed */
 	DSTOR_WHY_CACHE,		/* a volatile write cache appeared */

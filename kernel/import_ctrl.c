@@ -287,7 +287,7 @@ static void queue_down_others(struct dstor_queue *q)
 			o->retry_at = jiffies;
 		}
 		if (o->conn) {
-			dstor_conn_fail(o->conn, -ECONNRESET);
+			dstor_conn_fail(o->conn, -ESTALE);
 			queue_down(o);
 		}
 	}
@@ -409,10 +409,14 @@ static void queue_step(struct dstor_queue *q, unsigned long *wait)
 	    test_bit(DSTOR_IMP_LOST, &imp->state_bits))
 		return;
 	left = (long)(q->retry_at - jiffies);
-	if (left <= 0)
+	if (left <= 0) {
 		queue_connect(q);
-	else
-		*wait = min_t(unsigned long, *wait, left);
+		if (q->next || imp->adding)
+			return;
+		/* It could not even start (no memory): retry_at moved on. */
+		left = max(1L, (long)(q->retry_at - jiffies));
+	}
+	*wait = min_t(unsigned long, *wait, left);
 }
 
 static void ctrl_work(struct work_struct *work)

@@ -398,7 +398,7 @@ TEST(SyncArgs, DelAndList) {
     EXPECT_EQ(std::get<SyncDel>(*p.cmd).index, 0u);
     for (const char* bad : {"x", "-1", "03", "", "4294967296", "golden"})
         expect_usage_error(parse_sync_args({"del", bad}), "sync del",
-                           "'" + std::string(bad) + "' is not a sync index");
+                           std::string(1, '\'').append(bad).append("' is not a sync index"));
     expect_usage_error(parse_sync_args({"del"}), "sync del", "INDEX is required");
     expect_usage_error(parse_sync_args({"del", "1", "2"}), "sync del", "not expected: 2");
 
