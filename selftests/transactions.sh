@@ -187,15 +187,16 @@ blackhole() { # add|del
 }
 w0=$(imp .stats.writes)
 r0=$(imp .stats.reconnects)
-fio_verify hole 4M --rate_iops=50 &
+# 512 writes at 50 a second: 10 s of writes at least (see 3.).
+fio_verify hole 8M --rate_iops=1000,50 &
 fiopid=$!
 wait_for 60 writing_since "$w0"
 ktap_check "a 20 s blackhole while fio writes" \
 	eval "kill -0 $fiopid && blackhole add && sleep 20 && blackhole del"
 ktap_check "the writes complete and verify after it" wait $fiopid
 ktap_check "the import reconnected and is connected" \
-	eval "[ \"\$(imp .stats.reconnects)\" -gt $r0 ] &&
-	      wait_for 15 eval '[ \"\$(imp .state)\" = connected ]'"
+	wait_for 15 eval "[ \"\$(imp .stats.reconnects)\" -gt $r0 ] &&
+	                  [ \"\$(imp .state)\" = connected ]"
 
 # 5. Durability: an fsync'ed write is on the exporter's disk even when the
 #    link dies right after and the import is destroyed at once.
