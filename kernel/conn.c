@@ -762,11 +762,6 @@ int dstor_conn_create(struct net *net, int family,
 		sock_release(sock);
 		return -ENOMEM;
 	}
-	/*
-	 * Closed with a reset: what it still had queued (a write's pages,
-	 * sent without a copy) is dropped then, never delivered late.
-	 */
-	sock_no_linger(sock->sk);
 	/* Not connected yet: io_work waits for the connect to finish. */
 	set_bit(DSTOR_CONN_CONNECTING, &(*out)->flags);
 	return 0;
@@ -781,6 +776,18 @@ struct dstor_conn *dstor_conn_accepted(struct socket *sock,
 				       void *owner, struct dstor_stats *stats)
 {
 	return conn_alloc(sock, ops, owner, stats, dstor_srv_io_wq);
+}
+
+/*
+ * From now on, close with a reset: what the connection still has queued
+ * then (a write's pages, sent without a copy) is dropped, never delivered
+ * late. Called when an importer's connection goes live: a handshake ends
+ * with a FIN, so that the exporter still reads (and counts) the last
+ * frame of a failed one.
+ */
+void dstor_conn_reset_on_close(struct dstor_conn *c)
+{
+	sock_no_linger(c->sock->sk);
 }
 
 /* Writeback goes through this connection: see dstor_sock_writeback_safe. */

@@ -356,6 +356,7 @@ static void queue_up(struct dstor_queue *q)
 	imp->cipher = q->hs.cipher;
 	dstor_hs_client_wipe(&q->hs);
 	queue_set_timers(q, c);
+	dstor_conn_reset_on_close(c);
 	spin_lock(&q->lock);
 	q->conn = c;
 	spin_unlock(&q->lock);
