@@ -95,6 +95,13 @@ struct dstor_conn_ops {
 	 * not open; others from the socket.
 	 */
 	void (*failed)(struct dstor_conn *c, int err);
+	/*
+	 * Optional: nothing was heard for dead_after. True fails the
+	 * connection with -ETIMEDOUT; false when the owner looks into it
+	 * (from the timer: it must not wait) and then either fails it or
+	 * moves last_rx on and calls dstor_conn_timer().
+	 */
+	bool (*silent)(struct dstor_conn *c);
 	/* Connecting side: the TCP connection is up (from io_work). */
 	void (*connected)(struct dstor_conn *c);
 };

@@ -111,6 +111,8 @@ struct dstor_session {
 	struct dstor_conn *conn;
 	struct work_struct close_work;
 	struct work_struct free_work;
+	struct work_struct lead_work;	/* is queue 0 of the importer heard? */
+	unsigned long lead_busy;	/* bit 0: lead_work queued */
 	struct dstor_hs_server hs;
 	u8 state;			/* DSTOR_SESSION_* */
 	bool pending;			/* listener->lock: in nr_pending */
@@ -162,6 +164,7 @@ bool dstor_listener_add_session(struct dstor_listener *l,
 u16 dstor_listener_attach(struct dstor_session *s, const char *name);
 u16 dstor_listener_admit(struct dstor_session *s, bool *wait);
 void dstor_listener_detach(struct dstor_session *s);
+bool dstor_listener_lead_heard(struct dstor_session *s, unsigned long *when);
 struct dstor_session *dstor_listener_release(struct dstor_session *s);
 unsigned int dstor_export_max_sessions(const struct dstor_export *exp);
 

@@ -49,6 +49,7 @@ struct dstor_queue {
 	unsigned int backoff;		/* seconds */
 	enum dstor_why last_why;	/* of the last failed reconnect */
 	u32 ka_told;			/* keepalive the live conn's HELLO said */
+	bool ka_quiet;			/* no pings here: queue 0 speaks for it */
 	bool was_up;
 };
 

@@ -96,7 +96,7 @@ static void queue_failed(struct dstor_conn *c, int err)
 	if (c == READ_ONCE(q->conn) &&
 	    !test_bit(DSTOR_IMP_DYING, &imp->state_bits)) {
 		/* Said here, at once: the kernel log's clock tells when. */
-		if (err == -ETIMEDOUT)
+		if (err == -ETIMEDOUT && READ_ONCE(c->dead_after))
 			pr_warn("%s: nothing heard on connection %u for %lus; reconnecting\n",
 				imp->label, q->qid,
 				READ_ONCE(c->dead_after) / HZ);
@@ -232,6 +232,17 @@ static void queue_set_timers(struct dstor_queue *q, struct dstor_conn *c)
 	unsigned long ka = min(READ_ONCE(t->keepalive), q->ka_told) * HZ;
 	unsigned long dead = READ_ONCE(t->dead_after) * HZ;
 
+	/*
+	 * Queue 0 pings for the import (as NVMe's keep-alive goes on the
+	 * admin queue only): the exporter counts the other queues' sessions
+	 * heard while it is. They need no pings of their own; a request on
+	 * them that goes unanswered times out, and when queue 0 hears
+	 * nothing, the quiet ones are ended with it (queue_down_quiet).
+	 */
+	if (q->ka_quiet) {
+		ka = 0;
+		dead = 0;
+	}
 	if (c->keepalive == ka && c->dead_after == dead && !c->deadline)
 		return;
 	WRITE_ONCE(c->deadline, 0);
@@ -299,6 +310,28 @@ static void queue_down_others(struct dstor_queue *q)
 	dstor_ctrl_kick(imp);
 }
 
+/*
+ * Queue 0 heard nothing for dead_after: the other queues' connections that
+ * heard nothing for as long either are as dead (they send no pings of
+ * their own). End them too.
+ */
+static void queue_down_quiet(struct dstor_queue *q, unsigned long dead)
+{
+	struct dstor_import *imp = q->imp;
+	unsigned int i;
+
+	for (i = 0; i < imp->nr_queues; i++) {
+		struct dstor_queue *o = &imp->queues[i];
+		struct dstor_conn *c = o->conn;
+
+		if (o == q || !c || !o->ka_quiet ||
+		    time_before(jiffies, READ_ONCE(c->last_rx) + dead))
+			continue;
+		dstor_conn_fail(c, -ETIMEDOUT);
+		queue_down(o);
+	}
+}
+
 /* The new connection finished its handshake: make it the live one. */
 static void queue_up(struct dstor_queue *q)
 {
@@ -353,6 +386,7 @@ static void queue_up(struct dstor_queue *q)
 	}
 	q->next = NULL;
 	q->ka_told = q->hs.hello.keepalive;
+	q->ka_quiet = q->qid && (info->flags & DSTOR_EXP_KA_LEAD);
 	imp->cipher = q->hs.cipher;
 	dstor_hs_client_wipe(&q->hs);
 	queue_set_timers(q, c);
@@ -388,10 +422,18 @@ static void queue_step(struct dstor_queue *q, unsigned long *wait)
 	struct dstor_conn *c = q->conn;
 	long left;
 
-	if (c && test_bit(DSTOR_CONN_FAILED, &c->flags))
+	if (c && test_bit(DSTOR_CONN_FAILED, &c->flags)) {
+		unsigned long dead = READ_ONCE(c->dead_after);
+		bool silent;
+
+		smp_mb__after_atomic();	/* FAILED before the reason */
+		silent = !q->qid && READ_ONCE(c->err) == -ETIMEDOUT;
 		queue_down(q);
-	else if (c)
+		if (silent)
+			queue_down_quiet(q, dead);
+	} else if (c) {
 		queue_set_timers(q, c);
+	}
 	c = q->next;
 	if (c && test_bit(DSTOR_CONN_FAILED, &c->flags)) {
 		enum dstor_why why;

@@ -478,6 +478,31 @@ void dstor_listener_detach(struct dstor_session *s)
 }
 
 /*
+ * When was the importer of @s last heard on its queue 0 (same export,
+ * session id and address), if that session is serving? False if none is.
+ */
+bool dstor_listener_lead_heard(struct dstor_session *s, unsigned long *when)
+{
+	struct dstor_listener *l = s->listener;
+	struct dstor_session *o;
+	bool found = false;
+
+	spin_lock(&l->lock);
+	hash_for_each_possible(l->by_id, o, id_node, id_key(s->id, 0)) {
+		if (o->exp != s->exp || o->id != s->id || o->queue ||
+		    o->closed || READ_ONCE(o->state) != DSTOR_SESSION_SERVING ||
+		    test_bit(DSTOR_CONN_FAILED, &o->conn->flags) ||
+		    !dstor_addr_equal(&o->peer, &s->peer))
+			continue;
+		*when = READ_ONCE(o->conn->last_rx);
+		found = true;
+		break;
+	}
+	spin_unlock(&l->lock);
+	return found;
+}
+
+/*
  * The session is gone, every request of it completed: if a newer session
  * of the same importer connection waits for nothing else, return it (held)
  * to start serving.

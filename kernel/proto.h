@@ -147,7 +147,13 @@ enum dstor_status {
 #define DSTOR_EXP_DISCARD	(1U << 3)
 #define DSTOR_EXP_WRITE_ZEROES	(1U << 4)
 #define DSTOR_EXP_ROTATIONAL	(1U << 5)
-#define DSTOR_EXP_ALL		0x3fU
+/*
+ * The exporter counts a session of queue 1 and up as heard from while the
+ * same importer's queue 0 (same session id and address) is: the importer
+ * pings on queue 0 only.
+ */
+#define DSTOR_EXP_KA_LEAD	(1U << 6)
+#define DSTOR_EXP_ALL		0x7fU
 
 struct dstor_hdr {
 	u8 op;

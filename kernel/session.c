@@ -118,6 +118,43 @@ static void session_failed(struct dstor_conn *c, int err)
 	queue_work(dstor_srv_wq, &s->close_work);
 }
 
+/*
+ * Nothing heard on this connection for as long as the importer's keepalive
+ * allows. Its importer pings on queue 0 only (DSTOR_EXP_KA_LEAD): a later
+ * queue's session lives while that one is heard (lead_work looks).
+ */
+static bool session_silent(struct dstor_conn *c)
+{
+	struct dstor_session *s = c->owner;
+
+	if (!s->queue || READ_ONCE(s->state) != DSTOR_SESSION_SERVING)
+		return true;
+	if (test_and_set_bit(0, &s->lead_busy))
+		return false;
+	kref_get(&s->ref);
+	queue_work(dstor_srv_wq, &s->lead_work);
+	return false;
+}
+
+static void session_lead_work(struct work_struct *work)
+{
+	struct dstor_session *s = container_of(work, struct dstor_session,
+					       lead_work);
+	struct dstor_conn *c = s->conn;
+	unsigned long when, dead = READ_ONCE(c->dead_after);
+
+	clear_bit(0, &s->lead_busy);
+	if (dstor_listener_lead_heard(s, &when) &&
+	    time_before(jiffies, when + dead)) {
+		if (time_after(when, READ_ONCE(c->last_rx)))
+			WRITE_ONCE(c->last_rx, when);
+		dstor_conn_timer(c);
+	} else {
+		dstor_conn_fail(c, -ETIMEDOUT);
+	}
+	dstor_session_put(s);
+}
+
 void dstor_session_auth_failed(struct dstor_session *s, const char *why)
 {
 	dstor_stat_add(&s->exp->stats, DSTOR_STAT_AUTH_FAILURES, 1);
@@ -400,6 +437,7 @@ static void fill_hello_reply(struct dstor_session *s,
 	}
 	if (!bdev_nonrot(bdev))
 		r->flags |= DSTOR_EXP_ROTATIONAL;
+	r->flags |= DSTOR_EXP_KA_LEAD;
 	r->size = s->exp->size - s->exp->size % lbs;
 	r->logical_block_size = lbs;
 	r->physical_block_size = max(bdev_physical_block_size(bdev), lbs);
@@ -547,6 +585,7 @@ static const struct dstor_conn_ops session_conn_ops = {
 	.rx_done = session_rx_done,
 	.tx_done = session_tx_done,
 	.failed = session_failed,
+	.silent = session_silent,
 };
 
 /* An accepted connection of listener @l: start its handshake. */
@@ -564,6 +603,7 @@ void dstor_session_new(struct dstor_listener *l, struct socket *sock)
 	atomic_set(&s->inflight, 0);
 	INIT_WORK(&s->close_work, session_close_work);
 	INIT_WORK(&s->free_work, session_free_work);
+	INIT_WORK(&s->lead_work, session_lead_work);
 	if (kernel_getpeername(sock, (struct sockaddr *)&s->peer) < 0)
 		s->peer.ss_family = AF_UNSPEC;
 	s->conn = dstor_conn_accepted(sock, &session_conn_ops, s, NULL);

@@ -18,7 +18,7 @@ require_dstor
 require_cmd fio jq mkfs.ext4 e2fsck tc
 
 ktap_header
-ktap_plan 42
+ktap_plan 45
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit 'kill $(jobs -p); dstor_down "$NS_IM" "$NS_EX"'
@@ -160,6 +160,19 @@ in_im dstor monitor --json >/tmp/events.json 2>&1 &
 monpid=$!
 sleep 1
 ktap_check "connected and idle" wait_for 10 eval "[ \"\$(imp .state)\" = connected ]"
+# Idle for 8 s, twice what keepalive + dead-after (1 + 3 s) allow a silent
+# session: queue 0 pings for the import (about one ping a second, not
+# two), and the exporter keeps queue 1's session although nothing arrives
+# on it, because queue 0 is heard (KA_LEAD, Documentation/protocol.md).
+reaped() { in_ex dstor show --json | jq -r '.exports[] | select(.name == "t0") | .stats.sessions_reaped'; }
+k0=$(imp .stats.keepalives) r0=$(imp .stats.reconnects) s0=$(reaped)
+sleep 8
+k1=$(imp .stats.keepalives)
+ktap_note "idle 8 s: $((k1 - k0)) pings, $(($(reaped) - s0)) sessions reaped, $(($(imp .stats.reconnects) - r0)) reconnects"
+ktap_check "idle: pings on queue 0 only (4 to 11 in 8 s)" \
+	test $((k1 - k0)) -ge 4 -a $((k1 - k0)) -le 11
+ktap_check "idle: the quiet connection's session kept, no reconnect" \
+	test "$(reaped)" = "$s0" -a "$(imp .stats.reconnects)" = "$r0"
 # The time is taken from the kernel log's own timestamps (the mark written
 # at the cut, the import's "nothing heard" warning): the shell polling the
 # state lags by up to a poll, a second or more on the debug kernel.
@@ -171,6 +184,9 @@ ktap_note "dead peer noticed after ${ms:-?} ms (kernel clock)"
 ktap_check "dead peer noticed within dead-after + 1 s" test "${ms:-99999}" -le 4000
 ktap_check "monitor printed link-lost" \
 	wait_for 5 grep -q '"event":"link-lost"' /tmp/events.json
+# Queue 1 sends no pings: it goes down with queue 0.
+ktap_check "both connections were ended with queue 0" \
+	wait_for 5 eval "[ \"\$(grep -c '\"event\":\"link-lost\"' /tmp/events.json)\" -ge 2 ]"
 link up
 ktap_check "reconnected after the link came back" wait_for 15 eval "[ \"\$(imp .state)\" = connected ]"
 ktap_check "monitor printed reconnected" \

@@ -207,7 +207,7 @@ static inline int ref_hello_reply_ok(const u8 *b)
 	u32 lbs = ref_be(b + 16, 4), pbs = ref_be(b + 20, 4);
 	u32 max_io = ref_be(b + 24, 4), max_range = ref_be(b + 28, 4);
 
-	if (reserved || version != 2 || (flags & ~0x3fU))
+	if (reserved || version != 2 || (flags & ~0x7fU))
 		return 0;
 	if (!ref_pow2(lbs) || lbs < 512 || lbs > 4096)
 		return 0;
