@@ -177,12 +177,12 @@ static inline int dstor_sendmsg_pages(struct socket *sock, struct msghdr *msg)
 		size_t off = bv->bv_offset + it->iov_offset;
 		size_t len = min3((size_t)bv->bv_len - it->iov_offset,
 				  iov_iter_count(it), PAGE_SIZE - off % PAGE_SIZE);
+		struct page *page = nth_page(bv->bv_page, off / PAGE_SIZE);
 		int flags = msg->msg_flags;
 
 		if (len < iov_iter_count(it))
 			flags |= MSG_MORE | MSG_SENDPAGE_NOTLAST;
-		ret = kernel_sendpage(sock, bv->bv_page + off / PAGE_SIZE,
-				      off % PAGE_SIZE, len, flags);
+		ret = kernel_sendpage(sock, page, off % PAGE_SIZE, len, flags);
 		if (ret <= 0)
 			break;
 		sent += ret;

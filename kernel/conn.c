@@ -6,9 +6,10 @@
  *
  * Receiving is a state machine over the stream:
  *   plaintext  HDR (32 bytes) -> DATA (payload) -> HDR ...
- *   sealed     LEN (4 bytes) -> HREC (header record) -> LEN -> DREC
- *              (payload record, into a receive slot) -> LEN ... ; a
- *              payload record that finds every slot busy waits in SLOT
+ *   sealed     HREC (a header record with its length bytes) -> SLOT (a
+ *              free receive slot for the next payload record; it waits
+ *              there while every slot is busy) -> DREC (the record with
+ *              its length bytes) -> SLOT ... -> HREC ...
  * and HOLD parks a frame whose owner cannot take it yet. Sending takes
  * frames from a lock-free list in order; plaintext frames go out header
  * then payload, sealed ones as records made in a ring of transmit slots
@@ -33,7 +34,6 @@
 enum {
 	RX_HDR,
 	RX_DATA,
-	RX_LEN,
 	RX_HREC,
 	RX_DREC,
 	RX_SLOT,
@@ -342,30 +342,28 @@ static int conn_seal_next(struct dstor_conn *c)
 	return 1;
 }
 
-/* Put the oldest ready record on the wire. */
+/* Put the ready records, from the oldest (@rec) on, on the wire. */
 static int conn_send_rec(struct dstor_conn *c, struct dstor_rec *rec)
 {
 	struct dstor_seal *sl = c->seal;
 	struct iov_iter it;
+	unsigned int n;
 	bool more;
 	int ret;
+	u32 left;
 
 	if (rec->err)
 		return rec->err;
+	n = dstor_seal_tx_iter(sl, &it);
 	/* Cork only while another record or frame is on its way. */
-	more = sl->tx_tail + 1 != sl->tx_head || c->tx_cur ||
-	       conn_more_tx(c);
-	dstor_seal_tx_iter(rec, &it);
+	more = sl->tx_tail + n != sl->tx_head || c->tx_cur || conn_more_tx(c);
 	ret = dstor_sock_send(c->sock, &it, more);
 	if (ret < 0)
 		return ret;
-	rec->sent += ret;
-	if (rec->sent == DSTOR_REC_LEN_BYTES + rec->n) {
-		struct dstor_tx *tx = rec->frame;
-
-		dstor_seal_tx_free(c->seal);
-		if (tx)
-			conn_tx_done(c, tx, 0);
+	for (left = ret; left;) {
+		rec = dstor_seal_tx_sent(sl, &left);
+		if (rec && rec->frame)
+			conn_tx_done(c, rec->frame, 0);
 	}
 	return 1;
 }
@@ -421,7 +419,7 @@ sent:
 static void conn_rx_next(struct dstor_conn *c)
 {
 	c->rx_off = 0;
-	c->rx_state = c->seal ? RX_LEN : RX_HDR;
+	c->rx_state = c->seal ? RX_HREC : RX_HDR;
 }
 
 /* Receive into @buf up to @want bytes past rx_off: 1 complete, 0 not. */
@@ -483,7 +481,7 @@ static int conn_rx_frame(struct dstor_conn *c)
 		return 1;
 	}
 	c->rx_off = 0;
-	c->rx_state = c->seal ? RX_LEN : RX_DATA;
+	c->rx_state = c->seal ? RX_SLOT : RX_DATA;
 	return 1;
 }
 
@@ -551,32 +549,27 @@ static void conn_seal_done(struct dstor_rec *rec)
 	dstor_conn_kick(c);
 }
 
+/*
+ * The length bytes of a record and the record are read in one go: the
+ * stream fixes every record's length (a header record, then the payload
+ * in chunks), so the length bytes only confirm it.
+ */
 static int conn_recv_sealed(struct dstor_conn *c)
 {
 	struct dstor_rec *rec;
-	u32 n;
 	int ret;
 
 	switch (c->rx_state) {
-	case RX_LEN:
-		ret = conn_recv_buf(c, c->rx_buf, DSTOR_REC_LEN_BYTES);
+	case RX_HREC:
+		ret = conn_recv_buf(c, c->rx_buf,
+				    DSTOR_REC_LEN_BYTES + DSTOR_REC_HDR);
 		if (ret <= 0)
 			return ret;
-		n = dstor_get32(c->rx_buf);
 		/* A record out of place was forged, replayed or cut. */
-		if (n != dstor_rec_next_len(c->rx_left)) {
+		if (dstor_get32(c->rx_buf) != DSTOR_REC_HDR) {
 			conn_bad_record(c);
 			return -EBADMSG;
 		}
-		c->rx_rec_len = n;
-		c->rx_off = 0;
-		c->rx_state = c->rx_left ? RX_SLOT : RX_HREC;
-		return 1;
-	case RX_HREC:
-		ret = conn_recv_buf(c, c->rx_buf + DSTOR_REC_LEN_BYTES,
-				    DSTOR_REC_HDR);
-		if (ret <= 0)
-			return ret;
 		ret = dstor_seal_rx_hdr(c->seal, c->rx_buf, &c->rx_h);
 		if (ret == -EBADMSG)
 			conn_bad_record(c);
@@ -584,7 +577,8 @@ static int conn_recv_sealed(struct dstor_conn *c)
 			return ret;
 		return conn_rx_frame(c);
 	case RX_SLOT:
-		rec = dstor_seal_rx_slot(c->seal, c->rx_rec_len);
+		rec = dstor_seal_rx_slot(c->seal,
+					 dstor_rec_next_len(c->rx_left));
 		if (!rec)
 			return 0;	/* kicked when a slot is free */
 		c->rx_rec = rec;
@@ -601,16 +595,24 @@ static int conn_recv_sealed(struct dstor_conn *c)
 			return ret;
 		WRITE_ONCE(c->last_rx, jiffies);
 		c->rx_off += ret;
-		if (c->rx_off < rec->n)
+		if (c->rx_off < DSTOR_REC_LEN_BYTES + rec->n)
 			return 1;
+		if (dstor_get32(rec->len) != rec->n) {
+			conn_bad_record(c);
+			return -EBADMSG;
+		}
 		c->rx_rec = NULL;
 		c->rx_left -= rec->n - DSTOR_TAG_LEN;
 		/* Opened now (or refused now): accounted like the pool's. */
 		if (dstor_seal_rx_open(rec, &c->rx_pos, c->rx_cur))
 			conn_rec_opened(c, rec);
-		if (!c->rx_left)
+		if (!c->rx_left) {
 			c->rx_cur = NULL;
-		conn_rx_next(c);
+			conn_rx_next(c);
+		} else {
+			c->rx_off = 0;
+			c->rx_state = RX_SLOT;
+		}
 		return 1;
 	}
 	}

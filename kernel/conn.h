@@ -158,7 +158,6 @@ struct dstor_conn {
 	struct dstor_rx *rx_cur;	/* its payload's destination */
 	struct dstor_data rx_pos;	/* what of the payload is left */
 	u32 rx_left;			/* payload bytes not yet received */
-	u32 rx_rec_len;			/* sealed: n of the record */
 	struct dstor_rec *rx_rec;	/* sealed: slot being filled */
 	u8 rx_buf[DSTOR_REC_LEN_BYTES + DSTOR_REC_HDR];
 

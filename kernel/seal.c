@@ -193,18 +193,53 @@ struct dstor_rec *dstor_seal_tx_ready(struct dstor_seal *sl)
 	return rec;
 }
 
-/* What of @rec is still to be sent. */
-void dstor_seal_tx_iter(struct dstor_rec *rec, struct iov_iter *it)
+/*
+ * The ready records from the oldest on (up to the first that is not, or
+ * failed), as one iterator over what of them is still to be sent: one
+ * sendmsg for a header record and its payload. Returns how many.
+ */
+unsigned int dstor_seal_tx_iter(struct dstor_seal *sl, struct iov_iter *it)
 {
-	u32 len = rec->n - DSTOR_TAG_LEN;
+	unsigned int i, n = 0, nbv = 0;
+	size_t total = 0;
 
-	iov_iter_bvec(it, ITER_SOURCE, rec->bv,
-		      DIV_ROUND_UP(len, PAGE_SIZE) + 2,
-		      DSTOR_REC_LEN_BYTES + rec->n);
-	iov_iter_advance(it, rec->sent);
+	for (i = sl->tx_tail; i != sl->tx_head; i++, n++) {
+		struct dstor_rec *rec = sl->tx[i % DSTOR_SEAL_SLOTS];
+		unsigned int nr;
+
+		/* Pairs with rec_work(): a sealed record's bytes are all there. */
+		if (smp_load_acquire(&rec->state) != DSTOR_REC_READY ||
+		    rec->err)
+			break;
+		nr = DIV_ROUND_UP(rec->n - DSTOR_TAG_LEN, PAGE_SIZE) + 2;
+		memcpy(&sl->tx_bv[nbv], rec->bv, nr * sizeof(*rec->bv));
+		nbv += nr;
+		total += DSTOR_REC_LEN_BYTES + rec->n;
+	}
+	iov_iter_bvec(it, ITER_SOURCE, sl->tx_bv, nbv, total);
+	iov_iter_advance(it, sl->tx[sl->tx_tail % DSTOR_SEAL_SLOTS]->sent);
+	return n;
 }
 
-/* The oldest record is on the wire: free its slot. */
+/*
+ * @len more bytes of the oldest record went out: the record is on the wire
+ * when it returns it, and its slot is free then.
+ */
+struct dstor_rec *dstor_seal_tx_sent(struct dstor_seal *sl, u32 *len)
+{
+	struct dstor_rec *rec = sl->tx[sl->tx_tail % DSTOR_SEAL_SLOTS];
+	u32 n = min(*len, DSTOR_REC_LEN_BYTES + rec->n - rec->sent);
+
+	rec->sent += n;
+	*len -= n;
+	if (rec->sent < DSTOR_REC_LEN_BYTES + rec->n)
+		return NULL;
+	sl->tx_tail++;
+	rec->state = DSTOR_REC_FREE;
+	return rec;
+}
+
+/* Drop the oldest record (the connection is going). */
 void dstor_seal_tx_free(struct dstor_seal *sl)
 {
 	sl->tx[sl->tx_tail++ % DSTOR_SEAL_SLOTS]->state = DSTOR_REC_FREE;
@@ -255,22 +290,25 @@ struct dstor_rec *dstor_seal_rx_slot(struct dstor_seal *sl, u32 n)
 	rec->n = n;
 	rec->err = 0;
 	rec->frame = NULL;
-	dstor_put32(rec->len, n);
 	rec_buf_sg(rec, n - DSTOR_TAG_LEN);
+	dstor_bvec_virt(&rec->bv[0], rec->len, DSTOR_REC_LEN_BYTES);
 	for (i = 0; i < nr; i++)
-		bvec_set_page(&rec->bv[i], rec->pages[i],
+		bvec_set_page(&rec->bv[i + 1], rec->pages[i],
 			      min_t(u32, n - DSTOR_TAG_LEN - i * PAGE_SIZE,
 				    PAGE_SIZE), 0);
-	dstor_bvec_virt(&rec->bv[nr], rec->tag, DSTOR_TAG_LEN);
+	dstor_bvec_virt(&rec->bv[nr + 1], rec->tag, DSTOR_TAG_LEN);
 	return rec;
 }
 
-/* Where the sealed bytes of @rec go, from byte @off on. */
+/*
+ * Where the record's length bytes (the caller checks them) and its sealed
+ * bytes go, from byte @off of the two on.
+ */
 void dstor_seal_rx_iter(struct dstor_rec *rec, u32 off, struct iov_iter *it)
 {
 	iov_iter_bvec(it, ITER_DEST, rec->bv,
-		      DIV_ROUND_UP(rec->n - DSTOR_TAG_LEN, PAGE_SIZE) + 1,
-		      rec->n);
+		      DIV_ROUND_UP(rec->n - DSTOR_TAG_LEN, PAGE_SIZE) + 2,
+		      DSTOR_REC_LEN_BYTES + rec->n);
 	iov_iter_advance(it, off);
 }
 

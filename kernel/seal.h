@@ -80,6 +80,8 @@ struct dstor_seal {
 	unsigned int tx_tail;
 	struct dstor_rec *tx[DSTOR_SEAL_SLOTS];
 	struct dstor_rec *rx[DSTOR_SEAL_SLOTS];
+	/* The ready records' bytes, to send them together. */
+	struct bio_vec tx_bv[DSTOR_SEAL_SLOTS * (DSTOR_REC_PAGES + 2)];
 	struct aead_request *hdr_req;	/* header records, opened inline */
 	/* A record came back from the pool (from a pool worker). */
 	void (*done)(struct dstor_rec *rec);
@@ -106,7 +108,8 @@ void dstor_seal_tx_hdr(struct dstor_rec *rec, const struct dstor_hdr *h);
 int dstor_seal_tx_data(struct dstor_rec *rec, struct dstor_data *pos,
 		       u32 len);
 struct dstor_rec *dstor_seal_tx_ready(struct dstor_seal *sl);
-void dstor_seal_tx_iter(struct dstor_rec *rec, struct iov_iter *it);
+unsigned int dstor_seal_tx_iter(struct dstor_seal *sl, struct iov_iter *it);
+struct dstor_rec *dstor_seal_tx_sent(struct dstor_seal *sl, u32 *len);
 void dstor_seal_tx_free(struct dstor_seal *sl);
 
 /* Receive. */

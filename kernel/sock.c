@@ -91,11 +91,10 @@ static bool dstor_pages_ok(const struct iov_iter *it)
 	for (; left; bv++, skip = 0) {
 		size_t off = bv->bv_offset + skip;
 		size_t len = min_t(size_t, bv->bv_len - skip, left);
-		struct page *p = bv->bv_page + off / PAGE_SIZE;
-		struct page *end = bv->bv_page + (off + len - 1) / PAGE_SIZE;
+		size_t i, last = (off + len - 1) / PAGE_SIZE;
 
-		for (; p <= end; p++)
-			if (!sendpage_ok(p))
+		for (i = off / PAGE_SIZE; i <= last; i++)
+			if (!sendpage_ok(nth_page(bv->bv_page, i)))
 				return false;
 		left -= len;
 	}
