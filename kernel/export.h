@@ -100,6 +100,8 @@ enum {
 	DSTOR_SESSION_CLOSING,		/* answered a refusal, or failed */
 };
 
+#define DSTOR_SESSION_LEAD_BUSY	0	/* bit of lead_busy */
+
 /* The exporter's side of one connection. */
 struct dstor_session {
 	struct kref ref;
@@ -112,7 +114,7 @@ struct dstor_session {
 	struct work_struct close_work;
 	struct work_struct free_work;
 	struct work_struct lead_work;	/* is queue 0 of the importer heard? */
-	unsigned long lead_busy;	/* bit 0: lead_work queued */
+	unsigned long lead_busy;	/* DSTOR_SESSION_LEAD_BUSY: queued */
 	struct dstor_hs_server hs;
 	u8 state;			/* DSTOR_SESSION_* */
 	bool pending;			/* listener->lock: in nr_pending */
@@ -121,6 +123,7 @@ struct dstor_session {
 	bool closed;			/* listener->lock: off its lists */
 	bool read_only;			/* READ_ONCE: the ACL may change it */
 	bool want_ro;			/* the importer asked for read-only */
+	bool ka_lead;			/* told the importer KA_LEAD */
 	bool throttled;			/* stopped reading: too many requests */
 	int err;			/* why it failed */
 	u64 id;				/* the importer's session id */

@@ -236,7 +236,7 @@ static void hs_frame(struct dstor_tx *tx, u8 op, u16 status, void *buf,
 
 int dstor_hs_client_start(struct dstor_hs_client *hs, struct dstor_conn *c)
 {
-	hs->hello.version_min = DSTOR_PROTO_VERSION;
+	hs->hello.version_min = DSTOR_PROTO_VERSION_MIN;
 	hs->hello.version_max = DSTOR_PROTO_VERSION;
 	if (hs->key.set) {
 		hs->hello.flags |= DSTOR_HELLO_AUTH;
@@ -404,7 +404,7 @@ int dstor_hs_server_hello(struct dstor_hs_server *hs)
 		return 1;
 	if (ret)
 		return -EPROTO;
-	if (min > DSTOR_PROTO_VERSION || max < DSTOR_PROTO_VERSION)
+	if (min > DSTOR_PROTO_VERSION || max < DSTOR_PROTO_VERSION_MIN)
 		return 1;
 	return 0;
 }

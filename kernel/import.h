@@ -49,7 +49,7 @@ struct dstor_queue {
 	unsigned int backoff;		/* seconds */
 	enum dstor_why last_why;	/* of the last failed reconnect */
 	u32 ka_told;			/* keepalive the live conn's HELLO said */
-	bool ka_quiet;			/* no pings here: queue 0 speaks for it */
+	bool ka_quiet;			/* queue 0 may speak for it (KA_LEAD) */
 	bool was_up;
 };
 

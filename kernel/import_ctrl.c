@@ -96,7 +96,7 @@ static void queue_failed(struct dstor_conn *c, int err)
 	if (c == READ_ONCE(q->conn) &&
 	    !test_bit(DSTOR_IMP_DYING, &imp->state_bits)) {
 		/* Said here, at once: the kernel log's clock tells when. */
-		if (err == -ETIMEDOUT && READ_ONCE(c->dead_after))
+		if (err == -ETIMEDOUT)
 			pr_warn("%s: nothing heard on connection %u for %lus; reconnecting\n",
 				imp->label, q->qid,
 				READ_ONCE(c->dead_after) / HZ);
@@ -221,25 +221,43 @@ static enum dstor_why queue_check(struct dstor_import *imp,
 	return DSTOR_WHY_NONE;
 }
 
+/*
+ * The keepalive the exporter holds this queue's session to: what its HELLO
+ * announced. Queue 0 pings for every quiet queue too: the shortest of theirs.
+ */
+static u32 queue_ka_told(struct dstor_queue *q)
+{
+	struct dstor_import *imp = q->imp;
+	u32 ka = q->ka_told;
+	unsigned int i;
+
+	for (i = 1; !q->qid && i < imp->nr_queues; i++)
+		if (imp->queues[i].conn && imp->queues[i].ka_quiet)
+			ka = min(ka, imp->queues[i].ka_told);
+	return ka;
+}
+
 static void queue_set_timers(struct dstor_queue *q, struct dstor_conn *c)
 {
-	struct dstor_timers *t = &q->imp->timers;
+	struct dstor_import *imp = q->imp;
+	struct dstor_timers *t = &imp->timers;
 	/*
 	 * The exporter reaps a session silent for longer than the keepalive
 	 * its HELLO announced (plus dead-after): a longer one takes effect
 	 * at the next connection.
 	 */
-	unsigned long ka = min(READ_ONCE(t->keepalive), q->ka_told) * HZ;
+	unsigned long ka = min(READ_ONCE(t->keepalive), queue_ka_told(q)) * HZ;
 	unsigned long dead = READ_ONCE(t->dead_after) * HZ;
 
 	/*
-	 * Queue 0 pings for the import (as NVMe's keep-alive goes on the
-	 * admin queue only): the exporter counts the other queues' sessions
-	 * heard while it is. They need no pings of their own; a request on
-	 * them that goes unanswered times out, and when queue 0 hears
-	 * nothing, the quiet ones are ended with it (queue_down_quiet).
+	 * While queue 0 is live, it pings for the import (as NVMe's
+	 * keep-alive goes on the admin queue only): the exporter counts the
+	 * other queues' sessions heard while it is, and they send nothing
+	 * of their own; a request on them that goes unanswered times out.
+	 * While queue 0 is down, each pings and times out by itself again
+	 * (queue 0 steps first: the others see it down in the same pass).
 	 */
-	if (q->ka_quiet) {
+	if (q->ka_quiet && imp->queues[0].conn) {
 		ka = 0;
 		dead = 0;
 	}
@@ -308,28 +326,6 @@ static void queue_down_others(struct dstor_queue *q)
 	 * left to kick us).
 	 */
 	dstor_ctrl_kick(imp);
-}
-
-/*
- * Queue 0 heard nothing for dead_after: the other queues' connections that
- * heard nothing for as long either are as dead (they send no pings of
- * their own). End them too.
- */
-static void queue_down_quiet(struct dstor_queue *q, unsigned long dead)
-{
-	struct dstor_import *imp = q->imp;
-	unsigned int i;
-
-	for (i = 0; i < imp->nr_queues; i++) {
-		struct dstor_queue *o = &imp->queues[i];
-		struct dstor_conn *c = o->conn;
-
-		if (o == q || !c || !o->ka_quiet ||
-		    time_before(jiffies, READ_ONCE(c->last_rx) + dead))
-			continue;
-		dstor_conn_fail(c, -ETIMEDOUT);
-		queue_down(o);
-	}
 }
 
 /* The new connection finished its handshake: make it the live one. */
@@ -422,23 +418,15 @@ static void queue_step(struct dstor_queue *q, unsigned long *wait)
 	struct dstor_conn *c = q->conn;
 	long left;
 
-	if (c && test_bit(DSTOR_CONN_FAILED, &c->flags)) {
-		unsigned long dead = READ_ONCE(c->dead_after);
-		bool silent;
-
-		smp_mb__after_atomic();	/* FAILED before the reason */
-		silent = !q->qid && READ_ONCE(c->err) == -ETIMEDOUT;
+	if (c && test_bit(DSTOR_CONN_FAILED, &c->flags))
 		queue_down(q);
-		if (silent)
-			queue_down_quiet(q, dead);
-	} else if (c) {
+	else if (c)
 		queue_set_timers(q, c);
-	}
 	c = q->next;
 	if (c && test_bit(DSTOR_CONN_FAILED, &c->flags)) {
 		enum dstor_why why;
 
-		smp_mb__after_atomic();	/* FAILED before the reason */
+		smp_rmb();	/* FAILED before the reason */
 		why = dstor_hs_client_failed(&q->hs, READ_ONCE(c->err));
 		queue_drop_next(q);
 		if (imp->adding)

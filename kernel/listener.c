@@ -479,7 +479,9 @@ void dstor_listener_detach(struct dstor_session *s)
 
 /*
  * When was the importer of @s last heard on its queue 0 (same export,
- * session id and address), if that session is serving? False if none is.
+ * session id and address)? The newest of every such session still in the
+ * registry: one on its way out while queue 0 reconnects, one waiting for
+ * it to drain, or one holding a request back (heard now). False if none.
  */
 bool dstor_listener_lead_heard(struct dstor_session *s, unsigned long *when)
 {
@@ -489,14 +491,16 @@ bool dstor_listener_lead_heard(struct dstor_session *s, unsigned long *when)
 
 	spin_lock(&l->lock);
 	hash_for_each_possible(l->by_id, o, id_node, id_key(s->id, 0)) {
+		unsigned long t;
+
 		if (o->exp != s->exp || o->id != s->id || o->queue ||
-		    o->closed || READ_ONCE(o->state) != DSTOR_SESSION_SERVING ||
-		    test_bit(DSTOR_CONN_FAILED, &o->conn->flags) ||
 		    !dstor_addr_equal(&o->peer, &s->peer))
 			continue;
-		*when = READ_ONCE(o->conn->last_rx);
+		t = test_bit(DSTOR_CONN_HOLDING, &o->conn->flags) ? jiffies :
+		    READ_ONCE(o->conn->last_rx);
+		if (!found || time_after(t, *when))
+			*when = t;
 		found = true;
-		break;
 	}
 	spin_unlock(&l->lock);
 	return found;

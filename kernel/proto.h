@@ -41,7 +41,12 @@ typedef uint64_t u64;
 #endif
 
 #define DSTOR_MAGIC		0x44535452U	/* "DSTR" */
-#define DSTOR_PROTO_VERSION	2
+/*
+ * Versions spoken: 2, and 3 (2 with KA_LEAD). The exporter answers with the
+ * highest the HELLO offers.
+ */
+#define DSTOR_PROTO_VERSION	3
+#define DSTOR_PROTO_VERSION_MIN	2
 #define DSTOR_HDR_LEN		32
 #define DSTOR_HELLO_LEN		128
 #define DSTOR_HELLO_V1_LEN	120	/* a version 1 importer's HELLO */
@@ -147,10 +152,11 @@ enum dstor_status {
 #define DSTOR_EXP_DISCARD	(1U << 3)
 #define DSTOR_EXP_WRITE_ZEROES	(1U << 4)
 #define DSTOR_EXP_ROTATIONAL	(1U << 5)
+#define DSTOR_EXP_ALL_V2	0x3fU
 /*
- * The exporter counts a session of queue 1 and up as heard from while the
- * same importer's queue 0 (same session id and address) is: the importer
- * pings on queue 0 only.
+ * Version 3: the exporter counts a session of queue 1 and up as heard from
+ * while the same importer's queue 0 (same session id and address) is: the
+ * importer pings on queue 0 only.
  */
 #define DSTOR_EXP_KA_LEAD	(1U << 6)
 #define DSTOR_EXP_ALL		0x7fU
@@ -515,9 +521,10 @@ static inline int dstor_hello_reply_decode(const u8 *buf,
 	m->incarnation = dstor_get64(buf + 48);
 	if (dstor_get16(buf + 2))
 		return -DSTOR_EPROTO_RESERVED;
-	if (m->version != DSTOR_PROTO_VERSION)
+	if (m->version < DSTOR_PROTO_VERSION_MIN ||
+	    m->version > DSTOR_PROTO_VERSION)
 		return -DSTOR_EPROTO_VERSION;
-	if (m->flags & ~DSTOR_EXP_ALL)
+	if (m->flags & ~(m->version == 2 ? DSTOR_EXP_ALL_V2 : DSTOR_EXP_ALL))
 		return -DSTOR_EPROTO_FLAGS;
 	if (!dstor_block_size_ok(m->logical_block_size) ||
 	    m->physical_block_size < m->logical_block_size ||

@@ -127,9 +127,10 @@ static bool session_silent(struct dstor_conn *c)
 {
 	struct dstor_session *s = c->owner;
 
-	if (!s->queue || READ_ONCE(s->state) != DSTOR_SESSION_SERVING)
+	if (!s->queue || !s->ka_lead ||
+	    READ_ONCE(s->state) != DSTOR_SESSION_SERVING)
 		return true;
-	if (test_and_set_bit(0, &s->lead_busy))
+	if (test_and_set_bit(DSTOR_SESSION_LEAD_BUSY, &s->lead_busy))
 		return false;
 	kref_get(&s->ref);
 	queue_work(dstor_srv_wq, &s->lead_work);
@@ -142,12 +143,15 @@ static void session_lead_work(struct work_struct *work)
 					       lead_work);
 	struct dstor_conn *c = s->conn;
 	unsigned long when, dead = READ_ONCE(c->dead_after);
+	unsigned long last = READ_ONCE(c->last_rx);
 
-	clear_bit(0, &s->lead_busy);
+	clear_bit(DSTOR_SESSION_LEAD_BUSY, &s->lead_busy);
 	if (dstor_listener_lead_heard(s, &when) &&
 	    time_before(jiffies, when + dead)) {
-		if (time_after(when, READ_ONCE(c->last_rx)))
-			WRITE_ONCE(c->last_rx, when);
+		/* Only forward: io_work may have heard it since. */
+		while (time_after(when, last) &&
+		       !try_cmpxchg(&c->last_rx, &last, when))
+			;
 		dstor_conn_timer(c);
 	} else {
 		dstor_conn_fail(c, -ETIMEDOUT);
@@ -423,7 +427,7 @@ static void fill_hello_reply(struct dstor_session *s,
 	u32 lbs = bdev_logical_block_size(bdev);
 
 	memset(r, 0, sizeof(*r));
-	r->version = DSTOR_PROTO_VERSION;
+	r->version = min_t(u16, s->hs.hello.version_max, DSTOR_PROTO_VERSION);
 	if (s->read_only)
 		r->flags |= DSTOR_EXP_READ_ONLY;
 	if (bdev_write_cache(bdev))
@@ -437,7 +441,9 @@ static void fill_hello_reply(struct dstor_session *s,
 	}
 	if (!bdev_nonrot(bdev))
 		r->flags |= DSTOR_EXP_ROTATIONAL;
-	r->flags |= DSTOR_EXP_KA_LEAD;
+	s->ka_lead = r->version >= 3;
+	if (s->ka_lead)
+		r->flags |= DSTOR_EXP_KA_LEAD;
 	r->size = s->exp->size - s->exp->size % lbs;
 	r->logical_block_size = lbs;
 	r->physical_block_size = max(bdev_physical_block_size(bdev), lbs);

@@ -51,7 +51,7 @@ fi
 N_VAN=$((VAN_IMPORTS * VAN_CONNS))
 
 ktap_header
-ktap_plan 45
+ktap_plan 47
 
 NS_G=gn-$$
 G_DEV=veth-g
@@ -174,6 +174,17 @@ ktap_check "$N_SILENT silent clients all closed within $ANN+$SLACK s of their HE
 ktap_check "sessions_reaped grew by exactly $N_SILENT" \
 	eval "[ \"\$(reaped s0)\" = $((r0 + N_SILENT)) ]"
 ktap_check "s0 is back to the legitimate import's 2 sessions" wait_for 10 sessions_are s0 2
+
+# 2b. Clients of protocol version 2 (their HELLO offers 2..2): the exporter
+#     answers version 2, which they decode (without KA_LEAD, version 3's),
+#     and reaps them as silent clients.
+r0=$(reaped s0)
+ktap_check "24 version 2 clients: answered version 2, closed within $ANN+$SLACK s" \
+	hostile "$NS_IM" silentv2 --connect "$EX_IP4:7420" --export s0 --mode silent \
+	--connections 24 --version-max 2 --keepalive $KA --dead-after $DEAD \
+	--bound $((ANN + SLACK)) &&
+	hostile_notes silentv2
+ktap_check "sessions_reaped grew by exactly 24" eval "[ \"\$(reaped s0)\" = $((r0 + 24)) ]"
 
 # 3. Importers that vanish: VAN_IMPORTS imports with VAN_CONNS connections
 #    each from the "gone" namespace, whose link is then cut; they are

@@ -195,9 +195,9 @@ static inline int ref_hello_ok(const u8 *b)
 }
 
 /*
- * HELLO_REPLY payload rules (version 2, 56 bytes). The reply carries the
- * one version the exporter speaks, 2; uuid (32..47) and incarnation
- * (48..55) are opaque: any value is valid.
+ * HELLO_REPLY payload rules (versions 2 and 3, 56 bytes). The reply carries
+ * the version chosen, 2 or 3; flag bit 6 (KA_LEAD) is version 3's only;
+ * uuid (32..47) and incarnation (48..55) are opaque: any value is valid.
  */
 static inline int ref_hello_reply_ok(const u8 *b)
 {
@@ -207,7 +207,8 @@ static inline int ref_hello_reply_ok(const u8 *b)
 	u32 lbs = ref_be(b + 16, 4), pbs = ref_be(b + 20, 4);
 	u32 max_io = ref_be(b + 24, 4), max_range = ref_be(b + 28, 4);
 
-	if (reserved || version != 2 || (flags & ~0x7fU))
+	if (reserved || version < 2 || version > 3 ||
+	    (flags & ~(version == 2 ? 0x3fU : 0x7fU)))
 		return 0;
 	if (!ref_pow2(lbs) || lbs < 512 || lbs > 4096)
 		return 0;

@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	      ret, ref ? "valid" : "invalid", ref_be(buf, 2));
 
 	if (!ret) {
-		CHECK(m.version == DSTOR_PROTO_VERSION, "version %u", m.version);
+		CHECK(m.version >= DSTOR_PROTO_VERSION_MIN &&
+		      m.version <= DSTOR_PROTO_VERSION, "version %u", m.version);
 		CHECK(dstor_block_size_ok(m.logical_block_size), "lbs %u",
 		      m.logical_block_size);
 		CHECK(m.physical_block_size >= m.logical_block_size &&

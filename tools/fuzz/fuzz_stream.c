@@ -288,7 +288,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ret)
 		return 0;	/* malformed, or DSTOR_ST_VERSION and close */
 	if (hello.version_min > DSTOR_PROTO_VERSION ||
-	    hello.version_max < DSTOR_PROTO_VERSION)
+	    hello.version_max < DSTOR_PROTO_VERSION_MIN)
 		return 0;
 	CHECK(hello.queue < hello.nr_queues &&
 	      hello.nr_queues <= DSTOR_MAX_QUEUES, "queue");

@@ -87,6 +87,8 @@
  *            "hold: hello statuses: ok=4 limit-export=1". Fails if a
  *            connection got no HELLO_REPLY or, with --expect-ok N, unless
  *            exactly N got OK.
+ * Every HELLO offers protocol versions 2..--version-max (default the
+ * newest); a HELLO_REPLY with a version above it is a problem.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -161,7 +163,8 @@ static struct {
 	unsigned int hold_ms;			/* hold */
 	long expect_ok;
 	int conns_given;
-} opt = { .conns = 2000, .concurrency = 24, .size = 64ULL << 20,
+	unsigned int version_max;
+} opt = { .version_max = DSTOR_PROTO_VERSION, .conns = 2000, .concurrency = 24, .size = 64ULL << 20,
 	  .bound_ms = 30000, .reads = 32, .read_size = DSTOR_MAX_IO,
 	  .ping_ms = 250, .offset = 1 << 20, .length = 65536,
 	  .expect = DSTOR_ST_ROFS, .expect_ok = -1 };
@@ -283,6 +286,10 @@ static void frame_done(struct conn *c)
 			break;
 		if (dstor_hello_reply_decode(c->cap, &hr)) {
 			problem(c, &st.malformed, "HELLO_REPLY payload does not decode");
+			break;
+		}
+		if (hr.version > opt.version_max) {
+			problem(c, &st.wrong, "HELLO_REPLY version above the HELLO's");
 			break;
 		}
 		c->dev_size = hr.size;
@@ -534,8 +541,8 @@ static void mkhello(u8 *b, struct rng *r, const char *name, u32 flags,
 		    u8 ciphers, u64 session, u16 queue, u16 nr_queues)
 {
 	struct dstor_hello m = {
-		.version_min = DSTOR_PROTO_VERSION,
-		.version_max = DSTOR_PROTO_VERSION,
+		.version_min = DSTOR_PROTO_VERSION_MIN,
+		.version_max = (u16)opt.version_max,
 		.flags = flags, .session = session, .queue = queue,
 		.nr_queues = nr_queues, .ciphers = ciphers,
 		.keepalive = (u16)opt.keepalive,
@@ -1628,6 +1635,12 @@ static int mode_held(void)
 		      (opt.expect_ok >= 0 &&
 		       ms.status[DSTOR_ST_OK] != (unsigned long)opt.expect_ok);
 	}
+	/* Every HELLO_REPLY must decode, at a version the HELLO offered. */
+	if (atomic_load(&st.malformed) || atomic_load(&st.wrong)) {
+		printf("%s: HELLO_REPLYs malformed %lu, wrong %lu\n", name,
+		       atomic_load(&st.malformed), atomic_load(&st.wrong));
+		bad = 1;
+	}
 	free(pfd);
 	free(map);
 	free(t);
@@ -1882,7 +1895,7 @@ static void print_status(const char *what, atomic_ulong *a)
 enum {
 	O_KEEPALIVE = 256, O_DEAD_AFTER, O_READ_ONLY, O_BOUND, O_READS,
 	O_READ_SIZE, O_PING_MS, O_OFFSET, O_LENGTH, O_EXPECT, O_PATTERN_OUT,
-	O_HOLD, O_EXPECT_OK,
+	O_HOLD, O_EXPECT_OK, O_VERSION_MAX,
 };
 
 static void usage(int rc)
@@ -1892,7 +1905,7 @@ static void usage(int rc)
 		"       [--seed S] [--concurrency C] [--start K] [--size BYTES]\n"
 		"       [--strict] [--verbose]\n"
 		"       [--mode random|silent|no-read|write|hold]\n"
-		"       [--keepalive K --dead-after D] [--read-only]\n"
+		"       [--keepalive K --dead-after D] [--read-only] [--version-max V]\n"
 		"       silent:  [--connections N] [--concurrency C] [--bound SECS]\n"
 		"       no-read: [--reads N] [--read-size BYTES] [--ping-ms MS] [--bound SECS]\n"
 		"       write:   [--offset BYTES] [--length BYTES] [--expect STATUS]\n"
@@ -1929,6 +1942,7 @@ int main(int argc, char **argv)
 		{ "pattern-out", required_argument, NULL, O_PATTERN_OUT },
 		{ "hold", required_argument, NULL, O_HOLD },
 		{ "expect-ok", required_argument, NULL, O_EXPECT_OK },
+		{ "version-max", required_argument, NULL, O_VERSION_MAX },
 		{ 0 },
 	};
 	static const char *const modes[] = {
@@ -1993,6 +2007,12 @@ int main(int argc, char **argv)
 			break;
 		case O_EXPECT_OK:
 			opt.expect_ok = (long)parse_u64("--expect-ok", optarg);
+			break;
+		case O_VERSION_MAX:
+			opt.version_max = parse_u64("--version-max", optarg);
+			if (opt.version_max < DSTOR_PROTO_VERSION_MIN ||
+			    opt.version_max > 0xffff)
+				usage(2);
 			break;
 		default: usage(2);
 		}

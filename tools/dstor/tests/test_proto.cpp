@@ -826,7 +826,15 @@ TEST(ProtoHelloReply, Rejections) {
         return decode_reply(m);
     };
     EXPECT_EQ(with([](auto& m) { m.version = DSTOR_PROTO_VERSION + 1; }), -DSTOR_EPROTO_VERSION);
-    EXPECT_EQ(with([](auto& m) { m.version = DSTOR_PROTO_VERSION - 1; }), -DSTOR_EPROTO_VERSION);
+    EXPECT_EQ(with([](auto& m) { m.version = DSTOR_PROTO_VERSION_MIN - 1; }), -DSTOR_EPROTO_VERSION);
+    // Version 2 without KA_LEAD, version 3 with it; KA_LEAD is not version 2's.
+    EXPECT_EQ(with([](auto& m) { m.version = 2; }), 0);
+    EXPECT_EQ(with([](auto& m) { m.flags |= DSTOR_EXP_KA_LEAD; }), 0);
+    EXPECT_EQ(with([](auto& m) {
+                  m.version = 2;
+                  m.flags |= DSTOR_EXP_KA_LEAD;
+              }),
+              -DSTOR_EPROTO_FLAGS);
     EXPECT_EQ(with([](auto& m) { m.version = 0; }), -DSTOR_EPROTO_VERSION);
     EXPECT_EQ(with([](auto& m) { m.flags = DSTOR_EXP_ALL + 1; }), -DSTOR_EPROTO_FLAGS);
     // Bad block sizes.
