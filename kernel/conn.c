@@ -51,7 +51,7 @@ void dstor_conn_kick(struct dstor_conn *c)
 
 	spin_lock_irqsave(&c->lock, fl);
 	if (!test_bit(DSTOR_CONN_DEAD, &c->flags))
-		queue_work(c->wq, &c->io_work);
+		queue_work_on(c->cpu, c->wq, &c->io_work);
 	spin_unlock_irqrestore(&c->lock, fl);
 }
 
@@ -85,7 +85,7 @@ void dstor_conn_queue(struct dstor_conn *c, struct dstor_tx *tx)
 		return;
 	}
 	llist_add(&tx->node, &c->tx_llist);
-	queue_work(c->wq, &c->io_work);
+	queue_work_on(c->cpu, c->wq, &c->io_work);
 	spin_unlock_irqrestore(&c->lock, fl);
 }
 
@@ -729,7 +729,7 @@ static void conn_io_work(struct work_struct *work)
 static struct dstor_conn *conn_alloc(struct socket *sock,
 				     const struct dstor_conn_ops *ops,
 				     void *owner, struct dstor_stats *stats,
-				     struct workqueue_struct *wq)
+				     struct workqueue_struct *wq, int cpu)
 {
 	struct dstor_conn *c = kzalloc(sizeof(*c), GFP_NOIO);
 
@@ -737,6 +737,7 @@ static struct dstor_conn *conn_alloc(struct socket *sock,
 		return NULL;
 	kref_init(&c->ref);
 	c->wq = wq;
+	c->cpu = cpu;
 	c->sock = sock;
 	c->ops = ops;
 	c->owner = owner;
@@ -751,8 +752,11 @@ static struct dstor_conn *conn_alloc(struct socket *sock,
 	return c;
 }
 
-/* A new, unconnected connection in @net: an importer's (dstor_imp_io). */
-int dstor_conn_create(struct net *net, int family,
+/*
+ * A new, unconnected connection in @net: an importer's (dstor_imp_io),
+ * its io_work run on @cpu.
+ */
+int dstor_conn_create(struct net *net, int family, int cpu,
 		      const struct dstor_conn_ops *ops, void *owner,
 		      struct dstor_stats *stats, struct dstor_conn **out)
 {
@@ -762,7 +766,7 @@ int dstor_conn_create(struct net *net, int family,
 	ret = sock_create_kern(net, family, SOCK_STREAM, IPPROTO_TCP, &sock);
 	if (ret)
 		return ret;
-	*out = conn_alloc(sock, ops, owner, stats, dstor_imp_io_wq);
+	*out = conn_alloc(sock, ops, owner, stats, dstor_imp_io_wq, cpu);
 	if (!*out) {
 		sock_release(sock);
 		return -ENOMEM;
@@ -780,7 +784,8 @@ struct dstor_conn *dstor_conn_accepted(struct socket *sock,
 				       const struct dstor_conn_ops *ops,
 				       void *owner, struct dstor_stats *stats)
 {
-	return conn_alloc(sock, ops, owner, stats, dstor_srv_io_wq);
+	return conn_alloc(sock, ops, owner, stats, dstor_srv_io_wq,
+			  WORK_CPU_UNBOUND);
 }
 
 /*
@@ -944,12 +949,15 @@ void dstor_conn_put(struct dstor_conn *c)
 }
 
 /*
- * Importer connections: unbound. An importer's io_work runs on whichever
- * CPU is free, not on the one that kicked it. Kicks come from where the
- * I/O is submitted and where packets arrive, both usually the submitter's
- * CPU (loopback, and a NIC without RPS, process a packet on the CPU that
- * sent or took it), so per-CPU io_work put the submitter, its io_work and
- * the peer's on one CPU and left the others idle.
+ * Importer connections: per-CPU, each on the CPU its import chose for its
+ * hardware queue (import_io_cpu), as nvme-tcp's io_cpu. Kicks come from
+ * where the I/O is submitted and where packets arrive, both usually the
+ * submitter's CPU (loopback, and a NIC without RPS, process a packet on
+ * the CPU that sent or took it): io_work queued where it was kicked put
+ * the submitter, its io_work and the peer's on one CPU and left the others
+ * idle; an unbound queue woke a worker per kick wherever the scheduler
+ * put it. A fixed CPU other than the submitter's takes both: the
+ * submitter hands over and goes on, and kicks batch on one worker.
  *
  * Exporter sessions: per-CPU, as nvmet-tcp's. A per-CPU pool runs many
  * short work items on one worker per CPU (concurrency managed) where an
@@ -959,21 +967,22 @@ void dstor_conn_put(struct dstor_conn *c)
  *
  * make bench on 6.1, two vCPUs, 4k random reads/writes per second: both
  * per-CPU 1835/1736, both unbound 2681/2590, importer unbound and sessions
- * per-CPU 3026/3505 (Documentation/testing.md).
+ * per-CPU 3026/3505, 3359/3231 on a later day; importer on a fixed CPU
+ * and sessions per-CPU 6242/5703 the same day, and with the importer's
+ * io_work on the submitter's own CPU 2024/1868 (Documentation/testing.md).
  *
  * Two queues, each with its own rescuer and its own limit of active
  * items: a session's io_work may sleep in submit_bio (tags, writeback
  * throttling), and sessions asleep there must never hold up an importer
  * connection of the same host, on which that very device's writeback may
  * depend (a mirror with a leg on /dev/dstorN). WQ_SYSFS: an administrator
- * can set the importer queue's CPU mask, and either queue's limit.
+ * can set either queue's limit.
  */
 int dstor_conn_init(void)
 {
 	unsigned int flags = WQ_MEM_RECLAIM | WQ_HIGHPRI | WQ_SYSFS;
 
-	dstor_imp_io_wq = alloc_workqueue("dstor_imp_io", WQ_UNBOUND | flags,
-					  0);
+	dstor_imp_io_wq = alloc_workqueue("dstor_imp_io", flags, 0);
 	if (!dstor_imp_io_wq)
 		return -ENOMEM;
 	dstor_srv_io_wq = alloc_workqueue("dstor_srv_io", flags, 0);

@@ -127,6 +127,7 @@ struct dstor_conn {
 	spinlock_t lock;		/* DEAD against kicks and tx_llist */
 	struct work_struct io_work;
 	struct workqueue_struct *wq;	/* importer's or exporter's io queue */
+	int cpu;			/* io_work's, or WORK_CPU_UNBOUND */
 	struct timer_list timer;
 
 	/* Timers in jiffies, 0 for none (WRITE_ONCE, then dstor_conn_timer). */
@@ -164,7 +165,7 @@ struct dstor_conn {
 	struct dstor_seal *seal;	/* NULL: plaintext */
 };
 
-int dstor_conn_create(struct net *net, int family,
+int dstor_conn_create(struct net *net, int family, int cpu,
 		      const struct dstor_conn_ops *ops, void *owner,
 		      struct dstor_stats *stats, struct dstor_conn **out);
 struct dstor_conn *dstor_conn_accepted(struct socket *sock,

@@ -599,6 +599,35 @@ static int import_tag_set(struct dstor_import *imp)
 	return blk_mq_alloc_tag_set(set);
 }
 
+/*
+ * The CPU that runs hardware queue @qid's io_work, as nvme-tcp's io_cpu:
+ * fixed for the queue, so that its kicks batch on one worker, and never
+ * the first of the CPUs that submit to the queue when there is another:
+ * the submitter then hands its frames over and goes on while that CPU
+ * sends and receives. A queue with one submitting CPU gets the next
+ * online one (conn.c has the numbers). If that CPU goes offline, the
+ * workqueue runs the work on another.
+ */
+static int import_io_cpu(struct blk_mq_tag_set *set, unsigned int qid)
+{
+	const unsigned int *map = set->map[HCTX_TYPE_DEFAULT].mq_map;
+	int cpu, first = -1, last = -1;
+
+	for_each_online_cpu(cpu) {
+		if (map[cpu] != qid)
+			continue;
+		if (first < 0)
+			first = cpu;
+		last = cpu;
+	}
+	if (first < 0)
+		return cpumask_local_spread(qid, NUMA_NO_NODE);
+	if (last != first)
+		return last;
+	cpu = cpumask_next(first, cpu_online_mask);
+	return cpu < nr_cpu_ids ? cpu : cpumask_first(cpu_online_mask);
+}
+
 static void import_release(struct kref *ref)
 {
 	struct dstor_import *imp = container_of(ref, struct dstor_import, ref);
@@ -668,6 +697,8 @@ int dstor_import_add(struct net *net, const struct dstor_import_cfg *cfg,
 	if (ret)
 		goto err_free;
 	imp->has_tag_set = true;
+	for (i = 0; i < imp->nr_queues; i++)
+		imp->queues[i].io_cpu = import_io_cpu(&imp->tag_set, i);
 
 	/* Connect every queue; the controller says when they are up. */
 	imp->adding = true;

@@ -38,6 +38,7 @@ struct dstor_import;
 struct dstor_queue {
 	struct dstor_import *imp;
 	unsigned int qid;
+	int io_cpu;			/* where its connections' io_work runs */
 	spinlock_t lock;		/* conn, against queue_rq */
 	struct dstor_conn *conn;	/* live, or NULL: requests are held */
 	atomic_t next_gen;		/* handle generations, per queue */

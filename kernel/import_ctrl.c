@@ -170,7 +170,7 @@ static void queue_connect(struct dstor_queue *q)
 	struct dstor_conn *c;
 	int ret;
 
-	ret = dstor_conn_create(imp->net, imp->peer.ss.ss_family,
+	ret = dstor_conn_create(imp->net, imp->peer.ss.ss_family, q->io_cpu,
 				&dstor_queue_conn_ops, q, &imp->stats, &c);
 	if (ret) {
 		if (imp->adding)
