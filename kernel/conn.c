@@ -800,6 +800,24 @@ void dstor_conn_reset_on_close(struct dstor_conn *c)
 	sock_no_linger(c->sock->sk);
 }
 
+/*
+ * TCP's own keepalive under dstor's: probes after @idle seconds without
+ * traffic, every @intvl, and the connection fails after @cnt unanswered.
+ * The stack sends and answers them without io_work, so a connection that
+ * sends no pings of its own (a quiet queue, while queue 0 pings for it)
+ * still finds a cut link and keeps NAT state. Process context.
+ */
+void dstor_conn_tcp_keepalive(struct dstor_conn *c, int idle, int intvl,
+			      int cnt)
+{
+	struct sock *sk = c->sock->sk;
+
+	sock_set_keepalive(sk);
+	tcp_sock_set_keepidle(sk, clamp(idle, 1, MAX_TCP_KEEPIDLE));
+	tcp_sock_set_keepintvl(sk, clamp(intvl, 1, MAX_TCP_KEEPINTVL));
+	tcp_sock_set_keepcnt(sk, clamp(cnt, 1, MAX_TCP_KEEPCNT));
+}
+
 /* Writeback goes through this connection: see dstor_sock_writeback_safe. */
 void dstor_conn_writeback_safe(struct dstor_conn *c)
 {

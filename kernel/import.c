@@ -29,6 +29,7 @@
 #include <linux/blkdev.h>
 #include <linux/idr.h>
 #include <linux/random.h>
+#include <linux/sched/isolation.h>
 #include <linux/slab.h>
 
 #include "dstor.h"
@@ -599,39 +600,58 @@ static int import_tag_set(struct dstor_import *imp)
 	return blk_mq_alloc_tag_set(set);
 }
 
+/* Importer connections whose io_work each CPU runs (import_io_cpu). */
+static DEFINE_PER_CPU(atomic_t, dstor_io_load);
+
 /*
  * The CPU that runs hardware queue @qid's io_work, as nvme-tcp's io_cpu:
- * fixed for the queue, so that its kicks batch on one worker, and never
- * the first of the CPUs that submit to the queue when there is another:
- * the submitter then hands its frames over and goes on while that CPU
- * sends and receives. A queue with one submitting CPU gets the next
- * online one (conn.c has the numbers). If that CPU goes offline, the
- * workqueue runs the work on another.
+ * fixed for the queue, so that its kicks batch on one worker, and not the
+ * CPU that submits to the queue: the submitter hands its frames over and
+ * goes on while another CPU sends and receives (conn.c has the numbers).
+ * A queue several CPUs submit to gets one of them but the first; a queue
+ * with one gets one of the other CPUs. Among those, the one fewest
+ * importer connections run on, so that imports spread. Only CPUs the
+ * kernel lets workqueues use (isolcpus, nohz_full). If the CPU goes
+ * offline, the workqueue runs the work on another.
  */
 static int import_io_cpu(struct blk_mq_tag_set *set, unsigned int qid)
 {
 	const unsigned int *map = set->map[HCTX_TYPE_DEFAULT].mq_map;
-	int cpu, first = -1, last = -1;
+	const struct cpumask *hk = housekeeping_cpumask(HK_TYPE_WQ);
+	int cpu, first = -1, best = -1, mine = 0, other = 0;
 
-	for_each_online_cpu(cpu) {
+	if (!cpumask_intersects(hk, cpu_online_mask))
+		hk = cpu_online_mask;
+	for_each_cpu_and(cpu, hk, cpu_online_mask) {
 		if (map[cpu] != qid)
-			continue;
-		if (first < 0)
+			other++;
+		else if (first < 0)
 			first = cpu;
-		last = cpu;
+		else
+			mine++;
 	}
-	if (first < 0)
-		return cpumask_local_spread(qid, NUMA_NO_NODE);
-	if (last != first)
-		return last;
-	cpu = cpumask_next(first, cpu_online_mask);
-	return cpu < nr_cpu_ids ? cpu : cpumask_first(cpu_online_mask);
+	for_each_cpu_and(cpu, hk, cpu_online_mask) {
+		if (cpu == first && (mine || other))
+			continue;
+		if (mine && map[cpu] != qid)
+			continue;
+		if (best < 0 || atomic_read(per_cpu_ptr(&dstor_io_load, cpu)) <
+				atomic_read(per_cpu_ptr(&dstor_io_load, best)))
+			best = cpu;
+	}
+	atomic_inc(per_cpu_ptr(&dstor_io_load, best));
+	return best;
 }
 
 static void import_release(struct kref *ref)
 {
 	struct dstor_import *imp = container_of(ref, struct dstor_import, ref);
+	unsigned int i;
 
+	for (i = 0; imp->queues && i < imp->nr_queues; i++)
+		if (imp->queues[i].io_cpu >= 0)
+			atomic_dec(per_cpu_ptr(&dstor_io_load,
+					       imp->queues[i].io_cpu));
 	kfree(imp->queues);
 	memzero_explicit(&imp->key, sizeof(imp->key));
 	if (imp->index >= 0)
@@ -691,6 +711,7 @@ int dstor_import_add(struct net *net, const struct dstor_import_cfg *cfg,
 	for (i = 0; i < imp->nr_queues; i++) {
 		imp->queues[i].imp = imp;
 		imp->queues[i].qid = i;
+		imp->queues[i].io_cpu = -1;
 		spin_lock_init(&imp->queues[i].lock);
 	}
 	ret = import_tag_set(imp);

@@ -32,6 +32,8 @@
 
 /* A connection must be up and through its handshake within this. */
 #define DSTOR_CONNECT_TIMEOUT	(10 * HZ)
+/* Seconds idle before TCP probes a connection (dstor_conn_tcp_keepalive). */
+#define DSTOR_TCP_KEEPIDLE	60
 
 void dstor_ctrl_kick(struct dstor_import *imp)
 {
@@ -168,6 +170,7 @@ static void queue_connect(struct dstor_queue *q)
 	struct dstor_import *imp = q->imp;
 	struct dstor_hello *hello = &q->hs.hello;
 	struct dstor_conn *c;
+	u32 ka, dead;
 	int ret;
 
 	ret = dstor_conn_create(imp->net, imp->peer.ss.ss_family, q->io_cpu,
@@ -181,6 +184,16 @@ static void queue_connect(struct dstor_queue *q)
 	}
 	dstor_conn_writeback_safe(c);
 	c->deadline = jiffies + DSTOR_CONNECT_TIMEOUT;
+	ka = READ_ONCE(imp->timers.keepalive);
+	dead = READ_ONCE(imp->timers.dead_after);
+	/*
+	 * A quiet queue sends nothing while idle (queue_set_timers): TCP
+	 * probes it every minute, well inside NAT idle timeouts, and finds a
+	 * cut link as dstor's own pings would.
+	 */
+	if (ka)
+		dstor_conn_tcp_keepalive(c, DSTOR_TCP_KEEPIDLE, ka,
+					 DIV_ROUND_UP(dead, ka));
 
 	memset(&q->hs, 0, sizeof(q->hs));
 	strscpy(hello->name, imp->name, sizeof(hello->name));
@@ -263,6 +276,12 @@ static void queue_set_timers(struct dstor_queue *q, struct dstor_conn *c)
 	}
 	if (c->keepalive == ka && c->dead_after == dead && !c->deadline)
 		return;
+	/*
+	 * Quiet until now (queue 0 went down): it may have heard nothing for
+	 * hours, which says nothing of the link. Its clock starts now.
+	 */
+	if (!c->dead_after && dead)
+		WRITE_ONCE(c->last_rx, jiffies);
 	WRITE_ONCE(c->deadline, 0);
 	WRITE_ONCE(c->keepalive, ka);
 	WRITE_ONCE(c->dead_after, dead);
@@ -390,6 +409,9 @@ static void queue_up(struct dstor_queue *q)
 	spin_lock(&q->lock);
 	q->conn = c;
 	spin_unlock(&q->lock);
+	/* Queue 0 now pings for this one too, as often as it announced. */
+	if (q->ka_quiet && imp->queues[0].conn)
+		queue_set_timers(&imp->queues[0], imp->queues[0].conn);
 	dstor_import_resend(q);
 	q->backoff = 0;
 	q->last_why = DSTOR_WHY_NONE;

@@ -478,8 +478,9 @@ void dstor_listener_detach(struct dstor_session *s)
 }
 
 /*
- * When was the importer of @s last heard on its queue 0 (same export,
- * session id and address)? The newest of every such session still in the
+ * When was the importer of @s last heard on its queue 0 (same export and
+ * session id, from any address: connections of one importer may leave
+ * from different ones)? The newest of every such session still in the
  * registry: one on its way out while queue 0 reconnects, one waiting for
  * it to drain, or one holding a request back (heard now). False if none.
  */
@@ -493,10 +494,12 @@ bool dstor_listener_lead_heard(struct dstor_session *s, unsigned long *when)
 	hash_for_each_possible(l->by_id, o, id_node, id_key(s->id, 0)) {
 		unsigned long t;
 
-		if (o->exp != s->exp || o->id != s->id || o->queue ||
-		    !dstor_addr_equal(&o->peer, &s->peer))
+		if (o->exp != s->exp || o->id != s->id || o->queue)
 			continue;
-		t = test_bit(DSTOR_CONN_HOLDING, &o->conn->flags) ? jiffies :
+		/* Holding a request back counts as heard, while it serves. */
+		t = !o->closed &&
+		    !test_bit(DSTOR_CONN_FAILED, &o->conn->flags) &&
+		    test_bit(DSTOR_CONN_HOLDING, &o->conn->flags) ? jiffies :
 		    READ_ONCE(o->conn->last_rx);
 		if (!found || time_after(t, *when))
 			*when = t;

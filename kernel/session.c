@@ -127,8 +127,9 @@ static bool session_silent(struct dstor_conn *c)
 {
 	struct dstor_session *s = c->owner;
 
-	if (!s->queue || !s->ka_lead ||
-	    READ_ONCE(s->state) != DSTOR_SESSION_SERVING)
+	/* Pairs with dstor_session_serve(): ka_lead is set before SERVING. */
+	if (!s->queue || smp_load_acquire(&s->state) != DSTOR_SESSION_SERVING ||
+	    !s->ka_lead)
 		return true;
 	if (test_and_set_bit(DSTOR_SESSION_LEAD_BUSY, &s->lead_busy))
 		return false;
@@ -470,7 +471,8 @@ void dstor_session_serve(struct dstor_session *s)
 		dead = DSTOR_DEFAULT_DEAD_AFTER;
 	}
 	fill_hello_reply(s, &r);
-	WRITE_ONCE(s->state, DSTOR_SESSION_SERVING);
+	/* Pairs with session_silent(): ka_lead is read after SERVING. */
+	smp_store_release(&s->state, DSTOR_SESSION_SERVING);
 	WRITE_ONCE(c->deadline, 0);
 	WRITE_ONCE(c->dead_after, (unsigned long)(ka + dead) * HZ);
 	dstor_conn_timer(c);
