@@ -163,6 +163,8 @@ install: module tool
 	install -D -m 0755 $(TOOL) $(DESTDIR)/usr/local/sbin/dstor
 	install -D -m 0644 Documentation/dstor.8 $(DESTDIR)/usr/local/share/man/man8/dstor.8
 	install -D -m 0644 Documentation/dstor.conf.5 $(DESTDIR)/usr/local/share/man/man5/dstor.conf.5
+	install -D -m 0644 tools/dstor/completion/dstor.bash \
+		$(DESTDIR)/usr/local/share/bash-completion/completions/dstor
 
 DKMS_SRC := /usr/src/dstor-$(VERSION)
 
