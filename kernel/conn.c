@@ -103,6 +103,13 @@ static void conn_ping(struct dstor_conn *c)
 	dstor_conn_queue(c, tx);
 }
 
+/* Ping now, e.g. a connection that sent none while queue 0 pinged. */
+void dstor_conn_ping(struct dstor_conn *c)
+{
+	WRITE_ONCE(c->last_ping, jiffies);
+	conn_ping(c);
+}
+
 static unsigned long earlier(unsigned long a, unsigned long b)
 {
 	return time_before(a, b) ? a : b;
@@ -120,9 +127,10 @@ static void conn_timer_fn(struct timer_list *t)
 	unsigned long dl = READ_ONCE(c->deadline);
 	unsigned long ka = READ_ONCE(c->keepalive);
 	unsigned long dead = READ_ONCE(c->dead_after);
-	unsigned long last = READ_ONCE(c->last_rx);
-	unsigned long stall = READ_ONCE(c->tx_stall);
+	unsigned long last, stall = READ_ONCE(c->tx_stall);
 
+	smp_rmb();	/* a new dead_after comes with a fresh last_rx */
+	last = READ_ONCE(c->last_rx);
 	if (test_bit(DSTOR_CONN_DEAD, &c->flags) ||
 	    test_bit(DSTOR_CONN_FAILED, &c->flags))
 		return;
@@ -802,16 +810,20 @@ void dstor_conn_reset_on_close(struct dstor_conn *c)
 
 /*
  * TCP's own keepalive under dstor's: probes after @idle seconds without
- * traffic, every @intvl, and the connection fails after @cnt unanswered.
+ * traffic, every @intvl (further apart if TCP's probe limit needs it),
+ * and the connection fails when none was answered for @span seconds.
  * The stack sends and answers them without io_work, so a connection that
  * sends no pings of its own (a quiet queue, while queue 0 pings for it)
  * still finds a cut link and keeps NAT state. Process context.
  */
 void dstor_conn_tcp_keepalive(struct dstor_conn *c, int idle, int intvl,
-			      int cnt)
+			      int span)
 {
 	struct sock *sk = c->sock->sk;
+	int cnt;
 
+	intvl = max3(intvl, DIV_ROUND_UP(span, MAX_TCP_KEEPCNT), 1);
+	cnt = DIV_ROUND_UP(span, intvl);
 	sock_set_keepalive(sk);
 	tcp_sock_set_keepidle(sk, clamp(idle, 1, MAX_TCP_KEEPIDLE));
 	tcp_sock_set_keepintvl(sk, clamp(intvl, 1, MAX_TCP_KEEPINTVL));

@@ -184,8 +184,9 @@ void dstor_conn_kick(struct dstor_conn *c);
 void dstor_conn_fail(struct dstor_conn *c, int err);
 void dstor_conn_timer(struct dstor_conn *c);
 void dstor_conn_writeback_safe(struct dstor_conn *c);
+void dstor_conn_ping(struct dstor_conn *c);
 void dstor_conn_tcp_keepalive(struct dstor_conn *c, int idle, int intvl,
-			      int cnt);
+			      int span);
 void dstor_conn_reset_on_close(struct dstor_conn *c);
 int dstor_conn_seal(struct dstor_conn *c, u8 cipher, const u8 *ktx,
 		    const u8 *krx);

@@ -27,6 +27,7 @@
  * at once, until every connection is back.
  */
 #include <linux/blkdev.h>
+#include <linux/cpu.h>
 #include <linux/idr.h>
 #include <linux/random.h>
 #include <linux/sched/isolation.h>
@@ -603,6 +604,15 @@ static int import_tag_set(struct dstor_import *imp)
 /* Importer connections whose io_work each CPU runs (import_io_cpu). */
 static DEFINE_PER_CPU(atomic_t, dstor_io_load);
 
+/* May @cpu run importer io_work? Online, and not isolated from workqueues. */
+static bool import_io_cpu_ok(int cpu, bool isolated)
+{
+	return cpu_online(cpu) &&
+	       (isolated ||
+		(cpumask_test_cpu(cpu, housekeeping_cpumask(HK_TYPE_WQ)) &&
+		 cpumask_test_cpu(cpu, housekeeping_cpumask(HK_TYPE_DOMAIN))));
+}
+
 /*
  * The CPU that runs hardware queue @qid's io_work, as nvme-tcp's io_cpu:
  * fixed for the queue, so that its kicks batch on one worker, and not the
@@ -611,18 +621,23 @@ static DEFINE_PER_CPU(atomic_t, dstor_io_load);
  * A queue several CPUs submit to gets one of them but the first; a queue
  * with one gets one of the other CPUs. Among those, the one fewest
  * importer connections run on, so that imports spread. Only CPUs the
- * kernel lets workqueues use (isolcpus, nohz_full). If the CPU goes
- * offline, the workqueue runs the work on another.
+ * kernel lets workqueues use (isolcpus, nohz_full), unless there are
+ * none. If the CPU goes offline later, the workqueue runs the work on
+ * another.
  */
 static int import_io_cpu(struct blk_mq_tag_set *set, unsigned int qid)
 {
 	const unsigned int *map = set->map[HCTX_TYPE_DEFAULT].mq_map;
-	const struct cpumask *hk = housekeeping_cpumask(HK_TYPE_WQ);
 	int cpu, first = -1, best = -1, mine = 0, other = 0;
+	bool any = true;
 
-	if (!cpumask_intersects(hk, cpu_online_mask))
-		hk = cpu_online_mask;
-	for_each_cpu_and(cpu, hk, cpu_online_mask) {
+	cpus_read_lock();
+	for_each_online_cpu(cpu)
+		if (import_io_cpu_ok(cpu, false))
+			any = false;
+	for_each_online_cpu(cpu) {
+		if (!import_io_cpu_ok(cpu, any))
+			continue;
 		if (map[cpu] != qid)
 			other++;
 		else if (first < 0)
@@ -630,7 +645,9 @@ static int import_io_cpu(struct blk_mq_tag_set *set, unsigned int qid)
 		else
 			mine++;
 	}
-	for_each_cpu_and(cpu, hk, cpu_online_mask) {
+	for_each_online_cpu(cpu) {
+		if (!import_io_cpu_ok(cpu, any))
+			continue;
 		if (cpu == first && (mine || other))
 			continue;
 		if (mine && map[cpu] != qid)
@@ -639,7 +656,10 @@ static int import_io_cpu(struct blk_mq_tag_set *set, unsigned int qid)
 				atomic_read(per_cpu_ptr(&dstor_io_load, best)))
 			best = cpu;
 	}
+	if (best < 0)
+		best = cpumask_first(cpu_online_mask);
 	atomic_inc(per_cpu_ptr(&dstor_io_load, best));
+	cpus_read_unlock();
 	return best;
 }
 

@@ -192,8 +192,7 @@ static void queue_connect(struct dstor_queue *q)
 	 * cut link as dstor's own pings would.
 	 */
 	if (ka)
-		dstor_conn_tcp_keepalive(c, DSTOR_TCP_KEEPIDLE, ka,
-					 DIV_ROUND_UP(dead, ka));
+		dstor_conn_tcp_keepalive(c, DSTOR_TCP_KEEPIDLE, ka, dead);
 
 	memset(&q->hs, 0, sizeof(q->hs));
 	strscpy(hello->name, imp->name, sizeof(hello->name));
@@ -277,11 +276,15 @@ static void queue_set_timers(struct dstor_queue *q, struct dstor_conn *c)
 	if (c->keepalive == ka && c->dead_after == dead && !c->deadline)
 		return;
 	/*
-	 * Quiet until now (queue 0 went down): it may have heard nothing for
-	 * hours, which says nothing of the link. Its clock starts now.
+	 * Quiet until now (queue 0 went down; not a connection just out of
+	 * its handshake): it may have heard nothing for hours, which says
+	 * nothing of the link. Its clock starts now, with a ping.
 	 */
-	if (!c->dead_after && dead)
+	if (!c->dead_after && dead && !c->deadline) {
 		WRITE_ONCE(c->last_rx, jiffies);
+		smp_wmb();	/* pairs with conn_timer_fn(): last_rx first */
+		dstor_conn_ping(c);
+	}
 	WRITE_ONCE(c->deadline, 0);
 	WRITE_ONCE(c->keepalive, ka);
 	WRITE_ONCE(c->dead_after, dead);

@@ -538,8 +538,8 @@ struct dstor_session *dstor_listener_release(struct dstor_session *s)
 		     test_bit(DSTOR_CONN_FAILED, &next->conn->flags) ||
 		     !kref_get_unless_zero(&next->ref)))
 		next = NULL;
-	if (next)
-		next->state = DSTOR_SESSION_SERVING;
+	if (next)	/* release: session_silent() reads ka_lead after it */
+		smp_store_release(&next->state, DSTOR_SESSION_SERVING);
 	spin_unlock(&l->lock);
 	return next;
 }

@@ -127,7 +127,7 @@ static bool session_silent(struct dstor_conn *c)
 {
 	struct dstor_session *s = c->owner;
 
-	/* Pairs with dstor_session_serve(): ka_lead is set before SERVING. */
+	/* Pairs with the release of SERVING: ka_lead was set before it. */
 	if (!s->queue || smp_load_acquire(&s->state) != DSTOR_SESSION_SERVING ||
 	    !s->ka_lead)
 		return true;
@@ -442,7 +442,6 @@ static void fill_hello_reply(struct dstor_session *s,
 	}
 	if (!bdev_nonrot(bdev))
 		r->flags |= DSTOR_EXP_ROTATIONAL;
-	s->ka_lead = r->version >= 3;
 	if (s->ka_lead)
 		r->flags |= DSTOR_EXP_KA_LEAD;
 	r->size = s->exp->size - s->exp->size % lbs;
@@ -523,6 +522,9 @@ static void session_handshake(struct dstor_session *s)
 			return;
 		}
 	}
+	/* Before admit: whoever makes it SERVING publishes it (release). */
+	s->ka_lead = min_t(u16, hs->hello.version_max,
+			   DSTOR_PROTO_VERSION) >= 3;
 	status = dstor_listener_admit(s, &wait);
 	if (status) {
 		session_refuse(s, status);
