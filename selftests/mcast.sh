@@ -284,7 +284,7 @@ MLD_CASES+=("a valid MLD join of the export's channels is served"
 	"an export that is not querier"
 	"queries routed, from off the link, without Router Alert, from :: counted in mld_bad"
 	"after them a join still counts 25 s later (default interval, 260 s)"
-	"after a valid query asking for a 1 s interval a join still counts 15 s later"
+	"after a valid query asking for a 1 s interval a join still counts 10 s later"
 	"and it ends by 21 s (the shortest interval a query may set)"
 	"export del of the export that is not querier"
 	"after hostile MLD a receiver syncs, identical to the export")
@@ -362,10 +362,17 @@ if command -v dstor-mldforge >/dev/null; then
 	mldforge "${ptree[@]}" --kind join --count 1 >/dev/null
 	sleep 25
 	ktap_check "${MLD_CASES[c + 2]}" test "$(pshow .mcast.listened)" = 3
+	# Believed, the 1 s query would end the join within a few seconds;
+	# clamped, it lasts 21 s. Checked 10 s after the join: on the loaded
+	# debug kernel, 15 s plus the time of `dstor show` once came to 21 s.
 	mldforge "${ptree[@]}" --kind query-small --count 1 >/dev/null
 	mldforge "${ptree[@]}" --kind join --count 1 >/dev/null
-	sleep 15
-	ktap_check "${MLD_CASES[c + 3]}" test "$(pshow .mcast.listened)" = 3
+	read -r u0 _ </proc/uptime
+	sleep 10
+	n=$(pshow .mcast.listened)
+	read -r u1 _ </proc/uptime
+	ktap_note "the join counted $n channels $(awk -v a="$u0" -v b="$u1" 'BEGIN { printf "%.1f", b - a }') s after it was sent"
+	ktap_check "${MLD_CASES[c + 3]}" test "$n" = 3
 	ktap_check "${MLD_CASES[c + 4]}" wait_for 20 eval '[ "$(pshow .mcast.listened)" = 0 ]'
 	# One asking for 8.7 days gets 260 s: too long to wait for here.
 	mldforge "${ptree[@]}" --kind query-huge --count 1 >/dev/null
