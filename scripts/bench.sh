@@ -10,6 +10,8 @@
 # BENCH_KVER picks the kernel (default: the newest installed), BENCH_RUNTIME
 # the seconds per fio job (default 8), BENCH_MC_MB the multicast export's
 # size in MiB (default 128), BENCH_MC_RATE its --rate (default 400M).
+# The guests boot without slub_debug and KFENCE (run.sh --bench): the
+# selftests keep them, and they would be measured along.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -32,11 +34,11 @@ if [ ! -f "$tcrypt" ] && [ -f "$tcrypt.xz" ]; then
 fi
 [ -f "$tcrypt" ] || tcrypt=''
 rc=0
-selftests/vm/run.sh ${append:+--append "$append"} --kernel "/boot/vmlinuz-$kver" --modules "$kver" \
+selftests/vm/run.sh --bench ${append:+--append "$append"} --kernel "/boot/vmlinuz-$kver" --modules "$kver" \
 	--ko "build/kmod/$kver/dstor.ko" --tool build/tool/dstor \
 	--mem 3584 --extra "$(command -v openssl)" ${tcrypt:+--extra "$tcrypt"} \
 	bench.sh bench-mcast.sh || rc=1
-selftests/vm/run.sh ${append:+--append "$append"} --kernel "/boot/vmlinuz-$kver" --modules "$kver" \
+selftests/vm/run.sh --bench ${append:+--append "$append"} --kernel "/boot/vmlinuz-$kver" --modules "$kver" \
 	--ko "build/kmod/$kver/dstor.ko" --tool build/tool/dstor \
 	--mem 6144 bench-conns.sh || rc=1
 exit $rc

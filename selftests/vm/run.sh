@@ -5,7 +5,7 @@
 #
 #   run.sh --kernel IMAGE [--modules VER|none] [--ko PATH] [--tool PATH]
 #          [--extra PATH]...
-#          [--debug] [--timeout SECONDS] [--mem MB] [--smp N]
+#          [--debug | --bench] [--timeout SECONDS] [--mem MB] [--smp N]
 #          [--append "ARGS"] [--log FILE] [--boot-timeout SECONDS]
 #          [--boot-retries N] [--qemu-arg ARG]... [--qemu-pidfile FILE]
 #          TEST...
@@ -22,6 +22,9 @@
 #   --debug      debug-kernel profile: no modules, no slub_debug, ramdisks
 #                sized on the command line, kmemleak scan at the end, test
 #                timeouts x3
+#   --bench      benchmark profile: the allocators without slub_debug and
+#                KFENCE, whose stack traces and poisoning on every slab
+#                allocation (every skb) would be measured along
 #   --timeout    whole-run limit; QEMU is killed and the run fails after it
 #                (default: boot allowance + the sum of the test timeouts)
 #   --mem --smp  guest size (default 2048 MiB, 2 CPUs)
@@ -73,7 +76,7 @@ usage() {
 }
 die() { echo "run.sh: $*" >&2; exit 2; }
 
-kernel='' modules=auto ko='' tool='' extras=() debug=0 run_timeout='' mem=2048 smp=2 append='' console_log=''
+kernel='' modules=auto ko='' tool='' extras=() debug=0 bench=0 run_timeout='' mem=2048 smp=2 append='' console_log=''
 boot_timeout='' boot_retries='' qemu_args=() qemu_pidfile=''
 tests=()
 while [ $# -gt 0 ]; do
@@ -84,6 +87,7 @@ while [ $# -gt 0 ]; do
 	--tool)		tool=$2; shift 2 ;;
 	--extra)	extras+=("$2"); shift 2 ;;
 	--debug)	debug=1; shift ;;
+	--bench)	bench=1; shift ;;
 	--timeout)	run_timeout=$2; shift 2 ;;
 	--mem)		mem=$2; shift 2 ;;
 	--smp)		smp=$2; shift 2 ;;
@@ -207,7 +211,10 @@ if [ $debug = 0 ]; then
 	# patching ("Oops: int3" in sched_clock_cpu, a panic; seen once in
 	# hostile.sh on 6.12 while the host ran a fuzzer). Every vCPU's TSC
 	# comes from the same QEMU clock, so trusting it is right here.
-	cmdline="$cmdline slub_debug=FZPU kfence.sample_interval=100 tsc=reliable"
+	if [ $bench = 0 ]; then
+		cmdline="$cmdline slub_debug=FZPU kfence.sample_interval=100"
+	fi
+	cmdline="$cmdline tsc=reliable"
 else
 	# slub_debug on top of KASAN stalls the boot under emulation.
 	cmdline="$cmdline brd.rd_nr=6 brd.rd_size=65536"
