@@ -6,25 +6,27 @@
 # link is cut and restored, and the crypto pool is resized, for a few
 # minutes. Nothing may crash, leak or corrupt: the steady imports verify
 # every round, and the harness fails on any kernel report (KASAN, lockdep,
-# kmemleak on the debug kernel).
+# kmemleak on the debug kernel). Then a sealed import's writeback under
+# memory pressure: an ext4 on it written by fio in a small memory cgroup.
 #
 #  +-------------------------------+   veth (cut now and then)   +------------------------+
 #  | netns ex-PID                  |                             | netns im-PID           |
 #  |  /dev/ram0 -> "p0"            +-----------------------------+  steady:  p0, k0      |
 #  |  /dev/ram1 -> "k0" (--key)    |                             |  churned: p0, k0, c0  |
-#  |  /dev/ram2 -> "c0" (churned)  |                             |                        |
+#  |  /dev/ram2 -> "c0" (churned)  |                             |  then m0: ext4, fio in |
+#  |  /dev/ram3 -> "m0" (--key)    |                             |  a memory cgroup       |
 #  +-------------------------------+                             +------------------------+
 set -u
 source "$(dirname "$0")/lib.sh"
 
 require_dstor
-require_cmd fio jq
+require_cmd fio jq mkfs.ext4 e2fsck
 
 SECS=${STRESS_SECS:-30}
 debug_kernel && SECS=${STRESS_SECS:-180}
 
 ktap_header
-ktap_plan 10
+ktap_plan 11
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit 'touch /tmp/stress-stop; kill $(jobs -p) 2>/dev/null; wait; dstor set crypto-workers 2; dstor_down "$NS_IM" "$NS_EX"'
@@ -126,7 +128,9 @@ for t in plain sealed imports exports link pool; do
 	ktap_note "$t: $(cat /tmp/stress-rounds.$t 2>/dev/null || echo 0) rounds"
 done
 for t in plain sealed; do
-	[ ! -e /tmp/stress-fail.$t ] || head -c 3000 /tmp/stress-fail.$t | sed 's/^/# /'
+	# awk, not sed: a line cut by head still gets its newline, so the result
+	# below starts a line of its own (and counts).
+	[ ! -e /tmp/stress-fail.$t ] || head -c 3000 /tmp/stress-fail.$t | awk '{ print "# " $0 }'
 done
 ktap_check "the plain import verified every round" \
 	eval "[ ! -e /tmp/stress-fail.plain ] && [ \"\$(cat /tmp/stress-rounds.plain 2>/dev/null)\" -ge 1 ]"
@@ -136,6 +140,79 @@ ktap_check "imports, exports, the link and the pool were all churned" \
 	eval "for t in imports exports link pool; do [ \"\$(cat /tmp/stress-rounds.\$t 2>/dev/null)\" -ge 1 ] || exit 1; done"
 ktap_check "the steady imports are connected" \
 	wait_for 30 eval '[ "$(in_im dstor show --json | jq "[.imports[] | select(.state == \"connected\")] | length")" = 2 ]'
+
+# Memory pressure: the import of m0 (sealed) carries an ext4 that fio writes
+# with buffered I/O from a memory cgroup of 32 MiB, so the job's dirty pages
+# reach the exporter through writeback while reclaim evicts them: two jobs
+# of 24 MiB files, twice over (96 MiB written), each pass read back after
+# fio's fsync and cache drop, from the exporter, and verified. The cgroup
+# must have hit its limit (memory.events max) and reclaimed (pgsteal), with
+# no OOM kill. No memory controller (the debug kernel): skipped.
+MNT=$(mktemp -d)
+MCG=/sys/fs/cgroup/dstor-stress-$$
+memcg_setup() {
+	if ! grep -q '^[^ ]* /sys/fs/cgroup cgroup2 ' /proc/mounts; then
+		mount -t cgroup2 none /sys/fs/cgroup || return 1
+		at_exit umount /sys/fs/cgroup
+	fi
+	grep -qw memory /sys/fs/cgroup/cgroup.controllers &&
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control &&
+	mkdir "$MCG" && at_exit rmdir "$MCG" &&
+	echo 32M >"$MCG/memory.max"
+}
+# memcg_val FILE KEY: KEY's number in the cgroup's memory.events or memory.stat.
+memcg_val() { awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$MCG/$1"; }
+memory_pressure() {
+	local dev t0 frc w r imr max oom pgsteal fsck
+	dstor set crypto-workers 2 &&
+	in_ex dstor export add m0 --device /dev/ram3 --listen "$EX_IP4" --key "$K/k" &&
+	dev=$(in_im dstor import add m0 --peer "$EX_IP4" --key "$K/k") &&
+	mkfs.ext4 -q -F "$dev" && mount "$dev" "$MNT" || return 1
+	at_exit umount "$MNT"
+	t0=$SECONDS
+	# The subshell joins the cgroup, then becomes fio.
+	(echo "$BASHPID" >"$MCG/cgroup.procs" &&
+		exec fio --name=mp --directory="$MNT" --numjobs=2 --size=24M --loops=2 \
+			--rw=randwrite --bsrange=4k-256k --verify=crc32c --do_verify=1 \
+			--verify_fatal=1 --group_reporting --output-format=json) \
+		>/tmp/stress-mem.json 2>/tmp/stress-mem.err
+	frc=$?
+	# (A failed job's "fio: pid=..." line comes before the JSON.)
+	sed -i '/^{/,$!d' /tmp/stress-mem.json
+	w=$(jq '[.jobs[].write.io_bytes] | add' /tmp/stress-mem.json 2>/dev/null)
+	r=$(jq '[.jobs[].read.io_bytes] | add' /tmp/stress-mem.json 2>/dev/null)
+	imr=$(in_im dstor show --json | jq '.imports[] | select(.name == "m0") | .stats.read_bytes')
+	max=$(memcg_val memory.events max)
+	oom=$(memcg_val memory.events oom_kill)
+	pgsteal=$(memcg_val memory.stat pgsteal)
+	{
+		echo "memory cgroup of 32 MiB: events max $max, oom $(memcg_val memory.events oom), oom_kill $oom;" \
+			"peak $(($(cat "$MCG/memory.peak" 2>/dev/null || echo 0) >> 20)) MiB;" \
+			"pgscan $(memcg_val memory.stat pgscan), pgsteal $pgsteal"
+		echo "fio: ${w:-?} bytes written, ${r:-?} read back and verified, in $((SECONDS - t0)) s;" \
+			"the import read ${imr:-?} bytes from the exporter"
+	} >/tmp/stress-mem.txt
+	# Unmounted whatever happened, so that the cases below can go on.
+	umount "$MNT" && e2fsck -fn "$dev" >/tmp/stress-mem.fsck 2>&1
+	fsck=$?
+	[ $frc = 0 ] && jq -e '[.jobs[].error] | all(. == 0)' /tmp/stress-mem.json >/dev/null ||
+		{ echo "fio exit $frc"; cat /tmp/stress-mem.err; grep -E '"(jobname|error|io_bytes)"' /tmp/stress-mem.json; return 1; }
+	[ "$w" = $((2 * 2 * 24 << 20)) ] && [ "$r" = "$w" ] ||
+		{ echo "fio did not write 96 MiB and verify all of it"; return 1; }
+	[ "$imr" -ge "$r" ] || { echo "the verify reads did not all come from the exporter"; return 1; }
+	[ "$max" -gt 0 ] && [ "$pgsteal" -gt 0 ] && [ "$oom" = 0 ] ||
+		{ echo "no memory pressure, or an OOM kill"; return 1; }
+	[ $fsck = 0 ] || { echo "umount or e2fsck -fn failed:"; cat /tmp/stress-mem.fsck; return 1; }
+}
+MEM_CASE="sealed fio verify through ext4 under a 32 MiB memory cgroup"
+if memcg_setup; then
+	ktap_check "$MEM_CASE" memory_pressure
+	sed 's/^/# /' /tmp/stress-mem.txt 2>/dev/null
+elif ! grep -qsw memory /sys/fs/cgroup/cgroup.controllers; then
+	ktap_skip "$MEM_CASE" "no memory cgroup controller"
+else
+	ktap_fail "$MEM_CASE" "cannot set up the memory cgroup $MCG"
+fi
 ktap_check "everything deleted" eval 'dstor_down "$NS_IM" "$NS_EX" && [ "$(show_json | jq "(.exports | length) + (.imports | length)")" = 0 ]'
 ktap_check "no leak reported by the module's counters after unload" \
 	eval 'rmmod dstor && ! dmesg | grep -q "dstor: leaked" && insmod "$DSTOR_KO"'
