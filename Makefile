@@ -165,6 +165,7 @@ install: module tool
 	install -D -m 0644 Documentation/dstor.conf.5 $(DESTDIR)/usr/local/share/man/man5/dstor.conf.5
 	install -D -m 0644 tools/dstor/completion/dstor.bash \
 		$(DESTDIR)/usr/local/share/bash-completion/completions/dstor
+	install -D -m 0644 udev/60-dstor.rules $(DESTDIR)/etc/udev/rules.d/60-dstor.rules
 
 DKMS_SRC := /usr/src/dstor-$(VERSION)
 

@@ -42,4 +42,7 @@ struct dstor_leak_counts {
 
 extern struct dstor_leak_counts dstor_live;
 
+/* A name of an export or an import: letters, digits, '.', '_', '-'. */
+bool dstor_name_ok(const char *name);
+
 #endif /* _DSTOR_H */

@@ -88,17 +88,6 @@ void dstor_export_set_key(struct dstor_export *exp, const u8 *key)
 	spin_unlock(&l->lock);
 }
 
-static bool export_name_ok(const char *name)
-{
-	if (!*name)
-		return false;
-	for (; *name; name++)
-		if (!isalnum(*name) && *name != '.' && *name != '_' &&
-		    *name != '-')
-			return false;
-	return true;
-}
-
 static void bdev_open_error(int ret, struct netlink_ext_ack *extack)
 {
 	switch (ret) {
@@ -132,7 +121,7 @@ int dstor_export_add(struct net *net, const struct dstor_export_cfg *cfg,
 
 	lockdep_assert_held(&dstor_cfg_mutex);
 	ret = -EINVAL;
-	if (!export_name_ok(cfg->name)) {
+	if (!dstor_name_ok(cfg->name)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "export name may use only letters, digits, '.', '_' and '-'");
 		goto err_acl;

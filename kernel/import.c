@@ -466,6 +466,99 @@ int dstor_disk_open(struct gendisk *disk)
 
 static void import_release(struct kref *ref);
 
+/*
+ * Every import's local name: unique on the machine, as the links udev
+ * makes of them (/dev/disk/by-dstor/NAME) are. Held from import add until
+ * the disk is deleted.
+ */
+static LIST_HEAD(dstor_local_names);
+static DEFINE_SPINLOCK(dstor_local_lock);
+
+static bool local_name_ok(const char *name)
+{
+	return dstor_name_ok(name) && strcmp(name, ".") && strcmp(name, "..");
+}
+
+/*
+ * Give @imp the local name @want (asked for: taken or malformed is an
+ * error), or when @want is NULL the export's name, if free and fit.
+ */
+static int import_local_take(struct dstor_import *imp, const char *want,
+			     struct netlink_ext_ack *extack)
+{
+	const char *name = want ? want : imp->name;
+	struct dstor_import *other;
+	int ret = 0;
+
+	if (!local_name_ok(name)) {
+		if (!want)
+			return 0;
+		NL_SET_ERR_MSG_MOD(extack,
+				   "local name may use only letters, digits, '.', '_' and '-', and is not . or ..");
+		return -EINVAL;
+	}
+	spin_lock(&dstor_local_lock);
+	list_for_each_entry(other, &dstor_local_names, local_entry) {
+		if (!strcmp(other->local, name)) {
+			ret = -EEXIST;
+			break;
+		}
+	}
+	if (!ret) {
+		strscpy(imp->local, name, sizeof(imp->local));
+		list_add_tail(&imp->local_entry, &dstor_local_names);
+	}
+	spin_unlock(&dstor_local_lock);
+	if (ret && !want)
+		return 0;
+	if (ret)
+		NL_SET_ERR_MSG_MOD(extack,
+				   "another import has that local name");
+	return ret;
+}
+
+static void import_local_put(struct dstor_import *imp)
+{
+	spin_lock(&dstor_local_lock);
+	list_del_init(&imp->local_entry);
+	spin_unlock(&dstor_local_lock);
+}
+
+/* /sys/block/dstorN/dstor/: what udev and people look an import up by. */
+static ssize_t name_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	struct dstor_import *imp = dev_to_disk(dev)->private_data;
+
+	return sysfs_emit(buf, "%s\n", imp->local);
+}
+static DEVICE_ATTR_RO(name);
+
+static ssize_t export_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct dstor_import *imp = dev_to_disk(dev)->private_data;
+
+	return sysfs_emit(buf, "%s\n", imp->name);
+}
+static DEVICE_ATTR_RO(export);
+
+static struct attribute *dstor_disk_attrs[] = {
+	&dev_attr_name.attr,
+	&dev_attr_export.attr,
+	NULL,
+};
+
+static const struct attribute_group dstor_disk_group = {
+	.name = "dstor",
+	.attrs = dstor_disk_attrs,
+};
+
+static const struct attribute_group *dstor_disk_groups[] = {
+	&dstor_disk_group,
+	NULL,
+};
+
 static void dstor_free_disk(struct gendisk *disk)
 {
 	struct dstor_import *imp = disk->private_data;
@@ -714,6 +807,7 @@ int dstor_import_add(struct net *net, const struct dstor_import_cfg *cfg,
 	imp->net = net;
 	strscpy(imp->label, "dstor (new)", sizeof(imp->label));
 	strscpy(imp->name, cfg->name, sizeof(imp->name));
+	INIT_LIST_HEAD(&imp->local_entry);
 	imp->peer = cfg->peer;
 	imp->flags = cfg->flags;
 	imp->timers = cfg->timers;
@@ -722,6 +816,9 @@ int dstor_import_add(struct net *net, const struct dstor_import_cfg *cfg,
 	imp->nr_queues = cfg->nr_conns;
 	get_random_bytes(&imp->session, sizeof(imp->session));
 	init_completion(&imp->added);
+	ret = import_local_take(imp, cfg->local, extack);
+	if (ret)
+		goto err_free;
 	imp->queues = kcalloc(imp->nr_queues, sizeof(*imp->queues),
 			      GFP_KERNEL);
 	if (!imp->queues) {
@@ -768,7 +865,7 @@ int dstor_import_add(struct net *net, const struct dstor_import_cfg *cfg,
 	ret = import_disk_create(imp);
 	if (ret)
 		goto err_stop;
-	ret = add_disk(imp->disk);
+	ret = device_add_disk(NULL, imp->disk, dstor_disk_groups);
 	if (ret)
 		goto err_disk;
 	kref_get(&imp->ref);		/* the disk's, put by free_disk */
@@ -789,6 +886,7 @@ err_stop:
 	set_bit(DSTOR_IMP_DYING, &imp->state_bits);
 	import_stop(imp);
 err_free:
+	import_local_put(imp);
 	if (imp->has_tag_set)
 		blk_mq_free_tag_set(&imp->tag_set);
 	kref_put(&imp->ref, import_release);
@@ -800,6 +898,7 @@ static void import_destroy(struct dstor_import *imp, bool tell)
 	set_bit(DSTOR_IMP_DYING, &imp->state_bits);
 	import_stop(imp);
 	del_gendisk(imp->disk);
+	import_local_put(imp);
 	if (tell)
 		dstor_netlink_event(imp, DSTOR_EVENT_REMOVED, -1);
 	blk_mq_free_tag_set(&imp->tag_set);

@@ -91,6 +91,7 @@ struct dstor_timers {
 /* What `import add` asks for. */
 struct dstor_import_cfg {
 	const char *name;		/* the export's */
+	const char *local;		/* NULL: the export's, if free */
 	struct dstor_endpoint peer;
 	u32 flags;			/* DSTOR_F_* */
 	unsigned int nr_conns;
@@ -104,6 +105,8 @@ struct dstor_import {
 	int index;			/* N of /dev/dstorN */
 	char label[DISK_NAME_LEN];	/* for the log */
 	char name[DSTOR_NAME_MAX];
+	char local[DSTOR_NAME_MAX];	/* "": none; fixed once added */
+	struct list_head local_entry;	/* dstor_local_names, when it has one */
 	struct dstor_endpoint peer;
 	struct net *net;
 	u32 flags;			/* DSTOR_F_* asked for */

@@ -5,6 +5,7 @@
  * This file is only the module's init/exit ladder, and what every part
  * shares (dstor.h).
  */
+#include <linux/ctype.h>
 #include <linux/module.h>
 
 #include "conn.h"
@@ -35,6 +36,17 @@ static void dstor_check_leaks(void)
 	if (exports || listeners || sessions || reqs || imports || conns)
 		pr_err("leaked objects: %d exports, %d listeners, %d sessions, %d requests, %d imports, %d connections\n",
 		       exports, listeners, sessions, reqs, imports, conns);
+}
+
+bool dstor_name_ok(const char *name)
+{
+	if (!*name)
+		return false;
+	for (; *name; name++)
+		if (!isalnum(*name) && *name != '.' && *name != '_' &&
+		    *name != '-')
+			return false;
+	return true;
 }
 
 static int __init dstor_init(void)

@@ -28,6 +28,8 @@ const struct nla_policy dstor_nl_import_add_policy[DSTOR_A_MAX + 1] = {
 	[DSTOR_A_KEEPALIVE] = TIMER_POLICY(1),
 	[DSTOR_A_DEAD_AFTER] = TIMER_POLICY(2),
 	[DSTOR_A_KEY] = NLA_POLICY_EXACT_LEN(DSTOR_KEY_LEN),
+	[DSTOR_A_LOCAL_NAME] = { .type = NLA_NUL_STRING,
+				 .len = DSTOR_NAME_MAX - 1 },
 };
 
 const struct nla_policy dstor_nl_import_set_policy[DSTOR_A_MAX + 1] = {
@@ -145,6 +147,8 @@ static int import_attrs(struct sk_buff *skb, void *obj)
 
 	if (nla_put_u32(skb, DSTOR_A_INDEX, imp->index) ||
 	    nla_put_string(skb, DSTOR_A_NAME, imp->name) ||
+	    (*imp->local &&
+	     nla_put_string(skb, DSTOR_A_LOCAL_NAME, imp->local)) ||
 	    dstor_nl_endpoint_put(skb, DSTOR_A_PEER, &imp->peer) ||
 	    nla_put_u32(skb, DSTOR_A_FLAGS, imp->flags) ||
 	    nla_put_u64_64bit(skb, DSTOR_A_SIZE, imp->info.size, DSTOR_A_PAD) ||
@@ -189,6 +193,8 @@ int dstor_nl_import_add(struct sk_buff *skb, struct genl_info *info)
 		cfg.flags = nla_get_u32(info->attrs[DSTOR_A_FLAGS]);
 	if (info->attrs[DSTOR_A_CONNECTIONS])
 		cfg.nr_conns = nla_get_u32(info->attrs[DSTOR_A_CONNECTIONS]);
+	if (info->attrs[DSTOR_A_LOCAL_NAME])
+		cfg.local = nla_data(info->attrs[DSTOR_A_LOCAL_NAME]);
 	ret = timers_parse(info, &cfg.timers);
 	if (!ret)
 		ret = dstor_nl_key_usable(info);
@@ -309,6 +315,8 @@ void dstor_netlink_event(struct dstor_import *imp, u32 event, int queue)
 	if (nla_put_u32(skb, DSTOR_A_EVENT, event) ||
 	    nla_put_u32(skb, DSTOR_A_INDEX, imp->index) ||
 	    nla_put_string(skb, DSTOR_A_NAME, imp->name) ||
+	    (*imp->local &&
+	     nla_put_string(skb, DSTOR_A_LOCAL_NAME, imp->local)) ||
 	    dstor_nl_endpoint_put(skb, DSTOR_A_PEER, &imp->peer) ||
 	    nla_put_u32(skb, DSTOR_A_STATE, dstor_import_state(imp)) ||
 	    reason_put(skb, imp) ||

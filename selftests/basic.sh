@@ -19,7 +19,7 @@ require_dstor
 require_cmd fio mkfs.ext4 e2fsck jq sha256sum dstor-iovec
 
 ktap_header
-ktap_plan 35
+ktap_plan 38
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit 'dstor_down "$NS_IM" "$NS_EX"'
@@ -158,6 +158,43 @@ ip -n "$NS_IM" link set "$IM_DEV" up
 wait_for 30 eval "[ \"\$(in_im dstor show --json | jq -r '.imports[] | select(.device == \"$dev4\") | .state')\" = connected ]"
 kill $mon3
 ktap_check "namespaces: it heard none of their events" test ! -s /tmp/basic-events3.json
+
+# Local names: /sys/block/dstorN/dstor/name, which udev/60-dstor.rules
+# links as /dev/disk/by-dstor/NAME; unique on the machine.
+n4=${dev4#/dev/}
+ktap_check "local name: the export's by default, in sysfs and show" \
+	eval "test \"\$(cat /sys/block/$n4/dstor/name)\" = d0 &&
+	      test \"\$(cat /sys/block/$n4/dstor/export)\" = d0 &&
+	      in_im dstor show --json | jq -e '.imports[] | select(.device == \"$dev4\") | .local_name == \"d0\"' >/dev/null"
+local_names() {
+	local a b
+	# A second import of d0 finds its default taken: no local name.
+	a=$(in_im dstor import add d0 --peer "$EX_IP4:7420") &&
+	test "$(cat "/sys/block/${a#/dev/}/dstor/name")" = "" &&
+	in_im dstor show --json | jq -e ".imports[] | select(.device == \"$a\") | has(\"local_name\") | not" >/dev/null &&
+	b=$(in_im dstor import add d0 --peer "$EX_IP4:7420" --name data) &&
+	test "$(cat "/sys/block/${b#/dev/}/dstor/name")" = data &&
+	in_im dstor show | grep -q "name: data (/dev/disk/by-dstor/data)" &&
+	# Taken: refused, with the reason, and nothing added.
+	! in_im dstor import add d0 --peer "$EX_IP4:7420" --name data 2>/tmp/basic-dup.err &&
+	grep -q "another import has that local name" /tmp/basic-dup.err &&
+	test "$(in_im dstor show --json | jq '.imports | length')" = 4 &&
+	# A link to the device is a device (what udev's rule makes).
+	mkdir -p /dev/disk/by-dstor && ln -sf "$b" /dev/disk/by-dstor/data &&
+	in_im dstor import set /dev/disk/by-dstor/data --timeout 17 &&
+	test "$(in_im dstor show --json | jq ".imports[] | select(.device == \"$b\") | .timers.timeout")" = 17 &&
+	rm /dev/disk/by-dstor/data &&
+	# The local name names the import; deleted, it is free again.
+	in_im dstor import del data && ! test -b "$b" &&
+	b=$(in_im dstor import add d0 --peer "$EX_IP4:7420" --name data) &&
+	in_im dstor import del "$b" && in_im dstor import del "$a"
+}
+ktap_check "local names: none when taken, --name, refused twice, by link, by name" local_names
+ktap_check "local names: '..', 'a/b' and '' are refused, nothing added" \
+	eval "! in_im dstor import add d0 --peer $EX_IP4:7420 --name .. 2>/dev/null &&
+	      ! in_im dstor import add d0 --peer $EX_IP4:7420 --name a/b 2>/dev/null &&
+	      ! in_im dstor import add d0 --peer $EX_IP4:7420 --name '' 2>/dev/null &&
+	      test \"\$(in_im dstor show --json | jq '.imports | length')\" = 2"
 
 ktap_check "import del by device" in_im dstor import del "$dev4"
 ktap_check "device node is gone" eval "! test -b $dev4"

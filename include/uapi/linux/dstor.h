@@ -125,6 +125,13 @@
  *	DSTOR_A_CONNECTIONS	u32, optional, 1..DSTOR_MAX_CONNECTIONS: TCP
  *				connections, one per blk-mq hardware queue
  *				(default min(online CPUs, 4))
+ *	DSTOR_A_LOCAL_NAME	string, optional, like an export name but not
+ *				"." or "..": the import's name on this machine,
+ *				unique on it (-EEXIST), shown in sysfs as
+ *				/sys/block/dstorN/dstor/name, which the udev
+ *				rule makes /dev/disk/by-dstor/NAME. Without it,
+ *				the export's name if no other import has it,
+ *				else none.
  *	The reply carries DSTOR_A_INDEX (N of /dev/dstorN) and the same
  *	attributes as DSTOR_CMD_IMPORT_GET.
  *	Errors: -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH from connecting;
@@ -169,7 +176,8 @@
  *	(mounted, or held by a process).
  *
  * DSTOR_CMD_IMPORT_GET (do with DSTOR_A_INDEX, or dump)
- *	Replies carry DSTOR_A_INDEX, DSTOR_A_NAME, DSTOR_A_PEER, DSTOR_A_FLAGS,
+ *	Replies carry DSTOR_A_INDEX, DSTOR_A_NAME, DSTOR_A_LOCAL_NAME (when it
+ *	has one), DSTOR_A_PEER, DSTOR_A_FLAGS,
  *	DSTOR_A_SIZE, DSTOR_A_BLOCK_SIZE, DSTOR_A_UUID (the export's identity),
  *	DSTOR_A_CONNECTIONS (configured), DSTOR_A_CONNECTED (up now),
  *	DSTOR_A_STATE, DSTOR_A_REASON while the state is not connected (why,
@@ -366,6 +374,7 @@ enum dstor_attr {
 	DSTOR_A_UUID,		/* binary, DSTOR_UUID_LEN: an export's identity */
 	DSTOR_A_REASON,		/* string: why an import is down or failed */
 	DSTOR_A_MAX_HOST_SESSIONS, /* u32: sessions per peer address */
+	DSTOR_A_LOCAL_NAME,	/* string: an import's local name */
 
 	__DSTOR_A_MAX,
 	DSTOR_A_MAX = __DSTOR_A_MAX - 1

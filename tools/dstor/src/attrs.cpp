@@ -426,6 +426,8 @@ void put_settings(nl::Message& msg, const Settings& settings) {
 
 void put_import_add(nl::Message& msg, const ImportSpec& spec) {
     msg.put_str(DSTOR_A_NAME, spec.name);
+    if (!spec.local.empty())
+        msg.put_str(DSTOR_A_LOCAL_NAME, spec.local);
     put_endpoint(msg, DSTOR_A_PEER, spec.peer);
     if (spec.read_only)
         msg.put_u32(DSTOR_A_FLAGS, DSTOR_F_READ_ONLY);
@@ -535,6 +537,7 @@ Result<ImportInfo> parse_import_info(const nlmsghdr* nlh) {
     if (!r)
         return r.error();
     info.reason = get_optional_string((*tb)[DSTOR_A_REASON]);
+    info.local = get_optional_string((*tb)[DSTOR_A_LOCAL_NAME]);
     for (const auto& f : timer_fields) {
         auto v = get_uint<std::uint32_t>((*tb)[f.type], f.what);
         if (!v)

@@ -90,6 +90,10 @@ Result<Timers> timers_from(const CLI::App* app, const TimerArgs& t) {
 } // namespace
 
 Result<std::uint32_t> find_import(const std::vector<ImportInfo>& imports, const std::string& name) {
+    // A local name is unique on the machine: it wins over export names.
+    for (const auto& i : imports)
+        if (i.index && i.local == name)
+            return *i.index;
     std::vector<std::uint32_t> found;
     for (const auto& i : imports)
         if (i.index && i.name == name)
@@ -111,7 +115,7 @@ Parsed<ImportCommand> parse_import_args(const std::vector<std::string>& args) {
     CLI::App app("Attach exports of other machines as /dev/dstorN.", "dstor import");
     app.require_subcommand(1);
 
-    std::string name, peer, connections, key_file;
+    std::string name, local, peer, connections, key_file;
     bool read_only = false;
     TimerArgs add_timers;
     auto* add = app.add_subcommand(
@@ -121,6 +125,10 @@ Parsed<ImportCommand> parse_import_args(const std::vector<std::string>& args) {
         ->type_name("ADDR[:PORT]")
         ->required();
     add->add_flag("--read-only", read_only, "Attach read-only");
+    add->add_option("--name", local,
+                    "The import's name on this machine, unique on it: /dev/disk/by-dstor/LOCAL "
+                    "(default: the export's name, if no other import has it)")
+        ->type_name("LOCAL");
     add->add_option("--connections", connections,
                     "TCP connections, one per hardware queue, 1 to " +
                         std::to_string(DSTOR_MAX_CONNECTIONS) +
@@ -138,7 +146,8 @@ Parsed<ImportCommand> parse_import_args(const std::vector<std::string>& args) {
     std::string set_target, set_key_file;
     TimerArgs set_timers;
     auto* set = app.add_subcommand("set", "Change the transaction timers or the key of an import.");
-    set->add_option("TARGET", set_target, "/dev/dstorN, dstorN or the index N, or the export name")
+    set->add_option("TARGET", set_target,
+                    "/dev/dstorN, dstorN or the index N, the local name, or the export name")
         ->type_name("")
         ->required();
     add_timer_options(set, set_timers, false);
@@ -152,11 +161,12 @@ Parsed<ImportCommand> parse_import_args(const std::vector<std::string>& args) {
                   "key was removed)");
     set->footer("Give at least one timer, --key or --no-key; the others keep their current "
                 "values.\n"
-                "A name is looked up among the imports and must match exactly one.");
+                "A name is looked up among the imports: a local name first, then the export's\n"
+                "name, which must match exactly one import.");
 
     std::string target;
     auto* del = app.add_subcommand("del", "Detach an import; fails while the device is open.");
-    del->add_option("TARGET", target, "/dev/dstorN or dstorN, or the export name")
+    del->add_option("TARGET", target, "/dev/dstorN or dstorN, the local name, or the export name")
         ->type_name("")
         ->required();
 
@@ -173,7 +183,10 @@ Parsed<ImportCommand> parse_import_args(const std::vector<std::string>& args) {
         if (!ep)
             return Parsed<ImportCommand>::usage_error(p.command, "--peer '" + peer +
                                                                      "': " + ep.error().text());
-        ImportSpec spec{name, *ep, read_only, 0, {}, std::nullopt};
+        if (add->count("--name") > 0)
+            if (auto bad = check_local_name(local))
+                return Parsed<ImportCommand>::usage_error(p.command, "--name: " + *bad);
+        ImportSpec spec{name, local, *ep, read_only, 0, {}, std::nullopt};
         if (add->count("--connections") > 0) {
             auto n = parse_connections(connections);
             if (!n)
@@ -288,8 +301,20 @@ int run_set(nl::Socket& sock, const std::string& command, const ImportSet& set,
 }
 
 int run_del(nl::Socket& sock, const std::string& command, const ImportDel& del) {
+    ImportRef target = del.target;
+    // A local name is found here; an export name is the kernel's to match.
+    if (const auto* name = std::get_if<std::string>(&target)) {
+        auto imports = dump_imports(sock);
+        if (!imports) {
+            report(command, imports.error());
+            return EXIT_FAIL;
+        }
+        for (const auto& i : *imports)
+            if (i.index && i.local == *name)
+                target = *i.index;
+    }
     nl::Message msg = sock.request(DSTOR_CMD_IMPORT_DEL);
-    put_import_del(msg, del.target);
+    put_import_del(msg, target);
     if (auto r = sock.transact(msg); !r) {
         report(command, r.error());
         return EXIT_FAIL;

@@ -86,8 +86,9 @@ struct Timers {
 };
 
 struct ImportSpec {
-    std::string name; // the export's name on the peer
-    Endpoint peer;    // DSTOR_A_PEER
+    std::string name;  // the export's name on the peer
+    std::string local; // DSTOR_A_LOCAL_NAME; empty: the kernel's default
+    Endpoint peer;     // DSTOR_A_PEER
     bool read_only = false;
     std::uint32_t connections = 0; // 0: the kernel's default
     Timers timers;                 // only the given ones are sent
@@ -169,6 +170,7 @@ struct SyncInfo {
 struct ImportInfo {
     std::optional<std::uint32_t> index;
     std::string name;
+    std::optional<std::string> local; // DSTOR_A_LOCAL_NAME: /dev/disk/by-dstor/LOCAL
     std::optional<Endpoint> peer;
     bool read_only = false;
     std::optional<std::uint64_t> size;

@@ -87,6 +87,9 @@ std::optional<std::string> import_differs(const ImportSpec& want, const ImportIn
         return "read-only";
     if (want.connections != 0 && have.connections && want.connections != *have.connections)
         return "connections";
+    // The local name is fixed once added (udev made its link then).
+    if (!want.local.empty() && have.local != want.local)
+        return "name";
     return std::nullopt;
 }
 
@@ -175,6 +178,10 @@ Action import_add(const ImportAdd& i) {
     Action a{{"import", "add", s.name, "--peer", format_endpoint(s.peer)},
              "import " + s.name,
              Action::Record::add};
+    if (!s.local.empty()) {
+        a.args.push_back("--name");
+        a.args.push_back(s.local);
+    }
     if (s.read_only)
         a.args.push_back("--read-only");
     if (s.connections != 0) {
@@ -615,6 +622,8 @@ std::string format_conf(const Running& have, const std::map<KeyId, std::string>&
         os << "\n[import " << i.name << "]\n";
         if (i.peer)
             os << "peer = " << format_endpoint(*i.peer) << '\n';
+        if (i.local && *i.local != i.name)
+            os << "name = " << *i.local << '\n';
         if (i.read_only)
             os << "read-only = yes\n";
         if (i.connections)

@@ -515,6 +515,8 @@ std::string format_show(const std::vector<ExportInfo>& exports,
         os << "import: "
            << (i.index ? "/dev/dstor" + std::to_string(*i.index) : std::string("(no device)"))
            << '\n';
+        if (i.local)
+            os << "  name: " << *i.local << " (/dev/disk/by-dstor/" << *i.local << ")\n";
         os << "  export: " << i.name;
         if (i.peer)
             os << '@' << format_endpoint(*i.peer);
@@ -588,6 +590,8 @@ nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
             j["device"] = "/dev/dstor" + std::to_string(*i.index);
         }
         j["name"] = i.name;
+        if (i.local)
+            j["local_name"] = *i.local;
         if (i.peer)
             j["peer"] = format_endpoint(*i.peer);
         if (i.uuid)

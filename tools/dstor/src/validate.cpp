@@ -187,6 +187,14 @@ std::optional<std::string> check_name(std::string_view name) {
     return std::nullopt;
 }
 
+std::optional<std::string> check_local_name(std::string_view name) {
+    if (auto bad = check_name(name))
+        return bad;
+    if (name == "." || name == "..")
+        return "the name '" + std::string(name) + "' is not a file name";
+    return std::nullopt;
+}
+
 Result<std::uint32_t> parse_connections(std::string_view text) {
     std::uint32_t n = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -198,6 +206,16 @@ Result<std::uint32_t> parse_connections(std::string_view text) {
 }
 
 std::optional<std::uint32_t> parse_device_index(std::string_view text) {
+    // A link to the device (/dev/disk/by-dstor/NAME, by-id, by-uuid...).
+    std::string target;
+    if (text.starts_with("/") && !text.starts_with("/dev/dstor")) {
+        std::error_code ec;
+        auto real = std::filesystem::canonical(std::string(text), ec);
+        if (ec)
+            return std::nullopt;
+        target = real.string();
+        text = target;
+    }
     if (text.starts_with("/dev/"))
         text.remove_prefix(5);
     if (!text.starts_with("dstor"))

@@ -14,6 +14,8 @@ namespace dstor {
 
 // 1..DSTOR_NAME_MAX-1 characters of [A-Za-z0-9._-]. Returns the problem, if any.
 std::optional<std::string> check_name(std::string_view name);
+// An import's local name: a name, and a file name (/dev/disk/by-dstor/NAME).
+std::optional<std::string> check_local_name(std::string_view name);
 
 // --connections: a decimal 1..DSTOR_MAX_CONNECTIONS.
 Result<std::uint32_t> parse_connections(std::string_view text);

@@ -448,6 +448,20 @@ TEST(ImportArgs, AddFull) {
     EXPECT_EQ(spec.connections, 8u);
 }
 
+TEST(ImportArgs, AddLocalName) {
+    auto p = parse_import_args({"add", "disk1", "--peer", "192.0.2.1", "--name", "data.2"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(std::get<ImportAdd>(*p.cmd).spec.local, "data.2");
+    p = parse_import_args({"add", "disk1", "--peer", "192.0.2.1"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(std::get<ImportAdd>(*p.cmd).spec.local, ""); // the kernel's default
+    // It becomes a file name in /dev/disk/by-dstor.
+    for (const char* bad : {"..", ".", "a/b", "", "x y"})
+        expect_usage_error(
+            parse_import_args({"add", "disk1", "--peer", "192.0.2.1", "--name", bad}),
+            "import add", "--name: ");
+}
+
 TEST(ImportArgs, AddKey) {
     auto p = parse_import_args(
         {"add", "s0", "--peer", "192.0.2.1", "--key", "/etc/k1", "--connections", "2"});

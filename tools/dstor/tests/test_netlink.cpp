@@ -131,10 +131,12 @@ TEST(Message, ExportAddReadOnlyIpv6Scoped) {
 
 TEST(Message, ImportAdd) {
     nl::Message msg(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_IMPORT_ADD, DSTOR_GENL_VERSION);
-    put_import_add(msg, ImportSpec{"disk1", ep("[2001:db8::1]"), true, 4, {}, std::nullopt});
+    put_import_add(msg,
+                   ImportSpec{"disk1", "data", ep("[2001:db8::1]"), true, 4, {}, std::nullopt});
     auto top = attrs_of(msg.hdr());
-    EXPECT_EQ(top.size(), 4u);
+    EXPECT_EQ(top.size(), 5u);
     EXPECT_EQ(str_of(top[DSTOR_A_NAME]), "disk1");
+    EXPECT_EQ(str_of(top[DSTOR_A_LOCAL_NAME]), "data");
     EXPECT_EQ(mnl_attr_get_u32(top[DSTOR_A_FLAGS]), DSTOR_F_READ_ONLY);
     EXPECT_EQ(mnl_attr_get_u32(top[DSTOR_A_CONNECTIONS]), 4u);
     ASSERT_TRUE(top.count(DSTOR_A_PEER));
@@ -144,9 +146,9 @@ TEST(Message, ImportAdd) {
     EXPECT_EQ(format_endpoint(*peer), "[2001:db8::1]:7420");
 
     nl::Message dflt(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_IMPORT_ADD, DSTOR_GENL_VERSION);
-    put_import_add(dflt, ImportSpec{"disk1", ep("192.0.2.1"), false, 0, {}, std::nullopt});
+    put_import_add(dflt, ImportSpec{"disk1", "", ep("192.0.2.1"), false, 0, {}, std::nullopt});
     auto t2 = attrs_of(dflt.hdr());
-    EXPECT_EQ(t2.size(), 2u); // no FLAGS, no CONNECTIONS: the kernel's defaults
+    EXPECT_EQ(t2.size(), 2u); // no FLAGS, CONNECTIONS, LOCAL_NAME: the kernel's defaults
 }
 
 TEST(Message, ImportDelAndExportDel) {
@@ -195,7 +197,7 @@ TEST(Message, KeysAreSentAsDstorAKey) {
     expect_key_attr(top[DSTOR_A_KEY], k);
 
     nl::Message im(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_IMPORT_ADD, DSTOR_GENL_VERSION);
-    put_import_add(im, ImportSpec{"s0", ep("192.0.2.1"), false, 2, {}, k});
+    put_import_add(im, ImportSpec{"s0", "", ep("192.0.2.1"), false, 2, {}, k});
     top = attrs_of(im.hdr());
     EXPECT_EQ(top.size(), 4u); // NAME, PEER, CONNECTIONS, KEY
     expect_key_attr(top[DSTOR_A_KEY], k);

@@ -213,16 +213,16 @@ TEST(Plan, WhatCannotChangeInPlaceIsAddedAgain) {
         t.insert(t.find("allow ="), change);
         EXPECT_EQ(lines(plan_apply(want(t), full_running(), PlanState{})).size(), 2u) << change;
     }
-    for (const char* change : {"read-only = yes\n", "connections = 4\n"}) {
+    for (const char* change : {"read-only = yes\n", "connections = 4\n", "name = disk9\n"}) {
         std::string t = full_conf;
         t.insert(t.find("timeout ="), change);
-        EXPECT_EQ(
-            lines(plan_apply(want(t), full_running(), PlanState{})),
-            (std::vector<std::string>{"dstor import del /dev/dstor3",
-                                      std::string("dstor import add data --peer "
-                                                  "192.0.2.1:7420 ") +
-                                          (change[0] == 'r' ? "--read-only" : "--connections 4") +
-                                          " --key /etc/dstor/a.key --timeout 10"}))
+        const std::string opt = change[0] == 'r'   ? "--read-only"
+                                : change[0] == 'c' ? "--connections 4"
+                                                   : "--name disk9";
+        EXPECT_EQ(lines(plan_apply(want(t), full_running(), PlanState{})),
+                  (std::vector<std::string>{"dstor import del /dev/dstor3",
+                                            "dstor import add data --peer 192.0.2.1:7420 " + opt +
+                                                " --key /etc/dstor/a.key --timeout 10"}))
             << change;
     }
     // The same device under another spelling is the executor's to resolve;
@@ -394,6 +394,7 @@ TEST(Showconf, RoundTrip) {
     m.key_id = key_id(make_key(2));
     r.exports.push_back(m);
     r.imports[0].read_only = true;
+    r.imports[0].local = "disk9";
     r.imports[0].timers.reconnect_min = 3;
     r.syncs[0].key_id = key_id(make_key(1));
 
@@ -416,6 +417,7 @@ TEST(Showconf, RoundTrip) {
     EXPECT_EQ(o.imports[0].spec.timers, r.imports[0].timers);
     EXPECT_EQ(o.imports[0].spec.connections, 2u);
     EXPECT_TRUE(o.imports[0].spec.read_only);
+    EXPECT_EQ(o.imports[0].spec.local, "disk9");
     EXPECT_EQ(o.syncs[0].key_file, "/etc/dstor/a.key");
     // And applying it changes nothing.
     Plan p = plan_apply(o, r, PlanState{});
