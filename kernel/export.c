@@ -15,7 +15,6 @@
  * only when nothing of the export is in flight, and can be exported again
  * at once.
  */
-#include <linux/ctype.h>
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/uuid.h>

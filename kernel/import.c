@@ -474,46 +474,56 @@ static void import_release(struct kref *ref);
 static LIST_HEAD(dstor_local_names);
 static DEFINE_SPINLOCK(dstor_local_lock);
 
+/*
+ * A file name in /dev/disk/by-dstor: a name, not "." or "..", and not
+ * ending in "-part" and digits, which the rule gives partitions.
+ */
 static bool local_name_ok(const char *name)
 {
-	return dstor_name_ok(name) && strcmp(name, ".") && strcmp(name, "..");
+	const char *part = strrchr(name, '-');
+	size_t digits;
+
+	if (!dstor_name_ok(name) || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	if (!part || strncmp(part, "-part", 5))
+		return true;
+	digits = strspn(part + 5, "0123456789");
+	return !digits || part[5 + digits];
 }
 
 /*
- * Give @imp the local name @want (asked for: taken or malformed is an
- * error), or when @want is NULL the export's name, if free and fit.
+ * Give @imp the local name @want, if asked for one. Never by default: a
+ * default taken by whichever import comes first could, after a reboot,
+ * give the link an fstab line names to another peer's disk.
  */
 static int import_local_take(struct dstor_import *imp, const char *want,
 			     struct netlink_ext_ack *extack)
 {
-	const char *name = want ? want : imp->name;
 	struct dstor_import *other;
 	int ret = 0;
 
-	if (!local_name_ok(name)) {
-		if (!want)
-			return 0;
+	if (!want)
+		return 0;
+	if (!local_name_ok(want)) {
 		NL_SET_ERR_MSG_MOD(extack,
-				   "local name may use only letters, digits, '.', '_' and '-', and is not . or ..");
+				   "local name may use only letters, digits, '.', '_' and '-', is not . or .. and does not end in -partN");
 		return -EINVAL;
 	}
 	spin_lock(&dstor_local_lock);
 	list_for_each_entry(other, &dstor_local_names, local_entry) {
-		if (!strcmp(other->local, name)) {
+		if (!strcmp(other->local, want)) {
 			ret = -EEXIST;
 			break;
 		}
 	}
 	if (!ret) {
-		strscpy(imp->local, name, sizeof(imp->local));
+		strscpy(imp->local, want, sizeof(imp->local));
 		list_add_tail(&imp->local_entry, &dstor_local_names);
 	}
 	spin_unlock(&dstor_local_lock);
-	if (ret && !want)
-		return 0;
 	if (ret)
 		NL_SET_ERR_MSG_MOD(extack,
-				   "another import has that local name");
+				   "another import has that local name (in this or another network namespace, or being added)");
 	return ret;
 }
 

@@ -42,9 +42,11 @@ bool dstor_name_ok(const char *name)
 {
 	if (!*name)
 		return false;
+	/* isalnum() is Latin-1's: 0xc0 and up would pass. */
 	for (; *name; name++)
-		if (!isalnum(*name) && *name != '.' && *name != '_' &&
-		    *name != '-')
+		if (!isascii(*name) ||
+		    (!isalnum(*name) && *name != '.' && *name != '_' &&
+		     *name != '-'))
 			return false;
 	return true;
 }

@@ -193,8 +193,19 @@ int dstor_nl_import_add(struct sk_buff *skb, struct genl_info *info)
 		cfg.flags = nla_get_u32(info->attrs[DSTOR_A_FLAGS]);
 	if (info->attrs[DSTOR_A_CONNECTIONS])
 		cfg.nr_conns = nla_get_u32(info->attrs[DSTOR_A_CONNECTIONS]);
-	if (info->attrs[DSTOR_A_LOCAL_NAME])
+	if (info->attrs[DSTOR_A_LOCAL_NAME]) {
+		/*
+		 * A name for the whole machine's /dev (and its fstab), not
+		 * only for this network namespace: as opening a block device.
+		 */
+		if (!netlink_capable(skb, CAP_SYS_ADMIN)) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    info->attrs[DSTOR_A_LOCAL_NAME],
+					    "a local name needs CAP_SYS_ADMIN (as well as CAP_NET_ADMIN)");
+			return -EPERM;
+		}
 		cfg.local = nla_data(info->attrs[DSTOR_A_LOCAL_NAME]);
+	}
 	ret = timers_parse(info, &cfg.timers);
 	if (!ret)
 		ret = dstor_nl_key_usable(info);

@@ -21,7 +21,7 @@ require_dstor
 require_cmd jq sha256sum mkfs.ext4 nsenter
 
 ktap_header
-ktap_plan 25
+ktap_plan 26
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit 'dstor_down "$NS_IM" "$NS_EX"'
@@ -71,10 +71,12 @@ ktap_check "the export holds the key file's key and the access list" \
 
 out=$(in_im dstor apply "$D/im.conf")
 ktap_check "apply adds the import" \
-	test "$out" = "dstor import add c0 --peer $EX_IP4:7420 --key $D/k.key --timeout 20"
+	test "$out" = "dstor import add c0 --peer $EX_IP4:7420 --name c0 --key $D/k.key --timeout 20"
 ktap_check "the import connects" wait_for 30 connected
 dev=$(import_json | jq -r .device)
 index=$(import_json | jq -r .index)
+ktap_check "its local name is the export's (/dev/disk/by-dstor/c0)" \
+	test "$(cat "/sys/block/${dev#/dev/}/dstor/name")" = c0
 
 verify() {
 	head -c $((8 << 20)) /dev/urandom >"$D/data" &&

@@ -126,12 +126,12 @@
  *				connections, one per blk-mq hardware queue
  *				(default min(online CPUs, 4))
  *	DSTOR_A_LOCAL_NAME	string, optional, like an export name but not
- *				"." or "..": the import's name on this machine,
- *				unique on it (-EEXIST), shown in sysfs as
- *				/sys/block/dstorN/dstor/name, which the udev
- *				rule makes /dev/disk/by-dstor/NAME. Without it,
- *				the export's name if no other import has it,
- *				else none.
+ *				"." or ".." nor ending in -partN: the import's
+ *				name on this machine, unique on it (-EEXIST),
+ *				shown in sysfs as /sys/block/dstorN/dstor/name,
+ *				which the udev rule makes
+ *				/dev/disk/by-dstor/NAME. Needs CAP_SYS_ADMIN.
+ *				Without it the import has none.
  *	The reply carries DSTOR_A_INDEX (N of /dev/dstorN) and the same
  *	attributes as DSTOR_CMD_IMPORT_GET.
  *	Errors: -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH from connecting;

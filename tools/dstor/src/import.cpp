@@ -127,7 +127,7 @@ Parsed<ImportCommand> parse_import_args(const std::vector<std::string>& args) {
     add->add_flag("--read-only", read_only, "Attach read-only");
     add->add_option("--name", local,
                     "The import's name on this machine, unique on it: /dev/disk/by-dstor/LOCAL "
-                    "(default: the export's name, if no other import has it)")
+                    "(default: none; needs CAP_SYS_ADMIN)")
         ->type_name("LOCAL");
     add->add_option("--connections", connections,
                     "TCP connections, one per hardware queue, 1 to " +

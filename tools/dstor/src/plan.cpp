@@ -178,10 +178,10 @@ Action import_add(const ImportAdd& i) {
     Action a{{"import", "add", s.name, "--peer", format_endpoint(s.peer)},
              "import " + s.name,
              Action::Record::add};
-    if (!s.local.empty()) {
-        a.args.push_back("--name");
-        a.args.push_back(s.local);
-    }
+    // A file names each export's import once, so the export's name is a
+    // local name no other import of the files takes.
+    a.args.push_back("--name");
+    a.args.push_back(s.local.empty() ? s.name : s.local);
     if (s.read_only)
         a.args.push_back("--read-only");
     if (s.connections != 0) {
@@ -622,7 +622,7 @@ std::string format_conf(const Running& have, const std::map<KeyId, std::string>&
         os << "\n[import " << i.name << "]\n";
         if (i.peer)
             os << "peer = " << format_endpoint(*i.peer) << '\n';
-        if (i.local && *i.local != i.name)
+        if (i.local)
             os << "name = " << *i.local << '\n';
         if (i.read_only)
             os << "read-only = yes\n";

@@ -192,6 +192,12 @@ std::optional<std::string> check_local_name(std::string_view name) {
         return bad;
     if (name == "." || name == "..")
         return "the name '" + std::string(name) + "' is not a file name";
+    // The udev rule names partitions NAME-partN.
+    if (auto at = name.rfind("-part"); at != std::string_view::npos) {
+        auto digits = name.substr(at + 5);
+        if (!digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos)
+            return "the name '" + std::string(name) + "' ends in -partN, which partitions' links use";
+    }
     return std::nullopt;
 }
 

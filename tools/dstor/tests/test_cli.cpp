@@ -454,9 +454,11 @@ TEST(ImportArgs, AddLocalName) {
     EXPECT_EQ(std::get<ImportAdd>(*p.cmd).spec.local, "data.2");
     p = parse_import_args({"add", "disk1", "--peer", "192.0.2.1"});
     ASSERT_TRUE(p.cmd.has_value()) << p.output;
-    EXPECT_EQ(std::get<ImportAdd>(*p.cmd).spec.local, ""); // the kernel's default
+    EXPECT_EQ(std::get<ImportAdd>(*p.cmd).spec.local, ""); // none
+    p = parse_import_args({"add", "disk1", "--peer", "192.0.2.1", "--name", "db-part1x"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
     // It becomes a file name in /dev/disk/by-dstor.
-    for (const char* bad : {"..", ".", "a/b", "", "x y"})
+    for (const char* bad : {"..", ".", "a/b", "", "x y", "db-part1"})
         expect_usage_error(
             parse_import_args({"add", "disk1", "--peer", "192.0.2.1", "--name", bad}),
             "import add", "--name: ");

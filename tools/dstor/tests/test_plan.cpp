@@ -140,7 +140,7 @@ TEST(Plan, AddsWhatIsMissingInOrder) {
                             "dstor export add data --device /dev/ram0 --listen 192.0.2.1:7420 "
                             "--key /etc/dstor/a.key --allow 192.0.2.0/24=rw --allow "
                             "198.51.100.7/32=ro",
-                            "dstor import add data --peer 192.0.2.1:7420 --key /etc/dstor/a.key "
+                            "dstor import add data --peer 192.0.2.1:7420 --name data --key /etc/dstor/a.key "
                             "--timeout 10",
                             "dstor sync golden --mcast eth0 --target /dev/ram2",
                         }));
@@ -216,8 +216,8 @@ TEST(Plan, WhatCannotChangeInPlaceIsAddedAgain) {
     for (const char* change : {"read-only = yes\n", "connections = 4\n", "name = disk9\n"}) {
         std::string t = full_conf;
         t.insert(t.find("timeout ="), change);
-        const std::string opt = change[0] == 'r'   ? "--read-only"
-                                : change[0] == 'c' ? "--connections 4"
+        const std::string opt = change[0] == 'r'   ? "--name data --read-only"
+                                : change[0] == 'c' ? "--name data --connections 4"
                                                    : "--name disk9";
         EXPECT_EQ(lines(plan_apply(want(t), full_running(), PlanState{})),
                   (std::vector<std::string>{"dstor import del /dev/dstor3",
