@@ -91,7 +91,7 @@ struct dstor_timers {
 /* What `import add` asks for. */
 struct dstor_import_cfg {
 	const char *name;		/* the export's */
-	const char *local;		/* NULL: the export's, if free */
+	const char *local;		/* NULL: none */
 	struct dstor_endpoint peer;
 	u32 flags;			/* DSTOR_F_* */
 	unsigned int nr_conns;

@@ -17,7 +17,8 @@
  * Capabilities: every command that changes state needs CAP_NET_ADMIN
  * (GENL_ADMIN_PERM); those that open a local block device (export add,
  * sync add) need CAP_SYS_ADMIN too, as nbd does: with the device, they
- * hand out the machine's disks.
+ * hand out the machine's disks. So does an import add that names the
+ * import for the machine's /dev (DSTOR_A_LOCAL_NAME, netlink_import.c).
  */
 #include <linux/capability.h>
 #include <linux/cpumask.h>

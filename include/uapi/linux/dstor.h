@@ -21,7 +21,9 @@
  * CAP_NET_ADMIN in the initial user namespace, or gets -EPERM (without an
  * extended ACK message). DSTOR_CMD_EXPORT_ADD and DSTOR_CMD_SYNC_ADD open a
  * local block device, and need CAP_SYS_ADMIN in the initial user namespace
- * as well: -EPERM with "opening a block device needs CAP_SYS_ADMIN".
+ * as well: -EPERM with "opening a block device needs CAP_SYS_ADMIN". So does
+ * DSTOR_CMD_IMPORT_ADD with DSTOR_A_LOCAL_NAME, a name for the machine's
+ * /dev: "a local name needs CAP_SYS_ADMIN".
  *
  * Validation is strict: each command has its own policy listing exactly the
  * attributes it accepts; an attribute outside that list, a wrong length, an
@@ -126,7 +128,8 @@
  *				connections, one per blk-mq hardware queue
  *				(default min(online CPUs, 4))
  *	DSTOR_A_LOCAL_NAME	string, optional, like an export name but not
- *				"." or ".." nor ending in -partN: the import's
+ *				"." or ".." nor ending in "-part" and one or
+ *				more digits (the partitions' links): the import's
  *				name on this machine, unique on it (-EEXIST),
  *				shown in sysfs as /sys/block/dstorN/dstor/name,
  *				which the udev rule makes
@@ -231,7 +234,8 @@
  * DSTOR_CMD_EVENT (notification on the "events" multicast group)
  *	Sent in the import's network namespace when a connection goes down or
  *	comes back, when requests start failing, and when the import is
- *	removed: DSTOR_A_EVENT, DSTOR_A_INDEX, DSTOR_A_NAME, DSTOR_A_PEER,
+ *	removed: DSTOR_A_EVENT, DSTOR_A_INDEX, DSTOR_A_NAME,
+ *	DSTOR_A_LOCAL_NAME (when it has one), DSTOR_A_PEER,
  *	DSTOR_A_STATE, DSTOR_A_REASON (as in IMPORT_GET), DSTOR_A_CONNECTIONS,
  *	DSTOR_A_CONNECTED and, for connection events, DSTOR_A_QUEUE (the
  *	connection, counting from 0).

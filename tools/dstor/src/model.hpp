@@ -87,7 +87,7 @@ struct Timers {
 
 struct ImportSpec {
     std::string name;  // the export's name on the peer
-    std::string local; // DSTOR_A_LOCAL_NAME; empty: the kernel's default
+    std::string local; // DSTOR_A_LOCAL_NAME; empty: none
     Endpoint peer;     // DSTOR_A_PEER
     bool read_only = false;
     std::uint32_t connections = 0; // 0: the kernel's default
