@@ -89,11 +89,23 @@ Result<Timers> timers_from(const CLI::App* app, const TimerArgs& t) {
 
 } // namespace
 
-Result<std::uint32_t> find_import(const std::vector<ImportInfo>& imports, const std::string& name) {
-    // A local name is unique on the machine: it wins over export names.
+namespace {
+
+// The import whose local name is @name (unique on the machine), if any.
+std::optional<std::uint32_t> find_local(const std::vector<ImportInfo>& imports,
+                                        const std::string& name) {
     for (const auto& i : imports)
         if (i.index && i.local == name)
             return *i.index;
+    return std::nullopt;
+}
+
+} // namespace
+
+Result<std::uint32_t> find_import(const std::vector<ImportInfo>& imports, const std::string& name) {
+    // A local name wins over export names.
+    if (auto local = find_local(imports, name))
+        return *local;
     std::vector<std::uint32_t> found;
     for (const auto& i : imports)
         if (i.index && i.name == name)
@@ -309,9 +321,8 @@ int run_del(nl::Socket& sock, const std::string& command, const ImportDel& del) 
             report(command, imports.error());
             return EXIT_FAIL;
         }
-        for (const auto& i : *imports)
-            if (i.index && i.local == *name)
-                target = *i.index;
+        if (auto local = find_local(*imports, *name))
+            target = *local;
     }
     nl::Message msg = sock.request(DSTOR_CMD_IMPORT_DEL);
     put_import_del(msg, target);
