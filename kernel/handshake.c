@@ -395,7 +395,7 @@ int dstor_hs_server_hello(struct dstor_hs_server *hs)
 
 	memset(hs->hello_buf, 0, DSTOR_HELLO_LEN);
 	memcpy(hs->hello_buf, hs->buf, hs->hello_len);
-	hs->state = DSTOR_HS_S_CHECK;
+	WRITE_ONCE(hs->state, DSTOR_HS_S_CHECK);
 	dstor_hello_versions(hs->buf, &min, &max);
 	if (hs->hello_len != DSTOR_HELLO_LEN)
 		return 1;	/* version 1's shorter HELLO */
@@ -418,7 +418,7 @@ void dstor_hs_server_challenge(struct dstor_hs_server *hs,
 	dstor_challenge_encode(hs->ch_buf, &hs->ch);
 	dstor_hs_proof(key, true, hs->hello_buf, hs->ch_buf, hs->ch.proof);
 	dstor_challenge_encode(hs->ch_buf, &hs->ch);
-	hs->state = DSTOR_HS_S_RESPONSE;
+	WRITE_ONCE(hs->state, DSTOR_HS_S_RESPONSE);
 	hs_frame(&hs->tx, DSTOR_OP_AUTH_CHALLENGE, 0, hs->ch_buf,
 		 DSTOR_CHALLENGE_LEN, true);
 	dstor_conn_queue(c, &hs->tx);
@@ -442,7 +442,7 @@ int dstor_hs_server_response(struct dstor_hs_server *hs,
 	memzero_explicit(c2s, sizeof(c2s));
 	memzero_explicit(s2c, sizeof(s2c));
 	if (!ret)
-		hs->state = DSTOR_HS_S_PROVEN;
+		WRITE_ONCE(hs->state, DSTOR_HS_S_PROVEN);
 	return ret;
 }
 
@@ -452,7 +452,7 @@ void dstor_hs_server_reply(struct dstor_hs_server *hs, struct dstor_conn *c,
 {
 	if (!status)
 		dstor_hello_reply_encode(hs->reply_buf, r);
-	hs->state = DSTOR_HS_S_DONE;
+	WRITE_ONCE(hs->state, DSTOR_HS_S_DONE);
 	hs_frame(&hs->tx_reply, DSTOR_OP_HELLO_REPLY, status, hs->reply_buf,
 		 status ? 0 : DSTOR_HELLO_REPLY_LEN, false);
 	dstor_conn_queue(c, &hs->tx_reply);

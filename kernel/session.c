@@ -104,6 +104,17 @@ static void session_failed(struct dstor_conn *c, int err)
 	struct dstor_export *exp = s->exp;
 
 	s->err = err;
+	/*
+	 * Challenged, and the importer went away (or went silent) without
+	 * proving the key: an importer with another key checks our proof
+	 * first and leaves at this point, so this is where it is counted.
+	 * Not when we closed it: killed (-ESHUTDOWN), or aborted after
+	 * reading the response (-ECONNABORTED; a wrong proof is counted
+	 * there).
+	 */
+	if (READ_ONCE(s->hs.state) == DSTOR_HS_S_RESPONSE && exp &&
+	    err != -ESHUTDOWN && err != -ECONNABORTED)
+		dstor_session_auth_failed(s, "no valid response");
 	if (READ_ONCE(s->state) == DSTOR_SESSION_SERVING && exp &&
 	    (err == -ETIMEDOUT || err == -EWOULDBLOCK)) {
 		dstor_stat_add(&exp->stats, DSTOR_STAT_REAPED, 1);
