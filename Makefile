@@ -13,8 +13,10 @@
 #   make bench           fio: local ramdisk, dstor, nbd and NVMe/TCP in one VM
 #   make install         module (modules_install + depmod) and tool
 #   make dkms-install    register, build and install with DKMS
+#   make deb             Debian packages dstor and dstor-dkms in build/deb,
+#                        checked with lintian
 
-VERSION := 0.1.0
+VERSION := $(shell cat $(CURDIR)/VERSION)
 TOP := $(CURDIR)
 BUILD := $(TOP)/build
 
@@ -40,7 +42,7 @@ TESTTOOL_BINS := $(addprefix $(TESTTOOLS)/,dstor-hostile dstor-nlfuzz dstor-mitm
 FUZZ_SECONDS ?= 42
 
 .PHONY: all module modules tool testtools fuzz host-test style sparse sparse-build deps check demo bench print-kver61 print-kver612 \
-	install dkms-install dkms-check vm-test debug-module debug-kernel clean
+	install dkms-install dkms-check deb vm-test debug-module debug-kernel clean
 
 all: module tool
 
@@ -166,27 +168,40 @@ install: module tool
 	install -D -m 0644 tools/dstor/completion/dstor.bash \
 		$(DESTDIR)/usr/local/share/bash-completion/completions/dstor
 	install -D -m 0644 udev/60-dstor.rules $(DESTDIR)/etc/udev/rules.d/60-dstor.rules
+	mkdir -p $(DESTDIR)/etc/systemd/system
+	sed 's|@SBINDIR@|/usr/local/sbin|g' systemd/dstor.service \
+		>$(DESTDIR)/etc/systemd/system/dstor.service
 
 DKMS_SRC := /usr/src/dstor-$(VERSION)
 
-dkms-install:
+# The module's sources where DKMS looks for them, dkms.conf with the version.
+define dkms_src
 	rm -rf $(DKMS_SRC)
 	mkdir -p $(DKMS_SRC)
-	cp -r Kbuild Makefile dkms.conf kernel include $(DKMS_SRC)/
+	cp -r Kbuild VERSION kernel include $(DKMS_SRC)/
+	sed 's/#MODULE_VERSION#/$(VERSION)/' dkms.conf >$(DKMS_SRC)/dkms.conf
+endef
+
+dkms-install:
+	$(dkms_src)
 	dkms add dstor/$(VERSION) || true
 	dkms build dstor/$(VERSION) -k $(KVER)
 	dkms install dstor/$(VERSION) -k $(KVER)
 
 # What CI proves: DKMS builds the module for both installed kernels.
 dkms-check:
-	rm -rf $(DKMS_SRC)
-	mkdir -p $(DKMS_SRC)
-	cp -r Kbuild Makefile dkms.conf kernel include $(DKMS_SRC)/
+	$(dkms_src)
 	-dkms remove dstor/$(VERSION) --all >/dev/null 2>&1
 	dkms add dstor/$(VERSION)
 	set -e; for k in $(KVER_61) $(KVER_612); do dkms build dstor/$(VERSION) -k $$k; done
 	dkms remove dstor/$(VERSION) --all
 	rm -rf $(DKMS_SRC)
+
+# The Debian packages, built from a copy of the tracked files with a
+# debian/changelog written from VERSION; lintian must find no error.
+DEB_DIR := $(BUILD)/deb
+deb:
+	sh scripts/deb.sh $(DEB_DIR) $(VERSION)
 
 debug-kernel:
 	sh scripts/debug-kernel.sh

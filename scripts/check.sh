@@ -22,7 +22,8 @@
 #      tests under ASan/UBSan, libFuzzer over the wire-format decoders
 #      (FUZZ_SECONDS, 42 in all), kernel style (checkpatch --strict),
 #      sparse on both kernels (any warning fails), DKMS (dkms add + dkms
-#      build for both kernels)
+#      build for both kernels), the Debian packages (make deb: debhelper,
+#      dh-dkms; lintian must find no error)
 #   5. the summary, once every lane has ended
 #
 # The lanes run at once because a TCG guest spends much of its time
@@ -197,6 +198,8 @@ done
 
 step "DKMS"
 run "dkms build for both kernels" make --no-print-directory dkms-check
+step "Debian packages"
+run "make deb (lintian: no errors)" make --no-print-directory deb
 
 step "waiting for the VM lanes"
 wait
