@@ -100,7 +100,8 @@ enum {
 	DSTOR_SESSION_CLOSING,		/* answered a refusal, or failed */
 };
 
-#define DSTOR_SESSION_LEAD_BUSY	0	/* bit of lead_busy */
+#define DSTOR_SESSION_LEAD_BUSY	0	/* bits: lead_work is queued */
+#define DSTOR_SESSION_AUTH_FAILED	1	/* bits: counted in auth_failures */
 
 /* The exporter's side of one connection. */
 struct dstor_session {
@@ -114,7 +115,7 @@ struct dstor_session {
 	struct work_struct close_work;
 	struct work_struct free_work;
 	struct work_struct lead_work;	/* is queue 0 of the importer heard? */
-	unsigned long lead_busy;	/* DSTOR_SESSION_LEAD_BUSY: queued */
+	unsigned long bits;		/* DSTOR_SESSION_* */
 	struct dstor_hs_server hs;
 	u8 state;			/* DSTOR_SESSION_* */
 	bool pending;			/* listener->lock: in nr_pending */

@@ -418,7 +418,8 @@ void dstor_hs_server_challenge(struct dstor_hs_server *hs,
 	dstor_challenge_encode(hs->ch_buf, &hs->ch);
 	dstor_hs_proof(key, true, hs->hello_buf, hs->ch_buf, hs->ch.proof);
 	dstor_challenge_encode(hs->ch_buf, &hs->ch);
-	WRITE_ONCE(hs->state, DSTOR_HS_S_RESPONSE);
+	/* Release: session_failed() reads s->exp after seeing it. */
+	smp_store_release(&hs->state, DSTOR_HS_S_RESPONSE);
 	hs_frame(&hs->tx, DSTOR_OP_AUTH_CHALLENGE, 0, hs->ch_buf,
 		 DSTOR_CHALLENGE_LEN, true);
 	dstor_conn_queue(c, &hs->tx);
@@ -434,6 +435,8 @@ int dstor_hs_server_response(struct dstor_hs_server *hs,
 	u8 proof[DSTOR_PROOF_LEN], c2s[DSTOR_KEY_LEN], s2c[DSTOR_KEY_LEN];
 	int ret;
 
+	/* Answered: no longer the session's "no valid response". */
+	WRITE_ONCE(hs->state, DSTOR_HS_S_CHECK);
 	dstor_hs_proof(key, false, hs->hello_buf, hs->ch_buf, proof);
 	if (crypto_memneq(proof, hs->buf, DSTOR_PROOF_LEN))
 		return -EACCES;

@@ -105,15 +105,17 @@ static void session_failed(struct dstor_conn *c, int err)
 
 	s->err = err;
 	/*
-	 * Challenged, and the importer went away (or went silent) without
-	 * proving the key: an importer with another key checks our proof
-	 * first and leaves at this point, so this is where it is counted.
-	 * Not when we closed it: killed (-ESHUTDOWN), or aborted after
-	 * reading the response (-ECONNABORTED; a wrong proof is counted
-	 * there).
+	 * Challenged, and the importer went away, went silent until the
+	 * handshake's deadline, or sent garbage instead of a response: an
+	 * importer with another key checks our proof first and leaves at
+	 * this point, so this is where it is counted. Only for these errors:
+	 * our own closes (-ESHUTDOWN, aborts) are not the importer's doing.
+	 * Acquire: pairs with the release of RESPONSE, made after attach set
+	 * s->exp.
 	 */
-	if (READ_ONCE(s->hs.state) == DSTOR_HS_S_RESPONSE && exp &&
-	    err != -ESHUTDOWN && err != -ECONNABORTED)
+	if (smp_load_acquire(&s->hs.state) == DSTOR_HS_S_RESPONSE &&
+	    (err == -ECONNRESET || err == -EPIPE || err == -ETIME ||
+	     err == -EPROTO))
 		dstor_session_auth_failed(s, "no valid response");
 	if (READ_ONCE(s->state) == DSTOR_SESSION_SERVING && exp &&
 	    (err == -ETIMEDOUT || err == -EWOULDBLOCK)) {
@@ -142,7 +144,7 @@ static bool session_silent(struct dstor_conn *c)
 	if (!s->queue || smp_load_acquire(&s->state) != DSTOR_SESSION_SERVING ||
 	    !s->ka_lead)
 		return true;
-	if (test_and_set_bit(DSTOR_SESSION_LEAD_BUSY, &s->lead_busy))
+	if (test_and_set_bit(DSTOR_SESSION_LEAD_BUSY, &s->bits))
 		return false;
 	kref_get(&s->ref);
 	queue_work(dstor_srv_wq, &s->lead_work);
@@ -157,7 +159,7 @@ static void session_lead_work(struct work_struct *work)
 	unsigned long when, dead = READ_ONCE(c->dead_after);
 	unsigned long last = READ_ONCE(c->last_rx);
 
-	clear_bit(DSTOR_SESSION_LEAD_BUSY, &s->lead_busy);
+	clear_bit(DSTOR_SESSION_LEAD_BUSY, &s->bits);
 	if (dstor_listener_lead_heard(s, &when) &&
 	    time_before(jiffies, when + dead)) {
 		/* Only forward: io_work may have heard it since. */
@@ -171,8 +173,11 @@ static void session_lead_work(struct work_struct *work)
 	dstor_session_put(s);
 }
 
+/* Count and log a failed authentication, once per session. */
 void dstor_session_auth_failed(struct dstor_session *s, const char *why)
 {
+	if (test_and_set_bit(DSTOR_SESSION_AUTH_FAILED, &s->bits))
+		return;
 	dstor_stat_add(&s->exp->stats, DSTOR_STAT_AUTH_FAILURES, 1);
 	net_warn_ratelimited("export %s: authentication failed from %pISpc: %s\n",
 			     s->exp->name, &s->peer, why);
