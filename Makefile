@@ -41,7 +41,7 @@ TESTTOOLS := $(BUILD)/testtools
 TESTTOOL_BINS := $(addprefix $(TESTTOOLS)/,dstor-hostile dstor-nlfuzz dstor-mitm dstor-mcforge dstor-mldforge dstor-mctree dstor-logreplay dstor-iovec)
 FUZZ_SECONDS ?= 42
 
-.PHONY: all module modules tool testtools fuzz host-test style sparse sparse-build deps check demo bench print-kver61 print-kver612 \
+.PHONY: all module modules tool testtools fuzz host-test index-test style sparse sparse-build deps check demo bench print-kver61 print-kver612 \
 	install dkms-install dkms-check deb vm-test debug-module debug-kernel clean
 
 all: module tool
@@ -100,6 +100,10 @@ testtools:
 # libFuzzer over the wire-format decoders of kernel/proto.h, bounded.
 fuzz:
 	bash tools/fuzz/run.sh $(FUZZ_SECONDS)
+
+# `dstor index` against Debian's casync (tools/dstor/tests/test_index.sh).
+index-test: tool
+	bash tools/dstor/tests/test_index.sh $(TOOL)
 
 host-test:
 	cmake -S tools/dstor -B $(BUILD)/tool-asan -DDSTOR_SANITIZE=ON -DDSTOR_TESTS=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null

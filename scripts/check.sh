@@ -19,11 +19,12 @@
 #                cannot be used (no readable bzImage or build-tree.tar.xz,
 #                a module that does not build against it) fails
 #   4. meanwhile in the foreground: the tool's and the wire format's unit
-#      tests under ASan/UBSan, libFuzzer over the wire-format decoders
-#      (FUZZ_SECONDS, 42 in all), kernel style (checkpatch --strict),
-#      sparse on both kernels (any warning fails), DKMS (dkms add + dkms
-#      build for both kernels), the Debian packages (make deb: debhelper,
-#      dh-dkms; lintian must find no error)
+#      tests under ASan/UBSan, `dstor index` against Debian's casync
+#      (extract, seed, re-index, corrupt chunk, bad input), libFuzzer
+#      over the wire-format decoders (FUZZ_SECONDS, 42 in all), kernel
+#      style (checkpatch --strict), sparse on both kernels (any warning
+#      fails), DKMS (dkms add + dkms build for both kernels), the Debian
+#      packages (make deb: debhelper, dh-dkms; lintian must find no error)
 #   5. the summary, once every lane has ended
 #
 # The lanes run at once because a TCG guest spends much of its time
@@ -187,6 +188,8 @@ fi
 
 step "host unit tests (ASan/UBSan)"
 run "host unit tests" make --no-print-directory host-test
+step "casync interop (dstor index)"
+run "index test" make --no-print-directory index-test
 step "fuzzing the wire-format decoders"
 run "fuzz" make --no-print-directory fuzz
 

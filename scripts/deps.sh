@@ -45,8 +45,9 @@ apt-get install -y -q --no-install-recommends -t bookworm-backports \
 apt-get install -y -q --no-install-recommends \
 	build-essential bc bison flex libelf-dev kmod cpio xz-utils gzip dkms sparse \
 	cmake g++ clang libclang-rt-14-dev pkg-config \
-	libmnl-dev libssl-dev libcli11-dev nlohmann-json3-dev libgtest-dev googletest \
+	libmnl-dev libssl-dev libzstd-dev liblzma-dev libcli11-dev nlohmann-json3-dev libgtest-dev googletest \
 	qemu-system-x86 busybox-static fio iproute2 e2fsprogs util-linux jq \
 	nbd-server nbd-client nvme-cli mdadm dmsetup openssl perl python3 \
+	casync zstd \
 	linux-source-6.1 \
 	debhelper dh-dkms dpkg-dev fakeroot lintian

@@ -3,8 +3,9 @@
 #
 # Objects, subcommands and options come from dstor's own --help, so the
 # completion follows the tool without a list to keep in step. Values: files
-# for FILE and PATH, block devices for --device and --target, interfaces for
-# IFACE, export and import names from `dstor show --json` (as root).
+# for FILE and PATH, directories for DIR, block devices for --device and
+# --target, interfaces for IFACE, the algorithms of --compression, export
+# and import names from `dstor show --json` (as root).
 
 # _dstor_help WORD...: the help of `dstor WORD...`, or of dstor itself.
 _dstor_help() {
@@ -85,8 +86,12 @@ _dstor() {
 			--device:* | --target:*)
 				mapfile -t COMPREPLY < <(compgen -G "/dev/${cur#/dev/}*" |
 					while read -r w; do [ -b "$w" ] && echo "$w"; done) ;;
+			--compression:*)
+				mapfile -t COMPREPLY < <(compgen -W "zstd xz none" -- "$cur") ;;
 			*:FILE* | *:PATH*)
 				mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
+			*:DIR*)
+				mapfile -t COMPREPLY < <(compgen -d -- "$cur") ;;
 			*:IFACE*)
 				mapfile -t COMPREPLY < <(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur") ;;
 			esac
@@ -106,6 +111,11 @@ _dstor() {
 		subs=$(_dstor_names exports) ;;
 	2:import\ set | 2:import\ del)
 		subs=$(_dstor_names imports) ;;
+	1:index)
+		# DEVICE|EXPORT: a path or a running export's name.
+		mapfile -t COMPREPLY < <(compgen -W "$(_dstor_names exports)" -- "$cur"
+			compgen -f -- "$cur")
+		return 0 ;;
 	*)
 		subs=$(_dstor_section Subcommands <<<"$help") ;;
 	esac

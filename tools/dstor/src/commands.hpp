@@ -1,6 +1,7 @@
 // The objects of the command line, one file each: export.cpp, import.cpp,
 // sync.cpp, show.cpp, monitor.cpp, acl.cpp, set.cpp, keys.cpp (genkey and
-// keyid), apply.cpp (apply, down and showconf: the configuration files).
+// keyid), apply.cpp (apply, down and showconf: the configuration files),
+// index.cpp (casync index and chunk store).
 // Each has a parser that turns the words after the object name into a
 // command of the data model without touching netlink (tests use it), and a
 // run_* function that parses, validates, talks to the kernel and returns the
@@ -12,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "casync.hpp"
 #include "cli.hpp"
 #include "model.hpp"
 
@@ -135,6 +137,22 @@ struct KeyidCommand {
 };
 Parsed<KeyidCommand> parse_keyid_args(const std::vector<std::string>& args);
 int run_keyid(const std::vector<std::string>& args);
+
+// dstor index DEVICE|EXPORT --caibx FILE --store DIR [--compression zstd|xz|none]
+//             [--block-size SIZE] [--force] [--allow-plaintext]
+// A casync blob index and chunk store of the image (index.cpp, casync.hpp).
+// SOURCE is a path when one exists (or it has a '/'), else an export's name.
+struct IndexCommand {
+    std::string source;
+    std::string caibx;
+    std::string store;
+    casync::Compression compression = casync::Compression::zstd;
+    std::optional<std::uint32_t> block_size; // --block-size
+    bool force = false;
+    bool allow_plaintext = false;
+};
+Parsed<IndexCommand> parse_index_args(const std::vector<std::string>& args);
+int run_index(const std::vector<std::string>& args);
 
 // dstor apply [--dry-run] [--prune] [FILE...], dstor down [--dry-run] [FILE...],
 // dstor showconf: the configuration files (conf.hpp, plan.hpp; apply.cpp).

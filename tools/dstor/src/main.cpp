@@ -34,6 +34,7 @@ const Subcommand subcommands[] = {
     {"showconf", dstor::run_showconf, "Prints the running state as a configuration file"},
     {"down", dstor::run_down, "Removes what the configuration files list, imports first"},
     {"monitor", dstor::run_monitor, "Prints import events (link lost, reconnected, ...)"},
+    {"index", dstor::run_index, "Writes a casync index and chunk store of a device or export"},
     {"genkey", dstor::run_genkey, "Prints a new pre-shared key: dstor genkey > KEYFILE"},
     {"keyid", dstor::run_keyid, "Prints the fingerprint of a key file"},
     {"help", run_help, "Shows this help, or an object's: dstor help OBJECT"},

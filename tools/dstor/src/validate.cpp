@@ -137,6 +137,16 @@ Result<std::uint32_t> parse_block_size(std::string_view text) {
     return static_cast<std::uint32_t>(*v);
 }
 
+Result<std::uint32_t> parse_chunk_size(std::string_view text) {
+    auto v = parse_scaled(text, 1024);
+    if (!v || *v < INDEX_MIN_CHUNK || *v > INDEX_MAX_CHUNK || (*v & (*v - 1)) != 0)
+        return Error::user("--block-size must be a power of two from " +
+                           format_scaled(INDEX_MIN_CHUNK, 1024) + " to " +
+                           format_scaled(INDEX_MAX_CHUNK, 1024) +
+                           " bytes, with an optional K or M (powers of 1024): e.g. 64K");
+    return static_cast<std::uint32_t>(*v);
+}
+
 std::optional<std::string> check_interface_name(std::string_view name) {
     if (name.empty())
         return "the interface name is empty";

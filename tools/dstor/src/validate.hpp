@@ -69,6 +69,12 @@ Result<std::uint64_t> parse_rate(std::string_view text);
 // of two from DSTOR_MC_MIN_BLOCK to DSTOR_MC_MAX_BLOCK.
 Result<std::uint32_t> parse_block_size(std::string_view text);
 
+// --block-size SIZE of `dstor index`: the casync chunk size, a power of two
+// from INDEX_MIN_CHUNK to INDEX_MAX_CHUNK (casync takes chunks below 128 MiB).
+inline constexpr std::uint64_t INDEX_MIN_CHUNK = 4096;
+inline constexpr std::uint64_t INDEX_MAX_CHUNK = 64ULL << 20;
+Result<std::uint32_t> parse_chunk_size(std::string_view text);
+
 // "200M", "1.5G", "64K": `value` with the largest K/M/G (powers of `base`)
 // that leaves at most two decimals, trailing zeros dropped; plain digits
 // below `base`.

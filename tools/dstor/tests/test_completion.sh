@@ -4,7 +4,7 @@
 # test_completion.sh DSTOR COMPLETION. `show --json` is answered by a
 # stand-in with two exports and an import, so names need no module.
 set -u
-real=$1 script=$2
+real=$(realpath "$1") script=$2
 fails=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -55,6 +55,21 @@ expect "lo" dstor sync x --mcast l
 touch "$tmp/key.a" "$tmp/key.b"
 expect "$tmp/key.a $tmp/key.b" dstor import add x --key "$tmp/key."
 expect "" dstor import add x --timeout ""
+# dstor index: export names and files, directories for --store, the
+# compression algorithms.
+# (in $tmp, where the stand-in "dstor" is the only file starting with d)
+mkdir "$tmp/st.d"
+cd "$tmp" || exit 1
+expect "data dstor" dstor index d
+cd - >/dev/null || exit 1
+expect "$tmp/key.a $tmp/key.b" dstor index "$tmp/key."
+expect "$tmp/st.d" dstor index x --caibx y --store "$tmp/st"
+expect "xz" dstor index x --compression x
+expect "--caibx --compression" dstor index x --c
+# (the options' lines only: the footer names casync's --seed)
+all=$("$real" index --help | awk '/^Options:$/ { on = 1; next } on && /^  -/' |
+	grep -o -- '--[a-z-]*' | sort -u | xargs)
+expect "$all" dstor index x --
 # Every option `dstor import add --help` lists is offered.
 all=$("$real" import add --help | grep -o -- '--[a-z-]*' | sort -u | xargs)
 expect "$all" dstor import add --
