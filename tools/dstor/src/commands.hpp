@@ -154,6 +154,17 @@ struct IndexCommand {
 Parsed<IndexCommand> parse_index_args(const std::vector<std::string>& args);
 int run_index(const std::vector<std::string>& args);
 
+// What an export's name stands for: its device, and the chunk size
+// (--block-size, else the export's multicast block size, else
+// DSTOR_MC_DEFAULT_BLOCK). An error for no such export, or a keyed one
+// without --allow-plaintext.
+struct IndexSource {
+    std::string device;
+    std::uint32_t block_size = 0;
+};
+Result<IndexSource> index_source_from_exports(const IndexCommand& c,
+                                              const std::vector<ExportInfo>& exports);
+
 // dstor apply [--dry-run] [--prune] [FILE...], dstor down [--dry-run] [FILE...],
 // dstor showconf: the configuration files (conf.hpp, plan.hpp; apply.cpp).
 int run_apply(const std::vector<std::string>& args);

@@ -103,21 +103,12 @@ std::string base_of(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// What the image argument names: a path, or a running export's device.
-struct Source {
-    std::string device;
-    std::uint32_t block_size = DSTOR_MC_DEFAULT_BLOCK;
-};
-
-Result<Source> resolve_source(const IndexCommand& c) {
-    Source s;
+Result<IndexSource> resolve_source(const IndexCommand& c) {
     struct stat st {};
     if (::stat(c.source.c_str(), &st) == 0 || errno != ENOENT ||
         c.source.find('/') != std::string::npos) {
-        s.device = c.source; // opened (and any error said) by the caller
-        if (c.block_size)
-            s.block_size = *c.block_size;
-        return s;
+        // A path: opened (and any error said) by the caller.
+        return IndexSource{c.source, c.block_size.value_or(DSTOR_MC_DEFAULT_BLOCK)};
     }
     // Not a path: the name of a running export.
     auto sock = open_dstor();
@@ -129,23 +120,7 @@ Result<Source> resolve_source(const IndexCommand& c) {
     if (!exports)
         return Error::user("'" + c.source + "' is not a file or device, and listing the exports " +
                            "failed: " + exports.error().text());
-    for (const auto& e : *exports) {
-        if (e.name != c.source)
-            continue;
-        if (e.key_id && !c.allow_plaintext)
-            return Error::user("export " + e.name +
-                               " has a key, and the casync store holds its data in plaintext: "
-                               "add --allow-plaintext to index it anyway");
-        if (!e.device)
-            return Error::user("the kernel did not say which device export " + e.name + " serves");
-        s.device = *e.device;
-        if (c.block_size)
-            s.block_size = *c.block_size;
-        else if (e.mcast && e.mcast->block_size)
-            s.block_size = *e.mcast->block_size;
-        return s;
-    }
-    return Error::user("'" + c.source + "' is neither a file or device nor a dstor export");
+    return index_source_from_exports(c, *exports);
 }
 
 // The image's size: a regular file's length or a block device's capacity.
@@ -225,7 +200,7 @@ struct Totals {
     std::uint64_t bytes = 0;   // their size on disk
 };
 
-Result<Totals> write_index(const IndexCommand& c, const Source& src) {
+Result<Totals> write_index(const IndexCommand& c, const IndexSource& src) {
     Fd image(::open(src.device.c_str(), O_RDONLY | O_CLOEXEC));
     if (image.get() < 0)
         return Error::sys(errno, src.device);
@@ -318,6 +293,27 @@ Result<Totals> write_index(const IndexCommand& c, const Source& src) {
 }
 
 } // namespace
+
+Result<IndexSource> index_source_from_exports(const IndexCommand& c,
+                                              const std::vector<ExportInfo>& exports) {
+    for (const auto& e : exports) {
+        if (e.name != c.source)
+            continue;
+        if (e.key_id && !c.allow_plaintext)
+            return Error::user("export " + e.name +
+                               " has a key, and the casync store holds its data in plaintext: "
+                               "add --allow-plaintext to index it anyway");
+        if (!e.device)
+            return Error::user("the kernel did not say which device export " + e.name + " serves");
+        IndexSource s{*e.device, DSTOR_MC_DEFAULT_BLOCK};
+        if (c.block_size)
+            s.block_size = *c.block_size;
+        else if (e.mcast && e.mcast->block_size)
+            s.block_size = *e.mcast->block_size;
+        return s;
+    }
+    return Error::user("'" + c.source + "' is neither a file or device nor a dstor export");
+}
 
 Parsed<IndexCommand> parse_index_args(const std::vector<std::string>& args) {
     CLI::App app("Write a casync blob index (.caibx) of a device, an image file or a running "

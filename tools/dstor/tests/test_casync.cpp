@@ -157,3 +157,47 @@ TEST(IndexArgs, Refused) {
     auto ok = with({"--block-size", "64M"});
     EXPECT_TRUE(ok.cmd.has_value()) << ok.output;
 }
+
+TEST(IndexSource, ExportsDeviceAndBlockSize) {
+    std::vector<ExportInfo> exports(3);
+    exports[0].name = "plain";
+    exports[0].device = "/dev/vg0/plain";
+    exports[1].name = "golden";
+    exports[1].device = "/dev/vg0/golden";
+    exports[1].mcast = McastInfo{};
+    exports[1].mcast->block_size = 256U << 10;
+    exports[2].name = "secret";
+    exports[2].device = "/dev/vg0/secret";
+    exports[2].key_id = KeyId{};
+
+    IndexCommand c;
+    c.source = "plain";
+    auto s = index_source_from_exports(c, exports);
+    ASSERT_TRUE(s.ok()) << s.error().text();
+    EXPECT_EQ(s->device, "/dev/vg0/plain");
+    EXPECT_EQ(s->block_size, DSTOR_MC_DEFAULT_BLOCK);
+
+    c.source = "golden"; // the multicast block size, unless --block-size
+    s = index_source_from_exports(c, exports);
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->device, "/dev/vg0/golden");
+    EXPECT_EQ(s->block_size, 256U << 10);
+    c.block_size = 4096;
+    s = index_source_from_exports(c, exports);
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->block_size, 4096U);
+
+    c.source = "secret"; // a key: plaintext only when asked for
+    s = index_source_from_exports(c, exports);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.error().text().find("--allow-plaintext"), std::string::npos);
+    c.allow_plaintext = true;
+    s = index_source_from_exports(c, exports);
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->device, "/dev/vg0/secret");
+
+    c.source = "nope";
+    s = index_source_from_exports(c, exports);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().text(), "'nope' is neither a file or device nor a dstor export");
+}
