@@ -5,11 +5,14 @@
 #include <fcntl.h>
 #include <linux/dstor.h>
 #include <linux/fs.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <cstring>
 #include <iostream>
 
 #include "casync.hpp"
@@ -200,7 +203,19 @@ struct Totals {
     std::uint64_t bytes = 0;   // their size on disk
 };
 
-Result<Totals> write_index(const IndexCommand& c, const IndexSource& src) {
+// The signal SIGINT or SIGTERM that arrived, or 0 (never waits).
+int pending_signal(const SignalFd& signals) {
+    pollfd pfd{signals.fd(), POLLIN, 0};
+    if (::poll(&pfd, 1, 0) <= 0)
+        return 0;
+    const int sig = signals.take();
+    return sig > 0 ? sig : SIGTERM;
+}
+
+// On SIGINT or SIGTERM (checked between chunks) `interrupted` is the
+// signal, and the error says the index was not written.
+Result<Totals> write_index(const IndexCommand& c, const IndexSource& src, const SignalFd& signals,
+                           int& interrupted) {
     Fd image(::open(src.device.c_str(), O_RDONLY | O_CLOEXEC));
     if (image.get() < 0)
         return Error::sys(errno, src.device);
@@ -239,6 +254,9 @@ Result<Totals> write_index(const IndexCommand& c, const IndexSource& src) {
     std::string out = casync::encode_head(src.block_size);
     std::string block(src.block_size, '\0');
     for (std::uint64_t off = 0; off < *size; off += src.block_size) {
+        if ((interrupted = pending_signal(signals)) != 0)
+            return Error::user(std::string(::strsignal(interrupted)) + ": " + c.caibx +
+                               " not written (the chunk files written so far are complete)");
         const std::size_t n =
             static_cast<std::size_t>(std::min<std::uint64_t>(src.block_size, *size - off));
         if (!read_exactly(image.get(), block.data(), n, off))
@@ -387,10 +405,18 @@ int run_index(const std::vector<std::string>& args) {
         report(p.command, src.error());
         return EXIT_FAIL;
     }
-    auto t = write_index(*p.cmd, *src);
+    // SIGINT and SIGTERM stop the run between chunks, so that the
+    // temporary index is removed and no chunk file is left half-written.
+    auto signals = SignalFd::open();
+    if (!signals) {
+        report(p.command, signals.error());
+        return EXIT_FAIL;
+    }
+    int interrupted = 0;
+    auto t = write_index(*p.cmd, *src, *signals, interrupted);
     if (!t) {
         report(p.command, t.error());
-        return EXIT_FAIL;
+        return interrupted != 0 ? 128 + interrupted : EXIT_FAIL;
     }
     std::cout << p.cmd->caibx << ": " << t->chunks << " chunks, " << t->written
               << " new chunks written, " << t->bytes << " bytes written (" << src->device << ", "

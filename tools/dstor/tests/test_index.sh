@@ -145,7 +145,8 @@ done
 
 # A corrupted chunk file: casync refuses to extract.
 cp -r st st-bad
-victim=$(find st-bad -type f -name '*.cacnk' | head -n 1)
+# (one of v1's chunks: the store also holds v2's)
+victim=st-bad/$(head -n 1 before | cut -d/ -f2-)
 chmod u+w "$victim"
 zstd -q -d -c "$victim" >plain && printf 'X' | dd of=plain bs=1 seek=100 conv=notrunc status=none &&
 	zstd -q -f plain -o "$victim"
@@ -188,6 +189,33 @@ expect_error "bad compression" v1.img --caibx e6.caibx --store st --compression 
 expect_error "bad block size" v1.img --caibx e6.caibx --store st --block-size 1000
 left=$(find . -name '*.tmp' -o -name '.*.caibx.*')
 if [ -z "$left" ]; then ok "no temporary file left"; else fail "temporary files left: $(xargs <<<"$left")"; fi
+# SIGINT between chunks: exit 130, no index, no temporary file, only
+# complete chunk files (each one's name is its content's id).
+head -c $((128 << 20)) /dev/urandom >big.img
+"$dstor" index big.img --caibx big.caibx --store st-big --block-size 4K >/dev/null 2>big.err &
+pid=$!
+# Signalled once it writes chunks (its signals are caught by then).
+for _ in $(seq 100); do
+	[ -z "$(find st-big -name '*.cacnk' 2>/dev/null | head -n 1)" ] || break
+	sleep 0.1
+done
+kill -INT $pid
+wait $pid
+rc=$?
+left=$(find . -name '*.tmp' -o -name '.big.caibx.*')
+if [ $rc = 130 ] && [ ! -e big.caibx ] && [ -z "$left" ] && grep -q '^dstor: index: Interrupt: ' big.err; then
+	ok "SIGINT: exit 130, no index, no temporary file ($(find st-big -type f | wc -l) chunks kept)"
+else
+	fail "SIGINT: rc $rc, $(cat big.err), left: $left"
+fi
+victim=$(find st-big -type f -name '*.cacnk' | head -n 1)
+if [ -n "$victim" ] && [ "$(zstd -q -d -c "$victim" | openssl dgst -sha512-256 -r | cut -c1-64)" = "$(basename "$victim" .cacnk)" ]; then
+	ok "a chunk kept after SIGINT is complete"
+else
+	fail "chunk after SIGINT: $victim"
+fi
+rm -rf big.img st-big
+
 # --force replaces an index.
 if "$dstor" index v2.img --caibx exists.caibx --store st --force >/dev/null &&
 	cmp -s v2.caibx exists.caibx; then
