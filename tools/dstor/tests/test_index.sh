@@ -143,14 +143,19 @@ for c in xz none; do
 	fi
 done
 
-# A corrupted chunk file: casync refuses to extract.
+# A corrupted chunk file: casync refuses to extract. The chunk stays a
+# valid zstd frame; one byte of its content is inverted.
 cp -r st st-bad
 # (one of v1's chunks: the store also holds v2's)
 victim=st-bad/$(head -n 1 before | cut -d/ -f2-)
 chmod u+w "$victim"
-zstd -q -d -c "$victim" >plain && printf 'X' | dd of=plain bs=1 seek=100 conv=notrunc status=none &&
-	zstd -q -f plain -o "$victim"
-if casync extract --store=st-bad v1.caibx bad.out 2>/dev/null; then
+zstd -q -d -c "$victim" >plain
+python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[100] ^= 0xff; open(sys.argv[1], "wb").write(b)' plain
+zstd -q -f plain -o "$victim"
+if zstd -q -d -c "$victim" | cmp -s - <(zstd -q -d -c "st/${victim#st-bad/}"); then
+	fail "the chunk could not be corrupted"
+fi
+if casync extract --store=st-bad v1.caibx bad.out; then
 	fail "casync extracted from a store with a corrupted chunk"
 else
 	ok "corrupted chunk: casync extract fails"
