@@ -18,7 +18,7 @@ require_dstor
 require_cmd fio jq dstor-iovec
 
 ktap_header
-ktap_plan 46
+ktap_plan 48
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit 'kill $(jobs -p); dstor_down "$NS_IM" "$NS_EX"'
@@ -126,6 +126,27 @@ ktap_check "the exporter counted it (no valid response)" \
 expect_auth_fail "import with a key of a keyless export is refused" \
 	in_im dstor import add s1 --peer "$EX_IP4" --key "$K/k1"
 ktap_check "and logged them" eval "dmesg | grep -q 'authentication failed from'"
+
+# --- dstor index of a keyed export ---------------------------------------------
+# The casync store is plaintext: refused unless asked for, and nothing
+# written; asked for, the export's index is its device's (the name found
+# the right device and block size).
+index_refused() {
+	! in_ex dstor index s0 --caibx /tmp/s0.caibx --store /tmp/s0.store \
+		2>/tmp/idx-err || return 1
+	cat /tmp/idx-err
+	grep -q -- "--allow-plaintext" /tmp/idx-err && [ ! -e /tmp/s0.caibx ] &&
+		[ -z "$(ls -A /tmp/s0.store 2>/dev/null)" ]
+}
+ktap_check "index of a keyed export is refused without --allow-plaintext" index_refused
+index_plain() {
+	in_ex dstor index s0 --caibx /tmp/s0.caibx --store /tmp/s0.store \
+		--allow-plaintext &&
+	dstor index /dev/ram0 --caibx /tmp/ram0.caibx --store /tmp/ram0.store &&
+	cmp /tmp/s0.caibx /tmp/ram0.caibx
+}
+ktap_check "with --allow-plaintext, the index equals its device's" index_plain
+rm -rf /tmp/s0.caibx /tmp/s0.store /tmp/ram0.caibx /tmp/ram0.store
 
 # --- the crypto pool ------------------------------------------------------------------
 ktap_check "set crypto-workers 1" dstor set crypto-workers 1
