@@ -5,13 +5,16 @@
 # dstor's own packages (make deb) installed, and check that dstor.service
 # brings /etc/dstor/dstor.conf up at boot. A prototype: not part of make check.
 #
-#   sysimage.sh [--rebuild] [--build-only | --key] [--timeout SECONDS]
-#               [--mem MB] [--smp N] [--append "ARGS"] [--debs DIR]
+#   sysimage.sh [--rebuild] [--build-only | --key] [--boots N]
+#               [--timeout SECONDS] [--mem MB] [--smp N] [--append "ARGS"]
+#               [--debs DIR]
 #
 #   --key         print the image's cache key and exit
 #   --rebuild     build the image again even if the cached one matches
 #   --build-only  build (or find) the image, do not boot it
-#   --timeout     QEMU is killed after this long (default 1200 s)
+#   --boots       boot the same disk this many times (default 2): each boot
+#                 checks the data the previous one left on /srv
+#   --timeout     each boot's QEMU is killed after this long (default 600 s)
 #   --mem --smp   guest size (default 1024 MiB, 2 CPUs)
 #   --append      extra kernel command line arguments (dstor.systest=stay
 #                 leaves the guest running after the checks)
@@ -49,13 +52,14 @@ usage() {
 }
 die() { echo "sysimage.sh: $*" >&2; exit 2; }
 
-rebuild=0 build_only=0 print_key=0 timeout=1200 mem=1024 smp=2 append='' debdir=$top/build/deb
+rebuild=0 build_only=0 print_key=0 boots=2 timeout=600 mem=1024 smp=2 append='' debdir=$top/build/deb
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rebuild)	rebuild=1; shift ;;
 	--build-only)	build_only=1; shift ;;
 	--key)		print_key=1; shift ;;
 	--timeout)	timeout=$2; shift 2 ;;
+	--boots)	boots=$2; shift 2 ;;
 	--mem)		mem=$2; shift 2 ;;
 	--smp)		smp=$2; shift 2 ;;
 	--append)	append=$2; shift 2 ;;
@@ -180,8 +184,6 @@ for f in systest.sh:/usr/local/sbin/dstor-systest \
 		debugfs -R "stat ${f#*:}" "$run/disk.img" 2>/dev/null | grep -q 'Size: [1-9]' ||
 		die "cannot write ${f#*:} into $run/disk.img"
 done
-console=$run/console.log
-: >"$console"
 # No serial getty: its vhangup() of ttyS0 would cut the test unit's output
 # off, and nobody logs in (but with dstor.systest=stay).
 cmdline="root=/dev/vda rw console=ttyS0 panic=-1 tsc=reliable"
@@ -190,54 +192,87 @@ case " $append " in
 *) cmdline="$cmdline systemd.mask=serial-getty@ttyS0.service" ;;
 esac
 [ -z "$append" ] || cmdline="$cmdline $append"
-echo "sysimage.sh: booting $(cat "$img/kver") (console: $console)"
-t0=$(date +%s)
-# shellcheck disable=SC2054 # commas inside QEMU option values
-timeout -k 5 "$timeout" qemu-system-x86_64 -accel tcg -cpu max -smp "$smp" -m "$mem" \
-	-nographic -no-reboot -nic none \
-	-kernel "$img/vmlinuz" -initrd "$img/initrd.img" -append "$cmdline" \
-	-drive file="$run/disk.img",if=virtio,format=raw \
-	-serial "file:$console" -monitor none -pidfile "$run/qemu.pid" \
-	</dev/null >"$run/qemu.stdout" 2>"$run/qemu.stderr" &
-qpid=$!
-t_start=''
-while kill -0 $qpid 2>/dev/null; do
-	if [ -z "$t_start" ] && grep -qa 'systest: start' "$console"; then
-		t_start=$(date +%s)
-		echo "sysimage.sh: test unit started $((t_start - t0)) s after QEMU started"
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "sysimage.sh: ok - $*"; }
+notok() { fail=$((fail + 1)); echo "sysimage.sh: not ok - $*"; }
+
+# boot_once K: boot the disk (the K-th time), count the guest's results and
+# the host's checks of its console.
+boot_once() {
+	local k=$1 console=$run/console-$1.log plain=$run/console-$1.txt t0 t1 t_start='' qpid qemu_rc
+	local umount_line stop_line writer_line bad
+	: >"$console"
+	echo "sysimage.sh: boot $k: $(cat "$img/kver") (console: $console)"
+	t0=$(date +%s)
+	# shellcheck disable=SC2054 # commas inside QEMU option values
+	timeout -k 5 "$timeout" qemu-system-x86_64 -accel tcg -cpu max -smp "$smp" -m "$mem" \
+		-nographic -no-reboot -nic none \
+		-kernel "$img/vmlinuz" -initrd "$img/initrd.img" -append "$cmdline" \
+		-drive file="$run/disk.img",if=virtio,format=raw \
+		-serial "file:$console" -monitor none -pidfile "$run/qemu.pid" \
+		</dev/null >"$run/qemu-$k.stdout" 2>"$run/qemu-$k.stderr" &
+	qpid=$!
+	while kill -0 $qpid 2>/dev/null; do
+		if [ -z "$t_start" ] && grep -qa 'systest: start' "$console"; then
+			t_start=$(date +%s)
+			echo "sysimage.sh: boot $k: test unit started $((t_start - t0)) s after QEMU started"
+		fi
+		sleep 1
+	done
+	wait $qpid
+	qemu_rc=$?
+	t1=$(date +%s)
+	tr -d '\r' <"$console" | sed 's/\x1b\[[0-9;]*m//g' >"$plain"
+	grep -ao 'systest: .*' "$plain" | grep -aE '^systest: ([^#]|# time:)' | sed "s/^/[boot $k] /"
+	echo "sysimage.sh: boot $k: QEMU exit $qemu_rc after $((t1 - t0)) s"
+
+	pass=$((pass + $(grep -ac 'systest: ok ' "$plain")))
+	fail=$((fail + $(grep -ac 'systest: not ok ' "$plain")))
+	if grep -aq 'systest: done ' "$plain"; then
+		ok "boot $k: the test unit finished"
+	else
+		notok "boot $k: the test unit never finished"
 	fi
-	sleep 1
+	if [ "$qemu_rc" = 0 ]; then
+		ok "boot $k: the guest powered off"
+	else
+		notok "boot $k: QEMU exit $qemu_rc (killed after ${timeout}s: 124/137)"
+	fi
+	# The shutdown: the writer stopped, then /srv (the import's file
+	# system) unmounted, then dstor.service stopped; no I/O errors.
+	writer_line=$(grep -an 'Stopped dstor-writer' "$plain" | head -n 1 | cut -d: -f1)
+	umount_line=$(grep -an 'Unmounted srv.mount' "$plain" | head -n 1 | cut -d: -f1)
+	stop_line=$(grep -an 'Stopping dstor.service' "$plain" | head -n 1 | cut -d: -f1)
+	if [ -n "$umount_line" ] && [ -n "$stop_line" ] && [ "$umount_line" -lt "$stop_line" ] &&
+		[ -n "$writer_line" ] && [ "$writer_line" -lt "$umount_line" ]; then
+		ok "boot $k: shutdown: writer stopped (console line $writer_line), /srv unmounted (line $umount_line), then dstor.service stopped (line $stop_line)"
+	else
+		notok "boot $k: shutdown order: writer stopped at line ${writer_line:-none}, /srv unmounted at ${umount_line:-none}, dstor.service stopping at ${stop_line:-none}"
+	fi
+	bad=$(grep -aE 'I/O error|EXT4-fs error|EXT4-fs warning|BUG:|WARNING:|Oops' "$plain" | head -n 5)
+	if [ -n "$bad" ]; then
+		printf '%s\n' "$bad" | sed 's/^/sysimage.sh:   /'
+		notok "boot $k: errors on the console"
+	else
+		ok "boot $k: no I/O errors, kernel warnings or oopses on the console"
+	fi
+}
+
+for k in $(seq 1 "$boots"); do
+	boot_once "$k"
 done
-wait $qpid
-qemu_rc=$?
-t1=$(date +%s)
-tr -d '\r' <"$console" | grep -ao 'systest: .*' | grep -av '^systest: #'
-echo "sysimage.sh: QEMU exit $qemu_rc after $((t1 - t0)) s"
 
-# Shutdown order: /srv (the import's file system) unmounted before
-# dstor.service stops. One more check, counted here.
-plain=$run/console.txt
-tr -d '\r' <"$console" | sed 's/\x1b\[[0-9;]*m//g' >"$plain"
-umount_line=$(grep -an 'Unmounted srv.mount' "$plain" | head -n 1 | cut -d: -f1)
-stop_line=$(grep -an 'Stopping dstor.service' "$plain" | head -n 1 | cut -d: -f1)
-shutdown_ok=0
-if [ -n "$umount_line" ] && [ -n "$stop_line" ] && [ "$umount_line" -lt "$stop_line" ]; then
-	echo "sysimage.sh: ok - shutdown: /srv unmounted (console line $umount_line) before dstor.service stopped (line $stop_line)"
-	shutdown_ok=1
+# After the last clean shutdown the exported file system must be clean.
+rm -f "$run/data.img"
+if debugfs -R "dump /var/lib/dstor-test/data.img $run/data.img" "$run/disk.img" >/dev/null 2>&1 &&
+	e2fsck -fn "$run/data.img" >"$run/e2fsck.log" 2>&1; then
+	ok "the export's file system is clean after the last shutdown (e2fsck -fn)"
 else
-	echo "sysimage.sh: not ok - shutdown: /srv unmount (line ${umount_line:-none}) not before dstor.service stop (line ${stop_line:-none})"
+	tail -n 5 "$run/e2fsck.log" 2>/dev/null | sed 's/^/sysimage.sh:   /'
+	notok "the export's file system after the last shutdown (e2fsck -fn: $run/e2fsck.log)"
 fi
+rm -f "$run/data.img"
 
-pass=$(grep -aoc 'systest: ok ' "$plain")
-fail=$(grep -aoc 'systest: not ok ' "$plain")
-if [ $shutdown_ok = 1 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
-if ! grep -aq 'systest: done ' "$plain"; then
-	echo "sysimage.sh: the test unit never finished"
-	fail=$((fail + 1))
-fi
-if [ "$qemu_rc" != 0 ]; then
-	echo "sysimage.sh: QEMU did not power off cleanly (exit $qemu_rc)"
-	fail=$((fail + 1))
-fi
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
