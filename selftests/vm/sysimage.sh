@@ -16,7 +16,7 @@
 #                 checks the data the previous one left on /srv
 #   --timeout     each boot's QEMU is killed after this long (default 600 s)
 #   --mem --smp   guest size (default 1024 MiB, 2 CPUs)
-#   --append      extra kernel command line arguments (dstor.systest=stay
+#   --append      extra kernel command line arguments (systest.stay=1
 #                 leaves the guest running after the checks)
 #   --debs        where dstor_*.deb and dstor-dkms_*.deb are (default
 #                 build/deb, as make deb leaves them)
@@ -185,10 +185,10 @@ for f in systest.sh:/usr/local/sbin/dstor-systest \
 		die "cannot write ${f#*:} into $run/disk.img"
 done
 # No serial getty: its vhangup() of ttyS0 would cut the test unit's output
-# off, and nobody logs in (but with dstor.systest=stay).
+# off, and nobody logs in (but with systest.stay=1).
 cmdline="root=/dev/vda rw console=ttyS0 panic=-1 tsc=reliable"
 case " $append " in
-*" dstor.systest=stay "*) ;;
+*" systest.stay=1 "*) ;;
 *) cmdline="$cmdline systemd.mask=serial-getty@ttyS0.service" ;;
 esac
 [ -z "$append" ] || cmdline="$cmdline $append"

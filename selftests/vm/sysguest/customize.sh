@@ -43,7 +43,7 @@ if ! chroot "$root" systemctl is-enabled dstor.service; then
 	echo "customize.sh: WARNING: the package left dstor.service disabled; enabling it" >&2
 	chroot "$root" systemctl enable dstor.service
 fi
-# Root without a password, for a look with dstor.systest=stay.
+# Root without a password, for a look with systest.stay=1.
 chroot "$root" passwd -d root
 # Nothing there to wait for on the emulated console.
 chroot "$root" systemctl mask getty@tty1.service >/dev/null 2>&1 || true
