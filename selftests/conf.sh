@@ -21,7 +21,7 @@ require_dstor
 require_cmd jq sha256sum mkfs.ext4 nsenter
 
 ktap_header
-ktap_plan 26
+ktap_plan 30
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit 'dstor_down "$NS_IM" "$NS_EX"'
@@ -202,5 +202,38 @@ ex_down() {
 	[ "$(show_json | jq -c '[.exports, .imports]')" = "[[],[]]" ]
 }
 ktap_check "down removes the export" ex_down
+
+# Both machines booting at once: the importer's apply runs before the
+# exporter's. Without --retry it fails at once and adds nothing; with it,
+# apply waits for the export that comes up 4 s later.
+ex_conf
+im_conf
+no_retry() {
+	! in_im dstor apply "$D/im.conf" >/dev/null 2>&1 &&
+	[ "$(in_im dstor show --json | jq '.imports | length')" = 0 ]
+}
+ktap_check "apply without --retry: an import whose exporter is down fails, nothing added" no_retry
+late_exporter() {
+	local rc
+	(sleep 4 && in_ex dstor apply "$D/ex.conf" >/dev/null) &
+	in_im dstor apply --retry 60 "$D/im.conf" >"$D/retry.out" 2>&1
+	rc=$?
+	wait
+	cat "$D/retry.out"
+	[ $rc -eq 0 ] && grep -q "import c0: retrying every 2 s" "$D/retry.out" &&
+		grep -q "import c0: connected" "$D/retry.out" && connected
+}
+ktap_check "apply --retry 60 waits for an exporter that comes up later" late_exporter
+retry_bound() {
+	local t0=$SECONDS
+	in_im dstor down "$D/im.conf" >/dev/null &&
+	in_ex dstor down "$D/ex.conf" >/dev/null &&
+	! in_im dstor apply --retry 3 "$D/im.conf" >/dev/null 2>&1 &&
+	[ $((SECONDS - t0)) -le 15 ] &&
+	[ "$(in_im dstor show --json | jq '.imports | length')" = 0 ]
+}
+ktap_check "apply --retry 3 gives up after its bound, nothing added" retry_bound
+ktap_check "--retry out of range is refused (exit 2)" \
+	refused 2 "retry must be a number of seconds from 0 to 3600" in_im dstor apply --retry 3601 "$D/im.conf"
 
 ktap_finish

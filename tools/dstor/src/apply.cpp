@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +23,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "commands.hpp"
 #include "conf.hpp"
@@ -267,12 +269,46 @@ int run_action(const Action& a) {
 struct Options {
     std::vector<std::string> files;
     bool dry_run = false, prune = false;
+    std::string retry_text;  // apply --retry S
+    std::uint32_t retry = 0; // its seconds
 };
+
+bool is_import_add(const Action& a) {
+    return a.args.size() >= 2 && a.args[0] == "import" && a.args[1] == "add";
+}
+
+// An import add that failed, tried again every 2 s until `deadline`: at boot
+// its exporter may come up after us. Each distinct reason is printed once.
+int retry_import(const std::string& command, const Action& a, const std::string& first_error,
+                 std::chrono::steady_clock::time_point deadline) {
+    using namespace std::chrono;
+    std::cerr << first_error;
+    const auto left = duration_cast<seconds>(deadline - steady_clock::now()).count();
+    report(command, a.object + ": retrying every 2 s for up to " + std::to_string(left) + " s");
+    std::string last = first_error;
+    while (steady_clock::now() + seconds(2) <= deadline) {
+        std::this_thread::sleep_for(seconds(2));
+        std::ostringstream err;
+        auto* saved = std::cerr.rdbuf(err.rdbuf());
+        const int rc = run_action(a);
+        std::cerr.rdbuf(saved);
+        if (rc == EXIT_OK) {
+            report(command, a.object + ": connected");
+            return rc;
+        }
+        if (err.str() != last)
+            std::cerr << err.str();
+        last = err.str();
+    }
+    report(command, a.object + ": gave up after --retry");
+    return EXIT_FAIL;
+}
 
 // Print and (unless dry_run) run the plan. `keep_going`: run the rest after a
 // failure (down: the objects are independent); apply stops at the first.
 int execute(const std::string& command, const Plan& plan, bool dry_run, bool keep_going,
-            PlanState& state) {
+            std::uint32_t retry, PlanState& state) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(retry);
     for (const auto& r : plan.refusals)
         report(command, r);
     if (plan.actions.empty() && plan.refusals.empty())
@@ -282,7 +318,18 @@ int execute(const std::string& command, const Plan& plan, bool dry_run, bool kee
         std::cout << command_line(a.args) << std::endl;
         if (dry_run)
             continue;
-        if (run_action(a) != EXIT_OK) {
+        int rc;
+        if (retry && is_import_add(a)) {
+            std::ostringstream err;
+            auto* saved = std::cerr.rdbuf(err.rdbuf());
+            rc = run_action(a);
+            std::cerr.rdbuf(saved);
+            if (rc != EXIT_OK)
+                rc = retry_import(command, a, err.str(), deadline);
+        } else {
+            rc = run_action(a);
+        }
+        if (rc != EXIT_OK) {
             failed = true;
             if (keep_going)
                 continue;
@@ -312,13 +359,24 @@ Parsed<Options> parse_args(const std::string& object, const std::string& help,
                    "/etc/dstor/conf.d/*.conf)")
         ->type_name("");
     app.add_flag("--dry-run,-n", o.dry_run, "Print the changes, make none");
-    if (object == "apply")
+    if (object == "apply") {
         app.add_flag("--prune", o.prune,
                      "Also remove objects the files do not list that apply did not create");
+        app.add_option("--retry", o.retry_text,
+                       "An import that cannot connect yet (its exporter not up): try again "
+                       "every 2 s for up to S seconds, 0 to 3600 (default 0; dstor.service: 120)")
+            ->type_name("S");
+    }
     app.footer("See dstor.conf(5). Each change is printed as the dstor command it amounts to.");
     auto p = parse_cli(app, object, args);
     if (!p.cmd)
         return carry<Options>(std::move(p));
+    if (!o.retry_text.empty()) {
+        auto r = parse_apply_retry(o.retry_text);
+        if (!r)
+            return Parsed<Options>::usage_error(p.command, r.error().text());
+        o.retry = *r;
+    }
     Parsed<Options> out;
     out.command = p.command;
     out.cmd = std::move(o);
@@ -351,7 +409,7 @@ int run_conf(const std::string& object, const std::string& help,
     same_spelling(want, *have);
     // down goes on after a failure: the objects it removes are independent.
     Plan plan = apply ? plan_apply(want, *have, state) : plan_down(want, *have, state);
-    return execute(p.command, plan, p.cmd->dry_run, !apply, state);
+    return execute(p.command, plan, p.cmd->dry_run, !apply, p.cmd->retry, state);
 }
 
 } // namespace

@@ -165,7 +165,7 @@ struct IndexSource {
 Result<IndexSource> index_source_from_exports(const IndexCommand& c,
                                               const std::vector<ExportInfo>& exports);
 
-// dstor apply [--dry-run] [--prune] [FILE...], dstor down [--dry-run] [FILE...],
+// dstor apply [--dry-run] [--prune] [--retry S] [FILE...], dstor down [--dry-run] [FILE...],
 // dstor showconf: the configuration files (conf.hpp, plan.hpp; apply.cpp).
 int run_apply(const std::vector<std::string>& args);
 int run_down(const std::vector<std::string>& args);

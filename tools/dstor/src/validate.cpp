@@ -248,6 +248,10 @@ Result<std::uint32_t> parse_timeout(std::string_view text) {
     return parse_bounded(text, "--timeout", 1, DSTOR_MAX_SECONDS, " of seconds");
 }
 
+Result<std::uint32_t> parse_apply_retry(std::string_view text) {
+    return parse_bounded(text, "--retry", 0, DSTOR_MAX_SECONDS, " of seconds");
+}
+
 Result<std::uint32_t> parse_retries(std::string_view text) {
     return parse_bounded(text, "--retries", 0, DSTOR_MAX_RETRIES, "");
 }

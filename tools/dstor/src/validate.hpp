@@ -32,6 +32,8 @@ Result<std::uint32_t> parse_timeout(std::string_view text);    // --timeout 1..3
 Result<std::uint32_t> parse_retries(std::string_view text);    // --retries 0..100
 Result<std::uint32_t> parse_keepalive(std::string_view text);  // --keepalive 1..3600
 Result<std::uint32_t> parse_dead_after(std::string_view text); // --dead-after 2..3600
+// apply --retry: seconds to keep retrying imports that could not connect, 0..3600.
+Result<std::uint32_t> parse_apply_retry(std::string_view text);
 
 // --reconnect MIN:MAX, both 1..3600 and MIN <= MAX; a single N means N:N.
 struct Reconnect {
