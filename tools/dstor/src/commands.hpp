@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -174,5 +175,8 @@ int run_showconf(const std::vector<std::string>& args);
 // Read the key file of a --key option into `key`; on failure print the
 // error ("dstor: FILE: reason") and return false.
 bool load_key(const std::optional<std::string>& file, std::optional<Key>& key);
+
+// write(2) all of `data` to `fd`, retrying on EINTR and short writes (keys.cpp).
+bool write_all(int fd, std::string_view data);
 
 } // namespace dstor

@@ -63,19 +63,6 @@ public:
     std::string path; // empty: nothing to remove
 };
 
-bool write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return false;
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-}
-
 // pread(2) exactly `len` bytes at `off`; a short file is EIO.
 bool read_exactly(int fd, char* buf, std::size_t len, std::uint64_t off) {
     while (len > 0) {

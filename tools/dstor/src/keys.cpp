@@ -29,7 +29,8 @@ std::string stdout_name() {
     return std::string(buf.data(), static_cast<std::size_t>(n));
 }
 
-// write(2) all of `data`, retrying on EINTR and short writes.
+} // namespace
+
 bool write_all(int fd, std::string_view data) {
     while (!data.empty()) {
         const ssize_t n = ::write(fd, data.data(), data.size());
@@ -42,8 +43,6 @@ bool write_all(int fd, std::string_view data) {
     }
     return true;
 }
-
-} // namespace
 
 bool load_key(const std::optional<std::string>& file, std::optional<Key>& key) {
     if (!file)
