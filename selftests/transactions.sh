@@ -50,7 +50,9 @@ fio_verify() { # fio_verify NAME SIZE [extra fio args]: write, read back, verify
 #    what it does not (stalls long enough for a timeout) the resend covers.
 ktap_check "netem loss 5% reorder 25% duplicate 1%" \
 	in_ex tc qdisc add dev "$EX_DEV" root netem delay 2ms loss 5% reorder 25% duplicate 1%
-ktap_check "fio verify through netem: no errors" fio_verify netem 8M
+NETEM_MB=8
+debug_kernel && NETEM_MB=2 # the debug guest: the same faults, less data
+ktap_check "fio verify through netem: no errors" fio_verify netem ${NETEM_MB}M
 in_ex tc qdisc del dev "$EX_DEV" root
 
 # The faults of 2 and 3 must hit fio mid-way, with requests in flight. fio
@@ -59,8 +61,10 @@ in_ex tc qdisc del dev "$EX_DEV" root
 # completed 16 writes more than before fio started (counted at completion).
 writing_since() { [ "$(imp .stats.writes)" -gt $(($1 + 16)) ]; }
 # in_flight: fio's requests wait on the import (they keep coming at 100 a
-# second, so some are in flight within a moment of the fault).
-in_flight() { wait_for 3 eval '[ "$(imp .stats.inflight)" -gt 0 ]'; }
+# second, so some are in flight within a moment of the fault). Once there,
+# they stay until the fault ends; 10 s because one `dstor show` can take
+# seconds on a starved debug guest (CI: not ok with 3 s).
+in_flight() { wait_for 10 eval '[ "$(imp .stats.inflight)" -gt 0 ]'; }
 
 # 2. The link is cut for 5 s under a mounted ext4 with fio running.
 mnt=$(mktemp -d)
@@ -189,8 +193,13 @@ kmsg_mark "keepalive: link down"
 link down
 ktap_check "state reconnecting after the cut" wait_for 10 eval "[ \"\$(imp .state)\" = reconnecting ]"
 ms=$(kmsg_ms_since "keepalive: link down" "nothing heard on connection")
-ktap_note "dead peer noticed after ${ms:-?} ms (kernel clock)"
-ktap_check "dead peer noticed within keepalive + dead-after + 1 s" test "${ms:-99999}" -le 5000
+# On the debug kernel the timers themselves fire late when its vCPUs are
+# starved (CI: not ok at 5 s); 10 s still tells the keepalive from TCP's own
+# timeouts (minutes) and from the requests' (none are in flight).
+dead_ms=5000
+debug_kernel && dead_ms=10000
+ktap_note "dead peer noticed after ${ms:-?} ms (kernel clock; at most $dead_ms)"
+ktap_check "dead peer noticed within keepalive + dead-after + slack (1 s; 6 s debug)" test "${ms:-99999}" -le $dead_ms
 ktap_check "monitor printed link-lost" \
 	wait_for 5 grep -q '"event":"link-lost"' /tmp/events.json
 # Queue 1 sent no pings while queue 0 was up; once queue 0 is down it pings
