@@ -6,36 +6,36 @@
 #   1. dependencies (apt, idempotent)
 #   2. the module for Debian 12's 6.1 and for 6.12 with W=1 (no warnings),
 #      the tool and the test tools: what the VMs need
-#   3. four VM lanes start in the background, side by side:
+#   3. two VM pipelines start in the background, side by side:
 #        6.1     the VM selftests, then the two-machine crash test
 #                (selftests/vm/pair.sh: the exporter's QEMU killed during
-#                writes)
+#                writes), then the first half of the debug kernel's list
 #        6.12    make demo's walkthrough (demo.sh), the VM selftests, the
-#                crash test
-#        debug   the VM selftests on the debug kernel (KASAN, lockdep,
-#                kmemleak, KFENCE, UBSAN) from ../shared/debug-kernel, in
-#                two VMs (two lanes, half of the list each): skipped only
-#                when that directory does not exist; one that exists but
-#                cannot be used (no readable bzImage or build-tree.tar.xz,
-#                a module that does not build against it) fails
+#                crash test, then the second half of the debug kernel's list
+#      The debug kernel's tests (selftests/TESTS.debug; KASAN, lockdep,
+#      kmemleak, KFENCE, UBSAN; from ../shared/debug-kernel) are skipped
+#      only when that directory does not exist; one that exists but cannot
+#      be used (no readable bzImage or build-tree.tar.xz, a module that
+#      does not build against it) fails
 #   4. meanwhile in the foreground: the tool's and the wire format's unit
 #      tests under ASan/UBSan, libFuzzer over the wire-format decoders
 #      (FUZZ_SECONDS, 42 in all), kernel style (checkpatch --strict),
 #      sparse on both kernels (any warning fails), DKMS (dkms add + dkms
-#      build for both kernels)
-#   5. once every lane has ended: `dstor index` against Debian's casync
+#      build for both kernels), `dstor index` against Debian's casync
 #      (extract, seed, re-index, corrupt chunk, bad input) and the Debian
 #      packages (make deb: debhelper, dh-dkms; lintian must find no error)
-#   6. the summary
+#   5. the summary, once both pipelines have ended
 #
-# The lanes run at once because a TCG guest spends much of its time
-# waiting (timeouts, link cuts, MLD intervals): one alone keeps about one
-# of the two host CPUs busy. Side by side, make check took 47 minutes
-# on a fresh clone where one lane after the other took 55: the suite is
-# then bound by the CPU work itself (each test's host CPU seconds are in
-# the log). The tests must (and do) hold under that load, as on a busy CI
-# machine. Each lane's output is prefixed with its kernel and kept in
-# build/check-vm-LANE.log.
+# Two pipelines because a TCG guest spends much of its time waiting
+# (timeouts, link cuts, MLD intervals): one alone keeps about one of the
+# two host CPUs busy. Not four lanes at once (each Debian kernel and each
+# half of the debug list in its own guest, as until 2026-12-05): the suite
+# is bound by its CPU work either way, and the debug kernel, whose every
+# step costs many times more under TCG, fared worst in the crowd: its
+# basic.sh, 130 s alone, did not finish in 1350 s beside three guests and
+# the host's builds. The tests must (and do) hold under load, as on a busy
+# CI machine. Each lane's output is prefixed with its kernel and kept in
+# build/check-vm-LANE.log (LANE: 6.1, 6.12, debug-1, debug-2).
 #
 # Environment: CHECK_SKIP_DEPS=1 skips step 1; VM_TESTS="a.sh b.sh" runs
 # only those selftests (and not the demo or the crash test);
@@ -158,7 +158,6 @@ lane() {
 	local name=$1
 	shift
 	lane_names+=("$name")
-	rm -f "build/check-vm-$name.log" "build/check-failed-$name"
 	if [ "${CHECK_SERIAL:-0}" = 1 ]; then
 		local before=${#failed[@]}
 		"$@"
@@ -168,21 +167,35 @@ lane() {
 		( failed=(); "$@"; printf '%s\n' "${failed[@]}" >"build/check-failed-$name" ) &
 	fi
 }
+# then DEBUG_PART TEST...: after a Debian kernel's lane, in the same
+# pipeline, that part of the debug kernel's tests (when there is a debug
+# kernel and a part).
+then_debug() {
+	local kver=$1 part=$2
+	shift 2
+	lane_kernel "$kver"
+	[ $# -eq 0 ] || lane_debug "$part" "$@"
+}
+rm -f build/check-vm-*.log build/check-failed-*
 if [ ${#failed[@]} -eq 0 ]; then
-	lane 6.1 lane_kernel "$kver61"
-	lane 6.12 lane_kernel "$kver612"
-	# The debug kernel is the slowest: its tests run in two VMs, the
-	# first half of the list in one, the rest in the other.
+	# Two pipelines side by side: a Debian kernel's lane, then half of the
+	# debug kernel's tests. The debug kernel (KASAN, lockdep, kmemleak) is
+	# many times slower under TCG and suffers most from a crowded host:
+	# with four guests side by side (the two Debian kernels' and two debug
+	# ones) its basic.sh ran out of 1350 s where alone it takes about 130.
+	# So at most two guests run at once (and the host's own checks in the
+	# foreground while the Debian lanes run).
 	step "the debug kernel"
+	dtests=()
 	debug_ready
 	case $? in
 	0)
 		# shellcheck disable=SC2207 # one word per test
-		dtests=($(echo "${VM_TESTS_DEBUG:-$(cat selftests/TESTS.debug)}"))
-		half=$(((${#dtests[@]} + 1) / 2))
-		lane debug-1 lane_debug 1 "${dtests[@]:0:half}"
-		[ "${#dtests[@]}" -le "$half" ] || lane debug-2 lane_debug 2 "${dtests[@]:half}" ;;
+		dtests=($(echo "${VM_TESTS_DEBUG:-$(cat selftests/TESTS.debug)}")) ;;
 	esac
+	half=$(((${#dtests[@]} + 1) / 2))
+	lane 6.1 then_debug "$kver61" 1 "${dtests[@]:0:half}"
+	lane 6.12 then_debug "$kver612" 2 "${dtests[@]:half}"
 else
 	echo "a build failed: no VM tests"
 fi
@@ -200,17 +213,14 @@ done
 
 step "DKMS"
 run "dkms build for both kernels" make --no-print-directory dkms-check
-
-step "waiting for the VM lanes"
-wait
-
-# After the lanes: these compile and run on the host's two CPUs, and while
-# the lanes ran they starved the guests (transactions.sh on 6.1 timed out
-# twice in the rehearsals of 2026-12-05 with them in the foreground).
 step "casync interop (dstor index)"
 run "index test" make --no-print-directory index-test
 step "Debian packages"
 run "make deb (lintian: no errors)" make --no-print-directory deb
+
+step "waiting for the VM lanes"
+wait
+
 for name in "${lane_names[@]}"; do
 	if [ -f "build/check-failed-$name" ]; then
 		while read -r f; do

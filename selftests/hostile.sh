@@ -30,7 +30,7 @@ at_exit 'touch /tmp/hostile-stop; kill $(jobs -p) 2>/dev/null; wait; dstor_down 
 # connection: a starved guest is slow, not wrong). The debug kernel (KASAN,
 # lockdep, kmemleak) is many times slower: the same attacks, fewer of them,
 # and missing replies are printed but not counted as wrong.
-N_PLAIN=2000 N_KEYED=1000 N_NONE=200 N_NL=4000 STRICT=--strict FIO_MB=8
+N_PLAIN=1000 N_KEYED=500 N_NONE=100 N_NL=2000 STRICT=--strict FIO_MB=8
 if debug_kernel; then
 	N_PLAIN=100 N_KEYED=60 N_NONE=20 N_NL=300 STRICT= FIO_MB=2
 fi

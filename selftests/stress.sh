@@ -23,7 +23,7 @@ require_dstor
 require_cmd fio jq mkfs.ext4 e2fsck
 
 SECS=${STRESS_SECS:-30}
-debug_kernel && SECS=${STRESS_SECS:-120}
+debug_kernel && SECS=${STRESS_SECS:-60}
 
 ktap_header
 ktap_plan 11

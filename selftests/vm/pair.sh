@@ -119,14 +119,10 @@ mkdir -p "$dir"
 find "$pairdir" -mindepth 1 -maxdepth 1 -type d -name "[0-9]*-[0-9]*" | sort -r |
 	tail -n +11 | xargs -r rm -rf
 
-# Two free UDP ports on the loopback, from our pid.
-port_free() { [ -z "$(ss -Hlun "sport = :$1")" ]; }
-base=$((30000 + ($$ % 15000) * 2))
-for _ in $(seq 50); do
-	port_free "$base" && port_free $((base + 1)) && break
-	base=$(((base - 30000 + 2) % 30000 + 30000))
-done
-ex_port=$base im_port=$((base + 1))
+# Two free UDP ports on the loopback.
+# shellcheck source=selftests/vm/ports.sh
+source "$here/ports.sh"
+read -r ex_port im_port < <(udp_port_pair)
 
 img=$dir/disk.img
 rm -f "$img"
