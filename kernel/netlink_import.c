@@ -180,9 +180,10 @@ int dstor_nl_import_add(struct sk_buff *skb, struct genl_info *info)
 	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_PEER))
 		return -EINVAL;
 	cfg.name = nla_data(info->attrs[DSTOR_A_NAME]);
-	if (!*cfg.name) {
+	/* What an exporter can name: it goes into the HELLO as it is. */
+	if (!dstor_name_ok(cfg.name)) {
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[DSTOR_A_NAME],
-				    "empty export name");
+				    "export name may use only letters, digits, '.', '_' and '-'");
 		return -EINVAL;
 	}
 	ret = dstor_nl_endpoint_parse(info->attrs[DSTOR_A_PEER], &cfg.peer,

@@ -12,6 +12,7 @@
 #include <linux/slab.h>
 #include <net/genetlink.h>
 
+#include "dstor.h"
 #include "netlink.h"
 #include "sync.h"
 
@@ -125,9 +126,10 @@ static int sync_parse(struct genl_info *info, struct dstor_sync_cfg *cfg,
 	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_MCAST))
 		return -EINVAL;
 	cfg->name = nla_data(a[DSTOR_A_NAME]);
-	if (!*cfg->name) {
+	/* It picks the multicast groups: a name an exporter can have. */
+	if (!dstor_name_ok(cfg->name)) {
 		NL_SET_ERR_MSG_ATTR(info->extack, a[DSTOR_A_NAME],
-				    "empty export name");
+				    "export name may use only letters, digits, '.', '_' and '-'");
 		return -EINVAL;
 	}
 	cfg->path = nla_data(a[DSTOR_A_DEVICE]);

@@ -13,10 +13,11 @@
  *     missing, wrong types and lengths, endpoint nests with both or neither
  *     address, port 0, a scope on IPv4, ACL prefixes too long or with host
  *     bits, bad permissions, too many ACL entries, keys of the wrong
- *     length, out-of-range timers, unknown attributes, and message-level
- *     damage (truncated headers and attributes, lengths that lie, trailing
- *     bytes, deep nesting, no NLM_F_REQUEST, NLM_F_DUMP where there is no
- *     dump);
+ *     length, out-of-range timers, export names the tool would never send
+ *     (these must be refused with the kernel's own message about names),
+ *     unknown attributes, and message-level damage (truncated headers and
+ *     attributes, lengths that lie, trailing bytes, deep nesting, no
+ *     NLM_F_REQUEST, NLM_F_DUMP where there is no dump);
  *   - N random messages (default 5000): command 0..40 (every valid one
  *     among them), random flags, attributes with valid ids and wrong types
  *     or lengths, unknown ids, garbage nests, strings without NUL or too
@@ -30,7 +31,8 @@
  * and indexes are checked against the ones found at start and refreshed
  * every 200 messages); every EXPORT_ADD names a device path that cannot
  * exist ("/\x01..."); every IMPORT_ADD has a defect the kernel is certain to
- * reject (one is added in front if the message has none) and any peer
+ * reject (one is added in front if the message has none; a bad export name
+ * counts only in the last DSTOR_A_NAME, the one the kernel checks) and any peer
  * address in it is rewritten to an unreachable one (198.51.100.0/24,
  * 100::/64); DSTOR_CMD_SET only ever sets the current worker count. The
  * exports and imports are compared at the end.
@@ -44,6 +46,7 @@
  * state changed; 2 if the family cannot be used at all.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -159,6 +162,7 @@ struct msg {
 	int maybe_none;		/* the kernel may drop it without an answer */
 	int full;
 	const char *label;
+	const char *want_ext;	/* targeted: an error whose extack has this */
 	char desc[96];
 };
 
@@ -174,6 +178,7 @@ static void m_init(struct msg *m, uint8_t cmd, uint16_t flags)
 	m->maybe_none = 0;
 	m->full = 0;
 	m->label = NULL;
+	m->want_ext = NULL;
 	m->desc[0] = 0;
 }
 
@@ -404,7 +409,7 @@ static void san_top(struct nlattr *a, uint8_t *d, size_t dlen, void *ctx)
 
 /* What an IMPORT_ADD certainly gets rejected for (see the header). */
 struct defect {
-	int name, name_empty, peer, found;
+	int name, name_empty, name_bad, peer, found;
 	uint32_t rmin, rmax, keepalive, dead;
 };
 
@@ -422,6 +427,16 @@ static void defect_top(struct nlattr *a, uint8_t *d, size_t dlen, void *ctx)
 		if (!dlen)
 			df->found = 1;
 		df->name_empty = dlen && !d[0];
+		/*
+		 * A character an export name cannot have, before the NUL: the
+		 * kernel checks the last DSTOR_A_NAME only (the policy checks
+		 * every copy, the name check the one nla_parse kept).
+		 */
+		df->name_bad = 0;
+		for (size_t k = 0; k < dlen && d[k]; k++)
+			if (!isascii(d[k]) ||
+			    (!isalnum(d[k]) && !strchr("._-", d[k])))
+				df->name_bad = 1;
 		break;
 	case DSTOR_A_PEER:
 		df->peer = 1;
@@ -479,7 +494,7 @@ static int import_add_defective(struct msg *m)
 	/* Bytes left over after the attributes: strict parsing refuses. */
 	if (walk(m->b + ATTR_OFF, m->len - ATTR_OFF, defect_top, &df))
 		return 1;
-	return df.found || !df.name || !df.peer || df.name_empty ||
+	return df.found || !df.name || !df.peer || df.name_empty || df.name_bad ||
 	       df.rmin > df.rmax || df.dead <= df.keepalive;
 }
 
@@ -854,6 +869,22 @@ static int targeted(unsigned int i, struct msg *m)
 		export_base(m, 1, 1, 1); m_nest_start(m, DSTOR_A_ACLS); m_nest_end(m); break;
 	case 131: T(DSTOR_CMD_IMPORT_DEL, "name of 4000 bytes");
 		memset(s, 'x', 4000); s[3999] = 0; m_str(m, DSTOR_A_NAME, s); break;
+	/*
+	 * Valid but for the export name, which the tool never sends so (it
+	 * checks names itself): the kernel's own check must refuse it, not the
+	 * connect to an unreachable peer.
+	 */
+	case 132: T(DSTOR_CMD_IMPORT_ADD, "import_add: export name with a slash");
+		m_str(m, DSTOR_A_NAME, "a/b"); import_base(m, 0, 1);
+		m->want_ext = "export name may use only"; break;
+	case 133: T(DSTOR_CMD_IMPORT_ADD, "import_add: export name with a space");
+		m_str(m, DSTOR_A_NAME, "a b"); import_base(m, 0, 1);
+		m->want_ext = "export name may use only"; break;
+	/* A sync's name picks its multicast groups: refused before the device. */
+	case 134: T(DSTOR_CMD_SYNC_ADD, "sync_add: export name with a slash");
+		m_str(m, DSTOR_A_NAME, "a/b"); m_str(m, DSTOR_A_DEVICE, NX_DEV);
+		m_nest_start(m, DSTOR_A_MCAST); m_u32(m, DSTOR_A_MCAST_IFINDEX, 1);
+		m_nest_end(m); m->want_ext = "export name may use only"; break;
 	default:
 		return 0;
 	}
@@ -1570,6 +1601,12 @@ static int exchange(struct msg *m, struct rng *r, unsigned long num)
 	}
 	if (ans.ext[0])
 		note_extack(ans.ext, e);
+	if (m->want_ext && (ans.kind != A_ERR || !strstr(ans.ext, m->want_ext))) {
+		fail = 1;
+		fprintf(stderr, "%s: #%lu [%s]: want an error saying \"%s\", got %s \"%s\"\n",
+			prog, num, m->label, m->want_ext,
+			ans.kind == A_ERR ? errname(e) : "no error", ans.ext);
+	}
 	/* A state-changing request that worked: only SET of the same value may. */
 	if ((ans.kind == A_ACK || ans.kind == A_REPLY) &&
 	    (nlh->nlmsg_flags & NLM_F_REQUEST) && cmd_is_admin(m->cmd) &&

@@ -121,7 +121,8 @@
  *
  * DSTOR_CMD_IMPORT_ADD (admin, do)
  *	Connect to a peer's export and create /dev/dstorN.
- *	DSTOR_A_NAME		the export's name on the peer
+ *	DSTOR_A_NAME		the export's name on the peer: as EXPORT_ADD's,
+ *				1..DSTOR_NAME_MAX-1 bytes, [A-Za-z0-9._-]
  *	DSTOR_A_PEER		nested DSTOR_A_ENDPOINT_*: the exporter
  *	DSTOR_A_FLAGS		u32, optional, mask of DSTOR_F_READ_ONLY
  *	DSTOR_A_CONNECTIONS	u32, optional, 1..DSTOR_MAX_CONNECTIONS: TCP
@@ -209,7 +210,8 @@
  *	multicast on a link. The sync belongs to the caller's network
  *	namespace: SYNC_GET and SYNC_DEL from another namespace do not see it
  *	(-ENOENT), and it ends when that namespace goes away.
- *	DSTOR_A_NAME		the export's name
+ *	DSTOR_A_NAME		the export's name: as EXPORT_ADD's,
+ *				1..DSTOR_NAME_MAX-1 bytes, [A-Za-z0-9._-]
  *	DSTOR_A_DEVICE		the target block device (opened exclusively,
  *				at least as large as the export)
  *	DSTOR_A_MCAST		nested: DSTOR_A_MCAST_IFINDEX, the interface;
