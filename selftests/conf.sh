@@ -21,7 +21,7 @@ require_dstor
 require_cmd jq sha256sum mkfs.ext4 nsenter
 
 ktap_header
-ktap_plan 30
+ktap_plan 33
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit 'dstor_down "$NS_IM" "$NS_EX"'
@@ -235,5 +235,40 @@ retry_bound() {
 ktap_check "apply --retry 3 gives up after its bound, nothing added" retry_bound
 ktap_check "--retry out of range is refused (exit 2)" \
 	refused 2 "retry must be a number of seconds from 0 to 3600" in_im dstor apply --retry 3601 "$D/im.conf"
+
+# An export listed without a uuid keeps the one its first apply got (apply's
+# record, /var/lib/dstor/export-uuids) when it is added again on the same
+# device, as after the exporter's reboot: its importer resumes, where a new
+# uuid would fail it. On another device it gets a new one.
+at_exit "rm -f /var/lib/dstor/export-uuids"
+export_uuid() { show_json | jq -r '.exports[] | select(.name == "c0") | .uuid'; }
+kept_uuid() {
+	local u0 out
+	in_ex dstor apply "$D/ex.conf" >/dev/null && u0=$(export_uuid) &&
+	grep -q "^c0 $u0 /dev/ram0\$" /var/lib/dstor/export-uuids &&
+	in_ex dstor down "$D/ex.conf" >/dev/null &&
+	out=$(in_ex dstor apply "$D/ex.conf") && echo "$out" &&
+	echo "$out" | grep -q -- "--uuid $u0\$" && [ "$(export_uuid)" = "$u0" ]
+}
+ktap_check "an export listed without a uuid gets the same one back after down and apply" kept_uuid
+resumes() {
+	local r0 d
+	in_im dstor apply "$D/im.conf" >/dev/null && wait_for 30 connected || return 1
+	r0=$(import_json | jq .stats.reconnects) d=$(import_json | jq -r .device)
+	in_ex dstor down "$D/ex.conf" >/dev/null && in_ex dstor apply "$D/ex.conf" >/dev/null &&
+	wait_for 60 eval '[ "$(import_json | jq .stats.reconnects)" -gt "$r0" ]' && connected &&
+	dd if=/dev/zero of="$d" bs=4k count=4 oflag=direct status=none
+}
+ktap_check "its importer resumes after the exporter's down and apply" resumes
+new_device() {
+	local u0 u1
+	u0=$(export_uuid)
+	in_im dstor down "$D/im.conf" >/dev/null &&
+	sed -i "s|device = /dev/ram0|device = /dev/ram1|" "$D/ex.conf" &&
+	in_ex dstor apply "$D/ex.conf" >/dev/null && u1=$(export_uuid) &&
+	[ -n "$u1" ] && [ "$u1" != "$u0" ] &&
+	grep -q "^c0 $u1 /dev/ram1\$" /var/lib/dstor/export-uuids
+}
+ktap_check "on another device it gets a new uuid" new_device
 
 ktap_finish

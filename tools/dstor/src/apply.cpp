@@ -10,6 +10,8 @@
 // Record of the objects apply created: /run/dstor/applied-netns-INODE, one
 // file per network namespace (dstor objects are per namespace, /run is
 // not); the directory is $DSTOR_STATE_DIR when set.
+// Record of the uuids of exports listed without one, which must outlive a
+// reboot: /var/lib/dstor/export-uuids ($DSTOR_LIB_DIR when set).
 #include <CLI/CLI.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -178,6 +180,70 @@ std::string read_text(const std::string& path) {
     return text.str();
 }
 
+// Replace the file `path` with `text` (its directory made if need be): a
+// reader sees the old record or the new one, never a part. False on failure.
+bool write_record(const std::string& path, const std::string& text) {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << text;
+        if (out.flush() && std::rename(tmp.c_str(), path.c_str()) == 0)
+            return true;
+    }
+    std::remove(tmp.c_str());
+    return false;
+}
+
+// ---- the identities of exports listed without a uuid ----------------------------
+// An export's uuid is its identity: its importers resume only against the
+// one they were made of. A section without `uuid` gets the one the kernel
+// picked at its first apply, recorded here, whenever it is added again on
+// the same device (after a reboot, or a `dstor down`): otherwise every
+// importer would fail after the exporter rebooted. Another device under the
+// name gets a new identity.
+
+std::string kept_uuids_path() {
+    return env_or("DSTOR_LIB_DIR", "/var/lib/dstor") + "/export-uuids";
+}
+
+// The kept uuid of each export `want` lists without one, on the same device.
+std::map<std::string, Uuid> kept_uuids(const ConfObjects& want,
+                                       const std::map<std::string, KeptUuid>& kept) {
+    std::map<std::string, Uuid> out;
+    for (const auto& w : want.exports) {
+        auto k = kept.find(w.spec.name);
+        if (!w.spec.uuid && k != kept.end() && same_device(k->second.device, w.spec.device))
+            out.emplace(w.spec.name, k->second.uuid);
+    }
+    return out;
+}
+
+// After a run: record the uuid of each running export `want` lists without
+// one (on the device the file names). A failure to write is said, not fatal.
+void record_kept_uuids(const std::string& command, const ConfObjects& want,
+                       std::map<std::string, KeptUuid> kept) {
+    if (std::none_of(want.exports.begin(), want.exports.end(),
+                     [](const ExportAdd& w) { return !w.spec.uuid; }))
+        return;
+    auto have = running_or_report(command); // with the uuids the kernel picked
+    if (!have)
+        return;
+    const auto before = kept;
+    for (const auto& w : want.exports)
+        for (const auto& h : have->exports)
+            if (!w.spec.uuid && h.name == w.spec.name && h.uuid && h.device &&
+                same_device(*h.device, w.spec.device))
+                kept[w.spec.name] = KeptUuid{w.spec.device, *h.uuid};
+    if (kept == before)
+        return;
+    const std::string path = kept_uuids_path();
+    if (!write_record(path, format_kept_uuids(kept)))
+        report(command, path + ": cannot write the record of export uuids: an export listed "
+                               "without a uuid will get a new one when it is added again");
+}
+
 // Imports whose device (or a partition of it) is mounted here, or held by
 // another block device (dm, md): "mounted on /srv".
 std::map<std::uint32_t, std::string> imports_in_use(const Running& have) {
@@ -228,19 +294,8 @@ std::string applied_path() {
 
 void write_applied(const std::string& command, const std::set<std::string>& applied) {
     const std::string path = applied_path();
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << format_applied(applied);
-        if (!out.flush()) {
-            report(command, path + ": cannot write the record of applied objects");
-            return;
-        }
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0)
-        report(command, Error::sys(errno, path));
+    if (!write_record(path, format_applied(applied)))
+        report(command, path + ": cannot write the record of applied objects");
 }
 
 // ---- running a plan ----------------------------------------------------------------
@@ -406,10 +461,15 @@ int run_conf(const std::string& object, const std::string& help,
     state.applied = parse_applied(read_text(applied_path()));
     state.in_use = imports_in_use(*have);
     state.prune = p.cmd->prune;
+    const auto kept = parse_kept_uuids(read_text(kept_uuids_path()));
+    state.kept_uuids = kept_uuids(want, kept);
     same_spelling(want, *have);
     // down goes on after a failure: the objects it removes are independent.
     Plan plan = apply ? plan_apply(want, *have, state) : plan_down(want, *have, state);
-    return execute(p.command, plan, p.cmd->dry_run, !apply, p.cmd->retry, state);
+    const int rc = execute(p.command, plan, p.cmd->dry_run, !apply, p.cmd->retry, state);
+    if (apply && !p.cmd->dry_run)
+        record_kept_uuids(p.command, want, kept);
+    return rc;
 }
 
 } // namespace

@@ -7,6 +7,7 @@
 
 #include "endpoint.hpp"
 #include "show.hpp"
+#include "validate.hpp"
 
 namespace dstor {
 
@@ -281,6 +282,16 @@ struct Planner {
         one("max-host-sessions", s.max_host_sessions, m ? m->max_host_sessions : std::nullopt);
     }
 
+    // An export added from a section without a uuid: with the one it had.
+    Action add_export(ExportAdd w) const {
+        if (!w.spec.uuid) {
+            auto kept = state.kept_uuids.find(w.spec.name);
+            if (kept != state.kept_uuids.end())
+                w.spec.uuid = kept->second;
+        }
+        return export_add(w);
+    }
+
     void exports(const std::vector<ExportAdd>& want) {
         std::set<std::string> listed;
         for (const auto& w : want) {
@@ -288,12 +299,12 @@ struct Planner {
             auto it = std::find_if(have.exports.begin(), have.exports.end(),
                                    [&w](const ExportInfo& e) { return e.name == w.spec.name; });
             if (it == have.exports.end()) {
-                export_adds.push_back(export_add(w));
+                export_adds.push_back(add_export(w));
                 continue;
             }
             if (export_differs(w.spec, *it)) {
                 del_exports.push_back(export_del(w.spec.name, Action::Record::remove));
-                export_adds.push_back(export_add(w));
+                export_adds.push_back(add_export(w));
                 continue;
             }
             if (want_key_id(w.spec.key) != it->key_id) {
@@ -474,6 +485,30 @@ std::string command_line(const std::vector<std::string>& args) {
             out += c == '\'' ? std::string("'\\''") : std::string(1, c);
         out += '\'';
     }
+    return out;
+}
+
+std::map<std::string, KeptUuid> parse_kept_uuids(std::string_view text) {
+    std::map<std::string, KeptUuid> out;
+    std::istringstream in{std::string(text)};
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream words(line);
+        std::string name, uuid, device;
+        if (!(words >> name >> uuid) || name[0] == '#' || !std::getline(words >> std::ws, device) ||
+            device.empty() || check_name(name))
+            continue;
+        if (auto u = parse_uuid(uuid))
+            out[name] = KeptUuid{device, *u};
+    }
+    return out;
+}
+
+std::string format_kept_uuids(const std::map<std::string, KeptUuid>& kept) {
+    std::string out = "# The uuid of each export dstor apply added from a section without one,\n"
+                      "# and the device it had then: added again on that device, the export\n"
+                      "# gets it back, so that its importers resume. NAME UUID DEVICE.\n";
+    for (const auto& [name, k] : kept)
+        out += name + " " + format_uuid(k.uuid) + " " + k.device + "\n";
     return out;
 }
 

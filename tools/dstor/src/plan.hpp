@@ -46,6 +46,11 @@ struct PlanState {
     // Imports that must not be removed, by index: why ("mounted on /srv").
     std::map<std::uint32_t, std::string> in_use;
     bool prune = false; // remove every object the files do not list
+    // Exports a file lists without a uuid: the uuid to add each with, by
+    // name (apply's record of the one it had on the same device), so that
+    // its importers resume after the exporter reboots. Used when the export
+    // is added, never compared with a running one.
+    std::map<std::string, Uuid> kept_uuids;
 };
 
 // One change: the words after "dstor" (run as that command), and what it
@@ -71,6 +76,18 @@ Plan plan_down(const ConfObjects& want, const Running& have, const PlanState& st
 // "dstor export add data --device /dev/vdb ...": the words quoted for a
 // shell where needed.
 std::string command_line(const std::vector<std::string>& args);
+
+// The record of the identities of exports listed without a uuid
+// (/var/lib/dstor/export-uuids): by export name, the device as the file
+// spells it and the uuid the export had there. One "NAME UUID DEVICE" a
+// line, '#' comments; lines that do not parse are skipped.
+struct KeptUuid {
+    std::string device;
+    Uuid uuid;
+    bool operator==(const KeptUuid&) const = default;
+};
+std::map<std::string, KeptUuid> parse_kept_uuids(std::string_view text);
+std::string format_kept_uuids(const std::map<std::string, KeptUuid>& kept);
 
 // The record of objects apply created: one "KIND NAME" a line, '#' comments.
 std::set<std::string> parse_applied(std::string_view text);
