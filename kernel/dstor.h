@@ -44,5 +44,8 @@ extern struct dstor_leak_counts dstor_live;
 
 /* A name of an export or an import: letters, digits, '.', '_', '-'. */
 bool dstor_name_ok(const char *name);
+/* The extack message for a name dstor_name_ok() refuses. */
+#define DSTOR_NAME_RULE \
+	"export name may use only letters, digits, '.', '_' and '-'"
 
 #endif /* _DSTOR_H */

@@ -121,8 +121,7 @@ int dstor_export_add(struct net *net, const struct dstor_export_cfg *cfg,
 	lockdep_assert_held(&dstor_cfg_mutex);
 	ret = -EINVAL;
 	if (!dstor_name_ok(cfg->name)) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "export name may use only letters, digits, '.', '_' and '-'");
+		NL_SET_ERR_MSG_MOD(extack, DSTOR_NAME_RULE);
 		goto err_acl;
 	}
 	ret = -EEXIST;

@@ -183,7 +183,7 @@ int dstor_nl_import_add(struct sk_buff *skb, struct genl_info *info)
 	/* What an exporter can name: it goes into the HELLO as it is. */
 	if (!dstor_name_ok(cfg.name)) {
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[DSTOR_A_NAME],
-				    "export name may use only letters, digits, '.', '_' and '-'");
+				    DSTOR_NAME_RULE);
 		return -EINVAL;
 	}
 	ret = dstor_nl_endpoint_parse(info->attrs[DSTOR_A_PEER], &cfg.peer,

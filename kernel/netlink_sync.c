@@ -129,7 +129,7 @@ static int sync_parse(struct genl_info *info, struct dstor_sync_cfg *cfg,
 	/* It picks the multicast groups: a name an exporter can have. */
 	if (!dstor_name_ok(cfg->name)) {
 		NL_SET_ERR_MSG_ATTR(info->extack, a[DSTOR_A_NAME],
-				    "export name may use only letters, digits, '.', '_' and '-'");
+				    DSTOR_NAME_RULE);
 		return -EINVAL;
 	}
 	cfg->path = nla_data(a[DSTOR_A_DEVICE]);
