@@ -5,7 +5,11 @@
 # configuration up, prints TAP-like lines prefixed "systest:" to ttyS0 for
 # the host to parse, then starts a writer on /srv and powers the guest off
 # while it writes. "systest.stay=1" on the kernel command line leaves the
-# guest running (and starts no writer).
+# guest running (and starts no writer); so does the argument "checks"
+# (syspair.sh runs the checks so, through dstor-agent).
+stay=0
+grep -qw 'systest.stay=1' /proc/cmdline && stay=1
+[ "${1:-}" != checks ] || stay=1
 n=0 fail=0
 say() { echo "systest: $*"; }
 ok() { n=$((n + 1)); say "ok $n - $1"; }
@@ -29,7 +33,8 @@ check "dstor showconf" dstor showconf
 if [ "$role" = exporter ]; then
 	say "end uptime $(cut -d' ' -f1 /proc/uptime)"
 	say "done $n tests, $fail failed"
-	exit 0
+	[ "${1:-}" = checks ] || exit 0
+	exit $((fail > 0))
 fi
 check "/dev/disk/by-dstor/data" sh -c 'readlink -f /dev/disk/by-dstor/data | grep "^/dev/dstor[0-9]"'
 check "/srv mounted from the import" sh -c 'findmnt -n -o SOURCE,FSTYPE,OPTIONS /srv | grep "^/dev/dstor[0-9]"'
@@ -66,7 +71,7 @@ say "# time: initrd->root switch $(systemctl show -P UserspaceTimestampMonotonic
 # A writer on /srv during the shutdown: a unit of its own that needs /srv,
 # so systemd stops it before unmounting /srv, and that before stopping
 # dstor.service; the host then looks for I/O errors on the console.
-if grep -qw 'systest.stay=1' /proc/cmdline; then :; else
+if [ $stay = 0 ]; then
 	check "writer on /srv started for the shutdown" systemd-run --unit=dstor-writer \
 		--property=RequiresMountsFor=/srv fio --name=w --filename=/srv/writer.dat \
 		--size=32M --rw=write --bs=64k --ioengine=psync --time_based --runtime=3600
@@ -75,5 +80,5 @@ if grep -qw 'systest.stay=1' /proc/cmdline; then :; else
 fi
 say "end uptime $(cut -d' ' -f1 /proc/uptime)"
 say "done $n tests, $fail failed"
-grep -qw 'systest.stay=1' /proc/cmdline || systemctl --no-block poweroff
-exit 0
+[ $stay = 1 ] || systemctl --no-block poweroff
+[ "${1:-}" != checks ] || [ $fail = 0 ]
