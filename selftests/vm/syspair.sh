@@ -64,10 +64,13 @@ rm -rf "$run"
 mkdir -p "$run"
 
 # --- the two disks --------------------------------------------------------------
-# put DISK SRC DST / link DISK TARGET DST / mkd DISK DIR: debugfs edits.
+# put DISK SRC DST [MODE] / link DISK TARGET DST / mkd DISK DIR: debugfs
+# edits. debugfs writes SRC's mode, which depends on the checkout: MODE
+# (default 644) is set explicitly.
 put() {
 	debugfs -w -R "rm $3" "$1" >/dev/null 2>&1
 	debugfs -w -R "write $2 $3" "$1" >/dev/null 2>&1 &&
+		debugfs -w -R "sif $3 mode 0100${4:-644}" "$1" >/dev/null 2>&1 &&
 		debugfs -R "stat $3" "$1" 2>/dev/null | grep -q 'Size: [1-9]' ||
 		die "cannot write $3 into $1"
 }
@@ -94,8 +97,8 @@ for role in exporter importer; do
 		printf '/dev/vda\t/\text4\trw,errors=remount-ro\t0 1\n/dev/disk/by-dstor/data\t/srv\text4\t_netdev,x-systemd.device-timeout=5min\t0 2\n' >"$d/fstab" ;;
 	esac
 	printf '[Match]\nName=en* eth*\n\n[Network]\nAddress=%s/24\n' "$addr" >"$d/50-tunnel.network"
-	put "$d/disk.img" "$here/sysguest/systest.sh" /usr/local/sbin/dstor-systest
-	put "$d/disk.img" "$here/sysguest/agent.sh" /usr/local/sbin/dstor-agent
+	put "$d/disk.img" "$here/sysguest/systest.sh" /usr/local/sbin/dstor-systest 755
+	put "$d/disk.img" "$here/sysguest/agent.sh" /usr/local/sbin/dstor-agent 755
 	put "$d/disk.img" "$here/sysguest/dstor-agent.service" /etc/systemd/system/dstor-agent.service
 	link "$d/disk.img" /etc/systemd/system/dstor-agent.service \
 		/etc/systemd/system/multi-user.target.wants/dstor-agent.service
