@@ -172,6 +172,7 @@ install: module tool
 	install -D -m 0644 tools/dstor/completion/dstor.bash \
 		$(DESTDIR)/usr/local/share/bash-completion/completions/dstor
 	install -D -m 0644 udev/60-dstor.rules $(DESTDIR)/etc/udev/rules.d/60-dstor.rules
+	install -d -m 0755 $(DESTDIR)/etc/dstor/conf.d
 	mkdir -p $(DESTDIR)/etc/systemd/system
 	sed 's|@SBINDIR@|/usr/local/sbin|g' systemd/dstor.service \
 		>$(DESTDIR)/etc/systemd/system/dstor.service

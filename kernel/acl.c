@@ -89,11 +89,20 @@ static bool same_prefix(const struct dstor_acl_entry *a,
 	       !memcmp(a->addr, b->addr, sizeof(a->addr));
 }
 
+/*
+ * Longest prefix first; equal lengths in address order, so that the list
+ * (and what show and showconf print) does not depend on the order the
+ * entries were added in: sort() is not stable.
+ */
 static int longest_first(const void *a, const void *b)
 {
 	const struct dstor_acl_entry *x = a, *y = b;
 
-	return (int)y->prefix_len - (int)x->prefix_len;
+	if (x->prefix_len != y->prefix_len)
+		return (int)y->prefix_len - (int)x->prefix_len;
+	if (x->family != y->family)
+		return (int)x->family - (int)y->family;
+	return memcmp(x->addr, y->addr, sizeof(x->addr));
 }
 
 /*

@@ -21,7 +21,7 @@ require_dstor
 require_cmd jq sha256sum mkfs.ext4 nsenter
 
 ktap_header
-ktap_plan 33
+ktap_plan 34
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit 'dstor_down "$NS_IM" "$NS_EX"'
@@ -168,6 +168,23 @@ round_trip() {
 	nothing "$(in_im dstor apply "$D/im-show.conf")"
 }
 ktap_check "showconf > f; apply f: nothing to change" round_trip
+# The kernel keeps an access list longest prefix first and, within a
+# length, in address order: showconf's lines do not depend on the order
+# the entries came in (a file captured by showconf and applied at boot
+# shows the same again).
+allows() { in_ex dstor showconf | grep '^allow = '; }
+acl_order() {
+	local a b x
+	for x in 192.0.2.9 192.0.2.5 192.0.2.7; do in_ex dstor acl add c0 "$x" ro || return 1; done
+	a=$(allows)
+	for x in 192.0.2.9 192.0.2.5 192.0.2.7; do in_ex dstor acl del c0 "$x" || return 1; done
+	for x in 192.0.2.7 192.0.2.5 192.0.2.9; do in_ex dstor acl add c0 "$x" ro || return 1; done
+	b=$(allows)
+	for x in 192.0.2.9 192.0.2.5 192.0.2.7; do in_ex dstor acl del c0 "$x" || return 1; done
+	echo "$a"; echo "--"; echo "$b"
+	[ "$a" = "$b" ]
+}
+ktap_check "showconf lists access entries in one order, whatever order they were added in" acl_order
 # Without the key file: a comment, and a key line that apply refuses.
 no_key_file() {
 	in_ex env DSTOR_CONF_DIR="$D/none" dstor showconf >"$D/nokey.conf" &&

@@ -426,7 +426,7 @@ f=$(console importer)
 tr -d '\r' <"$f" | sed 's/\x1b\[[0-9;]*m//g' >"${f%.log}.txt"
 wl=$(grep -an 'Stopped dstor-writer' "${f%.log}.txt" | head -n 1 | cut -d: -f1)
 ul=$(grep -an 'Unmounted srv.mount\|Unmounted /srv' "${f%.log}.txt" | head -n 1 | cut -d: -f1)
-sl=$(grep -an 'Stopping dstor.service\|Stopping dstor' "${f%.log}.txt" | head -n 1 | cut -d: -f1)
+sl=$(grep -an 'Stopping dstor\.service' "${f%.log}.txt" | head -n 1 | cut -d: -f1)
 if [ -n "$wl" ] && [ -n "$ul" ] && [ -n "$sl" ] && [ "$wl" -lt "$ul" ] && [ "$ul" -lt "$sl" ]; then
 	ok "importer: shutdown: writer stopped, /srv unmounted, then dstor.service stopped"
 else
