@@ -17,6 +17,7 @@
 
 #include "casync.hpp"
 #include "commands.hpp"
+#include "fd.hpp"
 #include "validate.hpp"
 
 namespace dstor {
@@ -24,30 +25,6 @@ namespace dstor {
 namespace {
 
 using casync::Compression;
-
-// A descriptor closed on scope exit.
-class Fd {
-public:
-    explicit Fd(int fd = -1) noexcept : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() { reset(); }
-    int get() const { return fd_; }
-    void reset(int fd = -1) {
-        if (fd_ >= 0)
-            ::close(fd_);
-        fd_ = fd;
-    }
-    // Close now and say whether close(2) succeeded.
-    bool close() {
-        const int fd = fd_;
-        fd_ = -1;
-        return fd < 0 || ::close(fd) == 0;
-    }
-
-private:
-    int fd_;
-};
 
 // A file removed on scope exit unless kept: the temporary index.
 class TempFile {

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 extern "C" {
+#include "fd.hpp"
 #include "proto.h" // DSTOR_LABEL_KEY_ID: the kernel's label, not a copy
 }
 
@@ -39,14 +40,6 @@ int b64_value(char c) {
         return 63;
     return -1;
 }
-
-struct Fd {
-    int fd;
-    ~Fd() {
-        if (fd >= 0)
-            ::close(fd);
-    }
-};
 
 } // namespace
 
@@ -113,14 +106,14 @@ Result<Key> read_key_file(const std::string& path) {
     auto fail = [&path](const std::string& why) { return Error::user(path + ": " + why); };
     // O_NOFOLLOW: a symbolic link is refused, not followed; O_NONBLOCK: a
     // FIFO does not hang the open (it is refused below).
-    Fd f{::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)};
-    if (f.fd < 0) {
+    Fd f(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (f.get() < 0) {
         if (errno == ELOOP)
             return fail("not a regular file (a symbolic link)");
         return Error::sys(errno, path);
     }
     struct stat st {};
-    if (::fstat(f.fd, &st) != 0)
+    if (::fstat(f.get(), &st) != 0)
         return Error::sys(errno, path);
     if (S_ISDIR(st.st_mode))
         return fail("not a regular file (a directory)");
@@ -133,7 +126,7 @@ Result<Key> read_key_file(const std::string& path) {
     std::array<char, KEY_BASE64_LEN + 2> buf{};
     std::size_t n = 0;
     while (n < buf.size()) {
-        const ssize_t r = ::read(f.fd, buf.data() + n, buf.size() - n);
+        const ssize_t r = ::read(f.get(), buf.data() + n, buf.size() - n);
         if (r < 0) {
             if (errno == EINTR)
                 continue;

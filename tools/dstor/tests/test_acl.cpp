@@ -9,16 +9,16 @@
 #include <cstring>
 #include <vector>
 
+#include "genl_reply.hpp"
 #include "attrs.hpp"
 #include "commands.hpp"
 #include "show.hpp"
 #include "validate.hpp"
 
 using namespace dstor;
+using namespace dstor_test;
 
 namespace {
-
-constexpr std::uint16_t family = 0x1d;
 
 Prefix prefix(const char* text) {
     auto r = parse_prefix(text);
@@ -65,20 +65,6 @@ std::vector<const nlattr*> top_of(const nlmsghdr* nlh) {
         },
         &v);
     return v;
-}
-
-struct Buffer {
-    alignas(8) char data[32768] = {};
-    nlmsghdr* nlh() { return reinterpret_cast<nlmsghdr*>(data); }
-};
-
-nlmsghdr* genl_reply(Buffer& b, std::uint8_t cmd) {
-    nlmsghdr* nlh = mnl_nlmsg_put_header(b.data);
-    nlh->nlmsg_type = family;
-    auto* genl = static_cast<genlmsghdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(genlmsghdr)));
-    genl->cmd = cmd;
-    genl->version = DSTOR_GENL_VERSION;
-    return nlh;
 }
 
 // One DSTOR_A_ACL nest as the kernel's dstor_acl_put() writes it.

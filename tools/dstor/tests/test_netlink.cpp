@@ -10,6 +10,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "genl_reply.hpp"
 #include "attrs.hpp"
 #include "key.hpp"
 #include "netlink.hpp"
@@ -17,10 +18,9 @@
 #include "uuid_sample.hpp"
 
 using namespace dstor;
+using namespace dstor_test;
 
 namespace {
-
-constexpr std::uint16_t family = 0x1d;
 
 // type -> attribute, for one level.
 std::map<std::uint16_t, const nlattr*> attrs_of(const nlmsghdr* nlh) {
@@ -461,11 +461,6 @@ TEST(Message, MoveOnly) {
 
 namespace {
 
-struct Buffer {
-    alignas(8) char data[4096] = {};
-    nlmsghdr* nlh() { return reinterpret_cast<nlmsghdr*>(data); }
-};
-
 // An NLMSG_ERROR answering `request`, capped or not, with optional TLVs.
 void put_error(Buffer& b, int error, const nlmsghdr* request, bool capped, const char* extack,
                std::uint32_t seq = 1, std::uint32_t portid = 0) {
@@ -751,15 +746,6 @@ void put_endpoint_raw(nlmsghdr* nlh, std::uint16_t type, const void* addr, std::
 void put_u64_padded(nlmsghdr* nlh, std::uint16_t pad, std::uint16_t type, std::uint64_t v) {
     mnl_attr_put(nlh, pad, 0, nullptr);
     mnl_attr_put_u64(nlh, type, v);
-}
-
-nlmsghdr* genl_reply(Buffer& b, std::uint8_t cmd) {
-    nlmsghdr* nlh = mnl_nlmsg_put_header(b.data);
-    nlh->nlmsg_type = family;
-    auto* genl = static_cast<genlmsghdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(genlmsghdr)));
-    genl->cmd = cmd;
-    genl->version = DSTOR_GENL_VERSION;
-    return nlh;
 }
 
 } // namespace
