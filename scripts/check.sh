@@ -23,7 +23,11 @@
 #      sparse on both kernels (any warning fails), DKMS (dkms add + dkms
 #      build for both kernels), `dstor index` against Debian's casync
 #      (extract, seed, re-index, corrupt chunk, bad input) and the Debian
-#      packages (make deb: debhelper, dh-dkms; lintian must find no error)
+#      packages (make deb: debhelper, dh-dkms; lintian must find no error),
+#      then two real Debian 12 systemd guests installed from those packages
+#      (selftests/vm/syspair.sh: configuration files, fstab, reload and
+#      reboots; the image is built with mmdebstrap, about 4 min, and kept in
+#      build/sysimage/ keyed by its packages)
 #   5. the summary, once both pipelines have ended
 #
 # Two pipelines because a TCG guest spends much of its time waiting
@@ -176,7 +180,7 @@ then_debug() {
 	lane_kernel "$kver"
 	[ $# -eq 0 ] || lane_debug "$part" "$@"
 }
-rm -f build/check-vm-*.log build/check-failed-*
+rm -f build/check-vm-*.log build/check-failed-* build/check-syspair.log
 if [ ${#failed[@]} -eq 0 ]; then
 	# Two pipelines side by side: a Debian kernel's lane, then half of the
 	# debug kernel's tests. The debug kernel (KASAN, lockdep, kmemleak) is
@@ -216,7 +220,12 @@ run "dkms build for both kernels" make --no-print-directory dkms-check
 step "casync interop (dstor index)"
 run "index test" make --no-print-directory index-test
 step "Debian packages"
-run "make deb (lintian: no errors)" make --no-print-directory deb
+if run "make deb (lintian: no errors)" make --no-print-directory deb &&
+	[ -z "${VM_TESTS:-}" ]; then
+	step "two Debian 12 systemd guests across reboots (syspair.sh)"
+	run "systemd pair (syspair.sh)" bash -c \
+		'selftests/vm/syspair.sh 2>&1 | tee build/check-syspair.log; exit "${PIPESTATUS[0]}"'
+fi
 
 step "waiting for the VM lanes"
 wait
@@ -237,5 +246,6 @@ if [ ${#failed[@]} -eq 0 ]; then
 	exit 0
 fi
 cat build/check-vm-*.log 2>/dev/null | grep -E '\] failed: |^\[[^]]* pair\] failure: ' | head -n 20
+grep -a '^syspair.sh: not ok' build/check-syspair.log 2>/dev/null | head -n 10
 echo "make check: FAILED: ${failed[*]}"
 exit 1
