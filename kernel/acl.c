@@ -90,9 +90,10 @@ static bool same_prefix(const struct dstor_acl_entry *a,
 }
 
 /*
- * Longest prefix first; equal lengths in address order, so that the list
- * (and what show and showconf print) does not depend on the order the
- * entries were added in: sort() is not stable.
+ * Longest prefix first; equal lengths in family and address order, so the
+ * list (and what show and showconf print) is the same however the entries
+ * came in. No two entries compare equal: dstor_acl_update() replaces one
+ * with the same prefix.
  */
 static int longest_first(const void *a, const void *b)
 {

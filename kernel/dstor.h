@@ -46,6 +46,6 @@ extern struct dstor_leak_counts dstor_live;
 bool dstor_name_ok(const char *name);
 /* The extack message for a name dstor_name_ok() refuses. */
 #define DSTOR_NAME_RULE \
-	"export name may use only letters, digits, '.', '_' and '-'"
+	"export name may use only letters, digits, '.', '_' and '-' (1 to 63 of them)"
 
 #endif /* _DSTOR_H */

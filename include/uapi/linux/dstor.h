@@ -100,6 +100,9 @@
  *
  * DSTOR_CMD_ACL_GET (do)
  *	DSTOR_A_NAME; the reply carries DSTOR_A_NAME and DSTOR_A_ACLS.
+ *	In every reply DSTOR_A_ACLS lists the entries longest prefix first,
+ *	equal lengths IPv4 before IPv6, then by address: the same order
+ *	however the entries were added.
  *
  * DSTOR_CMD_SET (admin, do)
  *	Module-wide settings, any of (at least one):
