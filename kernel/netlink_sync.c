@@ -26,6 +26,7 @@ const struct nla_policy dstor_nl_sync_add_policy[DSTOR_A_MAX + 1] = {
 	[DSTOR_A_DEVICE] = { .type = NLA_NUL_STRING, .len = DSTOR_PATH_MAX - 1 },
 	[DSTOR_A_MCAST] = NLA_POLICY_NESTED(sync_mcast_policy),
 	[DSTOR_A_KEY] = NLA_POLICY_EXACT_LEN(DSTOR_KEY_LEN),
+	[DSTOR_A_SEEDS] = { .type = NLA_NESTED },
 };
 
 const struct nla_policy dstor_nl_sync_index_policy[DSTOR_A_MAX + 1] = {
@@ -114,12 +115,46 @@ static int sync_reply(struct genl_info *info, struct sk_buff *msg,
 	return genlmsg_reply(msg, info);
 }
 
+/* The file descriptors of DSTOR_A_SEEDS into @fds (DSTOR_SYNC_MAX_SEEDS). */
+static int seeds_parse(struct genl_info *info, u32 *fds,
+		       struct dstor_sync_cfg *cfg)
+{
+	struct nlattr *list = info->attrs[DSTOR_A_SEEDS], *item;
+	int rem;
+
+	cfg->seed_fds = fds;
+	cfg->nr_seeds = 0;
+	if (!list)
+		return 0;
+	nla_for_each_nested(item, list, rem) {
+		if (nla_type(item) != DSTOR_A_SEED_FD ||
+		    nla_len(item) != sizeof(u32)) {
+			NL_SET_ERR_MSG_ATTR(info->extack, item,
+					    "DSTOR_A_SEEDS holds DSTOR_A_SEED_FD items (u32) only");
+			return -EINVAL;
+		}
+		if (cfg->nr_seeds == DSTOR_SYNC_MAX_SEEDS) {
+			NL_SET_ERR_MSG_ATTR(info->extack, item,
+					    "more seeds than DSTOR_SYNC_MAX_SEEDS");
+			return -EINVAL;
+		}
+		fds[cfg->nr_seeds++] = nla_get_u32(item);
+	}
+	if (rem) {
+		NL_SET_ERR_MSG_ATTR(info->extack, list,
+				    "DSTOR_A_SEEDS is malformed");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* DSTOR_A_MCAST and the rest of a SYNC_ADD request, checked. */
 static int sync_parse(struct genl_info *info, struct dstor_sync_cfg *cfg,
-		      struct nlattr **ifa)
+		      struct nlattr **ifa, u32 *fds)
 {
 	struct nlattr **a = info->attrs;
 	struct nlattr *root;
+	int ret;
 
 	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_NAME) ||
 	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_DEVICE) ||
@@ -143,6 +178,9 @@ static int sync_parse(struct genl_info *info, struct dstor_sync_cfg *cfg,
 	cfg->ifindex = nla_get_u32(*ifa);
 	root = nla_find_nested(a[DSTOR_A_MCAST], DSTOR_A_MCAST_ROOT);
 	cfg->root = root ? nla_data(root) : NULL;
+	ret = seeds_parse(info, fds, cfg);
+	if (ret)
+		return ret;
 	cfg->key = dstor_nl_key(info);
 	return dstor_nl_key_usable(info);
 }
@@ -150,6 +188,7 @@ static int sync_parse(struct genl_info *info, struct dstor_sync_cfg *cfg,
 /* netlink.c wipes the request's key after this. */
 int dstor_nl_sync_add(struct sk_buff *skb, struct genl_info *info)
 {
+	u32 fds[DSTOR_SYNC_MAX_SEEDS];
 	struct dstor_sync_info *si;
 	struct dstor_sync_cfg cfg;
 	enum dstor_sync_part bad;
@@ -157,7 +196,7 @@ int dstor_nl_sync_add(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr *ifa;
 	int ret;
 
-	ret = sync_parse(info, &cfg, &ifa);
+	ret = sync_parse(info, &cfg, &ifa, fds);
 	if (!ret)
 		ret = reply_alloc(&msg, &si);
 	if (ret)
@@ -168,6 +207,8 @@ int dstor_nl_sync_add(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_BAD_ATTR(info->extack, ifa);
 	else if (bad == DSTOR_SYNC_PART_TARGET)
 		NL_SET_BAD_ATTR(info->extack, info->attrs[DSTOR_A_DEVICE]);
+	else if (bad == DSTOR_SYNC_PART_SEEDS)
+		NL_SET_BAD_ATTR(info->extack, info->attrs[DSTOR_A_SEEDS]);
 	return sync_reply(info, msg, si, DSTOR_CMD_SYNC_ADD, ret);
 }
 

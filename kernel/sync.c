@@ -10,6 +10,9 @@
  *	TREE       on the tree group, until every leaf hash is in and the
  *		   recomputed root is the announced one
  *	HASHING    the target, block by block: good or stale
+ *	SEEDING    (with seeds) each seed, a block of the export's size at a
+ *		   time: one whose hash is a stale leaf's is written there
+ *		   (see seed())
  *	RECEIVING  on the largest channels holding stale leaves only (at most
  *		   SYNC_MAX_CHANNELS, coarser ones past that); blocks are
  *		   assembled in the target's pool of buffers (sync_io.c),
@@ -40,7 +43,9 @@
 #include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/netdevice.h>
+#include <linux/file.h>
 #include <linux/rtnetlink.h>
+#include <linux/sort.h>
 #include <linux/udp.h>
 #include <linux/xarray.h>
 #include <net/addrconf.h>
@@ -112,6 +117,8 @@ struct dstor_sync {
 
 	/* The thread's own, and sync_release()'s once it has stopped. */
 	struct dstor_sync_target t;
+	struct file *seeds[DSTOR_SYNC_MAX_SEEDS];
+	unsigned int nr_seeds;
 	struct socket *sock;
 	u8 *rx;				/* SYNC_RX_MAX: one receive */
 	unsigned int rx_len;		/* bytes in it */
@@ -933,6 +940,165 @@ static int verify(struct dstor_sync *s)
 	return SYNC_DIFFERS;
 }
 
+/* ---- seeds ---- */
+
+/* A stale block, by the first bytes of its leaf hash. */
+struct seed_want {
+	u64 key;
+	u64 index;
+};
+
+static u64 want_key(const u8 *hash)
+{
+	u64 key;
+
+	memcpy(&key, hash, sizeof(key));
+	return key;
+}
+
+static int want_cmp(const void *a, const void *b)
+{
+	const struct seed_want *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The first of the @n sorted wants whose key is not below @key. */
+static size_t want_find(const struct seed_want *w, size_t n, u64 key)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (w[mid].key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * A seed's block, in @b, hashes to @h: write it as every stale block with
+ * that leaf, from @b and copies of it. What is written is what was
+ * hashed, so it is verified like a block assembled from packets. 0 or a
+ * write error.
+ */
+static int seed_match(struct dstor_sync *s, const struct seed_want *w,
+		      size_t n, struct dstor_sync_buf *b, const u8 *h)
+{
+	struct dstor_sync_buf *src = NULL;
+	u64 key = want_key(h), index;
+	size_t i;
+
+	for (i = want_find(w, n, key); i < n && w[i].key == key; i++) {
+		index = w[i].index;
+		if (test_bit(index, s->good) ||
+		    crypto_memneq(h, s->leaves + index * DSTOR_MC_HASH,
+				  DSTOR_MC_HASH))
+			continue;
+		if (src) {
+			/* src is busy until its write has been reaped. */
+			b = dstor_sync_buf_idle(&s->t);
+			if (IS_ERR(b))
+				return PTR_ERR(b);
+			if (b != src)
+				dstor_sync_buf_dup(&s->t, b, src);
+		}
+		dstor_sync_write(&s->t, b, index);
+		src = b;
+		set_bit(index, s->wrote);
+		set_bit(index, s->good);
+		memcpy(s->mine + index * DSTOR_MC_HASH, h, DSTOR_MC_HASH);
+		s->good_count++;
+		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_SEEDED, 1);
+		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_SEEDED_BYTES,
+			       block_len(s, index));
+	}
+	return 0;
+}
+
+/*
+ * Read seed @f a block of the export's size at a time, at multiples of
+ * that size, and take what matches. A seed that cannot be read is left
+ * (logged): 0, or the sync's error (-EINTR when stopped).
+ */
+static int seed_file(struct dstor_sync *s, struct file *f,
+		     const struct seed_want *w, size_t n)
+{
+	loff_t size = i_size_read(f->f_mapping->host), pos;
+	u32 bs = s->ann.block_size;
+	struct dstor_sync_buf *b;
+	u8 h[DSTOR_MC_HASH];
+	int ret;
+
+	if (size < bs) {
+		pr_warn("sync %s: seed %pD has %lld bytes, less than a block of the export (%u): not used\n",
+			s->name, f, size, bs);
+		return 0;
+	}
+	for (pos = 0; pos + bs <= size && s->good_count < s->ann.blocks;
+	     pos += bs) {
+		if (kthread_should_stop())
+			return -EINTR;
+		b = dstor_sync_buf_idle(&s->t);
+		if (IS_ERR(b))
+			return PTR_ERR(b);
+		ret = dstor_sync_seed_read(&s->t, f, pos, b);
+		if (ret) {
+			pr_warn("sync %s: reading seed %pD at byte %lld failed (%d): nothing more is taken from it\n",
+				s->name, f, pos, ret);
+			return 0;
+		}
+		dstor_mc_leaf_pages(s->kt, s->zero_leaf, bs, b->pages, bs, h);
+		ret = seed_match(s, w, n, b, h);
+		if (ret)
+			return ret;
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * SEEDING: before anything travels, the stale blocks are looked for in
+ * the seeds. The stale leaves are indexed (sorted by hash), not the
+ * seeds: memory is bounded by the export, whatever the seeds' sizes, and
+ * each seed is read once. 0 or the sync's error.
+ */
+static int seed(struct dstor_sync *s)
+{
+	u64 before = s->good_count;
+	struct seed_want *w;
+	unsigned long i;
+	unsigned int k;
+	size_t n = 0;
+	int ret = 0;
+
+	if (!s->nr_seeds || s->good_count == s->ann.blocks)
+		return 0;
+	set_state(s, DSTOR_SYNC_STATE_SEEDING);
+	w = kvmalloc_array(s->ann.blocks - s->good_count, sizeof(*w),
+			   GFP_KERNEL);
+	if (!w)
+		return -ENOMEM;
+	for_each_clear_bit(i, s->good, s->ann.blocks) {
+		w[n].key = want_key(s->leaves + i * DSTOR_MC_HASH);
+		w[n++].index = i;
+	}
+	sort(w, n, sizeof(*w), want_cmp, NULL);
+	for (k = 0; k < s->nr_seeds && !ret; k++)
+		ret = seed_file(s, s->seeds[k], w, n);
+	kvfree(w);
+	if (!ret)
+		ret = dstor_sync_drain(&s->t);
+	if (!ret)
+		pr_info("sync %s: %llu of %llu stale blocks copied from seeds\n",
+			s->name, s->good_count - before, s->ann.blocks - before);
+	return ret;
+}
+
 static int sync_main(struct dstor_sync *s)
 {
 	s64 good;
@@ -956,6 +1122,9 @@ static int sync_main(struct dstor_sync *s)
 		if (good < 0)
 			return good;
 		atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_GOOD], good);
+		ret = seed(s);
+		if (ret)
+			return ret;
 
 		do {
 			ret = receive(s);
@@ -978,6 +1147,8 @@ static void sync_release(struct dstor_sync *s)
 		atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_CHANNELS], 0);
 	}
 	dstor_sync_target_close(&s->t);
+	while (s->nr_seeds)
+		fput(s->seeds[--s->nr_seeds]);
 	tree_free(s);
 	if (s->actx_ready)
 		dstor_mc_ctx_free(&s->actx);
@@ -997,9 +1168,10 @@ static int sync_thread(void *arg)
 	ret = sync_main(s);
 	sync_release(s);
 	if (!ret) {
-		pr_info("sync %s: %s is up to date (%llu blocks, %lld received)\n",
+		pr_info("sync %s: %s is up to date (%llu blocks, %lld received, %lld from seeds)\n",
 			s->name, s->path, s->ann.blocks,
-			atomic64_read(&s->stats.c[DSTOR_STAT_SYNC_VERIFIED]));
+			atomic64_read(&s->stats.c[DSTOR_STAT_SYNC_VERIFIED]),
+			atomic64_read(&s->stats.c[DSTOR_STAT_SYNC_SEEDED]));
 		set_state(s, DSTOR_SYNC_STATE_DONE);
 	} else if (ret != -EINTR) {
 		pr_err("sync %s: failed (%d)\n", s->name, ret);
@@ -1129,6 +1301,50 @@ static int sync_target(struct dstor_sync *s, struct netlink_ext_ack *extack)
 	return ret;
 }
 
+/*
+ * Take the caller's seeds (cfg->seed_fds, in the caller's context): each
+ * open for reading, on a block device or a regular file of at least the
+ * smallest block, and not the target. extack says what is wrong.
+ */
+static int sync_seeds(struct dstor_sync *s, const struct dstor_sync_cfg *cfg,
+		      struct netlink_ext_ack *extack)
+{
+	struct inode *inode;
+	struct file *f;
+	unsigned int i;
+
+	for (i = 0; i < cfg->nr_seeds; i++) {
+		f = fget(cfg->seed_fds[i]);
+		if (!f) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "a seed is not an open file descriptor");
+			return -EBADF;
+		}
+		s->seeds[s->nr_seeds++] = f;
+		inode = file_inode(f);
+		if (!(f->f_mode & FMODE_READ)) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "a seed is not open for reading");
+			return -EBADF;
+		}
+		if (S_ISBLK(inode->i_mode) && inode->i_rdev == s->dev) {
+			NL_SET_ERR_MSG_MOD(extack, "a seed is the target itself");
+			return -EINVAL;
+		}
+		if (!S_ISBLK(inode->i_mode) && !S_ISREG(inode->i_mode)) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "a seed is neither a block device nor a regular file");
+			return -EINVAL;
+		}
+		if (i_size_read(f->f_mapping->host) < DSTOR_MC_MIN_BLOCK) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "a seed is smaller than the smallest block (4 KiB)");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static void sync_info(struct dstor_sync *s, struct dstor_sync_info *si)
 {
 	u64 end = READ_ONCE(s->ended) ?: ktime_get_ns();
@@ -1201,6 +1417,11 @@ static int sync_create(struct net *net, const struct dstor_sync_cfg *cfg,
 	ret = sync_target(s, extack);
 	if (ret) {
 		*bad = DSTOR_SYNC_PART_TARGET;
+		goto err;
+	}
+	ret = sync_seeds(s, cfg, extack);
+	if (ret) {
+		*bad = DSTOR_SYNC_PART_SEEDS;
 		goto err;
 	}
 	ret = sync_socket(s, extack);

@@ -3,9 +3,10 @@
  * dstor sync (Documentation/multicast.md, "Receiving"), in three files:
  *
  *	sync.c		the syncs of the machine, and each one's receiver:
- *			socket, packets, states
+ *			socket, packets, states, seeds matched to stale
+ *			leaves
  *	sync_io.c	its target: reads for hashing, verified writes in
- *			flight, the pool of block buffers
+ *			flight, the pool of block buffers; reads of seeds
  *	netlink_sync.c	SYNC_ADD, SYNC_DEL and SYNC_GET: requests read into
  *			struct dstor_sync_cfg, replies written from struct
  *			dstor_sync_info
@@ -37,6 +38,8 @@ struct dstor_sync_cfg {
 	int ifindex;			/* in the caller's namespace */
 	const u8 *key;			/* DSTOR_KEY_LEN bytes, or NULL */
 	const u8 *root;			/* DSTOR_MC_HASH bytes to pin, or NULL */
+	const u32 *seed_fds;		/* the caller's file descriptors */
+	unsigned int nr_seeds;		/* at most DSTOR_SYNC_MAX_SEEDS */
 };
 
 /* What a refusal by dstor_sync_add() is about. */
@@ -44,6 +47,7 @@ enum dstor_sync_part {
 	DSTOR_SYNC_PART_NONE,
 	DSTOR_SYNC_PART_IFACE,		/* cfg->ifindex */
 	DSTOR_SYNC_PART_TARGET,		/* cfg->path */
+	DSTOR_SYNC_PART_SEEDS,		/* cfg->seed_fds */
 };
 
 /* One sync as SYNC_GET shows it, copied at one moment. */
@@ -137,5 +141,10 @@ void dstor_sync_write(struct dstor_sync_target *t, struct dstor_sync_buf *b,
 int dstor_sync_reap(struct dstor_sync_target *t);
 int dstor_sync_drain(struct dstor_sync_target *t);
 int dstor_sync_flush(struct dstor_sync_target *t);
+struct dstor_sync_buf *dstor_sync_buf_idle(struct dstor_sync_target *t);
+void dstor_sync_buf_dup(struct dstor_sync_target *t, struct dstor_sync_buf *to,
+			const struct dstor_sync_buf *from);
+int dstor_sync_seed_read(struct dstor_sync_target *t, struct file *f,
+			 loff_t pos, struct dstor_sync_buf *b);
 
 #endif /* _DSTOR_SYNC_H */

@@ -21,6 +21,7 @@
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
+#include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/kthread.h>
 #include <linux/slab.h>
@@ -333,6 +334,62 @@ int dstor_sync_drain(struct dstor_sync_target *t)
 	spin_lock_irq(&t->wq.lock);
 	spin_unlock_irq(&t->wq.lock);
 	return dstor_sync_reap(t);
+}
+
+/*
+ * A buffer with no write in flight, waiting for one to end if need be; an
+ * ERR_PTR when a write failed.
+ */
+struct dstor_sync_buf *dstor_sync_buf_idle(struct dstor_sync_target *t)
+{
+	unsigned int i;
+	int ret;
+
+	for (;;) {
+		ret = dstor_sync_reap(t);
+		if (ret)
+			return ERR_PTR(ret);
+		for (i = 0; i < t->nr_bufs; i++)
+			if (!t->bufs[i].writing)
+				return &t->bufs[i];
+		wait_event(t->wq, atomic_read(&t->written));
+	}
+}
+
+/* A copy of the block in @from (its write may be in flight) into @to. */
+void dstor_sync_buf_dup(struct dstor_sync_target *t, struct dstor_sync_buf *to,
+			const struct dstor_sync_buf *from)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->nr_pages; i++)
+		copy_highpage(to->pages[i], from->pages[i]);
+}
+
+/*
+ * Read a block of the export's size from seed @f at @pos into @b, through
+ * the seed's page cache: 0, -ENODATA when the seed ends first, or the
+ * read's error.
+ */
+int dstor_sync_seed_read(struct dstor_sync_target *t, struct file *f,
+			 loff_t pos, struct dstor_sync_buf *b)
+{
+	u32 len = t->block_size, done = 0, n;
+	ssize_t r;
+	void *p;
+
+	while (done < len) {
+		n = min_t(u32, len - done, PAGE_SIZE - offset_in_page(done));
+		p = kmap_local_page(b->pages[done >> PAGE_SHIFT]);
+		r = kernel_read(f, p + offset_in_page(done), n, &pos);
+		kunmap_local(p);
+		if (r < 0)
+			return r;
+		if (!r)
+			return -ENODATA;
+		done += r;
+	}
+	return 0;
 }
 
 /* What was written is on the target's media (logged when not). */

@@ -26,7 +26,7 @@ require_dstor
 require_cmd jq losetup sha256sum
 
 ktap_header
-ktap_plan 68
+ktap_plan 79
 
 SIZE_MB=8
 # The debug kernel (KASAN, lockdep, kmemleak) is several times slower.
@@ -58,6 +58,7 @@ mc_cleanup() {
 	in_x dstor export del sealed
 	in_x dstor export del small
 	in_x dstor export del plain
+	in_x dstor export del v2
 	losetup -D
 	rm -rf "$W"
 }
@@ -493,6 +494,51 @@ ktap_check "a receiver without the key gets nothing usable" \
 	      [ \"\$(sha256sum <$dev7 | cut -d' ' -f1)\" = \"\$(head -c $((4 << 20)) /dev/zero | sha256sum | cut -d' ' -f1)\" ]"
 in_r 7 dstor sync del "$idx"
 
+# --- an A/B update from a seed -------------------------------------------------------------------
+# Version 2 of an image moves half of version 1's blocks to other offsets
+# (the first half, rotated by 37 blocks) and changes 5% of them (random
+# data). An empty slot synced with --seed on a read-only device holding
+# version 1 copies every block version 1 has, wherever it is, and fetches
+# only the changed ones. A second seed smaller than a block is passed over
+# with a warning.
+H=$((BLOCKS / 2)) ROT=37 CH=$((BLOCKS / 20))
+head -c $((SIZE_MB << 20)) /dev/urandom >"$W/v1.img"
+cp "$W/v1.img" "$W/v2.img"
+dd if="$W/v1.img" of="$W/v2.img" bs=16k skip=$ROT count=$((H - ROT)) conv=notrunc status=none
+dd if="$W/v1.img" of="$W/v2.img" bs=16k seek=$((H - ROT)) count=$ROT conv=notrunc status=none
+for k in $(seq 1 $CH); do
+	dd if=/dev/urandom of="$W/v2.img" bs=16k count=1 seek=$(((k * 7919) % BLOCKS)) \
+		conv=notrunc status=none
+done
+V2DEV=$(losetup --find --show --read-only "$W/v2.img")
+V1DEV=$(losetup --find --show --read-only "$W/v1.img")
+V1SUM=$(sha256sum <"$W/v1.img" | cut -d' ' -f1)
+ktap_check "export of version 2" \
+	eval "in_x dstor export add v2 --device $V2DEV --read-only --mcast eth0 --block-size $BS --querier &&
+	      wait_for 120 eval '[ \"\$(eshow v2 .mcast.state)\" = serving ]'"
+head -c 4096 /dev/urandom >"$W/tiny.seed"
+truncate -s ${SIZE_MB}M "$W/slot.img"
+slot=$(losetup --find --show "$W/slot.img")
+ktap_check "sync of an empty slot with --seed on version 1: the slot equals version 2" \
+	eval "in_r 8 timeout 300 dstor sync v2 --mcast eth0 --target $slot --seed $W/tiny.seed \
+	          --seed $V1DEV --wait --json >$W/seed.json 2>$W/seed.err &&
+	      [ \"\$(sha256sum <$slot | cut -d' ' -f1)\" = \"\$(sha256sum <$W/v2.img | cut -d' ' -f1)\" ]" ||
+	tail -n 3 "$W/seed.err" | sed 's/^/# /'
+sj() { jq -r ".stats.$1" "$W/seed.json"; }
+ktap_note "seeded sync: $(sj sync_seeded) blocks ($(sj sync_seeded_bytes) bytes) from the seed, $(sj sync_received) received ($(sj sync_bytes) bytes); $CH of $BLOCKS blocks changed"
+ktap_check "every unchanged block came from the seed, only the changed ones were received" \
+	eval "[ \"\$(sj sync_seeded)\" = $((BLOCKS - CH)) ] && [ \"\$(sj sync_verified)\" = $CH ] &&
+	      [ \"\$(sj sync_seeded_bytes)\" = $(((BLOCKS - CH) * 16384)) ]"
+ktap_check "bytes received: at most 1.2x the changed blocks' $((CH * 16384))" \
+	eval "[ \"\$(sj sync_bytes)\" -le $((CH * 16384 * 12 / 10)) ]"
+ktap_check "the seed is unchanged" \
+	eval "[ \"\$(sha256sum <$V1DEV | cut -d' ' -f1)\" = $V1SUM ]"
+ktap_check "a seed smaller than a block: a warning, nothing taken from it" \
+	eval "dmesg | grep -q 'sync v2: seed tiny.seed has 4096 bytes, less than a block'"
+in_x dstor export del v2
+losetup -d "$slot" "$V2DEV"
+rm -f "$W/slot.img" "$W/v2.img"
+
 # --- bad input ---------------------------------------------------------------------------------
 # refused PATTERN CMD...: CMD fails with one message matching PATTERN, and
 # no sync or export came or went. The syncs refused below would have been
@@ -530,6 +576,23 @@ ktap_check "sync on a missing interface is refused" \
 	refused 'interface|nosuch0' in_r 1 dstor sync golden --mcast nosuch0 --target "$edev"
 ktap_check "sync --root that is not a root is refused" \
 	refused 'root' in_r 1 dstor sync golden --mcast eth0 --target "$edev" --root 12ab
+ktap_check "sync --seed that does not exist is refused" \
+	refused 'seed.*(no such|cannot open)' in_r 1 dstor sync golden --mcast eth0 --target "$edev" --seed /nonexistent
+ktap_check "sync --seed on the target itself is refused" \
+	refused 'seed.*target itself' in_r 1 dstor sync golden --mcast eth0 --target "$edev" --seed "$edev"
+ktap_check "sync --seed smaller than a block is refused" \
+	eval "head -c 1024 /dev/zero >$W/small.seed &&
+	      refused 'seed.*too few' in_r 1 dstor sync golden --mcast eth0 --target $edev --seed $W/small.seed"
+ktap_check "sync --seed on a directory is refused" \
+	refused 'seed.*not a block device or regular file' in_r 1 dstor sync golden --mcast eth0 --target "$edev" --seed "$W"
+truncate -s 4M "$W/m.img"
+mdev=$(losetup --find --show "$W/m.img")
+mkfs.ext4 -q -F "$mdev" >/dev/null 2>&1 && mount "$mdev" "$W/mnt"
+ktap_check "sync --seed on a device mounted read-write is refused" \
+	refused 'seed.*mounted read-write' in_r 1 dstor sync golden --mcast eth0 --target "$edev" --seed "$mdev"
+umount "$W/mnt"
+losetup -d "$mdev" "$V1DEV"
+rm -f "$W/m.img" "$W/v1.img"
 ktap_check "export --mcast with a block size that is not a power of two is refused" \
 	refused 'block.size' in_x dstor export add bad --device "$erodev" --read-only --mcast eth0 --block-size 12K
 truncate -s 512M "$W/big.img"

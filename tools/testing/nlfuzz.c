@@ -386,7 +386,8 @@ static void san_top(struct nlattr *a, uint8_t *d, size_t dlen, void *ctx)
 		break;
 	case DSTOR_A_DEVICE:
 		/* No path starting "/\1" exists. */
-		if (cmd == DSTOR_CMD_EXPORT_ADD && dlen) {
+		if ((cmd == DSTOR_CMD_EXPORT_ADD ||
+		     cmd == DSTOR_CMD_SYNC_ADD) && dlen) {
 			d[0] = dlen > 1 ? '/' : 0;
 			if (dlen > 1)
 				d[1] = 1;
@@ -596,6 +597,16 @@ static void import_base(struct msg *m, int name, int peer)
 		m_str(m, DSTOR_A_NAME, NX_NAME);
 	if (peer)
 		put_endpoint(m, DSTOR_A_PEER, UNREACH, NULL, 7420, -1);
+}
+
+/* A SYNC_ADD that only its device keeps from starting. */
+static void sync_base(struct msg *m)
+{
+	m_str(m, DSTOR_A_NAME, NX_NAME);
+	m_str(m, DSTOR_A_DEVICE, NX_DEV);
+	m_nest_start(m, DSTOR_A_MCAST);
+	m_u32(m, DSTOR_A_MCAST_IFINDEX, 1);
+	m_nest_end(m);
 }
 
 #define RQ (NLM_F_REQUEST | NLM_F_ACK)
@@ -885,6 +896,19 @@ static int targeted(unsigned int i, struct msg *m)
 		m_str(m, DSTOR_A_NAME, "a/b"); m_str(m, DSTOR_A_DEVICE, NX_DEV);
 		m_nest_start(m, DSTOR_A_MCAST); m_u32(m, DSTOR_A_MCAST_IFINDEX, 1);
 		m_nest_end(m); m->want_ext = "export name may use only"; break;
+	/* Seeds are parsed before the device is looked up. */
+	case 135: T(DSTOR_CMD_SYNC_ADD, "sync_add: a name among the seeds");
+		sync_base(m); m_nest_start(m, DSTOR_A_SEEDS); m_u32(m, DSTOR_A_SEED_FD, 0);
+		m_str(m, DSTOR_A_NAME, "x"); m_nest_end(m);
+		m->want_ext = "DSTOR_A_SEEDS holds"; break;
+	case 136: T(DSTOR_CMD_SYNC_ADD, "sync_add: a seed fd as u16");
+		sync_base(m); m_nest_start(m, DSTOR_A_SEEDS); m_u16(m, DSTOR_A_SEED_FD, 0);
+		m_nest_end(m); m->want_ext = "DSTOR_A_SEEDS holds"; break;
+	case 137: T(DSTOR_CMD_SYNC_ADD, "sync_add: 9 seeds");
+		sync_base(m); m_nest_start(m, DSTOR_A_SEEDS);
+		for (int k = 0; k <= DSTOR_SYNC_MAX_SEEDS; k++)
+			m_u32(m, DSTOR_A_SEED_FD, 0);
+		m_nest_end(m); m->want_ext = "more seeds than"; break;
 	default:
 		return 0;
 	}

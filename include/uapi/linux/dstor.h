@@ -221,6 +221,17 @@
  *				optional DSTOR_A_MCAST_ROOT: take only a tree
  *				with this root (others count as bad packets)
  *	DSTOR_A_KEY		optional: the export's key
+ *	DSTOR_A_SEEDS		optional: up to DSTOR_SYNC_MAX_SEEDS
+ *				DSTOR_A_SEED_FD items, each a file
+ *				descriptor of the caller's, open for reading,
+ *				on a block device or a regular file (not the
+ *				target). After hashing the target, the sync
+ *				reads each seed a block of the export at a
+ *				time (at multiples of the block size), and
+ *				writes a block whose leaf hash a stale block
+ *				of the export has to every such block; the
+ *				rest comes by multicast. The sync holds the
+ *				files until it ends.
  *	The reply carries DSTOR_A_INDEX (the sync's number) and the same
  *	attributes as DSTOR_CMD_SYNC_GET. -EEXIST when the target is already
  *	being synced (by a sync of any namespace).
@@ -295,7 +306,9 @@
  *	assembled blocks whose hash did not match (dropped, fetched again);
  *	SYNC_BYTES: data bytes received (duplicates included); SYNC_PACKETS:
  *	packets received; SYNC_PACKETS_BAD: packets dropped (bad tag, wrong
- *	epoch, malformed); SYNC_CHANNELS: channels joined now
+ *	epoch, malformed); SYNC_CHANNELS: channels joined now;
+ *	SYNC_SEEDED: blocks copied from seeds (verified, written);
+ *	SYNC_SEEDED_BYTES: their bytes, which did not travel
  *
  * DSTOR_A_MCAST_* (inside DSTOR_A_MCAST)
  *	IFINDEX u32: the interface, in the caller's network namespace
@@ -384,6 +397,8 @@ enum dstor_attr {
 	DSTOR_A_REASON,		/* string: why an import is down or failed */
 	DSTOR_A_MAX_HOST_SESSIONS, /* u32: sessions per peer address */
 	DSTOR_A_LOCAL_NAME,	/* string: an import's local name */
+	DSTOR_A_SEEDS,		/* nested array of DSTOR_A_SEED_FD */
+	DSTOR_A_SEED_FD,	/* u32: a file descriptor of the caller's */
 
 	__DSTOR_A_MAX,
 	DSTOR_A_MAX = __DSTOR_A_MAX - 1
@@ -436,6 +451,8 @@ enum dstor_stats_attr {
 	DSTOR_A_STATS_SYNC_CHANNELS,
 	DSTOR_A_STATS_SESSIONS_REAPED,
 	DSTOR_A_STATS_SESSIONS_REFUSED,
+	DSTOR_A_STATS_SYNC_SEEDED,
+	DSTOR_A_STATS_SYNC_SEEDED_BYTES,
 
 	__DSTOR_A_STATS_MAX,
 	DSTOR_A_STATS_MAX = __DSTOR_A_STATS_MAX - 1
@@ -485,6 +502,7 @@ enum dstor_sync_state {
 	DSTOR_SYNC_STATE_VERIFYING,	/* re-reading the target, root check */
 	DSTOR_SYNC_STATE_DONE,		/* the target's root is the export's */
 	DSTOR_SYNC_STATE_FAILED,	/* see the kernel log */
+	DSTOR_SYNC_STATE_SEEDING,	/* copying blocks from the seeds */
 };
 
 #define DSTOR_MC_HASH_LEN	32
@@ -495,6 +513,7 @@ enum dstor_sync_state {
 #define DSTOR_MC_MIN_RATE	1000000ULL
 #define DSTOR_MC_MAX_RATE	100000000000ULL
 #define DSTOR_MC_MAX_BLOCKS	(1U << 16)	/* leaves per export */
+#define DSTOR_SYNC_MAX_SEEDS	8		/* DSTOR_A_SEEDS items */
 
 enum dstor_perm {
 	DSTOR_PERM_RO = 1,

@@ -173,13 +173,6 @@ void same_spelling(ConfObjects& want, const Running& have) {
                 w.spec.device = *h.device;
 }
 
-std::string read_text(const std::string& path) {
-    std::ifstream in(path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 // Replace the file `path` with `text` (its directory made if need be): a
 // reader sees the old record or the new one, never a part. False on failure.
 bool write_record(const std::string& path, const std::string& text) {

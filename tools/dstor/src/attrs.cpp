@@ -112,6 +112,8 @@ constexpr StatsField stats_fields[] = {
     {DSTOR_A_STATS_SYNC_PACKETS, &Stats::sync_packets},
     {DSTOR_A_STATS_SYNC_PACKETS_BAD, &Stats::sync_packets_bad},
     {DSTOR_A_STATS_SYNC_CHANNELS, &Stats::sync_channels},
+    {DSTOR_A_STATS_SYNC_SEEDED, &Stats::sync_seeded},
+    {DSTOR_A_STATS_SYNC_SEEDED_BYTES, &Stats::sync_seeded_bytes},
 };
 
 struct TimerField {

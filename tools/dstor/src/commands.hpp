@@ -76,6 +76,8 @@ struct SyncAdd {
     SyncSpec spec;                       // ifindex and key are filled by the run
     std::optional<std::string> key_file; // --key
     bool wait = false;                   // --wait
+    bool json = false;                   // --json: the --wait summary as JSON
+    std::vector<std::string> seeds;      // --seed, in order
 };
 struct SyncDel {
     std::uint32_t index = 0;

@@ -90,22 +90,6 @@ Result<IndexSource> resolve_source(const IndexCommand& c) {
     return index_source_from_exports(c, *exports);
 }
 
-// The image's size: a regular file's length or a block device's capacity.
-Result<std::uint64_t> image_size(int fd, const std::string& path) {
-    struct stat st {};
-    if (::fstat(fd, &st) != 0)
-        return Error::sys(errno, path);
-    if (S_ISREG(st.st_mode))
-        return static_cast<std::uint64_t>(st.st_size);
-    if (S_ISBLK(st.st_mode)) {
-        std::uint64_t size = 0;
-        if (::ioctl(fd, BLKGETSIZE64, &size) != 0)
-            return Error::sys(errno, path);
-        return size;
-    }
-    return Error::user(path + ": not a block device or regular file");
-}
-
 // Open (creating the last component if missing) and probe the store: a
 // store that cannot take a file fails here, before anything is written.
 Result<int> open_store(const std::string& dir) {

@@ -114,6 +114,7 @@ struct Stats {
     std::optional<std::uint64_t> sync_blocks, sync_good, sync_received, sync_verified,
         sync_hash_bad;
     std::optional<std::uint64_t> sync_bytes, sync_packets, sync_packets_bad, sync_channels;
+    std::optional<std::uint64_t> sync_seeded, sync_seeded_bytes;
 
     bool operator==(const Stats&) const = default;
 };

@@ -554,16 +554,25 @@ std::string unescape(std::string_view s) {
 } // namespace
 
 std::vector<std::string> mount_points(std::string_view mountinfo,
-                                      const std::set<std::string>& devnums) {
+                                      const std::set<std::string>& devnums, bool writable) {
+    auto first = [](const std::string& opts) { return opts.substr(0, opts.find(',')); };
     std::vector<std::string> out;
     std::istringstream in{std::string(mountinfo)};
     for (std::string line; std::getline(in, line);) {
         std::istringstream words(line);
-        std::string id, parent, devnum, root, point;
-        if (!(words >> id >> parent >> devnum >> root >> point))
+        std::string id, parent, devnum, root, point, opts, word, fstype, source, super;
+        if (!(words >> id >> parent >> devnum >> root >> point >> opts))
             continue;
-        if (devnums.count(devnum))
-            out.push_back(unescape(point));
+        // Optional fields up to "-", then the file system's type, source
+        // and options: read-only there is read-only for every mount.
+        while (words >> word && word != "-") {
+        }
+        words >> fstype >> source >> super;
+        if (!devnums.count(devnum))
+            continue;
+        if (writable && (first(opts) != "rw" || first(super) == "ro"))
+            continue;
+        out.push_back(unescape(point));
     }
     return out;
 }

@@ -94,9 +94,10 @@ std::set<std::string> parse_applied(std::string_view text);
 std::string format_applied(const std::set<std::string>& applied);
 
 // Mount points in /proc/self/mountinfo text of the devices `devnums`
-// ("MAJOR:MINOR"), unescaped.
+// ("MAJOR:MINOR"), unescaped; `writable`: only those mounted read-write.
 std::vector<std::string> mount_points(std::string_view mountinfo,
-                                      const std::set<std::string>& devnums);
+                                      const std::set<std::string>& devnums,
+                                      bool writable = false);
 
 // `dstor showconf`: the running state as a configuration file. `key_files`
 // maps key ids to the files holding them; a key with no file gets a comment

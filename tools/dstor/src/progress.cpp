@@ -31,8 +31,9 @@ std::string eta_text(const SyncProgress& p) {
 
 std::string sync_state_name(std::optional<std::uint32_t> state) {
     static const char* const names[] = {"unknown",   "waiting",   "tree", "hashing",
-                                        "receiving", "verifying", "done", "failed"};
-    static_assert(std::size(names) == DSTOR_SYNC_STATE_FAILED + 1);
+                                        "receiving", "verifying", "done", "failed",
+                                        "seeding"};
+    static_assert(std::size(names) == DSTOR_SYNC_STATE_SEEDING + 1);
     const std::uint32_t i = state.value_or(0);
     return names[i < std::size(names) ? i : 0];
 }
@@ -48,7 +49,8 @@ SyncProgress sync_progress(const SyncInfo& sync, std::optional<double> rate) {
     SyncProgress p;
     const Stats& s = sync.stats;
     p.total = s.sync_blocks.value_or(sync.mcast.blocks.value_or(0));
-    p.done = std::min(p.total, s.sync_good.value_or(0) + s.sync_verified.value_or(0));
+    p.done = std::min(p.total, s.sync_good.value_or(0) + s.sync_seeded.value_or(0) +
+                                   s.sync_verified.value_or(0));
     p.bytes = s.sync_bytes.value_or(0);
     p.seconds = static_cast<double>(sync.elapsed_ms.value_or(0)) / 1000.0;
     if (rate)
@@ -129,6 +131,8 @@ std::string sync_activity(std::optional<std::uint32_t> state) {
         return "fetching the leaf hashes";
     case DSTOR_SYNC_STATE_HASHING:
         return "hashing the target";
+    case DSTOR_SYNC_STATE_SEEDING:
+        return "copying blocks from the seeds";
     case DSTOR_SYNC_STATE_VERIFYING:
         return "verifying the target";
     default: // receiving, done, failed: the state's name says it
@@ -192,10 +196,15 @@ std::string sync_summary(const SyncInfo& sync) {
                       " done: " + sync.device.value_or("the target") + " now equals " + sync.name;
     if (sync.mcast.root)
         out += " (merkle root " + format_hex(*sync.mcast.root) + ")";
-    out += "\n  blocks total " + n(s.sync_blocks) + ", already good " + n(s.sync_good) +
-           ", received " + n(s.sync_received) + ", verified " + n(s.sync_verified) + "\n";
-    out += "  bytes received " + std::to_string(p.bytes) + " (" + human_bytes(p.bytes) +
-           "), elapsed " + format_seconds(p.seconds);
+    out += "\n  blocks total " + n(s.sync_blocks) + ", already good " + n(s.sync_good);
+    if (s.sync_seeded.value_or(0) > 0)
+        out += ", from seeds " + n(s.sync_seeded);
+    out += ", received " + n(s.sync_received) + ", verified " + n(s.sync_verified) + "\n";
+    out += "  bytes received " + std::to_string(p.bytes) + " (" + human_bytes(p.bytes) + ")";
+    if (s.sync_seeded_bytes.value_or(0) > 0)
+        out += ", from seeds " + std::to_string(*s.sync_seeded_bytes) + " (" +
+               human_bytes(*s.sync_seeded_bytes) + ", not fetched)";
+    out += ", elapsed " + format_seconds(p.seconds);
     if (p.rate)
         out += ", " + format_byte_rate(*p.rate);
     return out + "\n";
@@ -253,7 +262,13 @@ int follow_sync(const std::string& command, SyncInfo info, const SyncFollower& i
         meter.add(now, info.stats.sync_bytes.value_or(0));
         if (info.state == std::uint32_t{DSTOR_SYNC_STATE_DONE}) {
             display.finish();
-            *io.out << sync_summary(info) << std::flush;
+            if (io.json)
+                *io.out << sync_json(info).dump(2, ' ', false,
+                                                nlohmann::ordered_json::error_handler_t::replace)
+                        << '\n'
+                        << std::flush;
+            else
+                *io.out << sync_summary(info) << std::flush;
             if (!*io.out) {
                 report(command, "cannot write to standard output");
                 return remove(EXIT_FAIL);

@@ -88,6 +88,7 @@ struct SyncFollower {
     std::function<Result<int>(int ms)> wait; // up to `ms` for a signal: its number, or 0
     std::function<double()> now;             // seconds, monotonic
     std::ostream* out = nullptr;             // the summary
+    bool json = false;                       // ... as sync_json's object
     std::ostream* err = nullptr;             // the progress
     bool tty = false;                        // err is a terminal: draw a bar
     std::size_t width = 80;                  // its columns
@@ -95,7 +96,8 @@ struct SyncFollower {
 
 // Follow a sync, `first` as SYNC_ADD returned it: show its progress on
 // io.err every 0.5 s (a bar redrawn in place on a terminal, else a line at
-// most every 2 s) until its state is done (print sync_summary on io.out,
+// most every 2 s) until its state is done (print sync_summary, or with
+// io.json the sync's JSON object, on io.out,
 // EXIT_OK) or failed (EXIT_FAIL), or a signal comes (128 + its number);
 // then remove it. A sync that vanished is EXIT_FAIL; a removal that fails
 // turns EXIT_OK into EXIT_FAIL. Errors are reported as "dstor: COMMAND: ...".

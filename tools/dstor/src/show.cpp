@@ -62,6 +62,8 @@ constexpr StatsKey stats_keys[] = {
     {"sync_packets", &Stats::sync_packets},
     {"sync_packets_bad", &Stats::sync_packets_bad},
     {"sync_channels", &Stats::sync_channels},
+    {"sync_seeded", &Stats::sync_seeded},
+    {"sync_seeded_bytes", &Stats::sync_seeded_bytes},
 };
 
 struct TimerKey {
@@ -290,7 +292,8 @@ std::string key_text(const KeyId& id, const std::optional<std::uint32_t>& cipher
 //     size: 16.00 MiB (16777216 bytes), block size 16384
 //     tree: 1024 blocks, epoch 0123456789abcdef
 //     merkle root: 5e3a...
-//     blocks: 1024 total, 256 already good, 300 received, 200 verified, 3 bad hashes
+//     blocks: 1024 total, 256 already good, 0 from seeds, 300 received, 200 verified,
+//       3 bad hashes
 //     progress: 456/1024 done (44%), 4.69 MiB received, elapsed 12.3 s, 0.40 MB/s, ETA 0:42
 //     packets: 5000 received, 3 dropped, 4 channels joined
 void sync_block(std::ostream& os, const SyncInfo& y) {
@@ -314,6 +317,7 @@ void sync_block(std::ostream& os, const SyncInfo& y) {
     put_line(os, "blocks",
              counts({{s.sync_blocks, "total"},
                      {s.sync_good, "already good"},
+                     {s.sync_seeded, "from seeds"},
                      {s.sync_received, "received"},
                      {s.sync_verified, "verified"},
                      {s.sync_hash_bad, "bad hashes"}}));
@@ -324,6 +328,8 @@ void sync_block(std::ostream& os, const SyncInfo& y) {
                    std::to_string(p.done * 100 / p.total) + "%)";
     if (s.sync_bytes)
         add(progress, human_bytes(p.bytes) + " received");
+    if (s.sync_seeded_bytes.value_or(0) > 0)
+        add(progress, human_bytes(*s.sync_seeded_bytes) + " from seeds");
     if (y.elapsed_ms)
         add(progress, "elapsed " + format_seconds(p.seconds));
     if (p.rate)
@@ -361,6 +367,9 @@ nlohmann::ordered_json mcast_json(const McastInfo& m) {
     return j;
 }
 
+
+} // namespace
+
 nlohmann::ordered_json sync_json(const SyncInfo& y) {
     auto j = nlohmann::ordered_json::object();
     put_json(j, "index", y.index);
@@ -386,8 +395,6 @@ nlohmann::ordered_json sync_json(const SyncInfo& y) {
     j["stats"] = stats_json(y.stats);
     return j;
 }
-
-} // namespace
 
 std::string human_bytes(std::uint64_t bytes) {
     if (bytes < 1024)

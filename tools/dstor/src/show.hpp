@@ -45,6 +45,9 @@ std::string format_show(const std::vector<ExportInfo>& exports,
                         const std::vector<SyncInfo>& syncs = {},
                         const std::optional<ModuleInfo>& module_info = std::nullopt);
 
+// One sync as an object of "syncs" in `dstor show --json`.
+nlohmann::ordered_json sync_json(const SyncInfo& sync);
+
 // {"exports":[...], "imports":[...], "syncs":[...], "crypto":{...},
 // "limits":{...}}: the document `dstor show --json` prints ("crypto" only
 // when the kernel reported DSTOR_CMD_GET, "limits" only when that reply had

@@ -4,7 +4,10 @@
 #include <CLI/CLI.hpp>
 #include <linux/dstor.h>
 #include <poll.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +18,8 @@
 
 #include "attrs.hpp"
 #include "commands.hpp"
+#include "fd.hpp"
+#include "plan.hpp"
 #include "progress.hpp"
 #include "show.hpp"
 #include "validate.hpp"
@@ -35,6 +40,10 @@ constexpr const char* sync_footer =
     "--root pins the tree: only an announcement of that merkle root (the 64 hex digits\n"
     "'dstor show' prints on the exporter) is taken. An export without a key should be\n"
     "synced with --root: otherwise anyone on the link can announce a tree of their own.\n"
+    "--seed (repeatable) names a local block device or file holding an older version, an\n"
+    "A/B update's other slot for example: before anything is fetched, it is read a block\n"
+    "of the export at a time, and every stale block found there is copied from it, verified\n"
+    "like every other block. A seed is opened read-only; one mounted read-write is refused.\n"
     "Also: dstor sync del INDEX; dstor sync list [--json].\n"
     "An export named del or list: put an option first (dstor sync --mcast eth0 ... list).";
 
@@ -50,7 +59,8 @@ Parsed<SyncCommand> parse_add(const std::vector<std::string>& args) {
     CLI::App app("Bring a local block device up to date with an export served by multicast.",
                  "dstor sync");
     std::string name, iface, target, key_file, root;
-    bool wait = false;
+    bool wait = false, json = false;
+    std::vector<std::string> seeds;
     app.add_option("NAME", name, "The export's name")->type_name("")->required();
     app.add_option("--mcast", iface, "The interface the export is served on")
         ->type_name("IFACE")
@@ -67,6 +77,12 @@ Parsed<SyncCommand> parse_add(const std::vector<std::string>& args) {
     app.add_flag("--wait", wait,
                  "Follow the sync to its end with a progress bar; exit 0 only when the target "
                  "equals the export");
+    app.add_option("--seed", seeds,
+                   "A block device or file to copy blocks from before fetching (repeatable, "
+                   "at most " + std::to_string(DSTOR_SYNC_MAX_SEEDS) + ")")
+        ->type_name("PATH")
+        ->allow_extra_args(false);
+    app.add_flag("--json", json, "With --wait: print the summary as a JSON object");
     app.footer(sync_footer);
 
     auto p = parse_cli(app, "sync", args);
@@ -81,7 +97,15 @@ Parsed<SyncCommand> parse_add(const std::vector<std::string>& args) {
         return error("--mcast: " + *bad);
     if (target.empty())
         return error("--target is empty");
-    SyncAdd cmd{SyncSpec{name, target, iface, 0, std::nullopt, std::nullopt}, std::nullopt, wait};
+    if (json && !wait)
+        return error("--json goes with --wait (it formats the summary)");
+    if (seeds.size() > DSTOR_SYNC_MAX_SEEDS)
+        return error("at most " + std::to_string(DSTOR_SYNC_MAX_SEEDS) + " seeds");
+    for (const auto& seed : seeds)
+        if (seed.empty())
+            return error("--seed is empty");
+    SyncAdd cmd{SyncSpec{name, target, iface, 0, std::nullopt, std::nullopt}, std::nullopt, wait,
+                json, seeds};
     if (app.count("--key") > 0) {
         if (key_file.empty())
             return error("--key is empty");
@@ -133,6 +157,40 @@ Parsed<SyncCommand> parse_verbs(const std::vector<std::string>& args) {
 
 // ---- running --------------------------------------------------------------
 
+// Open the seed `path` read-only, refusing what cannot serve as one: not a
+// block device or file, smaller than the smallest block, the target
+// (`target`, stat'ed) itself, or mounted read-write (its blocks may change
+// while they are read).
+Result<Fd> open_seed(const std::string& path, const struct stat& target) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (fd.get() < 0)
+        return Error::sys(errno, "cannot open " + path);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0)
+        return Error::sys(errno, path);
+    if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
+        return Error::user(path + ": not a block device or regular file");
+    if (S_ISBLK(st.st_mode) && st.st_rdev == target.st_rdev)
+        return Error::user(path + " is the target itself");
+    auto size = image_size(fd.get(), path);
+    if (!size)
+        return size.error();
+    if (*size < DSTOR_MC_MIN_BLOCK)
+        return Error::user(path + " has " + std::to_string(*size) +
+                           " bytes, too few for a block (" +
+                           std::to_string(DSTOR_MC_MIN_BLOCK) + " at least)");
+    if (S_ISBLK(st.st_mode)) {
+        const std::string devnum =
+            std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev));
+        auto points = mount_points(read_text("/proc/self/mountinfo"), {devnum}, true);
+        if (!points.empty())
+            return Error::user(path + " is mounted read-write on " + points.front() +
+                               ": its blocks may change while they are read (remount it "
+                               "read-only, or use a snapshot)");
+    }
+    return fd;
+}
+
 Result<SyncInfo> get_sync(nl::Socket& sock, std::uint32_t index) {
     nl::Message msg = sock.request(DSTOR_CMD_SYNC_GET);
     put_sync_index(msg, index);
@@ -164,7 +222,8 @@ std::size_t terminal_width() {
 
 // --wait: follow the sync `info` over `sock` until it ends or a signal
 // arrives on `signals`.
-int follow(nl::Socket& sock, const std::string& command, SyncInfo info, const SignalFd& signals) {
+int follow(nl::Socket& sock, const std::string& command, SyncInfo info, const SignalFd& signals,
+           bool json) {
     const std::uint32_t index = *info.index;
     const auto start = std::chrono::steady_clock::now();
     SyncFollower io;
@@ -184,6 +243,7 @@ int follow(nl::Socket& sock, const std::string& command, SyncInfo info, const Si
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     };
     io.out = &std::cout;
+    io.json = json;
     io.err = &std::cerr;
     io.tty = isatty(STDERR_FILENO) == 1;
     io.width = io.tty ? terminal_width() : 80;
@@ -203,6 +263,18 @@ int run_add(const std::string& command, SyncAdd& add) {
     add.spec.device = *device;
     if (!load_key(add.key_file, add.spec.key))
         return EXIT_USAGE;
+    std::vector<Fd> seeds;
+    if (!add.seeds.empty()) {
+        struct stat target {};
+        if (::stat(add.spec.device.c_str(), &target) != 0)
+            return usage_error(command, "--target: " + Error::sys(errno, add.spec.device).text());
+        for (const auto& path : add.seeds) {
+            auto fd = open_seed(path, target);
+            if (!fd)
+                return usage_error(command, "--seed: " + fd.error().text());
+            seeds.push_back(std::move(*fd));
+        }
+    }
 
     // Signals are caught from here on, so that a sync made for --wait is
     // never left behind by a SIGINT during SYNC_ADD.
@@ -220,6 +292,11 @@ int run_add(const std::string& command, SyncAdd& add) {
         return EXIT_FAIL;
     nl::Message msg = sock->request(DSTOR_CMD_SYNC_ADD);
     put_sync_add(msg, add.spec);
+    if (!seeds.empty()) {
+        auto nest = msg.nest(DSTOR_A_SEEDS);
+        for (const auto& fd : seeds)
+            msg.put_u32(DSTOR_A_SEED_FD, static_cast<std::uint32_t>(fd.get()));
+    }
     auto info = transact_one(*sock, msg, parse_sync_info);
     if (!info) {
         report(command, info.error());
@@ -233,7 +310,7 @@ int run_add(const std::string& command, SyncAdd& add) {
         std::cout << *(*info)->index << '\n';
         return flush_stdout(command);
     }
-    return follow(*sock, command, std::move(**info), *signals);
+    return follow(*sock, command, std::move(**info), *signals, add.json);
 }
 
 int run_list(nl::Socket& sock, const std::string& command, const SyncList& list) {

@@ -1,13 +1,17 @@
 #include "validate.hpp"
 
 #include <linux/dstor.h>
+#include <linux/fs.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <system_error>
 
 namespace dstor {
@@ -354,6 +358,28 @@ Result<std::string> check_device(const std::string& path) {
         return Error::user(abs + ": path too long (at most " + std::to_string(DSTOR_PATH_MAX - 1) +
                            " bytes)");
     return abs;
+}
+
+Result<std::uint64_t> image_size(int fd, const std::string& path) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0)
+        return Error::sys(errno, path);
+    if (S_ISREG(st.st_mode))
+        return static_cast<std::uint64_t>(st.st_size);
+    if (S_ISBLK(st.st_mode)) {
+        std::uint64_t size = 0;
+        if (::ioctl(fd, BLKGETSIZE64, &size) != 0)
+            return Error::sys(errno, path);
+        return size;
+    }
+    return Error::user(path + ": not a block device or regular file");
+}
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
 }
 
 } // namespace dstor

@@ -98,4 +98,11 @@ std::optional<std::string> interface_name(std::uint32_t ifindex);
 // paths are made absolute (the kernel opens the path, not dstor).
 Result<std::string> check_device(const std::string& path);
 
+// The size of what `fd` (opened from `path`) is: a regular file's length or
+// a block device's capacity; anything else is an error.
+Result<std::uint64_t> image_size(int fd, const std::string& path);
+
+// The whole text of the file `path`; empty when it cannot be read.
+std::string read_text(const std::string& path);
+
 } // namespace dstor

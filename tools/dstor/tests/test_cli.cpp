@@ -354,6 +354,14 @@ TEST(SyncArgs, Add) {
     EXPECT_EQ((*pinned.spec.root)[31], 0xff);
     EXPECT_EQ((*pinned.spec.root)[26], 0xaa);
 
+    // Seeds in order, each after its own --seed; --json with --wait.
+    p = parse_sync_args({"g", "--mcast", "eth0", "--target", "/d", "--seed", "/dev/sda2", "--wait",
+                         "--seed=/srv/v1.img", "--json"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    const auto& seeded = std::get<SyncAdd>(*p.cmd);
+    EXPECT_EQ(seeded.seeds, (std::vector<std::string>{"/dev/sda2", "/srv/v1.img"}));
+    EXPECT_TRUE(seeded.json);
+
     // An export named like a verb: an option first.
     p = parse_sync_args({"--mcast", "eth0", "--target", "/dev/sdb", "list"});
     ASSERT_TRUE(p.cmd.has_value()) << p.output;
@@ -373,6 +381,14 @@ TEST(SyncArgs, AddErrors) {
                        "--target is empty");
     expect_usage_error(parse_sync_args({"g", "--mcast", "eth0", "--target", "/d", "--key", ""}),
                        "sync", "--key is empty");
+    expect_usage_error(parse_sync_args({"g", "--mcast", "eth0", "--target", "/d", "--seed", ""}),
+                       "sync", "--seed is empty");
+    expect_usage_error(parse_sync_args({"g", "--mcast", "eth0", "--target", "/d", "--json"}),
+                       "sync", "--json goes with --wait");
+    std::vector<std::string> nine{"g", "--mcast", "eth0", "--target", "/d"};
+    for (int i = 0; i < 9; i++)
+        nine.insert(nine.end(), {"--seed", "/s" + std::to_string(i)});
+    expect_usage_error(parse_sync_args(nine), "sync", "at most 8 seeds");
     expect_usage_error(parse_sync_args({"g", "h", "--mcast", "eth0", "--target", "/d"}), "sync",
                        "not expected: h");
     expect_usage_error(

@@ -373,6 +373,16 @@ TEST(Plan, MountPointsFromMountinfo) {
                      "38 22 251:16 / /other rw - ext4 /dev/dstor1 rw\n";
     EXPECT_EQ(mount_points(mi, {"251:0", "251:1"}), (std::vector<std::string>{"/srv", "/mnt/a b"}));
     EXPECT_TRUE(mount_points(mi, {"8:0"}).empty());
+
+    // Read-write only: per mount ("ro" on a bind) and per file system
+    // ("ro" after the separator); optional fields before it.
+    const char* rw = "40 22 7:0 / /a rw,relatime shared:5 master:1 - ext4 /dev/loop0 rw\n"
+                     "41 22 7:0 / /b ro,relatime - ext4 /dev/loop0 rw\n"
+                     "42 22 7:1 / /c rw - ext4 /dev/loop1 ro,errors=continue\n"
+                     "43 22 7:2 / /d ro - ext4 /dev/loop2 ro\n";
+    EXPECT_EQ(mount_points(rw, {"7:0"}, true), (std::vector<std::string>{"/a"}));
+    EXPECT_TRUE(mount_points(rw, {"7:1", "7:2"}, true).empty());
+    EXPECT_EQ(mount_points(rw, {"7:1", "7:2"}).size(), 2u);
 }
 
 // showconf: a file that apply reads back as the same state.

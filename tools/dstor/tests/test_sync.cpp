@@ -217,6 +217,22 @@ TEST(Progress, Summary) {
     ASSERT_TRUE(std::regex_search(out, m, std::regex("already good ([0-9]+)")));
     EXPECT_EQ(m[1], "256");
 
+    // Seeds: their blocks count as done, their bytes are named.
+    SyncInfo seeded = done();
+    seeded.stats.sync_seeded = 500;
+    seeded.stats.sync_seeded_bytes = 8192000;
+    seeded.stats.sync_verified = 268;
+    const std::string s = sync_summary(seeded);
+    EXPECT_NE(s.find("already good 256, from seeds 500, received 770, verified 268\n"),
+              std::string::npos)
+        << s;
+    EXPECT_NE(s.find(", from seeds 8192000 (7.81 MiB, not fetched), elapsed"), std::string::npos)
+        << s;
+    EXPECT_EQ(sync_progress(seeded).done, 1024u);
+    SyncInfo seeding = seeded;
+    seeding.state = DSTOR_SYNC_STATE_SEEDING;
+    EXPECT_EQ(sync_state_name(seeding.state), "seeding");
+
     // Counters the kernel did not send are zeros; no root, no device.
     SyncInfo bare;
     bare.name = "g";
