@@ -182,6 +182,16 @@ static int sync_parse(struct genl_info *info, struct dstor_sync_cfg *cfg,
 	if (ret)
 		return ret;
 	cfg->key = dstor_nl_key(info);
+	/*
+	 * Unkeyed and unpinned, anyone on the link may announce a tree of
+	 * guessed blocks and learn from the channels the sync joins which
+	 * ones its seeds hold.
+	 */
+	if (cfg->nr_seeds && !cfg->key && !cfg->root) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[DSTOR_A_SEEDS],
+				    "seeds need the export's key or a pinned root");
+		return -EINVAL;
+	}
 	return dstor_nl_key_usable(info);
 }
 

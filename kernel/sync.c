@@ -447,7 +447,7 @@ static int sync_recv_batch(struct dstor_sync *s)
 	};
 	int n, seg = 0;
 
-	if (kthread_should_stop())
+	if (dstor_sync_stopping())
 		return -EINTR;
 	memset(&cm, 0, sizeof(cm));
 	memset(&s->rx_from, 0, sizeof(s->rx_from));
@@ -994,6 +994,9 @@ static int seed_match(struct dstor_sync *s, const struct seed_want *w,
 	size_t i;
 
 	for (i = want_find(w, n, key); i < n && w[i].key == key; i++) {
+		/* One block may be wanted everywhere: blocks of zeros. */
+		if (dstor_sync_stopping())
+			return -EINTR;
 		index = w[i].index;
 		if (test_bit(index, s->good) ||
 		    crypto_memneq(h, s->leaves + index * DSTOR_MC_HASH,
@@ -1039,14 +1042,16 @@ static int seed_file(struct dstor_sync *s, struct file *f,
 			s->name, f, size, bs);
 		return 0;
 	}
-	for (pos = 0; pos + bs <= size && s->good_count < s->ann.blocks;
+	for (pos = 0; pos <= size - bs && s->good_count < s->ann.blocks;
 	     pos += bs) {
-		if (kthread_should_stop())
+		if (dstor_sync_stopping())
 			return -EINTR;
 		b = dstor_sync_buf_idle(&s->t);
 		if (IS_ERR(b))
 			return PTR_ERR(b);
 		ret = dstor_sync_seed_read(&s->t, f, pos, b);
+		if (ret && dstor_sync_stopping())
+			return -EINTR;
 		if (ret) {
 			pr_warn("sync %s: reading seed %pD at byte %lld failed (%d): nothing more is taken from it\n",
 				s->name, f, pos, ret);
@@ -1071,19 +1076,21 @@ static int seed(struct dstor_sync *s)
 {
 	u64 before = s->good_count;
 	struct seed_want *w;
+	size_t n = 0, cap;
 	unsigned long i;
 	unsigned int k;
-	size_t n = 0;
 	int ret = 0;
 
 	if (!s->nr_seeds || s->good_count == s->ann.blocks)
 		return 0;
 	set_state(s, DSTOR_SYNC_STATE_SEEDING);
-	w = kvmalloc_array(s->ann.blocks - s->good_count, sizeof(*w),
-			   GFP_KERNEL);
+	cap = s->ann.blocks - s->good_count;
+	w = kvmalloc_array(cap, sizeof(*w), GFP_KERNEL);
 	if (!w)
 		return -ENOMEM;
 	for_each_clear_bit(i, s->good, s->ann.blocks) {
+		if (WARN_ON_ONCE(n == cap))
+			break;
 		w[n].key = want_key(s->leaves + i * DSTOR_MC_HASH);
 		w[n++].index = i;
 	}
@@ -1165,9 +1172,14 @@ static int sync_thread(void *arg)
 	struct dstor_sync *s = arg;
 	int ret;
 
+	allow_signal(SIGKILL);
 	ret = sync_main(s);
 	sync_release(s);
-	if (!ret) {
+	if (ret == -EINTR && !kthread_should_stop()) {
+		/* Killed from user space, not stopped: that ends it too. */
+		pr_warn("sync %s: killed\n", s->name);
+		set_state(s, DSTOR_SYNC_STATE_FAILED);
+	} else if (!ret) {
 		pr_info("sync %s: %s is up to date (%llu blocks, %lld received, %lld from seeds)\n",
 			s->name, s->path, s->ann.blocks,
 			atomic64_read(&s->stats.c[DSTOR_STAT_SYNC_VERIFIED]),
@@ -1178,6 +1190,8 @@ static int sync_thread(void *arg)
 		set_state(s, DSTOR_SYNC_STATE_FAILED);
 	}
 	WRITE_ONCE(s->ended, ktime_get_ns());
+	/* A SIGKILL would keep the wait below from sleeping. */
+	flush_signals(current);
 	/* Stay until SYNC_DEL stops us: it holds a reference to the task. */
 	for (;;) {
 		set_current_state(TASK_INTERRUPTIBLE);
@@ -1194,6 +1208,8 @@ static int sync_thread(void *arg)
 static void sync_free(struct dstor_sync *s)
 {
 	if (s->task) {
+		/* Ends a killable wait in a seed's read (sync_thread()). */
+		send_sig(SIGKILL, s->task, 1);
 		kthread_stop(s->task);
 		put_task_struct(s->task);
 	}
@@ -1304,7 +1320,9 @@ static int sync_target(struct dstor_sync *s, struct netlink_ext_ack *extack)
 /*
  * Take the caller's seeds (cfg->seed_fds, in the caller's context): each
  * open for reading, on a block device or a regular file of at least the
- * smallest block, and not the target. extack says what is wrong.
+ * smallest block, and not the target (netlink_sync.c has checked that the
+ * sync is keyed or pinned). extack says what is wrong. The files are held
+ * until the sync ends.
  */
 static int sync_seeds(struct dstor_sync *s, const struct dstor_sync_cfg *cfg,
 		      struct netlink_ext_ack *extack)
@@ -1313,6 +1331,8 @@ static int sync_seeds(struct dstor_sync *s, const struct dstor_sync_cfg *cfg,
 	struct file *f;
 	unsigned int i;
 
+	if (WARN_ON_ONCE(cfg->nr_seeds > DSTOR_SYNC_MAX_SEEDS))
+		return -EINVAL;
 	for (i = 0; i < cfg->nr_seeds; i++) {
 		f = fget(cfg->seed_fds[i]);
 		if (!f) {
@@ -1322,7 +1342,10 @@ static int sync_seeds(struct dstor_sync *s, const struct dstor_sync_cfg *cfg,
 		}
 		s->seeds[s->nr_seeds++] = f;
 		inode = file_inode(f);
-		if (!(f->f_mode & FMODE_READ)) {
+		/* What kernel_read() needs. */
+		if (!(f->f_mode & FMODE_READ) ||
+		    !(f->f_mode & FMODE_CAN_READ) || !f->f_op->read_iter ||
+		    f->f_op->read) {
 			NL_SET_ERR_MSG_MOD(extack,
 					   "a seed is not open for reading");
 			return -EBADF;

@@ -16,6 +16,9 @@
 #ifndef _DSTOR_SYNC_H
 #define _DSTOR_SYNC_H
 
+#include <linux/kthread.h>
+#include <linux/sched/signal.h>
+
 #include "compat.h"
 #include "crypto.h"
 #include "dstor.h"
@@ -25,6 +28,16 @@
 
 int dstor_sync_init(void);
 void dstor_sync_exit(void);
+
+/*
+ * The sync thread is to stop: kthread_stop(), or SIGKILL, which the
+ * thread allows so that stopping it also ends a killable wait in a
+ * seed's read (a hung network file system, a FUSE daemon).
+ */
+static inline bool dstor_sync_stopping(void)
+{
+	return kthread_should_stop() || fatal_signal_pending(current);
+}
 
 /* ---- the syncs (sync.c), for netlink_sync.c ---- */
 

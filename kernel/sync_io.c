@@ -252,7 +252,7 @@ int dstor_sync_read(struct dstor_sync_target *t, const unsigned long *only,
 			       t->name, rd[cur].index, t->path, ret);
 			break;
 		}
-		if (kthread_should_stop()) {
+		if (dstor_sync_stopping()) {
 			ret = -EINTR;
 			break;
 		}

@@ -23,10 +23,10 @@ set -u
 source "$(dirname "$0")/lib.sh"
 
 require_dstor
-require_cmd jq losetup sha256sum
+require_cmd jq losetup sha256sum dmsetup
 
 ktap_header
-ktap_plan 79
+ktap_plan 83
 
 SIZE_MB=8
 # The debug kernel (KASAN, lockdep, kmemleak) is several times slower.
@@ -59,6 +59,9 @@ mc_cleanup() {
 	in_x dstor export del small
 	in_x dstor export del plain
 	in_x dstor export del v2
+	dmsetup remove "seederr-$$" 2>/dev/null
+	dmsetup resume "seedhang-$$" 2>/dev/null
+	dmsetup remove "seedhang-$$" 2>/dev/null
 	losetup -D
 	rm -rf "$W"
 }
@@ -516,11 +519,13 @@ V1SUM=$(sha256sum <"$W/v1.img" | cut -d' ' -f1)
 ktap_check "export of version 2" \
 	eval "in_x dstor export add v2 --device $V2DEV --read-only --mcast eth0 --block-size $BS --querier &&
 	      wait_for 120 eval '[ \"\$(eshow v2 .mcast.state)\" = serving ]'"
+# Seeds need a key or a pinned root (multicast.md, "Seeds").
+V2ROOT=$(eshow v2 .mcast.root)
 head -c 4096 /dev/urandom >"$W/tiny.seed"
 truncate -s ${SIZE_MB}M "$W/slot.img"
 slot=$(losetup --find --show "$W/slot.img")
 ktap_check "sync of an empty slot with --seed on version 1: the slot equals version 2" \
-	eval "in_r 8 timeout 300 dstor sync v2 --mcast eth0 --target $slot --seed $W/tiny.seed \
+	eval "in_r 8 timeout 300 dstor sync v2 --mcast eth0 --target $slot --root $V2ROOT --seed $W/tiny.seed \
 	          --seed $V1DEV --wait --json >$W/seed.json 2>$W/seed.err &&
 	      [ \"\$(sha256sum <$slot | cut -d' ' -f1)\" = \"\$(sha256sum <$W/v2.img | cut -d' ' -f1)\" ]" ||
 	tail -n 3 "$W/seed.err" | sed 's/^/# /'
@@ -535,9 +540,47 @@ ktap_check "the seed is unchanged" \
 	eval "[ \"\$(sha256sum <$V1DEV | cut -d' ' -f1)\" = $V1SUM ]"
 ktap_check "a seed smaller than a block: a warning, nothing taken from it" \
 	eval "dmesg | grep -q 'sync v2: seed tiny.seed has 4096 bytes, less than a block'"
+# A seed whose second half cannot be read (device-mapper's error target):
+# its first half still gives blocks, the read error is logged, the seed is
+# left there and the rest is received.
+SECT=$((SIZE_MB * 2048)) SEEDDM="seederr-$$"
+printf '0 %d linear %s 0\n%d %d error\n' $((SECT / 2)) "$V1DEV" $((SECT / 2)) $((SECT / 2)) |
+	dmsetup create --readonly "$SEEDDM" && dmsetup mknodes "$SEEDDM"
+truncate -s ${SIZE_MB}M "$W/slot2.img"
+slot2=$(losetup --find --show "$W/slot2.img")
+ktap_check "a seed that fails half way: the slot still equals version 2" \
+	eval "in_r 8 timeout 300 dstor sync v2 --mcast eth0 --target $slot2 --root $V2ROOT --seed /dev/mapper/$SEEDDM \
+	          --wait --json >$W/seed2.json 2>$W/seed2.err &&
+	      [ \"\$(sha256sum <$slot2 | cut -d' ' -f1)\" = \"\$(sha256sum <$W/v2.img | cut -d' ' -f1)\" ]" ||
+	tail -n 3 "$W/seed2.err" | sed 's/^/# /'
+s2=$(jq -r .stats.sync_seeded "$W/seed2.json" 2>/dev/null)
+ktap_note "half-readable seed: ${s2:-?} blocks from it; $(dmesg | grep -m 1 'sync v2: reading seed')"
+ktap_check "... its readable half was used, the failed read logged" \
+	eval "[ \"${s2:-0}\" -gt 0 ] && [ \"${s2:-0}\" -lt $((BLOCKS - CH)) ] &&
+	      dmesg | grep -q 'sync v2: reading seed .* failed'"
+dmsetup remove "$SEEDDM"
+# A seed whose reads hang (a suspended device-mapper device queues them):
+# sync del still returns at once (it kills the wait), and once the device
+# resumes, the slot is free again.
+SEEDDM="seedhang-$$"
+printf '0 %d linear %s 0\n' "$SECT" "$V1DEV" | dmsetup create --readonly "$SEEDDM" &&
+	dmsetup mknodes "$SEEDDM" && dmsetup suspend "$SEEDDM"
+dd if=/dev/zero of="$slot2" bs=1M count=$SIZE_MB conv=fsync status=none
+idx=$(in_r 8 dstor sync v2 --mcast eth0 --target "$slot2" --root "$V2ROOT" --seed "/dev/mapper/$SEEDDM")
+wait_for 120 eval '[ "$(sget 8 "$idx" .state)" = seeding ]' && sleep 2
+st=$(sget 8 "$idx" .state)
+read -r u0 _ </proc/uptime
+timeout 30 ip netns exec "$(rx_ns 8)" dstor sync del "$idx"
+rc=$?
+read -r u1 _ </proc/uptime
+ktap_note "hung seed: state $st, sync del exit $rc after $(awk -v a="$u0" -v b="$u1" 'BEGIN { printf "%.1f", b - a }') s"
+ktap_check "a seed whose reads hang: sync del returns within 10 s" \
+	eval "[ $st = seeding ] && [ $rc = 0 ] && awk -v a=$u0 -v b=$u1 'BEGIN { exit !(b - a < 10) }'"
+dmsetup resume "$SEEDDM" && dmsetup remove "$SEEDDM"
+losetup -d "$slot2"
 in_x dstor export del v2
 losetup -d "$slot" "$V2DEV"
-rm -f "$W/slot.img" "$W/v2.img"
+rm -f "$W/slot.img" "$W/slot2.img" "$W/v2.img"
 
 # --- bad input ---------------------------------------------------------------------------------
 # refused PATTERN CMD...: CMD fails with one message matching PATTERN, and
@@ -576,20 +619,23 @@ ktap_check "sync on a missing interface is refused" \
 	refused 'interface|nosuch0' in_r 1 dstor sync golden --mcast nosuch0 --target "$edev"
 ktap_check "sync --root that is not a root is refused" \
 	refused 'root' in_r 1 dstor sync golden --mcast eth0 --target "$edev" --root 12ab
+Z0=$(printf '%064d' 0)
+ktap_check "sync --seed without --key or --root is refused" \
+	refused 'seed.*(key|root)' in_r 1 dstor sync golden --mcast eth0 --target "$edev" --seed "$W/tiny.seed"
 ktap_check "sync --seed that does not exist is refused" \
-	refused 'seed.*(no such|cannot open)' in_r 1 dstor sync golden --mcast eth0 --target "$edev" --seed /nonexistent
+	refused 'seed.*(no such|cannot open)' in_r 1 dstor sync golden --mcast eth0 --root $Z0 --target "$edev" --seed /nonexistent
 ktap_check "sync --seed on the target itself is refused" \
-	refused 'seed.*target itself' in_r 1 dstor sync golden --mcast eth0 --target "$edev" --seed "$edev"
+	refused 'seed.*target itself' in_r 1 dstor sync golden --mcast eth0 --root $Z0 --target "$edev" --seed "$edev"
 ktap_check "sync --seed smaller than a block is refused" \
 	eval "head -c 1024 /dev/zero >$W/small.seed &&
-	      refused 'seed.*too few' in_r 1 dstor sync golden --mcast eth0 --target $edev --seed $W/small.seed"
+	      refused 'seed.*too few' in_r 1 dstor sync golden --mcast eth0 --root $Z0 --target $edev --seed $W/small.seed"
 ktap_check "sync --seed on a directory is refused" \
-	refused 'seed.*not a block device or regular file' in_r 1 dstor sync golden --mcast eth0 --target "$edev" --seed "$W"
+	refused 'seed.*not a block device or regular file' in_r 1 dstor sync golden --mcast eth0 --root $Z0 --target "$edev" --seed "$W"
 truncate -s 4M "$W/m.img"
 mdev=$(losetup --find --show "$W/m.img")
 mkfs.ext4 -q -F "$mdev" >/dev/null 2>&1 && mount "$mdev" "$W/mnt"
 ktap_check "sync --seed on a device mounted read-write is refused" \
-	refused 'seed.*mounted read-write' in_r 1 dstor sync golden --mcast eth0 --target "$edev" --seed "$mdev"
+	refused 'seed.*mounted read-write' in_r 1 dstor sync golden --mcast eth0 --root $Z0 --target "$edev" --seed "$mdev"
 umount "$W/mnt"
 losetup -d "$mdev" "$V1DEV"
 rm -f "$W/m.img" "$W/v1.img"

@@ -898,7 +898,8 @@ static int targeted(unsigned int i, struct msg *m)
 		m_nest_end(m); m->want_ext = "export name may use only"; break;
 	/* Seeds are parsed before the device is looked up. */
 	case 135: T(DSTOR_CMD_SYNC_ADD, "sync_add: a name among the seeds");
-		sync_base(m); m_nest_start(m, DSTOR_A_SEEDS); m_u32(m, DSTOR_A_SEED_FD, 0);
+		sync_base(m); m_attr(m, DSTOR_A_KEY, key, DSTOR_KEY_LEN);
+		m_nest_start(m, DSTOR_A_SEEDS); m_u32(m, DSTOR_A_SEED_FD, 0);
 		m_str(m, DSTOR_A_NAME, "x"); m_nest_end(m);
 		m->want_ext = "DSTOR_A_SEEDS holds"; break;
 	case 136: T(DSTOR_CMD_SYNC_ADD, "sync_add: a seed fd as u16");
@@ -909,6 +910,9 @@ static int targeted(unsigned int i, struct msg *m)
 		for (int k = 0; k <= DSTOR_SYNC_MAX_SEEDS; k++)
 			m_u32(m, DSTOR_A_SEED_FD, 0);
 		m_nest_end(m); m->want_ext = "more seeds than"; break;
+	case 138: T(DSTOR_CMD_SYNC_ADD, "sync_add: seeds, no key, no root");
+		sync_base(m); m_nest_start(m, DSTOR_A_SEEDS); m_u32(m, DSTOR_A_SEED_FD, 0);
+		m_nest_end(m); m->want_ext = "seeds need"; break;
 	default:
 		return 0;
 	}

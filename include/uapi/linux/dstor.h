@@ -225,7 +225,8 @@
  *				DSTOR_A_SEED_FD items, each a file
  *				descriptor of the caller's, open for reading,
  *				on a block device or a regular file (not the
- *				target). After hashing the target, the sync
+ *				target); only with DSTOR_A_KEY or
+ *				DSTOR_A_MCAST_ROOT. After hashing the target, the sync
  *				reads each seed a block of the export at a
  *				time (at multiples of the block size), and
  *				writes a block whose leaf hash a stale block
@@ -493,7 +494,7 @@ enum dstor_mc_state {
 	DSTOR_MC_STATE_FAILED,		/* reading the device failed */
 };
 
-/* DSTOR_A_SYNC_STATE of a sync */
+/* DSTOR_A_SYNC_STATE of a sync (not in the order a sync goes through them) */
 enum dstor_sync_state {
 	DSTOR_SYNC_STATE_WAITING = 1,	/* for the export's announcement */
 	DSTOR_SYNC_STATE_TREE,		/* fetching the leaf hashes */

@@ -44,6 +44,7 @@ constexpr const char* sync_footer =
     "A/B update's other slot for example: before anything is fetched, it is read a block\n"
     "of the export at a time, and every stale block found there is copied from it, verified\n"
     "like every other block. A seed is opened read-only; one mounted read-write is refused.\n"
+    "Seeds need --key or --root (else the tree announced could probe the seeds' content).\n"
     "Also: dstor sync del INDEX; dstor sync list [--json].\n"
     "An export named del or list: put an option first (dstor sync --mcast eth0 ... list).";
 
@@ -104,6 +105,9 @@ Parsed<SyncCommand> parse_add(const std::vector<std::string>& args) {
     for (const auto& seed : seeds)
         if (seed.empty())
             return error("--seed is empty");
+    if (!seeds.empty() && app.count("--key") == 0 && app.count("--root") == 0)
+        return error("--seed needs --key or --root: without either, anyone on the link could "
+                     "announce a tree of guessed blocks and learn which ones the seeds hold");
     SyncAdd cmd{SyncSpec{name, target, iface, 0, std::nullopt, std::nullopt}, std::nullopt, wait,
                 json, seeds};
     if (app.count("--key") > 0) {

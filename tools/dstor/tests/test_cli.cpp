@@ -356,7 +356,7 @@ TEST(SyncArgs, Add) {
 
     // Seeds in order, each after its own --seed; --json with --wait.
     p = parse_sync_args({"g", "--mcast", "eth0", "--target", "/d", "--seed", "/dev/sda2", "--wait",
-                         "--seed=/srv/v1.img", "--json"});
+                         "--seed=/srv/v1.img", "--json", "--key", "/etc/k"});
     ASSERT_TRUE(p.cmd.has_value()) << p.output;
     const auto& seeded = std::get<SyncAdd>(*p.cmd);
     EXPECT_EQ(seeded.seeds, (std::vector<std::string>{"/dev/sda2", "/srv/v1.img"}));
@@ -383,9 +383,11 @@ TEST(SyncArgs, AddErrors) {
                        "sync", "--key is empty");
     expect_usage_error(parse_sync_args({"g", "--mcast", "eth0", "--target", "/d", "--seed", ""}),
                        "sync", "--seed is empty");
+    expect_usage_error(parse_sync_args({"g", "--mcast", "eth0", "--target", "/d", "--seed", "/s"}),
+                       "sync", "--seed needs --key or --root");
     expect_usage_error(parse_sync_args({"g", "--mcast", "eth0", "--target", "/d", "--json"}),
                        "sync", "--json goes with --wait");
-    std::vector<std::string> nine{"g", "--mcast", "eth0", "--target", "/d"};
+    std::vector<std::string> nine{"g", "--mcast", "eth0", "--target", "/d", "--key", "/k"};
     for (int i = 0; i < 9; i++)
         nine.insert(nine.end(), {"--seed", "/s" + std::to_string(i)});
     expect_usage_error(parse_sync_args(nine), "sync", "at most 8 seeds");
