@@ -17,7 +17,8 @@
 #      only when that directory does not exist; one that exists but cannot
 #      be used (no readable bzImage or build-tree.tar.xz, a module that
 #      does not build against it) fails
-#   4. meanwhile in the foreground: the tool's and the wire format's unit
+#   4. meanwhile in the foreground: the debug kernel's module (the lanes
+#      wait for it before their debug part), the tool's and the wire format's unit
 #      tests under ASan/UBSan, libFuzzer over the wire-format decoders
 #      (FUZZ_SECONDS, 42 in all), kernel style (checkpatch --strict),
 #      sparse on both kernels (any warning fails), DKMS (dkms add + dkms
@@ -73,7 +74,7 @@ fi
 
 mkdir -p build
 step "module builds"
-run "module builds (6.1, 6.12)" make --no-print-directory modules
+run "module builds (6.1, 6.12)" make -j2 --no-print-directory modules
 run "tool build" make --no-print-directory tool
 run "test tools build" make --no-print-directory testtools
 kver61=$(make -s --no-print-directory print-kver61)
@@ -130,9 +131,8 @@ usable_debug_kernel() {
 	[ -z "$bad" ] || return 1
 	kernel_release "$1/bzImage" >/dev/null || { echo "$1/bzImage: not a kernel image"; return 1; }
 }
-# debug_ready: the debug kernel's directory is usable and the module builds
-# against it (0), or it is absent (1, said as SKIP), or neither (2, a
-# failure in the summary).
+# debug_ready: the debug kernel's directory is usable (0), or it is absent
+# (1, said as SKIP), or neither (2, a failure in the summary).
 debug_dir=${DEBUG_KERNEL_DIR:-../shared/debug-kernel}
 debug_ready() {
 	if [ ! -e "$debug_dir" ] && [ ! -L "$debug_dir" ]; then
@@ -140,9 +140,17 @@ debug_ready() {
 		return 1
 	fi
 	run "debug kernel at $debug_dir" usable_debug_kernel "$debug_dir" || return 2
-	run "debug module build" make --no-print-directory debug-module \
+}
+# debug_module: the module for the debug kernel; its status (0: built) in
+# build/check-debug-module.status, which the lanes wait for before their
+# debug part. Built while the lanes run their Debian kernels' tests, off
+# the critical path (before them with CHECK_SERIAL=1).
+debug_module() {
+	local rc=0
+	run "debug module build" make -j2 --no-print-directory debug-module \
 		DEBUG_KERNEL_DIR="$(cd "$debug_dir" && pwd)" >build/check-debug-module.log 2>&1 ||
-		{ tail -n 30 build/check-debug-module.log; return 2; }
+		{ tail -n 30 build/check-debug-module.log; rc=1; }
+	echo $rc >build/check-debug-module.status
 }
 # lane_debug PART TEST...: those of the debug tier's tests, in one VM.
 lane_debug() {
@@ -178,9 +186,15 @@ then_debug() {
 	local kver=$1 part=$2
 	shift 2
 	lane_kernel "$kver"
-	[ $# -eq 0 ] || lane_debug "$part" "$@"
+	[ $# -eq 0 ] && return
+	while [ ! -f build/check-debug-module.status ]; do
+		sleep 5
+	done
+	# A failed build is the foreground's failure, in the summary.
+	[ "$(cat build/check-debug-module.status)" = 0 ] || return
+	lane_debug "$part" "$@"
 }
-rm -f build/check-vm-*.log build/check-failed-* build/check-syspair.log
+rm -f build/check-vm-*.log build/check-failed-* build/check-syspair.log build/check-debug-module.status
 if [ ${#failed[@]} -eq 0 ]; then
 	# Two pipelines side by side: a Debian kernel's lane, then half of the
 	# debug kernel's tests. The debug kernel (KASAN, lockdep, kmemleak) is
@@ -198,8 +212,13 @@ if [ ${#failed[@]} -eq 0 ]; then
 		dtests=($(echo "${VM_TESTS_DEBUG:-$(cat selftests/TESTS.debug)}")) ;;
 	esac
 	half=$(((${#dtests[@]} + 1) / 2))
+	[ ${#dtests[@]} -eq 0 ] || [ "${CHECK_SERIAL:-0}" != 1 ] || debug_module
 	lane 6.1 then_debug "$kver61" 1 "${dtests[@]:0:half}"
 	lane 6.12 then_debug "$kver612" 2 "${dtests[@]:half}"
+	if [ ${#dtests[@]} -gt 0 ] && [ "${CHECK_SERIAL:-0}" != 1 ]; then
+		step "the debug kernel's module (the lanes go on)"
+		debug_module
+	fi
 else
 	echo "a build failed: no VM tests"
 fi
