@@ -74,7 +74,7 @@ fi
 
 mkdir -p build
 step "module builds"
-run "module builds (6.1, 6.12)" make -j2 --no-print-directory modules
+run "module builds (6.1, 6.12)" make --no-print-directory modules
 run "tool build" make --no-print-directory tool
 run "test tools build" make --no-print-directory testtools
 kver61=$(make -s --no-print-directory print-kver61)
@@ -147,7 +147,7 @@ debug_ready() {
 # the critical path (before them with CHECK_SERIAL=1).
 debug_module() {
 	local rc=0
-	run "debug module build" make -j2 --no-print-directory debug-module \
+	run "debug module build" make --no-print-directory debug-module \
 		DEBUG_KERNEL_DIR="$(cd "$debug_dir" && pwd)" >build/check-debug-module.log 2>&1 ||
 		{ tail -n 30 build/check-debug-module.log; rc=1; }
 	echo $rc >build/check-debug-module.status
