@@ -39,11 +39,11 @@
 #include <crypto/blake2s.h>
 #include <linux/blkdev.h>
 #include <linux/delay.h>
+#include <linux/file.h>
 #include <linux/in6.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/netdevice.h>
-#include <linux/file.h>
 #include <linux/rtnetlink.h>
 #include <linux/sort.h>
 #include <linux/udp.h>
@@ -780,6 +780,18 @@ static struct sync_slot *slot_get(struct dstor_sync *s, u64 index)
 }
 
 /*
+ * Block @index, whose hash @h is its leaf, is being written (from packets
+ * or a seed): good from now on, and re-read when verifying.
+ */
+static void block_written(struct dstor_sync *s, u64 index, const u8 *h)
+{
+	set_bit(index, s->wrote);
+	set_bit(index, s->good);
+	memcpy(s->mine + index * DSTOR_MC_HASH, h, DSTOR_MC_HASH);
+	s->good_count++;
+}
+
+/*
  * A block is complete: check it against its leaf and write it. One that
  * fails keeps its slot, contested: a forged chunk may have come first, so
  * from now on every chunk replaces the one held (see data_packet()).
@@ -801,10 +813,7 @@ static int slot_done(struct dstor_sync *s, struct sync_slot *sl)
 	/* The buffer is busy until its write ends; the slot is free. */
 	dstor_sync_write(&s->t, slot_buf(s, sl), index);
 	sl->index = U64_MAX;
-	set_bit(index, s->wrote);
-	memcpy(s->mine + index * DSTOR_MC_HASH, h, DSTOR_MC_HASH);
-	set_bit(index, s->good);
-	s->good_count++;
+	block_written(s, index, h);
 	s->last_useful = jiffies;
 	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_VERIFIED, 1);
 	for (i = 0; i < s->nr_chans; i++) {
@@ -1012,10 +1021,7 @@ static int seed_match(struct dstor_sync *s, const struct seed_want *w,
 		}
 		dstor_sync_write(&s->t, b, index);
 		src = b;
-		set_bit(index, s->wrote);
-		set_bit(index, s->good);
-		memcpy(s->mine + index * DSTOR_MC_HASH, h, DSTOR_MC_HASH);
-		s->good_count++;
+		block_written(s, index, h);
 		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_SEEDED, 1);
 		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_SEEDED_BYTES,
 			       block_len(s, index));
