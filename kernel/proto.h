@@ -593,4 +593,145 @@ static inline void dstor_nonce(u8 *iv, u64 counter)
 	dstor_put64(iv + 4, counter);
 }
 
+/*
+ * Version 4: trees (Documentation/reconciliation.md). Specified here, not
+ * spoken yet: the module offers at most DSTOR_PROTO_VERSION, and
+ * dstor_hdr_decode() refuses these ops until it does.
+ *
+ * TREE_INFO: a request with no offset, length or payload; its reply's
+ * payload is DSTOR_TREE_INFO_LEN bytes (struct dstor_tree_info); its
+ * generation is 0 while the exporter is still building the tree.
+ * TREE_FP: offset = level << 56 | first node, length = count of nodes; its
+ * reply's payload is the generation it was answered from (8 bytes) and
+ * count node hashes of DSTOR_TREE_HASH bytes. Node (L, j) covers leaves
+ * [j << L, min(n, (j + 1) << L)); level 0 is the leaves.
+ */
+#define DSTOR_PROTO_VERSION_TREE	4
+#define DSTOR_OP_TREE_INFO	13
+#define DSTOR_OP_TREE_FP	14
+#define DSTOR_EXP_TREE		(1U << 7)	/* answers TREE_INFO, TREE_FP */
+#define DSTOR_TREE_HASH		32
+#define DSTOR_TREE_INFO_LEN	56
+#define DSTOR_TREE_FP_MAX	512	/* nodes in one TREE_FP */
+#define DSTOR_TREE_LEAF_V3	3	/* the multicast tree's leaves */
+#define DSTOR_TREE_BS_MIN	4096U
+#define DSTOR_TREE_BS_MAX	(1U << 20)
+#define DSTOR_TREE_MAX_LEAVES	(1ULL << 40)
+#define DSTOR_TREE_LEVEL_SHIFT	56
+#define DSTOR_TREE_FIRST_MASK	((1ULL << DSTOR_TREE_LEVEL_SHIFT) - 1)
+
+struct dstor_tree_info {
+	u64 size;		/* bytes the tree covers: the export's size */
+	u32 block_size;		/* bytes a leaf covers; the last may be short */
+	u8 leaf;		/* DSTOR_TREE_LEAF_* */
+	u64 generation;		/* changes when a leaf does (live exports) */
+	u8 root[DSTOR_TREE_HASH];
+};
+
+/* Leaves of a tree over @size bytes in blocks of @bs (a power of two). */
+static inline u64 dstor_tree_leaves(u64 size, u32 bs)
+{
+	return size / bs + (size % bs != 0);
+}
+
+/* The top level of a tree of @n leaves: the smallest T with 2^T >= n. */
+static inline u32 dstor_tree_top(u64 n)
+{
+	u32 t = 0;
+
+	while (t < 63 && (1ULL << t) < n)
+		t++;
+	return t;
+}
+
+/* Nodes at @level (at most 63) of a tree of @n leaves: ceil(n / 2^level). */
+static inline u64 dstor_tree_nodes(u64 n, u32 level)
+{
+	return (n >> level) + ((n & ((1ULL << level) - 1)) != 0);
+}
+
+static inline u64 dstor_tree_fp_offset(u32 level, u64 first)
+{
+	return (u64)level << DSTOR_TREE_LEVEL_SHIFT | first;
+}
+
+/*
+ * A TREE_FP request (its header's offset and length) fits a tree of @n
+ * leaves: a level that exists, 1 to DSTOR_TREE_FP_MAX nodes, all of them
+ * on that level.
+ */
+static inline int dstor_tree_fp_check(u64 offset, u32 count, u64 n)
+{
+	u32 level = offset >> DSTOR_TREE_LEVEL_SHIFT;
+	u64 first = offset & DSTOR_TREE_FIRST_MASK, nodes;
+
+	if (!n || n > DSTOR_TREE_MAX_LEAVES || level > dstor_tree_top(n))
+		return -DSTOR_EPROTO_LENGTH;
+	if (!count || count > DSTOR_TREE_FP_MAX)
+		return -DSTOR_EPROTO_LENGTH;
+	nodes = dstor_tree_nodes(n, level);
+	if (first >= nodes || count > nodes - first)
+		return -DSTOR_EPROTO_LENGTH;
+	return 0;
+}
+
+/* Payload bytes of the reply to a TREE_FP of @count nodes. */
+static inline u32 dstor_tree_fp_reply_len(u32 count)
+{
+	return 8 + count * DSTOR_TREE_HASH;
+}
+
+/*
+ * The nodes @levels levels below node (@level, @j) of a tree of @n leaves
+ * (@levels at most @level): *first and the return value, their count.
+ */
+static inline u32 dstor_tree_children(u64 n, u32 level, u64 j, u32 levels,
+				      u64 *first)
+{
+	u64 nodes = dstor_tree_nodes(n, level - levels);
+
+	*first = j << levels;
+	if (*first >= nodes)
+		return 0;
+	return nodes - *first < (1ULL << levels) ? (u32)(nodes - *first) :
+	       1U << levels;
+}
+
+/*
+ * TREE_INFO payload, 56 bytes: size 8, block_size 4, leaf 1, reserved 3,
+ * generation 8, root 32.
+ */
+static inline void dstor_tree_info_encode(u8 *buf,
+					  const struct dstor_tree_info *m)
+{
+	memset(buf, 0, DSTOR_TREE_INFO_LEN);
+	dstor_put64(buf, m->size);
+	dstor_put32(buf + 8, m->block_size);
+	buf[12] = m->leaf;
+	dstor_put64(buf + 16, m->generation);
+	memcpy(buf + 24, m->root, DSTOR_TREE_HASH);
+}
+
+static inline int dstor_tree_info_decode(const u8 *buf,
+					 struct dstor_tree_info *m)
+{
+	m->size = dstor_get64(buf);
+	m->block_size = dstor_get32(buf + 8);
+	m->leaf = buf[12];
+	m->generation = dstor_get64(buf + 16);
+	memcpy(m->root, buf + 24, DSTOR_TREE_HASH);
+	if (buf[13] || buf[14] || buf[15])
+		return -DSTOR_EPROTO_RESERVED;
+	if (m->leaf != DSTOR_TREE_LEAF_V3)
+		return -DSTOR_EPROTO_VERSION;
+	if (m->block_size < DSTOR_TREE_BS_MIN ||
+	    m->block_size > DSTOR_TREE_BS_MAX ||
+	    (m->block_size & (m->block_size - 1)))
+		return -DSTOR_EPROTO_LENGTH;
+	if (!m->size ||
+	    dstor_tree_leaves(m->size, m->block_size) > DSTOR_TREE_MAX_LEAVES)
+		return -DSTOR_EPROTO_SIZE;
+	return 0;
+}
+
 #endif /* _DSTOR_PROTO_H */

@@ -12,7 +12,7 @@
 # read); a crash leaves its input in build/fuzz/artifacts/TARGET/ and its
 # log in build/fuzz/TARGET.log. Exit status 0 iff no target crashed.
 #
-# Targets: hdr hello hello_reply challenge rec_len range stream mc (one
+# Targets: hdr hello hello_reply challenge rec_len range stream mc tree (one
 # file fuzz_TARGET.c each; mc is the multicast datagram of mcast_proto.h). tools/fuzz/gen-corpus.sh rewrites the seeds.
 #
 # Reproduce a crash:  build/fuzz/fuzz_TARGET build/fuzz/artifacts/TARGET/crash-...
@@ -28,7 +28,7 @@ secs=$1
 shift
 case $secs in '' | *[!0-9]*) usage ;; esac
 
-all=(hdr hello hello_reply challenge rec_len range stream mc)
+all=(hdr hello hello_reply challenge rec_len range stream mc tree)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
@@ -45,6 +45,7 @@ max_len() {
 	range) echo 20 ;;
 	stream) echo 36864 ;;
 	mc) echo 1100 ;;
+	tree) echo 76 ;;
 	esac
 }
 

@@ -880,3 +880,137 @@ TEST(ProtoHandle, MakeAndSplit) {
     EXPECT_EQ(dstor_handle_make(1, 2), 0x0000000100000002ULL);
     EXPECT_NE(dstor_handle_make(1, 5), dstor_handle_make(2, 5)); // stale generation differs
 }
+
+// Version 4's trees (Documentation/reconciliation.md): specified in proto.h,
+// not spoken yet.
+namespace {
+
+dstor_tree_info tree_info() {
+    dstor_tree_info m{};
+    m.size = 64ULL << 20;
+    m.block_size = 4096;
+    m.leaf = DSTOR_TREE_LEAF_V3;
+    m.generation = 0x0102030405060708ULL;
+    for (int i = 0; i < DSTOR_TREE_HASH; i++)
+        m.root[i] = static_cast<u8>(0xa0 + i);
+    return m;
+}
+
+int tree_info_decode(const dstor_tree_info& m, int poke = -1, u8 v = 0) {
+    u8 b[DSTOR_TREE_INFO_LEN];
+    dstor_tree_info out{};
+    dstor_tree_info_encode(b, &m);
+    if (poke >= 0)
+        b[poke] = v;
+    return dstor_tree_info_decode(b, &out);
+}
+
+}  // namespace
+
+TEST(ProtoTree, TreeOpsAreNotDecodedUntilVersion4IsSpoken) {
+    EXPECT_LT(DSTOR_PROTO_VERSION, DSTOR_PROTO_VERSION_TREE);
+    EXPECT_EQ(DSTOR_EXP_TREE & DSTOR_EXP_ALL, 0U);
+    for (u8 op : {u8(DSTOR_OP_TREE_INFO), u8(DSTOR_OP_TREE_FP)}) {
+        dstor_hdr h{};
+        h.op = op;
+        h.offset = dstor_tree_fp_offset(0, 0);
+        h.length = 1;
+        EXPECT_EQ(decode(h), -DSTOR_EPROTO_OP) << int(op);
+    }
+}
+
+TEST(ProtoTree, Shape) {
+    EXPECT_EQ(dstor_tree_top(1), 0U);
+    EXPECT_EQ(dstor_tree_top(2), 1U);
+    EXPECT_EQ(dstor_tree_top(3), 2U);
+    EXPECT_EQ(dstor_tree_top(16384), 14U);
+    EXPECT_EQ(dstor_tree_top(16385), 15U);
+    EXPECT_EQ(dstor_tree_top(DSTOR_TREE_MAX_LEAVES), 40U);
+    EXPECT_EQ(dstor_tree_nodes(5, 0), 5U);
+    EXPECT_EQ(dstor_tree_nodes(5, 1), 3U);
+    EXPECT_EQ(dstor_tree_nodes(5, 2), 2U);
+    EXPECT_EQ(dstor_tree_nodes(5, 3), 1U);
+    EXPECT_EQ(dstor_tree_leaves(8192, 4096), 2U);
+    EXPECT_EQ(dstor_tree_leaves(8193, 4096), 3U);
+    EXPECT_EQ(dstor_tree_leaves(~0ULL, 1U << 20), 1ULL << 44);
+}
+
+TEST(ProtoTree, ChildrenAtTheEndOfALevelAreFewer) {
+    u64 first = 0;
+    // 100 leaves: level 4 has 7 nodes; node 6 covers leaves 96..99.
+    EXPECT_EQ(dstor_tree_children(100, 4, 6, 4, &first), 4U);
+    EXPECT_EQ(first, 96U);
+    EXPECT_EQ(dstor_tree_children(100, 4, 5, 4, &first), 16U);
+    EXPECT_EQ(first, 80U);
+    // Level 7 (one node) to level 3: 13 nodes.
+    EXPECT_EQ(dstor_tree_children(100, 7, 0, 4, &first), 13U);
+    EXPECT_EQ(first, 0U);
+    EXPECT_EQ(dstor_tree_children(100, 4, 7, 4, &first), 0U);
+}
+
+TEST(ProtoTree, FingerprintRequestsStayInTheTree) {
+    const u64 n = 100;  // levels 0..7
+    EXPECT_EQ(dstor_tree_fp_check(dstor_tree_fp_offset(0, 0), 100, n), 0);
+    EXPECT_EQ(dstor_tree_fp_check(dstor_tree_fp_offset(0, 99), 1, n), 0);
+    EXPECT_EQ(dstor_tree_fp_check(dstor_tree_fp_offset(7, 0), 1, n), 0);
+    EXPECT_EQ(dstor_tree_fp_check(dstor_tree_fp_offset(4, 6), 1, n), 0);
+    // Past the end of a level, a level that does not exist, no nodes.
+    EXPECT_EQ(dstor_tree_fp_check(dstor_tree_fp_offset(0, 99), 2, n), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(dstor_tree_fp_check(dstor_tree_fp_offset(0, 100), 1, n), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(dstor_tree_fp_check(dstor_tree_fp_offset(4, 7), 1, n), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(dstor_tree_fp_check(dstor_tree_fp_offset(8, 0), 1, n), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(dstor_tree_fp_check(dstor_tree_fp_offset(255, 0), 1, n), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(dstor_tree_fp_check(dstor_tree_fp_offset(0, 0), 0, n), -DSTOR_EPROTO_LENGTH);
+    // A count that wraps first + count.
+    EXPECT_EQ(dstor_tree_fp_check(dstor_tree_fp_offset(0, DSTOR_TREE_FIRST_MASK), 2, n),
+              -DSTOR_EPROTO_LENGTH);
+    // At most DSTOR_TREE_FP_MAX nodes, whatever the tree.
+    const u64 big = 1 << 20;
+    EXPECT_EQ(dstor_tree_fp_check(dstor_tree_fp_offset(0, 0), DSTOR_TREE_FP_MAX, big), 0);
+    EXPECT_EQ(dstor_tree_fp_check(dstor_tree_fp_offset(0, 0), DSTOR_TREE_FP_MAX + 1, big),
+              -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(dstor_tree_fp_check(dstor_tree_fp_offset(0, 0), 1, 0), -DSTOR_EPROTO_LENGTH);
+    EXPECT_EQ(dstor_tree_fp_check(dstor_tree_fp_offset(0, 0), 1, DSTOR_TREE_MAX_LEAVES + 1),
+              -DSTOR_EPROTO_LENGTH);
+    // The largest reply fits one READ's worth of payload.
+    EXPECT_LE(dstor_tree_fp_reply_len(DSTOR_TREE_FP_MAX), DSTOR_MAX_IO);
+}
+
+TEST(ProtoTree, InfoRoundTrip) {
+    dstor_tree_info m = tree_info(), out{};
+    u8 b[DSTOR_TREE_INFO_LEN];
+    dstor_tree_info_encode(b, &m);
+    EXPECT_EQ(b[0], 0);
+    EXPECT_EQ(b[4], 0x04);      // 64 MiB, big-endian
+    EXPECT_EQ(b[10], 0x10);     // 4096
+    EXPECT_EQ(b[12], DSTOR_TREE_LEAF_V3);
+    EXPECT_EQ(b[16], 0x01);
+    EXPECT_EQ(b[24], 0xa0);
+    ASSERT_EQ(dstor_tree_info_decode(b, &out), 0);
+    EXPECT_EQ(out.size, m.size);
+    EXPECT_EQ(out.block_size, m.block_size);
+    EXPECT_EQ(out.generation, m.generation);
+    EXPECT_EQ(memcmp(out.root, m.root, DSTOR_TREE_HASH), 0);
+}
+
+TEST(ProtoTree, InfoRefusals) {
+    EXPECT_EQ(tree_info_decode(tree_info()), 0);
+    for (int i : {13, 14, 15})
+        EXPECT_EQ(tree_info_decode(tree_info(), i, 1), -DSTOR_EPROTO_RESERVED) << i;
+    EXPECT_EQ(tree_info_decode(tree_info(), 12, 2), -DSTOR_EPROTO_VERSION);
+    dstor_tree_info m = tree_info();
+    for (u32 bs : {0U, 512U, 2048U, 12288U, 2U << 20}) {
+        m.block_size = bs;
+        EXPECT_EQ(tree_info_decode(m), -DSTOR_EPROTO_LENGTH) << bs;
+    }
+    m = tree_info();
+    m.size = 0;
+    EXPECT_EQ(tree_info_decode(m), -DSTOR_EPROTO_SIZE);
+    m.size = (DSTOR_TREE_MAX_LEAVES << 12) + 1;  // one leaf too many
+    EXPECT_EQ(tree_info_decode(m), -DSTOR_EPROTO_SIZE);
+    m.size = DSTOR_TREE_MAX_LEAVES << 12;
+    EXPECT_EQ(tree_info_decode(m), 0);
+    // A short last block.
+    m.size = (64ULL << 20) + 512;
+    EXPECT_EQ(tree_info_decode(m), 0);
+}
