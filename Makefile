@@ -11,6 +11,7 @@
 #                        debug kernel
 #   make demo            the main job end to end in a VM
 #   make bench           fio: local ramdisk, dstor, nbd and NVMe/TCP in one VM
+#   make bench-ab B=KO   two builds of the module, interleaved in one VM
 #   make install         module (modules_install + depmod) and tool
 #   make dkms-install    register, build and install with DKMS
 #   make deb             Debian packages dstor and dstor-dkms in build/deb,
@@ -41,7 +42,7 @@ TESTTOOLS := $(BUILD)/testtools
 TESTTOOL_BINS := $(addprefix $(TESTTOOLS)/,dstor-hostile dstor-nlfuzz dstor-mitm dstor-mcforge dstor-mldforge dstor-mctree dstor-logreplay dstor-iovec)
 FUZZ_SECONDS ?= 42
 
-.PHONY: all module modules tool testtools fuzz host-test index-test style sparse sparse-build deps check demo bench print-kver61 print-kver612 \
+.PHONY: all module modules tool testtools fuzz host-test index-test style sparse sparse-build deps check demo bench bench-ab print-kver61 print-kver612 \
 	install dkms-install dkms-check deb vm-test debug-module debug-kernel clean
 
 all: module tool
@@ -166,6 +167,9 @@ demo:
 
 bench:
 	sh scripts/bench.sh
+
+bench-ab:
+	sh scripts/bench-ab.sh
 
 install: module tool
 	$(MAKE) -C $(KDIR) M=$(BUILD)/kmod/$(KVER) INSTALL_MOD_DIR=extra modules_install

@@ -1,0 +1,132 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make bench-ab`: two builds of the module, A (the one the guest loaded)
+# and B (/usr/bin/dstor-b.ko), the same fio jobs on a sealed import (and a
+# plaintext one with BENCH_AB_PLAIN=1) of a brd export over a veth, in
+# BENCH_AB_ROUNDS (3) rounds of A and B in this one guest (A first in odd
+# rounds, B first in even ones), each with the module loaded afresh. Host load under TCG moves a job's result by a
+# third between runs, and by as much between minutes of one run: A and B
+# interleaved a few seconds apart see the same host, and the medians and B/A
+# ratios printed are what is worth comparing. Prints the guest's CPU busy
+# share per job too. BENCH_AB_PROFILE=RW:BS:QD ends with a perf profile
+# (cpu-clock, the whole guest) of that job on each build's sealed import.
+# A benchmark, not a test: it fails only when a module, a target or fio does.
+set -u
+source "$(dirname "$0")/lib.sh"
+
+require_dstor
+require_cmd fio jq
+[ -f /usr/bin/dstor-b.ko ] || ktap_skip_all "no module B (/usr/bin/dstor-b.ko)"
+
+RUNTIME=${BENCH_RUNTIME:-4}
+ROUNDS=${BENCH_AB_ROUNDS:-3}
+JOBS=$(tr , ' ' <<<"${BENCH_AB_JOBS:-randread:4k:16,randwrite:4k:16,read:128k:4,write:128k:4}")
+KINDS=sealed
+[ "${BENCH_AB_PLAIN:-0}" = 1 ] && KINDS="plain sealed"
+SIZE=48M
+OUT=/tmp/bench-ab.out
+
+ktap_header
+ktap_plan 3
+ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
+at_exit "dstor_down $NS_IM $NS_EX"
+(umask 077 && dstor genkey >/tmp/bench-ab.key)
+
+# busy_ticks: busy and idle jiffies of all CPUs so far.
+busy_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; }
+
+# run_job DEV RW BS QD -> "iops mbps busy%"
+run_job() {
+	local b0 i0 b1 i1 r
+	read -r b0 i0 < <(busy_ticks)
+	r=$(fio --name=b --filename="$1" --rw="$2" --bs="$3" --iodepth="$4" --size=$SIZE \
+		--direct=1 --ioengine=libaio --runtime="$RUNTIME" --time_based \
+		--ramp_time=1 --output-format=json 2>/dev/null |
+	    jq -r '.jobs[0] | (if .read.io_bytes > 0 then .read else .write end) |
+		"\(.iops | floor) \(.bw_bytes / 1000000 * 10 | floor / 10)"') || return 1
+	[ -n "$r" ] || return 1
+	read -r b1 i1 < <(busy_ticks)
+	echo "$r $((100 * (b1 - b0) / (b1 - b0 + i1 - i0 + 1)))"
+}
+
+# load_module A|B: a fresh module with a plaintext and a sealed import;
+# sets DEV_plain and DEV_sealed.
+load_module() {
+	local ko=$DSTOR_KO
+	[ "$1" = B ] && ko=/usr/bin/dstor-b.ko
+	dstor_down "$NS_IM" "$NS_EX"
+	rmmod dstor && insmod "$ko" || return 1
+	in_ex dstor export add plain --device /dev/ram1 --listen "$EX_IP4:7420" &&
+	in_ex dstor export add sealed --device /dev/ram4 --listen "$EX_IP4:7420" \
+		--key /tmp/bench-ab.key &&
+	DEV_plain=$(in_im dstor import add plain --peer "$EX_IP4:7420") &&
+	DEV_sealed=$(in_im dstor import add sealed --peer "$EX_IP4:7420" \
+		--key /tmp/bench-ab.key)
+}
+
+rounds() {
+	local r m k job rw bs qd dev res
+	: >"$OUT"
+	for r in $(seq "$ROUNDS"); do
+		# A B, B A, ...: neither build always runs first.
+		for m in $( ((r % 2)) && echo A B || echo B A); do
+			load_module $m || return 1
+			for k in $KINDS; do
+				eval "dev=\$DEV_$k"
+				for job in $JOBS; do
+					IFS=: read -r rw bs qd <<<"$job"
+					res=$(run_job "$dev" "$rw" "$bs" "$qd") || return 1
+					echo "$k $job $m $r $res" >>"$OUT"
+				done
+			done
+		done
+	done
+}
+ktap_check "$ROUNDS rounds of A and B" rounds
+
+# median of the numbers on stdin
+median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+report() {
+	local k job m col
+	printf '%-7s %-16s %-8s %s\n' kind job build "per round: IOPS MB/s busy | median IOPS, MB/s"
+	for k in $KINDS; do
+		for job in $JOBS; do
+			for m in A B; do
+				printf '%-7s %-16s %-8s ' "$k" "$job" "$m"
+				awk -v k="$k" -v j="$job" -v m="$m" '$1 == k && $2 == j && $3 == m { printf "%s %s %s%% | ", $5, $6, $7 }' "$OUT"
+				for col in 5 6; do
+					awk -v k="$k" -v j="$job" -v m="$m" -v c=$col '$1 == k && $2 == j && $3 == m { print $c }' "$OUT" | median
+				done | tr '\n' ' '
+				echo
+			done
+			printf '%-7s %-16s B/A      %s\n' "$k" "$job" "$(for m in A B; do
+				awk -v k="$k" -v j="$job" -v m="$m" '$1 == k && $2 == j && $3 == m { print $6 }' "$OUT" | median
+			done | paste -sd' ' | awk '{ printf "%.2fx (MB/s medians)", $1 ? $2 / $1 : 0 }')"
+		done
+	done
+}
+report | while IFS= read -r l; do ktap_note "$l"; done
+
+profile() {
+	local m rw bs qd
+	IFS=: read -r rw bs qd <<<"$BENCH_AB_PROFILE"
+	: >/tmp/bench-ab.prof
+	for m in A B; do
+		load_module $m || return 1
+		perf record -q -e cpu-clock -a -o /tmp/perf-$m.data -- \
+			fio --name=b --filename="$DEV_sealed" --rw="$rw" --bs="$bs" --iodepth="$qd" \
+			--size=$SIZE --direct=1 --ioengine=libaio --runtime="$RUNTIME" \
+			--time_based >/dev/null 2>&1 || return 1
+		echo "build $m, sealed $BENCH_AB_PROFILE:" >>/tmp/bench-ab.prof
+		perf report -i /tmp/perf-$m.data --sort sym --stdio 2>/dev/null |
+			grep '%' | head -n 25 >>/tmp/bench-ab.prof
+	done
+}
+if [ -n "${BENCH_AB_PROFILE:-}" ] && command -v perf >/dev/null; then
+	ktap_check "profile of $BENCH_AB_PROFILE" profile
+	while IFS= read -r l; do ktap_note "$l"; done </tmp/bench-ab.prof
+else
+	ktap_skip "profile" "BENCH_AB_PROFILE not set, or no perf"
+fi
+ktap_finish
