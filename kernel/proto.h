@@ -596,24 +596,31 @@ static inline void dstor_nonce(u8 *iv, u64 counter)
 /*
  * Version 4: trees (Documentation/reconciliation.md). Specified here, not
  * spoken yet: the module offers at most DSTOR_PROTO_VERSION, and
- * dstor_hdr_decode() refuses these ops until it does.
+ * dstor_hdr_decode() refuses these ops and STALE until it does.
  *
  * TREE_INFO: a request with no offset, length or payload; its reply's
- * payload is DSTOR_TREE_INFO_LEN bytes (struct dstor_tree_info); its
- * generation is 0 while the exporter is still building the tree.
- * TREE_FP: offset = level << 56 | first node, length = count of nodes; its
- * reply's payload is the generation it was answered from (8 bytes) and
- * count node hashes of DSTOR_TREE_HASH bytes. Node (L, j) covers leaves
- * [j << L, min(n, (j + 1) << L)); level 0 is the leaves.
+ * payload is DSTOR_TREE_INFO_LEN bytes (struct dstor_tree_info).
+ * TREE_FP: offset = level << 56 | first node (not a byte range), length =
+ * count of nodes (1 to DSTOR_TREE_FP_MAX), payload = the generation asked
+ * about (8 bytes). Its reply's payload is that generation and count node
+ * hashes of DSTOR_TREE_HASH bytes; INVAL when the nodes are not all on one
+ * existing level (dstor_tree_fp_check), STALE when the generation is not
+ * the published one. Node (L, j) covers leaves [j << L, min(n, (j + 1) << L));
+ * level 0 is the leaves.
  */
 #define DSTOR_PROTO_VERSION_TREE	4
 #define DSTOR_OP_TREE_INFO	13
 #define DSTOR_OP_TREE_FP	14
+#define DSTOR_ST_STALE		13	/* TREE_FP: not the published tree */
 #define DSTOR_EXP_TREE		(1U << 7)	/* answers TREE_INFO, TREE_FP */
 #define DSTOR_TREE_HASH		32
 #define DSTOR_TREE_INFO_LEN	56
-#define DSTOR_TREE_FP_MAX	512	/* nodes in one TREE_FP */
+#define DSTOR_TREE_FP_REQ_LEN	8	/* TREE_FP's payload: a generation */
+/* Nodes in one TREE_FP: its reply's payload fits one sealed record. */
+#define DSTOR_TREE_FP_MAX	((DSTOR_SEAL_CHUNK - 8) / DSTOR_TREE_HASH)
 #define DSTOR_TREE_LEAF_V3	3	/* the multicast tree's leaves */
+#define DSTOR_TREE_BUILDING	(1U << 0)	/* TREE_INFO: not built yet */
+#define DSTOR_TREE_BUILT_MAX	999	/* per mille, while building */
 #define DSTOR_TREE_BS_MIN	4096U
 #define DSTOR_TREE_BS_MAX	(1U << 20)
 #define DSTOR_TREE_MAX_LEAVES	(1ULL << 40)
@@ -624,8 +631,10 @@ struct dstor_tree_info {
 	u64 size;		/* bytes the tree covers: the export's size */
 	u32 block_size;		/* bytes a leaf covers; the last may be short */
 	u8 leaf;		/* DSTOR_TREE_LEAF_* */
-	u64 generation;		/* changes when a leaf does (live exports) */
-	u8 root[DSTOR_TREE_HASH];
+	u8 flags;		/* DSTOR_TREE_BUILDING */
+	u16 built;		/* BUILDING: per mille of the leaves hashed */
+	u64 generation;		/* random at a build, +1 at each publication */
+	u8 root[DSTOR_TREE_HASH];	/* zeros while BUILDING */
 };
 
 /* Leaves of a tree over @size bytes in blocks of @bs (a power of two). */
@@ -652,13 +661,14 @@ static inline u64 dstor_tree_nodes(u64 n, u32 level)
 
 static inline u64 dstor_tree_fp_offset(u32 level, u64 first)
 {
-	return (u64)level << DSTOR_TREE_LEVEL_SHIFT | first;
+	return (u64)level << DSTOR_TREE_LEVEL_SHIFT |
+	       (first & DSTOR_TREE_FIRST_MASK);
 }
 
 /*
  * A TREE_FP request (its header's offset and length) fits a tree of @n
  * leaves: a level that exists, 1 to DSTOR_TREE_FP_MAX nodes, all of them
- * on that level.
+ * on that level. The exporter answers INVAL when it does not.
  */
 static inline int dstor_tree_fp_check(u64 offset, u32 count, u64 n)
 {
@@ -675,31 +685,35 @@ static inline int dstor_tree_fp_check(u64 offset, u32 count, u64 n)
 	return 0;
 }
 
-/* Payload bytes of the reply to a TREE_FP of @count nodes. */
+/* Payload bytes of the reply to a TREE_FP of @count nodes (a checked one). */
 static inline u32 dstor_tree_fp_reply_len(u32 count)
 {
 	return 8 + count * DSTOR_TREE_HASH;
 }
 
 /*
- * The nodes @levels levels below node (@level, @j) of a tree of @n leaves
- * (@levels at most @level): *first and the return value, their count.
+ * The nodes min(@levels, @level) levels below node (@level, @j) of a tree
+ * of @n leaves: *first and the return value, their count (0 when the node
+ * does not exist).
  */
 static inline u32 dstor_tree_children(u64 n, u32 level, u64 j, u32 levels,
 				      u64 *first)
 {
-	u64 nodes = dstor_tree_nodes(n, level - levels);
+	u64 nodes;
 
+	if (levels > level)
+		levels = level;
+	nodes = dstor_tree_nodes(n, level - levels);
 	*first = j << levels;
-	if (*first >= nodes)
+	if (j > (DSTOR_TREE_FIRST_MASK >> levels) || *first >= nodes)
 		return 0;
 	return nodes - *first < (1ULL << levels) ? (u32)(nodes - *first) :
 	       1U << levels;
 }
 
 /*
- * TREE_INFO payload, 56 bytes: size 8, block_size 4, leaf 1, reserved 3,
- * generation 8, root 32.
+ * TREE_INFO payload, 56 bytes: size 8, block_size 4, leaf 1, flags 1,
+ * built 2, generation 8, root 32.
  */
 static inline void dstor_tree_info_encode(u8 *buf,
 					  const struct dstor_tree_info *m)
@@ -708,6 +722,8 @@ static inline void dstor_tree_info_encode(u8 *buf,
 	dstor_put64(buf, m->size);
 	dstor_put32(buf + 8, m->block_size);
 	buf[12] = m->leaf;
+	buf[13] = m->flags;
+	dstor_put16(buf + 14, m->built);
 	dstor_put64(buf + 16, m->generation);
 	memcpy(buf + 24, m->root, DSTOR_TREE_HASH);
 }
@@ -718,10 +734,23 @@ static inline int dstor_tree_info_decode(const u8 *buf,
 	m->size = dstor_get64(buf);
 	m->block_size = dstor_get32(buf + 8);
 	m->leaf = buf[12];
+	m->flags = buf[13];
+	m->built = dstor_get16(buf + 14);
 	m->generation = dstor_get64(buf + 16);
 	memcpy(m->root, buf + 24, DSTOR_TREE_HASH);
-	if (buf[13] || buf[14] || buf[15])
+	if (m->flags & ~DSTOR_TREE_BUILDING)
+		return -DSTOR_EPROTO_FLAGS;
+	if (m->flags & DSTOR_TREE_BUILDING) {
+		int i;
+
+		if (m->built > DSTOR_TREE_BUILT_MAX)
+			return -DSTOR_EPROTO_RESERVED;
+		for (i = 0; i < DSTOR_TREE_HASH; i++)
+			if (m->root[i])
+				return -DSTOR_EPROTO_RESERVED;
+	} else if (m->built) {
 		return -DSTOR_EPROTO_RESERVED;
+	}
 	if (m->leaf != DSTOR_TREE_LEAF_V3)
 		return -DSTOR_EPROTO_VERSION;
 	if (m->block_size < DSTOR_TREE_BS_MIN ||

@@ -15,10 +15,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int ref_info_ok(const u8 *b)
 {
 	u64 sz = ref_be64(b), leaves;
-	u32 bs = ref_be(b + 8, 4);
+	u32 bs = ref_be(b + 8, 4), built = ref_be(b + 14, 2);
+	int i;
 
-	if (b[13] || b[14] || b[15] || b[12] != 3)
+	if (b[12] != 3 || (b[13] & ~1))
 		return 0;
+	if (b[13] & 1) {
+		if (built > 999)
+			return 0;
+		for (i = 24; i < 56; i++)
+			if (b[i])
+				return 0;
+	} else if (built) {
+		return 0;
+	}
 	if (bs < 4096 || bs > (1U << 20) || (bs & (bs - 1)))
 		return 0;
 	leaves = sz / bs + (sz % bs ? 1 : 0);
@@ -30,7 +40,7 @@ static int ref_fp_ok(u64 offset, u32 count, u64 n)
 	u64 nodes = n, first = offset & ((1ULL << 56) - 1);
 	u32 level, want = offset >> 56;
 
-	if (!n || n > (1ULL << 40) || !count || count > 512)
+	if (!n || n > (1ULL << 40) || !count || count > 511)
 		return 0;
 	/* Walk up the levels: each halves the nodes, rounding up, to one. */
 	for (level = 0; level < want; level++) {
@@ -70,6 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK((!ret) == ref, "fp offset %llx count %u n %llu: says %d, reference %d",
 	      (unsigned long long)offset, count, (unsigned long long)n, ret, ref);
 	if (!ret)
-		CHECK(dstor_tree_fp_reply_len(count) <= DSTOR_MAX_IO, "reply too long");
+		CHECK(dstor_tree_fp_reply_len(count) <= DSTOR_SEAL_CHUNK,
+		      "reply over one sealed record");
 	return 0;
 }

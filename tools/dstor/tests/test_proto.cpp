@@ -917,6 +917,10 @@ TEST(ProtoTree, TreeOpsAreNotDecodedUntilVersion4IsSpoken) {
         h.length = 1;
         EXPECT_EQ(decode(h), -DSTOR_EPROTO_OP) << int(op);
     }
+    dstor_hdr r{};
+    r.op = DSTOR_OP_REPLY;
+    r.status = DSTOR_ST_STALE;
+    EXPECT_EQ(decode(r), -DSTOR_EPROTO_STATUS);
 }
 
 TEST(ProtoTree, Shape) {
@@ -946,6 +950,15 @@ TEST(ProtoTree, ChildrenAtTheEndOfALevelAreFewer) {
     EXPECT_EQ(dstor_tree_children(100, 7, 0, 4, &first), 13U);
     EXPECT_EQ(first, 0U);
     EXPECT_EQ(dstor_tree_children(100, 4, 7, 4, &first), 0U);
+    // Fewer than four levels left: as many as there are.
+    EXPECT_EQ(dstor_tree_children(4, 2, 0, 4, &first), 4U);
+    EXPECT_EQ(first, 0U);
+    EXPECT_EQ(dstor_tree_children(5, 1, 2, 4, &first), 1U);
+    EXPECT_EQ(first, 4U);
+    EXPECT_EQ(dstor_tree_children(5, 0, 3, 4, &first), 1U);
+    EXPECT_EQ(first, 3U);
+    // A node index whose children would not fit 56 bits.
+    EXPECT_EQ(dstor_tree_children(100, 4, 1ULL << 60, 4, &first), 0U);
 }
 
 TEST(ProtoTree, FingerprintRequestsStayInTheTree) {
@@ -972,8 +985,12 @@ TEST(ProtoTree, FingerprintRequestsStayInTheTree) {
     EXPECT_EQ(dstor_tree_fp_check(dstor_tree_fp_offset(0, 0), 1, 0), -DSTOR_EPROTO_LENGTH);
     EXPECT_EQ(dstor_tree_fp_check(dstor_tree_fp_offset(0, 0), 1, DSTOR_TREE_MAX_LEAVES + 1),
               -DSTOR_EPROTO_LENGTH);
-    // The largest reply fits one READ's worth of payload.
-    EXPECT_LE(dstor_tree_fp_reply_len(DSTOR_TREE_FP_MAX), DSTOR_MAX_IO);
+    // The largest reply fits one sealed record; one more node would not.
+    EXPECT_EQ(DSTOR_TREE_FP_MAX, 511);
+    EXPECT_LE(dstor_tree_fp_reply_len(DSTOR_TREE_FP_MAX), u32(DSTOR_SEAL_CHUNK));
+    EXPECT_GT(dstor_tree_fp_reply_len(DSTOR_TREE_FP_MAX + 1), u32(DSTOR_SEAL_CHUNK));
+    // The level never spills into the node index, nor the index into the level.
+    EXPECT_EQ(dstor_tree_fp_offset(3, ~0ULL), (3ULL << 56) | DSTOR_TREE_FIRST_MASK);
 }
 
 TEST(ProtoTree, InfoRoundTrip) {
@@ -995,10 +1012,20 @@ TEST(ProtoTree, InfoRoundTrip) {
 
 TEST(ProtoTree, InfoRefusals) {
     EXPECT_EQ(tree_info_decode(tree_info()), 0);
-    for (int i : {13, 14, 15})
-        EXPECT_EQ(tree_info_decode(tree_info(), i, 1), -DSTOR_EPROTO_RESERVED) << i;
+    EXPECT_EQ(tree_info_decode(tree_info(), 13, 2), -DSTOR_EPROTO_FLAGS);
+    // "built" only while building, and then below 1000 per mille.
+    EXPECT_EQ(tree_info_decode(tree_info(), 15, 1), -DSTOR_EPROTO_RESERVED);
     EXPECT_EQ(tree_info_decode(tree_info(), 12, 2), -DSTOR_EPROTO_VERSION);
     dstor_tree_info m = tree_info();
+    m.flags = DSTOR_TREE_BUILDING;
+    EXPECT_EQ(tree_info_decode(m), -DSTOR_EPROTO_RESERVED);  // a root while building
+    memset(m.root, 0, sizeof(m.root));
+    EXPECT_EQ(tree_info_decode(m), 0);
+    m.built = DSTOR_TREE_BUILT_MAX;
+    EXPECT_EQ(tree_info_decode(m), 0);
+    m.built = DSTOR_TREE_BUILT_MAX + 1;
+    EXPECT_EQ(tree_info_decode(m), -DSTOR_EPROTO_RESERVED);
+    m = tree_info();
     for (u32 bs : {0U, 512U, 2048U, 12288U, 2U << 20}) {
         m.block_size = bs;
         EXPECT_EQ(tree_info_decode(m), -DSTOR_EPROTO_LENGTH) << bs;
