@@ -940,24 +940,30 @@ TEST(ProtoTree, Shape) {
 }
 
 TEST(ProtoTree, ChildrenAtTheEndOfALevelAreFewer) {
-    u64 first = 0;
-    // 100 leaves: level 4 has 7 nodes; node 6 covers leaves 96..99.
-    EXPECT_EQ(dstor_tree_children(100, 4, 6, 4, &first), 4U);
-    EXPECT_EQ(first, 96U);
-    EXPECT_EQ(dstor_tree_children(100, 4, 5, 4, &first), 16U);
-    EXPECT_EQ(first, 80U);
-    // Level 7 (one node) to level 3: 13 nodes.
-    EXPECT_EQ(dstor_tree_children(100, 7, 0, 4, &first), 13U);
-    EXPECT_EQ(first, 0U);
-    EXPECT_EQ(dstor_tree_children(100, 4, 7, 4, &first), 0U);
-    // Fewer than four levels left: as many as there are.
-    EXPECT_EQ(dstor_tree_children(4, 2, 0, 4, &first), 4U);
-    EXPECT_EQ(first, 0U);
-    EXPECT_EQ(dstor_tree_children(5, 1, 2, 4, &first), 1U);
-    EXPECT_EQ(first, 4U);
-    EXPECT_EQ(dstor_tree_children(5, 0, 3, 4, &first), 1U);
-    EXPECT_EQ(first, 3U);
+    struct Case {
+        u64 n;
+        u32 level;
+        u64 j;
+        u32 count;
+        u64 first;
+        const char* why;
+    };
+    const Case cases[] = {
+        {100, 4, 6, 4, 96, "100 leaves: level 4's last node covers 96..99"},
+        {100, 4, 5, 16, 80, "a whole node"},
+        {100, 7, 0, 13, 0, "the top (level 7) to level 3: 13 nodes"},
+        {100, 4, 7, 0, 112, "past the end of level 4"},
+        {4, 2, 0, 4, 0, "two levels left: four leaves"},
+        {5, 1, 2, 1, 4, "one level left, at the end"},
+        {5, 0, 3, 1, 3, "a leaf is itself"},
+    };
+    for (const Case& c : cases) {
+        u64 first = ~0ULL;
+        EXPECT_EQ(dstor_tree_children(c.n, c.level, c.j, 4, &first), c.count) << c.why;
+        EXPECT_EQ(first, c.first) << c.why;
+    }
     // A node index whose children would not fit 56 bits.
+    u64 first = 0;
     EXPECT_EQ(dstor_tree_children(100, 4, 1ULL << 60, 4, &first), 0U);
 }
 
