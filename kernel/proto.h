@@ -615,12 +615,13 @@ static inline void dstor_nonce(u8 *iv, u64 counter)
 #define DSTOR_EXP_TREE		(1U << 7)	/* answers TREE_INFO, TREE_FP */
 #define DSTOR_TREE_HASH		32
 #define DSTOR_TREE_INFO_LEN	56
-#define DSTOR_TREE_FP_REQ_LEN	8	/* TREE_FP's payload: a generation */
+#define DSTOR_TREE_GEN_LEN	8	/* TREE_FP's payload, its reply's start */
 /* Nodes in one TREE_FP: its reply's payload fits one sealed record. */
-#define DSTOR_TREE_FP_MAX	((DSTOR_SEAL_CHUNK - 8) / DSTOR_TREE_HASH)
+#define DSTOR_TREE_FP_MAX	((DSTOR_SEAL_CHUNK - DSTOR_TREE_GEN_LEN) / DSTOR_TREE_HASH)
 #define DSTOR_TREE_LEAF_V3	3	/* the multicast tree's leaves */
 #define DSTOR_TREE_BUILDING	(1U << 0)	/* TREE_INFO: not built yet */
 #define DSTOR_TREE_BUILT_MAX	999	/* per mille, while building */
+/* The multicast tree's block sizes (DSTOR_MC_MIN_BLOCK, _MAX_BLOCK). */
 #define DSTOR_TREE_BS_MIN	4096U
 #define DSTOR_TREE_BS_MAX	(1U << 20)
 #define DSTOR_TREE_MAX_LEAVES	(1ULL << 40)
@@ -688,7 +689,7 @@ static inline int dstor_tree_fp_check(u64 offset, u32 count, u64 n)
 /* Payload bytes of the reply to a TREE_FP of @count nodes (a checked one). */
 static inline u32 dstor_tree_fp_reply_len(u32 count)
 {
-	return 8 + count * DSTOR_TREE_HASH;
+	return DSTOR_TREE_GEN_LEN + count * DSTOR_TREE_HASH;
 }
 
 /*

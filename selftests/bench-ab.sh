@@ -40,11 +40,7 @@ busy_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat
 run_job() {
 	local b0 i0 b1 i1 r
 	read -r b0 i0 < <(busy_ticks)
-	r=$(fio --name=b --filename="$1" --rw="$2" --bs="$3" --iodepth="$4" --size=$SIZE \
-		--direct=1 --ioengine=libaio --runtime="$RUNTIME" --time_based \
-		--ramp_time=1 --output-format=json 2>/dev/null |
-	    jq -r '.jobs[0] | (if .read.io_bytes > 0 then .read else .write end) |
-		"\(.iops | floor) \(.bw_bytes / 1000000 * 10 | floor / 10)"') || return 1
+	r=$(fio_rate "$@" "$SIZE" "$RUNTIME") || return 1
 	[ -n "$r" ] || return 1
 	read -r b1 i1 < <(busy_ticks)
 	echo "$r $((100 * (b1 - b0) / (b1 - b0 + i1 - i0 + 1)))"

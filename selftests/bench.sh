@@ -79,13 +79,7 @@ ktap_check "NVMe/TCP target" setup_nvme
 JOBS="randread:4k:16 randwrite:4k:16 read:128k:4 write:128k:4"
 
 # run_job DEV RW BS QD -> "iops mbps"
-run_job() {
-	fio --name=b --filename="$1" --rw="$2" --bs="$3" --iodepth="$4" --size=$SIZE \
-		--direct=1 --ioengine=libaio --runtime="$RUNTIME" --time_based \
-		--ramp_time=1 --output-format=json 2>/dev/null |
-	jq -r '.jobs[0] | (if .read.io_bytes > 0 then .read else .write end) |
-		"\(.iops | floor) \(.bw_bytes / 1000000 * 10 | floor / 10)"'
-}
+run_job() { fio_rate "$@" "$SIZE" "$RUNTIME"; }
 
 declare -A R
 bench_all() {

@@ -339,6 +339,18 @@ mc_topology_cleanup() {
 	ip link del "$MC_BR" 2>/dev/null
 }
 
+# --- benchmarks -----------------------------------------------------------------
+
+# fio_rate DEV RW BS QD SIZE SECONDS: one direct libaio fio job, after a
+# second of ramp; prints "IOPS MB/s" of its reads, or of its writes.
+fio_rate() {
+	fio --name=b --filename="$1" --rw="$2" --bs="$3" --iodepth="$4" --size="$5" \
+		--direct=1 --ioengine=libaio --runtime="$6" --time_based \
+		--ramp_time=1 --output-format=json 2>/dev/null |
+	jq -r '.jobs[0] | (if .read.io_bytes > 0 then .read else .write end) |
+		"\(.iops | floor) \(.bw_bytes / 1000000 * 10 | floor / 10)"'
+}
+
 # --- slab accounting ------------------------------------------------------------
 # /proc/slabinfo: "name active_objs num_objs objsize objperslab ...". With
 # slub_debug (the Debian kernels' boot) caches are not merged, so a module's

@@ -909,6 +909,9 @@ int tree_info_decode(const dstor_tree_info& m, int poke = -1, u8 v = 0) {
 
 TEST(ProtoTree, TreeOpsAreNotDecodedUntilVersion4IsSpoken) {
     EXPECT_LT(DSTOR_PROTO_VERSION, DSTOR_PROTO_VERSION_TREE);
+    // One tree: the multicast export's block sizes are the tree's.
+    EXPECT_EQ(DSTOR_TREE_BS_MIN, DSTOR_MC_MIN_BLOCK);
+    EXPECT_EQ(DSTOR_TREE_BS_MAX, DSTOR_MC_MAX_BLOCK);
     EXPECT_EQ(DSTOR_EXP_TREE & DSTOR_EXP_ALL, 0U);
     for (u8 op : {u8(DSTOR_OP_TREE_INFO), u8(DSTOR_OP_TREE_FP)}) {
         dstor_hdr h{};
