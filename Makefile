@@ -39,7 +39,7 @@ LINUX_SRC := /usr/src/linux-source-6.1.tar.xz
 CHECKPATCH := $(BUILD)/tools/linux-source-6.1/scripts/checkpatch.pl
 
 TESTTOOLS := $(BUILD)/testtools
-TESTTOOL_BINS := $(addprefix $(TESTTOOLS)/,dstor-hostile dstor-nlfuzz dstor-mitm dstor-mcforge dstor-mldforge dstor-mctree dstor-logreplay dstor-iovec)
+TESTTOOL_BINS := $(addprefix $(TESTTOOLS)/,dstor-hostile dstor-nlfuzz dstor-mitm dstor-mcforge dstor-mldforge dstor-mctree dstor-logreplay dstor-iovec dstor-stale)
 FUZZ_SECONDS ?= 42
 
 .PHONY: all module modules tool testtools fuzz host-test index-test style sparse sparse-build deps check demo bench bench-ab print-kver61 print-kver612 \

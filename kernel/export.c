@@ -23,6 +23,7 @@
 #include "dstor.h"
 #include "export.h"
 #include "mcast.h"
+#include "tree.h"
 
 LIST_HEAD(dstor_exports);
 
@@ -42,6 +43,7 @@ static void export_release(struct kref *ref)
 	struct dstor_export *exp = container_of(ref, struct dstor_export, ref);
 	struct completion *released = exp->released;
 
+	dstor_tree_free_slot(exp);
 	dstor_bdev_close(&exp->bdev);
 	dstor_acl_free(&exp->acl);
 	memzero_explicit(&exp->key, sizeof(exp->key));
@@ -135,6 +137,7 @@ int dstor_export_add(struct net *net, const struct dstor_export_cfg *cfg,
 	if (!exp)
 		goto err_acl;
 	kref_init(&exp->ref);
+	mutex_init(&exp->tree.lock);
 	strscpy(exp->name, cfg->name, sizeof(exp->name));
 	strscpy(exp->path, cfg->path, sizeof(exp->path));
 	exp->flags = cfg->flags;
@@ -159,10 +162,31 @@ int dstor_export_add(struct net *net, const struct dstor_export_cfg *cfg,
 		goto err_close;
 	}
 
+	/* A multicast export's tree is the sender's: it publishes it. */
+	if (cfg->mcast && cfg->tree && cfg->tree_block_size &&
+	    cfg->tree_block_size != cfg->mcast->block_size) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "a multicast export's tree has the multicast block size");
+		ret = -EINVAL;
+		goto err_close;
+	}
+	if (cfg->tree && !(cfg->flags & DSTOR_F_READ_ONLY)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "a tree is kept for read-only exports only, for now: add --read-only");
+		ret = -EINVAL;
+		goto err_close;
+	}
+	if (cfg->mcast || cfg->tree) {
+		ret = dstor_tree_start(exp, cfg->mcast ? cfg->mcast->block_size :
+				       cfg->tree_block_size ?: DSTOR_MC_DEFAULT_BLOCK,
+				       !cfg->mcast, extack);
+		if (ret)
+			goto err_close;
+	}
 	if (cfg->mcast) {
 		ret = dstor_mcast_start(exp, net, cfg->mcast, extack);
 		if (ret)
-			goto err_close;
+			goto err_tree;
 	}
 	if (cfg->listen) {
 		l = dstor_listener_get(net, cfg->listen, extack);
@@ -183,6 +207,9 @@ int dstor_export_add(struct net *net, const struct dstor_export_cfg *cfg,
 
 err_mcast:
 	dstor_mcast_stop(exp);
+err_tree:
+	dstor_tree_stop(exp);
+	dstor_tree_free_slot(exp);
 err_close:
 	dstor_bdev_close(&exp->bdev);
 err_free:
@@ -203,8 +230,9 @@ int dstor_export_del(struct dstor_export *exp)
 
 	lockdep_assert_held(&dstor_cfg_mutex);
 	list_del(&exp->entry);
-	/* Multicast reads the device too: it stops first. */
+	/* Multicast and the tree's builder read the device too: they stop first. */
 	dstor_mcast_stop(exp);
+	dstor_tree_stop(exp);
 	if (exp->listener)
 		dstor_listener_del_export(exp->listener, exp);
 	exp->released = &released;

@@ -27,6 +27,7 @@
 #include "handshake.h"
 #include "sock.h"
 #include "stats.h"
+#include "tree.h"
 
 struct dstor_acl;
 struct dstor_acl_entry;
@@ -43,6 +44,8 @@ struct dstor_export_cfg {
 	const u8 *uuid;				/* NULL: a random one */
 	u32 max_sessions;			/* 0: the module's default */
 	const struct dstor_mcast_cfg *mcast;	/* NULL: none */
+	bool tree;				/* keep a tree (mcast has one) */
+	u32 tree_block_size;			/* 0: mcast's, or the default */
 };
 
 struct dstor_export {
@@ -65,6 +68,7 @@ struct dstor_export {
 	struct dstor_acl __rcu *acl;	/* cfg mutex to change, RCU to read */
 	struct dstor_stats stats;
 	struct dstor_mcast *mcast;	/* multicast sender, or NULL */
+	struct dstor_tree_slot tree;	/* for TREE_INFO and TREE_FP */
 	struct completion *released;	/* export del waits for the last put */
 };
 
@@ -129,6 +133,7 @@ struct dstor_session {
 	int err;			/* why it failed */
 	u64 id;				/* the importer's session id */
 	u16 queue;
+	u16 version;			/* the protocol version answered */
 	struct sockaddr_storage peer;
 	struct dstor_key key;		/* the export's, taken at the hello */
 	atomic_t inflight;

@@ -236,7 +236,9 @@ static void hs_frame(struct dstor_tx *tx, u8 op, u16 status, void *buf,
 
 int dstor_hs_client_start(struct dstor_hs_client *hs, struct dstor_conn *c)
 {
-	hs->hello.version_min = DSTOR_PROTO_VERSION_MIN;
+	/* A sync asks for version 4 and up (its hello.version_min). */
+	if (!hs->hello.version_min)
+		hs->hello.version_min = DSTOR_PROTO_VERSION_MIN;
 	hs->hello.version_max = DSTOR_PROTO_VERSION;
 	if (hs->key.set) {
 		hs->hello.flags |= DSTOR_HELLO_AUTH;

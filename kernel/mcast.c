@@ -52,6 +52,7 @@
 #include "mcast_proto.h"
 #include "merkle.h"
 #include "mld.h"
+#include "tree.h"
 
 #define MC_ANNOUNCE	(HZ / 2)
 #define MC_SCAN		(HZ / 2)
@@ -396,25 +397,8 @@ static u32 mc_block_len(struct dstor_mcast *m, u32 index)
 /* Read block @index into m->pages. */
 static int mc_read(struct dstor_mcast *m, u32 index)
 {
-	u32 len = mc_block_len(m, index), n;
-	struct bio *bio;
-	unsigned int i;
-	int ret;
-
-	bio = bio_alloc(m->exp->bdev.bdev, m->nr_pages, REQ_OP_READ,
-			GFP_KERNEL);
-	bio->bi_iter.bi_sector = ((u64)index * m->cfg.block_size) >>
-				 SECTOR_SHIFT;
-	for (i = 0; len; i++, len -= n) {
-		n = min_t(u32, len, PAGE_SIZE);
-		if (bio_add_page(bio, m->pages[i], n, 0) != n) {
-			bio_put(bio);
-			return -EIO;
-		}
-	}
-	ret = submit_bio_wait(bio);
-	bio_put(bio);
-	return ret;
+	return dstor_tree_read_block(m->exp->bdev.bdev, m->pages, m->exp->size,
+				     m->cfg.block_size, index);
 }
 
 /* The leaf hash of the block in m->pages. */
@@ -547,12 +531,17 @@ static int mc_hash_tree(struct dstor_mcast *m)
 			return ret;
 		}
 		mc_leaf(m, i, m->leaves + (size_t)i * DSTOR_MC_HASH);
+		dstor_tree_progress(m->exp, i + 1, m->blocks);
 		cond_resched();
 	}
 	ret = dstor_mc_root(m->kt, m->leaves, m->blocks, m->exp->size,
 			    m->cfg.block_size, m->root);
 	if (ret)
 		return ret;
+	/* The same tree, for reconciliation over TCP (tree.c). */
+	if (dstor_tree_publish(m->exp, m->kt, m->leaves, m->blocks))
+		pr_warn("export %s: no memory for its tree: TREE_INFO answers IOERR\n",
+			m->exp->name);
 	m->epoch = get_random_u64();
 	ret = dstor_mc_ctx_init(&m->ctx_ann, m->keyed ? m->key : NULL,
 				m->cipher, m->epoch, NULL);
@@ -660,8 +649,11 @@ static int mc_thread(void *arg)
 			m->cfg.ifindex);
 		WRITE_ONCE(m->state, DSTOR_MC_STATE_SERVING);
 		mc_serve(m);
-	} else if (ret != -EINTR) {
-		WRITE_ONCE(m->state, DSTOR_MC_STATE_FAILED);
+	} else {
+		/* Stopped (interface gone, export deleted): no tree either. */
+		dstor_tree_failed(m->exp, ret == -EINTR ? -ENODEV : ret);
+		if (ret != -EINTR)
+			WRITE_ONCE(m->state, DSTOR_MC_STATE_FAILED);
 	}
 	/* Only kthread_stop() ends the thread: it holds no reference. */
 	while (!kthread_should_stop()) {

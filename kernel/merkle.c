@@ -136,13 +136,51 @@ void dstor_mc_node_hash(const u8 *kt, const u8 *left, const u8 *right,
 	blake2s_final(&st, out);
 }
 
+/* The root of a tree whose top node is @top. */
+void dstor_mc_root_of(const u8 *kt, const u8 *top, u64 size, u32 block_size,
+		      u8 *root)
+{
+	struct blake2s_state st;
+	u8 pre[13];
+
+	pre[0] = DOMAIN_ROOT;
+	dstor_put64(pre + 1, size);
+	dstor_put32(pre + 9, block_size);
+	blake2s_init_key(&st, BLAKE2S_HASH_SIZE, kt, DSTOR_MC_HASH);
+	blake2s_update(&st, pre, sizeof(pre));
+	blake2s_update(&st, top, DSTOR_MC_HASH);
+	blake2s_final(&st, root);
+}
+
+/*
+ * @count nodes of one level, hashed up @levels levels in place (an odd
+ * node at the end moves up unchanged): the node above them is then at
+ * @nodes. Aligned to 2^@levels nodes and either that many or the end of
+ * their level, they make the node above them in the tree; a receiver
+ * checks a TREE_FP reply so (sync.c).
+ */
+void dstor_mc_hash_up(const u8 *kt, u8 *nodes, u64 count, u32 levels)
+{
+	u64 i;
+
+	for (; levels && count > 1; levels--) {
+		for (i = 0; i + 1 < count; i += 2)
+			dstor_mc_node_hash(kt, nodes + i * DSTOR_MC_HASH,
+					   nodes + (i + 1) * DSTOR_MC_HASH,
+					   nodes + i / 2 * DSTOR_MC_HASH);
+		if (count & 1)
+			memmove(nodes + count / 2 * DSTOR_MC_HASH,
+				nodes + (count - 1) * DSTOR_MC_HASH,
+				DSTOR_MC_HASH);
+		count = (count + 1) / 2;
+		cond_resched();
+	}
+}
+
 /* The root over @n leaf hashes (32 bytes each, in order). */
 int dstor_mc_root(const u8 *kt, const u8 *leaves, u64 n, u64 size,
 		  u32 block_size, u8 *root)
 {
-	struct blake2s_state st;
-	u8 pre[13];
-	u64 i, m;
 	u8 *lvl;
 
 	if (!n || n > DSTOR_MC_MAX_BLOCKS)
@@ -151,22 +189,8 @@ int dstor_mc_root(const u8 *kt, const u8 *leaves, u64 n, u64 size,
 	if (!lvl)
 		return -ENOMEM;
 	memcpy(lvl, leaves, n * DSTOR_MC_HASH);
-	for (m = n; m > 1; m = (m + 1) / 2) {
-		for (i = 0; i + 1 < m; i += 2)
-			dstor_mc_node_hash(kt, lvl + i * DSTOR_MC_HASH,
-					   lvl + (i + 1) * DSTOR_MC_HASH,
-					   lvl + i / 2 * DSTOR_MC_HASH);
-		if (m & 1)
-			memmove(lvl + m / 2 * DSTOR_MC_HASH,
-				lvl + (m - 1) * DSTOR_MC_HASH, DSTOR_MC_HASH);
-	}
-	pre[0] = DOMAIN_ROOT;
-	dstor_put64(pre + 1, size);
-	dstor_put32(pre + 9, block_size);
-	blake2s_init_key(&st, BLAKE2S_HASH_SIZE, kt, DSTOR_MC_HASH);
-	blake2s_update(&st, pre, sizeof(pre));
-	blake2s_update(&st, lvl, DSTOR_MC_HASH);
-	blake2s_final(&st, root);
+	dstor_mc_hash_up(kt, lvl, n, 64);
+	dstor_mc_root_of(kt, lvl, size, block_size, root);
 	kvfree(lvl);
 	return 0;
 }

@@ -28,6 +28,9 @@ void dstor_mc_leaf_pages(const u8 *kt, const u8 *zero, u32 zero_len,
 			 struct page **pages, u32 len, u8 *out);
 void dstor_mc_node_hash(const u8 *kt, const u8 *left, const u8 *right,
 			u8 *out);
+void dstor_mc_hash_up(const u8 *kt, u8 *nodes, u64 count, u32 levels);
+void dstor_mc_root_of(const u8 *kt, const u8 *top, u64 size, u32 block_size,
+		      u8 *root);
 int dstor_mc_root(const u8 *kt, const u8 *leaves, u64 n, u64 size,
 		  u32 block_size, u8 *root);
 void dstor_mc_group(const char *name, u8 kind, u64 epoch, const u8 *root,

@@ -14,6 +14,7 @@
 #include "export.h"
 #include "mcast.h"
 #include "netlink.h"
+#include "tree.h"
 
 /* Not const: 6.1's policy takes a plain pointer. */
 static struct netlink_range_validation mc_rate_range = {
@@ -35,6 +36,12 @@ static const struct nla_policy mcast_policy[DSTOR_A_MCAST_MAX + 1] = {
 	[DSTOR_A_MCAST_QUERIER] = { .type = NLA_FLAG },
 };
 
+static const struct nla_policy tree_policy[DSTOR_A_TREE_MAX + 1] = {
+	/* a power of two: checked by dstor_tree_start() */
+	[DSTOR_A_TREE_BLOCK_SIZE] = NLA_POLICY_FULL_RANGE(NLA_U32,
+							  &mc_block_range),
+};
+
 const struct nla_policy dstor_nl_export_add_policy[DSTOR_A_MAX + 1] = {
 	[DSTOR_A_NAME] = { .type = NLA_NUL_STRING, .len = DSTOR_NAME_MAX - 1 },
 	[DSTOR_A_DEVICE] = { .type = NLA_NUL_STRING, .len = DSTOR_PATH_MAX - 1 },
@@ -44,6 +51,7 @@ const struct nla_policy dstor_nl_export_add_policy[DSTOR_A_MAX + 1] = {
 	/* DSTOR_A_ACL items, parsed with their own policy by acls_parse() */
 	[DSTOR_A_ACLS] = { .type = NLA_NESTED },
 	[DSTOR_A_MCAST] = NLA_POLICY_NESTED(mcast_policy),
+	[DSTOR_A_TREE] = NLA_POLICY_NESTED(tree_policy),
 	[DSTOR_A_MAX_SESSIONS] = NLA_POLICY_FULL_RANGE(NLA_U32,
 						       &dstor_nl_session_range),
 	[DSTOR_A_UUID] = NLA_POLICY_EXACT_LEN(DSTOR_UUID_LEN),
@@ -274,6 +282,21 @@ static int mcast_parse(struct genl_info *info, u32 flags,
 	return 0;
 }
 
+/* DSTOR_A_TREE of export add: the tree's block size, 0 for the default. */
+static int tree_parse(struct genl_info *info, u32 *block_size)
+{
+	struct nlattr *tb[DSTOR_A_TREE_MAX + 1];
+	int ret;
+
+	ret = nla_parse_nested(tb, DSTOR_A_TREE_MAX, info->attrs[DSTOR_A_TREE],
+			       tree_policy, info->extack);
+	if (ret)
+		return ret;
+	*block_size = tb[DSTOR_A_TREE_BLOCK_SIZE] ?
+		      nla_get_u32(tb[DSTOR_A_TREE_BLOCK_SIZE]) : 0;
+	return 0;
+}
+
 int dstor_nl_export_add(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **a = info->attrs;
@@ -305,6 +328,12 @@ int dstor_nl_export_add(struct sk_buff *skb, struct genl_info *info)
 		if (ret)
 			return ret;
 		cfg.mcast = &mcast;
+	}
+	if (a[DSTOR_A_TREE]) {
+		ret = tree_parse(info, &cfg.tree_block_size);
+		if (ret)
+			return ret;
+		cfg.tree = true;
 	}
 	if (a[DSTOR_A_MAX_SESSIONS])
 		cfg.max_sessions = nla_get_u32(a[DSTOR_A_MAX_SESSIONS]);
@@ -375,6 +404,33 @@ static int mcast_put(struct sk_buff *skb, struct dstor_export *exp)
 	return 0;
 }
 
+static int tree_put(struct sk_buff *skb, struct dstor_export *exp)
+{
+	struct dstor_tree_status ts;
+	struct nlattr *nest;
+
+	dstor_tree_status(exp, &ts);
+	if (!ts.block_size)
+		return 0;
+	nest = nla_nest_start(skb, DSTOR_A_TREE);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, DSTOR_A_TREE_BLOCK_SIZE, ts.block_size) ||
+	    nla_put_u32(skb, DSTOR_A_TREE_BUILT, ts.built) ||
+	    (ts.err && nla_put_flag(skb, DSTOR_A_TREE_FAILED)) ||
+	    (ts.published &&
+	     (nla_put_u64_64bit(skb, DSTOR_A_TREE_LEAVES, ts.leaves,
+				DSTOR_A_TREE_PAD) ||
+	      nla_put_u64_64bit(skb, DSTOR_A_TREE_GENERATION, ts.generation,
+				DSTOR_A_TREE_PAD) ||
+	      nla_put(skb, DSTOR_A_TREE_ROOT, DSTOR_MC_HASH_LEN, ts.root)))) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
 static int export_attrs(struct sk_buff *skb, void *obj)
 {
 	struct dstor_export *exp = obj;
@@ -395,6 +451,7 @@ static int export_attrs(struct sk_buff *skb, void *obj)
 				     exp->key.id)) ||
 	    acl_put(skb, &exp->acl) ||
 	    mcast_put(skb, exp) ||
+	    tree_put(skb, exp) ||
 	    dstor_nl_stats_put(skb, &exp->stats, DSTOR_STATS_EXPORT |
 			       (exp->mcast ? DSTOR_STATS_MCAST : 0)))
 		return -EMSGSIZE;

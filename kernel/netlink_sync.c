@@ -25,6 +25,8 @@ const struct nla_policy dstor_nl_sync_add_policy[DSTOR_A_MAX + 1] = {
 	[DSTOR_A_NAME] = { .type = NLA_NUL_STRING, .len = DSTOR_NAME_MAX - 1 },
 	[DSTOR_A_DEVICE] = { .type = NLA_NUL_STRING, .len = DSTOR_PATH_MAX - 1 },
 	[DSTOR_A_MCAST] = NLA_POLICY_NESTED(sync_mcast_policy),
+	[DSTOR_A_PEER] = NLA_POLICY_NESTED(dstor_nl_endpoint_policy),
+	[DSTOR_A_ROOT] = NLA_POLICY_EXACT_LEN(DSTOR_MC_HASH_LEN),
 	[DSTOR_A_KEY] = NLA_POLICY_EXACT_LEN(DSTOR_KEY_LEN),
 	[DSTOR_A_SEEDS] = { .type = NLA_NESTED },
 };
@@ -61,6 +63,34 @@ err:
 	return -EMSGSIZE;
 }
 
+/* A sync over TCP: its exporter and, once known, the export's tree. */
+static int sync_peer_put(struct sk_buff *skb,
+			 const struct dstor_sync_info *si)
+{
+	const struct dstor_mc_announce *a = &si->ann;
+	struct nlattr *nest;
+
+	if (dstor_nl_endpoint_put(skb, DSTOR_A_PEER, &si->peer) ||
+	    (si->why && nla_put_string(skb, DSTOR_A_REASON, si->why)))
+		return -EMSGSIZE;
+	if (!si->known)
+		return 0;
+	nest = nla_nest_start(skb, DSTOR_A_TREE);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, DSTOR_A_TREE_BLOCK_SIZE, a->block_size) ||
+	    nla_put_u64_64bit(skb, DSTOR_A_TREE_LEAVES, a->blocks,
+			      DSTOR_A_TREE_PAD) ||
+	    nla_put_u64_64bit(skb, DSTOR_A_TREE_GENERATION, si->epoch,
+			      DSTOR_A_TREE_PAD) ||
+	    nla_put(skb, DSTOR_A_TREE_ROOT, DSTOR_MC_HASH_LEN, a->root)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return nla_put_u64_64bit(skb, DSTOR_A_SIZE, a->size, DSTOR_A_PAD);
+}
+
 /* The attributes of one sync after @hdr (NULL: no room for it). */
 static int sync_fill(struct sk_buff *skb, void *hdr,
 		     struct dstor_sync_info *si)
@@ -70,7 +100,7 @@ static int sync_fill(struct sk_buff *skb, void *hdr,
 	if (nla_put_u32(skb, DSTOR_A_INDEX, si->index) ||
 	    nla_put_string(skb, DSTOR_A_NAME, si->name) ||
 	    nla_put_string(skb, DSTOR_A_DEVICE, si->path) ||
-	    sync_mcast_put(skb, si) ||
+	    (si->by_peer ? sync_peer_put(skb, si) : sync_mcast_put(skb, si)) ||
 	    nla_put_u32(skb, DSTOR_A_SYNC_STATE, si->state) ||
 	    nla_put_u64_64bit(skb, DSTOR_A_SYNC_ELAPSED_MS, si->elapsed_ms,
 			      DSTOR_A_PAD) ||
@@ -148,17 +178,40 @@ static int seeds_parse(struct genl_info *info, u32 *fds,
 	return 0;
 }
 
-/* DSTOR_A_MCAST and the rest of a SYNC_ADD request, checked. */
+/* DSTOR_A_PEER (and DSTOR_A_ROOT) of a SYNC_ADD request over TCP. */
+static int sync_parse_peer(struct genl_info *info, struct dstor_sync_cfg *cfg,
+			   struct dstor_endpoint *ep)
+{
+	struct nlattr **a = info->attrs;
+	int ret;
+
+	if (a[DSTOR_A_MCAST]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[DSTOR_A_MCAST],
+				    "a sync is over TCP (DSTOR_A_PEER) or by multicast (DSTOR_A_MCAST), not both");
+		return -EINVAL;
+	}
+	ret = dstor_nl_endpoint_parse(a[DSTOR_A_PEER], ep, info->extack);
+	if (ret)
+		return ret;
+	cfg->peer = ep;
+	cfg->root = a[DSTOR_A_ROOT] ? nla_data(a[DSTOR_A_ROOT]) : NULL;
+	return 0;
+}
+
+/* DSTOR_A_MCAST or DSTOR_A_PEER, and the rest of a SYNC_ADD, checked. */
 static int sync_parse(struct genl_info *info, struct dstor_sync_cfg *cfg,
-		      struct nlattr **ifa, u32 *fds)
+		      struct nlattr **ifa, u32 *fds, struct dstor_endpoint *ep)
 {
 	struct nlattr **a = info->attrs;
 	struct nlattr *root;
 	int ret;
 
+	memset(cfg, 0, sizeof(*cfg));
+	*ifa = NULL;
 	if (GENL_REQ_ATTR_CHECK(info, DSTOR_A_NAME) ||
-	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_DEVICE) ||
-	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_MCAST))
+	    GENL_REQ_ATTR_CHECK(info, DSTOR_A_DEVICE))
+		return -EINVAL;
+	if (!a[DSTOR_A_PEER] && GENL_REQ_ATTR_CHECK(info, DSTOR_A_MCAST))
 		return -EINVAL;
 	cfg->name = nla_data(a[DSTOR_A_NAME]);
 	/* It picks the multicast groups: a name an exporter can have. */
@@ -168,6 +221,17 @@ static int sync_parse(struct genl_info *info, struct dstor_sync_cfg *cfg,
 		return -EINVAL;
 	}
 	cfg->path = nla_data(a[DSTOR_A_DEVICE]);
+	if (a[DSTOR_A_PEER]) {
+		ret = sync_parse_peer(info, cfg, ep);
+		if (ret)
+			return ret;
+		goto rest;
+	}
+	if (a[DSTOR_A_ROOT]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[DSTOR_A_ROOT],
+				    "a multicast sync pins its root with DSTOR_A_MCAST_ROOT");
+		return -EINVAL;
+	}
 	/* The policy checked the nested attributes. */
 	*ifa = nla_find_nested(a[DSTOR_A_MCAST], DSTOR_A_MCAST_IFINDEX);
 	if (!*ifa) {
@@ -178,6 +242,7 @@ static int sync_parse(struct genl_info *info, struct dstor_sync_cfg *cfg,
 	cfg->ifindex = nla_get_u32(*ifa);
 	root = nla_find_nested(a[DSTOR_A_MCAST], DSTOR_A_MCAST_ROOT);
 	cfg->root = root ? nla_data(root) : NULL;
+rest:
 	ret = seeds_parse(info, fds, cfg);
 	if (ret)
 		return ret;
@@ -201,19 +266,20 @@ int dstor_nl_sync_add(struct sk_buff *skb, struct genl_info *info)
 	u32 fds[DSTOR_SYNC_MAX_SEEDS];
 	struct dstor_sync_info *si;
 	struct dstor_sync_cfg cfg;
+	struct dstor_endpoint ep;
 	enum dstor_sync_part bad;
 	struct sk_buff *msg;
 	struct nlattr *ifa;
 	int ret;
 
-	ret = sync_parse(info, &cfg, &ifa, fds);
+	ret = sync_parse(info, &cfg, &ifa, fds, &ep);
 	if (!ret)
 		ret = reply_alloc(&msg, &si);
 	if (ret)
 		return ret;
 	ret = dstor_sync_add(genl_info_net(info), &cfg, info->extack, &bad,
 			     si);
-	if (bad == DSTOR_SYNC_PART_IFACE)
+	if (bad == DSTOR_SYNC_PART_IFACE && ifa)
 		NL_SET_BAD_ATTR(info->extack, ifa);
 	else if (bad == DSTOR_SYNC_PART_TARGET)
 		NL_SET_BAD_ATTR(info->extack, info->attrs[DSTOR_A_DEVICE]);

@@ -42,10 +42,10 @@ typedef uint64_t u64;
 
 #define DSTOR_MAGIC		0x44535452U	/* "DSTR" */
 /*
- * Versions spoken: 2, and 3 (2 with KA_LEAD). The exporter answers with the
- * highest the HELLO offers.
+ * Versions spoken: 2; 3 (2 with KA_LEAD); 4 (3 with TREE_INFO and TREE_FP,
+ * below). The exporter answers with the highest the HELLO offers.
  */
-#define DSTOR_PROTO_VERSION	3
+#define DSTOR_PROTO_VERSION	4
 #define DSTOR_PROTO_VERSION_MIN	2
 #define DSTOR_HDR_LEN		32
 #define DSTOR_HELLO_LEN		128
@@ -80,6 +80,8 @@ enum dstor_op {
 	DSTOR_OP_PONG,
 	DSTOR_OP_AUTH_CHALLENGE,
 	DSTOR_OP_AUTH_RESPONSE,
+	DSTOR_OP_TREE_INFO,	/* version 4 */
+	DSTOR_OP_TREE_FP,	/* version 4 */
 	__DSTOR_OP_MAX,
 };
 
@@ -104,6 +106,7 @@ enum dstor_status {
 	DSTOR_ST_AUTH,		/* HELLO_REPLY: a key on one side only */
 	DSTOR_ST_LIMIT_EXPORT,	/* HELLO_REPLY: the export's session limit */
 	DSTOR_ST_LIMIT_HOST,	/* HELLO_REPLY: the per-host session limit */
+	DSTOR_ST_STALE,		/* TREE_FP: not the published tree (v4) */
 	__DSTOR_ST_MAX,
 };
 
@@ -138,6 +141,12 @@ enum dstor_status {
 #define DSTOR_REC_MIN		(1 + DSTOR_TAG_LEN)
 #define DSTOR_REC_MAX		(DSTOR_SEAL_CHUNK + DSTOR_TAG_LEN)
 
+/* Version 4's TREE_FP (below): its sizes, for the header's checks. */
+#define DSTOR_TREE_HASH		32
+#define DSTOR_TREE_GEN_LEN	8	/* TREE_FP's payload, its reply's start */
+/* Nodes in one TREE_FP: its reply's payload fits one sealed record. */
+#define DSTOR_TREE_FP_MAX	((DSTOR_SEAL_CHUNK - DSTOR_TREE_GEN_LEN) / DSTOR_TREE_HASH)
+
 /* Labels of the handshake's HMAC-SHA256 proofs and key derivation. */
 #define DSTOR_LABEL_SERVER	"dstor v2 server proof"
 #define DSTOR_LABEL_CLIENT	"dstor v2 client proof"
@@ -159,7 +168,10 @@ enum dstor_status {
  * importer pings on queue 0 only.
  */
 #define DSTOR_EXP_KA_LEAD	(1U << 6)
-#define DSTOR_EXP_ALL		0x7fU
+#define DSTOR_EXP_ALL_V3	0x7fU
+/* Version 4: the export answers TREE_INFO and TREE_FP (below). */
+#define DSTOR_EXP_TREE		(1U << 7)
+#define DSTOR_EXP_ALL		0xffU
 
 struct dstor_hdr {
 	u8 op;
@@ -281,6 +293,11 @@ static inline int dstor_is_request(u8 op)
 	       op == DSTOR_OP_WRITE_ZEROES;
 }
 
+static inline int dstor_is_tree_op(u8 op)
+{
+	return op == DSTOR_OP_TREE_INFO || op == DSTOR_OP_TREE_FP;
+}
+
 /*
  * Decode a header and check everything that can be checked without knowing
  * the device: magic, op, flags, status, alignment and the payload each op
@@ -303,7 +320,8 @@ static inline int dstor_hdr_decode(const u8 *buf, struct dstor_hdr *h)
 	if (h->status >= __DSTOR_ST_MAX)
 		return -DSTOR_EPROTO_STATUS;
 	/* Data statuses in replies, hello statuses in hello replies only. */
-	if (h->op == DSTOR_OP_REPLY ? h->status >= DSTOR_ST_NOEXPORT :
+	if (h->op == DSTOR_OP_REPLY ?
+	    h->status >= DSTOR_ST_NOEXPORT && h->status != DSTOR_ST_STALE :
 	    h->op == DSTOR_OP_HELLO_REPLY ?
 	    h->status && h->status < DSTOR_ST_NOEXPORT : h->status)
 		return -DSTOR_EPROTO_STATUS;
@@ -317,6 +335,8 @@ static inline int dstor_hdr_decode(const u8 *buf, struct dstor_hdr *h)
 	if ((h->op == DSTOR_OP_HELLO || h->op == DSTOR_OP_HELLO_REPLY) &&
 	    (h->offset || h->length))
 		return -DSTOR_EPROTO_LENGTH;
+	if (h->op == DSTOR_OP_HELLO_REPLY && h->status == DSTOR_ST_STALE)
+		return -DSTOR_EPROTO_STATUS;
 
 	switch (h->op) {
 	case DSTOR_OP_HELLO:
@@ -357,6 +377,19 @@ static inline int dstor_hdr_decode(const u8 *buf, struct dstor_hdr *h)
 		if (h->length)
 			return -DSTOR_EPROTO_LENGTH;
 		if (h->payload)
+			return -DSTOR_EPROTO_PAYLOAD;
+		break;
+	case DSTOR_OP_TREE_INFO:
+		if (h->offset || h->length)
+			return -DSTOR_EPROTO_LENGTH;
+		if (h->payload)
+			return -DSTOR_EPROTO_PAYLOAD;
+		break;
+	case DSTOR_OP_TREE_FP:
+		/* offset and length name nodes: no alignment rule. */
+		if (h->length == 0 || h->length > DSTOR_TREE_FP_MAX)
+			return -DSTOR_EPROTO_LENGTH;
+		if (h->payload != DSTOR_TREE_GEN_LEN)
 			return -DSTOR_EPROTO_PAYLOAD;
 		break;
 	case DSTOR_OP_REPLY:
@@ -524,7 +557,8 @@ static inline int dstor_hello_reply_decode(const u8 *buf,
 	if (m->version < DSTOR_PROTO_VERSION_MIN ||
 	    m->version > DSTOR_PROTO_VERSION)
 		return -DSTOR_EPROTO_VERSION;
-	if (m->flags & ~(m->version == 2 ? DSTOR_EXP_ALL_V2 : DSTOR_EXP_ALL))
+	if (m->flags & ~(m->version == 2 ? DSTOR_EXP_ALL_V2 :
+			 m->version == 3 ? DSTOR_EXP_ALL_V3 : DSTOR_EXP_ALL))
 		return -DSTOR_EPROTO_FLAGS;
 	if (!dstor_block_size_ok(m->logical_block_size) ||
 	    m->physical_block_size < m->logical_block_size ||
@@ -594,9 +628,9 @@ static inline void dstor_nonce(u8 *iv, u64 counter)
 }
 
 /*
- * Version 4: trees (Documentation/reconciliation.md). Specified here, not
- * spoken yet: the module offers at most DSTOR_PROTO_VERSION, and
- * dstor_hdr_decode() refuses these ops and STALE until it does.
+ * Version 4: trees (Documentation/reconciliation.md). An exporter answers
+ * these ops only on a session of version 4 or later whose HELLO_REPLY had
+ * DSTOR_EXP_TREE (NOTSUPP without it, a protocol error before version 4).
  *
  * TREE_INFO: a request with no offset, length or payload; its reply's
  * payload is DSTOR_TREE_INFO_LEN bytes (struct dstor_tree_info).
@@ -609,15 +643,7 @@ static inline void dstor_nonce(u8 *iv, u64 counter)
  * level 0 is the leaves.
  */
 #define DSTOR_PROTO_VERSION_TREE	4
-#define DSTOR_OP_TREE_INFO	13
-#define DSTOR_OP_TREE_FP	14
-#define DSTOR_ST_STALE		13	/* TREE_FP: not the published tree */
-#define DSTOR_EXP_TREE		(1U << 7)	/* answers TREE_INFO, TREE_FP */
-#define DSTOR_TREE_HASH		32
 #define DSTOR_TREE_INFO_LEN	56
-#define DSTOR_TREE_GEN_LEN	8	/* TREE_FP's payload, its reply's start */
-/* Nodes in one TREE_FP: its reply's payload fits one sealed record. */
-#define DSTOR_TREE_FP_MAX	((DSTOR_SEAL_CHUNK - DSTOR_TREE_GEN_LEN) / DSTOR_TREE_HASH)
 #define DSTOR_TREE_LEAF_V3	3	/* the multicast tree's leaves */
 #define DSTOR_TREE_BUILDING	(1U << 0)	/* TREE_INFO: not built yet */
 #define DSTOR_TREE_BUILT_MAX	999	/* per mille, while building */

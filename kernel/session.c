@@ -43,6 +43,9 @@ struct dstor_srv_req {
 	u32 length;
 	u8 op;
 	u16 status;
+	u8 *buf;			/* a tree reply's payload, or NULL */
+	u32 reply_len;			/* its length */
+	u8 gen[DSTOR_TREE_GEN_LEN];	/* TREE_FP: the generation asked */
 	struct bio bio;			/* last: allocated by the bioset */
 };
 
@@ -208,6 +211,7 @@ static void req_free(struct dstor_srv_req *req)
 	dstor_stat_add(&s->exp->stats, DSTOR_STAT_INFLIGHT, -1);
 	bio_for_each_segment_all(bv, &req->bio, iter)
 		__free_page(bv->bv_page);
+	kfree(req->buf);
 	bio_put(&req->bio);
 	atomic_dec(&dstor_live.srv_reqs);
 	if (atomic_dec_return(&s->inflight) < DSTOR_SRV_MAX_INFLIGHT &&
@@ -224,8 +228,10 @@ static void req_reply(struct dstor_srv_req *req)
 	struct dstor_session *s = req->s;
 	struct dstor_tx *tx = &req->tx;
 
+	/* Errors of I/O only: a peer's tree requests cannot inflate them. */
 	dstor_stats_count(&s->exp->stats, req->op, req->length,
-			  req->status != DSTOR_ST_OK);
+			  req->status != DSTOR_ST_OK &&
+			  !dstor_is_tree_op(req->op));
 	tx->hdr = (struct dstor_hdr) {
 		.op = req->op == DSTOR_OP_PING ? DSTOR_OP_PONG : DSTOR_OP_REPLY,
 		.status = req->status,
@@ -238,6 +244,9 @@ static void req_reply(struct dstor_srv_req *req)
 
 		tx->hdr.payload = req->length;
 		dstor_data_bio(&tx->data, &req->bio, all, req->length);
+	} else if (req->buf && req->status == DSTOR_ST_OK) {
+		tx->hdr.payload = req->reply_len;
+		dstor_data_buf(&tx->data, req->buf, req->reply_len);
 	} else {
 		dstor_data_buf(&tx->data, NULL, 0);
 	}
@@ -319,6 +328,8 @@ static struct dstor_srv_req *req_alloc(struct dstor_session *s,
 	req->length = h->length;
 	req->op = h->op;
 	req->status = DSTOR_ST_OK;
+	req->buf = NULL;
+	req->reply_len = 0;
 	bio->bi_iter.bi_sector = h->offset >> SECTOR_SHIFT;
 	bio->bi_end_io = req_end_io;
 	kref_get(&s->ref);
@@ -347,7 +358,9 @@ static u16 request_check(struct dstor_session *s, const struct dstor_hdr *h)
 {
 	u32 lbs = bdev_logical_block_size(s->exp->bdev.bdev);
 
-	if (h->op == DSTOR_OP_FLUSH || h->op == DSTOR_OP_PING)
+	/* Tree requests name nodes, not bytes: tree.c checks them. */
+	if (h->op == DSTOR_OP_FLUSH || h->op == DSTOR_OP_PING ||
+	    dstor_is_tree_op(h->op))
 		return DSTOR_ST_OK;
 	if (!dstor_range_ok(h->offset, h->length, s->exp->size) ||
 	    h->offset % lbs || h->length % lbs)
@@ -355,6 +368,41 @@ static u16 request_check(struct dstor_session *s, const struct dstor_hdr *h)
 	if (h->op != DSTOR_OP_READ && READ_ONCE(s->read_only))
 		return DSTOR_ST_ROFS;
 	return DSTOR_ST_OK;
+}
+
+/*
+ * TREE_INFO is answered at once; TREE_FP once its generation has arrived
+ * (session_rx_done()). Both from the published tree: no I/O, no waiting.
+ */
+static struct dstor_rx *session_tree(struct dstor_srv_req *req,
+				     const struct dstor_hdr *h)
+{
+	u32 len = h->op == DSTOR_OP_TREE_INFO ? DSTOR_TREE_INFO_LEN :
+		  dstor_tree_fp_reply_len(h->length);
+
+	if (!req->s->exp->tree.block_size) {
+		req->status = DSTOR_ST_NOTSUPP;
+		if (h->op == DSTOR_OP_TREE_INFO) {
+			req_reply(req);
+			return NULL;
+		}
+		/* Answered once its generation has arrived, and dropped. */
+		dstor_data_buf(&req->rx.data, NULL, h->payload);
+		return &req->rx;
+	}
+	req->buf = kmalloc(len, GFP_NOWAIT | __GFP_NOWARN);
+	if (!req->buf) {
+		req_free(req);
+		return ERR_PTR(-ENOMEM);	/* asked again soon */
+	}
+	req->reply_len = len;
+	if (h->op == DSTOR_OP_TREE_FP) {
+		dstor_data_buf(&req->rx.data, req->gen, DSTOR_TREE_GEN_LEN);
+		return &req->rx;
+	}
+	req->status = dstor_tree_info(req->s->exp, req->buf);
+	req_reply(req);
+	return NULL;
 }
 
 /* A request's header arrived: start it, or say where its data goes. */
@@ -366,7 +414,8 @@ static struct dstor_rx *session_request(struct dstor_session *s,
 	struct dstor_srv_req *req;
 	blk_opf_t opf = REQ_OP_READ;
 
-	if (!dstor_is_request(h->op) && h->op != DSTOR_OP_PING)
+	if (dstor_is_tree_op(h->op) ? s->version < DSTOR_PROTO_VERSION_TREE :
+	    !dstor_is_request(h->op) && h->op != DSTOR_OP_PING)
 		return ERR_PTR(-EPROTO);
 	if (atomic_read(&s->inflight) >= DSTOR_SRV_MAX_INFLIGHT) {
 		WRITE_ONCE(s->throttled, true);
@@ -402,6 +451,8 @@ static struct dstor_rx *session_request(struct dstor_session *s,
 		req_reply(req);
 		return NULL;
 	}
+	if (dstor_is_tree_op(h->op))
+		return session_tree(req, h);
 	if (status != DSTOR_ST_OK) {
 		req->status = status;
 		if (!h->payload) {
@@ -444,7 +495,7 @@ static void fill_hello_reply(struct dstor_session *s,
 	u32 lbs = bdev_logical_block_size(bdev);
 
 	memset(r, 0, sizeof(*r));
-	r->version = min_t(u16, s->hs.hello.version_max, DSTOR_PROTO_VERSION);
+	r->version = s->version;
 	if (s->read_only)
 		r->flags |= DSTOR_EXP_READ_ONLY;
 	if (bdev_write_cache(bdev))
@@ -460,6 +511,8 @@ static void fill_hello_reply(struct dstor_session *s,
 		r->flags |= DSTOR_EXP_ROTATIONAL;
 	if (s->ka_lead)
 		r->flags |= DSTOR_EXP_KA_LEAD;
+	if (s->version >= DSTOR_PROTO_VERSION_TREE && s->exp->tree.block_size)
+		r->flags |= DSTOR_EXP_TREE;
 	r->size = s->exp->size - s->exp->size % lbs;
 	r->logical_block_size = lbs;
 	r->physical_block_size = max(bdev_physical_block_size(bdev), lbs);
@@ -539,8 +592,8 @@ static void session_handshake(struct dstor_session *s)
 		}
 	}
 	/* Before admit: whoever makes it SERVING publishes it (release). */
-	s->ka_lead = min_t(u16, hs->hello.version_max,
-			   DSTOR_PROTO_VERSION) >= 3;
+	s->version = min_t(u16, hs->hello.version_max, DSTOR_PROTO_VERSION);
+	s->ka_lead = s->version >= 3;
 	status = dstor_listener_admit(s, &wait);
 	if (status) {
 		session_refuse(s, status);
@@ -585,7 +638,13 @@ static void session_rx_done(struct dstor_conn *c, struct dstor_rx *rx)
 		return;
 	}
 	if (req->status != DSTOR_ST_OK) {
-		req_reply(req);		/* a refused write, all of it read */
+		req_reply(req);		/* refused, and all of it read */
+		return;
+	}
+	if (req->op == DSTOR_OP_TREE_FP) {
+		req->status = dstor_tree_fp(s->exp, req->offset, req->length,
+					    req->gen, req->buf);
+		req_reply(req);
 		return;
 	}
 	submit_bio(&req->bio);

@@ -54,6 +54,8 @@
 #include <net/sock.h>
 
 #include "sync.h"
+#include "sync_peer.h"
+#include "tree.h"
 
 #define SYNC_MAX_CHANNELS	64		/* groups joined at once */
 #define SYNC_RCVBUF		(4 << 20)	/* in truesize: ~2 MiB of data */
@@ -93,12 +95,17 @@ struct sync_chan {
 	struct in6_addr group;
 };
 
+struct dstor_sync_peer;
+
 struct dstor_sync {
 	u32 index;
 	char name[DSTOR_NAME_MAX];
 	char path[DSTOR_PATH_MAX];
 	struct net *net;		/* no reference: see sync_net_pre_exit() */
-	int ifindex;
+	int ifindex;			/* multicast */
+	struct dstor_endpoint peer;	/* over TCP (@sp) */
+	struct dstor_sync_peer *sp;	/* over TCP: NULL for multicast */
+	const char *why;		/* why it failed (READ_ONCE), or NULL */
 	dev_t dev;
 	struct dstor_key key;
 	bool pinned;			/* only trees with this root */
@@ -558,13 +565,15 @@ static int tree_setup(struct dstor_sync *s)
 	ret = tree_alloc(s);
 	if (ret)
 		return ret;
+	atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_BLOCKS], a->blocks);
+	s->ann_seen = jiffies;
+	if (s->sp)
+		return 0;	/* no packets to open */
 	ret = dstor_mc_ctx_init(&s->dctx, s->key.set ? s->key.key : NULL,
 				s->actx_cipher, s->epoch, s->ann.root);
 	if (ret)
 		return ret;
 	s->dctx_ready = true;
-	s->ann_seen = jiffies;
-	atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_BLOCKS], a->blocks);
 	return 0;
 }
 
@@ -1112,11 +1121,650 @@ static int seed(struct dstor_sync *s)
 	return ret;
 }
 
+/* ---- over TCP: reconciliation (Documentation/reconciliation.md) ---- */
+
+/* A node of the export's tree that differs from ours: its hash, checked. */
+struct peer_node {
+	u64 j;
+	u32 level;
+	u8 hash[DSTOR_MC_HASH];
+};
+
+/* A block being read over TCP into a buffer of the target's pool. */
+struct peer_block {
+	u64 index;
+	struct dstor_sync_buf *b;	/* NULL: free */
+	unsigned int pieces;		/* READs not yet answered */
+	unsigned int tries;
+	bool failed;			/* a READ was not answered OK */
+	bool again;			/* did not match its leaf: read again */
+};
+
+/*
+ * The pool of requests: r[i] is free while its bit in @busy is clear. A
+ * TREE_FP's reply goes to buf[i]; a READ's to bio[i], made for it.
+ */
+struct dstor_sync_peer {
+	struct dstor_peer p;
+	struct dstor_peer_req r[DSTOR_PEER_MAX_REQS];
+	u8 *buf[DSTOR_PEER_MAX_REQS];
+	DECLARE_BITMAP(busy, DSTOR_PEER_MAX_REQS);
+	unsigned int nr_busy;
+	struct peer_block *blocks;	/* the target's nr_bufs of them */
+	bool *reading;			/* bufs[i] is a block's being read */
+	struct peer_node *front, *next;	/* the descent, a level step each */
+	u64 nr_front, nr_next;
+	struct dstor_tree *mine;	/* the target's tree */
+	u64 gen;
+};
+
+/* Nodes a TREE_FP asks at once: four levels down, b = 16. */
+#define PEER_FP_LEVELS		4
+#define PEER_FP_NODES		BIT(PEER_FP_LEVELS)
+/* A block whose data does not match its leaf is fetched again this often. */
+#define PEER_TRIES		3
+/* TREE_INFO answers BUILDING: asked again this often, this long at most. */
+#define PEER_BUILD_POLL		HZ
+#define PEER_BUILD_TIMEOUT	(600 * HZ)
+
+static int peer_failed(struct dstor_sync *s, const char *why, int err)
+{
+	WRITE_ONCE(s->why, why);
+	pr_err("sync %s: %s\n", s->name, why);
+	return err;
+}
+
+static struct dstor_peer_req *peer_req(struct dstor_sync *s, u8 op,
+				       u64 offset, u32 length)
+{
+	struct dstor_sync_peer *sp = s->sp;
+	unsigned int i = find_first_zero_bit(sp->busy, DSTOR_PEER_MAX_REQS);
+	struct dstor_peer_req *r;
+
+	/* Callers count: nr_busy stays below DSTOR_PEER_MAX_REQS. */
+	if (WARN_ON_ONCE(i >= DSTOR_PEER_MAX_REQS))
+		return NULL;
+	r = &sp->r[i];
+	__set_bit(i, sp->busy);
+	sp->nr_busy++;
+	r->op = op;
+	r->offset = offset;
+	r->length = length;
+	r->buf = sp->buf[i];
+	r->bio = NULL;
+	return r;
+}
+
+static void peer_req_put(struct dstor_sync *s, struct dstor_peer_req *r)
+{
+	struct dstor_sync_peer *sp = s->sp;
+
+	if (r->bio) {
+		bio_uninit(r->bio);
+		kfree(r->bio);
+		r->bio = NULL;
+	}
+	__clear_bit(r - sp->r, sp->busy);
+	sp->nr_busy--;
+}
+
+static void peer_submit(struct dstor_sync *s, struct dstor_peer_req *r)
+{
+	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_REQUESTS, 1);
+	/* Never full: the pool has as many requests as the peer slots. */
+	WARN_ON_ONCE(dstor_peer_submit(&s->sp->p, r));
+}
+
+/* The next reply; an error when the connection failed or we stop. */
+static struct dstor_peer_req *peer_wait(struct dstor_sync *s)
+{
+	struct dstor_peer_req *r = dstor_peer_wait(&s->sp->p);
+
+	if (IS_ERR(r) && PTR_ERR(r) == -ETIME)
+		peer_failed(s, "the exporter did not answer a request within 60 s",
+			    0);
+	else if (IS_ERR(r) && PTR_ERR(r) != -EINTR)
+		peer_failed(s, dstor_why_text(dstor_why_conn(PTR_ERR(r))), 0);
+	return r;
+}
+
+/* Bytes per READ: the exporter's max_io, in whole pages. */
+static u32 peer_max_io(struct dstor_sync *s)
+{
+	return rounddown(s->sp->p.info.max_io, PAGE_SIZE);
+}
+
+/* READs per block. */
+static unsigned int peer_pieces(struct dstor_sync *s)
+{
+	return DIV_ROUND_UP(s->ann.block_size, peer_max_io(s));
+}
+
+/* TREE_INFO until the tree is built: its geometry into s->next. */
+static int peer_tree_info(struct dstor_sync *s)
+{
+	unsigned long until = jiffies + PEER_BUILD_TIMEOUT;
+	struct dstor_mc_announce *a = &s->next;
+	struct dstor_peer_req *r;
+	struct dstor_tree_info ti;
+
+	for (;;) {
+		r = peer_req(s, DSTOR_OP_TREE_INFO, 0, 0);
+		if (!r)
+			return -EIO;
+		peer_submit(s, r);
+		r = peer_wait(s);
+		if (IS_ERR(r))
+			return PTR_ERR(r);
+		peer_req_put(s, r);
+		if (r->status == DSTOR_ST_NOTSUPP)
+			return peer_failed(s,
+					   "the export has no tree (export add --tree)",
+					   -EOPNOTSUPP);
+		if (r->status != DSTOR_ST_OK)
+			return peer_failed(s,
+					   "the exporter could not read the export to build its tree",
+					   -EIO);
+		if (dstor_tree_info_decode(r->buf, &ti))
+			return peer_failed(s,
+					   "the exporter's TREE_INFO is malformed",
+					   -EPROTO);
+		if (!(ti.flags & DSTOR_TREE_BUILDING))
+			break;
+		if (time_after(jiffies, until))
+			return peer_failed(s,
+					   "the export's tree was still being built after 10 minutes",
+					   -ETIMEDOUT);
+		schedule_timeout_interruptible(PEER_BUILD_POLL);
+		if (dstor_sync_stopping())
+			return -EINTR;
+	}
+	if (ti.size != s->sp->p.info.size)
+		return peer_failed(s,
+				   "the export's tree is not of the export's size",
+				   -EPROTO);
+	/* dstor_tree_info_decode() checked the block size. */
+	if (DIV_ROUND_UP(ti.block_size, peer_max_io(s)) > DSTOR_PEER_MAX_REQS)
+		return peer_failed(s,
+				   "the export's blocks take more READs than a sync sends at once",
+				   -E2BIG);
+	if (dstor_tree_leaves(ti.size, ti.block_size) > DSTOR_MC_MAX_BLOCKS)
+		return peer_failed(s,
+				   "the export's tree has more blocks than a sync takes (65536)",
+				   -E2BIG);
+	if (s->pinned && crypto_memneq(ti.root, s->pin_root, DSTOR_MC_HASH))
+		return peer_failed(s,
+				   "the export's root is not the one given (--root)",
+				   -EKEYREJECTED);
+	a->size = ti.size;
+	a->block_size = ti.block_size;
+	a->blocks = dstor_tree_leaves(ti.size, ti.block_size);
+	memcpy(a->root, ti.root, DSTOR_MC_HASH);
+	s->next_epoch = ti.generation;
+	s->sp->gen = ti.generation;
+	return 0;
+}
+
+/* Ask the nodes of @level from @first, @count of them (into a TREE_FP). */
+static int peer_ask(struct dstor_sync *s, u32 level, u64 first, u32 count,
+		    unsigned long cookie)
+{
+	struct dstor_peer_req *r;
+
+	r = peer_req(s, DSTOR_OP_TREE_FP, dstor_tree_fp_offset(level, first),
+		     count);
+	if (!r)
+		return -EIO;
+	dstor_put64(r->gen, s->sp->gen);
+	r->cookie = cookie;
+	peer_submit(s, r);
+	return 0;
+}
+
+/* A TREE_FP's reply: OK, and for the generation asked. */
+static int peer_fp_status(struct dstor_sync *s, struct dstor_peer_req *r)
+{
+	/* A read-only export's tree changes only when it is added again. */
+	if (r->status == DSTOR_ST_STALE)
+		return peer_failed(s, "the export's tree changed during the round",
+				   -ESTALE);
+	if (r->status != DSTOR_ST_OK)
+		return peer_failed(s, "the exporter refused a tree request",
+				   -EPROTO);
+	if (dstor_get64(r->buf) != s->sp->gen)
+		return peer_failed(s,
+				   "the exporter answered for another tree than the one asked",
+				   -EPROTO);
+	return 0;
+}
+
+/*
+ * A TREE_FP's reply for the children of front node @nd: they must hash up
+ * to it; those that differ from ours are descended into (or are leaves).
+ */
+static int peer_children(struct dstor_sync *s, const struct peer_node *nd,
+			 struct dstor_peer_req *r)
+{
+	struct dstor_sync_peer *sp = s->sp;
+	u32 k = min_t(u32, PEER_FP_LEVELS, nd->level), l = nd->level - k;
+	u8 up[PEER_FP_NODES * DSTOR_MC_HASH];
+	const u8 *h = r->buf + DSTOR_TREE_GEN_LEN, *mine;
+	u64 first = r->offset & DSTOR_TREE_FIRST_MASK, c;
+	struct peer_node *n;
+	int ret;
+
+	ret = peer_fp_status(s, r);
+	if (ret)
+		return ret;
+	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_TREE_HASHES, r->length);
+	memcpy(up, h, r->length * DSTOR_MC_HASH);
+	dstor_mc_hash_up(s->kt, up, r->length, k);
+	if (crypto_memneq(up, nd->hash, DSTOR_MC_HASH))
+		return peer_failed(s,
+				   "the exporter's tree does not hash up to its root",
+				   -EBADMSG);
+	mine = sp->mine->level[l];
+	for (c = 0; c < r->length; c++, h += DSTOR_MC_HASH) {
+		if (!crypto_memneq(h, mine + (first + c) * DSTOR_MC_HASH,
+				   DSTOR_MC_HASH))
+			continue;
+		if (!l) {
+			memcpy(s->leaves + (first + c) * DSTOR_MC_HASH, h,
+			       DSTOR_MC_HASH);
+			continue;
+		}
+		n = &sp->next[sp->nr_next++];
+		n->level = l;
+		n->j = first + c;
+		memcpy(n->hash, h, DSTOR_MC_HASH);
+	}
+	return 0;
+}
+
+/*
+ * TREE: the export's leaves into s->leaves, from the top down, asking only
+ * for the children of nodes that differ from the target's; the others are
+ * the target's own. Every reply is checked against the node above it.
+ */
+static int peer_descend(struct dstor_sync *s)
+{
+	struct dstor_sync_peer *sp = s->sp;
+	u64 n = s->ann.blocks, i = 0, first;
+	struct dstor_peer_req *r;
+	u8 root[DSTOR_MC_HASH];
+	struct peer_node *t;
+	u32 top = dstor_tree_top(n), count;
+	int ret;
+
+	set_state(s, DSTOR_SYNC_STATE_TREE);
+	memcpy(s->leaves, sp->mine->level[0], n * DSTOR_MC_HASH);
+	/* The top node, checked against the root. */
+	ret = peer_ask(s, top, 0, 1, 0);
+	if (ret)
+		return ret;
+	r = peer_wait(s);
+	if (IS_ERR(r))
+		return PTR_ERR(r);
+	peer_req_put(s, r);
+	ret = peer_fp_status(s, r);
+	if (ret)
+		return ret;
+	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_TREE_HASHES, 1);
+	dstor_mc_root_of(s->kt, r->buf + DSTOR_TREE_GEN_LEN, s->ann.size,
+			 s->ann.block_size, root);
+	if (crypto_memneq(root, s->ann.root, DSTOR_MC_HASH))
+		return peer_failed(s,
+				   "the exporter's tree does not hash up to its root",
+				   -EBADMSG);
+	sp->nr_front = 0;
+	if (!top) {
+		memcpy(s->leaves, r->buf + DSTOR_TREE_GEN_LEN, DSTOR_MC_HASH);
+		return 0;
+	}
+	sp->front[0].level = top;
+	sp->front[0].j = 0;
+	memcpy(sp->front[0].hash, r->buf + DSTOR_TREE_GEN_LEN, DSTOR_MC_HASH);
+	sp->nr_front = 1;
+
+	/* A level step at a time, its requests pipelined. */
+	while (sp->nr_front) {
+		sp->nr_next = 0;
+		for (i = 0; i < sp->nr_front || sp->nr_busy;) {
+			while (i < sp->nr_front &&
+			       sp->nr_busy < DSTOR_PEER_MAX_REQS) {
+				t = &sp->front[i];
+				count = dstor_tree_children(n, t->level, t->j,
+							    PEER_FP_LEVELS,
+							    &first);
+				ret = peer_ask(s, t->level -
+					       min_t(u32, PEER_FP_LEVELS,
+						     t->level),
+					       first, count, i++);
+				if (ret)
+					return ret;
+			}
+			r = peer_wait(s);
+			if (IS_ERR(r))
+				return PTR_ERR(r);
+			ret = peer_children(s, &sp->front[r->cookie], r);
+			peer_req_put(s, r);
+			if (ret)
+				return ret;
+		}
+		swap(sp->front, sp->next);
+		sp->nr_front = sp->nr_next;
+	}
+	return 0;
+}
+
+/* The reads of block @pb->index: a READ per max_io bytes of it. */
+static int peer_read_block(struct dstor_sync *s, struct peer_block *pb)
+{
+	u32 len = block_len(s, pb->index), max_io = peer_max_io(s);
+	u64 pos = pb->index * s->ann.block_size;
+	struct dstor_peer_req *r;
+	unsigned int pg = 0, nr, i;
+	u32 off, n;
+
+	pb->pieces = DIV_ROUND_UP(len, max_io);
+	pb->failed = false;
+	pb->again = false;
+	for (off = 0; off < len; off += n) {
+		n = min(len - off, max_io);
+		nr = DIV_ROUND_UP(n, PAGE_SIZE);
+		r = peer_req(s, DSTOR_OP_READ, pos + off, n);
+		if (!r)
+			return -EIO;
+		r->bio = bio_kmalloc(nr, GFP_KERNEL);
+		if (!r->bio) {
+			peer_req_put(s, r);
+			return -ENOMEM;
+		}
+		bio_init(r->bio, NULL, r->bio->bi_inline_vecs, nr, 0);
+		/* max_io is a multiple of the page size: whole pages. */
+		for (i = 0; i < nr; i++, pg++)
+			__bio_add_page(r->bio, pb->b->pages[pg],
+				       min_t(u32, n - i * PAGE_SIZE, PAGE_SIZE),
+				       0);
+		r->cookie = pb - s->sp->blocks;
+		peer_submit(s, r);
+	}
+	return 0;
+}
+
+/* A READ of block @pb answered: once all are, check it and write it. */
+static int peer_block_read(struct dstor_sync *s, struct peer_block *pb,
+			   struct dstor_peer_req *r)
+{
+	u8 h[DSTOR_MC_HASH];
+
+	if (r->status == DSTOR_ST_OK)
+		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_BYTES, r->length);
+	else
+		pb->failed = true;
+	if (--pb->pieces)
+		return 0;
+	if (pb->failed)
+		return peer_failed(s,
+				   "the exporter could not read a block of the export",
+				   -EIO);
+	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_RECEIVED, 1);
+	block_hash(s, pb->b->pages, pb->index, h);
+	if (crypto_memneq(h, s->leaves + pb->index * DSTOR_MC_HASH,
+			  DSTOR_MC_HASH)) {
+		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_HASH_BAD, 1);
+		if (++pb->tries >= PEER_TRIES) {
+			pr_err("sync %s: block %llu of the export does not match its leaf, %u times\n",
+			       s->name, pb->index, pb->tries);
+			return peer_failed(s,
+					   "a block of the export does not match its tree: its device was written behind dstor's back (add the export again)",
+					   -EBADMSG);
+		}
+		pb->again = true;	/* peer_fetch() reads it again */
+		return 0;
+	}
+	dstor_sync_write(&s->t, pb->b, pb->index);
+	block_written(s, pb->index, h);
+	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_VERIFIED, 1);
+	s->sp->reading[pb->b - s->t.bufs] = false;
+	pb->b = NULL;
+	return 0;
+}
+
+/* A buffer of the pool neither being written nor read into, or NULL. */
+static struct dstor_sync_buf *peer_buf(struct dstor_sync *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->t.nr_bufs; i++)
+		if (!s->t.bufs[i].writing && !s->sp->reading[i])
+			return &s->t.bufs[i];
+	return NULL;
+}
+
+/* RECEIVING: every block not good, read, checked and written. */
+static int peer_fetch(struct dstor_sync *s)
+{
+	struct dstor_sync_peer *sp = s->sp;
+	unsigned int k, pieces = peer_pieces(s);
+	struct dstor_peer_req *r;
+	struct dstor_sync_buf *b;
+	u64 next = 0;
+	int ret;
+
+	set_state(s, DSTOR_SYNC_STATE_RECEIVING);
+	ret = dstor_sync_drain(&s->t);
+	if (ret)
+		return ret;
+	for (k = 0; k < s->t.nr_bufs; k++) {
+		sp->blocks[k].b = NULL;
+		sp->reading[k] = false;
+	}
+	for (;;) {
+		ret = dstor_sync_reap(&s->t);
+		if (ret)
+			return ret;
+		/* Blocks to read again first, then the next stale ones. */
+		for (k = 0; k < s->t.nr_bufs; k++) {
+			if (!sp->blocks[k].b || !sp->blocks[k].again ||
+			    sp->nr_busy + pieces > DSTOR_PEER_MAX_REQS)
+				continue;
+			ret = peer_read_block(s, &sp->blocks[k]);
+			if (ret)
+				return ret;
+		}
+		next = find_next_zero_bit(s->good, s->ann.blocks, next);
+		/* Room for a whole block's READs, and a buffer for it. */
+		while (next < s->ann.blocks &&
+		       sp->nr_busy + pieces <= DSTOR_PEER_MAX_REQS &&
+		       (b = peer_buf(s))) {
+			for (k = 0; sp->blocks[k].b; k++)
+				;
+			sp->blocks[k].b = b;
+			sp->reading[b - s->t.bufs] = true;
+			sp->blocks[k].index = next;
+			sp->blocks[k].tries = 0;
+			ret = peer_read_block(s, &sp->blocks[k]);
+			if (ret)
+				return ret;
+			next = find_next_zero_bit(s->good, s->ann.blocks,
+						  next + 1);
+		}
+		if (!sp->nr_busy) {
+			if (next >= s->ann.blocks)
+				break;
+			/* Every free buffer is being written: wait for one. */
+			if (WARN_ON_ONCE(!atomic_read(&s->t.writes)))
+				return -EIO;
+			if (wait_event_killable(s->t.wq,
+						atomic_read(&s->t.written)))
+				return -EINTR;
+			continue;
+		}
+		r = peer_wait(s);
+		if (IS_ERR(r))
+			return PTR_ERR(r);
+		k = r->cookie;
+		peer_req_put(s, r);
+		ret = peer_block_read(s, &sp->blocks[k], r);
+		if (ret)
+			return ret;
+	}
+	return dstor_sync_drain(&s->t);
+}
+
+/* What a sync over TCP needs once it knows the export's geometry. */
+static int peer_alloc(struct dstor_sync *s)
+{
+	struct dstor_sync_peer *sp = s->sp;
+	u64 n = s->ann.blocks;
+
+	sp->blocks = kcalloc(s->t.nr_bufs, sizeof(*sp->blocks), GFP_KERNEL);
+	sp->reading = kcalloc(s->t.nr_bufs, sizeof(*sp->reading), GFP_KERNEL);
+	sp->front = kvmalloc_array(n, sizeof(*sp->front), GFP_KERNEL);
+	sp->next = kvmalloc_array(n, sizeof(*sp->next), GFP_KERNEL);
+	if (!sp->blocks || !sp->reading || !sp->front || !sp->next)
+		return -ENOMEM;
+	return 0;
+}
+
+static void peer_free(struct dstor_sync *s)
+{
+	struct dstor_sync_peer *sp = s->sp;
+	unsigned int i;
+
+	/* The connection is stopped: nothing copies into their bios. */
+	for_each_set_bit(i, sp->busy, DSTOR_PEER_MAX_REQS)
+		peer_req_put(s, &sp->r[i]);
+	kfree(sp->blocks);
+	kfree(sp->reading);
+	kvfree(sp->front);
+	kvfree(sp->next);
+	dstor_tree_free(sp->mine);
+	sp->blocks = NULL;
+	sp->reading = NULL;
+	sp->front = NULL;
+	sp->next = NULL;
+	sp->mine = NULL;
+}
+
+/*
+ * A sync over TCP: connect, learn the export's tree, hash the target,
+ * descend where the trees differ, copy from seeds, fetch what is still
+ * stale, verify the root.
+ */
+static int peer_main(struct dstor_sync *s)
+{
+	struct dstor_sync_peer *sp = s->sp;
+	unsigned int rounds;
+	u64 i;
+	int ret;
+
+	set_state(s, DSTOR_SYNC_STATE_WAITING);
+	ret = dstor_peer_connect(&sp->p, s->net, &s->peer, s->name,
+				 s->key.set ? &s->key : NULL, &s->stats);
+	if (ret == -EINTR)
+		return ret;
+	if (ret)
+		return peer_failed(s, dstor_why_text(sp->p.hs.why), ret);
+	if (sp->p.info.version < DSTOR_PROTO_VERSION_TREE)
+		return peer_failed(s,
+				   "the exporter does not offer sync over TCP (protocol version 4)",
+				   -EPROTO);
+	if (!(sp->p.info.flags & DSTOR_EXP_TREE))
+		return peer_failed(s,
+				   "the export has no tree (export add --tree)",
+				   -EOPNOTSUPP);
+	/* Whole pages per READ (max_io is at least 4096), all of a block's at once. */
+	if (peer_max_io(s) < PAGE_SIZE)
+		return peer_failed(s,
+				   "the exporter's largest transfer is below a page",
+				   -EPROTO);
+	ret = peer_tree_info(s);
+	if (!ret)
+		ret = tree_setup(s);
+	if (!ret)
+		ret = peer_alloc(s);
+	if (ret)
+		return ret;
+
+	set_state(s, DSTOR_SYNC_STATE_HASHING);
+	ret = dstor_sync_read(&s->t, NULL, hash_read, s);
+	if (ret)
+		return ret;
+	sp->mine = dstor_tree_new(s->kt, s->mine, s->ann.blocks, s->ann.size,
+				  s->ann.block_size);
+	if (!sp->mine)
+		return -ENOMEM;
+	if (crypto_memneq(sp->mine->root, s->ann.root, DSTOR_MC_HASH)) {
+		ret = peer_descend(s);
+		if (ret)
+			return ret;
+	} else {
+		memcpy(s->leaves, s->mine, s->ann.blocks * DSTOR_MC_HASH);
+	}
+	s->good_count = 0;
+	for (i = 0; i < s->ann.blocks; i++) {
+		if (crypto_memneq(s->mine + i * DSTOR_MC_HASH,
+				  s->leaves + i * DSTOR_MC_HASH, DSTOR_MC_HASH)) {
+			clear_bit(i, s->good);
+		} else {
+			set_bit(i, s->good);
+			s->good_count++;
+		}
+	}
+	atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_GOOD], s->good_count);
+	ret = seed(s);
+	if (ret)
+		return ret;
+	for (rounds = 0;; rounds++) {
+		ret = peer_fetch(s);
+		if (!ret)
+			ret = verify(s);
+		if (ret != SYNC_DIFFERS)
+			break;
+		if (rounds == PEER_TRIES)
+			return peer_failed(s,
+					   "the target does not keep what was written to it",
+					   -EIO);
+	}
+	return ret;
+}
+
+/* Why a sync over TCP failed, when no step said so. */
+static void peer_why(struct dstor_sync *s, int err)
+{
+	if (READ_ONCE(s->why) || err == -EINTR)
+		return;
+	switch (err) {
+	case -ENOSPC:
+		WRITE_ONCE(s->why, "the target is smaller than the export");
+		break;
+	case -EINVAL:
+		WRITE_ONCE(s->why,
+			   "the export's blocks do not fit the target's sectors");
+		break;
+	case -ENOMEM:
+		WRITE_ONCE(s->why, "out of memory");
+		break;
+	default:
+		WRITE_ONCE(s->why,
+			   "reading or writing the target failed (see the kernel log)");
+		break;
+	}
+}
+
 static int sync_main(struct dstor_sync *s)
 {
 	s64 good;
 	int ret;
 
+	if (s->sp) {
+		ret = peer_main(s);
+		if (ret < 0)
+			peer_why(s, ret);
+		return ret;
+	}
 	ret = wait_announce(s);
 	if (ret)
 		return ret;
@@ -1158,6 +1806,13 @@ static void sync_release(struct dstor_sync *s)
 		s->sock = NULL;
 		s->nr_chans = 0;
 		atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_CHANNELS], 0);
+	}
+	if (s->sp) {
+		if (s->sp->p.conn)
+			atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_WIRE_BYTES],
+				     dstor_peer_wire_bytes(&s->sp->p));
+		dstor_peer_close(&s->sp->p);
+		peer_free(s);
 	}
 	dstor_sync_target_close(&s->t);
 	while (s->nr_seeds)
@@ -1213,6 +1868,8 @@ static int sync_thread(void *arg)
 
 static void sync_free(struct dstor_sync *s)
 {
+	unsigned int i;
+
 	if (s->task) {
 		/* Ends a killable wait in a seed's read (sync_thread()). */
 		send_sig(SIGKILL, s->task, 1);
@@ -1220,6 +1877,11 @@ static void sync_free(struct dstor_sync *s)
 		put_task_struct(s->task);
 	}
 	sync_release(s);
+	if (s->sp) {
+		for (i = 0; i < DSTOR_PEER_MAX_REQS; i++)
+			kfree(s->sp->buf[i]);
+		kvfree(s->sp);
+	}
 	memzero_explicit(&s->key, sizeof(s->key));
 	kfree(s);
 }
@@ -1388,6 +2050,9 @@ static void sync_info(struct dstor_sync *s, struct dstor_sync_info *si)
 	si->elapsed_ms = div_u64(end - s->started, NSEC_PER_MSEC);
 	si->keyed = s->key.set;
 	memcpy(si->key_id, s->key.id, sizeof(si->key_id));
+	si->by_peer = s->sp;
+	si->peer = s->peer;
+	si->why = READ_ONCE(s->why);
 	spin_lock(&s->lock);
 	si->known = s->known;
 	si->ann = s->ann;
@@ -1397,11 +2062,50 @@ static void sync_info(struct dstor_sync *s, struct dstor_sync_info *si)
 		atomic64_set(&si->stats.c[i], atomic64_read(&s->stats.c[i]));
 }
 
+/* What a sync by multicast needs: its interface, buffers for packets. */
+static int sync_mcast_alloc(struct dstor_sync *s, struct netlink_ext_ack *extack,
+			    enum dstor_sync_part *bad)
+{
+	struct net_device *nd;
+
+	s->rx = kmalloc(SYNC_RX_MAX, GFP_KERNEL);
+	s->chans = kcalloc(SYNC_MAX_CHANNELS, sizeof(*s->chans), GFP_KERNEL);
+	if (!s->rx || !s->chans)
+		return -ENOMEM;
+	nd = dev_get_by_index(s->net, s->ifindex);
+	if (!nd) {
+		NL_SET_ERR_MSG_MOD(extack, "no such interface");
+		*bad = DSTOR_SYNC_PART_IFACE;
+		return -ENODEV;
+	}
+	dev_put(nd);
+	return 0;
+}
+
+/* What a sync over TCP needs before it knows the export's geometry. */
+static int sync_peer_alloc(struct dstor_sync *s,
+			   const struct dstor_sync_cfg *cfg)
+{
+	unsigned int i;
+
+	s->peer = *cfg->peer;
+	s->sp = kvzalloc(sizeof(*s->sp), GFP_KERNEL);
+	if (!s->sp)
+		return -ENOMEM;
+	/* TREE_INFO's reply or a TREE_FP's of 16 nodes. */
+	for (i = 0; i < DSTOR_PEER_MAX_REQS; i++) {
+		s->sp->buf[i] = kmalloc(dstor_tree_fp_reply_len(PEER_FP_NODES),
+					GFP_KERNEL);
+		if (!s->sp->buf[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int sync_create(struct net *net, const struct dstor_sync_cfg *cfg,
 		       struct netlink_ext_ack *extack,
 		       enum dstor_sync_part *bad, struct dstor_sync **out)
 {
-	struct net_device *nd;
 	struct dstor_sync *s;
 	u32 index;
 	int ret;
@@ -1427,21 +2131,12 @@ static int sync_create(struct net *net, const struct dstor_sync_cfg *cfg,
 		s->pinned = true;
 	}
 	dstor_mc_tree_key(cfg->key ? s->key.key : NULL, s->name, s->kt);
-	s->rx = kmalloc(SYNC_RX_MAX, GFP_KERNEL);
-	s->chans = kcalloc(SYNC_MAX_CHANNELS, sizeof(*s->chans), GFP_KERNEL);
-	if (!s->rx || !s->chans) {
-		ret = -ENOMEM;
+	if (cfg->peer)
+		ret = sync_peer_alloc(s, cfg);
+	else
+		ret = sync_mcast_alloc(s, extack, bad);
+	if (ret)
 		goto err;
-	}
-
-	nd = dev_get_by_index(s->net, s->ifindex);
-	if (!nd) {
-		NL_SET_ERR_MSG_MOD(extack, "no such interface");
-		*bad = DSTOR_SYNC_PART_IFACE;
-		ret = -ENODEV;
-		goto err;
-	}
-	dev_put(nd);
 
 	ret = sync_target(s, extack);
 	if (ret) {
@@ -1453,7 +2148,7 @@ static int sync_create(struct net *net, const struct dstor_sync_cfg *cfg,
 		*bad = DSTOR_SYNC_PART_SEEDS;
 		goto err;
 	}
-	ret = sync_socket(s, extack);
+	ret = s->sp ? 0 : sync_socket(s, extack);
 	if (ret)
 		goto err;
 

@@ -24,6 +24,7 @@
 #include "dstor.h"
 #include "mcast_proto.h"
 #include "merkle.h"
+#include "sock.h"
 #include "stats.h"
 
 int dstor_sync_init(void);
@@ -48,7 +49,8 @@ static inline bool dstor_sync_stopping(void)
 struct dstor_sync_cfg {
 	const char *name;		/* the export's, not empty */
 	const char *path;		/* the target block device */
-	int ifindex;			/* in the caller's namespace */
+	const struct dstor_endpoint *peer;	/* over TCP; NULL: multicast */
+	int ifindex;			/* multicast: in the caller's namespace */
 	const u8 *key;			/* DSTOR_KEY_LEN bytes, or NULL */
 	const u8 *root;			/* DSTOR_MC_HASH bytes to pin, or NULL */
 	const u32 *seed_fds;		/* the caller's file descriptors */
@@ -75,7 +77,10 @@ struct dstor_sync_info {
 	u8 key_id[DSTOR_KEY_ID_LEN];
 	bool known;			/* the tree is known: @ann, @epoch */
 	struct dstor_mc_announce ann;
-	u64 epoch;
+	u64 epoch;			/* over TCP: the tree's generation */
+	bool by_peer;			/* over TCP, from @peer */
+	struct dstor_endpoint peer;
+	const char *why;		/* why it failed, or NULL */
 	struct dstor_stats stats;
 };
 

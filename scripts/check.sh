@@ -80,7 +80,7 @@ run "test tools build" make --no-print-directory testtools
 kver61=$(make -s --no-print-directory print-kver61)
 kver612=$(make -s --no-print-directory print-kver612)
 extras=()
-for x in dstor-hostile dstor-nlfuzz dstor-mitm dstor-mcforge dstor-mldforge dstor-mctree dstor-logreplay dstor-iovec; do
+for x in dstor-hostile dstor-nlfuzz dstor-mitm dstor-mcforge dstor-mldforge dstor-mctree dstor-logreplay dstor-iovec dstor-stale; do
 	extras+=(--extra "build/testtools/$x")
 done
 

@@ -26,7 +26,7 @@ require_dstor
 require_cmd jq losetup sha256sum dmsetup
 
 ktap_header
-ktap_plan 83
+ktap_plan 84
 
 SIZE_MB=8
 # The debug kernel (KASAN, lockdep, kmemleak) is several times slower.
@@ -99,6 +99,8 @@ if command -v dstor-mctree >/dev/null; then
 else
 	ktap_skip "the root is the specification's (dstor-mctree)" "dstor-mctree not in the guest"
 fi
+ktap_check "the same tree is published for TCP peers (show .tree)" \
+	eval '[ "$(xshow .tree.root)" = "$(xshow .mcast.root)" ] && [ "$(xshow .tree.blocks)" = $BLOCKS ]'
 ktap_check "multicast needs a read-only export" \
 	eval "! in_x dstor export add rw --device /dev/ram1 --mcast eth0 2>$W/err && grep -qi read-only $W/err"
 

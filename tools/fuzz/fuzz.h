@@ -67,7 +67,7 @@ static inline int ref_known_err(int ret)
 }
 
 /*
- * The header rules of protocol version 2 (proto.h, Documentation/protocol.md),
+ * The header rules of protocol versions 2 to 4 (proto.h, Documentation/protocol.md),
  * spelled out field by field with the numbers of the specification rather
  * than proto.h's constants.
  */
@@ -81,12 +81,12 @@ static inline int ref_hdr_ok(const u8 *b)
 
 	if (b[0] != 'D' || b[1] != 'S' || b[2] != 'T' || b[3] != 'R')
 		return 0;
-	/* Ops 1 (HELLO) .. 12 (AUTH_RESPONSE). */
-	if (op < 1 || op > 12)
+	/* Ops 1 (HELLO) .. 12 (AUTH_RESPONSE); 13, 14: version 4's trees. */
+	if (op < 1 || op > 14)
 		return 0;
 	if (op == DSTOR_OP_REPLY) {
-		/* Data statuses: OK 0, IOERR 1 .. NOSPC 5. */
-		if (status > 5)
+		/* Data statuses: OK 0, IOERR 1 .. NOSPC 5; STALE 13 (v4). */
+		if (status > 5 && status != 13)
 			return 0;
 	} else if (op == DSTOR_OP_HELLO_REPLY) {
 		/*
@@ -127,6 +127,10 @@ static inline int ref_hdr_ok(const u8 *b)
 		return length >= 1 && length <= (1U << 30) && !payload;
 	case DSTOR_OP_REPLY:
 		return payload <= 512 * 1024;
+	case 13: /* TREE_INFO */
+		return !offset && !length && !payload;
+	case 14: /* TREE_FP: offset and length name nodes; 8 bytes: a generation */
+		return length >= 1 && length <= 511 && payload == 8;
 	default: /* PING, PONG */
 		return !offset && !length && !payload;
 	}
@@ -195,8 +199,9 @@ static inline int ref_hello_ok(const u8 *b)
 }
 
 /*
- * HELLO_REPLY payload rules (versions 2 and 3, 56 bytes). The reply carries
- * the version chosen, 2 or 3; flag bit 6 (KA_LEAD) is version 3's only;
+ * HELLO_REPLY payload rules (versions 2 to 4, 56 bytes). The reply carries
+ * the version chosen, 2 to 4; flag bit 6 (KA_LEAD) is version 3's and up,
+ * bit 7 (TREE) version 4's;
  * uuid (32..47) and incarnation (48..55) are opaque: any value is valid.
  */
 static inline int ref_hello_reply_ok(const u8 *b)
@@ -207,8 +212,8 @@ static inline int ref_hello_reply_ok(const u8 *b)
 	u32 lbs = ref_be(b + 16, 4), pbs = ref_be(b + 20, 4);
 	u32 max_io = ref_be(b + 24, 4), max_range = ref_be(b + 28, 4);
 
-	if (reserved || version < 2 || version > 3 ||
-	    (flags & ~(version == 2 ? 0x3fU : 0x7fU)))
+	if (reserved || version < 2 || version > 4 ||
+	    (flags & ~(version == 2 ? 0x3fU : version == 3 ? 0x7fU : 0xffU)))
 		return 0;
 	if (!ref_pow2(lbs) || lbs < 512 || lbs > 4096)
 		return 0;

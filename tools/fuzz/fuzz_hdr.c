@@ -65,13 +65,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			      "hello reply payload %u status %u", h.payload,
 			      h.status);
 		/* Hello statuses, the new limits too, in HELLO_REPLY only. */
-		if (h.status >= DSTOR_ST_NOEXPORT)
+		if (h.status >= DSTOR_ST_NOEXPORT && h.status != DSTOR_ST_STALE)
 			CHECK(h.op == DSTOR_OP_HELLO_REPLY && !h.payload,
 			      "hello status %u in op %u payload %u", h.status,
 			      h.op, h.payload);
 		if (h.op == DSTOR_OP_REPLY)
-			CHECK(h.status < DSTOR_ST_NOEXPORT, "reply status %u",
+			CHECK(h.status < DSTOR_ST_NOEXPORT ||
+			      h.status == DSTOR_ST_STALE, "reply status %u",
 			      h.status);
+		if (h.status == DSTOR_ST_STALE)
+			CHECK(h.op == DSTOR_OP_REPLY, "STALE in op %u", h.op);
+		if (h.op == DSTOR_OP_TREE_FP)
+			CHECK(h.length && h.length <= DSTOR_TREE_FP_MAX &&
+			      h.payload == DSTOR_TREE_GEN_LEN,
+			      "TREE_FP length %u payload %u", h.length,
+			      h.payload);
 		if (h.op != DSTOR_OP_REPLY && h.op != DSTOR_OP_HELLO_REPLY)
 			CHECK(!h.status, "op %u status %u", h.op, h.status);
 		dstor_hdr_encode(out, &h);

@@ -141,6 +141,7 @@ static const char *const sc_names[NR_SCENARIOS] = {
 static const char *const st_names[__DSTOR_ST_MAX] = {
 	"ok", "ioerr", "inval", "rofs", "notsupp", "nospc", "noexport",
 	"denied", "version", "busy", "auth", "limit-export", "limit-host",
+	"stale",
 };
 
 /* Relative weights: sessions carry most of the interesting traffic. */

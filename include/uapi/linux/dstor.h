@@ -208,6 +208,17 @@
  *	DSTOR_A_MCAST_EPOCH, _ROOT, _BLOCKS, _LISTENED and _MC_STATE; the
  *	export's DSTOR_A_STATS gains the MC_* counters.
  *
+ * Trees for reconciliation over TCP (Documentation/reconciliation.md)
+ * -------------------------------------------------------------------
+ * DSTOR_CMD_EXPORT_ADD also takes DSTOR_A_TREE (nested, optional
+ *	DSTOR_A_TREE_BLOCK_SIZE, default DSTOR_MC_DEFAULT_BLOCK): keep the
+ *	export's merkle tree, read from the device at once, and answer
+ *	protocol version 4's TREE_INFO and TREE_FP from it. Read-only exports
+ *	only. A multicast export (DSTOR_A_MCAST) has its tree anyway, of the
+ *	multicast block size. DSTOR_CMD_EXPORT_GET replies of an export with a
+ *	tree carry DSTOR_A_TREE: BLOCK_SIZE and BUILT, and once the tree is
+ *	published LEAVES, GENERATION and ROOT; FAILED when building it failed.
+ *
  * DSTOR_CMD_SYNC_ADD (admin, do)
  *	Bring a local block device up to date with an export served by
  *	multicast on a link. The sync belongs to the caller's network
@@ -220,18 +231,23 @@
  *	DSTOR_A_MCAST		nested: DSTOR_A_MCAST_IFINDEX, the interface;
  *				optional DSTOR_A_MCAST_ROOT: take only a tree
  *				with this root (others count as bad packets)
+ *	or DSTOR_A_PEER		nested DSTOR_A_ENDPOINT_*: reconcile over TCP
+ *				with the exporter there (protocol version 4,
+ *				an export with a tree: EXPORT_ADD's
+ *				DSTOR_A_TREE); optional DSTOR_A_ROOT: fail
+ *				unless the export's root is this one
  *	DSTOR_A_KEY		optional: the export's key
  *	DSTOR_A_SEEDS		optional: up to DSTOR_SYNC_MAX_SEEDS
  *				DSTOR_A_SEED_FD items, each a file
  *				descriptor of the caller's, open for reading,
  *				on a block device or a regular file (not the
- *				target); only with DSTOR_A_KEY or
- *				DSTOR_A_MCAST_ROOT. After hashing the target, the sync
+ *				target); only with DSTOR_A_KEY or a pinned
+ *				root. After hashing the target, the sync
  *				reads each seed a block of the export at a
  *				time (at multiples of the block size), and
  *				writes a block whose leaf hash a stale block
  *				of the export has to every such block; the
- *				rest comes by multicast. The sync holds the
+ *				rest comes by multicast or TCP. The sync holds the
  *				files until it ends.
  *	The reply carries DSTOR_A_INDEX (the sync's number) and the same
  *	attributes as DSTOR_CMD_SYNC_GET. -EEXIST when the target is already
@@ -246,7 +262,10 @@
  *	DSTOR_A_NAME, DSTOR_A_DEVICE, DSTOR_A_MCAST (IFINDEX, BLOCK_SIZE,
  *	BLOCKS, EPOCH and ROOT once known), DSTOR_A_SIZE (once known),
  *	DSTOR_A_SYNC_STATE, DSTOR_A_SYNC_ELAPSED_MS, DSTOR_A_KEY_ID when a
- *	key is set, and DSTOR_A_STATS with the SYNC_* counters.
+ *	key is set, and DSTOR_A_STATS with the SYNC_* counters. A sync over
+ *	TCP has DSTOR_A_PEER instead of DSTOR_A_MCAST, DSTOR_A_TREE
+ *	(BLOCK_SIZE, LEAVES, GENERATION, ROOT) once the tree is known, and
+ *	DSTOR_A_REASON once it failed.
  *
  * DSTOR_CMD_EVENT (notification on the "events" multicast group)
  *	Sent in the import's network namespace when a connection goes down or
@@ -309,7 +328,11 @@
  *	packets received; SYNC_PACKETS_BAD: packets dropped (bad tag, wrong
  *	epoch, malformed); SYNC_CHANNELS: channels joined now;
  *	SYNC_SEEDED: blocks copied from seeds (verified, written);
- *	SYNC_SEEDED_BYTES: their bytes, which did not travel
+ *	SYNC_SEEDED_BYTES: their bytes, which did not travel;
+ *	over TCP (DSTOR_A_PEER): SYNC_TREE_HASHES: node hashes received;
+ *	SYNC_REQUESTS: requests sent (TREE_INFO, TREE_FP, READ);
+ *	SYNC_WIRE_BYTES: bytes the exporter sent, as TCP counts them (set
+ *	when the sync ends)
  *
  * DSTOR_A_MCAST_* (inside DSTOR_A_MCAST)
  *	IFINDEX u32: the interface, in the caller's network namespace
@@ -400,6 +423,8 @@ enum dstor_attr {
 	DSTOR_A_LOCAL_NAME,	/* string: an import's local name */
 	DSTOR_A_SEEDS,		/* nested array of DSTOR_A_SEED_FD */
 	DSTOR_A_SEED_FD,	/* u32: a file descriptor of the caller's */
+	DSTOR_A_TREE,		/* nested DSTOR_A_TREE_* */
+	DSTOR_A_ROOT,		/* binary, DSTOR_MC_HASH_LEN: a pinned root */
 
 	__DSTOR_A_MAX,
 	DSTOR_A_MAX = __DSTOR_A_MAX - 1
@@ -454,6 +479,9 @@ enum dstor_stats_attr {
 	DSTOR_A_STATS_SESSIONS_REFUSED,
 	DSTOR_A_STATS_SYNC_SEEDED,
 	DSTOR_A_STATS_SYNC_SEEDED_BYTES,
+	DSTOR_A_STATS_SYNC_TREE_HASHES,
+	DSTOR_A_STATS_SYNC_REQUESTS,
+	DSTOR_A_STATS_SYNC_WIRE_BYTES,
 
 	__DSTOR_A_STATS_MAX,
 	DSTOR_A_STATS_MAX = __DSTOR_A_STATS_MAX - 1
@@ -485,6 +513,21 @@ enum dstor_mcast_attr {
 
 	__DSTOR_A_MCAST_MAX,
 	DSTOR_A_MCAST_MAX = __DSTOR_A_MCAST_MAX - 1
+};
+
+/* DSTOR_A_TREE_* (inside DSTOR_A_TREE) */
+enum {
+	DSTOR_A_TREE_UNSPEC,
+	DSTOR_A_TREE_BLOCK_SIZE,	/* u32, bytes */
+	DSTOR_A_TREE_BUILT,		/* u32, per mille hashed */
+	DSTOR_A_TREE_LEAVES,		/* u64, once published */
+	DSTOR_A_TREE_GENERATION,	/* u64, once published */
+	DSTOR_A_TREE_ROOT,		/* binary, DSTOR_MC_HASH_LEN */
+	DSTOR_A_TREE_FAILED,		/* flag: building it failed */
+	DSTOR_A_TREE_PAD,
+
+	__DSTOR_A_TREE_MAX,
+	DSTOR_A_TREE_MAX = __DSTOR_A_TREE_MAX - 1
 };
 
 /* DSTOR_A_MCAST_MC_STATE of a multicast export */

@@ -114,6 +114,9 @@ constexpr StatsField stats_fields[] = {
     {DSTOR_A_STATS_SYNC_CHANNELS, &Stats::sync_channels},
     {DSTOR_A_STATS_SYNC_SEEDED, &Stats::sync_seeded},
     {DSTOR_A_STATS_SYNC_SEEDED_BYTES, &Stats::sync_seeded_bytes},
+    {DSTOR_A_STATS_SYNC_TREE_HASHES, &Stats::sync_tree_hashes},
+    {DSTOR_A_STATS_SYNC_REQUESTS, &Stats::sync_requests},
+    {DSTOR_A_STATS_SYNC_WIRE_BYTES, &Stats::sync_wire_bytes},
 };
 
 struct TimerField {
@@ -269,6 +272,40 @@ Result<std::optional<McastInfo>> get_mcast(const nlattr* attr) {
     return std::optional<McastInfo>{std::move(*m)};
 }
 
+Result<std::optional<TreeInfo>> get_tree(const nlattr* nest) {
+    if (nest == nullptr)
+        return std::optional<TreeInfo>{};
+    using Tb = Table<DSTOR_A_TREE_MAX>;
+    Tb tb;
+    if (mnl_attr_parse_nested(nest, Tb::collect, &tb) < 0)
+        return malformed("DSTOR_A_TREE");
+    TreeInfo t;
+    auto r = get_uints<std::uint32_t>(
+        tb, {
+                {DSTOR_A_TREE_BLOCK_SIZE, "DSTOR_A_TREE_BLOCK_SIZE", &t.block_size},
+                {DSTOR_A_TREE_BUILT, "DSTOR_A_TREE_BUILT", &t.built},
+            });
+    if (!r)
+        return r.error();
+    r = get_uints<std::uint64_t>(
+        tb, {
+                {DSTOR_A_TREE_LEAVES, "DSTOR_A_TREE_LEAVES", &t.leaves},
+                {DSTOR_A_TREE_GENERATION, "DSTOR_A_TREE_GENERATION", &t.generation},
+            });
+    if (!r)
+        return r.error();
+    if (const nlattr* f = tb[DSTOR_A_TREE_FAILED]) {
+        if (mnl_attr_get_payload_len(f) != 0)
+            return malformed("DSTOR_A_TREE_FAILED");
+        t.failed = true;
+    }
+    auto root = get_bytes<DSTOR_MC_HASH_LEN>(tb[DSTOR_A_TREE_ROOT], "DSTOR_A_TREE_ROOT");
+    if (!root)
+        return root.error();
+    t.root = *root;
+    return std::optional<TreeInfo>{t};
+}
+
 // The table of a reply and the attributes its Info (ExportInfo, ImportInfo,
 // SyncInfo) shares with the others: DSTOR_A_NAME (required), DSTOR_A_SIZE,
 // DSTOR_A_STATS, DSTOR_A_KEY_ID, and where the Info has them DSTOR_A_FLAGS,
@@ -369,6 +406,10 @@ void put_export_add(nl::Message& msg, const ExportSpec& spec) {
     }
     if (spec.mcast)
         put_mcast(msg, *spec.mcast);
+    if (spec.tree_block_size) {
+        auto nest = msg.nest(DSTOR_A_TREE);
+        msg.put_u32(DSTOR_A_TREE_BLOCK_SIZE, *spec.tree_block_size);
+    }
     if (spec.uuid)
         msg.put_bin(DSTOR_A_UUID, spec.uuid->data(), spec.uuid->size());
     if (spec.max_sessions)
@@ -378,7 +419,11 @@ void put_export_add(nl::Message& msg, const ExportSpec& spec) {
 void put_sync_add(nl::Message& msg, const SyncSpec& spec) {
     msg.put_str(DSTOR_A_NAME, spec.name);
     msg.put_str(DSTOR_A_DEVICE, spec.device);
-    {
+    if (spec.peer) {
+        put_endpoint(msg, DSTOR_A_PEER, *spec.peer);
+        if (spec.root)
+            msg.put_bin(DSTOR_A_ROOT, spec.root->data(), spec.root->size());
+    } else {
         auto nest = msg.nest(DSTOR_A_MCAST);
         msg.put_u32(DSTOR_A_MCAST_IFINDEX, spec.ifindex);
         if (spec.root)
@@ -516,6 +561,10 @@ Result<ExportInfo> parse_export_info(const nlmsghdr* nlh) {
     if (!mcast)
         return mcast.error();
     info.mcast = std::move(*mcast);
+    auto tree = get_tree((*tb)[DSTOR_A_TREE]);
+    if (!tree)
+        return tree.error();
+    info.tree = std::move(*tree);
     return info;
 }
 
@@ -569,6 +618,22 @@ Result<SyncInfo> parse_sync_info(const nlmsghdr* nlh) {
     if (!mcast)
         return mcast.error();
     info.mcast = mcast->value_or(McastInfo{});
+    auto peer = get_endpoint((*tb)[DSTOR_A_PEER], "DSTOR_A_PEER");
+    if (!peer)
+        return peer.error();
+    info.peer = *peer;
+    info.reason = get_optional_string((*tb)[DSTOR_A_REASON]);
+    // Over TCP the export's tree comes as DSTOR_A_TREE: the same geometry,
+    // its generation in place of an epoch.
+    auto tree = get_tree((*tb)[DSTOR_A_TREE]);
+    if (!tree)
+        return tree.error();
+    if (*tree) {
+        info.mcast.block_size = (*tree)->block_size;
+        info.mcast.blocks = (*tree)->leaves;
+        info.mcast.epoch = (*tree)->generation;
+        info.mcast.root = (*tree)->root;
+    }
     return info;
 }
 

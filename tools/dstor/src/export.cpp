@@ -18,13 +18,13 @@ constexpr const char* address_forms =
     "[fe80::1%eth0]:7420, or without a port (7420): 0.0.0.0, ::, 2001:db8::1.\n"
     "Host names are not resolved.";
 
-// The multicast options of `add`: nothing without --mcast (then --rate,
-// --block-size and --querier are errors).
+// The multicast options of `add`: nothing without --mcast (then --rate and
+// --querier are errors; --block-size is the tree's with --tree).
 Result<std::optional<McastSpec>> mcast_from(const CLI::App* add, const std::string& iface,
                                             const std::string& rate, const std::string& block_size,
                                             bool querier) {
     if (add->count("--mcast") == 0) {
-        for (const char* option : {"--rate", "--block-size", "--querier"})
+        for (const char* option : {"--rate", "--querier"})
             if (add->count(option) > 0)
                 return Error::user(std::string(option) + " needs --mcast IFACE");
         return std::optional<McastSpec>{};
@@ -58,7 +58,7 @@ Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args) {
 
     std::string name, device, listen, key_file, mcast, rate, block_size, uuid, max_sessions;
     std::vector<std::string> allow;
-    bool read_only = false, querier = false;
+    bool read_only = false, querier = false, tree = false;
     auto* add = app.add_subcommand(
         "add", "Serve the block device PATH as NAME on ADDR[:PORT], or by multicast on IFACE.");
     add->add_option("NAME", name, "Export name: 1 to 63 of A-Z a-z 0-9 . _ -")
@@ -93,9 +93,13 @@ Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args) {
                         range(DSTOR_MC_MIN_RATE, DSTOR_MC_MAX_RATE, DSTOR_MC_DEFAULT_RATE, 1000))
         ->type_name("RATE");
     add->add_option("--block-size", block_size,
-                    "With --mcast: bytes per verified block, a power of two from " +
+                    "With --mcast or --tree: bytes per verified block, a power of two from " +
                         range(DSTOR_MC_MIN_BLOCK, DSTOR_MC_MAX_BLOCK, DSTOR_MC_DEFAULT_BLOCK, 1024))
         ->type_name("SIZE");
+    add->add_flag("--tree", tree,
+                  "Keep the export's merkle tree (read from the device at once), so that "
+                  "'dstor sync --peer' replicas reconcile over TCP; needs --read-only (a "
+                  "multicast export has one anyway)");
     add->add_flag("--querier", querier,
                   "With --mcast: act as MLD querier on the link (when no router does)");
     add->add_option("--uuid", uuid,
@@ -162,6 +166,22 @@ Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args) {
             return error("--listen is required (or --mcast IFACE, for a multicast export)");
         if (cmd.spec.mcast && !read_only)
             return error("--mcast needs --read-only: a multicast export is read-only");
+        if (add->count("--block-size") > 0 && !cmd.spec.mcast && !tree)
+            return error("--block-size needs --mcast IFACE or --tree");
+        if (tree && !cmd.spec.mcast) {
+            if (!read_only)
+                return error("--tree needs --read-only: a tree of a read-write export is not "
+                             "kept up to date yet");
+            if (!cmd.spec.listen)
+                return error("--tree needs --listen: replicas reconcile over TCP");
+            cmd.spec.tree_block_size = DSTOR_MC_DEFAULT_BLOCK;
+            if (add->count("--block-size") > 0) {
+                auto b = parse_block_size(block_size);
+                if (!b)
+                    return error(b.error().text());
+                cmd.spec.tree_block_size = *b;
+            }
+        }
         if (!cmd.spec.listen && !allow.empty())
             return error("--allow needs --listen: access lists admit TCP importers");
         if (add->count("--key") > 0) {

@@ -46,6 +46,8 @@ struct ExportSpec {
     std::optional<Key> key;           // DSTOR_A_KEY
     std::vector<AclEntry> acls;       // DSTOR_A_ACLS, sent only when not empty
     std::optional<McastSpec> mcast{}; // DSTOR_A_MCAST
+    // DSTOR_A_TREE with DSTOR_A_TREE_BLOCK_SIZE; none: no tree (but mcast's)
+    std::optional<std::uint32_t> tree_block_size{};
     std::optional<Uuid> uuid{};       // DSTOR_A_UUID; none: the kernel makes one
     // DSTOR_A_MAX_SESSIONS; none: the module's max-sessions
     std::optional<std::uint32_t> max_sessions{};
@@ -61,8 +63,10 @@ struct SyncSpec {
     std::string interface;     // as typed; resolved when the command runs
     std::uint32_t ifindex = 0; // DSTOR_A_MCAST { DSTOR_A_MCAST_IFINDEX }, 0 until resolved
     std::optional<Key> key;    // DSTOR_A_KEY
-    // DSTOR_A_MCAST { DSTOR_A_MCAST_ROOT }: only a tree with this root is taken
+    // DSTOR_A_MCAST { DSTOR_A_MCAST_ROOT } (DSTOR_A_ROOT over TCP): only a
+    // tree with this root is taken
     std::optional<std::array<std::uint8_t, DSTOR_MC_HASH_LEN>> root;
+    std::optional<Endpoint> peer{}; // DSTOR_A_PEER: over TCP instead of multicast
 
     bool operator==(const SyncSpec&) const = default;
 };
@@ -115,6 +119,8 @@ struct Stats {
         sync_hash_bad;
     std::optional<std::uint64_t> sync_bytes, sync_packets, sync_packets_bad, sync_channels;
     std::optional<std::uint64_t> sync_seeded, sync_seeded_bytes;
+    // over TCP: node hashes received, requests sent, bytes the exporter sent
+    std::optional<std::uint64_t> sync_tree_hashes, sync_requests, sync_wire_bytes;
 
     bool operator==(const Stats&) const = default;
 };
@@ -137,6 +143,16 @@ struct McastInfo {
     std::optional<std::uint32_t> state;    // DSTOR_A_MCAST_MC_STATE, enum dstor_mc_state
 };
 
+// DSTOR_A_TREE of an export reply: its tree for reconciliation over TCP.
+struct TreeInfo {
+    std::optional<std::uint32_t> block_size;
+    std::optional<std::uint32_t> built; // per mille hashed
+    std::optional<std::uint64_t> leaves;
+    std::optional<std::uint64_t> generation;
+    std::optional<McastRoot> root;
+    bool failed = false;
+};
+
 // Reply of DSTOR_CMD_EXPORT_GET. Attributes the kernel did not send stay empty.
 struct ExportInfo {
     std::string name;
@@ -151,6 +167,7 @@ struct ExportInfo {
     std::optional<KeyId> key_id;               // DSTOR_A_KEY_ID: only when a key is set
     std::optional<std::vector<AclEntry>> acls; // DSTOR_A_ACLS: empty = open to every peer
     std::optional<McastInfo> mcast;            // DSTOR_A_MCAST: a multicast export
+    std::optional<TreeInfo> tree;              // DSTOR_A_TREE: an export with a tree
     Stats stats;
 };
 
@@ -159,7 +176,9 @@ struct SyncInfo {
     std::optional<std::uint32_t> index;
     std::string name;                   // the export
     std::optional<std::string> device;  // the target
-    McastInfo mcast;                    // the interface; geometry, epoch and root once known
+    McastInfo mcast; // the interface; geometry, epoch (over TCP: generation) and root once known
+    std::optional<Endpoint> peer;       // DSTOR_A_PEER: a sync over TCP
+    std::optional<std::string> reason;  // DSTOR_A_REASON: why it failed
     std::optional<std::uint64_t> size;  // once known
     std::optional<std::uint32_t> state; // DSTOR_A_SYNC_STATE, enum dstor_sync_state
     std::optional<std::uint64_t> elapsed_ms;

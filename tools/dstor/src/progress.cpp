@@ -123,12 +123,12 @@ std::string format_byte_rate(double bytes_per_second) {
     return buf;
 }
 
-std::string sync_activity(std::optional<std::uint32_t> state) {
+std::string sync_activity(std::optional<std::uint32_t> state, bool by_peer) {
     switch (state.value_or(0)) {
     case DSTOR_SYNC_STATE_WAITING:
-        return "waiting for the export's announcement";
+        return by_peer ? "connecting to the exporter" : "waiting for the export's announcement";
     case DSTOR_SYNC_STATE_TREE:
-        return "fetching the leaf hashes";
+        return by_peer ? "comparing the merkle trees" : "fetching the leaf hashes";
     case DSTOR_SYNC_STATE_HASHING:
         return "hashing the target";
     case DSTOR_SYNC_STATE_SEEDING:
@@ -142,7 +142,7 @@ std::string sync_activity(std::optional<std::uint32_t> state) {
 }
 
 std::string progress_line(const SyncInfo& sync, const SyncProgress& p) {
-    std::string out = sync.name + ": " + sync_activity(sync.state);
+    std::string out = sync.name + ": " + sync_activity(sync.state, sync.peer.has_value());
     if (p.total == 0)
         return out;
     out += ", " + std::to_string(p.done) + "/" + std::to_string(p.total) + " blocks (" +
@@ -158,7 +158,7 @@ std::string progress_bar(const SyncInfo& sync, const SyncProgress& p, std::size_
     const std::size_t room = width > 1 ? width - 1 : 0;
     std::string out;
     if (p.total == 0) {
-        out = sync.name + ": " + sync_activity(sync.state) + "...";
+        out = sync.name + ": " + sync_activity(sync.state, sync.peer.has_value()) + "...";
     } else {
         // "NAME [bar] 44% 460/1024 1.25 MB/s ETA 0:42 hashing": the bar
         // takes what the rest leaves, 10 to 40 columns; the state is named
@@ -207,6 +207,10 @@ std::string sync_summary(const SyncInfo& sync) {
     out += ", elapsed " + format_seconds(p.seconds);
     if (p.rate)
         out += ", " + format_byte_rate(*p.rate);
+    if (sync.peer)
+        out += "\n  tree hashes " + n(s.sync_tree_hashes) + ", requests " + n(s.sync_requests) +
+               ", bytes on the wire " + n(s.sync_wire_bytes) + " (" +
+               human_bytes(s.sync_wire_bytes.value_or(0)) + ")";
     return out + "\n";
 }
 
@@ -280,7 +284,8 @@ int follow_sync(const std::string& command, SyncInfo info, const SyncFollower& i
             const SyncProgress p = sync_progress(info);
             report(command, which + " failed after " + format_seconds(p.seconds) + " (" +
                                 std::to_string(p.done) + "/" + std::to_string(p.total) +
-                                " blocks done); the kernel log says why (dmesg)");
+                                " blocks done): " +
+                                info.reason.value_or("the kernel log says why (dmesg)"));
             return remove(EXIT_FAIL);
         }
         display.show(info, sync_progress(info, meter.rate()), now);

@@ -64,7 +64,7 @@ std::string format_byte_rate(double bytes_per_second);
 // What the sync is doing: "waiting for the export's announcement", "fetching
 // the leaf hashes", "hashing the target", "receiving", "verifying the
 // target", "done", "failed".
-std::string sync_activity(std::optional<std::uint32_t> state);
+std::string sync_activity(std::optional<std::uint32_t> state, bool by_peer = false);
 
 // One plain progress line (no newline), for --wait when not on a terminal:
 //   golden: receiving, 460/1024 blocks (44%), 1.25 MB/s, ETA 0:42

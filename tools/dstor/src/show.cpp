@@ -64,6 +64,9 @@ constexpr StatsKey stats_keys[] = {
     {"sync_channels", &Stats::sync_channels},
     {"sync_seeded", &Stats::sync_seeded},
     {"sync_seeded_bytes", &Stats::sync_seeded_bytes},
+    {"sync_tree_hashes", &Stats::sync_tree_hashes},
+    {"sync_requests", &Stats::sync_requests},
+    {"sync_wire_bytes", &Stats::sync_wire_bytes},
 };
 
 struct TimerKey {
@@ -301,8 +304,13 @@ void sync_block(std::ostream& os, const SyncInfo& y) {
     os << "sync: " << (y.index ? std::to_string(*y.index) : std::string("(no index)")) << '\n';
     os << "  export: " << y.name << '\n';
     put_line(os, "target", y.device.value_or(""));
-    put_line(os, "interface", interface_text(y.mcast));
+    if (y.peer)
+        put_line(os, "peer", format_endpoint(*y.peer));
+    else
+        put_line(os, "interface", interface_text(y.mcast));
     os << "  state: " << sync_state_name(y.state) << '\n';
+    if (y.reason)
+        put_line(os, "reason", *y.reason);
     if (y.key_id)
         put_line(os, "key", format_key_id(*y.key_id));
     put_line(os, "size", size_text(y.size, y.mcast.block_size));
@@ -350,6 +358,37 @@ void put_json(nlohmann::ordered_json& j, const char* key, const std::optional<T>
         j[key] = *value;
 }
 
+// "tree: 1024 blocks of 64 KiB, generation 0123456789abcdef" / "building 42%"
+void tree_lines(std::ostream& os, const TreeInfo& t) {
+    std::string text;
+    if (t.leaves)
+        text = std::to_string(*t.leaves) + " blocks";
+    else if (t.failed)
+        text = "failed (see the kernel log)";
+    else
+        text = "building, " + std::to_string(t.built.value_or(0) / 10) + "% hashed";
+    if (t.block_size)
+        add(text, "block size " + std::to_string(*t.block_size));
+    if (t.generation)
+        add(text, "generation " + epoch_text(*t.generation));
+    put_line(os, "tree", text);
+    if (t.root)
+        put_line(os, "tree root", format_hex(*t.root));
+}
+
+nlohmann::ordered_json tree_json(const TreeInfo& t) {
+    auto j = nlohmann::ordered_json::object();
+    put_json(j, "block_size", t.block_size);
+    put_json(j, "built_permille", t.built);
+    put_json(j, "blocks", t.leaves);
+    if (t.generation)
+        j["generation"] = epoch_text(*t.generation);
+    if (t.root)
+        j["root"] = format_hex(*t.root);
+    j["failed"] = t.failed;
+    return j;
+}
+
 nlohmann::ordered_json mcast_json(const McastInfo& m) {
     auto j = nlohmann::ordered_json::object();
     put_json(j, "interface", m.interface);
@@ -375,7 +414,10 @@ nlohmann::ordered_json sync_json(const SyncInfo& y) {
     put_json(j, "index", y.index);
     j["name"] = y.name;
     put_json(j, "target", y.device);
+    if (y.peer)
+        j["peer"] = format_endpoint(*y.peer);
     put_json(j, "interface", y.mcast.interface);
+    put_json(j, "reason", y.reason);
     put_json(j, "ifindex", y.mcast.ifindex);
     j["state"] = sync_state_name(y.state);
     put_json(j, "size", y.size);
@@ -515,6 +557,8 @@ std::string format_show(const std::vector<ExportInfo>& exports,
         put_line(os, "sessions", sessions_text(e));
         if (e.mcast)
             mcast_lines(os, *e.mcast, e.stats);
+        if (e.tree)
+            tree_lines(os, *e.tree);
         stats_lines(os, e.stats, false);
     }
     for (const auto& i : imports) {
@@ -587,6 +631,8 @@ nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
             j["acls"] = acl_json(*e.acls);
         if (e.mcast)
             j["mcast"] = mcast_json(*e.mcast);
+        if (e.tree)
+            j["tree"] = tree_json(*e.tree);
         j["stats"] = stats_json(e.stats);
         doc["exports"].push_back(std::move(j));
     }

@@ -1,6 +1,7 @@
 // dstor sync NAME|del|list: bring a local block device up to date with an
-// export served by multicast (Documentation/multicast.md), remove a sync,
-// list them. `--wait` follows the sync to its end with a progress bar.
+// export served by multicast (Documentation/multicast.md) or over TCP
+// (--peer, Documentation/reconciliation.md), remove a sync, list them.
+// `--wait` follows the sync to its end with a progress bar.
 #include <CLI/CLI.hpp>
 #include <linux/dstor.h>
 #include <poll.h>
@@ -37,6 +38,9 @@ constexpr const char* sync_footer =
     "otherwise, on stderr), prints a summary when the target's merkle root equals the\n"
     "export's and exits 0, or exits 1 when the sync fails; either way, and on SIGINT (130)\n"
     "or SIGTERM (143), it removes the sync.\n"
+    "--mcast IFACE receives the export by multicast on that link; --peer ADDR[:PORT]\n"
+    "reconciles with the exporter over TCP (the export needs 'export add --tree'): only\n"
+    "the parts of the merkle trees that differ are compared, only differing blocks travel.\n"
     "--root pins the tree: only an announcement of that merkle root (the 64 hex digits\n"
     "'dstor show' prints on the exporter) is taken. An export without a key should be\n"
     "synced with --root: otherwise anyone on the link can announce a tree of their own.\n"
@@ -57,15 +61,18 @@ std::optional<McastRoot> parse_root(const std::string& text) {
 }
 
 Parsed<SyncCommand> parse_add(const std::vector<std::string>& args) {
-    CLI::App app("Bring a local block device up to date with an export served by multicast.",
+    CLI::App app("Bring a local block device up to date with an export, by multicast or "
+                 "over TCP.",
                  "dstor sync");
-    std::string name, iface, target, key_file, root;
+    std::string name, iface, peer, target, key_file, root;
     bool wait = false, json = false;
     std::vector<std::string> seeds;
     app.add_option("NAME", name, "The export's name")->type_name("")->required();
-    app.add_option("--mcast", iface, "The interface the export is served on")
-        ->type_name("IFACE")
-        ->required();
+    app.add_option("--mcast", iface, "The interface the export is served on by multicast")
+        ->type_name("IFACE");
+    app.add_option("--peer", peer,
+                   "The exporter to reconcile with over TCP (an export added with --tree)")
+        ->type_name("ADDR[:PORT]");
     app.add_option("--target", target, "The block device to bring up to date")
         ->type_name("DEV")
         ->required();
@@ -94,8 +101,18 @@ Parsed<SyncCommand> parse_add(const std::vector<std::string>& args) {
     };
     if (auto bad = check_name(name))
         return error(*bad);
-    if (auto bad = check_interface_name(iface))
+    const bool by_peer = app.count("--peer") > 0;
+    if (by_peer == (app.count("--mcast") > 0))
+        return error("give one of --mcast IFACE and --peer ADDR[:PORT]");
+    std::optional<Endpoint> ep;
+    if (by_peer) {
+        auto e = parse_endpoint(peer);
+        if (!e)
+            return error("--peer '" + peer + "': " + e.error().text());
+        ep = *e;
+    } else if (auto bad = check_interface_name(iface)) {
         return error("--mcast: " + *bad);
+    }
     if (target.empty())
         return error("--target is empty");
     if (json && !wait)
@@ -108,8 +125,8 @@ Parsed<SyncCommand> parse_add(const std::vector<std::string>& args) {
     if (!seeds.empty() && app.count("--key") == 0 && app.count("--root") == 0)
         return error("--seed needs --key or --root: without either, anyone on the link could "
                      "announce a tree of guessed blocks and learn which ones the seeds hold");
-    SyncAdd cmd{SyncSpec{name, target, iface, 0, std::nullopt, std::nullopt}, std::nullopt, wait,
-                json, seeds};
+    SyncAdd cmd{SyncSpec{name, target, iface, 0, std::nullopt, std::nullopt, ep}, std::nullopt,
+                wait, json, seeds};
     if (app.count("--key") > 0) {
         if (key_file.empty())
             return error("--key is empty");
@@ -257,10 +274,12 @@ int follow(nl::Socket& sock, const std::string& command, SyncInfo info, const Si
 int run_add(const std::string& command, SyncAdd& add) {
     // Local checks first: a bad interface, target or key file is refused
     // before the kernel is asked anything.
-    auto ifindex = resolve_interface(add.spec.interface);
-    if (!ifindex)
-        return usage_error(command, "--mcast: " + ifindex.error().text());
-    add.spec.ifindex = *ifindex;
+    if (!add.spec.peer) {
+        auto ifindex = resolve_interface(add.spec.interface);
+        if (!ifindex)
+            return usage_error(command, "--mcast: " + ifindex.error().text());
+        add.spec.ifindex = *ifindex;
+    }
     auto device = check_device(add.spec.device);
     if (!device)
         return usage_error(command, "--target: " + device.error().text());

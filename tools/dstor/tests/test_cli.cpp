@@ -209,6 +209,26 @@ TEST(ExportArgs, AddMcast) {
     EXPECT_EQ(std::get<ExportAdd>(*p.cmd).spec.mcast->block_size, 1u << 20);
 }
 
+TEST(ExportArgs, AddTree) {
+    auto p = parse_export_args(
+        {"add", "golden", "--device", "/d", "--read-only", "--listen", "::", "--tree"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(std::get<ExportAdd>(*p.cmd).spec.tree_block_size, DSTOR_MC_DEFAULT_BLOCK);
+    EXPECT_FALSE(std::get<ExportAdd>(*p.cmd).spec.mcast);
+    p = parse_export_args({"add", "golden", "--device", "/d", "--read-only", "--listen", "::",
+                           "--tree", "--block-size", "4K"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(std::get<ExportAdd>(*p.cmd).spec.tree_block_size, 4096u);
+    // A multicast export's tree is the multicast one: no second attribute.
+    p = parse_export_args({"add", "golden", "--device", "/d", "--read-only", "--mcast", "eth0",
+                           "--tree", "--block-size", "4K"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_FALSE(std::get<ExportAdd>(*p.cmd).spec.tree_block_size);
+    EXPECT_EQ(std::get<ExportAdd>(*p.cmd).spec.mcast->block_size, 4096u);
+    expect_usage_error(parse_export_args({"add", "g", "--device", "/d", "--read-only", "--tree"}),
+                       "export add", "--listen is required");
+}
+
 TEST(ExportArgs, AddMcastErrors) {
     const Args base = {"add", "g", "--device", "/d"};
     auto with = [&base](const Args& extra) { return parse_export_args(plus(base, extra)); };
@@ -218,9 +238,16 @@ TEST(ExportArgs, AddMcastErrors) {
                        "--mcast needs --read-only");
     expect_usage_error(with({"--read-only"}), "export add",
                        "--listen is required (or --mcast IFACE, for a multicast export)");
-    for (const char* opt : {"--rate", "--block-size"})
-        expect_usage_error(with({"--listen", "::", opt, "64K"}), "export add",
-                           std::string(opt) + " needs --mcast IFACE");
+    expect_usage_error(with({"--listen", "::", "--rate", "64K"}), "export add",
+                       "--rate needs --mcast IFACE");
+    expect_usage_error(with({"--listen", "::", "--block-size", "64K"}), "export add",
+                       "--block-size needs --mcast IFACE or --tree");
+    expect_usage_error(with({"--listen", "::", "--tree"}), "export add",
+                       "--tree needs --read-only");
+    expect_usage_error(with({"--read-only", "--mcast", "eth0", "--tree", "--block-size", "48K"}),
+                       "export add", "--block-size must be a power of two from 4K to 1M");
+    expect_usage_error(with({"--read-only", "--listen", "::", "--tree", "--block-size", "48K"}),
+                       "export add", "--block-size must be a power of two from 4K to 1M");
     expect_usage_error(with({"--listen", "::", "--querier"}), "export add",
                        "--querier needs --mcast IFACE");
     expect_usage_error(with({"--read-only", "--mcast", "eth0", "--rate", "10K"}), "export add",
@@ -331,6 +358,15 @@ TEST(SyncArgs, Add) {
     EXPECT_FALSE(add.spec.key);
     EXPECT_FALSE(add.key_file);
     EXPECT_FALSE(add.wait);
+    EXPECT_FALSE(add.spec.peer);
+
+    // Over TCP: the exporter's address, port 7420 unless given.
+    p = parse_sync_args({"golden", "--peer", "192.0.2.1", "--target", "/dev/sdb", "--wait"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    const auto& tcp = std::get<SyncAdd>(*p.cmd);
+    ASSERT_TRUE(tcp.spec.peer);
+    EXPECT_EQ(format_endpoint(*tcp.spec.peer), "192.0.2.1:7420");
+    EXPECT_EQ(tcp.spec.interface, "");
 
     p = parse_sync_args(
         {"--wait", "--key=/etc/k", "--target=/dev/sdc", "g.1", "--mcast=dstor-noif0"});
@@ -371,7 +407,12 @@ TEST(SyncArgs, Add) {
 TEST(SyncArgs, AddErrors) {
     expect_usage_error(parse_sync_args({}), "sync", "NAME is required");
     expect_usage_error(parse_sync_args({"g", "--target", "/dev/sdb"}), "sync",
-                       "--mcast is required");
+                       "give one of --mcast IFACE and --peer ADDR[:PORT]");
+    expect_usage_error(
+        parse_sync_args({"g", "--mcast", "eth0", "--peer", "192.0.2.1", "--target", "/d"}), "sync",
+        "give one of --mcast IFACE and --peer ADDR[:PORT]");
+    expect_usage_error(parse_sync_args({"g", "--peer", "192.0.2.1:99999", "--target", "/d"}),
+                       "sync", "--peer '192.0.2.1:99999'");
     expect_usage_error(parse_sync_args({"g", "--mcast", "eth0"}), "sync", "--target is required");
     expect_usage_error(parse_sync_args({"g/1", "--mcast", "eth0", "--target", "/d"}), "sync",
                        "'/'");

@@ -837,6 +837,13 @@ TEST(ProtoHelloReply, Rejections) {
               -DSTOR_EPROTO_FLAGS);
     EXPECT_EQ(with([](auto& m) { m.version = 0; }), -DSTOR_EPROTO_VERSION);
     EXPECT_EQ(with([](auto& m) { m.flags = DSTOR_EXP_ALL + 1; }), -DSTOR_EPROTO_FLAGS);
+    // TREE is version 4's.
+    EXPECT_EQ(with([](auto& m) { m.flags |= DSTOR_EXP_TREE; }), 0);
+    EXPECT_EQ(with([](auto& m) {
+                  m.version = 3;
+                  m.flags |= DSTOR_EXP_TREE;
+              }),
+              -DSTOR_EPROTO_FLAGS);
     // Bad block sizes.
     EXPECT_EQ(with([](auto& m) { m.logical_block_size = 0; }), -DSTOR_EPROTO_LENGTH);
     EXPECT_EQ(with([](auto& m) { m.logical_block_size = 256; }), -DSTOR_EPROTO_LENGTH);
@@ -907,23 +914,58 @@ int tree_info_decode(const dstor_tree_info& m, int poke = -1, u8 v = 0) {
 
 }  // namespace
 
-TEST(ProtoTree, TreeOpsAreNotDecodedUntilVersion4IsSpoken) {
-    EXPECT_LT(DSTOR_PROTO_VERSION, DSTOR_PROTO_VERSION_TREE);
+TEST(ProtoTree, TreeOpsDecode) {
+    EXPECT_EQ(DSTOR_PROTO_VERSION, DSTOR_PROTO_VERSION_TREE);
+    EXPECT_EQ(DSTOR_OP_TREE_INFO, 13);
+    EXPECT_EQ(DSTOR_OP_TREE_FP, 14);
+    EXPECT_EQ(DSTOR_ST_STALE, 13);
     // One tree: the multicast export's block sizes are the tree's.
     EXPECT_EQ(DSTOR_TREE_BS_MIN, DSTOR_MC_MIN_BLOCK);
     EXPECT_EQ(DSTOR_TREE_BS_MAX, DSTOR_MC_MAX_BLOCK);
-    EXPECT_EQ(DSTOR_EXP_TREE & DSTOR_EXP_ALL, 0U);
-    for (u8 op : {u8(DSTOR_OP_TREE_INFO), u8(DSTOR_OP_TREE_FP)}) {
-        dstor_hdr h{};
-        h.op = op;
-        h.offset = dstor_tree_fp_offset(0, 0);
-        h.length = 1;
-        EXPECT_EQ(decode(h), -DSTOR_EPROTO_OP) << int(op);
-    }
+    EXPECT_EQ(DSTOR_EXP_TREE & DSTOR_EXP_ALL_V3, 0U);
+    EXPECT_NE(DSTOR_EXP_TREE & DSTOR_EXP_ALL, 0U);
+
+    dstor_hdr info{};
+    info.op = DSTOR_OP_TREE_INFO;
+    EXPECT_EQ(decode(info), 0);
+    info.length = 1;
+    EXPECT_EQ(decode(info), -DSTOR_EPROTO_LENGTH);
+    info.length = 0;
+    info.payload = 8;
+    EXPECT_EQ(decode(info), -DSTOR_EPROTO_PAYLOAD);
+
+    // TREE_FP: offset and length name nodes, so no sector alignment.
+    dstor_hdr fp{};
+    fp.op = DSTOR_OP_TREE_FP;
+    fp.offset = dstor_tree_fp_offset(3, 7);
+    fp.length = 1;
+    fp.payload = DSTOR_TREE_GEN_LEN;
+    EXPECT_EQ(decode(fp), 0);
+    fp.length = DSTOR_TREE_FP_MAX;
+    EXPECT_EQ(decode(fp), 0);
+    fp.length = DSTOR_TREE_FP_MAX + 1;
+    EXPECT_EQ(decode(fp), -DSTOR_EPROTO_LENGTH);
+    fp.length = 0;
+    EXPECT_EQ(decode(fp), -DSTOR_EPROTO_LENGTH);
+    fp.length = 2;
+    fp.payload = 0;
+    EXPECT_EQ(decode(fp), -DSTOR_EPROTO_PAYLOAD);
+    fp.payload = DSTOR_TREE_GEN_LEN;
+    fp.flags = DSTOR_RQ_FUA;
+    EXPECT_EQ(decode(fp), -DSTOR_EPROTO_FLAGS);
+
+    // STALE in a reply, never in a HELLO_REPLY or a request.
     dstor_hdr r{};
     r.op = DSTOR_OP_REPLY;
     r.status = DSTOR_ST_STALE;
-    EXPECT_EQ(decode(r), -DSTOR_EPROTO_STATUS);
+    EXPECT_EQ(decode(r), 0);
+    dstor_hdr hr{};
+    hr.op = DSTOR_OP_HELLO_REPLY;
+    hr.status = DSTOR_ST_STALE;
+    EXPECT_EQ(decode(hr), -DSTOR_EPROTO_STATUS);
+    fp.flags = 0;
+    fp.status = DSTOR_ST_STALE;
+    EXPECT_EQ(decode(fp), -DSTOR_EPROTO_STATUS);
 }
 
 TEST(ProtoTree, Shape) {

@@ -330,7 +330,7 @@ TEST(Follow, Failed) {
     testing::internal::CaptureStderr();
     EXPECT_EQ(follow_sync("sync", receiving(), k.io()), EXIT_FAIL);
     EXPECT_EQ(testing::internal::GetCapturedStderr(),
-              "dstor: sync: sync 4 of 'golden' failed after 12.3 s (554/1024 blocks done); "
+              "dstor: sync: sync 4 of 'golden' failed after 12.3 s (554/1024 blocks done): "
               "the kernel log says why (dmesg)\n");
     EXPECT_EQ(k.removes, 1);
     EXPECT_EQ(k.out.str(), "");

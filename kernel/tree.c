@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * An export's merkle tree for reconciliation over TCP (version 4's
+ * TREE_INFO and TREE_FP; Documentation/reconciliation.md). It is the
+ * multicast tree (merkle.c), kept level by level: level 0 the leaves, level
+ * L node j the hash of nodes 2j and 2j + 1 of level L - 1, or node 2j
+ * itself when it is the last of its level.
+ *
+ * A tree is built beside the published one and swapped in under RCU, so a
+ * session answering a request copies from one whole tree, without I/O and
+ * without waiting: the publisher waits for the grace period, not the
+ * readers. Each publication has a generation one more than the last, and
+ * the first is random, so (incarnation, generation) never names two trees.
+ *
+ * Who builds: a multicast export's sender hashes the device anyway and
+ * publishes its leaves (mcast.c); any other export with a tree has a
+ * builder thread here that reads the device once, at `export add`.
+ * Read-only exports only, for now: nothing re-hashes a written block.
+ *
+ * A tree is keyed (its tree key, merkle.c) with the export's key as it was
+ * at `export add`, as a multicast export's packets are: after `export set
+ * --key` it still answers with leaves of the old key, and a receiver with
+ * the new one finds no block matching its leaf. Add the export again to
+ * re-key its tree.
+ */
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/random.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+
+#include "dstor.h"
+#include "export.h"
+#include "mcast_proto.h"
+#include "merkle.h"
+#include "tree.h"
+
+void dstor_tree_free(struct dstor_tree *t)
+{
+	unsigned int l;
+
+	if (!t)
+		return;
+	for (l = 0; l < DSTOR_TREE_LEVELS; l++)
+		kvfree(t->level[l]);
+	kfree(t);
+}
+
+/* Bytes of all the levels of a tree of @n leaves. */
+static u64 tree_bytes(u64 n)
+{
+	u64 bytes = 0;
+	u32 l;
+
+	for (l = 0; l <= dstor_tree_top(n); l++)
+		bytes += dstor_tree_nodes(n, l) * DSTOR_TREE_HASH;
+	return bytes;
+}
+
+/*
+ * The levels above @leaves (@n of them) and the root. The tree takes
+ * *@own (kvmalloc'ed leaves) when not NULL, and sets it NULL; else it
+ * copies @leaves.
+ */
+static struct dstor_tree *tree_new(const u8 *kt, const u8 *leaves, u8 **own,
+				   u64 n, u64 size, u32 block_size)
+{
+	struct dstor_tree *t = kzalloc(sizeof(*t), GFP_KERNEL);
+	u64 j, nodes, below;
+	const u8 *c;
+	u32 l;
+
+	BUILD_BUG_ON(DSTOR_TREE_MAX_LEAVES != 1ULL << (DSTOR_TREE_LEVELS - 1));
+	if (!t)
+		return NULL;
+	t->n = n;
+	t->top = dstor_tree_top(n);
+	if (own) {
+		t->level[0] = *own;
+		*own = NULL;
+	}
+	for (l = t->level[0] ? 1 : 0; l <= t->top; l++) {
+		t->level[l] = kvmalloc_array(dstor_tree_nodes(n, l),
+					     DSTOR_TREE_HASH, GFP_KERNEL);
+		if (!t->level[l]) {
+			dstor_tree_free(t);
+			return NULL;
+		}
+	}
+	if (!own)
+		memcpy(t->level[0], leaves, n * DSTOR_TREE_HASH);
+	for (l = 1; l <= t->top; l++) {
+		nodes = dstor_tree_nodes(n, l);
+		below = dstor_tree_nodes(n, l - 1);
+		for (j = 0; j < nodes; j++) {
+			c = t->level[l - 1] + 2 * j * DSTOR_TREE_HASH;
+			if (2 * j + 1 < below)
+				dstor_mc_node_hash(kt, c, c + DSTOR_TREE_HASH,
+						   t->level[l] +
+						   j * DSTOR_TREE_HASH);
+			else
+				memcpy(t->level[l] + j * DSTOR_TREE_HASH, c,
+				       DSTOR_TREE_HASH);
+			if (!(j & 1023))
+				cond_resched();
+		}
+	}
+	dstor_mc_root_of(kt, t->level[t->top], size, block_size, t->root);
+	return t;
+}
+
+static int tree_publish(struct dstor_export *exp, const u8 *kt,
+			const u8 *leaves, u8 **own, u64 n)
+{
+	struct dstor_tree_slot *ts = &exp->tree;
+	struct dstor_tree *t, *old;
+
+	t = tree_new(kt, leaves, own, n, exp->size, ts->block_size);
+	if (!t) {
+		dstor_tree_failed(exp, -ENOMEM);
+		return -ENOMEM;
+	}
+	mutex_lock(&ts->lock);
+	t->generation = ts->generation++;
+	old = rcu_replace_pointer(ts->tree, t, lockdep_is_held(&ts->lock));
+	mutex_unlock(&ts->lock);
+	WRITE_ONCE(ts->built, 1000);
+	if (old) {
+		synchronize_rcu();
+		dstor_tree_free(old);
+	}
+	return 0;
+}
+
+/*
+ * A tree of its own for a sync's target: the levels above @leaves (@n of
+ * them, copied) of a device of @size bytes in blocks of @block_size. NULL
+ * without memory. Freed with dstor_tree_free().
+ */
+struct dstor_tree *dstor_tree_new(const u8 *kt, const u8 *leaves, u64 n,
+				  u64 size, u32 block_size)
+{
+	return tree_new(kt, leaves, NULL, n, size, block_size);
+}
+
+/*
+ * Build the levels above @leaves (@n of them, hashed with the tree key
+ * @kt; copied) and publish them as the export's tree. Process context;
+ * may sleep.
+ */
+int dstor_tree_publish(struct dstor_export *exp, const u8 *kt,
+		       const u8 *leaves, u64 n)
+{
+	return tree_publish(exp, kt, leaves, NULL, n);
+}
+
+/*
+ * No tree will be published: TREE_INFO answers IOERR and `show` says
+ * FAILED (unless one was published before).
+ */
+void dstor_tree_failed(struct dstor_export *exp, int err)
+{
+	WRITE_ONCE(exp->tree.err, err);
+}
+
+/* @done of @n leaves hashed. */
+void dstor_tree_progress(struct dstor_export *exp, u64 done, u64 n)
+{
+	WRITE_ONCE(exp->tree.built,
+		   (u32)min_t(u64, div64_u64(done * 1000, n),
+			      DSTOR_TREE_BUILT_MAX));
+}
+
+/* Read block @index of a device of @size bytes into @pages; may sleep. */
+int dstor_tree_read_block(struct block_device *bdev, struct page **pages,
+			  u64 size, u32 block_size, u64 index)
+{
+	u32 len = dstor_mc_block_len(size, block_size, index), n;
+	unsigned int i, nr = DIV_ROUND_UP(len, PAGE_SIZE);
+	struct bio *bio;
+	int ret;
+
+	bio = bio_alloc(bdev, nr, REQ_OP_READ, GFP_KERNEL);
+	bio->bi_iter.bi_sector = (index * block_size) >> SECTOR_SHIFT;
+	for (i = 0; len; i++, len -= n) {
+		n = min_t(u32, len, PAGE_SIZE);
+		if (bio_add_page(bio, pages[i], n, 0) != n) {
+			bio_put(bio);
+			return -EIO;
+		}
+	}
+	ret = submit_bio_wait(bio);
+	bio_put(bio);
+	return ret;
+}
+
+/* What the builder needs, allocated before it starts. */
+struct tree_build {
+	struct dstor_export *exp;
+	u8 kt[DSTOR_TREE_HASH];
+	u8 zero[DSTOR_TREE_HASH];
+	u64 n;
+	u8 *leaves;
+	unsigned int nr_pages;
+	struct page **pages;
+};
+
+static void build_free(struct tree_build *b)
+{
+	unsigned int i;
+
+	if (b->pages)
+		for (i = 0; i < b->nr_pages; i++)
+			if (b->pages[i])
+				__free_page(b->pages[i]);
+	kfree(b->pages);
+	kvfree(b->leaves);
+	memzero_explicit(b->kt, sizeof(b->kt));
+	kfree(b);
+}
+
+/* Its memory is dstor_tree_stop()'s to free: the thread may never run. */
+static int tree_build_thread(void *arg)
+{
+	struct tree_build *b = arg;
+	struct dstor_export *exp = b->exp;
+	u32 bs = exp->tree.block_size;
+	int ret = 0;
+	u64 i;
+
+	for (i = 0; i < b->n; i++) {
+		if (kthread_should_stop()) {
+			ret = -EINTR;
+			break;
+		}
+		ret = dstor_tree_read_block(exp->bdev.bdev, b->pages,
+					    exp->size, bs, i);
+		if (ret) {
+			pr_err("export %s: reading block %llu for its tree failed (%d): the export has no tree\n",
+			       exp->name, i, ret);
+			break;
+		}
+		dstor_mc_leaf_pages(b->kt, b->zero, bs, b->pages,
+				    dstor_mc_block_len(exp->size, bs, i),
+				    b->leaves + i * DSTOR_TREE_HASH);
+		dstor_tree_progress(exp, i + 1, b->n);
+		cond_resched();
+	}
+	if (!ret)
+		ret = tree_publish(exp, b->kt, NULL, &b->leaves, b->n);
+	if (ret)
+		dstor_tree_failed(exp, ret);
+	return ret;
+}
+
+static int build_alloc(struct dstor_export *exp, const u8 *key, u64 n,
+		       struct tree_build **out)
+{
+	u32 bs = exp->tree.block_size;
+	struct tree_build *b;
+	unsigned int i;
+
+	b = kzalloc(sizeof(*b), GFP_KERNEL);
+	if (!b)
+		return -ENOMEM;
+	b->exp = exp;
+	b->n = n;
+	dstor_mc_tree_key(key, exp->name, b->kt);
+	dstor_mc_zero_leaf(b->kt, bs, b->zero);
+	b->nr_pages = bs >> PAGE_SHIFT;
+	b->pages = kcalloc(b->nr_pages, sizeof(*b->pages), GFP_KERNEL);
+	b->leaves = kvmalloc_array(n, DSTOR_TREE_HASH, GFP_KERNEL);
+	if (!b->pages || !b->leaves)
+		goto err;
+	for (i = 0; i < b->nr_pages; i++) {
+		b->pages[i] = alloc_page(GFP_KERNEL);
+		if (!b->pages[i])
+			goto err;
+	}
+	*out = b;
+	return 0;
+err:
+	build_free(b);
+	return -ENOMEM;
+}
+
+/*
+ * Give @exp a tree of @block_size blocks: its builder starts when @build,
+ * else the multicast sender publishes it. At `export add`, before any
+ * session can see the export; @exp->size is set, the device open.
+ */
+int dstor_tree_start(struct dstor_export *exp, u32 block_size, bool build,
+		     struct netlink_ext_ack *extack)
+{
+	u32 lbs = bdev_logical_block_size(exp->bdev.bdev);
+	struct dstor_tree_slot *ts = &exp->tree;
+	struct tree_build *b;
+	u64 n, bytes;
+	int ret;
+
+	ts->generation = get_random_u64();
+	/* Multicast checked its block size and bounds its blocks. */
+	if (!build) {
+		ts->block_size = block_size;
+		return 0;
+	}
+	if (!is_power_of_2(block_size) || block_size % lbs ||
+	    block_size < PAGE_SIZE || block_size < DSTOR_TREE_BS_MIN ||
+	    block_size > DSTOR_TREE_BS_MAX) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "tree block size must be a power of two from 4 KiB to 1 MiB, at least the page size and a multiple of the device's logical block size");
+		return -EINVAL;
+	}
+	/* What HELLO_REPLY says the size is, so that both say the same. */
+	if (exp->size % lbs) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the device's size is not a multiple of its logical block size: it cannot have a tree");
+		return -EINVAL;
+	}
+	n = dstor_tree_leaves(exp->size, block_size);
+	bytes = tree_bytes(n);
+	/* kvmalloc() refuses more than INT_MAX bytes in one piece. */
+	if (n > DSTOR_TREE_MAX_LEAVES || n > INT_MAX / DSTOR_TREE_HASH ||
+	    bytes > ((u64)totalram_pages() << PAGE_SHIFT) / 8) {
+		pr_info("export %s: a tree of %llu blocks of %u bytes would take %llu MiB; this machine allows %llu MiB\n",
+			exp->name, n, block_size, bytes >> 20,
+			((u64)totalram_pages() << PAGE_SHIFT) >> 23);
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the tree would take more than an eighth of this machine's memory (or 2 GiB of leaves): use a larger block size (the kernel log says how much)");
+		return -E2BIG;
+	}
+	ts->block_size = block_size;
+
+	ret = build_alloc(exp, exp->key.set ? exp->key.key : NULL, n, &b);
+	if (ret)
+		goto err;
+	ts->task = kthread_create(tree_build_thread, b, "dstor-tree/%s",
+				  exp->name);
+	if (IS_ERR(ts->task)) {
+		ret = PTR_ERR(ts->task);
+		ts->task = NULL;
+		build_free(b);
+		goto err;
+	}
+	ts->build = b;
+	/* kthread_stop() after the thread may have returned. */
+	get_task_struct(ts->task);
+	wake_up_process(ts->task);
+	return 0;
+err:
+	ts->block_size = 0;
+	return ret;
+}
+
+/*
+ * Stop the builder, if it still runs, and free its memory (the thread
+ * function may never have run: kthread_stop() before it was scheduled);
+ * the tree stays for the sessions.
+ */
+void dstor_tree_stop(struct dstor_export *exp)
+{
+	struct dstor_tree_slot *ts = &exp->tree;
+
+	if (!ts->task)
+		return;
+	kthread_stop(ts->task);
+	put_task_struct(ts->task);
+	ts->task = NULL;
+	build_free(ts->build);
+	ts->build = NULL;
+}
+
+/* The export's last reference is gone: nobody reads the tree. */
+void dstor_tree_free_slot(struct dstor_export *exp)
+{
+	dstor_tree_free(rcu_dereference_protected(exp->tree.tree, true));
+	RCU_INIT_POINTER(exp->tree.tree, NULL);
+}
+
+/* TREE_INFO's reply payload (DSTOR_TREE_INFO_LEN bytes) into @buf. */
+u16 dstor_tree_info(struct dstor_export *exp, u8 *buf)
+{
+	struct dstor_tree_slot *ts = &exp->tree;
+	struct dstor_tree_info m = {
+		.size = exp->size,
+		.block_size = ts->block_size,
+		.leaf = DSTOR_TREE_LEAF_V3,
+	};
+	struct dstor_tree *t;
+
+	if (!ts->block_size)
+		return DSTOR_ST_NOTSUPP;
+	rcu_read_lock();
+	t = rcu_dereference(ts->tree);
+	if (t) {
+		m.generation = t->generation;
+		memcpy(m.root, t->root, DSTOR_TREE_HASH);
+	}
+	rcu_read_unlock();
+	if (!t) {
+		if (READ_ONCE(ts->err))
+			return DSTOR_ST_IOERR;
+		m.flags = DSTOR_TREE_BUILDING;
+		m.built = min_t(u32, READ_ONCE(ts->built),
+				DSTOR_TREE_BUILT_MAX);
+	}
+	dstor_tree_info_encode(buf, &m);
+	return DSTOR_ST_OK;
+}
+
+/*
+ * TREE_FP's reply payload into @buf (dstor_tree_fp_reply_len(@count)
+ * bytes): the generation @gen asked about and @count nodes from @offset.
+ */
+u16 dstor_tree_fp(struct dstor_export *exp, u64 offset, u32 count,
+		  const u8 *gen, u8 *buf)
+{
+	u32 level = offset >> DSTOR_TREE_LEVEL_SHIFT;
+	u64 first = offset & DSTOR_TREE_FIRST_MASK;
+	struct dstor_tree *t;
+	u16 status;
+
+	if (!exp->tree.block_size)
+		return DSTOR_ST_NOTSUPP;
+	rcu_read_lock();
+	t = rcu_dereference(exp->tree.tree);
+	if (!t) {
+		status = READ_ONCE(exp->tree.err) ? DSTOR_ST_IOERR :
+			 DSTOR_ST_STALE;
+	} else if (dstor_tree_fp_check(offset, count, t->n)) {
+		status = DSTOR_ST_INVAL;
+	} else if (dstor_get64(gen) != t->generation) {
+		status = DSTOR_ST_STALE;
+	} else {
+		memcpy(buf, gen, DSTOR_TREE_GEN_LEN);
+		memcpy(buf + DSTOR_TREE_GEN_LEN,
+		       t->level[level] + first * DSTOR_TREE_HASH,
+		       count * DSTOR_TREE_HASH);
+		status = DSTOR_ST_OK;
+	}
+	rcu_read_unlock();
+	return status;
+}
+
+void dstor_tree_status(struct dstor_export *exp, struct dstor_tree_status *st)
+{
+	struct dstor_tree_slot *ts = &exp->tree;
+	struct dstor_tree *t;
+
+	memset(st, 0, sizeof(*st));
+	st->block_size = ts->block_size;
+	if (!st->block_size)
+		return;
+	st->built = READ_ONCE(ts->built);
+	st->err = READ_ONCE(ts->err);
+	rcu_read_lock();
+	t = rcu_dereference(ts->tree);
+	if (t) {
+		st->published = true;
+		st->leaves = t->n;
+		st->generation = t->generation;
+		memcpy(st->root, t->root, DSTOR_TREE_HASH);
+	}
+	rcu_read_unlock();
+}
