@@ -109,7 +109,12 @@ sync_round() {
 }
 sync_round 0.1 $((BLOCKS / 1000))
 sync_round 1 $((BLOCKS / 100))
-sync_round 10 $((BLOCKS / 10))
+# The debug kernel (KASAN, lockdep, kmemleak) runs the same code paths at 1%.
+if debug_kernel; then
+	for i in 1 2 3 4; do ktap_skip "d = 10%: case $i of 4" "debug kernel: sizes cut"; done
+else
+	sync_round 10 $((BLOCKS / 10))
+fi
 
 # A sealed, keyed sync of the keyed export.
 t=$(replica 41 "$W/k.img")
