@@ -247,20 +247,11 @@ static void hash_read(void *arg, u64 index, struct page **pages)
 	block_hash(s, pages, index, s->mine + index * DSTOR_MC_HASH);
 }
 
-/*
- * Read and hash the blocks of the target into s->mine: every block, or
- * (@only) those set in that bitmap; a block whose hash is its leaf is
- * good. Returns the number of good blocks, or an error (-EINTR when
- * stopped).
- */
-static s64 target_hash(struct dstor_sync *s, const unsigned long *only)
+/* A block whose hash in s->mine is its leaf is good; how many are. */
+static u64 good_update(struct dstor_sync *s)
 {
 	u64 i, good = 0;
-	int ret;
 
-	ret = dstor_sync_read(&s->t, only, hash_read, s);
-	if (ret)
-		return ret;
 	for (i = 0; i < s->ann.blocks; i++) {
 		if (crypto_memneq(s->mine + i * DSTOR_MC_HASH,
 				  s->leaves + i * DSTOR_MC_HASH,
@@ -273,6 +264,22 @@ static s64 target_hash(struct dstor_sync *s, const unsigned long *only)
 	}
 	s->good_count = good;
 	return good;
+}
+
+/*
+ * Read and hash the blocks of the target into s->mine: every block, or
+ * (@only) those set in that bitmap; a block whose hash is its leaf is
+ * good. Returns the number of good blocks, or an error (-EINTR when
+ * stopped).
+ */
+static s64 target_hash(struct dstor_sync *s, const unsigned long *only)
+{
+	int ret;
+
+	ret = dstor_sync_read(&s->t, only, hash_read, s);
+	if (ret)
+		return ret;
+	return good_update(s);
 }
 
 /* ---- the tree's memory ---- */
@@ -1657,7 +1664,6 @@ static int peer_main(struct dstor_sync *s)
 {
 	struct dstor_sync_peer *sp = s->sp;
 	unsigned int rounds;
-	u64 i;
 	int ret;
 
 	set_state(s, DSTOR_SYNC_STATE_WAITING);
@@ -1703,17 +1709,7 @@ static int peer_main(struct dstor_sync *s)
 	} else {
 		memcpy(s->leaves, s->mine, s->ann.blocks * DSTOR_MC_HASH);
 	}
-	s->good_count = 0;
-	for (i = 0; i < s->ann.blocks; i++) {
-		if (crypto_memneq(s->mine + i * DSTOR_MC_HASH,
-				  s->leaves + i * DSTOR_MC_HASH, DSTOR_MC_HASH)) {
-			clear_bit(i, s->good);
-		} else {
-			set_bit(i, s->good);
-			s->good_count++;
-		}
-	}
-	atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_GOOD], s->good_count);
+	atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_GOOD], good_update(s));
 	ret = seed(s);
 	if (ret)
 		return ret;

@@ -23,6 +23,7 @@
 #include <net/tcp.h>
 
 #include "dstor.h"
+#include "sync.h"
 #include "sync_peer.h"
 #include "tree.h"
 
@@ -31,11 +32,6 @@
 
 #define SLOT_BITS	8
 #define SLOT_MASK	((1U << SLOT_BITS) - 1)
-
-static bool peer_stopping(void)
-{
-	return kthread_should_stop() || fatal_signal_pending(current);
-}
 
 static void peer_fail(struct dstor_peer *p, int err)
 {
@@ -172,7 +168,7 @@ static bool peer_hs_over(struct dstor_peer *p)
 {
 	/* Acquire: pairs with the release in peer_rx_done(). */
 	return smp_load_acquire(&p->hs_done) || READ_ONCE(p->err) ||
-	       peer_stopping();
+	       dstor_sync_stopping();
 }
 
 /*
@@ -223,14 +219,13 @@ int dstor_peer_connect(struct dstor_peer *p, struct net *net,
 	/* Acquire: pairs with the release in peer_rx_done(); hs.info is in. */
 	if (smp_load_acquire(&p->hs_done) && !READ_ONCE(p->err)) {
 		p->info = p->hs.info;
-		p->cipher = p->hs.cipher;
 		/* Idle while hashing the target: pings keep the session. */
 		WRITE_ONCE(c->keepalive, DSTOR_DEFAULT_KEEPALIVE * HZ);
 		WRITE_ONCE(c->dead_after, DSTOR_DEFAULT_DEAD_AFTER * HZ);
 		dstor_conn_timer(c);
 		return 0;
 	}
-	ret = left < 0 || peer_stopping() ? -EINTR :
+	ret = left < 0 || dstor_sync_stopping() ? -EINTR :
 	      READ_ONCE(p->err) ?: -ETIMEDOUT;
 	/* Stopped first: io_work no longer touches p->hs. */
 	dstor_conn_stop(c);
@@ -321,9 +316,9 @@ struct dstor_peer_req *dstor_peer_wait(struct dstor_peer *p)
 	left = wait_event_interruptible_timeout(p->wq,
 						!list_empty_careful(&p->done) ||
 						READ_ONCE(p->err) ||
-						peer_stopping(),
+						dstor_sync_stopping(),
 						DSTOR_PEER_REQ_TIMEOUT);
-	if (left < 0 || peer_stopping())
+	if (left < 0 || dstor_sync_stopping())
 		return ERR_PTR(-EINTR);
 	if (!left)
 		return ERR_PTR(-ETIME);

@@ -48,7 +48,6 @@ struct dstor_peer {
 	struct dstor_conn *conn;
 	struct dstor_hs_client hs;
 	struct dstor_hello_reply info;	/* once connected */
-	u8 cipher;			/* DSTOR_WIRE_*, 0: plaintext */
 	spinlock_t lock;		/* done, slots, failed */
 	struct list_head done;
 	struct dstor_peer_req *slots[DSTOR_PEER_MAX_REQS];
