@@ -125,6 +125,31 @@ err:
 	return -EMSGSIZE;
 }
 
+struct sk_buff *dstor_nl_event_new(u32 event, gfp_t gfp, void **hdr)
+{
+	struct sk_buff *skb = genlmsg_new(NLMSG_GOODSIZE, gfp);
+
+	if (!skb)
+		return NULL;
+	*hdr = genlmsg_put(skb, 0, 0, &dstor_genl_family, 0, DSTOR_CMD_EVENT);
+	if (!*hdr || nla_put_u32(skb, DSTOR_A_EVENT, event)) {
+		nlmsg_free(skb);
+		return NULL;
+	}
+	return skb;
+}
+
+void dstor_nl_event_send(struct sk_buff *skb, void *hdr, struct net *net,
+			 gfp_t gfp, int err)
+{
+	if (err) {
+		nlmsg_free(skb);
+		return;
+	}
+	genlmsg_end(skb, hdr);
+	genlmsg_multicast_netns(&dstor_genl_family, net, skb, 0, 0, gfp);
+}
+
 int dstor_nl_stats_put(struct sk_buff *skb, struct dstor_stats *s, u64 mask)
 {
 	struct nlattr *nest = nla_nest_start(skb, DSTOR_A_STATS);

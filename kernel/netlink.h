@@ -35,6 +35,15 @@ int dstor_nl_endpoint_parse(struct nlattr *nest, struct dstor_endpoint *ep,
 int dstor_nl_endpoint_put(struct sk_buff *skb, int attr,
 			  const struct dstor_endpoint *ep);
 int dstor_nl_stats_put(struct sk_buff *skb, struct dstor_stats *s, u64 mask);
+/*
+ * An EVENT notification: dstor_nl_event_new() starts it with DSTOR_A_EVENT
+ * (NULL when out of memory; *@hdr for the end), the caller adds its
+ * attributes, dstor_nl_event_send() sends it to the events group of @net,
+ * or frees it when @err (an attribute did not fit).
+ */
+struct sk_buff *dstor_nl_event_new(u32 event, gfp_t gfp, void **hdr);
+void dstor_nl_event_send(struct sk_buff *skb, void *hdr, struct net *net,
+			 gfp_t gfp, int err);
 const u8 *dstor_nl_key(struct genl_info *info);
 int dstor_nl_key_usable(struct genl_info *info);
 int dstor_nl_reply(struct genl_info *info, u8 cmd,

@@ -317,29 +317,20 @@ void dstor_netlink_event(struct dstor_import *imp, u32 event, int queue)
 {
 	struct sk_buff *skb;
 	void *hdr;
+	int err;
 
-	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_NOIO);
+	skb = dstor_nl_event_new(event, GFP_NOIO, &hdr);
 	if (!skb)
 		return;
-	hdr = genlmsg_put(skb, 0, 0, &dstor_genl_family, 0, DSTOR_CMD_EVENT);
-	if (!hdr)
-		goto err;
-	if (nla_put_u32(skb, DSTOR_A_EVENT, event) ||
-	    nla_put_u32(skb, DSTOR_A_INDEX, imp->index) ||
-	    nla_put_string(skb, DSTOR_A_NAME, imp->name) ||
-	    (*imp->local &&
-	     nla_put_string(skb, DSTOR_A_LOCAL_NAME, imp->local)) ||
-	    dstor_nl_endpoint_put(skb, DSTOR_A_PEER, &imp->peer) ||
-	    nla_put_u32(skb, DSTOR_A_STATE, dstor_import_state(imp)) ||
-	    reason_put(skb, imp) ||
-	    nla_put_u32(skb, DSTOR_A_CONNECTIONS, imp->nr_queues) ||
-	    nla_put_u32(skb, DSTOR_A_CONNECTED, dstor_import_connected(imp)) ||
-	    (queue >= 0 && nla_put_u32(skb, DSTOR_A_QUEUE, queue)))
-		goto err;
-	genlmsg_end(skb, hdr);
-	genlmsg_multicast_netns(&dstor_genl_family, imp->net, skb, 0, 0,
-				GFP_NOIO);
-	return;
-err:
-	nlmsg_free(skb);
+	err = nla_put_u32(skb, DSTOR_A_INDEX, imp->index) ||
+	      nla_put_string(skb, DSTOR_A_NAME, imp->name) ||
+	      (*imp->local &&
+	       nla_put_string(skb, DSTOR_A_LOCAL_NAME, imp->local)) ||
+	      dstor_nl_endpoint_put(skb, DSTOR_A_PEER, &imp->peer) ||
+	      nla_put_u32(skb, DSTOR_A_STATE, dstor_import_state(imp)) ||
+	      reason_put(skb, imp) ||
+	      nla_put_u32(skb, DSTOR_A_CONNECTIONS, imp->nr_queues) ||
+	      nla_put_u32(skb, DSTOR_A_CONNECTED, dstor_import_connected(imp)) ||
+	      (queue >= 0 && nla_put_u32(skb, DSTOR_A_QUEUE, queue));
+	dstor_nl_event_send(skb, hdr, imp->net, GFP_NOIO, err);
 }

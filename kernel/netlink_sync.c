@@ -29,6 +29,8 @@ const struct nla_policy dstor_nl_sync_add_policy[DSTOR_A_MAX + 1] = {
 	[DSTOR_A_ROOT] = NLA_POLICY_EXACT_LEN(DSTOR_MC_HASH_LEN),
 	[DSTOR_A_KEY] = NLA_POLICY_EXACT_LEN(DSTOR_KEY_LEN),
 	[DSTOR_A_SEEDS] = { .type = NLA_NESTED },
+	[DSTOR_A_SYNC_EVERY] = { .type = NLA_U32 },
+	[DSTOR_A_SYNC_SCRUB] = { .type = NLA_U32 },
 };
 
 const struct nla_policy dstor_nl_sync_index_policy[DSTOR_A_MAX + 1] = {
@@ -91,6 +93,28 @@ static int sync_peer_put(struct sk_buff *skb,
 	return nla_put_u64_64bit(skb, DSTOR_A_SIZE, a->size, DSTOR_A_PAD);
 }
 
+/* A periodic sync's intervals and its last round. */
+static int sync_rounds_put(struct sk_buff *skb,
+			   const struct dstor_sync_info *si)
+{
+	if (!si->every)
+		return 0;
+	if (nla_put_u32(skb, DSTOR_A_SYNC_EVERY, si->every) ||
+	    (si->scrub && nla_put_u32(skb, DSTOR_A_SYNC_SCRUB, si->scrub)))
+		return -EMSGSIZE;
+	if (!si->rounds)
+		return 0;
+	if (nla_put_u64_64bit(skb, DSTOR_A_SYNC_LAST_MS, si->last_ms,
+			      DSTOR_A_PAD) ||
+	    nla_put_u64_64bit(skb, DSTOR_A_SYNC_REPAIRED, si->repaired,
+			      DSTOR_A_PAD) ||
+	    (si->scrubbed &&
+	     nla_put_u64_64bit(skb, DSTOR_A_SYNC_CORRUPT, si->corrupt,
+			       DSTOR_A_PAD)))
+		return -EMSGSIZE;
+	return 0;
+}
+
 /* The attributes of one sync after @hdr (NULL: no room for it). */
 static int sync_fill(struct sk_buff *skb, void *hdr,
 		     struct dstor_sync_info *si)
@@ -101,6 +125,7 @@ static int sync_fill(struct sk_buff *skb, void *hdr,
 	    nla_put_string(skb, DSTOR_A_NAME, si->name) ||
 	    nla_put_string(skb, DSTOR_A_DEVICE, si->path) ||
 	    (si->by_peer ? sync_peer_put(skb, si) : sync_mcast_put(skb, si)) ||
+	    sync_rounds_put(skb, si) ||
 	    nla_put_u32(skb, DSTOR_A_SYNC_STATE, si->state) ||
 	    nla_put_u64_64bit(skb, DSTOR_A_SYNC_ELAPSED_MS, si->elapsed_ms,
 			      DSTOR_A_PAD) ||
@@ -195,6 +220,28 @@ static int sync_parse_peer(struct genl_info *info, struct dstor_sync_cfg *cfg,
 		return ret;
 	cfg->peer = ep;
 	cfg->root = a[DSTOR_A_ROOT] ? nla_data(a[DSTOR_A_ROOT]) : NULL;
+	if (a[DSTOR_A_SYNC_EVERY]) {
+		cfg->every = nla_get_u32(a[DSTOR_A_SYNC_EVERY]);
+		if (cfg->every < DSTOR_SYNC_MIN_EVERY ||
+		    cfg->every > DSTOR_SYNC_MAX_EVERY) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a[DSTOR_A_SYNC_EVERY],
+					    "rounds are 10 s to 30 days apart");
+			return -ERANGE;
+		}
+	}
+	if (a[DSTOR_A_SYNC_SCRUB]) {
+		cfg->scrub = nla_get_u32(a[DSTOR_A_SYNC_SCRUB]);
+		if (cfg->scrub > DSTOR_SYNC_MAX_EVERY) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a[DSTOR_A_SYNC_SCRUB],
+					    "scrubs are at most 30 days apart");
+			return -ERANGE;
+		}
+		if (cfg->scrub < cfg->every || !cfg->every) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a[DSTOR_A_SYNC_SCRUB],
+					    "a scrub interval needs a round interval (DSTOR_A_SYNC_EVERY) no longer than it");
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
@@ -230,6 +277,12 @@ static int sync_parse(struct genl_info *info, struct dstor_sync_cfg *cfg,
 	if (a[DSTOR_A_ROOT]) {
 		NL_SET_ERR_MSG_ATTR(info->extack, a[DSTOR_A_ROOT],
 				    "a multicast sync pins its root with DSTOR_A_MCAST_ROOT");
+		return -EINVAL;
+	}
+	if (a[DSTOR_A_SYNC_EVERY] || a[DSTOR_A_SYNC_SCRUB]) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    a[DSTOR_A_SYNC_EVERY] ?: a[DSTOR_A_SYNC_SCRUB],
+				    "periodic rounds and scrubs are for a sync over TCP (DSTOR_A_PEER)");
 		return -EINVAL;
 	}
 	/* The policy checked the nested attributes. */
@@ -340,4 +393,28 @@ int dstor_nl_sync_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	}
 	kfree(si);
 	return skb->len;
+}
+
+/* See sync.h. From the sync's thread: it may sleep. */
+void dstor_nl_sync_event(struct net *net, u32 event,
+			 const struct dstor_sync_info *si)
+{
+	struct sk_buff *skb;
+	void *hdr;
+	int err;
+
+	skb = dstor_nl_event_new(event, GFP_KERNEL, &hdr);
+	if (!skb)
+		return;
+	err = nla_put_u32(skb, DSTOR_A_INDEX, si->index) ||
+	      nla_put_string(skb, DSTOR_A_NAME, si->name) ||
+	      nla_put_string(skb, DSTOR_A_DEVICE, si->path) ||
+	      dstor_nl_endpoint_put(skb, DSTOR_A_PEER, &si->peer) ||
+	      nla_put_u64_64bit(skb, DSTOR_A_SYNC_REPAIRED, si->repaired,
+				DSTOR_A_PAD) ||
+	      (si->scrubbed &&
+	       nla_put_u64_64bit(skb, DSTOR_A_SYNC_CORRUPT, si->corrupt,
+				 DSTOR_A_PAD)) ||
+	      (si->why && nla_put_string(skb, DSTOR_A_REASON, si->why));
+	dstor_nl_event_send(skb, hdr, net, GFP_KERNEL, err);
 }

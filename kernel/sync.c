@@ -106,6 +106,9 @@ struct dstor_sync {
 	struct dstor_endpoint peer;	/* over TCP (@sp) */
 	struct dstor_sync_peer *sp;	/* over TCP: NULL for multicast */
 	const char *why;		/* why it failed (READ_ONCE), or NULL */
+	bool why_said;			/* this round has set @why */
+	const char *why_logged;		/* the last @why logged */
+	bool fatal;			/* a later round cannot converge */
 	dev_t dev;
 	struct dstor_key key;
 	bool pinned;			/* only trees with this root */
@@ -115,12 +118,18 @@ struct dstor_sync {
 	struct task_struct *task;
 	u64 started, ended;		/* ktime_get_ns(); ended 0: running */
 	u32 state;			/* DSTOR_SYNC_STATE_*, READ_ONCE */
+	u32 every, scrub;		/* seconds; over TCP (@sp) only */
 	struct dstor_stats stats;
 
-	spinlock_t lock;		/* known, ann, epoch: for GET */
+	spinlock_t lock;		/* known, ann, epoch, round_*: for GET */
 	bool known;
 	struct dstor_mc_announce ann;
 	u64 epoch;
+	bool rounds;			/* a periodic sync's round has ended */
+	u64 round_ended;		/* ktime_get_ns() */
+	u64 round_repaired;
+	bool round_scrubbed;
+	u64 round_corrupt;
 
 	/* The thread's own, and sync_release()'s once it has stopped. */
 	struct dstor_sync_target t;
@@ -155,6 +164,9 @@ struct dstor_sync {
 	unsigned long *good;		/* leaves the target holds */
 	unsigned long *wrote;		/* blocks written by this sync */
 	u64 good_count;
+	bool scrubbing;			/* hash_read() counts @corrupt */
+	bool scrubbed;			/* this round scrubbed, finding @corrupt */
+	u64 corrupt;
 	struct sync_slot *slots;	/* t.nr_bufs of them */
 	unsigned int nr_slots;
 	struct sync_chan *chans;	/* joined now */
@@ -243,8 +255,18 @@ static void block_hash(struct dstor_sync *s, struct page **pages, u64 index,
 static void hash_read(void *arg, u64 index, struct page **pages)
 {
 	struct dstor_sync *s = arg;
+	u8 *mine = s->mine + index * DSTOR_MC_HASH;
+	u8 h[DSTOR_MC_HASH];
 
-	block_hash(s, pages, index, s->mine + index * DSTOR_MC_HASH);
+	block_hash(s, pages, index, h);
+	/* A scrub: the block is not what the sync last read or wrote. */
+	if (s->scrubbing && crypto_memneq(h, mine, DSTOR_MC_HASH)) {
+		if (!s->corrupt)
+			pr_warn("sync %s: scrub: block %llu of %s changed behind the sync's back\n",
+				s->name, index, s->path);
+		s->corrupt++;
+	}
+	memcpy(mine, h, DSTOR_MC_HASH);
 }
 
 /* A block whose hash in s->mine is its leaf is good; how many are. */
@@ -1174,10 +1196,17 @@ struct dstor_sync_peer {
 #define PEER_BUILD_POLL		HZ
 #define PEER_BUILD_TIMEOUT	(600 * HZ)
 
+/*
+ * A round failed, for @why. A periodic sync's rounds failing the same way
+ * again and again log it once: the events say it each round.
+ */
 static int peer_failed(struct dstor_sync *s, const char *why, int err)
 {
 	WRITE_ONCE(s->why, why);
-	pr_err("sync %s: %s\n", s->name, why);
+	s->why_said = true;
+	if (why != s->why_logged)
+		pr_err("sync %s: %s\n", s->name, why);
+	s->why_logged = why;
 	return err;
 }
 
@@ -1638,11 +1667,7 @@ static int peer_alloc(struct dstor_sync *s)
 static void peer_free(struct dstor_sync *s)
 {
 	struct dstor_sync_peer *sp = s->sp;
-	unsigned int i;
 
-	/* The connection is stopped: nothing copies into their bios. */
-	for_each_set_bit(i, sp->busy, DSTOR_PEER_MAX_REQS)
-		peer_req_put(s, &sp->r[i]);
 	kfree(sp->blocks);
 	kfree(sp->reading);
 	kvfree(sp->front);
@@ -1655,15 +1680,10 @@ static void peer_free(struct dstor_sync *s)
 	sp->mine = NULL;
 }
 
-/*
- * A sync over TCP: connect, learn the export's tree, hash the target,
- * descend where the trees differ, copy from seeds, fetch what is still
- * stale, verify the root.
- */
-static int peer_main(struct dstor_sync *s)
+/* Connect to the exporter, and check it can serve a sync. */
+static int peer_connect(struct dstor_sync *s)
 {
 	struct dstor_sync_peer *sp = s->sp;
-	unsigned int rounds;
 	int ret;
 
 	set_state(s, DSTOR_SYNC_STATE_WAITING);
@@ -1686,40 +1706,150 @@ static int peer_main(struct dstor_sync *s)
 		return peer_failed(s,
 				   "the exporter's largest transfer is below a page",
 				   -EPROTO);
-	ret = peer_tree_info(s);
+	return 0;
+}
+
+/*
+ * End the round's connection: what the exporter sent on it is counted,
+ * and the requests it held are given back.
+ */
+static void peer_disconnect(struct dstor_sync *s)
+{
+	struct dstor_sync_peer *sp = s->sp;
+	unsigned int i;
+
+	if (sp->p.conn) {
+		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_WIRE_BYTES,
+			       dstor_peer_wire_bytes(&sp->p));
+		dstor_peer_close(&sp->p);
+	}
+	/* The connection is stopped: nothing copies into their bios. */
+	for_each_set_bit(i, sp->busy, DSTOR_PEER_MAX_REQS)
+		peer_req_put(s, &sp->r[i]);
+}
+
+/*
+ * The export's tree of a later round: the geometry must be the first
+ * round's (the target is shaped for it); the root and generation may have
+ * changed.
+ */
+static int peer_tree_again(struct dstor_sync *s)
+{
+	const struct dstor_mc_announce *a = &s->next;
+
+	if (a->size != s->ann.size || a->block_size != s->ann.block_size) {
+		s->fatal = true;
+		return peer_failed(s,
+				   "the export's size or block size changed: add the sync again",
+				   -ESTALE);
+	}
+	spin_lock(&s->lock);
+	memcpy(s->ann.root, a->root, DSTOR_MC_HASH);
+	s->epoch = s->next_epoch;
+	spin_unlock(&s->lock);
+	return 0;
+}
+
+/*
+ * Before a later round, what the target holds into s->mine: the blocks the
+ * last round wrote (a failed round's were neither flushed nor re-read, and
+ * a write may have failed) and, for a scrub, every block. 0 or an error.
+ */
+static int peer_rehash(struct dstor_sync *s, bool scrub)
+{
+	int ret;
+
+	set_state(s, DSTOR_SYNC_STATE_HASHING);
+	if (!bitmap_empty(s->wrote, s->ann.blocks)) {
+		ret = dstor_sync_read(&s->t, s->wrote, hash_read, s);
+		if (ret)
+			return ret;
+	}
+	bitmap_zero(s->wrote, s->ann.blocks);
+	if (!scrub)
+		return 0;
+	s->scrubbing = true;
+	s->corrupt = 0;
+	ret = dstor_sync_read(&s->t, NULL, hash_read, s);
+	s->scrubbing = false;
+	if (ret)
+		return ret;
+	s->scrubbed = true;
+	if (s->corrupt) {
+		pr_warn("sync %s: scrub: %llu blocks of %s changed behind the sync's back\n",
+			s->name, s->corrupt, s->path);
+		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_CORRUPT, s->corrupt);
+	}
+	return 0;
+}
+
+/*
+ * A round over TCP: connect, learn the export's tree, hash the target
+ * (the first round: all of it; later ones see peer_rehash()), descend
+ * where the trees differ, copy from seeds (first round), fetch what is
+ * still stale, verify the root. The caller ends the connection.
+ */
+static int peer_round(struct dstor_sync *s, bool first, bool scrub)
+{
+	struct dstor_sync_peer *sp = s->sp;
+	unsigned int tries;
+	int ret;
+
+	s->why_said = false;
+	s->scrubbed = false;
+	if (!first) {
+		/* The geometry is the first round's: no exporter needed. */
+		ret = peer_rehash(s, scrub);
+		if (ret)
+			return ret;
+	}
+	ret = peer_connect(s);
 	if (!ret)
+		ret = peer_tree_info(s);
+	if (ret)
+		return ret;
+	if (first) {
 		ret = tree_setup(s);
-	if (!ret)
-		ret = peer_alloc(s);
+		if (!ret)
+			ret = peer_alloc(s);
+		if (ret)
+			return ret;
+		set_state(s, DSTOR_SYNC_STATE_HASHING);
+		ret = dstor_sync_read(&s->t, NULL, hash_read, s);
+	} else {
+		ret = peer_tree_again(s);
+	}
 	if (ret)
 		return ret;
 
-	set_state(s, DSTOR_SYNC_STATE_HASHING);
-	ret = dstor_sync_read(&s->t, NULL, hash_read, s);
-	if (ret)
-		return ret;
+	dstor_tree_free(sp->mine);
 	sp->mine = dstor_tree_new(s->kt, s->mine, s->ann.blocks, s->ann.size,
 				  s->ann.block_size);
 	if (!sp->mine)
 		return -ENOMEM;
-	if (crypto_memneq(sp->mine->root, s->ann.root, DSTOR_MC_HASH)) {
-		ret = peer_descend(s);
-		if (ret)
-			return ret;
-	} else {
+	if (!crypto_memneq(sp->mine->root, s->ann.root, DSTOR_MC_HASH)) {
+		/* Equal: nothing to fetch, write, flush or verify. */
 		memcpy(s->leaves, s->mine, s->ann.blocks * DSTOR_MC_HASH);
+		atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_GOOD],
+			     good_update(s));
+		return 0;
 	}
-	atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_GOOD], good_update(s));
-	ret = seed(s);
+	ret = peer_descend(s);
 	if (ret)
 		return ret;
-	for (rounds = 0;; rounds++) {
+	atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_GOOD], good_update(s));
+	if (first) {
+		ret = seed(s);
+		if (ret)
+			return ret;
+	}
+	for (tries = 0;; tries++) {
 		ret = peer_fetch(s);
 		if (!ret)
 			ret = verify(s);
 		if (ret != SYNC_DIFFERS)
 			break;
-		if (rounds == PEER_TRIES)
+		if (tries == PEER_TRIES)
 			return peer_failed(s,
 					   "the target does not keep what was written to it",
 					   -EIO);
@@ -1730,7 +1860,7 @@ static int peer_main(struct dstor_sync *s)
 /* Why a sync over TCP failed, when no step said so. */
 static void peer_why(struct dstor_sync *s, int err)
 {
-	if (READ_ONCE(s->why) || err == -EINTR)
+	if (s->why_said || err == -EINTR)
 		return;
 	switch (err) {
 	case -ENOSPC:
@@ -1747,6 +1877,115 @@ static void peer_why(struct dstor_sync *s, int err)
 		WRITE_ONCE(s->why,
 			   "reading or writing the target failed (see the kernel log)");
 		break;
+	}
+}
+
+static void sync_info(struct dstor_sync *s, struct dstor_sync_info *si);
+
+/*
+ * A round of a periodic sync ended (@err 0: converged): kept for GET and
+ * told to the sync's namespace. What a failed round wrote is not counted:
+ * the next one re-reads it (peer_rehash()).
+ */
+static void peer_round_end(struct dstor_sync *s, int err, bool first)
+{
+	u64 repaired = err ? 0 : bitmap_weight(s->wrote, s->ann.blocks);
+	struct dstor_sync_info *si;
+
+	if (err)
+		peer_why(s, err);
+	else
+		WRITE_ONCE(s->why, NULL);
+	if (!err)
+		s->why_logged = NULL;
+	spin_lock(&s->lock);
+	s->rounds = true;
+	s->round_ended = ktime_get_ns();
+	s->round_repaired = repaired;
+	s->round_scrubbed = s->scrubbed;
+	s->round_corrupt = s->scrubbed ? s->corrupt : 0;
+	spin_unlock(&s->lock);
+	dstor_stat_add(&s->stats, err ? DSTOR_STAT_SYNC_ROUNDS_FAILED :
+		       DSTOR_STAT_SYNC_ROUNDS, 1);
+	if (!first)
+		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_REPAIRED, repaired);
+	if (!first && repaired)
+		pr_info("sync %s: round: %llu blocks of %s repaired\n",
+			s->name, repaired, s->path);
+	si = kmalloc(sizeof(*si), GFP_KERNEL);
+	if (!si)
+		return;
+	sync_info(s, si);
+	dstor_nl_sync_event(s->net, err ? DSTOR_EVENT_SYNC_FAILED :
+			    DSTOR_EVENT_SYNC_ROUND, si);
+	kfree(si);
+}
+
+/* Sleep until @until (jiffies64), or until stopped (-EINTR). */
+static int peer_sleep(u64 until)
+{
+	s64 left;
+
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (dstor_sync_stopping())
+			break;
+		left = until - get_jiffies_64();
+		if (left <= 0)
+			break;
+		schedule_timeout(min_t(s64, left, MAX_JIFFY_OFFSET));
+	}
+	__set_current_state(TASK_RUNNING);
+	return dstor_sync_stopping() ? -EINTR : 0;
+}
+
+/*
+ * A sync over TCP: one round, and with --every one each interval after
+ * it. A later round that fails is reported and tried again with the
+ * import's backoff, never sooner than DSTOR_DEFAULT_RECONNECT_MIN nor
+ * later than the interval; the first failing ends the sync.
+ */
+static int peer_main(struct dstor_sync *s)
+{
+	/* u64: 30 days of jiffies overflow a 32-bit long at HZ 1000. */
+	u64 every = (u64)s->every * HZ, scrub = (u64)s->scrub * HZ;
+	u64 last_scrub, backoff = 0;
+	int ret;
+
+	ret = peer_round(s, true, false);
+	peer_disconnect(s);
+	if (ret || !every)
+		return ret;
+	/* Seeds were for the first round. */
+	while (s->nr_seeds)
+		fput(s->seeds[--s->nr_seeds]);
+	peer_round_end(s, 0, true);
+	last_scrub = get_jiffies_64();
+	for (;;) {
+		set_state(s, DSTOR_SYNC_STATE_IDLE);
+		ret = peer_sleep(get_jiffies_64() + (backoff ?: every));
+		if (ret)
+			return ret;
+		ret = peer_round(s, false, scrub &&
+				 time_after_eq64(get_jiffies_64(),
+						 last_scrub + scrub));
+		peer_disconnect(s);
+		if (ret == -EINTR || dstor_sync_stopping())
+			return -EINTR;
+		if (s->scrubbed)
+			last_scrub = get_jiffies_64();
+		peer_round_end(s, ret, false);
+		if (s->fatal)
+			return ret;
+		if (!ret)
+			backoff = 0;
+		else if (!backoff)
+			backoff = min_t(u64, DSTOR_DEFAULT_RECONNECT_MIN * HZ,
+					every);
+		else
+			backoff = min3(backoff * 2,
+				       (u64)DSTOR_DEFAULT_RECONNECT_MAX * HZ,
+				       every);
 	}
 }
 
@@ -1804,10 +2043,7 @@ static void sync_release(struct dstor_sync *s)
 		atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_CHANNELS], 0);
 	}
 	if (s->sp) {
-		if (s->sp->p.conn)
-			atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_WIRE_BYTES],
-				     dstor_peer_wire_bytes(&s->sp->p));
-		dstor_peer_close(&s->sp->p);
+		peer_disconnect(s);
 		peer_free(s);
 	}
 	dstor_sync_target_close(&s->t);
@@ -2049,10 +2285,17 @@ static void sync_info(struct dstor_sync *s, struct dstor_sync_info *si)
 	si->by_peer = s->sp;
 	si->peer = s->peer;
 	si->why = READ_ONCE(s->why);
+	si->every = s->every;
+	si->scrub = s->scrub;
 	spin_lock(&s->lock);
 	si->known = s->known;
 	si->ann = s->ann;
 	si->epoch = s->epoch;
+	si->rounds = s->rounds;
+	si->last_ms = div_u64(ktime_get_ns() - s->round_ended, NSEC_PER_MSEC);
+	si->repaired = s->round_repaired;
+	si->scrubbed = s->round_scrubbed;
+	si->corrupt = s->round_corrupt;
 	spin_unlock(&s->lock);
 	for (i = 0; i < DSTOR_STAT_MAX; i++)
 		atomic64_set(&si->stats.c[i], atomic64_read(&s->stats.c[i]));
@@ -2115,6 +2358,8 @@ static int sync_create(struct net *net, const struct dstor_sync_cfg *cfg,
 	dstor_sync_target_init(&s->t, s->name, s->path);
 	s->net = net;
 	s->ifindex = cfg->ifindex;
+	s->every = cfg->every;
+	s->scrub = cfg->scrub;
 	s->started = ktime_get_ns();
 	s->state = DSTOR_SYNC_STATE_WAITING;
 	if (cfg->key) {

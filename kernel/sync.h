@@ -55,6 +55,10 @@ struct dstor_sync_cfg {
 	const u8 *root;			/* DSTOR_MC_HASH bytes to pin, or NULL */
 	const u32 *seed_fds;		/* the caller's file descriptors */
 	unsigned int nr_seeds;		/* at most DSTOR_SYNC_MAX_SEEDS */
+	u32 every;			/* over TCP: seconds between rounds,
+					 * 0: one round
+					 */
+	u32 scrub;			/* with @every: seconds between scrubs */
 };
 
 /* What a refusal by dstor_sync_add() is about. */
@@ -81,6 +85,12 @@ struct dstor_sync_info {
 	bool by_peer;			/* over TCP, from @peer */
 	struct dstor_endpoint peer;
 	const char *why;		/* why it failed, or NULL */
+	u32 every, scrub;		/* seconds, 0: not set */
+	bool rounds;			/* a round has ended: the next three */
+	u64 last_ms;			/* since the last round ended */
+	u64 repaired;			/* blocks it wrote */
+	bool scrubbed;			/* it scrubbed, finding @corrupt */
+	u64 corrupt;
 	struct dstor_stats stats;
 };
 
@@ -98,6 +108,12 @@ int dstor_sync_del(struct net *net, u32 index);
 int dstor_sync_get(struct net *net, u32 index, struct dstor_sync_info *info);
 int dstor_sync_next(struct net *net, unsigned long *pos,
 		    struct dstor_sync_info *info);
+
+/* ---- events (netlink_sync.c), for sync.c ---- */
+
+/* A periodic sync's round ended: DSTOR_EVENT_SYNC_ROUND or _FAILED. */
+void dstor_nl_sync_event(struct net *net, u32 event,
+			 const struct dstor_sync_info *si);
 
 /* ---- the target (sync_io.c), for sync.c ---- */
 

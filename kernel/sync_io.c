@@ -400,5 +400,12 @@ int dstor_sync_flush(struct dstor_sync_target *t)
 	if (ret)
 		pr_err("sync %s: flushing %s failed (%d)\n", t->name, t->path,
 		       ret);
+	/*
+	 * The blocks went by bio, past the target's page cache: what it
+	 * holds of them (read before the sync, or between two rounds) is
+	 * stale. Clean pages only: a writer that opened the target without
+	 * O_EXCL keeps its dirty ones (and is what a scrub is for).
+	 */
+	invalidate_bdev(t->bdev.bdev);
 	return ret;
 }

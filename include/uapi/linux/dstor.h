@@ -236,6 +236,24 @@
  *				an export with a tree: EXPORT_ADD's
  *				DSTOR_A_TREE); optional DSTOR_A_ROOT: fail
  *				unless the export's root is this one
+ *	DSTOR_A_SYNC_EVERY	optional, with DSTOR_A_PEER: seconds
+ *				(DSTOR_SYNC_MIN_EVERY..DSTOR_SYNC_MAX_EVERY)
+ *				from the end of one round to the next: the
+ *				sync keeps the target and its tree and runs
+ *				a round each interval (a connection, TREE_INFO,
+ *				the descent where the roots differ, fetches);
+ *				a failed round is reported and retried with
+ *				the import's backoff (1 s doubling to 30 s, at
+ *				most the interval). The first round failing
+ *				ends the sync as without it.
+ *	DSTOR_A_SYNC_SCRUB	optional, with DSTOR_A_SYNC_EVERY: seconds
+ *				(at least EVERY, at most DSTOR_SYNC_MAX_EVERY)
+ *				between scrubs: the round due then re-reads
+ *				and re-hashes the whole target first (other
+ *				rounds trust what the sync wrote and read
+ *				nothing else), so that blocks changed behind
+ *				the sync's back are found (SYNC_CORRUPT) and
+ *				repaired.
  *	DSTOR_A_KEY		optional: the export's key
  *	DSTOR_A_SEEDS		optional: up to DSTOR_SYNC_MAX_SEEDS
  *				DSTOR_A_SEED_FD items, each a file
@@ -265,7 +283,11 @@
  *	key is set, and DSTOR_A_STATS with the SYNC_* counters. A sync over
  *	TCP has DSTOR_A_PEER instead of DSTOR_A_MCAST, DSTOR_A_TREE
  *	(BLOCK_SIZE, LEAVES, GENERATION, ROOT) once the tree is known, and
- *	DSTOR_A_REASON once it failed.
+ *	DSTOR_A_REASON once it failed (a periodic sync: while its last round
+ *	failed). A periodic sync has DSTOR_A_SYNC_EVERY, DSTOR_A_SYNC_SCRUB
+ *	(if set) and, after its first round, DSTOR_A_SYNC_LAST_MS,
+ *	DSTOR_A_SYNC_REPAIRED and (after a scrub) DSTOR_A_SYNC_CORRUPT of its
+ *	last round.
  *
  * DSTOR_CMD_EVENT (notification on the "events" multicast group)
  *	Sent in the import's network namespace when a connection goes down or
@@ -275,6 +297,11 @@
  *	DSTOR_A_STATE, DSTOR_A_REASON (as in IMPORT_GET), DSTOR_A_CONNECTIONS,
  *	DSTOR_A_CONNECTED and, for connection events, DSTOR_A_QUEUE (the
  *	connection, counting from 0).
+ *	A periodic sync's rounds send, in the sync's namespace,
+ *	DSTOR_EVENT_SYNC_ROUND (converged) or DSTOR_EVENT_SYNC_FAILED with
+ *	DSTOR_A_EVENT, DSTOR_A_INDEX (the sync's), DSTOR_A_NAME,
+ *	DSTOR_A_DEVICE, DSTOR_A_PEER, DSTOR_A_SYNC_REPAIRED,
+ *	DSTOR_A_SYNC_CORRUPT (a scrub's round) and DSTOR_A_REASON (failed).
  *
  * Nested attributes
  * -----------------
@@ -331,8 +358,12 @@
  *	SYNC_SEEDED_BYTES: their bytes, which did not travel;
  *	over TCP (DSTOR_A_PEER): SYNC_TREE_HASHES: node hashes received;
  *	SYNC_REQUESTS: requests sent (TREE_INFO, TREE_FP, READ);
- *	SYNC_WIRE_BYTES: bytes the exporter sent, as TCP counts them (set
- *	when the sync ends)
+ *	SYNC_WIRE_BYTES: bytes the exporter sent, as TCP counts them (added
+ *	when a connection ends: once per round);
+ *	periodic syncs (DSTOR_A_SYNC_EVERY): SYNC_ROUNDS: rounds that
+ *	converged; SYNC_ROUNDS_FAILED: rounds that failed; SYNC_REPAIRED:
+ *	blocks written after the first round; SYNC_CORRUPT: blocks a scrub
+ *	found changed under the sync
  *
  * DSTOR_A_MCAST_* (inside DSTOR_A_MCAST)
  *	IFINDEX u32: the interface, in the caller's network namespace
@@ -425,6 +456,11 @@ enum dstor_attr {
 	DSTOR_A_SEED_FD,	/* u32: a file descriptor of the caller's */
 	DSTOR_A_TREE,		/* nested DSTOR_A_TREE_* */
 	DSTOR_A_ROOT,		/* binary, DSTOR_MC_HASH_LEN: a pinned root */
+	DSTOR_A_SYNC_EVERY,	/* u32, seconds between a sync's rounds */
+	DSTOR_A_SYNC_SCRUB,	/* u32, seconds between a sync's scrubs */
+	DSTOR_A_SYNC_LAST_MS,	/* u64, since a sync's last round ended */
+	DSTOR_A_SYNC_REPAIRED,	/* u64, blocks a sync's last round wrote */
+	DSTOR_A_SYNC_CORRUPT,	/* u64, blocks its last scrub found changed */
 
 	__DSTOR_A_MAX,
 	DSTOR_A_MAX = __DSTOR_A_MAX - 1
@@ -482,6 +518,10 @@ enum dstor_stats_attr {
 	DSTOR_A_STATS_SYNC_TREE_HASHES,
 	DSTOR_A_STATS_SYNC_REQUESTS,
 	DSTOR_A_STATS_SYNC_WIRE_BYTES,
+	DSTOR_A_STATS_SYNC_ROUNDS,
+	DSTOR_A_STATS_SYNC_ROUNDS_FAILED,
+	DSTOR_A_STATS_SYNC_REPAIRED,
+	DSTOR_A_STATS_SYNC_CORRUPT,
 
 	__DSTOR_A_STATS_MAX,
 	DSTOR_A_STATS_MAX = __DSTOR_A_STATS_MAX - 1
@@ -547,6 +587,7 @@ enum dstor_sync_state {
 	DSTOR_SYNC_STATE_DONE,		/* the target's root is the export's */
 	DSTOR_SYNC_STATE_FAILED,	/* see the kernel log */
 	DSTOR_SYNC_STATE_SEEDING,	/* copying blocks from the seeds */
+	DSTOR_SYNC_STATE_IDLE,		/* between two rounds (--every) */
 };
 
 #define DSTOR_MC_HASH_LEN	32
@@ -558,6 +599,8 @@ enum dstor_sync_state {
 #define DSTOR_MC_MAX_RATE	100000000000ULL
 #define DSTOR_MC_MAX_BLOCKS	(1U << 16)	/* leaves per export */
 #define DSTOR_SYNC_MAX_SEEDS	8		/* DSTOR_A_SEEDS items */
+#define DSTOR_SYNC_MIN_EVERY	10		/* seconds, EVERY and SCRUB */
+#define DSTOR_SYNC_MAX_EVERY	(30 * 86400)
 
 enum dstor_perm {
 	DSTOR_PERM_RO = 1,
@@ -597,6 +640,8 @@ enum dstor_event {
 	DSTOR_EVENT_RECONNECTED,	/* a connection came back */
 	DSTOR_EVENT_FAILED,		/* requests ran out of resends */
 	DSTOR_EVENT_REMOVED,		/* the import was deleted */
+	DSTOR_EVENT_SYNC_ROUND,		/* a sync's round converged */
+	DSTOR_EVENT_SYNC_FAILED,	/* a sync's round failed */
 };
 
 /* Transaction defaults and limits (seconds unless noted). */

@@ -117,6 +117,10 @@ constexpr StatsField stats_fields[] = {
     {DSTOR_A_STATS_SYNC_TREE_HASHES, &Stats::sync_tree_hashes},
     {DSTOR_A_STATS_SYNC_REQUESTS, &Stats::sync_requests},
     {DSTOR_A_STATS_SYNC_WIRE_BYTES, &Stats::sync_wire_bytes},
+    {DSTOR_A_STATS_SYNC_ROUNDS, &Stats::sync_rounds},
+    {DSTOR_A_STATS_SYNC_ROUNDS_FAILED, &Stats::sync_rounds_failed},
+    {DSTOR_A_STATS_SYNC_REPAIRED, &Stats::sync_repaired},
+    {DSTOR_A_STATS_SYNC_CORRUPT, &Stats::sync_corrupt},
 };
 
 struct TimerField {
@@ -423,6 +427,10 @@ void put_sync_add(nl::Message& msg, const SyncSpec& spec) {
         put_endpoint(msg, DSTOR_A_PEER, *spec.peer);
         if (spec.root)
             msg.put_bin(DSTOR_A_ROOT, spec.root->data(), spec.root->size());
+        if (spec.every)
+            msg.put_u32(DSTOR_A_SYNC_EVERY, spec.every);
+        if (spec.scrub)
+            msg.put_u32(DSTOR_A_SYNC_SCRUB, spec.scrub);
     } else {
         auto nest = msg.nest(DSTOR_A_MCAST);
         msg.put_u32(DSTOR_A_MCAST_IFINDEX, spec.ifindex);
@@ -607,11 +615,16 @@ Result<SyncInfo> parse_sync_info(const nlmsghdr* nlh) {
         get_uints<std::uint32_t>(*tb, {
                                           {DSTOR_A_INDEX, "DSTOR_A_INDEX", &info.index},
                                           {DSTOR_A_SYNC_STATE, "DSTOR_A_SYNC_STATE", &info.state},
+                                          {DSTOR_A_SYNC_EVERY, "DSTOR_A_SYNC_EVERY", &info.every},
+                                          {DSTOR_A_SYNC_SCRUB, "DSTOR_A_SYNC_SCRUB", &info.scrub},
                                       });
     if (!r)
         return r.error();
     r = get_uints<std::uint64_t>(
-        *tb, {{DSTOR_A_SYNC_ELAPSED_MS, "DSTOR_A_SYNC_ELAPSED_MS", &info.elapsed_ms}});
+        *tb, {{DSTOR_A_SYNC_ELAPSED_MS, "DSTOR_A_SYNC_ELAPSED_MS", &info.elapsed_ms},
+              {DSTOR_A_SYNC_LAST_MS, "DSTOR_A_SYNC_LAST_MS", &info.last_round_ms},
+              {DSTOR_A_SYNC_REPAIRED, "DSTOR_A_SYNC_REPAIRED", &info.last_repaired},
+              {DSTOR_A_SYNC_CORRUPT, "DSTOR_A_SYNC_CORRUPT", &info.last_corrupt}});
     if (!r)
         return r.error();
     auto mcast = get_mcast((*tb)[DSTOR_A_MCAST]);
@@ -663,6 +676,12 @@ Result<ImportEvent> parse_import_event(const nlmsghdr* nlh) {
         return r.error();
     if (!event)
         return Error::user("malformed kernel event: no DSTOR_A_EVENT");
+    r = get_uints<std::uint64_t>(*tb,
+                                 {{DSTOR_A_SYNC_REPAIRED, "DSTOR_A_SYNC_REPAIRED", &ev.repaired},
+                                  {DSTOR_A_SYNC_CORRUPT, "DSTOR_A_SYNC_CORRUPT", &ev.corrupt}});
+    if (!r)
+        return r.error();
+    ev.device = get_optional_string((*tb)[DSTOR_A_DEVICE]);
     ev.event = *event;
     ev.name = get_optional_string((*tb)[DSTOR_A_NAME]);
     ev.reason = get_optional_string((*tb)[DSTOR_A_REASON]);

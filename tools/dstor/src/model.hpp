@@ -67,6 +67,8 @@ struct SyncSpec {
     // tree with this root is taken
     std::optional<std::array<std::uint8_t, DSTOR_MC_HASH_LEN>> root;
     std::optional<Endpoint> peer{}; // DSTOR_A_PEER: over TCP instead of multicast
+    std::uint32_t every = 0;        // DSTOR_A_SYNC_EVERY, seconds; 0: one round
+    std::uint32_t scrub = 0;        // DSTOR_A_SYNC_SCRUB, seconds; 0: none
 
     bool operator==(const SyncSpec&) const = default;
 };
@@ -121,6 +123,7 @@ struct Stats {
     std::optional<std::uint64_t> sync_seeded, sync_seeded_bytes;
     // over TCP: node hashes received, requests sent, bytes the exporter sent
     std::optional<std::uint64_t> sync_tree_hashes, sync_requests, sync_wire_bytes;
+    std::optional<std::uint64_t> sync_rounds, sync_rounds_failed, sync_repaired, sync_corrupt;
 
     bool operator==(const Stats&) const = default;
 };
@@ -183,6 +186,10 @@ struct SyncInfo {
     std::optional<std::uint32_t> state; // DSTOR_A_SYNC_STATE, enum dstor_sync_state
     std::optional<std::uint64_t> elapsed_ms;
     std::optional<KeyId> key_id;
+    std::optional<std::uint32_t> every, scrub;   // a periodic sync's intervals, seconds
+    std::optional<std::uint64_t> last_round_ms;  // since its last round ended
+    std::optional<std::uint64_t> last_repaired;  // blocks that round wrote
+    std::optional<std::uint64_t> last_corrupt;   // blocks that round's scrub found changed
     Stats stats;
 };
 
@@ -251,6 +258,10 @@ struct ImportEvent {
     std::optional<std::uint32_t> connections; // configured (not sent by the kernel today)
     std::optional<std::uint32_t> queue;       // the connection, for connection events
     std::optional<std::string> reason;        // why the import is not connected, while it is not
+    // A sync's round (DSTOR_EVENT_SYNC_ROUND, _FAILED): index is the sync's.
+    std::optional<std::string> device;   // its target
+    std::optional<std::uint64_t> repaired; // blocks the round wrote
+    std::optional<std::uint64_t> corrupt;  // blocks its scrub found changed
 };
 
 } // namespace dstor

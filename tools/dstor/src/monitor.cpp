@@ -18,6 +18,7 @@
 
 namespace dstor {
 
+
 std::string event_name(std::uint32_t event) {
     switch (event) {
     case DSTOR_EVENT_LINK_LOST:
@@ -28,12 +29,44 @@ std::string event_name(std::uint32_t event) {
         return "failed";
     case DSTOR_EVENT_REMOVED:
         return "removed";
+    case DSTOR_EVENT_SYNC_ROUND:
+        return "sync-round";
+    case DSTOR_EVENT_SYNC_FAILED:
+        return "sync-failed";
     default:
         return "event-" + std::to_string(event);
     }
 }
 
+namespace {
+
+bool sync_event(const ImportEvent& ev) {
+    return ev.event == DSTOR_EVENT_SYNC_ROUND || ev.event == DSTOR_EVENT_SYNC_FAILED;
+}
+
+// "sync 3 NAME@PEER /dev/vdb sync-round: equal" (or "5 repaired", ", scrub
+// found 2 corrupt"), "... sync-failed: REASON".
+std::string format_sync_event(const ImportEvent& ev) {
+    std::string out = "sync " + (ev.index ? std::to_string(*ev.index) : std::string("?")) + ' ' +
+                      ev.name.value_or("");
+    if (ev.peer)
+        out += '@' + format_endpoint(*ev.peer);
+    if (ev.device)
+        out += ' ' + *ev.device;
+    out += ' ' + event_name(ev.event) + ": ";
+    if (ev.event == DSTOR_EVENT_SYNC_FAILED)
+        return out + ev.reason.value_or("see the kernel log");
+    out += ev.repaired.value_or(0) ? std::to_string(*ev.repaired) + " repaired" : "equal";
+    if (ev.corrupt)
+        out += ", scrub found " + std::to_string(*ev.corrupt) + " corrupt";
+    return out;
+}
+
+} // namespace
+
 std::string format_event(const ImportEvent& ev, std::optional<std::uint32_t> connections) {
+    if (sync_event(ev))
+        return format_sync_event(ev);
     if (ev.connections)
         connections = ev.connections;
     std::string out = ev.index ? "dstor" + std::to_string(*ev.index) : std::string("(no device)");
@@ -66,6 +99,17 @@ std::string format_event(const ImportEvent& ev, std::optional<std::uint32_t> con
 nlohmann::ordered_json event_json(const ImportEvent& ev) {
     auto j = nlohmann::ordered_json::object();
     j["event"] = event_name(ev.event);
+    if (sync_event(ev)) {
+        put_json(j, "sync", ev.index);
+        put_json(j, "name", ev.name);
+        if (ev.peer)
+            j["peer"] = format_endpoint(*ev.peer);
+        put_json(j, "target", ev.device);
+        put_json(j, "repaired", ev.repaired);
+        put_json(j, "corrupt", ev.corrupt);
+        put_json(j, "reason", ev.reason);
+        return j;
+    }
     if (ev.index) {
         j["index"] = *ev.index;
         j["device"] = "/dev/dstor" + std::to_string(*ev.index);
@@ -86,16 +130,19 @@ nlohmann::ordered_json event_json(const ImportEvent& ev) {
 }
 
 Parsed<MonitorCommand> parse_monitor_args(const std::vector<std::string>& args) {
-    CLI::App app("Print import events (link lost, reconnected, failed, removed) as they happen, "
-                 "one line each, until interrupted.",
+    CLI::App app("Print import events (link lost, reconnected, failed, removed) and the rounds "
+                 "of periodic syncs (sync-round, sync-failed) as they happen, one line each, "
+                 "until interrupted.",
                  "dstor monitor");
     bool json = false;
     app.add_flag("--json", json,
                  "One JSON object per line: {\"event\":...,\"index\":...,\"device\":...,"
                  "\"name\":...,\"peer\":...,\"state\":...,\"connected\":...,\"queue\":...,"
                  "\"reason\":...}");
-    app.footer("Events are sent in the network namespace of the import: run dstor monitor\n"
-               "there (ip netns exec NS dstor monitor). SIGINT and SIGTERM end it (exit 0).");
+    app.footer("Events are sent in the network namespace of the import or sync: run dstor\n"
+               "monitor there (ip netns exec NS dstor monitor). A sync's events have \"sync\",\n"
+               "\"target\", \"repaired\", \"corrupt\" and \"reason\" in JSON.\n"
+               "SIGINT and SIGTERM end it (exit 0).");
     auto p = parse_cli(app, "monitor", args);
     if (!p.cmd)
         return carry<MonitorCommand>(std::move(p));
@@ -122,7 +169,7 @@ public:
     }
 
     std::optional<std::uint32_t> lookup(const ImportEvent& ev) {
-        if (!ev.index)
+        if (!ev.index || sync_event(ev))
             return std::nullopt;
         if (auto it = counts_.find(*ev.index); it != counts_.end())
             return it->second;

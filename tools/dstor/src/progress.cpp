@@ -15,7 +15,8 @@ namespace {
 
 bool running(std::optional<std::uint32_t> state) {
     const std::uint32_t s = state.value_or(0);
-    return s != DSTOR_SYNC_STATE_DONE && s != DSTOR_SYNC_STATE_FAILED;
+    return s != DSTOR_SYNC_STATE_DONE && s != DSTOR_SYNC_STATE_FAILED &&
+           s != DSTOR_SYNC_STATE_IDLE;
 }
 
 std::string percent(const SyncProgress& p) {
@@ -32,8 +33,8 @@ std::string eta_text(const SyncProgress& p) {
 std::string sync_state_name(std::optional<std::uint32_t> state) {
     static const char* const names[] = {"unknown",   "waiting",   "tree", "hashing",
                                         "receiving", "verifying", "done", "failed",
-                                        "seeding"};
-    static_assert(std::size(names) == DSTOR_SYNC_STATE_SEEDING + 1);
+                                        "seeding",   "idle"};
+    static_assert(std::size(names) == DSTOR_SYNC_STATE_IDLE + 1);
     const std::uint32_t i = state.value_or(0);
     return names[i < std::size(names) ? i : 0];
 }
@@ -92,6 +93,16 @@ std::string format_duration(std::uint64_t seconds) {
         std::snprintf(buf, sizeof(buf), "%llu:%02llu", static_cast<unsigned long long>(m),
                       static_cast<unsigned long long>(s));
     return buf;
+}
+
+std::string format_interval(std::uint32_t seconds) {
+    if (seconds % 86400 == 0)
+        return std::to_string(seconds / 86400) + "d";
+    if (seconds % 3600 == 0)
+        return std::to_string(seconds / 3600) + "h";
+    if (seconds % 60 == 0)
+        return std::to_string(seconds / 60) + "m";
+    return std::to_string(seconds) + "s";
 }
 
 std::string format_seconds(double seconds) {
@@ -211,6 +222,12 @@ std::string sync_summary(const SyncInfo& sync) {
         out += "\n  tree hashes " + n(s.sync_tree_hashes) + ", requests " + n(s.sync_requests) +
                ", bytes on the wire " + n(s.sync_wire_bytes) + " (" +
                human_bytes(s.sync_wire_bytes.value_or(0)) + ")";
+    if (sync.every) {
+        out += "\n  runs a round every " + format_interval(*sync.every);
+        if (sync.scrub)
+            out += ", scrubs every " + format_interval(*sync.scrub);
+        out += ": 'dstor sync del " + std::to_string(sync.index.value_or(0)) + "' stops it";
+    }
     return out + "\n";
 }
 
@@ -264,7 +281,9 @@ int follow_sync(const std::string& command, SyncInfo info, const SyncFollower& i
     for (;;) {
         const double now = io.now();
         meter.add(now, info.stats.sync_bytes.value_or(0));
-        if (info.state == std::uint32_t{DSTOR_SYNC_STATE_DONE}) {
+        // A periodic sync's first round converged: it carries on.
+        const bool idle = info.state == std::uint32_t{DSTOR_SYNC_STATE_IDLE};
+        if (info.state == std::uint32_t{DSTOR_SYNC_STATE_DONE} || idle) {
             display.finish();
             if (io.json)
                 *io.out << sync_json(info).dump(2, ' ', false,
@@ -277,7 +296,7 @@ int follow_sync(const std::string& command, SyncInfo info, const SyncFollower& i
                 report(command, "cannot write to standard output");
                 return remove(EXIT_FAIL);
             }
-            return remove(EXIT_OK);
+            return idle ? EXIT_OK : remove(EXIT_OK);
         }
         if (info.state == std::uint32_t{DSTOR_SYNC_STATE_FAILED}) {
             display.finish();

@@ -55,6 +55,9 @@ private:
 // "0:42", "12:03", "1:02:03".
 std::string format_duration(std::uint64_t seconds);
 
+// An interval as --every takes it: "90s", "10m", "1h", "7d".
+std::string format_interval(std::uint32_t seconds);
+
 // "0.8 s", "12.3 s" under a minute, else format_duration.
 std::string format_seconds(double seconds);
 

@@ -67,6 +67,10 @@ constexpr StatsKey stats_keys[] = {
     {"sync_tree_hashes", &Stats::sync_tree_hashes},
     {"sync_requests", &Stats::sync_requests},
     {"sync_wire_bytes", &Stats::sync_wire_bytes},
+    {"sync_rounds", &Stats::sync_rounds},
+    {"sync_rounds_failed", &Stats::sync_rounds_failed},
+    {"sync_repaired", &Stats::sync_repaired},
+    {"sync_corrupt", &Stats::sync_corrupt},
 };
 
 struct TimerKey {
@@ -349,13 +353,28 @@ void sync_block(std::ostream& os, const SyncInfo& y) {
              counts({{s.sync_packets, "received"},
                      {s.sync_packets_bad, "dropped"},
                      {s.sync_channels, "channels joined"}}));
-}
-
-// j[key] = *value when there is a value.
-template <class T>
-void put_json(nlohmann::ordered_json& j, const char* key, const std::optional<T>& value) {
-    if (value)
-        j[key] = *value;
+    if (!y.every)
+        return;
+    std::string rounds = "every " + format_interval(*y.every);
+    if (y.scrub)
+        add(rounds, "scrub every " + format_interval(*y.scrub));
+    add(rounds, std::to_string(s.sync_rounds.value_or(0)) + " converged");
+    add(rounds, std::to_string(s.sync_rounds_failed.value_or(0)) + " failed");
+    add(rounds, std::to_string(s.sync_repaired.value_or(0)) + " blocks repaired");
+    add(rounds, std::to_string(s.sync_corrupt.value_or(0)) + " found corrupt by scrubs");
+    put_line(os, "rounds", rounds);
+    if (y.last_round_ms) {
+        std::string last = format_seconds(static_cast<double>(*y.last_round_ms) / 1000) + " ago";
+        if (y.reason)
+            add(last, "failed");
+        else if (y.last_repaired.value_or(0) == 0)
+            add(last, "equal");
+        else
+            add(last, std::to_string(*y.last_repaired) + " blocks repaired");
+        if (y.last_corrupt)
+            add(last, "scrubbed: " + std::to_string(*y.last_corrupt) + " corrupt");
+        put_line(os, "last round", last);
+    }
 }
 
 // "tree: 1024 blocks of 64 KiB, generation 0123456789abcdef" / "building 42%"
@@ -434,6 +453,11 @@ nlohmann::ordered_json sync_json(const SyncInfo& y) {
     put_json(j, "eta_seconds", p.eta);
     if (y.key_id)
         j["key_id"] = format_key_id(*y.key_id);
+    put_json(j, "every_seconds", y.every);
+    put_json(j, "scrub_seconds", y.scrub);
+    put_json(j, "last_round_ms", y.last_round_ms);
+    put_json(j, "last_repaired", y.last_repaired);
+    put_json(j, "last_corrupt", y.last_corrupt);
     j["stats"] = stats_json(y.stats);
     return j;
 }

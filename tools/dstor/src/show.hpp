@@ -48,6 +48,13 @@ std::string format_show(const std::vector<ExportInfo>& exports,
 // One sync as an object of "syncs" in `dstor show --json`.
 nlohmann::ordered_json sync_json(const SyncInfo& sync);
 
+// j[key] = *value when there is a value.
+template <class T>
+void put_json(nlohmann::ordered_json& j, const char* key, const std::optional<T>& value) {
+    if (value)
+        j[key] = *value;
+}
+
 // {"exports":[...], "imports":[...], "syncs":[...], "crypto":{...},
 // "limits":{...}}: the document `dstor show --json` prints ("crypto" only
 // when the kernel reported DSTOR_CMD_GET, "limits" only when that reply had

@@ -41,6 +41,12 @@ constexpr const char* sync_footer =
     "--mcast IFACE receives the export by multicast on that link; --peer ADDR[:PORT]\n"
     "reconciles with the exporter over TCP (the export needs 'export add --tree'): only\n"
     "the parts of the merkle trees that differ are compared, only differing blocks travel.\n"
+    "--every DURATION (with --peer) keeps the sync after its first round: it holds the\n"
+    "target and its tree and runs a round each interval, fetching only what changed on\n"
+    "either side; a failed round is reported ('dstor monitor': sync-failed) and retried\n"
+    "with backoff. --scrub DURATION re-reads the whole target at that interval to find\n"
+    "blocks changed behind the sync's back, and repairs them. With --every, --wait exits\n"
+    "after the first round and leaves the sync running.\n"
     "--root pins the tree: only an announcement of that merkle root (the 64 hex digits\n"
     "'dstor show' prints on the exporter) is taken. An export without a key should be\n"
     "synced with --root: otherwise anyone on the link can announce a tree of their own.\n"
@@ -64,7 +70,7 @@ Parsed<SyncCommand> parse_add(const std::vector<std::string>& args) {
     CLI::App app("Bring a local block device up to date with an export, by multicast or "
                  "over TCP.",
                  "dstor sync");
-    std::string name, iface, peer, target, key_file, root;
+    std::string name, iface, peer, target, key_file, root, every, scrub;
     bool wait = false, json = false;
     std::vector<std::string> seeds;
     app.add_option("NAME", name, "The export's name")->type_name("")->required();
@@ -90,6 +96,14 @@ Parsed<SyncCommand> parse_add(const std::vector<std::string>& args) {
                    "at most " + std::to_string(DSTOR_SYNC_MAX_SEEDS) + ")")
         ->type_name("PATH")
         ->allow_extra_args(false);
+    app.add_option("--every", every,
+                   "With --peer: keep the sync and run a round each interval (10s at least; "
+                   "s, m, h or d)")
+        ->type_name("DURATION");
+    app.add_option("--scrub", scrub,
+                   "With --every: re-read and re-hash the whole target at this interval to "
+                   "find and repair silent corruption")
+        ->type_name("DURATION");
     app.add_flag("--json", json, "With --wait: print the summary as a JSON object");
     app.footer(sync_footer);
 
@@ -105,6 +119,26 @@ Parsed<SyncCommand> parse_add(const std::vector<std::string>& args) {
     if (by_peer == (app.count("--mcast") > 0))
         return error("give one of --mcast IFACE and --peer ADDR[:PORT]");
     std::optional<Endpoint> ep;
+    if (!by_peer && (app.count("--every") > 0 || app.count("--scrub") > 0))
+        return error("--every and --scrub go with --peer (periodic rounds are over TCP)");
+    std::uint32_t every_s = 0, scrub_s = 0;
+    if (app.count("--every") > 0) {
+        auto n = parse_interval(every, "--every");
+        if (!n)
+            return error(n.error().text());
+        every_s = *n;
+    }
+    if (app.count("--scrub") > 0) {
+        if (!every_s)
+            return error("--scrub goes with --every (a scrub runs as part of a round)");
+        auto n = parse_interval(scrub, "--scrub");
+        if (!n)
+            return error(n.error().text());
+        if (*n < every_s)
+            return error("--scrub " + scrub + " is shorter than --every " + every +
+                         ": a scrub runs as part of a round");
+        scrub_s = *n;
+    }
     if (by_peer) {
         auto e = parse_endpoint(peer);
         if (!e)
@@ -125,8 +159,8 @@ Parsed<SyncCommand> parse_add(const std::vector<std::string>& args) {
     if (!seeds.empty() && app.count("--key") == 0 && app.count("--root") == 0)
         return error("--seed needs --key or --root: without either, anyone on the link could "
                      "announce a tree of guessed blocks and learn which ones the seeds hold");
-    SyncAdd cmd{SyncSpec{name, target, iface, 0, std::nullopt, std::nullopt, ep}, std::nullopt,
-                wait, json, seeds};
+    SyncAdd cmd{SyncSpec{name, target, iface, 0, std::nullopt, std::nullopt, ep, every_s, scrub_s},
+                std::nullopt, wait, json, seeds};
     if (app.count("--key") > 0) {
         if (key_file.empty())
             return error("--key is empty");

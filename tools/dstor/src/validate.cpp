@@ -248,6 +248,43 @@ std::optional<std::uint32_t> parse_index(std::string_view text) {
     return parse_decimal(text);
 }
 
+Result<std::uint32_t> parse_interval(std::string_view text, std::string_view what) {
+    std::uint64_t unit = 1;
+    std::string_view digits = text;
+    if (!digits.empty()) {
+        switch (digits.back()) {
+        case 's':
+            unit = 1;
+            break;
+        case 'm':
+            unit = 60;
+            break;
+        case 'h':
+            unit = 3600;
+            break;
+        case 'd':
+            unit = 86400;
+            break;
+        default:
+            unit = 0;
+            break;
+        }
+        if (unit)
+            digits.remove_suffix(1);
+        else
+            unit = 1;
+    }
+    const std::string quoted = std::string(what) + " '" + std::string(text) + "'";
+    auto n = parse_number(digits);
+    if (!n)
+        return Error::user(quoted + ": not a duration (seconds, or a number with s, m, h or d)");
+    const std::uint64_t seconds = *n * unit;
+    if (seconds < DSTOR_SYNC_MIN_EVERY || seconds > DSTOR_SYNC_MAX_EVERY || seconds / unit != *n)
+        return Error::user(quoted + ": must be from " + std::to_string(DSTOR_SYNC_MIN_EVERY) +
+                           " s to " + std::to_string(DSTOR_SYNC_MAX_EVERY / 86400) + " days");
+    return static_cast<std::uint32_t>(seconds);
+}
+
 Result<std::uint32_t> parse_timeout(std::string_view text) {
     return parse_bounded(text, "--timeout", 1, DSTOR_MAX_SECONDS, " of seconds");
 }

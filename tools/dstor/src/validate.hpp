@@ -35,6 +35,11 @@ Result<std::uint32_t> parse_dead_after(std::string_view text); // --dead-after 2
 // apply --retry: seconds to keep retrying imports that could not connect, 0..3600.
 Result<std::uint32_t> parse_apply_retry(std::string_view text);
 
+// sync --every and --scrub (`what`): whole seconds with an optional unit s, m,
+// h or d ("90", "30s", "10m", "1h", "7d"), DSTOR_SYNC_MIN_EVERY s to
+// DSTOR_SYNC_MAX_EVERY s.
+Result<std::uint32_t> parse_interval(std::string_view text, std::string_view what);
+
 // --reconnect MIN:MAX, both 1..3600 and MIN <= MAX; a single N means N:N.
 struct Reconnect {
     std::uint32_t min = 0, max = 0;

@@ -367,6 +367,19 @@ TEST(SyncArgs, Add) {
     ASSERT_TRUE(tcp.spec.peer);
     EXPECT_EQ(format_endpoint(*tcp.spec.peer), "192.0.2.1:7420");
     EXPECT_EQ(tcp.spec.interface, "");
+    EXPECT_EQ(tcp.spec.every, 0u);
+    EXPECT_EQ(tcp.spec.scrub, 0u);
+
+    // Periodic: intervals in seconds, with or without a unit.
+    p = parse_sync_args({"g", "--peer", "192.0.2.1", "--target", "/d", "--every", "90", "--scrub",
+                         "1d"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(std::get<SyncAdd>(*p.cmd).spec.every, 90u);
+    EXPECT_EQ(std::get<SyncAdd>(*p.cmd).spec.scrub, 86400u);
+    p = parse_sync_args({"g", "--peer", "192.0.2.1", "--target", "/d", "--every=10s"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(std::get<SyncAdd>(*p.cmd).spec.every, 10u);
+    EXPECT_EQ(std::get<SyncAdd>(*p.cmd).spec.scrub, 0u);
 
     p = parse_sync_args(
         {"--wait", "--key=/etc/k", "--target=/dev/sdc", "g.1", "--mcast=dstor-noif0"});
@@ -428,6 +441,25 @@ TEST(SyncArgs, AddErrors) {
                        "sync", "--seed needs --key or --root");
     expect_usage_error(parse_sync_args({"g", "--mcast", "eth0", "--target", "/d", "--json"}),
                        "sync", "--json goes with --wait");
+    const std::vector<std::pair<std::vector<std::string>, std::string>> periodic = {
+        {{"--mcast", "eth0", "--every", "1m"}, "--every and --scrub go with --peer"},
+        {{"--peer", "192.0.2.1", "--every", "9s"}, "--every '9s': must be from 10 s to 30 days"},
+        {{"--peer", "192.0.2.1", "--every", "31d"}, "--every '31d': must be from 10 s"},
+        {{"--peer", "192.0.2.1", "--every", "10x"}, "--every '10x': not a duration"},
+        {{"--peer", "192.0.2.1", "--every", "s"}, "--every 's': not a duration"},
+        {{"--peer", "192.0.2.1", "--every", ""}, "--every '': not a duration"},
+        {{"--peer", "192.0.2.1", "--every", "-10"}, "not a duration"},
+        {{"--peer", "192.0.2.1", "--every", "99999999999999999999d"}, "not a duration"},
+        {{"--peer", "192.0.2.1", "--every", "4294967295d"}, "must be from 10 s"},
+        {{"--peer", "192.0.2.1", "--scrub", "1h"}, "--scrub goes with --every"},
+        {{"--peer", "192.0.2.1", "--every", "1h", "--scrub", "59m"},
+         "--scrub 59m is shorter than --every 1h"},
+    };
+    for (const auto& [extra, text] : periodic) {
+        std::vector<std::string> args = {"g", "--target", "/d"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        expect_usage_error(parse_sync_args(args), "sync", text);
+    }
     std::vector<std::string> nine{"g", "--mcast", "eth0", "--target", "/d", "--key", "/k"};
     for (int i = 0; i < 9; i++)
         nine.insert(nine.end(), {"--seed", "/s" + std::to_string(i)});

@@ -152,6 +152,45 @@ TEST(Monitor, Ipv6PeerAndOddName) {
     EXPECT_EQ(line.find('\n'), std::string::npos);
 }
 
+TEST(Monitor, SyncRounds) {
+    EXPECT_EQ(event_name(DSTOR_EVENT_SYNC_ROUND), "sync-round");
+    EXPECT_EQ(event_name(DSTOR_EVENT_SYNC_FAILED), "sync-failed");
+    // What dstor_nl_sync_event() sends about sync 3 of "g" from 192.0.2.1.
+    auto sync = [](std::uint32_t event) {
+        Event e(event);
+        mnl_attr_put_u32(e.nlh, DSTOR_A_INDEX, 3);
+        mnl_attr_put_strz(e.nlh, DSTOR_A_NAME, "g");
+        mnl_attr_put_strz(e.nlh, DSTOR_A_DEVICE, "/dev/vdb");
+        nlattr* peer = mnl_attr_nest_start(e.nlh, DSTOR_A_PEER);
+        const std::uint8_t v4[4] = {192, 0, 2, 1};
+        mnl_attr_put(e.nlh, DSTOR_A_ENDPOINT_IPV4, 4, v4);
+        mnl_attr_put_u16(e.nlh, DSTOR_A_ENDPOINT_PORT, 7420);
+        mnl_attr_nest_end(e.nlh, peer);
+        return e;
+    };
+    Event equal = sync(DSTOR_EVENT_SYNC_ROUND);
+    mnl_attr_put_u64(equal.nlh, DSTOR_A_SYNC_REPAIRED, 0);
+    EXPECT_EQ(format_event(equal.parse()), "sync 3 g@192.0.2.1:7420 /dev/vdb sync-round: equal");
+
+    Event scrub = sync(DSTOR_EVENT_SYNC_ROUND);
+    mnl_attr_put_u64(scrub.nlh, DSTOR_A_SYNC_REPAIRED, 7);
+    mnl_attr_put_u64(scrub.nlh, DSTOR_A_SYNC_CORRUPT, 5);
+    EXPECT_EQ(format_event(scrub.parse(), 4u),
+              "sync 3 g@192.0.2.1:7420 /dev/vdb sync-round: 7 repaired, scrub found 5 corrupt");
+    EXPECT_EQ(json_line(scrub.parse()),
+              R"({"event":"sync-round","sync":3,"name":"g","peer":"192.0.2.1:7420",)"
+              R"("target":"/dev/vdb","repaired":7,"corrupt":5})");
+
+    Event failed = sync(DSTOR_EVENT_SYNC_FAILED);
+    mnl_attr_put_u64(failed.nlh, DSTOR_A_SYNC_REPAIRED, 0);
+    mnl_attr_put_strz(failed.nlh, DSTOR_A_REASON, "connection refused");
+    EXPECT_EQ(format_event(failed.parse()),
+              "sync 3 g@192.0.2.1:7420 /dev/vdb sync-failed: connection refused");
+    EXPECT_EQ(json_line(failed.parse()),
+              R"({"event":"sync-failed","sync":3,"name":"g","peer":"192.0.2.1:7420",)"
+              R"("target":"/dev/vdb","repaired":0,"reason":"connection refused"})");
+}
+
 TEST(Monitor, Reason) {
     Event e(DSTOR_EVENT_FAILED);
     e.import(DSTOR_STATE_FAILED, 0);

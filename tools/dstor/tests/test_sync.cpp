@@ -336,6 +336,25 @@ TEST(Follow, Failed) {
     EXPECT_EQ(k.out.str(), "");
 }
 
+// --every: the first round converged (idle): the summary, and the sync stays.
+TEST(Follow, PeriodicStaysAfterItsFirstRound) {
+    FakeKernel k;
+    SyncInfo idle = done();
+    idle.state = DSTOR_SYNC_STATE_IDLE;
+    idle.every = 600;
+    idle.scrub = 86400;
+    k.replies.emplace_back(in_state(DSTOR_SYNC_STATE_RECEIVING));
+    k.replies.emplace_back(idle);
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(follow_sync("sync", receiving(), k.io()), EXIT_OK);
+    testing::internal::GetCapturedStderr();
+    EXPECT_EQ(k.removes, 0);
+    EXPECT_EQ(k.out.str(), sync_summary(idle));
+    EXPECT_NE(k.out.str().find("\n  runs a round every 10m, scrubs every 1d: 'dstor sync del "),
+              std::string::npos)
+        << k.out.str();
+}
+
 TEST(Follow, Signals) {
     for (const auto& [sig, code] : {std::pair{SIGINT, 130}, std::pair{SIGTERM, 143}}) {
         FakeKernel k;
