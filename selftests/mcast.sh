@@ -35,6 +35,12 @@ BS=16K
 BLOCKS=$((SIZE_MB * 1024 / 16))
 NR=8
 W=$(mktemp -d /tmp/mcast.XXXXXX)
+# sleep_until US: sleep until the clock of _now_us reaches US (at once if
+# it already has).
+sleep_until() {
+	local d=$(($1 - $(_now_us)))
+	[ $d -le 0 ] || sleep "$((d / 1000000)).$(printf %06d $((d % 1000000)))"
+}
 
 # all_syncs I...: the syncs of the namespaces of receivers I..., one array.
 all_syncs() {
@@ -104,10 +110,37 @@ ktap_check "the same tree is published for TCP peers (show .tree)" \
 ktap_check "multicast needs a read-only export" \
 	eval "! in_x dstor export add rw --device /dev/ram1 --mcast eth0 2>$W/err && grep -qi read-only $W/err"
 
+# mk_images: the files of later cases, made in the 10 s the export must
+# stay silent with no listener (instead of sleeping through them): the
+# stale targets' image (the export with ~1% of its blocks changed), and
+# for the A/B update version 1 and version 2 of an image and a seed
+# smaller than a block.
+H=$((BLOCKS / 2)) ROT=37 CH=$((BLOCKS / 20))
+mk_images() {
+	local k
+	cp "$W/golden.img" "$W/stale.img"
+	for k in $(seq 1 $((BLOCKS / 100))); do
+		dd if=/dev/urandom of="$W/stale.img" bs=16k count=1 seek=$(((k * 7919) % BLOCKS)) \
+			conv=notrunc status=none
+	done
+	head -c $((SIZE_MB << 20)) /dev/urandom >"$W/v1.img"
+	cp "$W/v1.img" "$W/v2.img"
+	dd if="$W/v1.img" of="$W/v2.img" bs=16k skip=$ROT count=$((H - ROT)) conv=notrunc status=none
+	dd if="$W/v1.img" of="$W/v2.img" bs=16k seek=$((H - ROT)) count=$ROT conv=notrunc status=none
+	for k in $(seq 1 $CH); do
+		dd if=/dev/urandom of="$W/v2.img" bs=16k count=1 seek=$(((k * 7919) % BLOCKS)) \
+			conv=notrunc status=none
+	done
+	head -c 4096 /dev/urandom >"$W/tiny.seed"
+}
+
 # --- no listener, no traffic ----------------------------------------------------------
 txb() { cat "/sys/class/net/v-$NS_X/statistics/rx_bytes"; } # what the exporter sent
 p0=$(xshow .stats.mc_packets) b0=$(txb)
-sleep 10
+t0=$(_now_us)
+# Meanwhile the images of later cases (files only: nothing on the link).
+mk_images
+sleep_until $((t0 + 10000000))
 p1=$(xshow .stats.mc_packets) b1=$(txb)
 ktap_note "no receiver for 10 s: $((p1 - p0)) data packets, $((b1 - b0)) bytes on the exporter's link (queries only)"
 ktap_check "no receiver: no data packets for 10 s" test "$p1" = "$p0"
@@ -115,19 +148,14 @@ ktap_check "no receiver: under 4 KiB on the link in 10 s" test $((b1 - b0)) -lt 
 
 # --- targets ----------------------------------------------------------------------------
 # mk_target N KIND: a loop device in /tmp: empty (zeros), or the export with
-# ~1% of its blocks changed (stale).
+# ~1% of its blocks changed (stale: a copy of mk_images's stale.img; the
+# same blocks differ for every receiver, as they always did).
 mk_target() {
 	local f="$W/t$1.img"
 	rm -f "$f"
 	case $2 in
 	empty) truncate -s ${SIZE_MB}M "$f" ;;
-	stale)
-		cp "$W/golden.img" "$f"
-		local k
-		for k in $(seq 1 $((BLOCKS / 100))); do
-			dd if=/dev/urandom of="$f" bs=16k count=1 seek=$(((k * 7919) % BLOCKS)) \
-				conv=notrunc status=none
-		done ;;
+	stale) cp "$W/stale.img" "$f" ;;
 	esac
 	losetup --find --show "$f"
 }
@@ -140,8 +168,10 @@ same_as_golden() { [ "$(sha256sum <"$1" | cut -d' ' -f1)" = "$GOLD" ]; }
 # processes one after another spreads them over seconds, and a carousel
 # that starts serving at the first join sends the part of a round the last
 # one missed again. So the exporter hears nothing (its bridge port drops
-# what goes to it) until every sync waits for the announcement; then its
-# next query brings all their reports in one go.
+# what goes to it) until every sync waits for the announcement; then a
+# query brings all their reports in one go: the exporter's next one, or at
+# once one of the same kind sent into the bridge by dstor-mldforge (a
+# second querier on the link, whose queries a --querier export ignores).
 sync_all() {
 	local kind=$1 i pids=() rc=0
 	shift
@@ -160,19 +190,30 @@ sync_all() {
 	wait_for 60 eval '[ "$(all_syncs "${who[@]}" | jq "[.[] | select(.state == \"waiting\")] | length")" -ge $n ]' ||
 		echo "# not all $n syncs were waiting"
 	tc qdisc del dev "v-$NS_X" root
+	if command -v dstor-mldforge >/dev/null; then
+		dstor-mldforge --iface "$MC_BR" --name golden --kind query --count 1 >/dev/null 2>>"$W/mld.err"
+	fi
 	for i in "${pids[@]}"; do
 		wait "$i" || rc=1
 	done
+	# Every sync has left its groups (sync_release) before it is done.
+	SYNC_END=$(_now_us)
 	[ $rc = 0 ] || for i in "$@"; do
 		echo "# receiver $i: $(tail -n 2 "$W/sync.$i.out" "$W/sync.$i.err" | tr '\n' ' ')"
 	done
 	return $rc
 }
-check_all() { # I...: every target now equals the export
-	local i
+check_all() { # I...: every target now equals the export (hashed side by side)
+	local i pids=() rc=0
 	for i in "$@"; do
-		same_as_golden "$(cat "$W/dev.$i")" || { echo "# receiver $i differs"; return 1; }
+		same_as_golden "$(cat "$W/dev.$i")" &
+		pids+=($!)
 	done
+	for i in "$@"; do
+		wait "${pids[0]}" || { echo "# receiver $i differs"; rc=1; }
+		pids=("${pids[@]:1}")
+	done
+	return $rc
 }
 detach_all() {
 	local i
@@ -181,6 +222,9 @@ detach_all() {
 		rm -f "$W/t$i.img"
 	done
 }
+# idle: wait until the exporter serves nobody (the leaves of the last
+# receivers answered), before the next receivers come.
+idle() { wait_for 10 eval '[ "$(xshow .mcast.listened)" = 0 ]' || echo "# the export is still listened"; }
 # Bytes of data receiver I got, from its --wait summary ("bytes received N").
 rx_bytes() { sed -n 's/.*bytes received \([0-9]*\).*/\1/p' "$W/sync.$1.out" | tail -n 1; }
 
@@ -195,17 +239,18 @@ m1=$(xshow .stats.mc_bytes)
 one=$((m1 - m0))
 detach_all 0
 ktap_note "exporter sent $one bytes for one receiver (export: $((SIZE_MB << 20)) bytes)"
-# quiet_after_leave: 2 s after the last listener left (its MLD leave, the
-# querier's question, 500 ms), nothing goes out for 5 s.
+# quiet_after_leave US: from 2 s after the last listener left (its MLD
+# leave, the querier's question, 500 ms), nothing goes out for 5 s. US:
+# when it had left (_now_us), at the latest.
 quiet_after_leave() {
 	local p0 p1
-	sleep 2
+	sleep_until $(($1 + 2000000))
 	p0=$(xshow .stats.mc_packets)
 	sleep 5
 	p1=$(xshow .stats.mc_packets)
 	[ "$p1" = "$p0" ] || { echo "# $((p1 - p0)) packets sent after the last leave"; return 1; }
 }
-ktap_check "the receiver done and gone: no packets from 2 s after its leave" quiet_after_leave
+ktap_check "the receiver done and gone: no packets from 2 s after its leave" quiet_after_leave "$SYNC_END"
 
 m1=$(xshow .stats.mc_bytes)
 ktap_check "$NR receivers with empty targets sync at once" sync_all empty $(seq 1 $NR)
@@ -216,7 +261,7 @@ ktap_note "exporter sent $eight bytes for $NR receivers together ($(awk -v a=$ei
 ktap_check "scale: $NR together cost at most 1.5x one" \
 	eval "[ $one -gt 0 ] && [ $((eight * 2)) -le $((one * 3)) ]"
 detach_all $(seq 1 $NR)
-sleep 3
+idle
 
 # --- stale receivers fetch only what differs --------------------------------------------------
 ktap_check "$NR receivers with ~1% stale blocks sync" sync_all stale $(seq 1 $NR)
@@ -229,7 +274,7 @@ for i in $(seq 1 $NR); do
 done
 ktap_check "stale receivers received at most 3% of the export" test -z "$over"
 detach_all $(seq 1 $NR)
-sleep 3
+idle
 
 # --- loss ---------------------------------------------------------------------------------------
 for i in 1 2; do
@@ -241,7 +286,7 @@ for i in 1 2; do
 	tc qdisc del dev "v-$(rx_ns $i)" root
 done
 detach_all 1 2
-sleep 3
+idle
 
 # --- forgery --------------------------------------------------------------------------------------
 if command -v dstor-mcforge >/dev/null; then
@@ -273,6 +318,113 @@ else
 	done
 fi
 
+# --- bad input, network namespaces -------------------------------------------------------
+# bad_input_and_netns: cases of their own (refused commands; a sync in
+# another namespace, pinned to a root nobody serves). Nothing of theirs
+# goes to the groups of the export "plain" below, so they run in the 25 s
+# that its join must last (or, without dstor-mldforge, after the hostile
+# MLD cases).
+bad_input_and_netns() {
+	# --- bad input ---------------------------------------------------------------------------------
+	# refused PATTERN CMD...: CMD fails with one message matching PATTERN, and
+	# no sync or export came or went. The syncs refused below would have been
+	# receiver 1's.
+	counts() { echo "$(all_syncs 1 | jq length) $(in_x dstor show --json | jq '.exports | length')"; }
+	refused() {
+		local pat=$1 c0
+		shift
+		c0=$(counts)
+		if "$@" >"$W/refused" 2>&1; then
+			echo "# accepted: $*"
+			return 1
+		fi
+		echo "# $(head -n 1 "$W/refused")"
+		grep -Eqi -- "$pat" "$W/refused" && [ "$(counts)" = "$c0" ]
+	}
+	truncate -s 4M "$W/e.img"
+	edev=$(losetup --find --show "$W/e.img")
+	erodev=$(losetup --find --show --read-only "$W/e.img")
+	ktap_check "sync to a missing target is refused" \
+		refused 'target' in_r 1 dstor sync golden --mcast eth0 --target /dev/nonexistent
+	ktap_check "sync to a regular file is refused" \
+		refused 'block device|target' in_r 1 dstor sync golden --mcast eth0 --target "$W/e.img"
+	ktap_check "sync to a read-only device is refused" \
+		refused 'read-only' in_r 1 dstor sync golden --mcast eth0 --target "$erodev"
+	mkfs.ext4 -q -F "$edev" >/dev/null 2>&1 && mkdir -p "$W/mnt" && mount "$edev" "$W/mnt"
+	ktap_check "sync to a mounted device is refused" \
+		refused 'in use|busy' in_r 1 dstor sync golden --mcast eth0 --target "$edev"
+	umount "$W/mnt"
+	idx=$(in_r 1 dstor sync nosuch --mcast eth0 --target "$edev")
+	ktap_check "a second sync to the same target is refused" \
+		refused 'already' in_r 1 dstor sync golden --mcast eth0 --target "$edev"
+	in_r 1 dstor sync del "$idx"
+	ktap_check "sync on a missing interface is refused" \
+		refused 'interface|nosuch0' in_r 1 dstor sync golden --mcast nosuch0 --target "$edev"
+	ktap_check "sync --root that is not a root is refused" \
+		refused 'root' in_r 1 dstor sync golden --mcast eth0 --target "$edev" --root 12ab
+	Z0=$(printf '%064d' 0)
+	ktap_check "sync --seed without --key or --root is refused" \
+		refused 'seed.*(key|root)' in_r 1 dstor sync golden --mcast eth0 --target "$edev" --seed "$W/tiny.seed"
+	ktap_check "sync --seed that does not exist is refused" \
+		refused 'seed.*(no such|cannot open)' in_r 1 dstor sync golden --mcast eth0 --root $Z0 --target "$edev" --seed /nonexistent
+	ktap_check "sync --seed on the target itself is refused" \
+		refused 'seed.*target itself' in_r 1 dstor sync golden --mcast eth0 --root $Z0 --target "$edev" --seed "$edev"
+	ktap_check "sync --seed smaller than a block is refused" \
+		eval "head -c 1024 /dev/zero >$W/small.seed &&
+		      refused 'seed.*too few' in_r 1 dstor sync golden --mcast eth0 --root $Z0 --target $edev --seed $W/small.seed"
+	ktap_check "sync --seed on a directory is refused" \
+		refused 'seed.*not a block device or regular file' in_r 1 dstor sync golden --mcast eth0 --root $Z0 --target "$edev" --seed "$W"
+	truncate -s 4M "$W/m.img"
+	mdev=$(losetup --find --show "$W/m.img")
+	mkfs.ext4 -q -F "$mdev" >/dev/null 2>&1 && mount "$mdev" "$W/mnt"
+	ktap_check "sync --seed on a device mounted read-write is refused" \
+		refused 'seed.*mounted read-write' in_r 1 dstor sync golden --mcast eth0 --root $Z0 --target "$edev" --seed "$mdev"
+	umount "$W/mnt"
+	losetup -d "$mdev"
+	rm -f "$W/m.img"
+	ktap_check "export --mcast with a block size that is not a power of two is refused" \
+		refused 'block.size' in_x dstor export add bad --device "$erodev" --read-only --mcast eth0 --block-size 12K
+	truncate -s 512M "$W/big.img"
+	bigdev=$(losetup --find --show --read-only "$W/big.img")
+	ktap_check "export --mcast with more than 65536 blocks is refused" \
+		refused 'block' in_x dstor export add bad --device "$bigdev" --read-only --mcast eth0 --block-size 4K
+	ktap_check "export --mcast with a rate of 0 is refused" \
+		refused 'rate' in_x dstor export add bad --device "$erodev" --read-only --mcast eth0 --rate 0
+	losetup -d "$bigdev" "$erodev" "$edev"
+
+	# --- network namespaces -----------------------------------------------------------------------
+	# A sync belongs to the namespace it was added from: other namespaces do not
+	# list it and cannot delete it. Its target is the machine's: no other sync
+	# may take it, from any namespace. Deleting the namespace stops the sync and
+	# frees the target. The sync here is pinned to a root nobody serves, so it
+	# takes nothing meanwhile.
+	NS_Z=mz-$$
+	at_exit ns_del "$NS_Z"
+	zero_root=$(printf '%064d' 0)
+	truncate -s 4M "$W/z.img"
+	zdev=$(losetup --find --show "$W/z.img")
+	zidx=''
+	mc_add_host "$NS_Z" 198.51.100.99 &&
+		zidx=$(ip netns exec "$NS_Z" dstor sync golden --mcast eth0 --target "$zdev" --root "$zero_root")
+	zcount() { ip netns exec "$NS_Z" dstor sync list --json | jq "[.[] | select(.index == ${zidx:-0})] | length"; }
+	ktap_check "namespaces: a sync is listed in its own namespace" \
+		eval "[ -n \"$zidx\" ] && [ \"\$(zcount)\" = 1 ]"
+	ktap_check "namespaces: and in no other" \
+		eval "[ \"\$(rx_syncs | jq '[.[] | select(.index == ${zidx:-0})] | length')\" = 0 ] &&
+		      [ \"\$(dstor sync list --json | jq length)\" = 0 ]"
+	ktap_check "namespaces: another namespace cannot delete it" \
+		eval "! in_r 1 dstor sync del ${zidx:-0} >$W/zdel 2>&1 && grep -qi 'no such sync' $W/zdel && [ \"\$(zcount)\" = 1 ]"
+	ktap_check "namespaces: nor sync its target" \
+		refused 'already' in_r 1 dstor sync golden --mcast eth0 --target "$zdev" --root "$zero_root"
+	# A target is free again once nobody holds it: the namespace goes in the
+	# background.
+	zfree() { in_r 1 dstor sync golden --mcast eth0 --target "$zdev" --root "$zero_root" >"$W/zidx" 2>&1; }
+	ktap_check "namespaces: deleting a sync's namespace stops it and frees its target" \
+		eval "ns_del $NS_Z && wait_for 30 zfree && dmesg | grep -q 'sync golden: its network namespace is going away'"
+	[ -s "$W/zidx" ] && in_r 1 dstor sync del "$(cat "$W/zidx")"
+	losetup -d "$zdev"
+}
+
 # --- hostile MLD -------------------------------------------------------------------------------
 # Straight onto the exporter's link, out of its bridge port: the snooping
 # bridge would drop malformed MLD before it reached anybody. The forger's
@@ -299,13 +451,14 @@ if command -v dstor-mldforge >/dev/null; then
 	k0=$(xshow .stats.mld_bad)
 	out=$(mldforge --name golden --count 3000 --rate 3000)
 	rc=$?
+	left=$(_now_us)
 	k1=$(xshow .stats.mld_bad)
 	read -r _ sent _ reps _ _ _ bad <<<"$out"
 	ktap_note "hostile MLD: sent ${sent:-?} frames, ${reps:-?} reports, ${bad:-?} malformed; the exporter counted $((k1 - k0)) malformed"
 	ktap_check "${MLD_CASES[0]}" \
 		eval "[ $rc = 0 ] && [ ${bad:-0} -gt 0 ] && [ $((k1 - k0)) -le ${bad:-0} ] &&
 		      [ $((k1 - k0)) -ge $((${bad:-0} - ${bad:-0} / 20)) ]"
-	ktap_check "${MLD_CASES[1]}" quiet_after_leave
+	ktap_check "${MLD_CASES[1]}" quiet_after_leave "$left"
 
 	# Joins of real channels of the export (its announce and tree groups
 	# and its top channel, MLDv2 and MLDv1), each with one thing that says
@@ -366,8 +519,17 @@ if command -v dstor-mldforge >/dev/null; then
 	ktap_note "8 queries routed, from off the link, without Router Alert or from ::: mld_bad +$dk"
 	ktap_check "${MLD_CASES[c + 1]}" test $dk = 8
 	mldforge "${ptree[@]}" --kind join --count 1 >/dev/null
-	sleep 25
-	ktap_check "${MLD_CASES[c + 2]}" test "$(pshow .mcast.listened)" = 3
+	read -r u0 _ </proc/uptime
+	# The 25 s go to other cases. Should they take longer, the join is
+	# checked later: still past the 21 s a believed query could give it,
+	# and far from 260 s.
+	t0=$(_now_us)
+	bad_input_and_netns
+	sleep_until $((t0 + 25000000))
+	n=$(pshow .mcast.listened)
+	read -r u1 _ </proc/uptime
+	ktap_note "the join counted $n channels $(awk -v a="$u0" -v b="$u1" 'BEGIN { printf "%.1f", b - a }') s after it was sent"
+	ktap_check "${MLD_CASES[c + 2]}" test "$n" = 3
 	# Believed, the 1 s query would end the join within a few seconds;
 	# clamped, it lasts 21 s. Checked 10 s after the join: on the loaded
 	# debug kernel, 15 s plus the time of `dstor show` once came to 21 s.
@@ -392,6 +554,7 @@ else
 	for c in "${MLD_CASES[@]}"; do
 		ktap_skip "$c" "dstor-mldforge not in the guest"
 	done
+	bad_input_and_netns
 fi
 
 # --- resume ---------------------------------------------------------------------------------------
@@ -414,7 +577,9 @@ detach_all 5
 dev=$(mk_target 5 empty)
 echo "$dev" >"$W/dev.5"
 idx=$(in_r 5 dstor sync golden --mcast eth0 --target "$dev" --root "$(printf '%064d' 0)")
-sleep 5
+# Once it has dropped the announcements of 3 s (two a second; it would
+# have taken the second one, unpinned), it still waits.
+wait_for 60 eval '[ "$(sget 5 $idx .stats.sync_packets_bad)" -ge 6 ]'
 ktap_check "a sync pinned to another root takes nothing" \
 	eval "[ \"\$(sget 5 $idx .state)\" = waiting ] && [ \"\$(sget 5 $idx .stats.sync_verified)\" = 0 ] &&
 	      [ \"\$(sget 5 $idx .stats.sync_packets_bad)\" -gt 0 ]"
@@ -509,16 +674,8 @@ in_r 7 dstor sync del "$idx"
 # data). An empty slot synced with --seed on a read-only device holding
 # version 1 copies every block version 1 has, wherever it is, and fetches
 # only the changed ones. A second seed smaller than a block is passed over
-# with a warning.
-H=$((BLOCKS / 2)) ROT=37 CH=$((BLOCKS / 20))
-head -c $((SIZE_MB << 20)) /dev/urandom >"$W/v1.img"
-cp "$W/v1.img" "$W/v2.img"
-dd if="$W/v1.img" of="$W/v2.img" bs=16k skip=$ROT count=$((H - ROT)) conv=notrunc status=none
-dd if="$W/v1.img" of="$W/v2.img" bs=16k seek=$((H - ROT)) count=$ROT conv=notrunc status=none
-for k in $(seq 1 $CH); do
-	dd if=/dev/urandom of="$W/v2.img" bs=16k count=1 seek=$(((k * 7919) % BLOCKS)) \
-		conv=notrunc status=none
-done
+# with a warning. The images (v1.img, v2.img, tiny.seed) are made by
+# mk_images, while the export has no listener.
 V2DEV=$(losetup --find --show --read-only "$W/v2.img")
 V1DEV=$(losetup --find --show --read-only "$W/v1.img")
 V1SUM=$(sha256sum <"$W/v1.img" | cut -d' ' -f1)
@@ -527,7 +684,6 @@ ktap_check "export of version 2" \
 	      wait_for 120 eval '[ \"\$(eshow v2 .mcast.state)\" = serving ]'"
 # Seeds need a key or a pinned root (multicast.md, "Seeds").
 V2ROOT=$(eshow v2 .mcast.root)
-head -c 4096 /dev/urandom >"$W/tiny.seed"
 truncate -s ${SIZE_MB}M "$W/slot.img"
 slot=$(losetup --find --show "$W/slot.img")
 ktap_check "sync of an empty slot with --seed on version 1: the slot equals version 2" \
@@ -592,107 +748,8 @@ ktap_check "a seed whose reads hang: sync del returns within 10 s" \
 dmsetup remove "$SEEDDM"
 losetup -d "$slot2"
 in_x dstor export del v2
-losetup -d "$slot" "$V2DEV"
-rm -f "$W/slot.img" "$W/slot2.img" "$W/v2.img"
-
-# --- bad input ---------------------------------------------------------------------------------
-# refused PATTERN CMD...: CMD fails with one message matching PATTERN, and
-# no sync or export came or went. The syncs refused below would have been
-# receiver 1's.
-counts() { echo "$(all_syncs 1 | jq length) $(in_x dstor show --json | jq '.exports | length')"; }
-refused() {
-	local pat=$1 c0
-	shift
-	c0=$(counts)
-	if "$@" >"$W/refused" 2>&1; then
-		echo "# accepted: $*"
-		return 1
-	fi
-	echo "# $(head -n 1 "$W/refused")"
-	grep -Eqi -- "$pat" "$W/refused" && [ "$(counts)" = "$c0" ]
-}
-truncate -s 4M "$W/e.img"
-edev=$(losetup --find --show "$W/e.img")
-erodev=$(losetup --find --show --read-only "$W/e.img")
-ktap_check "sync to a missing target is refused" \
-	refused 'target' in_r 1 dstor sync golden --mcast eth0 --target /dev/nonexistent
-ktap_check "sync to a regular file is refused" \
-	refused 'block device|target' in_r 1 dstor sync golden --mcast eth0 --target "$W/e.img"
-ktap_check "sync to a read-only device is refused" \
-	refused 'read-only' in_r 1 dstor sync golden --mcast eth0 --target "$erodev"
-mkfs.ext4 -q -F "$edev" >/dev/null 2>&1 && mkdir -p "$W/mnt" && mount "$edev" "$W/mnt"
-ktap_check "sync to a mounted device is refused" \
-	refused 'in use|busy' in_r 1 dstor sync golden --mcast eth0 --target "$edev"
-umount "$W/mnt"
-idx=$(in_r 1 dstor sync nosuch --mcast eth0 --target "$edev")
-ktap_check "a second sync to the same target is refused" \
-	refused 'already' in_r 1 dstor sync golden --mcast eth0 --target "$edev"
-in_r 1 dstor sync del "$idx"
-ktap_check "sync on a missing interface is refused" \
-	refused 'interface|nosuch0' in_r 1 dstor sync golden --mcast nosuch0 --target "$edev"
-ktap_check "sync --root that is not a root is refused" \
-	refused 'root' in_r 1 dstor sync golden --mcast eth0 --target "$edev" --root 12ab
-Z0=$(printf '%064d' 0)
-ktap_check "sync --seed without --key or --root is refused" \
-	refused 'seed.*(key|root)' in_r 1 dstor sync golden --mcast eth0 --target "$edev" --seed "$W/tiny.seed"
-ktap_check "sync --seed that does not exist is refused" \
-	refused 'seed.*(no such|cannot open)' in_r 1 dstor sync golden --mcast eth0 --root $Z0 --target "$edev" --seed /nonexistent
-ktap_check "sync --seed on the target itself is refused" \
-	refused 'seed.*target itself' in_r 1 dstor sync golden --mcast eth0 --root $Z0 --target "$edev" --seed "$edev"
-ktap_check "sync --seed smaller than a block is refused" \
-	eval "head -c 1024 /dev/zero >$W/small.seed &&
-	      refused 'seed.*too few' in_r 1 dstor sync golden --mcast eth0 --root $Z0 --target $edev --seed $W/small.seed"
-ktap_check "sync --seed on a directory is refused" \
-	refused 'seed.*not a block device or regular file' in_r 1 dstor sync golden --mcast eth0 --root $Z0 --target "$edev" --seed "$W"
-truncate -s 4M "$W/m.img"
-mdev=$(losetup --find --show "$W/m.img")
-mkfs.ext4 -q -F "$mdev" >/dev/null 2>&1 && mount "$mdev" "$W/mnt"
-ktap_check "sync --seed on a device mounted read-write is refused" \
-	refused 'seed.*mounted read-write' in_r 1 dstor sync golden --mcast eth0 --root $Z0 --target "$edev" --seed "$mdev"
-umount "$W/mnt"
-losetup -d "$mdev" "$V1DEV"
-rm -f "$W/m.img" "$W/v1.img"
-ktap_check "export --mcast with a block size that is not a power of two is refused" \
-	refused 'block.size' in_x dstor export add bad --device "$erodev" --read-only --mcast eth0 --block-size 12K
-truncate -s 512M "$W/big.img"
-bigdev=$(losetup --find --show --read-only "$W/big.img")
-ktap_check "export --mcast with more than 65536 blocks is refused" \
-	refused 'block' in_x dstor export add bad --device "$bigdev" --read-only --mcast eth0 --block-size 4K
-ktap_check "export --mcast with a rate of 0 is refused" \
-	refused 'rate' in_x dstor export add bad --device "$erodev" --read-only --mcast eth0 --rate 0
-losetup -d "$bigdev" "$erodev" "$edev"
-
-# --- network namespaces -----------------------------------------------------------------------
-# A sync belongs to the namespace it was added from: other namespaces do not
-# list it and cannot delete it. Its target is the machine's: no other sync
-# may take it, from any namespace. Deleting the namespace stops the sync and
-# frees the target. The sync here is pinned to a root nobody serves, so it
-# takes nothing meanwhile.
-NS_Z=mz-$$
-at_exit ns_del "$NS_Z"
-zero_root=$(printf '%064d' 0)
-truncate -s 4M "$W/z.img"
-zdev=$(losetup --find --show "$W/z.img")
-zidx=''
-mc_add_host "$NS_Z" 198.51.100.99 &&
-	zidx=$(ip netns exec "$NS_Z" dstor sync golden --mcast eth0 --target "$zdev" --root "$zero_root")
-zcount() { ip netns exec "$NS_Z" dstor sync list --json | jq "[.[] | select(.index == ${zidx:-0})] | length"; }
-ktap_check "namespaces: a sync is listed in its own namespace" \
-	eval "[ -n \"$zidx\" ] && [ \"\$(zcount)\" = 1 ]"
-ktap_check "namespaces: and in no other" \
-	eval "[ \"\$(rx_syncs | jq '[.[] | select(.index == ${zidx:-0})] | length')\" = 0 ] &&
-	      [ \"\$(dstor sync list --json | jq length)\" = 0 ]"
-ktap_check "namespaces: another namespace cannot delete it" \
-	eval "! in_r 1 dstor sync del ${zidx:-0} >$W/zdel 2>&1 && grep -qi 'no such sync' $W/zdel && [ \"\$(zcount)\" = 1 ]"
-ktap_check "namespaces: nor sync its target" \
-	refused 'already' in_r 1 dstor sync golden --mcast eth0 --target "$zdev" --root "$zero_root"
-# A target is free again once nobody holds it: the namespace goes in the
-# background.
-zfree() { in_r 1 dstor sync golden --mcast eth0 --target "$zdev" --root "$zero_root" >"$W/zidx" 2>&1; }
-ktap_check "namespaces: deleting a sync's namespace stops it and frees its target" \
-	eval "ns_del $NS_Z && wait_for 30 zfree && dmesg | grep -q 'sync golden: its network namespace is going away'"
-[ -s "$W/zidx" ] && in_r 1 dstor sync del "$(cat "$W/zidx")"
-losetup -d "$zdev"
+losetup -d "$slot" "$V2DEV" "$V1DEV"
+rm -f "$W/slot.img" "$W/slot2.img" "$W/v1.img" "$W/v2.img"
 
 ktap_check "export del of both multicast exports" \
 	eval "in_x dstor export del sealed && in_x dstor export del golden"

@@ -35,6 +35,9 @@
  *                   listener interval: QRV 1, QQIC 1 s, response delay 0
  *   query-huge      one asking for the longest: QRV 7, QQIC 31744 s,
  *                   response delay 8387.584 s
+ *   query           one as a --querier export sends it: QRV 2, QQIC
+ *                   10 s, response delay 1 s (sent into a bridge, it
+ *                   has the hosts behind it report their groups now)
  *
  * The export's groups are its announce group and, given its tree (--epoch,
  * from `dstor show`, 0x in front; --root; --blocks), also its tree group
@@ -93,13 +96,13 @@ enum kind {
 	K_JOINS, K_CHURN, K_CSUM, K_NREC, K_NSRCS, K_AUX, K_SHORT_V1, K_CUT,
 	K_LONG_PLEN, K_FRAG, K_HBH, K_RANDOM, K_LEAVE,
 	NR_MIX,				/* the random mix: the kinds above */
-	K_JOIN = NR_MIX, K_JOIN_V1, K_QSMALL, K_QHUGE, NR_KINDS
+	K_JOIN = NR_MIX, K_JOIN_V1, K_QSMALL, K_QHUGE, K_QUERY, NR_KINDS
 };
 
 static const char *const kind_name[NR_KINDS] = {
 	"random-joins", "churn", "bad-checksum", "nrec", "nsrcs", "auxlen",
 	"short-v1", "cut", "long-plen", "fragment", "hbh-junk", "random",
-	"leave", "join", "join-v1", "query-small", "query-huge",
+	"leave", "join", "join-v1", "query-small", "query-huge", "query",
 };
 
 enum defect { D_NONE, D_ROUTED, D_GLOBAL, D_NO_RA, D_UNSPEC, NR_DEFECTS };
@@ -279,6 +282,11 @@ static size_t no_router_alert(u8 *ip6, u8 *hbh, size_t plen)
 	}
 }
 
+static int is_query(enum kind k)
+{
+	return k == K_QSMALL || k == K_QHUGE || k == K_QUERY;
+}
+
 /*
  * Frame @k into @f: Ethernet, IPv6, hop-by-hop (Router Alert), ICMPv6,
  * and the defect. Returns the frame's length.
@@ -293,7 +301,7 @@ static size_t build(u8 *f, enum kind k)
 	memset(f, 0, FRAME_MAX);
 	f[0] = 0x33;			/* to ff02::16, or ff02::1 */
 	f[1] = 0x33;
-	f[5] = k == K_QSMALL || k == K_QHUGE ? 0x01 : 0x16;
+	f[5] = is_query(k) ? 0x01 : 0x16;
 	memcpy(f + 6, src_mac, 6);
 	f[12] = 0x86;
 	f[13] = 0xdd;
@@ -426,6 +434,9 @@ static size_t build(u8 *f, enum kind k)
 	case K_QHUGE:
 		n = query(icmp, 0xffff, 7, 0xff);
 		break;
+	case K_QUERY:
+		n = query(icmp, 1000, 2, 10);
+		break;
 	case NR_KINDS:
 		break;
 	}
@@ -445,11 +456,6 @@ static size_t build(u8 *f, enum kind k)
 static int is_mld(enum kind k)
 {
 	return k != K_LONG_PLEN && k != K_FRAG;
-}
-
-static int is_query(enum kind k)
-{
-	return k == K_QSMALL || k == K_QHUGE;
 }
 
 static int is_bad(enum kind k)
