@@ -170,12 +170,6 @@ int dstor_export_add(struct net *net, const struct dstor_export_cfg *cfg,
 		ret = -EINVAL;
 		goto err_close;
 	}
-	if (cfg->tree && !(cfg->flags & DSTOR_F_READ_ONLY)) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "a tree is kept for read-only exports only, for now: add --read-only");
-		ret = -EINVAL;
-		goto err_close;
-	}
 	if (cfg->mcast || cfg->tree) {
 		ret = dstor_tree_start(exp, cfg->mcast ? cfg->mcast->block_size :
 				       cfg->tree_block_size ?: DSTOR_MC_DEFAULT_BLOCK,

@@ -253,12 +253,26 @@ static void req_reply(struct dstor_srv_req *req)
 	dstor_conn_queue(s->conn, tx);
 }
 
+/*
+ * A write, discard or write-zeroes went to the device (failed or not: some
+ * of it may have landed): a live tree re-hashes what it touched. Only
+ * submitted requests, whose range request_check() bounded: a refused one
+ * changed nothing.
+ */
+static void req_written(struct dstor_srv_req *req)
+{
+	if (req->op == DSTOR_OP_WRITE || req->op == DSTOR_OP_DISCARD ||
+	    req->op == DSTOR_OP_WRITE_ZEROES)
+		dstor_tree_written(req->s->exp, req->offset, req->length);
+}
+
 static void req_end_io(struct bio *bio)
 {
 	struct dstor_srv_req *req = container_of(bio, struct dstor_srv_req,
 						 bio);
 
 	req->status = blk_status_to_wire(bio->bi_status);
+	req_written(req);
 	req_reply(req);
 }
 
@@ -268,6 +282,7 @@ static void req_range_end_io(struct bio *bio)
 
 	req->status = blk_status_to_wire(bio->bi_status);
 	bio_put(bio);
+	req_written(req);
 	req_reply(req);
 }
 

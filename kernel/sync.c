@@ -1553,7 +1553,7 @@ static int peer_block_read(struct dstor_sync *s, struct peer_block *pb,
 			pr_err("sync %s: block %llu of the export does not match its leaf, %u times\n",
 			       s->name, pb->index, pb->tries);
 			return peer_failed(s,
-					   "a block of the export does not match its tree: its device was written behind dstor's back (add the export again)",
+					   "a block of the export does not match its tree: it changed since the tree was published (a write, or one behind dstor's back)",
 					   -EBADMSG);
 		}
 		pb->again = true;	/* peer_fetch() reads it again */

@@ -14,8 +14,16 @@
  *
  * Who builds: a multicast export's sender hashes the device anyway and
  * publishes its leaves (mcast.c); any other export with a tree has a
- * builder thread here that reads the device once, at `export add`.
- * Read-only exports only, for now: nothing re-hashes a written block.
+ * builder thread here that reads the device once, at `export add`, and
+ * then keeps the tree live: a write, discard or write-zeroes that a session
+ * submitted marks its leaves dirty when it completes (dstor_tree_written(),
+ * any context: a bit per leaf), and at most once a second the builder
+ * re-reads the dirty blocks and publishes the next generation. A bit is
+ * cleared before its block is read, so a write that completes during the
+ * pass marks it for the next one. The tree lags the device by up to a
+ * second and a pass. Writes that do not come through dstor (a local writer of
+ * the device) are not seen: a read-only export, or a snapshot, is what a
+ * point-in-time copy needs.
  *
  * A tree is keyed (its tree key, merkle.c) with the export's key as it was
  * at `export add`, as a multicast export's packets are: after `export set
@@ -118,10 +126,8 @@ static int tree_publish(struct dstor_export *exp, const u8 *kt,
 	struct dstor_tree *t, *old;
 
 	t = tree_new(kt, leaves, own, n, exp->size, ts->block_size);
-	if (!t) {
-		dstor_tree_failed(exp, -ENOMEM);
+	if (!t)
 		return -ENOMEM;
-	}
 	mutex_lock(&ts->lock);
 	t->generation = ts->generation++;
 	old = rcu_replace_pointer(ts->tree, t, lockdep_is_held(&ts->lock));
@@ -153,7 +159,11 @@ struct dstor_tree *dstor_tree_new(const u8 *kt, const u8 *leaves, u64 n,
 int dstor_tree_publish(struct dstor_export *exp, const u8 *kt,
 		       const u8 *leaves, u64 n)
 {
-	return tree_publish(exp, kt, leaves, NULL, n);
+	int ret = tree_publish(exp, kt, leaves, NULL, n);
+
+	if (ret)
+		dstor_tree_failed(exp, ret);
+	return ret;
 }
 
 /*
@@ -171,6 +181,28 @@ void dstor_tree_progress(struct dstor_export *exp, u64 done, u64 n)
 	WRITE_ONCE(exp->tree.built,
 		   (u32)min_t(u64, div64_u64(done * 1000, n),
 			      DSTOR_TREE_BUILT_MAX));
+}
+
+/*
+ * A session completed a write of @len bytes at @pos (a discard, a
+ * write-zeroes, failed or not): the leaves it touched are dirty. Any
+ * context.
+ */
+void dstor_tree_written(struct dstor_export *exp, u64 pos, u64 len)
+{
+	struct dstor_tree_slot *ts = &exp->tree;
+	u64 i, end;
+
+	if (!ts->dirty || !len || pos >= exp->size)
+		return;
+	end = min(pos + len, exp->size);
+	/*
+	 * The write's data before its bit: pairs with the builder's
+	 * test_and_clear_bit() before it reads the block (live_pass()).
+	 */
+	smp_mb__before_atomic();
+	for (i = pos >> ts->block_shift; i <= (end - 1) >> ts->block_shift; i++)
+		set_bit(i, ts->dirty);
 }
 
 /* Read block @index of a device of @size bytes into @pages; may sleep. */
@@ -203,6 +235,7 @@ struct tree_build {
 	u8 zero[DSTOR_TREE_HASH];
 	u64 n;
 	u8 *leaves;
+	unsigned long *pass;		/* a live pass's blocks */
 	unsigned int nr_pages;
 	struct page **pages;
 };
@@ -217,8 +250,80 @@ static void build_free(struct tree_build *b)
 				__free_page(b->pages[i]);
 	kfree(b->pages);
 	kvfree(b->leaves);
+	kvfree(b->pass);
 	memzero_explicit(b->kt, sizeof(b->kt));
 	kfree(b);
+}
+
+/* Sleep a second, or until stopped (true). */
+static bool live_sleep(void)
+{
+	long left = HZ;
+
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop() || !left)
+			break;
+		left = schedule_timeout(left);
+	}
+	__set_current_state(TASK_RUNNING);
+	return kthread_should_stop();
+}
+
+/*
+ * The dirty blocks re-read and re-hashed into a copy of the published
+ * leaves, published as the next generation. A block that cannot be read
+ * stays dirty (the next pass tries again) and keeps its old leaf; when the
+ * publication fails (memory), every block of the pass is dirty again.
+ */
+static void live_pass(struct tree_build *b)
+{
+	struct dstor_export *exp = b->exp;
+	struct dstor_tree_slot *ts = &exp->tree;
+	u32 bs = ts->block_size;
+	struct dstor_tree *t;
+	u8 *leaves;
+	u64 i;
+	int ret;
+
+	leaves = kvmalloc_array(b->n, DSTOR_TREE_HASH, GFP_KERNEL);
+	if (!leaves)
+		return;
+	mutex_lock(&ts->lock);
+	t = rcu_dereference_protected(ts->tree, lockdep_is_held(&ts->lock));
+	/* Only this thread publishes: @t stays while we copy it. */
+	memcpy(leaves, t->level[0], b->n * DSTOR_TREE_HASH);
+	mutex_unlock(&ts->lock);
+	bitmap_zero(b->pass, b->n);
+	for_each_set_bit(i, ts->dirty, b->n) {
+		if (kthread_should_stop())
+			goto out;
+		/*
+		 * Cleared before the read, fully ordered: a write that
+		 * completes from now on sets it again for the next pass.
+		 */
+		if (!test_and_clear_bit(i, ts->dirty))
+			continue;
+		__set_bit(i, b->pass);
+		ret = dstor_tree_read_block(exp->bdev.bdev, b->pages,
+					    exp->size, bs, i);
+		if (ret) {
+			pr_err_ratelimited("export %s: reading block %llu for its tree failed (%d)\n",
+					   exp->name, i, ret);
+			set_bit(i, ts->dirty);
+			continue;
+		}
+		dstor_mc_leaf_pages(b->kt, b->zero, bs, b->pages,
+				    dstor_mc_block_len(exp->size, bs, i),
+				    leaves + i * DSTOR_TREE_HASH);
+		cond_resched();
+	}
+	if (tree_publish(exp, b->kt, NULL, &leaves, b->n)) {
+		for_each_set_bit(i, b->pass, b->n)
+			set_bit(i, ts->dirty);
+	}
+out:
+	kvfree(leaves);
 }
 
 /* Its memory is dstor_tree_stop()'s to free: the thread may never run. */
@@ -250,9 +355,15 @@ static int tree_build_thread(void *arg)
 	}
 	if (!ret)
 		ret = tree_publish(exp, b->kt, NULL, &b->leaves, b->n);
-	if (ret)
+	if (ret) {
 		dstor_tree_failed(exp, ret);
-	return ret;
+		return ret;
+	}
+	/* Live: what sessions write is hashed again, a second at most later. */
+	while (exp->tree.dirty && !live_sleep())
+		if (!bitmap_empty(exp->tree.dirty, b->n))
+			live_pass(b);
+	return 0;
 }
 
 static int build_alloc(struct dstor_export *exp, const u8 *key, u64 n,
@@ -274,6 +385,11 @@ static int build_alloc(struct dstor_export *exp, const u8 *key, u64 n,
 	b->leaves = kvmalloc_array(n, DSTOR_TREE_HASH, GFP_KERNEL);
 	if (!b->pages || !b->leaves)
 		goto err;
+	if (exp->tree.dirty) {
+		b->pass = kvcalloc(BITS_TO_LONGS(n), sizeof(long), GFP_KERNEL);
+		if (!b->pass)
+			goto err;
+	}
 	for (i = 0; i < b->nr_pages; i++) {
 		b->pages[i] = alloc_page(GFP_KERNEL);
 		if (!b->pages[i])
@@ -321,6 +437,9 @@ int dstor_tree_start(struct dstor_export *exp, u32 block_size, bool build,
 	}
 	n = dstor_tree_leaves(exp->size, block_size);
 	bytes = tree_bytes(n);
+	/* A live tree's pass holds a second tree and a copy of the leaves. */
+	if (!(exp->flags & DSTOR_F_READ_ONLY))
+		bytes *= 2;
 	/* kvmalloc() refuses more than INT_MAX bytes in one piece. */
 	if (n > DSTOR_TREE_MAX_LEAVES || n > INT_MAX / DSTOR_TREE_HASH ||
 	    bytes > ((u64)totalram_pages() << PAGE_SHIFT) / 8) {
@@ -332,6 +451,14 @@ int dstor_tree_start(struct dstor_export *exp, u32 block_size, bool build,
 		return -E2BIG;
 	}
 	ts->block_size = block_size;
+	ts->block_shift = ilog2(block_size);
+	if (!(exp->flags & DSTOR_F_READ_ONLY)) {
+		ts->dirty = kvcalloc(BITS_TO_LONGS(n), sizeof(long), GFP_KERNEL);
+		if (!ts->dirty) {
+			ret = -ENOMEM;
+			goto err;
+		}
+	}
 
 	ret = build_alloc(exp, exp->key.set ? exp->key.key : NULL, n, &b);
 	if (ret)
@@ -350,6 +477,8 @@ int dstor_tree_start(struct dstor_export *exp, u32 block_size, bool build,
 	wake_up_process(ts->task);
 	return 0;
 err:
+	kvfree(ts->dirty);
+	ts->dirty = NULL;
 	ts->block_size = 0;
 	return ret;
 }
@@ -377,6 +506,8 @@ void dstor_tree_free_slot(struct dstor_export *exp)
 {
 	dstor_tree_free(rcu_dereference_protected(exp->tree.tree, true));
 	RCU_INIT_POINTER(exp->tree.tree, NULL);
+	kvfree(exp->tree.dirty);
+	exp->tree.dirty = NULL;
 }
 
 /* TREE_INFO's reply payload (DSTOR_TREE_INFO_LEN bytes) into @buf. */

@@ -36,11 +36,16 @@ struct dstor_tree_slot {
 	struct dstor_tree __rcu *tree;	/* the published tree, or NULL */
 	struct mutex lock;		/* orders generations and replacements */
 	u32 block_size;			/* 0: the export has no tree */
+	u32 block_shift;		/* ilog2(block_size) */
 	u32 built;			/* per mille hashed (READ_ONCE) */
 	int err;			/* the build failed (READ_ONCE) */
 	u64 generation;			/* of the next publication */
 	struct task_struct *task;	/* the builder: not with multicast */
 	struct tree_build *build;	/* its memory: dstor_tree_stop() frees */
+	unsigned long *dirty;		/* leaves written since their hash:
+					 * the builder's exports; set from
+					 * any context, freed with the slot
+					 */
 };
 
 struct dstor_tree *dstor_tree_new(const u8 *kt, const u8 *leaves, u64 n,
@@ -54,6 +59,7 @@ int dstor_tree_publish(struct dstor_export *exp, const u8 *kt,
 		       const u8 *leaves, u64 n);
 void dstor_tree_failed(struct dstor_export *exp, int err);
 void dstor_tree_progress(struct dstor_export *exp, u64 done, u64 n);
+void dstor_tree_written(struct dstor_export *exp, u64 pos, u64 len);
 int dstor_tree_read_block(struct block_device *bdev, struct page **pages,
 			  u64 size, u32 block_size, u64 index);
 u16 dstor_tree_info(struct dstor_export *exp, u8 *buf);

@@ -23,7 +23,9 @@
 #    those 8 (sync-round: 8 repaired) and the replica equals it;
 # 4. 5 blocks of the replica are overwritten below the dm-linear target:
 #    the next scrub finds exactly those 5, repairs them, and says so;
-# 5. bad --every / --scrub values are refused with one line; `sync del`
+# 5. a read-write export "w" (its tree live): 6 blocks written through an
+#    import are exactly what the next rounds of its sync fetch;
+# 6. bad --every / --scrub values are refused with one line; `sync del`
 #    frees the target.
 set -u
 source "$(dirname "$0")/lib.sh"
@@ -32,7 +34,7 @@ require_dstor
 require_cmd jq losetup sha256sum dmsetup dstor-stale
 
 ktap_header
-ktap_plan 21
+ktap_plan 24
 
 BLOCKS=4096
 W=$(mktemp -d /tmp/antientropy.XXXXXX)
@@ -60,7 +62,7 @@ DEVS=("$XDEV" "$RDEV")
 gold() { sha256sum <"$W/g.img" | cut -d' ' -f1; }
 target_sum() { sha256sum <"/dev/mapper/$DM" | cut -d' ' -f1; }
 xshow() { in_ex dstor show --json | jq -r ".exports[] | select(.name == \"g\") | $1"; }
-sync_json() { in_im dstor sync list --json | jq -r ".[0] | $1"; }
+sync_json() { in_im dstor sync list --json | jq -r ".[] | select(.name == \"${2:-g}\") | $1"; }
 # events JQ-FILTER: how many of the events received so far match it.
 events() { jq -c "select(.event | startswith(\"sync\")) | select($1)" "$W/events" 2>/dev/null | wc -l; }
 # seen N JQ-FILTER: at least N of them match.
@@ -127,10 +129,39 @@ ktap_check "dstor show: rounds, repairs and the last scrub" \
 	eval 'in_im dstor show | grep -q "rounds:.*every 10s, scrub every 20s" &&
 		in_im dstor show | grep -Eq "last round:.*scrubbed: [0-9]+ corrupt" &&
 		[ "$(sync_json .stats.sync_corrupt)" = 5 ]'
+
+# 5. A read-write export's tree is live: blocks written through an import
+#    between two rounds are exactly what the next rounds fetch.
+head -c $((1024 * 4096)) /dev/urandom >"$W/w.img"
+cp "$W/w.img" "$W/wr.img"
+WDEV=$(losetup --find --show "$W/w.img")
+WRDEV=$(losetup --find --show "$W/wr.img")
+DEVS+=("$WDEV" "$WRDEV")
+wtree() { in_ex dstor show --json | jq -r '.exports[] | select(.name == "w") | .tree.blocks'; }
+ktap_check "a read-write export with a tree, synced every 10 s (nothing to fetch)" \
+	eval 'in_ex dstor export add w --device $WDEV --listen $EX_IP4:7420 --tree --block-size 4K &&
+		wait_for 120 eval "[ \"\$(wtree)\" = 1024 ]" &&
+		in_im dstor sync w --peer $EX_IP4 --target $WRDEV --every 10s --wait >/dev/null &&
+		[ "$(sync_json .stats.sync_received w)" = 0 ]'
+WIMP=$(in_im dstor import add w --peer "$EX_IP4:7420")
+for k in 0 1 2 511 800 1023; do
+	dd if=/dev/urandom of="$WIMP" bs=4k count=1 seek=$k oflag=direct status=none
+done
+in_im dstor import del "$WIMP"
+# w_repaired: the blocks the rounds of sync w repaired, in all.
+w_repaired() {
+	jq -s '[.[] | select(.name == "w" and .event == "sync-round") | .repaired] | add // 0' "$W/events"
+}
+ktap_check "writes through an import: the next rounds fetch exactly those 6 blocks" \
+	eval 'wait_for 40 eval "[ \$(w_repaired) = 6 ]" && [ "$(sync_json .stats.sync_received w)" = 6 ]'
+dsum() { dd if="$1" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1; }
+ktap_check "the replica equals the read-write export (sha256)" test "$(dsum "$WRDEV")" = "$(dsum "$WDEV")"
+in_im dstor sync del "$(sync_json .index w)"
+in_ex dstor export del w
 kill "$MONPID"
 MONPID=
 
-# 5. Refusals, and the end.
+# 6. Refusals, and the end.
 # refused PATTERN ARGS...: dstor sync fails with one line matching PATTERN.
 refused() {
 	local pattern=$1

@@ -21,15 +21,15 @@ const std::array<Kind, 4>& kinds() {
     static const std::array<Kind, 4> k{{
         {"export",
          {"device", "listen", "read-only", "key", "allow", "mcast", "rate", "block-size", "querier",
-          "uuid", "max-sessions"},
-         {"read-only", "querier"},
+          "tree", "uuid", "max-sessions"},
+         {"read-only", "querier", "tree"},
          "allow"},
         {"import",
          {"peer", "name", "read-only", "connections", "key", "timeout", "retries", "reconnect",
           "keepalive", "dead-after"},
          {"read-only"},
          ""},
-        {"sync", {"mcast", "target", "key", "root"}, {}, ""},
+        {"sync", {"mcast", "peer", "target", "key", "root", "every", "scrub"}, {}, ""},
         {"global", {"crypto-workers", "max-sessions", "max-host-sessions"}, {}, ""},
     }};
     return k;

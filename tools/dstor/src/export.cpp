@@ -98,8 +98,8 @@ Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args) {
         ->type_name("SIZE");
     add->add_flag("--tree", tree,
                   "Keep the export's merkle tree (read from the device at once), so that "
-                  "'dstor sync --peer' replicas reconcile over TCP; needs --read-only (a "
-                  "multicast export has one anyway)");
+                  "'dstor sync --peer' replicas reconcile over TCP; a read-write export's is "
+                  "kept live (a multicast export has one anyway)");
     add->add_flag("--querier", querier,
                   "With --mcast: act as MLD querier on the link (when no router does)");
     add->add_option("--uuid", uuid,
@@ -169,9 +169,6 @@ Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args) {
         if (add->count("--block-size") > 0 && !cmd.spec.mcast && !tree)
             return error("--block-size needs --mcast IFACE or --tree");
         if (tree && !cmd.spec.mcast) {
-            if (!read_only)
-                return error("--tree needs --read-only: a tree of a read-write export is not "
-                             "kept up to date yet");
             if (!cmd.spec.listen)
                 return error("--tree needs --listen: replicas reconcile over TCP");
             cmd.spec.tree_block_size = DSTOR_MC_DEFAULT_BLOCK;

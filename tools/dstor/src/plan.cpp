@@ -78,6 +78,10 @@ std::optional<std::string> export_differs(const ExportSpec& want, const ExportIn
         if (w.querier != h.querier)
             return "querier";
     }
+    // A multicast export's tree is the multicast one: no --tree of its own.
+    if (!want.mcast && want.tree_block_size.value_or(0) !=
+                           (have.tree ? have.tree->block_size.value_or(0) : 0))
+        return "tree";
     return std::nullopt;
 }
 
@@ -97,8 +101,15 @@ std::optional<std::string> import_differs(const ImportSpec& want, const ImportIn
 std::optional<std::string> sync_differs(const SyncSpec& want, const SyncInfo& have) {
     if (have.device && *have.device != want.device)
         return "target";
-    if (!same_interface(want.interface, want.ifindex, have.mcast))
+    if (want.peer.has_value() != have.peer.has_value() ||
+        (want.peer && !same_endpoint(*want.peer, *have.peer)))
+        return "peer";
+    if (!want.peer && !same_interface(want.interface, want.ifindex, have.mcast))
         return "mcast";
+    if (want.every != have.every.value_or(0))
+        return "every";
+    if (want.scrub != have.scrub.value_or(0))
+        return "scrub";
     if (want_key_id(want.key) != have.key_id)
         return "key";
     return std::nullopt;
@@ -159,6 +170,10 @@ Action export_add(const ExportAdd& e) {
         if (s.mcast->querier)
             a.args.push_back("--querier");
     }
+    if (s.tree_block_size && !s.mcast) {
+        a.args.insert(a.args.end(),
+                      {"--tree", "--block-size", std::to_string(*s.tree_block_size)});
+    }
     if (s.uuid) {
         a.args.push_back("--uuid");
         a.args.push_back(format_uuid(*s.uuid));
@@ -208,7 +223,15 @@ Action sync_add(const SyncAdd& y) {
     const bool verb = s.name == "del" || s.name == "list";
     if (!verb)
         a.args.push_back(s.name);
-    a.args.insert(a.args.end(), {"--mcast", s.interface, "--target", s.device});
+    if (s.peer)
+        a.args.insert(a.args.end(), {"--peer", format_endpoint(*s.peer)});
+    else
+        a.args.insert(a.args.end(), {"--mcast", s.interface});
+    a.args.insert(a.args.end(), {"--target", s.device});
+    if (s.every)
+        a.args.insert(a.args.end(), {"--every", std::to_string(s.every)});
+    if (s.scrub)
+        a.args.insert(a.args.end(), {"--scrub", std::to_string(s.scrub)});
     if (y.key_file) {
         a.args.push_back("--key");
         a.args.push_back(*y.key_file);
@@ -648,6 +671,8 @@ std::string format_conf(const Running& have, const std::map<KeyId, std::string>&
                 os << "block-size = " << *e.mcast->block_size << '\n';
             if (e.mcast->querier)
                 os << "querier = yes\n";
+        } else if (e.tree && e.tree->block_size) {
+            os << "tree = yes\nblock-size = " << *e.tree->block_size << '\n';
         }
         if (e.uuid)
             os << "uuid = " << format_uuid(*e.uuid) << '\n';
@@ -683,8 +708,14 @@ std::string format_conf(const Running& have, const std::map<KeyId, std::string>&
             continue;
         }
         os << "\n[sync " << y.name << "]\n";
-        if (y.mcast.interface)
+        if (y.peer)
+            os << "peer = " << format_endpoint(*y.peer) << '\n';
+        else if (y.mcast.interface)
             os << "mcast = " << *y.mcast.interface << '\n';
+        if (y.every)
+            os << "every = " << *y.every << '\n';
+        if (y.scrub)
+            os << "scrub = " << *y.scrub << '\n';
         if (y.device)
             os << "target = " << *y.device << '\n';
         key_lines(os, y.key_id, key_files, conf_dir);

@@ -219,6 +219,10 @@ TEST(ExportArgs, AddTree) {
                            "--tree", "--block-size", "4K"});
     ASSERT_TRUE(p.cmd.has_value()) << p.output;
     EXPECT_EQ(std::get<ExportAdd>(*p.cmd).spec.tree_block_size, 4096u);
+    // A read-write export's tree is live (the kernel re-hashes what is written).
+    p = parse_export_args({"add", "golden", "--device", "/d", "--listen", "::", "--tree"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(std::get<ExportAdd>(*p.cmd).spec.tree_block_size, DSTOR_MC_DEFAULT_BLOCK);
     // A multicast export's tree is the multicast one: no second attribute.
     p = parse_export_args({"add", "golden", "--device", "/d", "--read-only", "--mcast", "eth0",
                            "--tree", "--block-size", "4K"});
@@ -242,8 +246,6 @@ TEST(ExportArgs, AddMcastErrors) {
                        "--rate needs --mcast IFACE");
     expect_usage_error(with({"--listen", "::", "--block-size", "64K"}), "export add",
                        "--block-size needs --mcast IFACE or --tree");
-    expect_usage_error(with({"--listen", "::", "--tree"}), "export add",
-                       "--tree needs --read-only");
     expect_usage_error(with({"--read-only", "--mcast", "eth0", "--tree", "--block-size", "48K"}),
                        "export add", "--block-size must be a power of two from 4K to 1M");
     expect_usage_error(with({"--read-only", "--listen", "::", "--tree", "--block-size", "48K"}),

@@ -84,7 +84,7 @@ TEST(Conf, EmptyAndCommentsOnly) {
 TEST(Conf, ErrorsNameFileAndLine) {
     EXPECT_EQ(one_error("[export a]\ndevice = /dev/x\nlisten = 10.0.0.1\ncolour = blue\n"),
               "a.conf:4: [export a]: unknown key 'colour' (known: device, listen, read-only, "
-              "key, allow, mcast, rate, block-size, querier, uuid, max-sessions)");
+              "key, allow, mcast, rate, block-size, querier, tree, uuid, max-sessions)");
     EXPECT_EQ(one_error("device = /dev/x\n"),
               "a.conf:1: 'device' outside a section: put it under [global], [export NAME], "
               "[import NAME] or [sync NAME]");

@@ -308,6 +308,50 @@ TEST(Plan, SyncsAddedAgainWhenTheyDiffer) {
               (std::vector<std::string>{"dstor sync --mcast eth0 --target /dev/x list"}));
 }
 
+// Over TCP: --peer, --every and --scrub from the file; each compared.
+TEST(Plan, PeriodicSyncsAndTrees) {
+    constexpr const char* text = "[export data]\ndevice = /dev/ram0\nlisten = 192.0.2.1\n"
+                                 "tree = yes\nblock-size = 4K\n"
+                                 "[sync data]\npeer = 192.0.2.1\ntarget = /dev/sdb\n"
+                                 "every = 10m\nscrub = 7d\n";
+    EXPECT_EQ(lines(plan_apply(want(text), {}, {})),
+              (std::vector<std::string>{
+                  "dstor export add data --device /dev/ram0 --listen 192.0.2.1:7420 --tree "
+                  "--block-size 4096",
+                  "dstor sync data --peer 192.0.2.1:7420 --target /dev/sdb --every 600 "
+                  "--scrub 604800"}));
+    Running r;
+    ExportInfo e;
+    e.name = "data";
+    e.device = "/dev/ram0";
+    e.listen = ep("192.0.2.1:7420");
+    e.tree = TreeInfo{};
+    e.tree->block_size = 4096;
+    r.exports.push_back(e);
+    SyncInfo y;
+    y.index = 5;
+    y.name = "data";
+    y.device = "/dev/sdb";
+    y.peer = ep("192.0.2.1:7420");
+    y.every = 600;
+    y.scrub = 604800;
+    r.syncs.push_back(y);
+    EXPECT_TRUE(plan_apply(want(text), r, {}).actions.empty());
+    // What runs, as a file, applies to nothing.
+    EXPECT_TRUE(plan_apply(want(format_conf(r, {})), r, {}).actions.empty())
+        << format_conf(r, {});
+    // Another interval, or no tree: added again.
+    r.syncs[0].every = 60;
+    r.exports[0].tree.reset();
+    EXPECT_EQ(lines(plan_apply(want(text), r, {})),
+              (std::vector<std::string>{
+                  "dstor sync del 5", "dstor export del data",
+                  "dstor export add data --device /dev/ram0 --listen 192.0.2.1:7420 --tree "
+                  "--block-size 4096",
+                  "dstor sync data --peer 192.0.2.1:7420 --target /dev/sdb --every 600 "
+                  "--scrub 604800"}));
+}
+
 TEST(Plan, MulticastExportsCompareTheirDefaults) {
     constexpr const char* text = "[export img]\ndevice = /dev/ram0\nread-only = yes\n"
                                  "mcast = eth0\nrate = 200M\n";
