@@ -34,8 +34,9 @@
  * reject (one is added in front if the message has none; a bad export name
  * counts only in the last DSTOR_A_NAME, the one the kernel checks) and any peer
  * address in it is rewritten to an unreachable one (198.51.100.0/24,
- * 100::/64); DSTOR_CMD_SET only ever sets the current worker count. The
- * exports and imports are compared at the end.
+ * 100::/64); DSTOR_CMD_SET only ever sets the current worker count and
+ * session limits. The exports, imports, worker count and limits are
+ * compared at the end.
  *
  * Each request must get exactly one answer within 5 s: an error ACK, or for
  * GET commands a reply or a dump ending in NLMSG_DONE. Replies are checked
@@ -91,6 +92,7 @@ static struct known {
 	uint32_t idx[MAX_KNOWN];
 	int nidx;
 	uint32_t workers;
+	uint32_t max_sessions, max_host_sessions;
 } known;
 
 /* ---- results ---- */
@@ -399,6 +401,15 @@ static void san_top(struct nlattr *a, uint8_t *d, size_t dlen, void *ctx)
 			if (v >= 1 && v <= DSTOR_MAX_CRYPTO_WORKERS)
 				memcpy(d, &known.workers, 4);
 		}
+		break;
+	/* A limit the kernel would take is the current one: nothing changes. */
+	case DSTOR_A_MAX_SESSIONS:
+		if (cmd == DSTOR_CMD_SET && dlen == 4)
+			memcpy(d, &known.max_sessions, 4);
+		break;
+	case DSTOR_A_MAX_HOST_SESSIONS:
+		if (cmd == DSTOR_CMD_SET && dlen == 4)
+			memcpy(d, &known.max_host_sessions, 4);
 		break;
 	case DSTOR_A_PEER:
 	case DSTOR_A_LISTEN:
@@ -1744,6 +1755,11 @@ static int state_cb(const struct nlmsghdr *nlh, void *data)
 			k->idx[k->nidx++] = mnl_attr_get_u32(a);
 		if (t == DSTOR_A_CRYPTO_WORKERS && !mnl_attr_validate(a, MNL_TYPE_U32))
 			k->workers = mnl_attr_get_u32(a);
+		/* The module's: DSTOR_CMD_GET, read last (exports have their own). */
+		if (t == DSTOR_A_MAX_SESSIONS && !mnl_attr_validate(a, MNL_TYPE_U32))
+			k->max_sessions = mnl_attr_get_u32(a);
+		if (t == DSTOR_A_MAX_HOST_SESSIONS && !mnl_attr_validate(a, MNL_TYPE_U32))
+			k->max_host_sessions = mnl_attr_get_u32(a);
 	}
 	return MNL_CB_OK;
 }
@@ -1769,12 +1785,15 @@ static void print_known(const char *when, const struct known *k)
 	printf("), import indexes (");
 	for (int i = 0; i < k->nidx; i++)
 		printf("%s%u", i ? " " : "", k->idx[i]);
-	printf("), crypto workers %u\n", k->workers);
+	printf("), crypto workers %u, session limits %u %u\n", k->workers,
+	       k->max_sessions, k->max_host_sessions);
 }
 
 static int same_state(const struct known *a, const struct known *b)
 {
-	if (a->nnames != b->nnames || a->nidx != b->nidx || a->workers != b->workers)
+	if (a->nnames != b->nnames || a->nidx != b->nidx || a->workers != b->workers ||
+	    a->max_sessions != b->max_sessions ||
+	    a->max_host_sessions != b->max_host_sessions)
 		return 0;
 	for (int i = 0; i < a->nnames; i++) {
 		int found = 0;
