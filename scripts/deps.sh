@@ -50,4 +50,5 @@ apt-get install -y -q --no-install-recommends \
 	nbd-server nbd-client nvme-cli mdadm dmsetup openssl perl python3 \
 	casync zstd \
 	linux-source-6.1 \
-	debhelper dh-dkms dpkg-dev fakeroot lintian
+	debhelper dh-dkms dpkg-dev fakeroot lintian \
+	mmdebstrap
