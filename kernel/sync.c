@@ -125,8 +125,7 @@ struct dstor_sync {
 	bool known;
 	struct dstor_mc_announce ann;
 	u64 epoch;
-	bool rounds;			/* a periodic sync's round has ended */
-	u64 round_ended;		/* ktime_get_ns() */
+	u64 round_ended;		/* ktime_get_ns(); 0: no round yet */
 	u64 round_repaired;
 	bool round_scrubbed;
 	u64 round_corrupt;
@@ -1899,7 +1898,6 @@ static void peer_round_end(struct dstor_sync *s, int err, bool first)
 	if (!err)
 		s->why_logged = NULL;
 	spin_lock(&s->lock);
-	s->rounds = true;
 	s->round_ended = ktime_get_ns();
 	s->round_repaired = repaired;
 	s->round_scrubbed = s->scrubbed;
@@ -2291,7 +2289,7 @@ static void sync_info(struct dstor_sync *s, struct dstor_sync_info *si)
 	si->known = s->known;
 	si->ann = s->ann;
 	si->epoch = s->epoch;
-	si->rounds = s->rounds;
+	si->rounds = s->round_ended != 0;
 	si->last_ms = div_u64(ktime_get_ns() - s->round_ended, NSEC_PER_MSEC);
 	si->repaired = s->round_repaired;
 	si->scrubbed = s->round_scrubbed;
