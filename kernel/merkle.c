@@ -177,21 +177,46 @@ void dstor_mc_hash_up(const u8 *kt, u8 *nodes, u64 count, u32 levels)
 	}
 }
 
-/* The root over @n leaf hashes (32 bytes each, in order). */
+/*
+ * The root over @n leaf hashes (32 bytes each, in order), in one pass
+ * with a node per level: after leaf i, pending[L] holds the last complete
+ * node of level L for each bit L set in i + 1. At the end the nodes left,
+ * the lowest level first, are each the right child of the one above it
+ * (an odd node moved up unchanged meets its left sibling there).
+ */
 int dstor_mc_root(const u8 *kt, const u8 *leaves, u64 n, u64 size,
 		  u32 block_size, u8 *root)
 {
-	u8 *lvl;
+	u8 (*pending)[DSTOR_MC_HASH], carry[DSTOR_MC_HASH];
+	bool have = false;
+	u64 i;
+	u32 l;
 
-	if (!n || n > DSTOR_MC_MAX_BLOCKS)
+	if (!n || n > DSTOR_TREE_MAX_LEAVES)
 		return -EINVAL;
-	lvl = kvmalloc_array(n, DSTOR_MC_HASH, GFP_KERNEL);
-	if (!lvl)
+	/* 2^40 leaves: 41 levels. */
+	pending = kmalloc_array(64, DSTOR_MC_HASH, GFP_KERNEL);
+	if (!pending)
 		return -ENOMEM;
-	memcpy(lvl, leaves, n * DSTOR_MC_HASH);
-	dstor_mc_hash_up(kt, lvl, n, 64);
-	dstor_mc_root_of(kt, lvl, size, block_size, root);
-	kvfree(lvl);
+	for (i = 0; i < n; i++) {
+		memcpy(carry, leaves + i * DSTOR_MC_HASH, DSTOR_MC_HASH);
+		for (l = 0; i & BIT_ULL(l); l++)
+			dstor_mc_node_hash(kt, pending[l], carry, carry);
+		memcpy(pending[l], carry, DSTOR_MC_HASH);
+		if (!(i & 1023))
+			cond_resched();
+	}
+	for (l = 0; l < 64; l++) {
+		if (!(n & BIT_ULL(l)))
+			continue;
+		if (have)
+			dstor_mc_node_hash(kt, pending[l], carry, carry);
+		else
+			memcpy(carry, pending[l], DSTOR_MC_HASH);
+		have = true;
+	}
+	dstor_mc_root_of(kt, carry, size, block_size, root);
+	kfree(pending);
 	return 0;
 }
 

@@ -43,9 +43,10 @@ typedef uint64_t u64;
 #define DSTOR_MAGIC		0x44535452U	/* "DSTR" */
 /*
  * Versions spoken: 2; 3 (2 with KA_LEAD); 4 (3 with TREE_INFO and TREE_FP,
- * below). The exporter answers with the highest the HELLO offers.
+ * below); 5 (4 with TREE_INFO's PENDING). The exporter answers with the
+ * highest the HELLO offers.
  */
-#define DSTOR_PROTO_VERSION	4
+#define DSTOR_PROTO_VERSION	5
 #define DSTOR_PROTO_VERSION_MIN	2
 #define DSTOR_HDR_LEN		32
 #define DSTOR_HELLO_LEN		128
@@ -645,7 +646,13 @@ static inline void dstor_nonce(u8 *iv, u64 counter)
 #define DSTOR_PROTO_VERSION_TREE	4
 #define DSTOR_TREE_INFO_LEN	56
 #define DSTOR_TREE_LEAF_V3	3	/* the multicast tree's leaves */
+#define DSTOR_PROTO_VERSION_PENDING	5
 #define DSTOR_TREE_BUILDING	(1U << 0)	/* TREE_INFO: not built yet */
+/*
+ * TREE_INFO, version 5: writes completed that the published tree does not
+ * hold yet; a later generation will (a live tree's next pass).
+ */
+#define DSTOR_TREE_PENDING	(1U << 1)
 #define DSTOR_TREE_BUILT_MAX	999	/* per mille, while building */
 /* The multicast tree's block sizes (DSTOR_MC_MIN_BLOCK, _MAX_BLOCK). */
 #define DSTOR_TREE_BS_MIN	4096U
@@ -658,7 +665,7 @@ struct dstor_tree_info {
 	u64 size;		/* bytes the tree covers: the export's size */
 	u32 block_size;		/* bytes a leaf covers; the last may be short */
 	u8 leaf;		/* DSTOR_TREE_LEAF_* */
-	u8 flags;		/* DSTOR_TREE_BUILDING */
+	u8 flags;		/* DSTOR_TREE_BUILDING, _PENDING */
 	u16 built;		/* BUILDING: per mille of the leaves hashed */
 	u64 generation;		/* random at a build, +1 at each publication */
 	u8 root[DSTOR_TREE_HASH];	/* zeros while BUILDING */
@@ -765,12 +772,13 @@ static inline int dstor_tree_info_decode(const u8 *buf,
 	m->built = dstor_get16(buf + 14);
 	m->generation = dstor_get64(buf + 16);
 	memcpy(m->root, buf + 24, DSTOR_TREE_HASH);
-	if (m->flags & ~DSTOR_TREE_BUILDING)
+	if (m->flags & ~(DSTOR_TREE_BUILDING | DSTOR_TREE_PENDING))
 		return -DSTOR_EPROTO_FLAGS;
 	if (m->flags & DSTOR_TREE_BUILDING) {
 		int i;
 
-		if (m->built > DSTOR_TREE_BUILT_MAX)
+		if (m->built > DSTOR_TREE_BUILT_MAX ||
+		    (m->flags & DSTOR_TREE_PENDING))
 			return -DSTOR_EPROTO_RESERVED;
 		for (i = 0; i < DSTOR_TREE_HASH; i++)
 			if (m->root[i])

@@ -415,7 +415,9 @@ static struct dstor_rx *session_tree(struct dstor_srv_req *req,
 		dstor_data_buf(&req->rx.data, req->gen, DSTOR_TREE_GEN_LEN);
 		return &req->rx;
 	}
-	req->status = dstor_tree_info(req->s->exp, req->buf);
+	req->status = dstor_tree_info(req->s->exp, req->buf,
+				      req->s->version >=
+				      DSTOR_PROTO_VERSION_PENDING);
 	req_reply(req);
 	return NULL;
 }

@@ -43,6 +43,7 @@
 #include <linux/in6.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>
+#include <linux/mm.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
 #include <linux/sort.h>
@@ -109,6 +110,8 @@ struct dstor_sync {
 	bool why_said;			/* this round has set @why */
 	const char *why_logged;		/* the last @why logged */
 	bool fatal;			/* a later round cannot converge */
+	const char *stale_why;		/* why the round saw the tree stale */
+	u64 stale_block;		/* a block not matching its leaf */
 	dev_t dev;
 	struct dstor_key key;
 	bool pinned;			/* only trees with this root */
@@ -162,6 +165,7 @@ struct dstor_sync {
 	u8 (*tree_fp)[SYNC_FP];		/* ... the last copy's fingerprint */
 	unsigned long *good;		/* leaves the target holds */
 	unsigned long *wrote;		/* blocks written by this sync */
+	unsigned long *changed;		/* s->mine's leaves sp->mine lacks */
 	u64 good_count;
 	bool scrubbing;			/* hash_read() counts @corrupt */
 	bool scrubbed;			/* this round scrubbed, finding @corrupt */
@@ -265,7 +269,10 @@ static void hash_read(void *arg, u64 index, struct page **pages)
 				s->name, index, s->path);
 		s->corrupt++;
 	}
-	memcpy(mine, h, DSTOR_MC_HASH);
+	if (crypto_memneq(h, mine, DSTOR_MC_HASH)) {
+		set_bit(index, s->changed);
+		memcpy(mine, h, DSTOR_MC_HASH);
+	}
 }
 
 /* A block whose hash in s->mine is its leaf is good; how many are. */
@@ -282,6 +289,8 @@ static u64 good_update(struct dstor_sync *s)
 			set_bit(i, s->good);
 			good++;
 		}
+		if (!(i & 0xffff))
+			cond_resched();
 	}
 	s->good_count = good;
 	return good;
@@ -314,8 +323,9 @@ static void tree_free(struct dstor_sync *s)
 	bitmap_free(s->tree_got);
 	bitmap_free(s->tree_ok);
 	kvfree(s->tree_fp);
-	bitmap_free(s->good);
-	bitmap_free(s->wrote);
+	kvfree(s->good);
+	kvfree(s->wrote);
+	kvfree(s->changed);
 	s->slots = NULL;
 	s->nr_slots = 0;
 	s->leaves = NULL;
@@ -325,6 +335,7 @@ static void tree_free(struct dstor_sync *s)
 	s->tree_fp = NULL;
 	s->good = NULL;
 	s->wrote = NULL;
+	s->changed = NULL;
 	if (s->dctx_ready)
 		dstor_mc_ctx_free(&s->dctx);
 	s->dctx_ready = false;
@@ -337,15 +348,18 @@ static int tree_alloc(struct dstor_sync *s)
 	unsigned int i;
 
 	s->leaves = kvmalloc_array(n, DSTOR_MC_HASH, GFP_KERNEL);
-	s->mine = kvmalloc_array(n, DSTOR_MC_HASH, GFP_KERNEL);
+	/* Zeroed: hash_read() compares with what it held. */
+	s->mine = kvcalloc(n, DSTOR_MC_HASH, GFP_KERNEL);
 	s->tree_got = bitmap_zalloc(pkts, GFP_KERNEL);
 	s->tree_ok = bitmap_zalloc(pkts, GFP_KERNEL);
 	s->tree_fp = kvcalloc(pkts, SYNC_FP, GFP_KERNEL);
-	s->good = bitmap_zalloc(n, GFP_KERNEL);
-	s->wrote = bitmap_zalloc(n, GFP_KERNEL);
+	/* Over TCP, n is bounded by memory (peer_fits()), not by kmalloc. */
+	s->good = kvcalloc(BITS_TO_LONGS(n), sizeof(long), GFP_KERNEL);
+	s->wrote = kvcalloc(BITS_TO_LONGS(n), sizeof(long), GFP_KERNEL);
+	s->changed = kvcalloc(BITS_TO_LONGS(n), sizeof(long), GFP_KERNEL);
 	s->slots = kcalloc(s->t.nr_bufs, sizeof(*s->slots), GFP_KERNEL);
 	if (!s->leaves || !s->mine || !s->tree_got || !s->tree_ok ||
-	    !s->tree_fp || !s->good || !s->wrote || !s->slots)
+	    !s->tree_fp || !s->good || !s->wrote || !s->changed || !s->slots)
 		return -ENOMEM;
 	s->nr_slots = s->t.nr_bufs;
 	for (i = 0; i < s->nr_slots; i++)
@@ -824,6 +838,7 @@ static void block_written(struct dstor_sync *s, u64 index, const u8 *h)
 {
 	set_bit(index, s->wrote);
 	set_bit(index, s->good);
+	set_bit(index, s->changed);
 	memcpy(s->mine + index * DSTOR_MC_HASH, h, DSTOR_MC_HASH);
 	s->good_count++;
 }
@@ -959,6 +974,8 @@ static int receive(struct dstor_sync *s)
 	return dstor_sync_drain(&s->t);
 }
 
+static int peer_mine(struct dstor_sync *s, u8 *root);
+
 /* VERIFYING: 0 when the target now has the export's root. */
 static int verify(struct dstor_sync *s)
 {
@@ -974,8 +991,12 @@ static int verify(struct dstor_sync *s)
 	good = target_hash(s, s->wrote);
 	if (good < 0)
 		return good;
-	ret = dstor_mc_root(s->kt, s->mine, s->ann.blocks, s->ann.size,
-			    s->ann.block_size, root);
+	if (s->sp) {
+		ret = peer_mine(s, root);
+	} else {
+		ret = dstor_mc_root(s->kt, s->mine, s->ann.blocks, s->ann.size,
+				    s->ann.block_size, root);
+	}
 	if (ret)
 		return ret;
 	if (good == s->ann.blocks &&
@@ -1168,6 +1189,19 @@ struct peer_block {
 	bool again;			/* did not match its leaf: read again */
 };
 
+/* Nodes a TREE_FP asks at once: four levels down, b = 16. */
+#define PEER_FP_LEVELS		4
+#define PEER_FP_NODES		BIT(PEER_FP_LEVELS)
+/* Depths of the descent: levels 40 to 1, PEER_FP_LEVELS at a time. */
+#define PEER_DEPTHS		DIV_ROUND_UP(DSTOR_TREE_LEVELS - 1, \
+					     PEER_FP_LEVELS)
+/*
+ * Differing nodes of one depth asked about before going deeper: the
+ * descent holds at most PEER_FP_NODES times as many per depth, whatever
+ * the export's size, and the requests of a window stream without waiting.
+ */
+#define PEER_WINDOW		1024
+
 /*
  * The pool of requests: r[i] is free while its bit in @busy is clear. A
  * TREE_FP's reply goes to buf[i]; a READ's to bio[i], made for it.
@@ -1180,20 +1214,30 @@ struct dstor_sync_peer {
 	unsigned int nr_busy;
 	struct peer_block *blocks;	/* the target's nr_bufs of them */
 	bool *reading;			/* bufs[i] is a block's being read */
-	struct peer_node *front, *next;	/* the descent, a level step each */
-	u64 nr_front, nr_next;
+	/* The descent: differing nodes PEER_FP_LEVELS levels apart. */
+	struct peer_node *win[PEER_DEPTHS];
+	u64 nr_win[PEER_DEPTHS];	/* nodes in win[d] */
+	u64 pos_win[PEER_DEPTHS];	/* asked about so far */
+	u32 depths;			/* win[] allocated */
 	struct dstor_tree *mine;	/* the target's tree */
 	u64 gen;
 };
 
-/* Nodes a TREE_FP asks at once: four levels down, b = 16. */
-#define PEER_FP_LEVELS		4
-#define PEER_FP_NODES		BIT(PEER_FP_LEVELS)
 /* A block whose data does not match its leaf is fetched again this often. */
 #define PEER_TRIES		3
+#define PEER_WHY_CHANGED \
+	"a block of the export does not match its tree: it changed since the tree was published, behind dstor's back (not through an import)"
 /* TREE_INFO answers BUILDING: asked again this often, this long at most. */
 #define PEER_BUILD_POLL		HZ
 #define PEER_BUILD_TIMEOUT	(600 * HZ)
+/*
+ * TREE_INFO answers PENDING (a live tree's next pass is due): asked again
+ * this often, this long at most; then the round takes the tree there is.
+ */
+#define PEER_PENDING_POLL	(HZ / 10)
+#define PEER_PENDING_TIMEOUT	(10 * HZ)
+/* The export's tree changed during a round: the round starts over, so often. */
+#define PEER_RESTARTS		8
 
 /*
  * A round failed, for @why. A periodic sync's rounds failing the same way
@@ -1275,13 +1319,39 @@ static unsigned int peer_pieces(struct dstor_sync *s)
 	return DIV_ROUND_UP(s->ann.block_size, peer_max_io(s));
 }
 
-/* TREE_INFO until the tree is built: its geometry into s->next. */
-static int peer_tree_info(struct dstor_sync *s)
+/*
+ * What a sync of @n blocks holds for its lifetime: the export's leaves
+ * and the target's (s->leaves, s->mine), the target's tree (about as
+ * much again), three bitmaps; the descent's windows are bounded apart. At
+ * most an eighth of the machine's memory, as an export's tree.
+ */
+static int peer_fits(struct dstor_sync *s, u64 n, u32 block_size)
 {
-	unsigned long until = jiffies + PEER_BUILD_TIMEOUT;
+	u64 bytes = n * 4 * DSTOR_MC_HASH + BITS_TO_LONGS(n) * 3 *
+		    sizeof(long), ram = (u64)totalram_pages() << PAGE_SHIFT;
+
+	/* kvmalloc() refuses more than INT_MAX bytes in one piece. */
+	if (n <= INT_MAX / DSTOR_MC_HASH && bytes <= ram / 8)
+		return 0;
+	pr_err("sync %s: %llu blocks of %u bytes would take %llu MiB; this machine allows %llu MiB\n",
+	       s->name, n, block_size, bytes >> 20, ram >> 23);
+	return peer_failed(s,
+			   "the export's tree would take more than an eighth of this machine's memory: export it with a larger tree block size (the kernel log says how much)",
+			   -E2BIG);
+}
+
+/*
+ * TREE_INFO until the tree is built, and (@pending) holds the writes that
+ * completed before it was first asked: its geometry into s->next.
+ */
+static int peer_tree_info(struct dstor_sync *s, bool pending)
+{
+	unsigned long until = jiffies + PEER_BUILD_TIMEOUT, pending_until = 0;
 	struct dstor_mc_announce *a = &s->next;
 	struct dstor_peer_req *r;
 	struct dstor_tree_info ti;
+	u64 gen0 = 0;
+	int ret;
 
 	for (;;) {
 		r = peer_req(s, DSTOR_OP_TREE_INFO, 0, 0);
@@ -1304,6 +1374,29 @@ static int peer_tree_info(struct dstor_sync *s)
 			return peer_failed(s,
 					   "the exporter's TREE_INFO is malformed",
 					   -EPROTO);
+		if ((ti.flags & DSTOR_TREE_PENDING) &&
+		    s->sp->p.info.version < DSTOR_PROTO_VERSION_PENDING)
+			return peer_failed(s,
+					   "the exporter's TREE_INFO is malformed",
+					   -EPROTO);
+		if (pending && (ti.flags & DSTOR_TREE_PENDING)) {
+			/*
+			 * Written to: a pass that starts after this reply
+			 * holds those writes, and is published at most two
+			 * generations on (one may be under way).
+			 */
+			if (!pending_until) {
+				pending_until = jiffies + PEER_PENDING_TIMEOUT;
+				gen0 = ti.generation;
+			}
+			if (ti.generation - gen0 >= 2 ||
+			    time_after(jiffies, pending_until))
+				break;
+			schedule_timeout_interruptible(PEER_PENDING_POLL);
+			if (dstor_sync_stopping())
+				return -EINTR;
+			continue;
+		}
 		if (!(ti.flags & DSTOR_TREE_BUILDING))
 			break;
 		if (time_after(jiffies, until))
@@ -1323,10 +1416,10 @@ static int peer_tree_info(struct dstor_sync *s)
 		return peer_failed(s,
 				   "the export's blocks take more READs than a sync sends at once",
 				   -E2BIG);
-	if (dstor_tree_leaves(ti.size, ti.block_size) > DSTOR_MC_MAX_BLOCKS)
-		return peer_failed(s,
-				   "the export's tree has more blocks than a sync takes (65536)",
-				   -E2BIG);
+	ret = peer_fits(s, dstor_tree_leaves(ti.size, ti.block_size),
+			ti.block_size);
+	if (ret)
+		return ret;
 	if (s->pinned && crypto_memneq(ti.root, s->pin_root, DSTOR_MC_HASH))
 		return peer_failed(s,
 				   "the export's root is not the one given (--root)",
@@ -1359,10 +1452,11 @@ static int peer_ask(struct dstor_sync *s, u32 level, u64 first, u32 count,
 /* A TREE_FP's reply: OK, and for the generation asked. */
 static int peer_fp_status(struct dstor_sync *s, struct dstor_peer_req *r)
 {
-	/* A read-only export's tree changes only when it is added again. */
-	if (r->status == DSTOR_ST_STALE)
-		return peer_failed(s, "the export's tree changed during the round",
-				   -ESTALE);
+	/* A live tree's next generation: peer_round() starts over. */
+	if (r->status == DSTOR_ST_STALE) {
+		s->stale_why = "the export's tree changed during the round";
+		return -ESTALE;
+	}
 	if (r->status != DSTOR_ST_OK)
 		return peer_failed(s, "the exporter refused a tree request",
 				   -EPROTO);
@@ -1378,7 +1472,7 @@ static int peer_fp_status(struct dstor_sync *s, struct dstor_peer_req *r)
  * to it; those that differ from ours are descended into (or are leaves).
  */
 static int peer_children(struct dstor_sync *s, const struct peer_node *nd,
-			 struct dstor_peer_req *r)
+			 struct dstor_peer_req *r, u32 d)
 {
 	struct dstor_sync_peer *sp = s->sp;
 	u32 k = min_t(u32, PEER_FP_LEVELS, nd->level), l = nd->level - k;
@@ -1408,7 +1502,10 @@ static int peer_children(struct dstor_sync *s, const struct peer_node *nd,
 			       DSTOR_MC_HASH);
 			continue;
 		}
-		n = &sp->next[sp->nr_next++];
+		/* peer_alloc() sized it: PEER_FP_NODES per node asked. */
+		if (WARN_ON_ONCE(d >= sp->depths))
+			return -EIO;
+		n = &sp->win[d][sp->nr_win[d]++];
 		n->level = l;
 		n->j = first + c;
 		memcpy(n->hash, h, DSTOR_MC_HASH);
@@ -1417,18 +1514,57 @@ static int peer_children(struct dstor_sync *s, const struct peer_node *nd,
 }
 
 /*
+ * The children of win[@d]'s nodes from pos_win[@d], @count of them, asked
+ * for at once (pipelined); those that differ go to win[@d + 1].
+ */
+static int peer_window(struct dstor_sync *s, u32 d, u64 count)
+{
+	struct dstor_sync_peer *sp = s->sp;
+	u64 n = s->ann.blocks, base = sp->pos_win[d], i, first;
+	struct dstor_peer_req *r;
+	struct peer_node *t;
+	u32 c;
+	int ret;
+
+	if (d + 1 < sp->depths)
+		sp->nr_win[d + 1] = 0;
+	for (i = 0; i < count || sp->nr_busy;) {
+		while (i < count && sp->nr_busy < DSTOR_PEER_MAX_REQS) {
+			t = &sp->win[d][base + i];
+			c = dstor_tree_children(n, t->level, t->j,
+						PEER_FP_LEVELS, &first);
+			ret = peer_ask(s, t->level -
+				       min_t(u32, PEER_FP_LEVELS, t->level),
+				       first, c, base + i++);
+			if (ret)
+				return ret;
+		}
+		r = peer_wait(s);
+		if (IS_ERR(r))
+			return PTR_ERR(r);
+		ret = peer_children(s, &sp->win[d][r->cookie], r, d + 1);
+		peer_req_put(s, r);
+		if (ret)
+			return ret;
+	}
+	sp->pos_win[d] += count;
+	return 0;
+}
+
+/*
  * TREE: the export's leaves into s->leaves, from the top down, asking only
  * for the children of nodes that differ from the target's; the others are
  * the target's own. Every reply is checked against the node above it.
+ * Depth first, a window of a depth at a time: the memory it takes is
+ * bounded by PEER_WINDOW, not by the export's size.
  */
 static int peer_descend(struct dstor_sync *s)
 {
 	struct dstor_sync_peer *sp = s->sp;
-	u64 n = s->ann.blocks, i = 0, first;
+	u64 n = s->ann.blocks;
 	struct dstor_peer_req *r;
 	u8 root[DSTOR_MC_HASH];
-	struct peer_node *t;
-	u32 top = dstor_tree_top(n), count;
+	u32 top = dstor_tree_top(n), d;
 	int ret;
 
 	set_state(s, DSTOR_SYNC_STATE_TREE);
@@ -1451,45 +1587,31 @@ static int peer_descend(struct dstor_sync *s)
 		return peer_failed(s,
 				   "the exporter's tree does not hash up to its root",
 				   -EBADMSG);
-	sp->nr_front = 0;
 	if (!top) {
 		memcpy(s->leaves, r->buf + DSTOR_TREE_GEN_LEN, DSTOR_MC_HASH);
 		return 0;
 	}
-	sp->front[0].level = top;
-	sp->front[0].j = 0;
-	memcpy(sp->front[0].hash, r->buf + DSTOR_TREE_GEN_LEN, DSTOR_MC_HASH);
-	sp->nr_front = 1;
-
-	/* A level step at a time, its requests pipelined. */
-	while (sp->nr_front) {
-		sp->nr_next = 0;
-		for (i = 0; i < sp->nr_front || sp->nr_busy;) {
-			while (i < sp->nr_front &&
-			       sp->nr_busy < DSTOR_PEER_MAX_REQS) {
-				t = &sp->front[i];
-				count = dstor_tree_children(n, t->level, t->j,
-							    PEER_FP_LEVELS,
-							    &first);
-				ret = peer_ask(s, t->level -
-					       min_t(u32, PEER_FP_LEVELS,
-						     t->level),
-					       first, count, i++);
-				if (ret)
-					return ret;
-			}
-			r = peer_wait(s);
-			if (IS_ERR(r))
-				return PTR_ERR(r);
-			ret = peer_children(s, &sp->front[r->cookie], r);
-			peer_req_put(s, r);
-			if (ret)
-				return ret;
+	sp->win[0][0].level = top;
+	sp->win[0][0].j = 0;
+	memcpy(sp->win[0][0].hash, r->buf + DSTOR_TREE_GEN_LEN, DSTOR_MC_HASH);
+	sp->nr_win[0] = 1;
+	sp->pos_win[0] = 0;
+	for (d = 0;;) {
+		if (sp->pos_win[d] == sp->nr_win[d]) {
+			if (!d)
+				return 0;
+			d--;
+			continue;
 		}
-		swap(sp->front, sp->next);
-		sp->nr_front = sp->nr_next;
+		ret = peer_window(s, d, min_t(u64, PEER_WINDOW,
+					      sp->nr_win[d] - sp->pos_win[d]));
+		if (ret)
+			return ret;
+		if (d + 1 < sp->depths && sp->nr_win[d + 1]) {
+			d++;
+			sp->pos_win[d] = 0;
+		}
 	}
-	return 0;
 }
 
 /* The reads of block @pb->index: a READ per max_io bytes of it. */
@@ -1549,11 +1671,14 @@ static int peer_block_read(struct dstor_sync *s, struct peer_block *pb,
 			  DSTOR_MC_HASH)) {
 		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_HASH_BAD, 1);
 		if (++pb->tries >= PEER_TRIES) {
-			pr_err("sync %s: block %llu of the export does not match its leaf, %u times\n",
-			       s->name, pb->index, pb->tries);
-			return peer_failed(s,
-					   "a block of the export does not match its tree: it changed since the tree was published (a write, or one behind dstor's back)",
-					   -EBADMSG);
+			/*
+			 * Written since the tree was published: the next
+			 * generation holds it (peer_round() starts over),
+			 * unless it was written behind dstor's back.
+			 */
+			s->stale_block = pb->index;
+			s->stale_why = PEER_WHY_CHANGED;
+			return -ESTALE;
 		}
 		pb->again = true;	/* peer_fetch() reads it again */
 		return 0;
@@ -1652,30 +1777,40 @@ static int peer_fetch(struct dstor_sync *s)
 static int peer_alloc(struct dstor_sync *s)
 {
 	struct dstor_sync_peer *sp = s->sp;
-	u64 n = s->ann.blocks;
+	u64 n = s->ann.blocks, cap;
+	u32 d;
 
 	sp->blocks = kcalloc(s->t.nr_bufs, sizeof(*sp->blocks), GFP_KERNEL);
 	sp->reading = kcalloc(s->t.nr_bufs, sizeof(*sp->reading), GFP_KERNEL);
-	sp->front = kvmalloc_array(n, sizeof(*sp->front), GFP_KERNEL);
-	sp->next = kvmalloc_array(n, sizeof(*sp->next), GFP_KERNEL);
-	if (!sp->blocks || !sp->reading || !sp->front || !sp->next)
+	if (!sp->blocks || !sp->reading)
 		return -ENOMEM;
+	/* Nodes of level 1 and up: depth d's are at level top - 4d. */
+	sp->depths = DIV_ROUND_UP(dstor_tree_top(n), PEER_FP_LEVELS);
+	for (d = 0, cap = 1; d < sp->depths; d++) {
+		sp->win[d] = kvmalloc_array(cap, sizeof(*sp->win[d]),
+					    GFP_KERNEL);
+		if (!sp->win[d])
+			return -ENOMEM;
+		cap = PEER_FP_NODES * min_t(u64, cap, PEER_WINDOW);
+	}
 	return 0;
 }
 
 static void peer_free(struct dstor_sync *s)
 {
 	struct dstor_sync_peer *sp = s->sp;
+	u32 d;
 
 	kfree(sp->blocks);
 	kfree(sp->reading);
-	kvfree(sp->front);
-	kvfree(sp->next);
+	for (d = 0; d < PEER_DEPTHS; d++) {
+		kvfree(sp->win[d]);
+		sp->win[d] = NULL;
+	}
+	sp->depths = 0;
 	dstor_tree_free(sp->mine);
 	sp->blocks = NULL;
 	sp->reading = NULL;
-	sp->front = NULL;
-	sp->next = NULL;
 	sp->mine = NULL;
 }
 
@@ -1783,61 +1918,78 @@ static int peer_rehash(struct dstor_sync *s, bool scrub)
 }
 
 /*
- * A round over TCP: connect, learn the export's tree, hash the target
- * (the first round: all of it; later ones see peer_rehash()), descend
- * where the trees differ, copy from seeds (first round), fetch what is
- * still stale, verify the root. The caller ends the connection.
+ * The target's tree (sp->mine) of its hashes (s->mine): the first time
+ * built, then only the nodes above the leaves that changed hashed again.
+ * Its root into @root, when not NULL.
  */
-static int peer_round(struct dstor_sync *s, bool first, bool scrub)
+static int peer_mine(struct dstor_sync *s, u8 *root)
+{
+	struct dstor_sync_peer *sp = s->sp;
+	u64 n = s->ann.blocks;
+
+	/* Past an eighth of the leaves, a new tree costs about as much. */
+	if (sp->mine && bitmap_weight(s->changed, n) <= n / 8) {
+		dstor_tree_update(sp->mine, s->kt, s->mine, s->changed,
+				  s->ann.size, s->ann.block_size);
+	} else {
+		dstor_tree_free(sp->mine);
+		sp->mine = dstor_tree_new(s->kt, s->mine, n, s->ann.size,
+					  s->ann.block_size);
+		if (!sp->mine)
+			return -ENOMEM;
+	}
+	bitmap_zero(s->changed, n);
+	if (root)
+		memcpy(root, sp->mine->root, DSTOR_MC_HASH);
+	return 0;
+}
+
+/* Wait for the replies to every request in flight, and drop them. */
+static int peer_drain(struct dstor_sync *s)
+{
+	struct dstor_peer_req *r;
+
+	while (s->sp->nr_busy) {
+		r = peer_wait(s);
+		if (IS_ERR(r))
+			return PTR_ERR(r);
+		peer_req_put(s, r);
+	}
+	return dstor_sync_drain(&s->t);
+}
+
+/*
+ * Reconcile the target (its hashes in s->mine) with the export's tree
+ * (s->ann): descend where they differ, copy from seeds (@seeds), fetch
+ * what is still stale, verify the root. -ESTALE when the export's tree
+ * changed meanwhile (s->stale_why).
+ */
+static int peer_reconcile(struct dstor_sync *s, bool seeds)
 {
 	struct dstor_sync_peer *sp = s->sp;
 	unsigned int tries;
 	int ret;
 
-	s->why_said = false;
-	s->scrubbed = false;
-	if (!first) {
-		/* The geometry is the first round's: no exporter needed. */
-		ret = peer_rehash(s, scrub);
-		if (ret)
-			return ret;
-	}
-	ret = peer_connect(s);
-	if (!ret)
-		ret = peer_tree_info(s);
+	ret = peer_mine(s, NULL);
 	if (ret)
 		return ret;
-	if (first) {
-		ret = tree_setup(s);
-		if (!ret)
-			ret = peer_alloc(s);
-		if (ret)
-			return ret;
-		set_state(s, DSTOR_SYNC_STATE_HASHING);
-		ret = dstor_sync_read(&s->t, NULL, hash_read, s);
-	} else {
-		ret = peer_tree_again(s);
-	}
-	if (ret)
-		return ret;
-
-	dstor_tree_free(sp->mine);
-	sp->mine = dstor_tree_new(s->kt, s->mine, s->ann.blocks, s->ann.size,
-				  s->ann.block_size);
-	if (!sp->mine)
-		return -ENOMEM;
 	if (!crypto_memneq(sp->mine->root, s->ann.root, DSTOR_MC_HASH)) {
-		/* Equal: nothing to fetch, write, flush or verify. */
+		/* Equal: nothing to fetch or write. */
 		memcpy(s->leaves, s->mine, s->ann.blocks * DSTOR_MC_HASH);
 		atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_GOOD],
 			     good_update(s));
-		return 0;
+		if (bitmap_empty(s->wrote, s->ann.blocks))
+			return 0;
+		/* Started over after writing: flush and read them back. */
+		ret = verify(s);
+		if (ret != SYNC_DIFFERS)
+			return ret;
 	}
 	ret = peer_descend(s);
 	if (ret)
 		return ret;
 	atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_GOOD], good_update(s));
-	if (first) {
+	if (seeds) {
 		ret = seed(s);
 		if (ret)
 			return ret;
@@ -1852,6 +2004,87 @@ static int peer_round(struct dstor_sync *s, bool first, bool scrub)
 			return peer_failed(s,
 					   "the target does not keep what was written to it",
 					   -EIO);
+	}
+	return ret;
+}
+
+/*
+ * The export's tree changed during the round: the replies still due are
+ * dropped and the next generation taken. -ESTALE (failed) when there is
+ * none, or after PEER_RESTARTS: what the round wrote stays, checked
+ * against the new tree like the rest of the target.
+ */
+static int peer_restart(struct dstor_sync *s, unsigned int restarts)
+{
+	u64 gen = s->sp->gen;
+	int ret;
+
+	if (restarts == PEER_RESTARTS)
+		return peer_failed(s,
+				   "the export's tree changed during the round, 8 times running: it is written to faster than its tree follows",
+				   -ESTALE);
+	/* After STALE a newer tree is published: no writes to wait for. */
+	ret = peer_drain(s);
+	if (!ret)
+		ret = peer_tree_info(s, s->stale_block != U64_MAX);
+	if (!ret)
+		ret = peer_tree_again(s);
+	if (ret)
+		return ret;
+	if (s->sp->gen != gen)
+		return 0;
+	if (s->stale_block != U64_MAX)
+		pr_err("sync %s: block %llu of the export does not match its leaf\n",
+		       s->name, s->stale_block);
+	return peer_failed(s, s->stale_why ?:
+			   "the export's tree changed during the round", -ESTALE);
+}
+
+/*
+ * A round over TCP: connect, learn the export's tree, hash the target
+ * (the first round: all of it; later ones see peer_rehash()), reconcile.
+ * A round the export's tree changed under starts over on the new one.
+ * The caller ends the connection.
+ */
+static int peer_round(struct dstor_sync *s, bool first, bool scrub)
+{
+	unsigned int restarts;
+	int ret;
+
+	s->why_said = false;
+	s->scrubbed = false;
+	if (!first) {
+		/* The geometry is the first round's: no exporter needed. */
+		ret = peer_rehash(s, scrub);
+		if (ret)
+			return ret;
+	}
+	ret = peer_connect(s);
+	if (!ret)
+		ret = peer_tree_info(s, true);
+	if (ret)
+		return ret;
+	if (first) {
+		ret = tree_setup(s);
+		if (!ret)
+			ret = peer_alloc(s);
+		if (ret)
+			return ret;
+		set_state(s, DSTOR_SYNC_STATE_HASHING);
+		ret = dstor_sync_read(&s->t, NULL, hash_read, s);
+	} else {
+		ret = peer_tree_again(s);
+	}
+	for (restarts = 0; !ret; restarts++) {
+		s->stale_block = U64_MAX;
+		s->stale_why = NULL;
+		ret = peer_reconcile(s, first && !restarts);
+		if (ret != -ESTALE || s->fatal)
+			break;
+		ret = peer_restart(s, restarts);
+		if (!ret)
+			pr_info_ratelimited("sync %s: the export's tree changed during the round: starting over on generation %llu\n",
+					    s->name, s->sp->gen);
 	}
 	return ret;
 }

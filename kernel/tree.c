@@ -67,6 +67,18 @@ static u64 tree_bytes(u64 n)
 	return bytes;
 }
 
+/* Node @j of level @l (1 and up) again, from the two below it. */
+static void tree_node(const u8 *kt, struct dstor_tree *t, u32 l, u64 j)
+{
+	const u8 *c = t->level[l - 1] + 2 * j * DSTOR_TREE_HASH;
+	u8 *out = t->level[l] + j * DSTOR_TREE_HASH;
+
+	if (2 * j + 1 < dstor_tree_nodes(t->n, l - 1))
+		dstor_mc_node_hash(kt, c, c + DSTOR_TREE_HASH, out);
+	else
+		memcpy(out, c, DSTOR_TREE_HASH);
+}
+
 /*
  * The levels above @leaves (@n of them) and the root. The tree takes
  * *@own (kvmalloc'ed leaves) when not NULL, and sets it NULL; else it
@@ -76,8 +88,7 @@ static struct dstor_tree *tree_new(const u8 *kt, const u8 *leaves, u8 **own,
 				   u64 n, u64 size, u32 block_size)
 {
 	struct dstor_tree *t = kzalloc(sizeof(*t), GFP_KERNEL);
-	u64 j, nodes, below;
-	const u8 *c;
+	u64 j, nodes;
 	u32 l;
 
 	BUILD_BUG_ON(DSTOR_TREE_MAX_LEAVES != 1ULL << (DSTOR_TREE_LEVELS - 1));
@@ -101,16 +112,8 @@ static struct dstor_tree *tree_new(const u8 *kt, const u8 *leaves, u8 **own,
 		memcpy(t->level[0], leaves, n * DSTOR_TREE_HASH);
 	for (l = 1; l <= t->top; l++) {
 		nodes = dstor_tree_nodes(n, l);
-		below = dstor_tree_nodes(n, l - 1);
 		for (j = 0; j < nodes; j++) {
-			c = t->level[l - 1] + 2 * j * DSTOR_TREE_HASH;
-			if (2 * j + 1 < below)
-				dstor_mc_node_hash(kt, c, c + DSTOR_TREE_HASH,
-						   t->level[l] +
-						   j * DSTOR_TREE_HASH);
-			else
-				memcpy(t->level[l] + j * DSTOR_TREE_HASH, c,
-				       DSTOR_TREE_HASH);
+			tree_node(kt, t, l, j);
 			if (!(j & 1023))
 				cond_resched();
 		}
@@ -119,15 +122,70 @@ static struct dstor_tree *tree_new(const u8 *kt, const u8 *leaves, u8 **own,
 	return t;
 }
 
-static int tree_publish(struct dstor_export *exp, const u8 *kt,
-			const u8 *leaves, u8 **own, u64 n)
+/*
+ * The leaves set in @changed are @leaves' now (or, @leaves NULL, are
+ * already in level 0): hash the nodes above them again, each once, and
+ * the root. d changed leaves cost at most d hashes a level, where a new
+ * tree costs n in all.
+ */
+void dstor_tree_update(struct dstor_tree *t, const u8 *kt, const u8 *leaves,
+		       const unsigned long *changed, u64 size, u32 block_size)
+{
+	u64 i, j, last, done = 0;
+	u32 l;
+
+	if (leaves)
+		for_each_set_bit(i, changed, t->n) {
+			memcpy(t->level[0] + i * DSTOR_TREE_HASH,
+			       leaves + i * DSTOR_TREE_HASH, DSTOR_TREE_HASH);
+			if (!(++done & 0xffff))
+				cond_resched();
+		}
+	for (l = 1; l <= t->top; l++) {
+		last = U64_MAX;
+		for_each_set_bit(i, changed, t->n) {
+			j = i >> l;
+			if (j == last)
+				continue;
+			tree_node(kt, t, l, j);
+			last = j;
+			if (!(++done & 1023))
+				cond_resched();
+		}
+	}
+	dstor_mc_root_of(kt, t->level[t->top], size, block_size, t->root);
+}
+
+/* A copy of @t's levels and root, to update (dstor_tree_update()). */
+static struct dstor_tree *tree_dup(const struct dstor_tree *t)
+{
+	struct dstor_tree *c = kzalloc(sizeof(*c), GFP_KERNEL);
+	u64 bytes;
+	u32 l;
+
+	if (!c)
+		return NULL;
+	c->n = t->n;
+	c->top = t->top;
+	memcpy(c->root, t->root, DSTOR_TREE_HASH);
+	for (l = 0; l <= t->top; l++) {
+		bytes = dstor_tree_nodes(t->n, l) * DSTOR_TREE_HASH;
+		c->level[l] = kvmalloc(bytes, GFP_KERNEL);
+		if (!c->level[l]) {
+			dstor_tree_free(c);
+			return NULL;
+		}
+		memcpy(c->level[l], t->level[l], bytes);
+	}
+	return c;
+}
+
+/* Publish @t, the next generation, and free the one it replaces. */
+static void tree_swap(struct dstor_export *exp, struct dstor_tree *t)
 {
 	struct dstor_tree_slot *ts = &exp->tree;
-	struct dstor_tree *t, *old;
+	struct dstor_tree *old;
 
-	t = tree_new(kt, leaves, own, n, exp->size, ts->block_size);
-	if (!t)
-		return -ENOMEM;
 	mutex_lock(&ts->lock);
 	t->generation = ts->generation++;
 	old = rcu_replace_pointer(ts->tree, t, lockdep_is_held(&ts->lock));
@@ -137,6 +195,17 @@ static int tree_publish(struct dstor_export *exp, const u8 *kt,
 		synchronize_rcu();
 		dstor_tree_free(old);
 	}
+}
+
+static int tree_publish(struct dstor_export *exp, const u8 *kt,
+			const u8 *leaves, u8 **own, u64 n)
+{
+	struct dstor_tree *t;
+
+	t = tree_new(kt, leaves, own, n, exp->size, exp->tree.block_size);
+	if (!t)
+		return -ENOMEM;
+	tree_swap(exp, t);
 	return 0;
 }
 
@@ -205,27 +274,54 @@ void dstor_tree_written(struct dstor_export *exp, u64 pos, u64 len)
 		set_bit(i, ts->dirty);
 }
 
-/* Read block @index of a device of @size bytes into @pages; may sleep. */
-int dstor_tree_read_block(struct block_device *bdev, struct page **pages,
-			  u64 size, u32 block_size, u64 index)
+/* A read of block @index of a device of @size bytes into @pages. */
+static struct bio *tree_bio(struct block_device *bdev, struct page **pages,
+			    u64 size, u32 block_size, u64 index)
 {
 	u32 len = dstor_mc_block_len(size, block_size, index), n;
 	unsigned int i, nr = DIV_ROUND_UP(len, PAGE_SIZE);
 	struct bio *bio;
-	int ret;
 
 	bio = bio_alloc(bdev, nr, REQ_OP_READ, GFP_KERNEL);
 	bio->bi_iter.bi_sector = (index * block_size) >> SECTOR_SHIFT;
+	/* As many vectors as pages: each one fits. */
 	for (i = 0; len; i++, len -= n) {
 		n = min_t(u32, len, PAGE_SIZE);
-		if (bio_add_page(bio, pages[i], n, 0) != n) {
-			bio_put(bio);
-			return -EIO;
-		}
+		__bio_add_page(bio, pages[i], n, 0);
 	}
+	return bio;
+}
+
+/* Read block @index of a device of @size bytes into @pages; may sleep. */
+int dstor_tree_read_block(struct block_device *bdev, struct page **pages,
+			  u64 size, u32 block_size, u64 index)
+{
+	struct bio *bio = tree_bio(bdev, pages, size, block_size, index);
+	int ret;
+
 	ret = submit_bio_wait(bio);
 	bio_put(bio);
 	return ret;
+}
+
+/* The first build's reads in flight: as many bytes, at most so many. */
+#define TREE_READ_BYTES		(2U << 20)
+#define TREE_READ_DEPTH		8
+
+/* A read in flight of the first build. */
+struct tree_read {
+	struct completion done;
+	int status;
+	u64 index;
+};
+
+static void tree_read_end(struct bio *bio)
+{
+	struct tree_read *rd = bio->bi_private;
+
+	rd->status = blk_status_to_errno(bio->bi_status);
+	bio_put(bio);
+	complete(&rd->done);
 }
 
 /* What the builder needs, allocated before it starts. */
@@ -236,8 +332,10 @@ struct tree_build {
 	u64 n;
 	u8 *leaves;
 	unsigned long *pass;		/* a live pass's blocks */
-	unsigned int nr_pages;
-	struct page **pages;
+	unsigned int nr_pages;		/* a block's */
+	unsigned int depth;		/* blocks of pages: reads in flight */
+	struct page **pages;		/* depth blocks' */
+	struct tree_read rd[TREE_READ_DEPTH];
 };
 
 static void build_free(struct tree_build *b)
@@ -245,7 +343,7 @@ static void build_free(struct tree_build *b)
 	unsigned int i;
 
 	if (b->pages)
-		for (i = 0; i < b->nr_pages; i++)
+		for (i = 0; i < b->nr_pages * b->depth; i++)
 			if (b->pages[i])
 				__free_page(b->pages[i]);
 	kfree(b->pages);
@@ -272,9 +370,10 @@ static bool live_sleep(void)
 
 /*
  * The dirty blocks re-read and re-hashed into a copy of the published
- * leaves, published as the next generation. A block that cannot be read
- * stays dirty (the next pass tries again) and keeps its old leaf; when the
- * publication fails (memory), every block of the pass is dirty again.
+ * tree, the nodes above them hashed again (dstor_tree_update()), and the
+ * copy published as the next generation. A block that cannot be read
+ * stays dirty (the next pass tries again) and keeps its old leaf; without
+ * memory for the copy, the blocks wait for the next pass.
  */
 static void live_pass(struct tree_build *b)
 {
@@ -282,29 +381,36 @@ static void live_pass(struct tree_build *b)
 	struct dstor_tree_slot *ts = &exp->tree;
 	u32 bs = ts->block_size;
 	struct dstor_tree *t;
-	u8 *leaves;
 	u64 i;
 	int ret;
 
-	leaves = kvmalloc_array(b->n, DSTOR_TREE_HASH, GFP_KERNEL);
-	if (!leaves)
-		return;
+	/*
+	 * Before any bit is cleared (test_and_clear_bit() orders it): from
+	 * now until the publication, TREE_INFO says PENDING.
+	 */
+	WRITE_ONCE(ts->passing, true);
 	mutex_lock(&ts->lock);
-	t = rcu_dereference_protected(ts->tree, lockdep_is_held(&ts->lock));
-	/* Only this thread publishes: @t stays while we copy it. */
-	memcpy(leaves, t->level[0], b->n * DSTOR_TREE_HASH);
+	/* Only this thread publishes: the tree stays while we copy it. */
+	t = tree_dup(rcu_dereference_protected(ts->tree,
+					       lockdep_is_held(&ts->lock)));
 	mutex_unlock(&ts->lock);
+	if (!t)
+		goto out;
 	bitmap_zero(b->pass, b->n);
 	for_each_set_bit(i, ts->dirty, b->n) {
-		if (kthread_should_stop())
+		if (kthread_should_stop()) {
+			/* Still dirty: TREE_INFO says PENDING to the end. */
+			for_each_set_bit(i, b->pass, b->n)
+				set_bit(i, ts->dirty);
+			dstor_tree_free(t);
 			goto out;
+		}
 		/*
 		 * Cleared before the read, fully ordered: a write that
 		 * completes from now on sets it again for the next pass.
 		 */
 		if (!test_and_clear_bit(i, ts->dirty))
 			continue;
-		__set_bit(i, b->pass);
 		ret = dstor_tree_read_block(exp->bdev.bdev, b->pages,
 					    exp->size, bs, i);
 		if (ret) {
@@ -313,17 +419,77 @@ static void live_pass(struct tree_build *b)
 			set_bit(i, ts->dirty);
 			continue;
 		}
+		__set_bit(i, b->pass);
 		dstor_mc_leaf_pages(b->kt, b->zero, bs, b->pages,
 				    dstor_mc_block_len(exp->size, bs, i),
-				    leaves + i * DSTOR_TREE_HASH);
+				    t->level[0] + i * DSTOR_TREE_HASH);
 		cond_resched();
 	}
-	if (tree_publish(exp, b->kt, NULL, &leaves, b->n)) {
-		for_each_set_bit(i, b->pass, b->n)
-			set_bit(i, ts->dirty);
+	/* Every read failed: the same tree, no generation for nothing. */
+	if (bitmap_empty(b->pass, b->n)) {
+		dstor_tree_free(t);
+		goto out;
 	}
+	dstor_tree_update(t, b->kt, NULL, b->pass, exp->size, bs);
+	tree_swap(exp, t);
 out:
-	kvfree(leaves);
+	/* After the publication: pairs with tree_pending(). */
+	smp_store_release(&ts->passing, false);
+}
+
+/*
+ * The first build: every block read, b->depth of them in flight, and
+ * hashed in order into b->leaves. 0, the first read error, or -EINTR.
+ */
+static int build_read(struct tree_build *b)
+{
+	struct dstor_export *exp = b->exp;
+	u32 bs = exp->tree.block_size;
+	unsigned int head = 0, busy = 0, cur;
+	struct tree_read *rd;
+	struct bio *bio;
+	u64 next = 0;
+	int ret = 0;
+
+	while (busy || next < b->n) {
+		while (!ret && busy < b->depth && next < b->n) {
+			cur = (head + busy++) % b->depth;
+			rd = &b->rd[cur];
+			init_completion(&rd->done);
+			rd->index = next;
+			bio = tree_bio(exp->bdev.bdev,
+				       b->pages + cur * b->nr_pages, exp->size,
+				       bs, next++);
+			bio->bi_private = rd;
+			bio->bi_end_io = tree_read_end;
+			submit_bio(bio);
+		}
+		if (!busy)
+			break;
+		/* Started in order: rd[head] is the oldest. */
+		cur = head;
+		head = (head + 1) % b->depth;
+		busy--;
+		rd = &b->rd[cur];
+		wait_for_completion(&rd->done);
+		if (ret)
+			continue;	/* the others still end */
+		if (rd->status) {
+			ret = rd->status;
+			pr_err("export %s: reading block %llu for its tree failed (%d): the export has no tree\n",
+			       exp->name, rd->index, ret);
+			continue;
+		}
+		dstor_mc_leaf_pages(b->kt, b->zero, bs,
+				    b->pages + cur * b->nr_pages,
+				    dstor_mc_block_len(exp->size, bs, rd->index),
+				    b->leaves + rd->index * DSTOR_TREE_HASH);
+		dstor_tree_progress(exp, rd->index + 1, b->n);
+		if (kthread_should_stop())
+			ret = -EINTR;
+		cond_resched();
+	}
+	return ret;
 }
 
 /* Its memory is dstor_tree_stop()'s to free: the thread may never run. */
@@ -331,28 +497,9 @@ static int tree_build_thread(void *arg)
 {
 	struct tree_build *b = arg;
 	struct dstor_export *exp = b->exp;
-	u32 bs = exp->tree.block_size;
-	int ret = 0;
-	u64 i;
+	int ret;
 
-	for (i = 0; i < b->n; i++) {
-		if (kthread_should_stop()) {
-			ret = -EINTR;
-			break;
-		}
-		ret = dstor_tree_read_block(exp->bdev.bdev, b->pages,
-					    exp->size, bs, i);
-		if (ret) {
-			pr_err("export %s: reading block %llu for its tree failed (%d): the export has no tree\n",
-			       exp->name, i, ret);
-			break;
-		}
-		dstor_mc_leaf_pages(b->kt, b->zero, bs, b->pages,
-				    dstor_mc_block_len(exp->size, bs, i),
-				    b->leaves + i * DSTOR_TREE_HASH);
-		dstor_tree_progress(exp, i + 1, b->n);
-		cond_resched();
-	}
+	ret = build_read(b);
 	if (!ret)
 		ret = tree_publish(exp, b->kt, NULL, &b->leaves, b->n);
 	if (ret) {
@@ -381,7 +528,9 @@ static int build_alloc(struct dstor_export *exp, const u8 *key, u64 n,
 	dstor_mc_tree_key(key, exp->name, b->kt);
 	dstor_mc_zero_leaf(b->kt, bs, b->zero);
 	b->nr_pages = bs >> PAGE_SHIFT;
-	b->pages = kcalloc(b->nr_pages, sizeof(*b->pages), GFP_KERNEL);
+	b->depth = clamp_t(u32, TREE_READ_BYTES / bs, 2, TREE_READ_DEPTH);
+	b->pages = kcalloc(b->nr_pages * b->depth, sizeof(*b->pages),
+			   GFP_KERNEL);
 	b->leaves = kvmalloc_array(n, DSTOR_TREE_HASH, GFP_KERNEL);
 	if (!b->pages || !b->leaves)
 		goto err;
@@ -390,7 +539,7 @@ static int build_alloc(struct dstor_export *exp, const u8 *key, u64 n,
 		if (!b->pass)
 			goto err;
 	}
-	for (i = 0; i < b->nr_pages; i++) {
+	for (i = 0; i < b->nr_pages * b->depth; i++) {
 		b->pages[i] = alloc_page(GFP_KERNEL);
 		if (!b->pages[i])
 			goto err;
@@ -437,7 +586,7 @@ int dstor_tree_start(struct dstor_export *exp, u32 block_size, bool build,
 	}
 	n = dstor_tree_leaves(exp->size, block_size);
 	bytes = tree_bytes(n);
-	/* A live tree's pass holds a second tree and a copy of the leaves. */
+	/* A live tree's pass holds a second tree, a copy of the first. */
 	if (!(exp->flags & DSTOR_F_READ_ONLY))
 		bytes *= 2;
 	/* kvmalloc() refuses more than INT_MAX bytes in one piece. */
@@ -510,8 +659,34 @@ void dstor_tree_free_slot(struct dstor_export *exp)
 	exp->tree.dirty = NULL;
 }
 
-/* TREE_INFO's reply payload (DSTOR_TREE_INFO_LEN bytes) into @buf. */
-u16 dstor_tree_info(struct dstor_export *exp, u8 *buf)
+/*
+ * A live tree has writes it does not hold yet: dirty leaves, or a pass
+ * re-hashing them. Read before the tree: a pass that ended before this
+ * published a tree the caller then sees.
+ */
+static bool tree_pending(struct dstor_export *exp)
+{
+	struct dstor_tree_slot *ts = &exp->tree;
+
+	if (!ts->dirty)
+		return false;
+	if (!bitmap_empty(ts->dirty,
+			  dstor_tree_leaves(exp->size, ts->block_size)))
+		return true;
+	/*
+	 * A bit seen clear was cleared after @passing was set (live_pass()):
+	 * the bitmap read before @passing.
+	 */
+	smp_rmb();
+	/* Before the tree: pairs with live_pass()'s release. */
+	return smp_load_acquire(&ts->passing);
+}
+
+/*
+ * TREE_INFO's reply payload (DSTOR_TREE_INFO_LEN bytes) into @buf; with
+ * @pending (a session of version 5), whether writes are pending.
+ */
+u16 dstor_tree_info(struct dstor_export *exp, u8 *buf, bool pending)
 {
 	struct dstor_tree_slot *ts = &exp->tree;
 	struct dstor_tree_info m = {
@@ -523,6 +698,8 @@ u16 dstor_tree_info(struct dstor_export *exp, u8 *buf)
 
 	if (!ts->block_size)
 		return DSTOR_ST_NOTSUPP;
+	if (pending && tree_pending(exp))
+		m.flags = DSTOR_TREE_PENDING;
 	rcu_read_lock();
 	t = rcu_dereference(ts->tree);
 	if (t) {
@@ -533,7 +710,7 @@ u16 dstor_tree_info(struct dstor_export *exp, u8 *buf)
 	if (!t) {
 		if (READ_ONCE(ts->err))
 			return DSTOR_ST_IOERR;
-		m.flags = DSTOR_TREE_BUILDING;
+		m.flags = DSTOR_TREE_BUILDING;	/* never PENDING too */
 		m.built = min_t(u32, READ_ONCE(ts->built),
 				DSTOR_TREE_BUILT_MAX);
 	}

@@ -46,11 +46,14 @@ struct dstor_tree_slot {
 					 * the builder's exports; set from
 					 * any context, freed with the slot
 					 */
+	bool passing;			/* a live pass re-hashes them */
 };
 
 struct dstor_tree *dstor_tree_new(const u8 *kt, const u8 *leaves, u64 n,
 				  u64 size, u32 block_size);
 void dstor_tree_free(struct dstor_tree *t);
+void dstor_tree_update(struct dstor_tree *t, const u8 *kt, const u8 *leaves,
+		       const unsigned long *changed, u64 size, u32 block_size);
 int dstor_tree_start(struct dstor_export *exp, u32 block_size, bool build,
 		     struct netlink_ext_ack *extack);
 void dstor_tree_stop(struct dstor_export *exp);
@@ -62,7 +65,7 @@ void dstor_tree_progress(struct dstor_export *exp, u64 done, u64 n);
 void dstor_tree_written(struct dstor_export *exp, u64 pos, u64 len);
 int dstor_tree_read_block(struct block_device *bdev, struct page **pages,
 			  u64 size, u32 block_size, u64 index);
-u16 dstor_tree_info(struct dstor_export *exp, u8 *buf);
+u16 dstor_tree_info(struct dstor_export *exp, u8 *buf, bool pending);
 u16 dstor_tree_fp(struct dstor_export *exp, u64 offset, u32 count,
 		  const u8 *gen, u8 *buf);
 

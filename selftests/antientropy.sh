@@ -103,7 +103,7 @@ ktap_check "the next round finds them equal and fetches nothing" \
 # 2. The export goes away: rounds fail, with a reason, and are retried.
 in_ex dstor export del g
 ktap_check "without the export: sync-failed, with its reason" \
-	wait_for 25 seen 1 '.event == "sync-failed" and (.reason | length) > 0'
+	wait_for 45 seen 1 '.event == "sync-failed" and (.reason | length) > 0'
 ktap_check "the sync stays and shows why" \
 	eval '[ "$(sync_json .state)" = idle ] && [ -n "$(sync_json .reason)" ]'
 

@@ -199,9 +199,9 @@ static inline int ref_hello_ok(const u8 *b)
 }
 
 /*
- * HELLO_REPLY payload rules (versions 2 to 4, 56 bytes). The reply carries
- * the version chosen, 2 to 4; flag bit 6 (KA_LEAD) is version 3's and up,
- * bit 7 (TREE) version 4's;
+ * HELLO_REPLY payload rules (versions 2 to 5, 56 bytes). The reply carries
+ * the version chosen, 2 to 5; flag bit 6 (KA_LEAD) is version 3's and up,
+ * bit 7 (TREE) version 4's and up (5 adds no flag);
  * uuid (32..47) and incarnation (48..55) are opaque: any value is valid.
  */
 static inline int ref_hello_reply_ok(const u8 *b)
@@ -212,7 +212,7 @@ static inline int ref_hello_reply_ok(const u8 *b)
 	u32 lbs = ref_be(b + 16, 4), pbs = ref_be(b + 20, 4);
 	u32 max_io = ref_be(b + 24, 4), max_range = ref_be(b + 28, 4);
 
-	if (reserved || version < 2 || version > 4 ||
+	if (reserved || version < 2 || version > 5 ||
 	    (flags & ~(version == 2 ? 0x3fU : version == 3 ? 0x7fU : 0xffU)))
 		return 0;
 	if (!ref_pow2(lbs) || lbs < 512 || lbs > 4096)

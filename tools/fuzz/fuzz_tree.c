@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Version 4's tree messages (Documentation/reconciliation.md). Input: a
+ * Versions 4 and 5: tree messages (Documentation/reconciliation.md). Input: a
  * TREE_INFO payload (56 bytes), then a TREE_FP request's offset (8) and
  * count (4) and a leaf count n (8), big endian. dstor_tree_info_decode must
  * accept exactly the payloads the reference does and give back its bytes;
@@ -18,7 +18,8 @@ static int ref_info_ok(const u8 *b)
 	u32 bs = ref_be(b + 8, 4), built = ref_be(b + 14, 2);
 	int i;
 
-	if (b[12] != 3 || (b[13] & ~1))
+	/* Flags: BUILDING (1), PENDING (2, version 5), never both. */
+	if (b[12] != 3 || (b[13] & ~3) || b[13] == 3)
 		return 0;
 	if (b[13] & 1) {
 		if (built > 999)

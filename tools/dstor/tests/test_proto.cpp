@@ -915,7 +915,8 @@ int tree_info_decode(const dstor_tree_info& m, int poke = -1, u8 v = 0) {
 }  // namespace
 
 TEST(ProtoTree, TreeOpsDecode) {
-    EXPECT_EQ(DSTOR_PROTO_VERSION, DSTOR_PROTO_VERSION_TREE);
+    EXPECT_EQ(DSTOR_PROTO_VERSION_TREE, 4);
+    EXPECT_EQ(DSTOR_PROTO_VERSION, DSTOR_PROTO_VERSION_PENDING);
     EXPECT_EQ(DSTOR_OP_TREE_INFO, 13);
     EXPECT_EQ(DSTOR_OP_TREE_FP, 14);
     EXPECT_EQ(DSTOR_ST_STALE, 13);
@@ -1063,7 +1064,10 @@ TEST(ProtoTree, InfoRoundTrip) {
 
 TEST(ProtoTree, InfoRefusals) {
     EXPECT_EQ(tree_info_decode(tree_info()), 0);
-    EXPECT_EQ(tree_info_decode(tree_info(), 13, 2), -DSTOR_EPROTO_FLAGS);
+    EXPECT_EQ(tree_info_decode(tree_info(), 13, 4), -DSTOR_EPROTO_FLAGS);
+    EXPECT_EQ(tree_info_decode(tree_info(), 13, 0x80), -DSTOR_EPROTO_FLAGS);
+    // PENDING (version 5) with a published tree, never while building.
+    EXPECT_EQ(tree_info_decode(tree_info(), 13, DSTOR_TREE_PENDING), 0);
     // "built" only while building, and then below 1000 per mille.
     EXPECT_EQ(tree_info_decode(tree_info(), 15, 1), -DSTOR_EPROTO_RESERVED);
     EXPECT_EQ(tree_info_decode(tree_info(), 12, 2), -DSTOR_EPROTO_VERSION);
@@ -1072,6 +1076,9 @@ TEST(ProtoTree, InfoRefusals) {
     EXPECT_EQ(tree_info_decode(m), -DSTOR_EPROTO_RESERVED);  // a root while building
     memset(m.root, 0, sizeof(m.root));
     EXPECT_EQ(tree_info_decode(m), 0);
+    m.flags = DSTOR_TREE_BUILDING | DSTOR_TREE_PENDING;
+    EXPECT_EQ(tree_info_decode(m), -DSTOR_EPROTO_RESERVED);
+    m.flags = DSTOR_TREE_BUILDING;
     m.built = DSTOR_TREE_BUILT_MAX;
     EXPECT_EQ(tree_info_decode(m), 0);
     m.built = DSTOR_TREE_BUILT_MAX + 1;
