@@ -10,7 +10,9 @@
 #                        both kernels, the VM selftests on 6.1, 6.12 and the
 #                        debug kernel
 #   make demo            the main job end to end in a VM
-#   make bench           fio: local ramdisk, dstor, nbd and NVMe/TCP in one VM
+#   make bench           fio: local ramdisk, dstor, nbd and NVMe/TCP in one VM;
+#                        multicast; dstor sync --peer against DRBD 8.4's
+#                        verify + resync; 10,000 connections
 #   make bench-ab B=KO   two builds of the module, interleaved in one VM
 #   make install         module (modules_install + depmod) and tool
 #   make dkms-install    register, build and install with DKMS

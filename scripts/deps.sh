@@ -48,7 +48,7 @@ apt-get install -y -q --no-install-recommends \
 	libmnl-dev libssl-dev libzstd-dev liblzma-dev libcli11-dev nlohmann-json3-dev libgtest-dev googletest \
 	qemu-system-x86 busybox-static fio iproute2 e2fsprogs util-linux jq \
 	nbd-server nbd-client nvme-cli mdadm dmsetup openssl perl python3 \
-	casync zstd \
+	casync zstd drbd-utils \
 	linux-source-6.1 \
 	debhelper dh-dkms dpkg-dev fakeroot lintian \
 	mmdebstrap
