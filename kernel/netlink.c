@@ -378,6 +378,8 @@ static const struct genl_ops dstor_genl_ops[] = {
 	},
 	DSTOR_OP(DSTOR_CMD_EXPORT_SET, dstor_nl_export_set_policy,
 		 GENL_ADMIN_PERM, DSTOR_NL_EXPORT, dstor_nl_export_set),
+	DSTOR_OP(DSTOR_CMD_EXPORT_REHASH, dstor_nl_name_policy,
+		 GENL_ADMIN_PERM, DSTOR_NL_EXPORT, dstor_nl_export_rehash),
 	DSTOR_OP(DSTOR_CMD_ACL_ADD, dstor_nl_acl_policy, GENL_ADMIN_PERM,
 		 DSTOR_NL_EXPORT, dstor_nl_acl_add),
 	DSTOR_OP(DSTOR_CMD_ACL_DEL, dstor_nl_acl_policy, GENL_ADMIN_PERM,

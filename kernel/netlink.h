@@ -57,6 +57,7 @@ extern const struct nla_policy dstor_nl_name_policy[];
 int dstor_nl_export_add(struct sk_buff *skb, struct genl_info *info);
 int dstor_nl_export_del(struct sk_buff *skb, struct genl_info *info);
 int dstor_nl_export_set(struct sk_buff *skb, struct genl_info *info);
+int dstor_nl_export_rehash(struct sk_buff *skb, struct genl_info *info);
 int dstor_nl_export_get(struct sk_buff *skb, struct genl_info *info);
 int dstor_nl_export_dump(struct sk_buff *skb, struct netlink_callback *cb);
 int dstor_nl_acl_add(struct sk_buff *skb, struct genl_info *info);

@@ -374,6 +374,11 @@ int dstor_nl_export_set(struct sk_buff *skb, struct genl_info *info)
 	return 0;
 }
 
+int dstor_nl_export_rehash(struct sk_buff *skb, struct genl_info *info)
+{
+	return dstor_tree_rehash(info->user_ptr[0], info->extack);
+}
+
 static int mcast_put(struct sk_buff *skb, struct dstor_export *exp)
 {
 	struct dstor_mcast_info mi;

@@ -1885,9 +1885,10 @@ static int peer_tree_again(struct dstor_sync *s)
 }
 
 /*
- * Before a later round, what the target holds into s->mine: the blocks the
- * last round wrote (a failed round's were neither flushed nor re-read, and
- * a write may have failed) and, for a scrub, every block. 0 or an error.
+ * Before a later round, what the target holds into s->mine: the blocks a
+ * failed last round wrote (they were neither flushed nor re-read, and a
+ * write may have failed; a round that converged re-read its own, and
+ * peer_main() forgot them) and, for a scrub, every block. 0 or an error.
  */
 static int peer_rehash(struct dstor_sync *s, bool scrub)
 {
@@ -2191,6 +2192,8 @@ static int peer_main(struct dstor_sync *s)
 	while (s->nr_seeds)
 		fput(s->seeds[--s->nr_seeds]);
 	peer_round_end(s, 0, true);
+	/* Flushed and read back by verify(): not to be read again. */
+	bitmap_zero(s->wrote, s->ann.blocks);
 	last_scrub = get_jiffies_64();
 	for (;;) {
 		set_state(s, DSTOR_SYNC_STATE_IDLE);
@@ -2206,6 +2209,8 @@ static int peer_main(struct dstor_sync *s)
 		if (s->scrubbed)
 			last_scrub = get_jiffies_64();
 		peer_round_end(s, ret, false);
+		if (!ret)
+			bitmap_zero(s->wrote, s->ann.blocks);
 		if (s->fatal)
 			return ret;
 		if (!ret)

@@ -14,8 +14,9 @@
  *
  * Who builds: a multicast export's sender hashes the device anyway and
  * publishes its leaves (mcast.c); any other export with a tree has a
- * builder thread here that reads the device once, at `export add`, and
- * then keeps the tree live: a write, discard or write-zeroes that a session
+ * builder thread here that reads the device once, at `export add` (and
+ * again at `export rehash`, dstor_tree_rehash()), and then keeps the tree
+ * live: a write, discard or write-zeroes that a session
  * submitted marks its leaves dirty when it completes (dstor_tree_written(),
  * any context: a bit per leaf), and at most once a second the builder
  * re-reads the dirty blocks and publishes the next generation. A bit is
@@ -28,8 +29,8 @@
  * A tree is keyed (its tree key, merkle.c) with the export's key as it was
  * at `export add`, as a multicast export's packets are: after `export set
  * --key` it still answers with leaves of the old key, and a receiver with
- * the new one finds no block matching its leaf. Add the export again to
- * re-key its tree.
+ * the new one finds no block matching its leaf. `export rehash` re-keys
+ * it (a multicast export must be added again).
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -476,7 +477,7 @@ static int build_read(struct tree_build *b)
 			continue;	/* the others still end */
 		if (rd->status) {
 			ret = rd->status;
-			pr_err("export %s: reading block %llu for its tree failed (%d): the export has no tree\n",
+			pr_err("export %s: reading block %llu for its tree failed (%d): no new tree (export rehash tries again)\n",
 			       exp->name, rd->index, ret);
 			continue;
 		}
@@ -500,12 +501,17 @@ static int tree_build_thread(void *arg)
 	int ret;
 
 	ret = build_read(b);
+	/* Stopped: whoever stopped us (export del, a rehash) owns the state. */
+	if (ret == -EINTR)
+		return ret;
 	if (!ret)
 		ret = tree_publish(exp, b->kt, NULL, &b->leaves, b->n);
-	if (ret) {
+	if (ret)
 		dstor_tree_failed(exp, ret);
+	/* A rehash's end (dstor_tree_rehash()): pairs with tree_pending(). */
+	smp_store_release(&exp->tree.passing, false);
+	if (ret)
 		return ret;
-	}
 	/* Live: what sessions write is hashed again, a second at most later. */
 	while (exp->tree.dirty && !live_sleep())
 		if (!bitmap_empty(exp->tree.dirty, b->n))
@@ -552,6 +558,53 @@ err:
 }
 
 /*
+ * @copies trees of @n leaves of @block_size bytes fit in an eighth of this
+ * machine's memory (and kvmalloc()'s INT_MAX bytes in one piece); if not,
+ * the kernel log says how much they would take.
+ */
+static bool tree_fits(struct dstor_export *exp, u64 n, u32 block_size,
+		      unsigned int copies)
+{
+	u64 bytes = tree_bytes(n) * copies,
+	    ram = (u64)totalram_pages() << PAGE_SHIFT;
+
+	if (n <= DSTOR_TREE_MAX_LEAVES && n <= INT_MAX / DSTOR_TREE_HASH &&
+	    bytes <= ram / 8)
+		return true;
+	pr_info("export %s: %u tree(s) of %llu blocks of %u bytes would take %llu MiB; this machine allows %llu MiB\n",
+		exp->name, copies, n, block_size, bytes >> 20, ram >> 23);
+	return false;
+}
+
+/*
+ * Start @exp's builder: it reads the device into a tree of @n leaves,
+ * keyed with the export's key as it is now, and publishes it.
+ */
+static int builder_start(struct dstor_export *exp, u64 n)
+{
+	struct dstor_tree_slot *ts = &exp->tree;
+	struct tree_build *b;
+	int ret;
+
+	ret = build_alloc(exp, exp->key.set ? exp->key.key : NULL, n, &b);
+	if (ret)
+		return ret;
+	ts->task = kthread_create(tree_build_thread, b, "dstor-tree/%s",
+				  exp->name);
+	if (IS_ERR(ts->task)) {
+		ret = PTR_ERR(ts->task);
+		ts->task = NULL;
+		build_free(b);
+		return ret;
+	}
+	ts->build = b;
+	/* kthread_stop() after the thread may have returned. */
+	get_task_struct(ts->task);
+	wake_up_process(ts->task);
+	return 0;
+}
+
+/*
  * Give @exp a tree of @block_size blocks: its builder starts when @build,
  * else the multicast sender publishes it. At `export add`, before any
  * session can see the export; @exp->size is set, the device open.
@@ -561,8 +614,7 @@ int dstor_tree_start(struct dstor_export *exp, u32 block_size, bool build,
 {
 	u32 lbs = bdev_logical_block_size(exp->bdev.bdev);
 	struct dstor_tree_slot *ts = &exp->tree;
-	struct tree_build *b;
-	u64 n, bytes;
+	u64 n;
 	int ret;
 
 	ts->generation = get_random_u64();
@@ -585,16 +637,9 @@ int dstor_tree_start(struct dstor_export *exp, u32 block_size, bool build,
 		return -EINVAL;
 	}
 	n = dstor_tree_leaves(exp->size, block_size);
-	bytes = tree_bytes(n);
 	/* A live tree's pass holds a second tree, a copy of the first. */
-	if (!(exp->flags & DSTOR_F_READ_ONLY))
-		bytes *= 2;
-	/* kvmalloc() refuses more than INT_MAX bytes in one piece. */
-	if (n > DSTOR_TREE_MAX_LEAVES || n > INT_MAX / DSTOR_TREE_HASH ||
-	    bytes > ((u64)totalram_pages() << PAGE_SHIFT) / 8) {
-		pr_info("export %s: a tree of %llu blocks of %u bytes would take %llu MiB; this machine allows %llu MiB\n",
-			exp->name, n, block_size, bytes >> 20,
-			((u64)totalram_pages() << PAGE_SHIFT) >> 23);
+	if (!tree_fits(exp, n, block_size,
+		       exp->flags & DSTOR_F_READ_ONLY ? 1 : 2)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "the tree would take more than an eighth of this machine's memory (or 2 GiB of leaves): use a larger block size (the kernel log says how much)");
 		return -E2BIG;
@@ -609,27 +654,63 @@ int dstor_tree_start(struct dstor_export *exp, u32 block_size, bool build,
 		}
 	}
 
-	ret = build_alloc(exp, exp->key.set ? exp->key.key : NULL, n, &b);
+	ret = builder_start(exp, n);
 	if (ret)
 		goto err;
-	ts->task = kthread_create(tree_build_thread, b, "dstor-tree/%s",
-				  exp->name);
-	if (IS_ERR(ts->task)) {
-		ret = PTR_ERR(ts->task);
-		ts->task = NULL;
-		build_free(b);
-		goto err;
-	}
-	ts->build = b;
-	/* kthread_stop() after the thread may have returned. */
-	get_task_struct(ts->task);
-	wake_up_process(ts->task);
 	return 0;
 err:
 	kvfree(ts->dirty);
 	ts->dirty = NULL;
 	ts->block_size = 0;
 	return ret;
+}
+
+/*
+ * `export rehash`: read the device again into a new tree, keyed with the
+ * export's key as it is now, for a device written behind dstor's back (or
+ * a key changed since). The published tree is served meanwhile, TREE_INFO
+ * saying PENDING; the new one is the next generation, and the builder of
+ * a live tree goes on from it. Under dstor_cfg_mutex, @exp listed.
+ */
+int dstor_tree_rehash(struct dstor_export *exp, struct netlink_ext_ack *extack)
+{
+	struct dstor_tree_slot *ts = &exp->tree;
+	u64 n;
+	int ret;
+
+	lockdep_assert_held(&dstor_cfg_mutex);
+	if (!ts->block_size) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the export has no tree (export add --tree)");
+		return -EOPNOTSUPP;
+	}
+	if (exp->mcast) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "a multicast export's tree is its sender's: add the export again");
+		return -EOPNOTSUPP;
+	}
+	/* The published tree, and the new one beside it until it replaces it. */
+	n = dstor_tree_leaves(exp->size, ts->block_size);
+	if (!tree_fits(exp, n, ts->block_size, 2)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the old and the new tree together would take more than an eighth of this machine's memory (the kernel log says how much): add the export again instead");
+		return -E2BIG;
+	}
+	dstor_tree_stop(exp);
+	WRITE_ONCE(ts->err, 0);
+	WRITE_ONCE(ts->built, 0);
+	WRITE_ONCE(ts->passing, true);
+	ret = builder_start(exp, n);
+	if (ret) {
+		WRITE_ONCE(ts->passing, false);
+		dstor_tree_failed(exp, ret);
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the builder could not start (memory): the published tree stays, and is no longer kept live");
+		return ret;
+	}
+	pr_info("export %s: reading the device again for its tree\n",
+		exp->name);
+	return 0;
 }
 
 /*
@@ -660,17 +741,16 @@ void dstor_tree_free_slot(struct dstor_export *exp)
 }
 
 /*
- * A live tree has writes it does not hold yet: dirty leaves, or a pass
- * re-hashing them. Read before the tree: a pass that ended before this
- * published a tree the caller then sees.
+ * The tree does not hold the device yet: a live tree's dirty leaves, or a
+ * pass re-hashing them, or a rehash under way. Read before the tree: a
+ * pass that ended before this published a tree the caller then sees.
  */
 static bool tree_pending(struct dstor_export *exp)
 {
 	struct dstor_tree_slot *ts = &exp->tree;
 
-	if (!ts->dirty)
-		return false;
-	if (!bitmap_empty(ts->dirty,
+	if (ts->dirty &&
+	    !bitmap_empty(ts->dirty,
 			  dstor_tree_leaves(exp->size, ts->block_size)))
 		return true;
 	/*

@@ -46,7 +46,9 @@ struct dstor_tree_slot {
 					 * the builder's exports; set from
 					 * any context, freed with the slot
 					 */
-	bool passing;			/* a live pass re-hashes them */
+	bool passing;			/* a live pass re-hashes them, or a
+					 * rehash reads the device
+					 */
 };
 
 struct dstor_tree *dstor_tree_new(const u8 *kt, const u8 *leaves, u64 n,
@@ -57,6 +59,7 @@ void dstor_tree_update(struct dstor_tree *t, const u8 *kt, const u8 *leaves,
 int dstor_tree_start(struct dstor_export *exp, u32 block_size, bool build,
 		     struct netlink_ext_ack *extack);
 void dstor_tree_stop(struct dstor_export *exp);
+int dstor_tree_rehash(struct dstor_export *exp, struct netlink_ext_ack *extack);
 void dstor_tree_free_slot(struct dstor_export *exp);
 int dstor_tree_publish(struct dstor_export *exp, const u8 *kt,
 		       const u8 *leaves, u64 n);

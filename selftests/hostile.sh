@@ -124,9 +124,10 @@ eperm() { # NS CMD...: refused with EPERM's sentence, state unchanged
 		{ echo "# rc $rc: $(cat /tmp/hostile-err)"; return 1; }
 }
 cp "$K/k" /tmp/hostile-key && chown 65534 /tmp/hostile-key
-ktap_check "unprivileged: export add, set, del refused" eval "
+ktap_check "unprivileged: export add, set, rehash, del refused" eval "
 	eperm $NS_EX dstor export add x --device /dev/ram3 --listen $EX_IP4:7421 &&
 	eperm $NS_EX dstor export set h0 --key /tmp/hostile-key &&
+	eperm $NS_EX dstor export rehash h0 &&
 	eperm $NS_EX dstor export del h0"
 ktap_check "unprivileged: import add, set, del refused" eval "
 	eperm $NS_IM dstor import add h0 --peer $EX_IP4 &&

@@ -26,7 +26,7 @@ require_dstor
 require_cmd jq losetup sha256sum dstor-stale
 
 ktap_header
-ktap_plan 30
+ktap_plan 34
 
 SIZE_MB=64
 BLOCKS=16384
@@ -167,6 +167,41 @@ forged gen "another tree"
 forged len "protocol error"
 forged handle "protocol error"
 forged data "does not match its tree"
+
+# The export's device written behind dstor's back (its loop file): a sync
+# that fetches a changed block finds it matching no leaf, and fails so;
+# `export rehash` reads the device again into a new generation, whose
+# root is the one dstor-mctree computes, and the next sync converges.
+printf '%s\n' 3 1000 $((BLOCKS - 2)) >"$W/behind"
+cp "$W/g.img" "$W/r.img"
+while read -r k; do
+	dd if=/dev/urandom of="$W/g.img" bs=4k count=1 seek="$k" conv=notrunc status=none
+	dd if=/dev/urandom of="$W/r.img" bs=4k count=1 seek="$k" conv=notrunc status=none
+done <"$W/behind"
+GOLD2=$(sha256sum <"$W/g.img" | cut -d' ' -f1)
+t=$(losetup --find --show "$W/r.img")
+DEVS+=("$t")
+if in_im dstor sync g --peer "$EX_IP4" --target "$t" --wait >"$W/out" 2>&1; then
+	ktap_fail "written behind dstor's back: the sync fails and says so" "succeeded"
+else
+	ktap_check "written behind dstor's back: the sync fails and says so" \
+		grep -q "behind dstor's back" "$W/out"
+fi
+gen=$(xshow g .tree.generation)
+ktap_check "export rehash: a new generation, its root dstor-mctree's of the changed image" \
+	eval 'in_ex dstor export rehash g &&
+		wait_for 300 eval "[ \"\$(xshow g .tree.generation)\" != $gen ] && [ \"\$(xshow g .tree.built_permille)\" = 1000 ]" &&
+		[ "$(xshow g .tree.root)" = "$(dstor-mctree --name g --block-size 4096 $W/g.img | head -n 1)" ]'
+ktap_check "then the sync converges: the replica equals the changed export (sha256)" \
+	eval 'in_im dstor sync g --peer $EX_IP4 --target $t --wait >$W/out 2>&1 &&
+		[ "$(sha256sum <$t | cut -d" " -f1)" = $GOLD2 ]'
+# rehash_refused PATTERN NAME: one line matching PATTERN, exit non-zero.
+rehash_refused() {
+	! in_ex dstor export rehash "$2" >"$W/out" 2>&1 && [ "$(wc -l <"$W/out")" = 1 ] &&
+		grep -Eq "$1" "$W/out" || { echo "# $2: $(cat "$W/out")"; return 1; }
+}
+ktap_check "export rehash refused: an unknown export, one without a tree" \
+	eval 'rehash_refused "no export|no such export" nope && rehash_refused "no tree" p'
 ktap_check "--peer and --mcast together: a usage error" \
 	eval "! in_im dstor sync g --peer $EX_IP4 --mcast eth0 --target $n 2>$W/err && grep -q 'one of --mcast' $W/err"
 ktap_check "a malformed --peer: a usage error" \

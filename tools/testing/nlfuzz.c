@@ -117,7 +117,8 @@ static const char *cmd_name(unsigned int cmd)
 	static const char *const names[] = {
 		"unspec", "export_add", "export_del", "export_get", "import_add",
 		"import_del", "import_get", "import_set", "event", "acl_add",
-		"acl_del", "acl_get", "set", "get", "export_set",
+		"acl_del", "acl_get", "set", "get", "export_set", "sync_add",
+		"sync_del", "sync_get", "export_rehash",
 	};
 	static char buf[16];
 
@@ -134,6 +135,7 @@ static int cmd_is_admin(unsigned int cmd)
 	case DSTOR_CMD_IMPORT_ADD: case DSTOR_CMD_IMPORT_DEL:
 	case DSTOR_CMD_IMPORT_SET: case DSTOR_CMD_ACL_ADD:
 	case DSTOR_CMD_ACL_DEL: case DSTOR_CMD_SET: case DSTOR_CMD_EXPORT_SET:
+	case DSTOR_CMD_EXPORT_REHASH:
 		return 1;
 	}
 	return 0;
@@ -1210,7 +1212,8 @@ static const uint16_t *cmd_attrs(uint8_t cmd, unsigned int *n)
 #define R(a) do { *n = sizeof(a) / sizeof(a[0]); return a; } while (0)
 	switch (cmd) {
 	case DSTOR_CMD_EXPORT_ADD: R(export_add);
-	case DSTOR_CMD_EXPORT_DEL: case DSTOR_CMD_EXPORT_GET: case DSTOR_CMD_ACL_GET: R(name);
+	case DSTOR_CMD_EXPORT_DEL: case DSTOR_CMD_EXPORT_GET: case DSTOR_CMD_ACL_GET:
+	case DSTOR_CMD_EXPORT_REHASH: R(name);
 	case DSTOR_CMD_IMPORT_ADD: R(import_add);
 	case DSTOR_CMD_IMPORT_DEL: case DSTOR_CMD_IMPORT_GET: R(import_id);
 	case DSTOR_CMD_IMPORT_SET: R(import_set);

@@ -78,6 +78,15 @@
  *	sessions keep their session keys; new connections need the new key.
  *	A key of DSTOR_KEY_LEN zero bytes removes the key.
  *
+ * DSTOR_CMD_EXPORT_REHASH (admin, do)
+ *	DSTOR_A_NAME: read the export's device again into a new tree (an
+ *	export with DSTOR_A_TREE, not a multicast one), keyed with its key as
+ *	it is now: for a device written behind dstor's back. The published
+ *	tree is served until the new one replaces it, as the next
+ *	generation. -EOPNOTSUPP without a tree or for a multicast export,
+ *	-E2BIG when the old and new trees would not fit in memory together.
+ *	A rehash under way starts over.
+ *
  * DSTOR_CMD_EXPORT_GET (do with DSTOR_A_NAME, or dump)
  *	Replies carry DSTOR_A_NAME, DSTOR_A_DEVICE, DSTOR_A_LISTEN, DSTOR_A_FLAGS,
  *	DSTOR_A_SIZE, DSTOR_A_BLOCK_SIZE, DSTOR_A_SESSIONS (admitted now),
@@ -408,6 +417,7 @@ enum dstor_cmd {
 	DSTOR_CMD_SYNC_ADD,
 	DSTOR_CMD_SYNC_DEL,
 	DSTOR_CMD_SYNC_GET,
+	DSTOR_CMD_EXPORT_REHASH,
 
 	__DSTOR_CMD_MAX,
 	DSTOR_CMD_MAX = __DSTOR_CMD_MAX - 1

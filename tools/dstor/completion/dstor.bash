@@ -107,7 +107,7 @@ _dstor() {
 		subs=$(_dstor_section "Available objects" <<<"$help") ;;
 	1:help)
 		subs=$(_dstor_section "Available objects" <<<"$(_dstor_help)") ;;
-	2:export\ set | 2:export\ del | 2:acl\ *)
+	2:export\ set | 2:export\ del | 2:export\ rehash | 2:acl\ *)
 		subs=$(_dstor_names exports) ;;
 	2:import\ set | 2:import\ del)
 		subs=$(_dstor_names imports) ;;

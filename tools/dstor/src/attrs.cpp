@@ -445,7 +445,7 @@ void put_sync_index(nl::Message& msg, std::uint32_t index) {
     msg.put_u32(DSTOR_A_INDEX, index);
 }
 
-void put_export_del(nl::Message& msg, const std::string& name) {
+void put_export_name(nl::Message& msg, const std::string& name) {
     msg.put_str(DSTOR_A_NAME, name);
 }
 

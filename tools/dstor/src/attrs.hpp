@@ -37,7 +37,8 @@ void put_export_add(nl::Message& msg, const ExportSpec& spec);
 void put_sync_add(nl::Message& msg, const SyncSpec& spec);
 // DSTOR_CMD_SYNC_DEL and DSTOR_CMD_SYNC_GET "do": DSTOR_A_INDEX.
 void put_sync_index(nl::Message& msg, std::uint32_t index);
-void put_export_del(nl::Message& msg, const std::string& name);
+// DSTOR_CMD_EXPORT_DEL and DSTOR_CMD_EXPORT_REHASH: DSTOR_A_NAME.
+void put_export_name(nl::Message& msg, const std::string& name);
 // DSTOR_CMD_EXPORT_SET: DSTOR_A_NAME and DSTOR_A_KEY (all zero: remove the key).
 void put_export_set(nl::Message& msg, const std::string& name, const Key& key);
 void put_import_add(nl::Message& msg, const ImportSpec& spec);

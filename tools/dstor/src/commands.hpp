@@ -27,6 +27,7 @@ namespace dstor {
 //   interface is resolved when the command runs)
 // dstor export set NAME --key FILE | --no-key
 // dstor export del NAME
+// dstor export rehash NAME
 // Key files are named here and read when the command runs (read_key_file).
 struct ExportAdd {
     ExportSpec spec;                     // spec.key is filled from key_file by the run
@@ -39,7 +40,10 @@ struct ExportSet {
 struct ExportDel {
     std::string name;
 };
-using ExportCommand = std::variant<ExportAdd, ExportSet, ExportDel>;
+struct ExportRehash {
+    std::string name;
+};
+using ExportCommand = std::variant<ExportAdd, ExportSet, ExportDel, ExportRehash>;
 Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args);
 int run_export(const std::vector<std::string>& args);
 

@@ -136,6 +136,15 @@ Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args) {
     auto* del = app.add_subcommand("del", "Stop serving NAME; importers are disconnected.");
     del->add_option("NAME", del_name, "Export name")->type_name("")->required();
 
+    std::string rehash_name;
+    auto* rehash = app.add_subcommand(
+        "rehash", "Read the device of NAME again into a new merkle tree (export add --tree).");
+    rehash->add_option("NAME", rehash_name, "Export name")->type_name("")->required();
+    rehash->footer("For a device written behind dstor's back (a sync then fails: 'a block of the"
+                   "\nexport does not match its tree'), or to key the tree with a key set since."
+                   "\nThe tree there is stays served until the new one replaces it; 'dstor show'"
+                   "\nsays how far the reading is.");
+
     auto p = parse_cli(app, "export", args);
     if (!p.cmd)
         return carry<ExportCommand>(std::move(p));
@@ -219,6 +228,10 @@ Parsed<ExportCommand> parse_export_args(const std::vector<std::string>& args) {
             return error("--key is empty");
         out.cmd =
             ExportSet{set_name, key ? std::optional<std::string>(set_key_file) : std::nullopt};
+    } else if (rehash->parsed()) {
+        if (auto bad = check_name(rehash_name))
+            return error(*bad);
+        out.cmd = ExportRehash{rehash_name};
     } else {
         if (auto bad = check_name(del_name))
             return error(*bad);
@@ -265,9 +278,12 @@ int run_export(const std::vector<std::string>& args) {
     } else if (const auto* set = std::get_if<ExportSet>(&*p.cmd)) {
         msg.emplace(sock->request(DSTOR_CMD_EXPORT_SET));
         put_export_set(*msg, set->name, *set_key);
+    } else if (const auto* rh = std::get_if<ExportRehash>(&*p.cmd)) {
+        msg.emplace(sock->request(DSTOR_CMD_EXPORT_REHASH));
+        put_export_name(*msg, rh->name);
     } else {
         msg.emplace(sock->request(DSTOR_CMD_EXPORT_DEL));
-        put_export_del(*msg, std::get<ExportDel>(*p.cmd).name);
+        put_export_name(*msg, std::get<ExportDel>(*p.cmd).name);
     }
 
     if (auto r = sock->transact(*msg); !r) {

@@ -380,9 +380,14 @@ void sync_block(std::ostream& os, const SyncInfo& y) {
 // "tree: 1024 blocks of 64 KiB, generation 0123456789abcdef" / "building 42%"
 void tree_lines(std::ostream& os, const TreeInfo& t) {
     std::string text;
-    if (t.leaves)
+    if (t.leaves) {
         text = std::to_string(*t.leaves) + " blocks";
-    else if (t.failed)
+        // A published tree being read again (export rehash), or that failed.
+        if (t.failed)
+            add(text, "rehash failed (see the kernel log)");
+        else if (t.built && *t.built < 1000)
+            add(text, "rehashing, " + std::to_string(*t.built / 10) + "% hashed");
+    } else if (t.failed)
         text = "failed (see the kernel log)";
     else
         text = "building, " + std::to_string(t.built.value_or(0) / 10) + "% hashed";

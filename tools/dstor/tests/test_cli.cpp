@@ -105,8 +105,20 @@ TEST(ExportArgs, Del) {
     expect_usage_error(parse_export_args({"del", "a b"}), "export del", "a space");
 }
 
+TEST(ExportArgs, Rehash) {
+    auto p = parse_export_args({"rehash", "disk1"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    EXPECT_EQ(p.command, "export rehash");
+    EXPECT_EQ(std::get<ExportRehash>(*p.cmd).name, "disk1");
+    expect_usage_error(parse_export_args({"rehash"}), "export rehash", "NAME is required");
+    expect_usage_error(parse_export_args({"rehash", "a", "b"}), "export rehash",
+                       "not expected: b");
+    expect_usage_error(parse_export_args({"rehash", "a b"}), "export rehash", "a space");
+    expect_help(parse_export_args({"rehash", "--help"}), "Usage: dstor export rehash");
+}
+
 TEST(ExportArgs, Verbs) {
-    expect_usage_error(parse_export_args({}), "export", "missing verb: expected add, set or del");
+    expect_usage_error(parse_export_args({}), "export", "missing verb: expected add, set, del or rehash");
     expect_usage_error(parse_export_args({"frob"}), "export", "unknown verb 'frob'");
     expect_usage_error(parse_export_args({""}), "export", "unknown verb ''");
     expect_usage_error(parse_export_args({"--frob"}), "export", "--frob");

@@ -165,7 +165,7 @@ TEST(Message, ImportDelAndExportDel) {
     EXPECT_EQ(str_of(t[DSTOR_A_NAME]), "disk1");
 
     nl::Message del(family, NLM_F_REQUEST, DSTOR_CMD_EXPORT_DEL, DSTOR_GENL_VERSION);
-    put_export_del(del, "disk1");
+    put_export_name(del, "disk1");
     t = attrs_of(del.hdr());
     ASSERT_EQ(t.size(), 1u);
     EXPECT_EQ(str_of(t[DSTOR_A_NAME]), "disk1");
@@ -381,7 +381,7 @@ TEST(Message, MoveAssignment) {
     nl::Message a(family, NLM_F_REQUEST, DSTOR_CMD_EXPORT_SET, DSTOR_GENL_VERSION);
     put_export_set(a, "a", test_key(1));
     nl::Message b(family, NLM_F_REQUEST, DSTOR_CMD_EXPORT_DEL, DSTOR_GENL_VERSION);
-    put_export_del(b, "b");
+    put_export_name(b, "b");
     a = std::move(b); // a's old buffer (a key) is wiped, then replaced
     auto top = attrs_of(a.hdr());
     ASSERT_EQ(top.size(), 1u);
@@ -450,7 +450,7 @@ TEST(Message, MoveOnly) {
     static_assert(!std::is_copy_constructible_v<nl::Nest>);
     static_assert(!std::is_copy_constructible_v<nl::Socket>);
     nl::Message a(family, NLM_F_REQUEST, DSTOR_CMD_EXPORT_DEL, DSTOR_GENL_VERSION);
-    put_export_del(a, "x");
+    put_export_name(a, "x");
     const auto len = a.size();
     nl::Message b = std::move(a);
     EXPECT_EQ(b.size(), len);
