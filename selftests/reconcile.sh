@@ -190,7 +190,7 @@ fi
 gen=$(xshow g .tree.generation)
 ktap_check "export rehash: a new generation, its root dstor-mctree's of the changed image" \
 	eval 'in_ex dstor export rehash g &&
-		wait_for 300 eval "[ \"\$(xshow g .tree.generation)\" != $gen ] && [ \"\$(xshow g .tree.built_permille)\" = 1000 ]" &&
+		wait_for 120 eval "[ \"\$(xshow g .tree.generation)\" != $gen ] && [ \"\$(xshow g .tree.built_permille)\" = 1000 ]" &&
 		[ "$(xshow g .tree.root)" = "$(dstor-mctree --name g --block-size 4096 $W/g.img | head -n 1)" ]'
 ktap_check "then the sync converges: the replica equals the changed export (sha256)" \
 	eval 'in_im dstor sync g --peer $EX_IP4 --target $t --wait >$W/out 2>&1 &&
