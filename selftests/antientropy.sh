@@ -133,9 +133,11 @@ since0() {
 ktap_check "a scrub finds the 5 corrupt blocks and repairs them" \
 	wait_for 90 eval '[ "$(since0 corrupt)" = 5 ] && [ "$(since0 repaired)" = 5 ]'
 ktap_check "the replica equals the export again (sha256)" test "$(target_sum)" = "$(gold)"
-ktap_check "dstor show: rounds, repairs and the last scrub" \
-	eval 'in_im dstor show | grep -q "rounds:.*every 10s, scrub every 20s" &&
-		in_im dstor show | grep -Eq "last round:.*scrubbed: [0-9]+ corrupt" &&
+# The last round need not be the scrub's any more (another may have come
+# since on a slow guest): the totals say what the scrubs found.
+ktap_check "dstor show: rounds, repairs and what the scrubs found" \
+	eval 'in_im dstor show | grep -Eq "rounds:.*every 10s, scrub every 20s.* 5 found corrupt by scrubs" &&
+		in_im dstor show | grep -q "last round:" &&
 		[ "$(sync_json .stats.sync_corrupt)" = 5 ]'
 
 # 5. A read-write export's tree is live: blocks written through an import

@@ -377,6 +377,32 @@ TEST(ShowText, Syncs) {
         << out;
 }
 
+TEST(ShowText, PeriodicSyncRounds) {
+    SyncInfo y = sample_sync();
+    y.every = 10;
+    y.scrub = 20;
+    y.stats.sync_rounds = 4;
+    y.stats.sync_rounds_failed = 1;
+    y.stats.sync_repaired = 13;
+    y.stats.sync_corrupt = 5;
+    y.last_round_ms = 2500;
+    y.last_repaired = 5;
+    y.last_corrupt = 5;
+    std::string out = format_show({}, {}, {y});
+    EXPECT_NE(out.find("  rounds: every 10s, scrub every 20s, 4 converged, 1 failed, 13 blocks "
+                       "repaired, 5 found corrupt by scrubs\n"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("  last round: 2.5 s ago, 5 blocks repaired, scrubbed: 5 corrupt\n"),
+              std::string::npos)
+        << out;
+    // A round without a scrub: nothing about corruption; none repaired: equal.
+    y.last_repaired = 0;
+    y.last_corrupt.reset();
+    out = format_show({}, {}, {y});
+    EXPECT_NE(out.find("  last round: 2.5 s ago, equal\n"), std::string::npos) << out;
+}
+
 TEST(ShowJson, Syncs) {
     const auto doc = show_json({}, {}, {sample_sync(), waiting_sync()});
     const json expected = json::parse(R"([
