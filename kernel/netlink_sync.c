@@ -93,6 +93,16 @@ static int sync_peer_put(struct sk_buff *skb,
 	return nla_put_u64_64bit(skb, DSTOR_A_SIZE, a->size, DSTOR_A_PAD);
 }
 
+/* A multicast sync repaired over TCP: its exporter, why it failed. */
+static int sync_repair_put(struct sk_buff *skb,
+			   const struct dstor_sync_info *si)
+{
+	if (dstor_nl_endpoint_put(skb, DSTOR_A_PEER, &si->peer) ||
+	    (si->why && nla_put_string(skb, DSTOR_A_REASON, si->why)))
+		return -EMSGSIZE;
+	return 0;
+}
+
 /* A periodic sync's intervals and its last round. */
 static int sync_rounds_put(struct sk_buff *skb,
 			   const struct dstor_sync_info *si)
@@ -125,6 +135,7 @@ static int sync_fill(struct sk_buff *skb, void *hdr,
 	    nla_put_string(skb, DSTOR_A_NAME, si->name) ||
 	    nla_put_string(skb, DSTOR_A_DEVICE, si->path) ||
 	    (si->by_peer ? sync_peer_put(skb, si) : sync_mcast_put(skb, si)) ||
+	    (si->repair && sync_repair_put(skb, si)) ||
 	    sync_rounds_put(skb, si) ||
 	    nla_put_u32(skb, DSTOR_A_SYNC_STATE, si->state) ||
 	    nla_put_u64_64bit(skb, DSTOR_A_SYNC_ELAPSED_MS, si->elapsed_ms,
@@ -210,11 +221,6 @@ static int sync_parse_peer(struct genl_info *info, struct dstor_sync_cfg *cfg,
 	struct nlattr **a = info->attrs;
 	int ret;
 
-	if (a[DSTOR_A_MCAST]) {
-		NL_SET_ERR_MSG_ATTR(info->extack, a[DSTOR_A_MCAST],
-				    "a sync is over TCP (DSTOR_A_PEER) or by multicast (DSTOR_A_MCAST), not both");
-		return -EINVAL;
-	}
 	ret = dstor_nl_endpoint_parse(a[DSTOR_A_PEER], ep, info->extack);
 	if (ret)
 		return ret;
@@ -268,21 +274,24 @@ static int sync_parse(struct genl_info *info, struct dstor_sync_cfg *cfg,
 		return -EINVAL;
 	}
 	cfg->path = nla_data(a[DSTOR_A_DEVICE]);
+	if (a[DSTOR_A_MCAST] &&
+	    (a[DSTOR_A_SYNC_EVERY] || a[DSTOR_A_SYNC_SCRUB])) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    a[DSTOR_A_SYNC_EVERY] ?: a[DSTOR_A_SYNC_SCRUB],
+				    "periodic rounds and scrubs are for a sync over TCP (DSTOR_A_PEER) alone");
+		return -EINVAL;
+	}
 	if (a[DSTOR_A_PEER]) {
 		ret = sync_parse_peer(info, cfg, ep);
 		if (ret)
 			return ret;
-		goto rest;
+		/* Both: multicast, repaired over TCP. */
+		if (!a[DSTOR_A_MCAST])
+			goto rest;
 	}
 	if (a[DSTOR_A_ROOT]) {
 		NL_SET_ERR_MSG_ATTR(info->extack, a[DSTOR_A_ROOT],
 				    "a multicast sync pins its root with DSTOR_A_MCAST_ROOT");
-		return -EINVAL;
-	}
-	if (a[DSTOR_A_SYNC_EVERY] || a[DSTOR_A_SYNC_SCRUB]) {
-		NL_SET_ERR_MSG_ATTR(info->extack,
-				    a[DSTOR_A_SYNC_EVERY] ?: a[DSTOR_A_SYNC_SCRUB],
-				    "periodic rounds and scrubs are for a sync over TCP (DSTOR_A_PEER)");
 		return -EINVAL;
 	}
 	/* The policy checked the nested attributes. */
@@ -293,6 +302,7 @@ static int sync_parse(struct genl_info *info, struct dstor_sync_cfg *cfg,
 		return -EINVAL;
 	}
 	cfg->ifindex = nla_get_u32(*ifa);
+	cfg->mcast = true;
 	root = nla_find_nested(a[DSTOR_A_MCAST], DSTOR_A_MCAST_ROOT);
 	cfg->root = root ? nla_data(root) : NULL;
 rest:

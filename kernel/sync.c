@@ -81,6 +81,8 @@ struct sync_slot {
 	unsigned int have;		/* chunks received */
 	unsigned long touched;		/* jiffies of the last chunk */
 	bool contested;			/* failed its hash: chunks replaced */
+	unsigned int fetching;		/* repair: READs in flight into it */
+	unsigned int tries;		/* repair: fetched, failed its hash */
 	DECLARE_BITMAP(got, SYNC_CHUNKS_MAX);
 };
 
@@ -94,6 +96,11 @@ struct sync_source {
 struct sync_chan {
 	u64 first, end;			/* leaves [first, end) */
 	struct in6_addr group;
+	u64 last;			/* repair: the block last seen on it */
+	unsigned int last_chunk;	/* ... and its chunk */
+	unsigned int start_chunk;	/* one block: the first chunk seen */
+	bool wrapped;			/* one block: chunk 0 came since */
+	u64 scan;			/* repair: blocks before it are settled */
 };
 
 struct dstor_sync_peer;
@@ -106,6 +113,7 @@ struct dstor_sync {
 	int ifindex;			/* multicast */
 	struct dstor_endpoint peer;	/* over TCP (@sp) */
 	struct dstor_sync_peer *sp;	/* over TCP: NULL for multicast */
+	bool repair;			/* multicast, repaired over TCP (@sp) */
 	const char *why;		/* why it failed (READ_ONCE), or NULL */
 	bool why_said;			/* this round has set @why */
 	const char *why_logged;		/* the last @why logged */
@@ -166,6 +174,13 @@ struct dstor_sync {
 	unsigned long *good;		/* leaves the target holds */
 	unsigned long *wrote;		/* blocks written by this sync */
 	unsigned long *changed;		/* s->mine's leaves sp->mine lacks */
+	unsigned long *fetch;		/* repair: blocks left to TCP */
+	unsigned long *queue;		/* ... of them, not yet asked for */
+	u64 queue_next;			/* where to look in @queue */
+	unsigned int tcp_slots;		/* slots with READs in flight */
+	bool settle;			/* repair: a channel may be done */
+	bool repair_off;		/* repair: the connection failed */
+	bool repair_dialled;		/* repair: it was connected once */
 	u64 good_count;
 	bool scrubbing;			/* hash_read() counts @corrupt */
 	bool scrubbed;			/* this round scrubbed, finding @corrupt */
@@ -184,9 +199,19 @@ struct dstor_sync {
 static DEFINE_XARRAY_ALLOC(syncs);
 static DEFINE_MUTEX(sync_mutex);
 
-/* Besides errors: a new tree was announced; the target still differs. */
+/*
+ * Besides errors: a new tree was announced; the target still differs; the
+ * connection for repairs failed (the rest comes by multicast alone).
+ */
 #define SYNC_NEW_TREE	1
 #define SYNC_DIFFERS	2
+#define SYNC_REPAIR_LOST 3
+
+/* Over TCP alone: not multicast repaired over TCP. */
+static bool sync_tcp(const struct dstor_sync *s)
+{
+	return s->sp && !s->repair;
+}
 
 static void set_state(struct dstor_sync *s, u32 state)
 {
@@ -326,6 +351,10 @@ static void tree_free(struct dstor_sync *s)
 	kvfree(s->good);
 	kvfree(s->wrote);
 	kvfree(s->changed);
+	bitmap_free(s->fetch);
+	bitmap_free(s->queue);
+	s->fetch = NULL;
+	s->queue = NULL;
 	s->slots = NULL;
 	s->nr_slots = 0;
 	s->leaves = NULL;
@@ -361,6 +390,12 @@ static int tree_alloc(struct dstor_sync *s)
 	if (!s->leaves || !s->mine || !s->tree_got || !s->tree_ok ||
 	    !s->tree_fp || !s->good || !s->wrote || !s->changed || !s->slots)
 		return -ENOMEM;
+	if (s->repair) {
+		s->fetch = bitmap_zalloc(n, GFP_KERNEL);
+		s->queue = bitmap_zalloc(n, GFP_KERNEL);
+		if (!s->fetch || !s->queue)
+			return -ENOMEM;
+	}
 	s->nr_slots = s->t.nr_bufs;
 	for (i = 0; i < s->nr_slots; i++)
 		s->slots[i].index = U64_MAX;
@@ -609,7 +644,7 @@ static int tree_setup(struct dstor_sync *s)
 		return ret;
 	atomic64_set(&s->stats.c[DSTOR_STAT_SYNC_BLOCKS], a->blocks);
 	s->ann_seen = jiffies;
-	if (s->sp)
+	if (sync_tcp(s))
 		return 0;	/* no packets to open */
 	ret = dstor_mc_ctx_init(&s->dctx, s->key.set ? s->key.key : NULL,
 				s->actx_cipher, s->epoch, s->ann.root);
@@ -745,6 +780,21 @@ out:
 	return ret;
 }
 
+/* Channel @n is node (@level, @j). */
+static void chan_set(struct dstor_sync *s, unsigned int n, unsigned int level,
+		     u64 j)
+{
+	struct sync_chan *c = &s->chans[n];
+
+	c->first = j << level;
+	c->end = min_t(u64, c->first + (1ULL << level), s->ann.blocks);
+	c->last = U64_MAX;
+	c->wrapped = false;
+	c->scan = c->first;
+	dstor_mc_group(s->name, DSTOR_MC_KIND_CHANNEL, s->epoch, s->ann.root,
+		       dstor_mc_node(level, j), &c->group);
+}
+
 /*
  * The channels to join for the stale leaves under node (@level, @j):
  * the largest ones with stale leaves only, or, at @floor, any one with a
@@ -764,29 +814,23 @@ static unsigned int plan(struct dstor_sync *s, unsigned int level, u64 j,
 		n = plan(s, level - 1, 2 * j, floor, n, max);
 		return plan(s, level - 1, 2 * j + 1, floor, n, max);
 	}
-	if (n < max) {
-		s->chans[n].first = first;
-		s->chans[n].end = end;
-		dstor_mc_group(s->name, DSTOR_MC_KIND_CHANNEL, s->epoch,
-			       s->ann.root, dstor_mc_node(level, j),
-			       &s->chans[n].group);
-	}
+	if (n < max)
+		chan_set(s, n, level, j);
 	return n + 1;
 }
 
-/* Join the channels for the stale leaves: at most SYNC_MAX_CHANNELS. */
-static int chans_join(struct dstor_sync *s)
+/* The level of the node of every leaf. */
+static unsigned int plan_top(struct dstor_sync *s)
 {
-	unsigned int top = s->ann.blocks > 1 ? ilog2(s->ann.blocks - 1) + 1 : 0;
-	unsigned int floor, n = 0, i;
+	return s->ann.blocks > 1 ? ilog2(s->ann.blocks - 1) + 1 : 0;
+}
+
+/* Join the @n channels planned in s->chans. */
+static int chans_join_planned(struct dstor_sync *s, unsigned int n)
+{
+	unsigned int i;
 	int ret;
 
-	chans_leave(s);
-	for (floor = 0; floor <= top; floor++) {
-		n = plan(s, top, 0, floor, 0, SYNC_MAX_CHANNELS);
-		if (n <= SYNC_MAX_CHANNELS)
-			break;
-	}
 	for (i = 0; i < n; i++) {
 		ret = group_join(s, &s->chans[i].group);
 		if (ret) {
@@ -802,6 +846,214 @@ static int chans_join(struct dstor_sync *s)
 	return 0;
 }
 
+/* Join the channels for the stale leaves: at most SYNC_MAX_CHANNELS. */
+static int chans_join(struct dstor_sync *s)
+{
+	unsigned int top = plan_top(s), floor, n = 0;
+
+	chans_leave(s);
+	for (floor = 0; floor <= top; floor++) {
+		n = plan(s, top, 0, floor, 0, SYNC_MAX_CHANNELS);
+		if (n <= SYNC_MAX_CHANNELS)
+			break;
+	}
+	return chans_join_planned(s, n);
+}
+
+/*
+ * ---- multicast repaired over TCP (--mcast with --peer) ----
+ *
+ * The channels carry what they carry cheaply: nodes with at most a sixth
+ * of their leaves good, of a level that keeps them within
+ * SYNC_MAX_CHANNELS, then the largest nodes of stale leaves only for the
+ * channels left. Every other stale block is fetched over TCP at once, and
+ * so is every block a channel's carousel went past without completing it:
+ * the exporter sends a channel's blocks whole and in order, so when block
+ * k of a channel comes after block i, the blocks from i to k (not k) were
+ * sent, and those not complete lost some of their packets. A block that
+ * is partly here is completed with READs of the chunks missing; one that
+ * is not, with READs of all of it. A channel is left as soon as each of
+ * its blocks is good or left to TCP: one carousel round at most.
+ */
+
+/* Stale leaves of [@first, @end). */
+static u64 stale_in(struct dstor_sync *s, u64 first, u64 end)
+{
+	u64 k, n = 0;
+
+	for (k = find_next_zero_bit(s->good, end, first); k < end;
+	     k = find_next_zero_bit(s->good, end, k + 1))
+		n++;
+	return n;
+}
+
+/*
+ * The channels under node (@level, @j) of level @minl or more with at most
+ * a sixth of their leaves good. Returns the new count; past @max, it stops
+ * counting.
+ */
+static unsigned int plan_dense(struct dstor_sync *s, unsigned int level,
+			       u64 j, unsigned int minl, unsigned int n,
+			       unsigned int max)
+{
+	u64 first = j << level, end, stale;
+
+	/* Below @minl nothing is a channel. */
+	if (first >= s->ann.blocks || n > max || level < minl)
+		return n;
+	end = min_t(u64, first + (1ULL << level), s->ann.blocks);
+	stale = stale_in(s, first, end);
+	if (!stale)
+		return n;
+	if (stale * 6 >= (end - first) * 5) {
+		if (n < max)
+			chan_set(s, n, level, j);
+		return n + 1;
+	}
+	if (!level)
+		return n;
+	n = plan_dense(s, level - 1, 2 * j, minl, n, max);
+	return plan_dense(s, level - 1, 2 * j + 1, minl, n, max);
+}
+
+/*
+ * The channels left after the @n of plan_dense(): the largest nodes below
+ * level @minl whose leaves are all stale and in no channel yet. s->queue
+ * marks the leaves of the channels.
+ */
+static unsigned int plan_fill(struct dstor_sync *s, unsigned int minl,
+			      unsigned int n)
+{
+	u64 j, first, end;
+	unsigned int i;
+
+	bitmap_zero(s->queue, s->ann.blocks);
+	for (i = 0; i < n; i++)
+		bitmap_set(s->queue, s->chans[i].first,
+			   s->chans[i].end - s->chans[i].first);
+	while (minl-- > 0 && n < SYNC_MAX_CHANNELS) {
+		for (j = 0; (j << minl) < s->ann.blocks &&
+		     n < SYNC_MAX_CHANNELS; j++) {
+			first = j << minl;
+			end = min_t(u64, first + (1ULL << minl), s->ann.blocks);
+			if (find_next_bit(s->good, end, first) < end ||
+			    find_next_bit(s->queue, end, first) < end)
+				continue;
+			chan_set(s, n++, minl, j);
+			bitmap_set(s->queue, first, end - first);
+		}
+		cond_resched();
+	}
+	return n;
+}
+
+/* Block @k is left to TCP, unless it is good or already is. */
+static void repair_queue(struct dstor_sync *s, u64 k)
+{
+	if (test_bit(k, s->good) || test_and_set_bit(k, s->fetch))
+		return;
+	set_bit(k, s->queue);
+	s->queue_next = min(s->queue_next, k);
+	s->settle = true;
+}
+
+/* Plan and join the channels; what they do not carry is queued for TCP. */
+static int repair_join(struct dstor_sync *s)
+{
+	unsigned int top = plan_top(s), minl, n = 0;
+	u64 n_blocks = s->ann.blocks;
+
+	chans_leave(s);
+	/* At @top itself there is one node: the loop ends there at last. */
+	for (minl = 0; minl <= top; minl++) {
+		n = plan_dense(s, top, 0, minl, 0, SYNC_MAX_CHANNELS);
+		if (n <= SYNC_MAX_CHANNELS)
+			break;
+		cond_resched();
+	}
+	n = plan_fill(s, minl, n);
+	/* Neither good nor in a channel: s->queue marks the channels'. */
+	bitmap_or(s->fetch, s->good, s->queue, n_blocks);
+	bitmap_complement(s->fetch, s->fetch, n_blocks);
+	if (n_blocks % BITS_PER_LONG)
+		s->fetch[n_blocks / BITS_PER_LONG] &=
+			BITMAP_LAST_WORD_MASK(n_blocks);
+	bitmap_copy(s->queue, s->fetch, n_blocks);
+	s->queue_next = 0;
+	s->settle = true;
+	return chans_join_planned(s, n);
+}
+
+/*
+ * Chunk @chunk of block @index came: on its channel, the blocks due since
+ * the one last seen there, and that one, are over (see above). On a
+ * channel of one block, its chunks coming round again end it. A chunk of
+ * the block before the last one is late, not a round later.
+ */
+static void repair_seen(struct dstor_sync *s, u64 index, unsigned int chunk)
+{
+	struct sync_chan *c = NULL;
+	unsigned int i;
+	u64 k;
+
+	for (i = 0; i < s->nr_chans && !c; i++)
+		if (index >= s->chans[i].first && index < s->chans[i].end)
+			c = &s->chans[i];
+	if (!c)
+		return;
+	if (c->last == index) {
+		/* One block: a round is over at the chunk it began with. */
+		if (chunk < c->last_chunk)
+			c->wrapped = true;
+		if (c->wrapped && chunk >= c->start_chunk &&
+		    c->end - c->first == 1)
+			repair_queue(s, index);
+		c->last_chunk = chunk;
+		return;
+	}
+	if (c->last != U64_MAX) {
+		if (index + 1 == c->last ||
+		    (c->last == c->first && index + 1 == c->end))
+			return;
+		for (k = c->last; k != index;
+		     k = k + 1 == c->end ? c->first : k + 1)
+			repair_queue(s, k);
+	}
+	c->last = index;
+	c->last_chunk = chunk;
+	c->start_chunk = chunk;
+	c->wrapped = false;
+}
+
+/* Leave the channels whose blocks are all good or left to TCP. */
+static void repair_settle(struct dstor_sync *s)
+{
+	struct sync_chan *c;
+	unsigned int i;
+
+	s->settle = false;
+	for (i = s->nr_chans; i-- > 0;) {
+		c = &s->chans[i];
+		while (c->scan < c->end && (test_bit(c->scan, s->good) ||
+					    test_bit(c->scan, s->fetch)))
+			c->scan++;
+		if (c->scan >= c->end)
+			chan_drop(s, i);
+	}
+}
+
+/* Nothing useful came for SYNC_STALL: TCP gets all that is missing. */
+static int repair_stall(struct dstor_sync *s)
+{
+	u64 k;
+
+	for (k = find_next_zero_bit(s->good, s->ann.blocks, 0);
+	     k < s->ann.blocks;
+	     k = find_next_zero_bit(s->good, s->ann.blocks, k + 1))
+		repair_queue(s, k);
+	return 0;
+}
+
 static struct sync_slot *slot_get(struct dstor_sync *s, u64 index)
 {
 	struct sync_slot *free = NULL, *idle = NULL, *sl;
@@ -809,7 +1061,7 @@ static struct sync_slot *slot_get(struct dstor_sync *s, u64 index)
 
 	for (i = 0; i < s->nr_slots; i++) {
 		sl = &s->slots[i];
-		if (s->t.bufs[i].writing)
+		if (s->t.bufs[i].writing || sl->fetching)
 			continue;
 		if (sl->index == index)
 			return sl;
@@ -823,9 +1075,11 @@ static struct sync_slot *slot_get(struct dstor_sync *s, u64 index)
 	if (!sl)
 		return NULL;
 	sl->index = index;
+	sl->touched = jiffies;
 	sl->chunks = DIV_ROUND_UP(block_len(s, index), DSTOR_MC_CHUNK);
 	sl->have = 0;
 	sl->contested = false;
+	sl->tries = 0;
 	bitmap_zero(sl->got, SYNC_CHUNKS_MAX);
 	return sl;
 }
@@ -867,6 +1121,7 @@ static int slot_done(struct dstor_sync *s, struct sync_slot *sl)
 	sl->index = U64_MAX;
 	block_written(s, index, h);
 	s->last_useful = jiffies;
+	s->settle = true;
 	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_VERIFIED, 1);
 	for (i = 0; i < s->nr_chans; i++) {
 		struct sync_chan *c = &s->chans[i];
@@ -893,11 +1148,20 @@ static int data_packet(struct dstor_sync *s, const struct dstor_mc_hdr *h)
 	    h->len != min_t(u32, DSTOR_MC_CHUNK, blen - h->offset))
 		goto bad;
 	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_BYTES, h->len);
+	if (s->repair && !s->repair_off) {
+		repair_seen(s, h->index, h->offset / DSTOR_MC_CHUNK);
+		/* TCP's now: its buffer may be being read into. */
+		if (test_bit(h->index, s->fetch))
+			return 0;
+	}
 	if (test_bit(h->index, s->good))
 		return 0;
 	sl = slot_get(s, h->index);
-	if (!sl)
+	if (!sl) {
+		if (s->repair && !s->repair_off)
+			repair_queue(s, h->index);
 		return 0;
+	}
 	chunk = h->offset / DSTOR_MC_CHUNK;
 	if (test_and_set_bit(chunk, sl->got)) {
 		if (!sl->contested)
@@ -928,10 +1192,38 @@ bad:
 	return 0;
 }
 
+static int repair_receive(struct dstor_sync *s);
+
+/*
+ * The next packet while RECEIVING, DATA taken: 0, SYNC_NEW_TREE or an
+ * error. After SYNC_STALL without a useful packet, @stall(s) instead.
+ */
+static int receive_packet(struct dstor_sync *s,
+			  int (*stall)(struct dstor_sync *s))
+{
+	struct dstor_mc_hdr h;
+	int ret;
+
+	ret = sync_recv(s, &h);
+	if (ret == -EAGAIN) {
+		if (!time_after(jiffies, s->last_useful + SYNC_STALL))
+			return 0;
+		ret = stall(s);
+		s->last_useful = jiffies;
+		return ret;
+	}
+	if (ret)
+		return ret;
+	if (h.type == DSTOR_MC_ANNOUNCE)
+		return SYNC_NEW_TREE;
+	if (h.type != DSTOR_MC_DATA)
+		return 0;
+	return data_packet(s, &h);
+}
+
 /* RECEIVING: until every leaf is good. */
 static int receive(struct dstor_sync *s)
 {
-	struct dstor_mc_hdr h;
 	unsigned int i;
 	int ret;
 
@@ -940,8 +1232,15 @@ static int receive(struct dstor_sync *s)
 	ret = dstor_sync_drain(&s->t);
 	if (ret)
 		return ret;
-	for (i = 0; i < s->nr_slots; i++)
+	for (i = 0; i < s->nr_slots; i++) {
 		s->slots[i].index = U64_MAX;
+		s->slots[i].fetching = 0;
+	}
+	if (s->repair) {
+		ret = repair_receive(s);
+		if (ret != SYNC_REPAIR_LOST)
+			return ret;
+	}
 	ret = chans_join(s);
 	if (ret)
 		return ret;
@@ -950,23 +1249,8 @@ static int receive(struct dstor_sync *s)
 		ret = dstor_sync_reap(&s->t);
 		if (ret)
 			return ret;
-		ret = sync_recv(s, &h);
-		if (ret == -EAGAIN) {
-			if (time_after(jiffies, s->last_useful + SYNC_STALL)) {
-				ret = chans_join(s);
-				if (ret)
-					return ret;
-				s->last_useful = jiffies;
-			}
-			continue;
-		}
-		if (ret)
-			return ret;
-		if (h.type == DSTOR_MC_ANNOUNCE)
-			return SYNC_NEW_TREE;
-		if (h.type != DSTOR_MC_DATA)
-			continue;
-		ret = data_packet(s, &h);
+		/* Nothing useful for a while: a lost MLD report. */
+		ret = receive_packet(s, chans_join);
 		if (ret)
 			return ret;
 	}
@@ -991,7 +1275,7 @@ static int verify(struct dstor_sync *s)
 	good = target_hash(s, s->wrote);
 	if (good < 0)
 		return good;
-	if (s->sp) {
+	if (sync_tcp(s)) {
 		ret = peer_mine(s, root);
 	} else {
 		ret = dstor_mc_root(s->kt, s->mine, s->ann.blocks, s->ann.size,
@@ -1614,6 +1898,23 @@ static int peer_descend(struct dstor_sync *s)
 	}
 }
 
+/* A READ of @n bytes at @pos, into a bio of @nr segments for the caller. */
+static struct dstor_peer_req *peer_read_req(struct dstor_sync *s, u64 pos,
+					    u32 n, unsigned int nr)
+{
+	struct dstor_peer_req *r = peer_req(s, DSTOR_OP_READ, pos, n);
+
+	if (!r)
+		return ERR_PTR(-EIO);
+	r->bio = bio_kmalloc(nr, GFP_KERNEL);
+	if (!r->bio) {
+		peer_req_put(s, r);
+		return ERR_PTR(-ENOMEM);
+	}
+	bio_init(r->bio, NULL, r->bio->bi_inline_vecs, nr, 0);
+	return r;
+}
+
 /* The reads of block @pb->index: a READ per max_io bytes of it. */
 static int peer_read_block(struct dstor_sync *s, struct peer_block *pb)
 {
@@ -1629,15 +1930,9 @@ static int peer_read_block(struct dstor_sync *s, struct peer_block *pb)
 	for (off = 0; off < len; off += n) {
 		n = min(len - off, max_io);
 		nr = DIV_ROUND_UP(n, PAGE_SIZE);
-		r = peer_req(s, DSTOR_OP_READ, pos + off, n);
-		if (!r)
-			return -EIO;
-		r->bio = bio_kmalloc(nr, GFP_KERNEL);
-		if (!r->bio) {
-			peer_req_put(s, r);
-			return -ENOMEM;
-		}
-		bio_init(r->bio, NULL, r->bio->bi_inline_vecs, nr, 0);
+		r = peer_read_req(s, pos + off, n, nr);
+		if (IS_ERR(r))
+			return PTR_ERR(r);
 		/* max_io is a multiple of the page size: whole pages. */
 		for (i = 0; i < nr; i++, pg++)
 			__bio_add_page(r->bio, pb->b->pages[pg],
@@ -1688,6 +1983,16 @@ static int peer_block_read(struct dstor_sync *s, struct peer_block *pb,
 	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_VERIFIED, 1);
 	s->sp->reading[pb->b - s->t.bufs] = false;
 	pb->b = NULL;
+	return 0;
+}
+
+/* Every free buffer of the pool is being written: wait until one is not. */
+static int write_wait(struct dstor_sync *s)
+{
+	if (WARN_ON_ONCE(!atomic_read(&s->t.writes)))
+		return -EIO;
+	if (wait_event_killable(s->t.wq, atomic_read(&s->t.written)))
+		return -EINTR;
 	return 0;
 }
 
@@ -1753,12 +2058,9 @@ static int peer_fetch(struct dstor_sync *s)
 		if (!sp->nr_busy) {
 			if (next >= s->ann.blocks)
 				break;
-			/* Every free buffer is being written: wait for one. */
-			if (WARN_ON_ONCE(!atomic_read(&s->t.writes)))
-				return -EIO;
-			if (wait_event_killable(s->t.wq,
-						atomic_read(&s->t.written)))
-				return -EINTR;
+			ret = write_wait(s);
+			if (ret)
+				return ret;
 			continue;
 		}
 		r = peer_wait(s);
@@ -1814,6 +2116,19 @@ static void peer_free(struct dstor_sync *s)
 	sp->mine = NULL;
 }
 
+/* Connect to the exporter as an importer that reads only. */
+static int peer_dial(struct dstor_sync *s)
+{
+	struct dstor_sync_peer *sp = s->sp;
+	int ret;
+
+	ret = dstor_peer_connect(&sp->p, s->net, &s->peer, s->name,
+				 s->key.set ? &s->key : NULL, &s->stats);
+	if (ret && ret != -EINTR)
+		return peer_failed(s, dstor_why_text(sp->p.hs.why), ret);
+	return ret;
+}
+
 /* Connect to the exporter, and check it can serve a sync. */
 static int peer_connect(struct dstor_sync *s)
 {
@@ -1821,12 +2136,9 @@ static int peer_connect(struct dstor_sync *s)
 	int ret;
 
 	set_state(s, DSTOR_SYNC_STATE_WAITING);
-	ret = dstor_peer_connect(&sp->p, s->net, &s->peer, s->name,
-				 s->key.set ? &s->key : NULL, &s->stats);
-	if (ret == -EINTR)
-		return ret;
+	ret = peer_dial(s);
 	if (ret)
-		return peer_failed(s, dstor_why_text(sp->p.hs.why), ret);
+		return ret;
 	if (sp->p.info.version < DSTOR_PROTO_VERSION_TREE)
 		return peer_failed(s,
 				   "the exporter does not offer sync over TCP (protocol version 4)",
@@ -2090,6 +2402,355 @@ static int peer_round(struct dstor_sync *s, bool first, bool scrub)
 	return ret;
 }
 
+/* ---- multicast repaired over TCP: the TCP side ---- */
+
+/* READs a repair of one block sends at most; more gaps: the whole block. */
+#define REPAIR_READS		8
+
+/* Connect to the exporter for repairs: the export served by multicast. */
+static int repair_connect(struct dstor_sync *s)
+{
+	struct dstor_sync_peer *sp = s->sp;
+	int ret;
+
+	ret = peer_dial(s);
+	if (ret)
+		return ret;
+	if (sp->p.info.size != s->ann.size)
+		return peer_failed(s,
+				   "the export over TCP is not the size of the one announced by multicast",
+				   -EPROTO);
+	if (peer_max_io(s) < PAGE_SIZE ||
+	    DIV_ROUND_UP(s->ann.block_size, peer_max_io(s)) > REPAIR_READS)
+		return peer_failed(s,
+				   "the exporter's largest transfer is too small for repairs of a block",
+				   -EPROTO);
+	return 0;
+}
+
+/* READs of bytes [@from, @to) of slot @sl's block, into its buffer. */
+static int repair_read(struct dstor_sync *s, struct sync_slot *sl, u32 from,
+		       u32 to)
+{
+	struct dstor_sync_buf *b = slot_buf(s, sl);
+	u64 pos = sl->index * s->ann.block_size;
+	u32 max_io = peer_max_io(s), off, n, o, seg;
+	struct dstor_peer_req *r;
+	unsigned int nr;
+
+	for (off = from; off < to; off += n) {
+		n = min(to - off, max_io);
+		nr = DIV_ROUND_UP(offset_in_page(off) + n, PAGE_SIZE);
+		r = peer_read_req(s, pos + off, n, nr);
+		if (IS_ERR(r))
+			return PTR_ERR(r);
+		for (o = off; o < off + n; o += seg) {
+			seg = min_t(u32, off + n - o,
+				    PAGE_SIZE - offset_in_page(o));
+			__bio_add_page(r->bio, b->pages[o >> PAGE_SHIFT], seg,
+				       offset_in_page(o));
+		}
+		r->cookie = sl - s->slots;
+		sl->fetching++;
+		peer_submit(s, r);
+	}
+	return 0;
+}
+
+/* The READs a repair of @sl would send for the chunks it lacks. */
+static unsigned int repair_reads(struct dstor_sync *s, struct sync_slot *sl)
+{
+	u32 len = block_len(s, sl->index), max_io = peer_max_io(s);
+	unsigned int c, e, reads = 0;
+
+	for (c = find_first_zero_bit(sl->got, sl->chunks); c < sl->chunks;
+	     c = find_next_zero_bit(sl->got, sl->chunks, e)) {
+		e = find_next_bit(sl->got, sl->chunks, c);
+		reads += DIV_ROUND_UP(min(e * DSTOR_MC_CHUNK, len) -
+				      c * DSTOR_MC_CHUNK, max_io);
+	}
+	return reads;
+}
+
+/*
+ * The exporter reads whole sectors of its device: a sector with a chunk
+ * missing is read whole (its chunks held are dropped).
+ */
+static void repair_sectors(struct dstor_sync *s, struct sync_slot *sl)
+{
+	unsigned int u = max(s->sp->p.info.logical_block_size / DSTOR_MC_CHUNK,
+			     1U), c, e;
+
+	if (u == 1)
+		return;
+	for (c = 0; c < sl->chunks; c += u) {
+		e = min(c + u, sl->chunks);
+		if (find_next_zero_bit(sl->got, e, c) < e)
+			bitmap_clear(sl->got, c, e - c);
+	}
+	sl->have = bitmap_weight(sl->got, sl->chunks);
+}
+
+/*
+ * Fetch what slot @sl's block lacks: its missing chunks, or all of it when
+ * that takes fewer READs or a chunk it holds may be forged (contested).
+ */
+static int repair_fetch(struct dstor_sync *s, struct sync_slot *sl)
+{
+	u32 len = block_len(s, sl->index);
+	unsigned int c, e;
+	int ret;
+
+	repair_sectors(s, sl);
+	if (sl->contested || repair_reads(s, sl) > REPAIR_READS) {
+		bitmap_zero(sl->got, sl->chunks);
+		sl->have = 0;
+		sl->contested = false;
+	}
+	for (c = find_first_zero_bit(sl->got, sl->chunks); c < sl->chunks;
+	     c = find_next_zero_bit(sl->got, sl->chunks, e)) {
+		e = find_next_bit(sl->got, sl->chunks, c);
+		ret = repair_read(s, sl, c * DSTOR_MC_CHUNK,
+				  min(e * DSTOR_MC_CHUNK, len));
+		if (ret)
+			return ret;
+	}
+	s->tcp_slots++;
+	return 0;
+}
+
+/* A slot holding part of a queued block, or NULL. */
+static struct sync_slot *repair_held(struct dstor_sync *s)
+{
+	struct sync_slot *sl;
+	unsigned int i;
+
+	for (i = 0; i < s->nr_slots; i++) {
+		sl = &s->slots[i];
+		if (!s->t.bufs[i].writing && !sl->fetching &&
+		    sl->index != U64_MAX && test_bit(sl->index, s->queue))
+			return sl;
+	}
+	return NULL;
+}
+
+/* Send READs for queued blocks while requests and buffers are free. */
+static int repair_issue(struct dstor_sync *s)
+{
+	struct sync_slot *sl;
+	u64 k;
+	int ret;
+
+	for (;;) {
+		k = find_next_bit(s->queue, s->ann.blocks, s->queue_next);
+		if (k >= s->ann.blocks)
+			return 0;
+		s->queue_next = k;
+		if (s->sp->nr_busy + REPAIR_READS > DSTOR_PEER_MAX_REQS)
+			return 0;
+		/* Half the pool stays the channels' while there are some. */
+		if (s->nr_chans && s->tcp_slots >= s->nr_slots / 2)
+			return 0;
+		sl = slot_get(s, k);
+		/*
+		 * Every buffer busy: a queued block that holds one goes first
+		 * (partial blocks could fill the pool); else after a write.
+		 */
+		if (!sl)
+			sl = repair_held(s);
+		if (!sl)
+			return 0;
+		clear_bit(sl->index, s->queue);
+		ret = repair_fetch(s, sl);
+		if (ret)
+			return ret;
+	}
+}
+
+/* A READ of a repair answered: once all of its block's are, check it. */
+static int repair_reply(struct dstor_sync *s, struct dstor_peer_req *r)
+{
+	struct sync_slot *sl = &s->slots[r->cookie];
+	unsigned long useful = s->last_useful;
+	u16 status = r->status;
+	u32 length = r->length;
+	u64 index = sl->index;
+	int ret;
+
+	peer_req_put(s, r);
+	if (status != DSTOR_ST_OK)
+		return peer_failed(s,
+				   "the exporter could not read a block of the export",
+				   -EIO);
+	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_BYTES, length);
+	sl->touched = jiffies;
+	if (--sl->fetching)
+		return 0;
+	s->tcp_slots--;
+	bitmap_fill(sl->got, sl->chunks);
+	sl->have = sl->chunks;
+	ret = slot_done(s, sl);
+	/* The stall is the channels': TCP's progress does not count. */
+	s->last_useful = useful;
+	if (ret)
+		return ret;
+	if (sl->index == U64_MAX) {
+		clear_bit(index, s->fetch);
+		return 0;
+	}
+	/* Not its leaf: slot_done() marked it contested, for a whole READ. */
+	if (++sl->tries >= PEER_TRIES)
+		return peer_failed(s,
+				   "a block read from the exporter over TCP does not match the multicast tree",
+				   -EBADMSG);
+	set_bit(index, s->queue);
+	s->queue_next = min(s->queue_next, index);
+	return 0;
+}
+
+/*
+ * The connection failed (@err): what it was to fetch comes by multicast
+ * alone (SYNC_REPAIR_LOST); receive() dials again the next time.
+ */
+static int repair_lost(struct dstor_sync *s, int err)
+{
+	unsigned int i;
+
+	if (err == -EINTR)
+		return err;
+	pr_warn("sync %s: the connection for repairs failed (%s): going on by multicast alone\n",
+		s->name, err == -ETIME ? "no answer within 60 s" :
+		dstor_why_text(dstor_why_conn(err)));
+	/* Stopped: nothing is read into the slots' buffers any more. */
+	peer_disconnect(s);
+	for (i = 0; i < s->nr_slots; i++) {
+		if (!s->slots[i].fetching)
+			continue;
+		s->slots[i].fetching = 0;
+		s->slots[i].index = U64_MAX;
+	}
+	s->tcp_slots = 0;
+	bitmap_zero(s->fetch, s->ann.blocks);
+	bitmap_zero(s->queue, s->ann.blocks);
+	s->repair_off = true;
+	return SYNC_REPAIR_LOST;
+}
+
+/* Every reply there is, without waiting. */
+static int repair_replies(struct dstor_sync *s)
+{
+	struct dstor_peer_req *r;
+	int ret;
+
+	for (;;) {
+		r = dstor_peer_poll(&s->sp->p);
+		if (!r)
+			return 0;
+		if (IS_ERR(r))
+			return repair_lost(s, PTR_ERR(r));
+		ret = repair_reply(s, r);
+		if (ret)
+			return ret;
+	}
+}
+
+/*
+ * RECEIVING with repairs: packets from the channels, replies from the
+ * exporter over TCP, until every leaf is good. While READs are in flight
+ * the socket is polled every jiffy, so replies wait at most that long.
+ */
+static int repair_loop(struct dstor_sync *s)
+{
+	struct dstor_peer_req *r;
+	int ret;
+
+	s->last_useful = jiffies;
+	while (s->good_count < s->ann.blocks) {
+		ret = dstor_sync_reap(&s->t);
+		if (!ret)
+			ret = repair_replies(s);
+		if (!ret)
+			ret = repair_issue(s);
+		if (ret)
+			return ret;
+		if (s->settle)
+			repair_settle(s);
+		/* The replies above may have completed the last block. */
+		if (s->good_count == s->ann.blocks)
+			break;
+		if (!s->nr_chans) {
+			/* TCP's alone now. */
+			if (s->sp->nr_busy) {
+				r = dstor_peer_wait(&s->sp->p);
+				if (IS_ERR(r))
+					return repair_lost(s, PTR_ERR(r));
+				ret = repair_reply(s, r);
+				if (ret)
+					return ret;
+				continue;
+			}
+			if (!bitmap_empty(s->queue, s->ann.blocks)) {
+				ret = write_wait(s);
+				if (ret)
+					return ret;
+				continue;
+			}
+			/* Partly received, its channel gone: TCP's too. */
+			repair_stall(s);
+			if (WARN_ON_ONCE(bitmap_empty(s->queue, s->ann.blocks)))
+				return -EIO;
+			continue;
+		}
+		WRITE_ONCE(s->sock->sk->sk_rcvtimeo,
+			   s->sp->nr_busy ? 1 : SYNC_RX_TIMEOUT);
+		ret = receive_packet(s, repair_stall);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * RECEIVING with repairs over TCP; SYNC_REPAIR_LOST when there is no
+ * connection to repair over, and receive() goes on by multicast alone. The
+ * first dial failing fails the sync (the peer, its key or its access list
+ * is wrong); a later one, after a connection that worked, does not.
+ */
+static int repair_receive(struct dstor_sync *s)
+{
+	struct dstor_peer *p = &s->sp->p;
+	int ret;
+
+	s->repair_off = false;
+	s->tcp_slots = 0;
+	if (p->conn && READ_ONCE(p->err))
+		peer_disconnect(s);
+	/* Nothing stale: no connection. */
+	if (!p->conn && s->good_count < s->ann.blocks) {
+		ret = repair_connect(s);
+		if (ret && (ret == -EINTR || !s->repair_dialled))
+			return ret;
+		if (ret) {
+			/* Not failed: said in the log, not as the reason. */
+			WRITE_ONCE(s->why, NULL);
+			peer_disconnect(s);
+			pr_warn("sync %s: no connection for repairs: going on by multicast alone\n",
+				s->name);
+			s->repair_off = true;
+			return SYNC_REPAIR_LOST;
+		}
+		s->repair_dialled = true;
+	}
+	ret = repair_join(s);
+	if (!ret)
+		ret = repair_loop(s);
+	WRITE_ONCE(s->sock->sk->sk_rcvtimeo, SYNC_RX_TIMEOUT);
+	if (ret)
+		return ret;
+	chans_leave(s);
+	return dstor_sync_drain(&s->t);
+}
+
 /* Why a sync over TCP failed, when no step said so. */
 static void peer_why(struct dstor_sync *s, int err)
 {
@@ -2225,17 +2886,11 @@ static int peer_main(struct dstor_sync *s)
 	}
 }
 
-static int sync_main(struct dstor_sync *s)
+static int mcast_main(struct dstor_sync *s)
 {
 	s64 good;
 	int ret;
 
-	if (s->sp) {
-		ret = peer_main(s);
-		if (ret < 0)
-			peer_why(s, ret);
-		return ret;
-	}
 	ret = wait_announce(s);
 	if (ret)
 		return ret;
@@ -2265,7 +2920,21 @@ static int sync_main(struct dstor_sync *s)
 		} while (ret == SYNC_DIFFERS);
 		if (ret != SYNC_NEW_TREE)
 			return ret;
+		/* READs in flight go into buffers tree_setup() frees. */
+		if (s->repair)
+			peer_disconnect(s);
 	}
+}
+
+static int sync_main(struct dstor_sync *s)
+{
+	int ret;
+
+	ret = sync_tcp(s) ? peer_main(s) : mcast_main(s);
+	/* Multicast's failures say why in the kernel log only. */
+	if (ret < 0 && sync_tcp(s))
+		peer_why(s, ret);
+	return ret;
 }
 
 /* Give back what the sync holds, once its thread has stopped or ended. */
@@ -2518,7 +3187,8 @@ static void sync_info(struct dstor_sync *s, struct dstor_sync_info *si)
 	si->elapsed_ms = div_u64(end - s->started, NSEC_PER_MSEC);
 	si->keyed = s->key.set;
 	memcpy(si->key_id, s->key.id, sizeof(si->key_id));
-	si->by_peer = s->sp;
+	si->by_peer = sync_tcp(s);
+	si->repair = s->repair;
 	si->peer = s->peer;
 	si->why = READ_ONCE(s->why);
 	si->every = s->every;
@@ -2608,9 +3278,9 @@ static int sync_create(struct net *net, const struct dstor_sync_cfg *cfg,
 		s->pinned = true;
 	}
 	dstor_mc_tree_key(cfg->key ? s->key.key : NULL, s->name, s->kt);
-	if (cfg->peer)
-		ret = sync_peer_alloc(s, cfg);
-	else
+	s->repair = cfg->peer && cfg->mcast;
+	ret = cfg->peer ? sync_peer_alloc(s, cfg) : 0;
+	if (!ret && cfg->mcast)
 		ret = sync_mcast_alloc(s, extack, bad);
 	if (ret)
 		goto err;
@@ -2625,7 +3295,7 @@ static int sync_create(struct net *net, const struct dstor_sync_cfg *cfg,
 		*bad = DSTOR_SYNC_PART_SEEDS;
 		goto err;
 	}
-	ret = s->sp ? 0 : sync_socket(s, extack);
+	ret = sync_tcp(s) ? 0 : sync_socket(s, extack);
 	if (ret)
 		goto err;
 

@@ -50,6 +50,9 @@ struct dstor_sync_cfg {
 	const char *name;		/* the export's, not empty */
 	const char *path;		/* the target block device */
 	const struct dstor_endpoint *peer;	/* over TCP; NULL: multicast */
+	bool mcast;			/* by multicast (with @peer: repaired
+					 * over TCP)
+					 */
 	int ifindex;			/* multicast: in the caller's namespace */
 	const u8 *key;			/* DSTOR_KEY_LEN bytes, or NULL */
 	const u8 *root;			/* DSTOR_MC_HASH bytes to pin, or NULL */
@@ -83,6 +86,7 @@ struct dstor_sync_info {
 	struct dstor_mc_announce ann;
 	u64 epoch;			/* over TCP: the tree's generation */
 	bool by_peer;			/* over TCP, from @peer */
+	bool repair;			/* by multicast, repaired from @peer */
 	struct dstor_endpoint peer;
 	const char *why;		/* why it failed, or NULL */
 	u32 every, scrub;		/* seconds, 0: not set */

@@ -309,9 +309,7 @@ int dstor_peer_submit(struct dstor_peer *p, struct dstor_peer_req *r)
  */
 struct dstor_peer_req *dstor_peer_wait(struct dstor_peer *p)
 {
-	struct dstor_peer_req *r = NULL;
 	long left;
-	int ret;
 
 	left = wait_event_interruptible_timeout(p->wq,
 						!list_empty_careful(&p->done) ||
@@ -322,16 +320,28 @@ struct dstor_peer_req *dstor_peer_wait(struct dstor_peer *p)
 		return ERR_PTR(-EINTR);
 	if (!left)
 		return ERR_PTR(-ETIME);
+	return dstor_peer_poll(p) ?: ERR_PTR(-EIO);
+}
+
+/*
+ * Without waiting: the next answered request, NULL when none is, or the
+ * connection's error once it failed (as dstor_peer_wait()).
+ */
+struct dstor_peer_req *dstor_peer_poll(struct dstor_peer *p)
+{
+	struct dstor_peer_req *r = NULL;
+	int ret = 0;
+
 	spin_lock_irq(&p->lock);
 	if (p->err) {
 		ret = p->err;
-	} else {
+	} else if (!list_empty(&p->done)) {
 		r = list_first_entry(&p->done, struct dstor_peer_req, node);
 		list_del(&r->node);
 		p->nr_reqs--;
 	}
 	spin_unlock_irq(&p->lock);
-	return r ?: ERR_PTR(ret);
+	return ret ? ERR_PTR(ret) : r;
 }
 
 /* Bytes the exporter has sent us on this connection, as TCP counts them. */

@@ -67,6 +67,7 @@ int dstor_peer_connect(struct dstor_peer *p, struct net *net,
 void dstor_peer_close(struct dstor_peer *p);
 int dstor_peer_submit(struct dstor_peer *p, struct dstor_peer_req *r);
 struct dstor_peer_req *dstor_peer_wait(struct dstor_peer *p);
+struct dstor_peer_req *dstor_peer_poll(struct dstor_peer *p);
 u64 dstor_peer_wire_bytes(struct dstor_peer *p);
 
 #endif /* _DSTOR_SYNC_PEER_H */

@@ -332,6 +332,65 @@ mc_topology() {
 	done
 }
 
+# mc_all_syncs I...: the syncs of receivers I..., one JSON array.
+mc_all_syncs() {
+	local i
+	for i in "$@"; do
+		in_r "$i" dstor sync list --json
+	done | jq -s 'add // []'
+}
+
+# Receivers that join together (mcast.sh's sync_all): mc_hold, start
+# them, then mc_release NAME I...: the exporter hears nothing (its bridge
+# port drops what goes to it) until receivers I... all wait for NAME's
+# announcement (60 s at most); then a query brings all their reports in one
+# go: the exporter's next one, or at once one of the same kind sent into the
+# bridge by dstor-mldforge (a second querier on the link, whose queries a
+# --querier export ignores).
+mc_hold() { tc qdisc add dev "v-$NS_X" root netem loss 100%; }
+mc_release() {
+	local name=$1 n=$(($# - 1))
+	shift
+	# shellcheck disable=SC2034 # for the eval below
+	local who=("$@")
+	wait_for 60 eval '[ "$(mc_all_syncs "${who[@]}" | jq "[.[] | select(.state == \"waiting\")] | length")" -ge $n ]' ||
+		echo "# not all $n syncs were waiting"
+	tc qdisc del dev "v-$NS_X" root
+	if command -v dstor-mldforge >/dev/null; then
+		dstor-mldforge --iface "$MC_BR" --name "$name" --kind query --count 1 >/dev/null 2>&1 ||
+			echo "# dstor-mldforge failed"
+	fi
+}
+
+# sha256_is SUM FILE: FILE's content hashes to SUM.
+sha256_is() { [ "$(sha256sum <"$2" | cut -d' ' -f1)" = "$1" ]; }
+
+# mc_same SUM I...: the target of each receiver I (its path in $W/dev.I)
+# hashes to SUM; hashed side by side.
+mc_same() {
+	local sum=$1 i pids=() rc=0
+	shift
+	for i in "$@"; do
+		sha256_is "$sum" "$(cat "$W/dev.$i")" &
+		pids+=($!)
+	done
+	for i in "$@"; do
+		wait "${pids[0]}" || { echo "# receiver $i differs"; rc=1; }
+		pids=("${pids[@]:1}")
+	done
+	return $rc
+}
+
+# mc_syncs_del I...: delete every sync of receivers I...
+mc_syncs_del() {
+	local i s
+	for i in "$@"; do
+		for s in $(in_r "$i" dstor sync list --json 2>/dev/null | jq -r '.[].index' 2>/dev/null); do
+			in_r "$i" dstor sync del "$s"
+		done
+	done
+}
+
 mc_topology_cleanup() {
 	local i
 	# shellcheck disable=SC2046 # one word per namespace

@@ -42,24 +42,12 @@ sleep_until() {
 	[ $d -le 0 ] || sleep "$((d / 1000000)).$(printf %06d $((d % 1000000)))"
 }
 
-# all_syncs I...: the syncs of the namespaces of receivers I..., one array.
-all_syncs() {
-	local i
-	for i in "$@"; do
-		in_r "$i" dstor sync list --json
-	done | jq -s 'add // []'
-}
-rx_syncs() { all_syncs $(seq 0 $NR); } # every receiver's
+rx_syncs() { mc_all_syncs $(seq 0 $NR); } # every receiver's
 # sget I IDX FILTER: FILTER of sync IDX, in receiver I's namespace.
 sget() { in_r "$1" dstor sync list --json | jq -r ".[] | select(.index == $2) | $3"; }
 
 mc_cleanup() {
-	local i s
-	for i in $(seq 0 $NR); do
-		for s in $(in_r "$i" dstor sync list --json 2>/dev/null | jq -r '.[].index' 2>/dev/null); do
-			in_r "$i" dstor sync del "$s"
-		done
-	done
+	mc_syncs_del $(seq 0 $NR)
 	in_x dstor export del golden
 	in_x dstor export del sealed
 	in_x dstor export del small
@@ -159,7 +147,7 @@ mk_target() {
 	esac
 	losetup --find --show "$f"
 }
-same_as_golden() { [ "$(sha256sum <"$1" | cut -d' ' -f1)" = "$GOLD" ]; }
+same_as_golden() { sha256_is "$GOLD" "$1"; }
 
 # sync_all KIND I...: sync receivers I... at once, wait for all; each leaves
 # its summary in $W/sync.I.{out,err,json}.
@@ -167,32 +155,21 @@ same_as_golden() { [ "$(sha256sum <"$1" | cut -d' ' -f1)" = "$GOLD" ]; }
 # "At once" means they join together: under emulation, starting eight
 # processes one after another spreads them over seconds, and a carousel
 # that starts serving at the first join sends the part of a round the last
-# one missed again. So the exporter hears nothing (its bridge port drops
-# what goes to it) until every sync waits for the announcement; then a
-# query brings all their reports in one go: the exporter's next one, or at
-# once one of the same kind sent into the bridge by dstor-mldforge (a
-# second querier on the link, whose queries a --querier export ignores).
+# one missed again. So the exporter hears nothing until every sync waits
+# for the announcement (mc_hold, mc_release in lib.sh).
 sync_all() {
 	local kind=$1 i pids=() rc=0
 	shift
-	# shellcheck disable=SC2034 # for the eval below
-	local who=("$@")
 	for i in "$@"; do
 		mk_target "$i" "$kind" >"$W/dev.$i" || return 1
 	done
-	tc qdisc add dev "v-$NS_X" root netem loss 100%
+	mc_hold
 	for i in "$@"; do
 		in_r "$i" timeout 240 dstor sync golden --mcast eth0 --target "$(cat "$W/dev.$i")" \
 			--wait >"$W/sync.$i.out" 2>"$W/sync.$i.err" &
 		pids+=($!)
 	done
-	local n=$#
-	wait_for 60 eval '[ "$(all_syncs "${who[@]}" | jq "[.[] | select(.state == \"waiting\")] | length")" -ge $n ]' ||
-		echo "# not all $n syncs were waiting"
-	tc qdisc del dev "v-$NS_X" root
-	if command -v dstor-mldforge >/dev/null; then
-		dstor-mldforge --iface "$MC_BR" --name golden --kind query --count 1 >/dev/null 2>>"$W/mld.err"
-	fi
+	mc_release golden "$@"
 	for i in "${pids[@]}"; do
 		wait "$i" || rc=1
 	done
@@ -203,18 +180,7 @@ sync_all() {
 	done
 	return $rc
 }
-check_all() { # I...: every target now equals the export (hashed side by side)
-	local i pids=() rc=0
-	for i in "$@"; do
-		same_as_golden "$(cat "$W/dev.$i")" &
-		pids+=($!)
-	done
-	for i in "$@"; do
-		wait "${pids[0]}" || { echo "# receiver $i differs"; rc=1; }
-		pids=("${pids[@]:1}")
-	done
-	return $rc
-}
+check_all() { mc_same "$GOLD" "$@"; } # I...: every target equals the export
 detach_all() {
 	local i
 	for i in "$@"; do
@@ -329,7 +295,7 @@ bad_input_and_netns() {
 	# refused PATTERN CMD...: CMD fails with one message matching PATTERN, and
 	# no sync or export came or went. The syncs refused below would have been
 	# receiver 1's.
-	counts() { echo "$(all_syncs 1 | jq length) $(in_x dstor show --json | jq '.exports | length')"; }
+	counts() { echo "$(mc_all_syncs 1 | jq length) $(in_x dstor show --json | jq '.exports | length')"; }
 	refused() {
 		local pat=$1 c0
 		shift

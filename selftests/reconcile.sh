@@ -202,8 +202,8 @@ rehash_refused() {
 }
 ktap_check "export rehash refused: an unknown export, one without a tree" \
 	eval 'rehash_refused "no export|no such export" nope && rehash_refused "no tree" p'
-ktap_check "--peer and --mcast together: a usage error" \
-	eval "! in_im dstor sync g --peer $EX_IP4 --mcast eth0 --target $n 2>$W/err && grep -q 'one of --mcast' $W/err"
+ktap_check "--peer and --mcast together with --every: a usage error" \
+	eval "! in_im dstor sync g --peer $EX_IP4 --mcast eth0 --every 1m --target $n 2>$W/err && grep -q 'peer alone' $W/err"
 ktap_check "a malformed --peer: a usage error" \
 	eval "! in_im dstor sync g --peer 192.0.2.1:99999 --target $n 2>$W/err && grep -q -- '--peer' $W/err"
 ktap_check "no syncs left behind" test "$(in_im dstor sync list --json | jq length)" = 0

@@ -136,7 +136,7 @@ void check_objects(Conf& conf, ConfObjects& objs) {
     for (auto& y : objs.syncs) {
         key("sync", y.spec.name, y.key_file, y.spec.key);
         device("sync", y.spec.name, "target", y.spec.device);
-        if (!y.spec.peer)
+        if (!y.spec.interface.empty())
             iface("sync", y.spec.name, y.spec.interface, y.spec.ifindex);
     }
 }

@@ -423,8 +423,9 @@ void put_export_add(nl::Message& msg, const ExportSpec& spec) {
 void put_sync_add(nl::Message& msg, const SyncSpec& spec) {
     msg.put_str(DSTOR_A_NAME, spec.name);
     msg.put_str(DSTOR_A_DEVICE, spec.device);
-    if (spec.peer) {
+    if (spec.peer)
         put_endpoint(msg, DSTOR_A_PEER, *spec.peer);
+    if (spec.interface.empty()) {
         if (spec.root)
             msg.put_bin(DSTOR_A_ROOT, spec.root->data(), spec.root->size());
         if (spec.every)

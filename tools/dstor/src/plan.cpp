@@ -104,7 +104,7 @@ std::optional<std::string> sync_differs(const SyncSpec& want, const SyncInfo& ha
     if (want.peer.has_value() != have.peer.has_value() ||
         (want.peer && !same_endpoint(*want.peer, *have.peer)))
         return "peer";
-    if (!want.peer && !same_interface(want.interface, want.ifindex, have.mcast))
+    if (!want.interface.empty() && !same_interface(want.interface, want.ifindex, have.mcast))
         return "mcast";
     if (want.every != have.every.value_or(0))
         return "every";
@@ -225,7 +225,7 @@ Action sync_add(const SyncAdd& y) {
         a.args.push_back(s.name);
     if (s.peer)
         a.args.insert(a.args.end(), {"--peer", format_endpoint(*s.peer)});
-    else
+    if (!s.interface.empty())
         a.args.insert(a.args.end(), {"--mcast", s.interface});
     a.args.insert(a.args.end(), {"--target", s.device});
     if (s.every)

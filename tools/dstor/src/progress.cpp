@@ -153,7 +153,7 @@ std::string sync_activity(std::optional<std::uint32_t> state, bool by_peer) {
 }
 
 std::string progress_line(const SyncInfo& sync, const SyncProgress& p) {
-    std::string out = sync.name + ": " + sync_activity(sync.state, sync.peer.has_value());
+    std::string out = sync.name + ": " + sync_activity(sync.state, sync.peer && !sync.mcast.ifindex);
     if (p.total == 0)
         return out;
     out += ", " + std::to_string(p.done) + "/" + std::to_string(p.total) + " blocks (" +
@@ -169,7 +169,7 @@ std::string progress_bar(const SyncInfo& sync, const SyncProgress& p, std::size_
     const std::size_t room = width > 1 ? width - 1 : 0;
     std::string out;
     if (p.total == 0) {
-        out = sync.name + ": " + sync_activity(sync.state, sync.peer.has_value()) + "...";
+        out = sync.name + ": " + sync_activity(sync.state, sync.peer && !sync.mcast.ifindex) + "...";
     } else {
         // "NAME [bar] 44% 460/1024 1.25 MB/s ETA 0:42 hashing": the bar
         // takes what the rest leaves, 10 to 40 columns; the state is named

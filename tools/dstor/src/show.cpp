@@ -310,7 +310,7 @@ void sync_block(std::ostream& os, const SyncInfo& y) {
     put_line(os, "target", y.device.value_or(""));
     if (y.peer)
         put_line(os, "peer", format_endpoint(*y.peer));
-    else
+    if (!y.peer || y.mcast.ifindex) // both: multicast repaired over TCP
         put_line(os, "interface", interface_text(y.mcast));
     os << "  state: " << sync_state_name(y.state) << '\n';
     if (y.reason)

@@ -41,6 +41,9 @@ constexpr const char* sync_footer =
     "--mcast IFACE receives the export by multicast on that link; --peer ADDR[:PORT]\n"
     "reconciles with the exporter over TCP (the export needs 'export add --tree'): only\n"
     "the parts of the merkle trees that differ are compared, only differing blocks travel.\n"
+    "Both: multicast carries the runs of stale blocks, and the exporter's TCP listener\n"
+    "(the export added with --mcast and --listen) the scattered blocks and whatever the\n"
+    "carousel went past without completing: no second carousel round is waited for.\n"
     "--every DURATION (with --peer) keeps the sync after its first round: it holds the\n"
     "target and its tree and runs a round each interval, fetching only what changed on\n"
     "either side; a failed round is reported ('dstor monitor': sync-failed) and retried\n"
@@ -115,12 +118,13 @@ Parsed<SyncCommand> parse_add(const std::vector<std::string>& args) {
     };
     if (auto bad = check_name(name))
         return error(*bad);
-    const bool by_peer = app.count("--peer") > 0;
-    if (by_peer == (app.count("--mcast") > 0))
-        return error("give one of --mcast IFACE and --peer ADDR[:PORT]");
+    const bool by_peer = app.count("--peer") > 0, by_mcast = app.count("--mcast") > 0;
+    if (!by_peer && !by_mcast)
+        return error("give --mcast IFACE, --peer ADDR[:PORT], or both (multicast repaired "
+                     "over TCP)");
     std::optional<Endpoint> ep;
-    if (!by_peer && (app.count("--every") > 0 || app.count("--scrub") > 0))
-        return error("--every and --scrub go with --peer (periodic rounds are over TCP)");
+    if (by_mcast && (app.count("--every") > 0 || app.count("--scrub") > 0))
+        return error("--every and --scrub go with --peer alone (periodic rounds are over TCP)");
     std::uint32_t every_s = 0, scrub_s = 0;
     if (app.count("--every") > 0) {
         auto n = parse_interval(every, "--every");
@@ -144,8 +148,10 @@ Parsed<SyncCommand> parse_add(const std::vector<std::string>& args) {
         if (!e)
             return error("--peer '" + peer + "': " + e.error().text());
         ep = *e;
-    } else if (auto bad = check_interface_name(iface)) {
-        return error("--mcast: " + *bad);
+    }
+    if (by_mcast) {
+        if (auto bad = check_interface_name(iface))
+            return error("--mcast: " + *bad);
     }
     if (target.empty())
         return error("--target is empty");
@@ -308,7 +314,7 @@ int follow(nl::Socket& sock, const std::string& command, SyncInfo info, const Si
 int run_add(const std::string& command, SyncAdd& add) {
     // Local checks first: a bad interface, target or key file is refused
     // before the kernel is asked anything.
-    if (!add.spec.peer) {
+    if (!add.spec.interface.empty()) {
         auto ifindex = resolve_interface(add.spec.interface);
         if (!ifindex)
             return usage_error(command, "--mcast: " + ifindex.error().text());

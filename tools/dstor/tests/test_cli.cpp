@@ -384,6 +384,14 @@ TEST(SyncArgs, Add) {
     EXPECT_EQ(tcp.spec.every, 0u);
     EXPECT_EQ(tcp.spec.scrub, 0u);
 
+    // Both: multicast, repaired over TCP.
+    p = parse_sync_args(
+        {"golden", "--mcast", "eth0", "--peer", "192.0.2.1", "--target", "/dev/sdb"});
+    ASSERT_TRUE(p.cmd.has_value()) << p.output;
+    const auto& both = std::get<SyncAdd>(*p.cmd);
+    ASSERT_TRUE(both.spec.peer);
+    EXPECT_EQ(both.spec.interface, "eth0");
+
     // Periodic: intervals in seconds, with or without a unit.
     p = parse_sync_args({"g", "--peer", "192.0.2.1", "--target", "/d", "--every", "90", "--scrub",
                          "1d"});
@@ -434,10 +442,10 @@ TEST(SyncArgs, Add) {
 TEST(SyncArgs, AddErrors) {
     expect_usage_error(parse_sync_args({}), "sync", "NAME is required");
     expect_usage_error(parse_sync_args({"g", "--target", "/dev/sdb"}), "sync",
-                       "give one of --mcast IFACE and --peer ADDR[:PORT]");
-    expect_usage_error(
-        parse_sync_args({"g", "--mcast", "eth0", "--peer", "192.0.2.1", "--target", "/d"}), "sync",
-        "give one of --mcast IFACE and --peer ADDR[:PORT]");
+                       "give --mcast IFACE, --peer ADDR[:PORT], or both");
+    expect_usage_error(parse_sync_args({"g", "--mcast", "eth0", "--peer", "192.0.2.1", "--target",
+                                        "/d", "--every", "1m"}),
+                       "sync", "--every and --scrub go with --peer alone");
     expect_usage_error(parse_sync_args({"g", "--peer", "192.0.2.1:99999", "--target", "/d"}),
                        "sync", "--peer '192.0.2.1:99999'");
     expect_usage_error(parse_sync_args({"g", "--mcast", "eth0"}), "sync", "--target is required");

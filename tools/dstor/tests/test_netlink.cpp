@@ -338,6 +338,16 @@ TEST(Message, SyncAddDelGet) {
                           DSTOR_MC_HASH_LEN),
               0);
 
+    // Multicast repaired over TCP: the interface's nest (with the pinned
+    // root) and the exporter's address.
+    spec.peer = Endpoint{};
+    nl::Message both(family, NLM_F_REQUEST | NLM_F_ACK, DSTOR_CMD_SYNC_ADD, DSTOR_GENL_VERSION);
+    put_sync_add(both, spec);
+    top = attrs_of(both.hdr());
+    EXPECT_TRUE(top.count(DSTOR_A_PEER));
+    EXPECT_FALSE(top.count(DSTOR_A_ROOT));
+    EXPECT_EQ(attrs_of(top[DSTOR_A_MCAST]).size(), 2u);
+
     for (std::uint8_t cmd : {DSTOR_CMD_SYNC_DEL, DSTOR_CMD_SYNC_GET}) {
         nl::Message m(family, NLM_F_REQUEST | NLM_F_ACK, cmd, DSTOR_GENL_VERSION);
         put_sync_index(m, 5);

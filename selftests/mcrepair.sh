@@ -1,0 +1,196 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Multicast repaired over TCP: dstor sync NAME --mcast eth0 --peer ADDR
+# (Documentation/multicast.md, "Repairs over TCP"). The channels carry what
+# they carry cheaply; scattered stale blocks past the channel cap, and what
+# a carousel round went past without completing, are read from the
+# exporter's TCP listener instead of waiting for another round.
+#
+#                         root namespace: bridge br-PID (MLD snooping on)
+#        +-------------------+-----------+-- ... --+
+#        |                   |           |         |
+#  +-----+------+      +-----+----+ +----+-----+ +-+--------+
+#  | mx-PID     |      | mr1-PID  | | mr2-PID  | | mr8-PID  |   receivers:
+#  | exporter   |      | eth0     | | eth0     | | eth0     |   dstor sync into
+#  | eth0       |      | loop dev | | loop dev | | loop dev |   a loop device
+#  | .1:7420    |      +----------+ +----------+ +----------+
+#  +------------+
+#
+#  "big": 64 MiB in 16384 blocks of 4 KiB (random data, then zeros),
+#	eight receivers, each with its own 100 random stale blocks;
+#  "small": 8 MiB of random data in 16 KiB blocks, four empty receivers,
+#	two of them behind 5% packet loss.
+set -u
+source "$(dirname "$0")/lib.sh"
+
+require_dstor
+require_cmd jq losetup sha256sum dstor-stale
+
+ktap_header
+ktap_plan 17
+
+NR=8
+BLOCKS=16384
+DATA_MB=16
+SMALL_MB=8
+STALE=100
+debug_kernel && { DATA_MB=4; SMALL_MB=4; }
+W=$(mktemp -d /tmp/mcrepair.XXXXXX)
+
+mr_cleanup() {
+	mc_syncs_del $(seq 1 $NR)
+	in_x dstor export del big
+	in_x dstor export del small
+	losetup -D
+	rm -rf "$W"
+}
+at_exit mr_cleanup
+
+ktap_check "bridge with the exporter and $NR receiver hosts" mc_topology $NR ||
+	ktap_skip_all "no bridge/namespaces"
+
+xshow() { in_x dstor show --json | jq -r ".exports[] | select(.name == \"$1\") | $2"; }
+
+# sync_all NAME I...: receivers I... sync NAME (targets in $W/dev.I) at
+# once, multicast repaired over TCP; summaries in $W/sync.I.{json,err}.
+# They join together, as in mcast.sh (mc_hold, mc_release).
+# Pinned to the export's root (--root, as an unkeyed export should be
+# synced), a receiver takes the first announcement it hears rather than
+# waiting for a second: one that joins late keeps the carousel going after
+# the others are done.
+sync_all() {
+	local name=$1 i pids=() rc=0 root
+	shift
+	root=$(xshow "$name" .mcast.root)
+	mc_hold
+	for i in "$@"; do
+		in_r "$i" timeout 300 dstor sync "$name" --mcast eth0 --peer "$MC_X_IP4" \
+			--root "$root" --target "$(cat "$W/dev.$i")" --wait --json >"$W/sync.$i.json" 2>"$W/sync.$i.err" &
+		pids+=($!)
+	done
+	mc_release "$name" "$@"
+	for i in "${pids[@]}"; do
+		wait "$i" || rc=1
+	done
+	[ $rc = 0 ] || for i in "$@"; do
+		echo "# receiver $i: $(tail -n 2 "$W/sync.$i.err" | tr '\n' ' ')"
+	done
+	return $rc
+}
+stat_of() { jq -r ".stats.$2 // 0" "$W/sync.$1.json"; }
+
+# --- eight receivers, 100 scattered stale blocks each ---------------------------------------
+head -c $((DATA_MB << 20)) /dev/urandom >"$W/big.img"
+truncate -s $((BLOCKS * 4096)) "$W/big.img"
+BIG=$(sha256sum <"$W/big.img" | cut -d' ' -f1)
+XDEV=$(losetup --find --show --read-only "$W/big.img")
+ktap_check "a multicast export with a TCP listener ($BLOCKS blocks of 4 KiB)" \
+	in_x dstor export add big --device "$XDEV" --read-only --mcast eth0 --block-size 4K \
+	--querier --rate 40M --listen "$MC_X_IP4:7420"
+for i in $(seq 1 $NR); do
+	# A sparse copy: the export's data, then its zeros as a hole.
+	head -c $((DATA_MB << 20)) "$W/big.img" >"$W/t$i.img"
+	truncate -s $((BLOCKS * 4096)) "$W/t$i.img"
+	dstor-stale --block-size 4096 --count $STALE --seed "$i" "$W/t$i.img" >/dev/null &&
+	losetup --find --show "$W/t$i.img" >"$W/dev.$i"
+done
+ktap_check "its tree is built" wait_for 120 eval '[ "$(xshow big .mcast.state)" = serving ]'
+
+m0=$(xshow big .stats.mc_blocks) r0=$(xshow big .stats.read_bytes)
+ktap_check "$NR receivers with $STALE stale blocks each sync" sync_all big $(seq 1 $NR)
+ktap_check "all $NR targets equal the export (sha256)" mc_same "$BIG" $(seq 1 $NR)
+m1=$(xshow big .stats.mc_blocks) r1=$(xshow big .stats.read_bytes)
+over=''
+for i in $(seq 1 $NR); do
+	b=$(stat_of "$i" sync_bytes)
+	ktap_note "receiver $i: $b bytes received for $((STALE * 4096)) stale ($(stat_of "$i" sync_requests) READs over TCP, $(stat_of "$i" sync_wire_bytes) bytes on its TCP wire)"
+	[ "$b" -le $((STALE * 4096 * 12 / 10)) ] || over="$over $i"
+done
+ktap_check "each received at most 1.2x its stale blocks' bytes" test -z "$over"
+ktap_note "the exporter sent $((m1 - m0)) blocks by multicast and $((r1 - r0)) bytes over TCP"
+ktap_check "multicast carried some blocks, TCP the rest" \
+	eval "[ $((m1 - m0)) -ge $NR ] && [ $((r1 - r0)) -ge $((NR * 4096)) ]"
+for i in $(seq 1 $NR); do losetup -d "$(cat "$W/dev.$i")"; rm -f "$W/t$i.img"; done
+in_x dstor export del big
+losetup -d "$XDEV"
+
+# --- four empty receivers, two behind packet loss -------------------------------------------
+head -c $((SMALL_MB << 20)) /dev/urandom >"$W/small.img"
+SMALL=$(sha256sum <"$W/small.img" | cut -d' ' -f1)
+# 4096-byte sectors: the exporter reads whole sectors, so a lost 1 KiB
+# chunk is repaired with the sector around it.
+SDEV=$(losetup --sector-size 4096 --find --show --read-only "$W/small.img")
+small_add() { # RATE
+	in_x dstor export add small --device "$SDEV" --read-only --mcast eth0 --block-size 16K \
+		--querier --rate "$1" --listen "$MC_X_IP4:7420"
+}
+ktap_check "a second export: $SMALL_MB MiB in blocks of 16 KiB, on 4096-byte sectors" \
+	eval "small_add 20M && [ \"\$(blockdev --getss $SDEV)\" = 4096 ]"
+for i in 1 2 3 4; do
+	truncate -s ${SMALL_MB}M "$W/t$i.img"
+	losetup --find --show "$W/t$i.img" >"$W/dev.$i"
+done
+ktap_check "its tree is built" wait_for 120 eval '[ "$(xshow small .mcast.state)" = serving ]'
+for i in 1 2; do
+	tc qdisc add dev "v-$(rx_ns $i)" root netem loss 5%
+done
+m0=$(xshow small .stats.mc_bytes) r0=$(xshow small .stats.read_bytes)
+ktap_check "4 empty receivers, 2 behind 5% loss, sync" sync_all small 1 2 3 4
+ktap_check "all 4 targets equal the export (sha256)" mc_same "$SMALL" 1 2 3 4
+m1=$(xshow small .stats.mc_bytes) r1=$(xshow small .stats.read_bytes)
+for i in 1 2; do
+	tc qdisc del dev "v-$(rx_ns $i)" root
+done
+sent=$(((m1 - m0) + (r1 - r0)))
+ktap_note "the exporter sent $((m1 - m0)) bytes by multicast and $((r1 - r0)) over TCP: $(awk -v a=$sent -v b=$((SMALL_MB << 20)) 'BEGIN { printf "%.2f", a / b }') copies"
+for i in 1 2; do
+	ktap_note "lossy receiver $i: $(stat_of "$i" sync_requests) READs over TCP, $(stat_of "$i" sync_bytes) bytes received"
+done
+ktap_check "the exporter sent at most 1.3 copies of the export" \
+	test $((sent * 10)) -le $(((SMALL_MB << 20) * 13))
+ktap_check "the lossy receivers repaired over TCP" \
+	eval "[ $(stat_of 1 sync_requests) -gt 0 ] && [ $(stat_of 2 sync_requests) -gt 0 ]"
+
+# --- a peer that does not answer ------------------------------------------------------------
+dev=$(cat "$W/dev.3")
+ktap_check "nothing stale: no listener at --peer is needed" \
+	in_r 3 timeout 120 dstor sync small --mcast eth0 --peer "$MC_X_IP4:7999" --target "$dev" --wait
+dd if=/dev/urandom of="$dev" bs=16k count=2 seek=7 conv=notrunc status=none
+sum=$(sha256sum <"$dev" | cut -d' ' -f1)
+in_r 3 timeout 120 dstor sync small --mcast eth0 --peer "$MC_X_IP4:7999" --target "$dev" --wait \
+	>"$W/out" 2>&1
+rc=$?
+ktap_check "no listener at --peer: the sync fails, saying why, target unchanged" \
+	eval "[ $rc != 0 ] && grep -qi 'refused\|connect' $W/out &&
+		[ \"\$(sha256sum <$dev | cut -d' ' -f1)\" = $sum ]" ||
+	echo "# rc $rc: $(cat "$W/out")"
+
+# --- the export deleted and added again while a receiver repairs -------------------------------
+# Its connection fails with the export: the sync goes on by multicast alone,
+# then takes the new tree (10 s after the old one's last announcement), dials
+# again and ends identical.
+in_x dstor export del small
+small_add 4M
+dev=$(cat "$W/dev.4")
+losetup -d "$dev"
+rm -f "$W/t4.img"
+truncate -s ${SMALL_MB}M "$W/t4.img"
+dev=$(losetup --find --show "$W/t4.img")
+echo "$dev" >"$W/dev.4"
+wait_for 120 eval '[ "$(xshow small .mcast.state)" = serving ]'
+in_r 4 timeout 300 dstor sync small --mcast eth0 --peer "$MC_X_IP4" --target "$dev" --wait \
+	>"$W/out" 2>&1 &
+pid=$!
+wait_for 60 eval '[ "$(in_r 4 dstor sync list --json | jq ".[0].stats.sync_verified // 0")" -ge 16 ]' ||
+	echo "# the sync did not get going"
+in_x dstor export del small
+small_add 40M
+wait $pid
+rc=$?
+ktap_check "export deleted and added again mid-sync: the sync ends identical" \
+	eval "[ $rc = 0 ] && mc_same $SMALL 4" || echo "# rc $rc: $(tail -n 3 "$W/out")"
+ktap_check "and it went on by multicast alone in between (kernel log)" \
+	eval "dmesg | grep -q 'sync small: the connection for repairs failed'"
+
+ktap_finish
