@@ -98,6 +98,8 @@ struct sync_chan {
 	struct in6_addr group;
 	u64 last;			/* repair: the block last seen on it */
 	unsigned int last_chunk;	/* ... and its chunk */
+	u64 prev;			/* repair: the block seen before it */
+	unsigned int prev_chunk;	/* ... and its highest chunk seen */
 	unsigned int start_chunk;	/* one block: the first chunk seen */
 	bool wrapped;			/* one block: chunk 0 came since */
 	u64 scan;			/* repair: blocks before it are settled */
@@ -789,6 +791,7 @@ static void chan_set(struct dstor_sync *s, unsigned int n, unsigned int level,
 	c->first = j << level;
 	c->end = min_t(u64, c->first + (1ULL << level), s->ann.blocks);
 	c->last = U64_MAX;
+	c->prev = U64_MAX;
 	c->wrapped = false;
 	c->scan = c->first;
 	dstor_mc_group(s->name, DSTOR_MC_KIND_CHANNEL, s->epoch, s->ann.root,
@@ -988,7 +991,8 @@ static int repair_join(struct dstor_sync *s)
  * Chunk @chunk of block @index came: on its channel, the blocks due since
  * the one last seen there, and that one, are over (see above). On a
  * channel of one block, its chunks coming round again end it. A chunk of
- * the block before the last one is late, not a round later.
+ * the block seen before the last one, above the chunks seen of it, is late
+ * (the exporter sends a block's chunks in order): not a round later.
  */
 static void repair_seen(struct dstor_sync *s, u64 index, unsigned int chunk)
 {
@@ -1011,14 +1015,16 @@ static void repair_seen(struct dstor_sync *s, u64 index, unsigned int chunk)
 		c->last_chunk = chunk;
 		return;
 	}
-	if (c->last != U64_MAX) {
-		if (index + 1 == c->last ||
-		    (c->last == c->first && index + 1 == c->end))
-			return;
+	if (index == c->prev && chunk > c->prev_chunk) {
+		c->prev_chunk = chunk;
+		return;
+	}
+	if (c->last != U64_MAX)
 		for (k = c->last; k != index;
 		     k = k + 1 == c->end ? c->first : k + 1)
 			repair_queue(s, k);
-	}
+	c->prev = c->last;
+	c->prev_chunk = c->last_chunk;
 	c->last = index;
 	c->last_chunk = chunk;
 	c->start_chunk = chunk;
@@ -2732,10 +2738,11 @@ static int repair_receive(struct dstor_sync *s)
 			return ret;
 		if (ret) {
 			/* Not failed: said in the log, not as the reason. */
+			pr_warn("sync %s: no connection for repairs (%s): going on by multicast alone\n",
+				s->name, s->why ?: "see above");
 			WRITE_ONCE(s->why, NULL);
+			s->why_logged = NULL;
 			peer_disconnect(s);
-			pr_warn("sync %s: no connection for repairs: going on by multicast alone\n",
-				s->name);
 			s->repair_off = true;
 			return SYNC_REPAIR_LOST;
 		}
