@@ -182,7 +182,8 @@ struct dstor_sync {
 	unsigned int tcp_slots;		/* slots with READs in flight */
 	bool settle;			/* repair: a channel may be done */
 	bool repair_off;		/* repair: the connection failed */
-	bool repair_dialled;		/* repair: it was connected once */
+	bool repair_worked;		/* repair: it was connected once */
+	bool repair_up;			/* repair: connected, READs may go */
 	u64 good_count;
 	bool scrubbing;			/* hash_read() counts @corrupt */
 	bool scrubbed;			/* this round scrubbed, finding @corrupt */
@@ -2413,15 +2414,11 @@ static int peer_round(struct dstor_sync *s, bool first, bool scrub)
 /* READs a repair of one block sends at most; more gaps: the whole block. */
 #define REPAIR_READS		8
 
-/* Connect to the exporter for repairs: the export served by multicast. */
-static int repair_connect(struct dstor_sync *s)
+/* Connected for repairs: is it the export served by multicast? */
+static int repair_check(struct dstor_sync *s)
 {
 	struct dstor_sync_peer *sp = s->sp;
-	int ret;
 
-	ret = peer_dial(s);
-	if (ret)
-		return ret;
 	if (sp->p.info.size != s->ann.size)
 		return peer_failed(s,
 				   "the export over TCP is not the size of the one announced by multicast",
@@ -2629,6 +2626,7 @@ static int repair_lost(struct dstor_sync *s, int err)
 		dstor_why_text(dstor_why_conn(err)));
 	/* Stopped: nothing is read into the slots' buffers any more. */
 	peer_disconnect(s);
+	s->repair_up = false;
 	for (i = 0; i < s->nr_slots; i++) {
 		if (!s->slots[i].fetching)
 			continue;
@@ -2640,6 +2638,53 @@ static int repair_lost(struct dstor_sync *s, int err)
 	bitmap_zero(s->queue, s->ann.blocks);
 	s->repair_off = true;
 	return SYNC_REPAIR_LOST;
+}
+
+/*
+ * Dial the exporter for repairs, not waiting: from the moment the tree is
+ * known, so that the handshake goes on while the tree comes and the target
+ * is hashed (a lost SYN costs a second; a receiver that joined its channels
+ * late would keep the carousel going for the others).
+ */
+static int repair_dial(struct dstor_sync *s)
+{
+	struct dstor_peer *p = &s->sp->p;
+	int ret;
+
+	ret = dstor_peer_dial(p, s->net, &s->peer, s->name,
+			      s->key.set ? &s->key : NULL, &s->stats);
+	return ret ? peer_failed(s, dstor_why_text(p->hs.why), ret) : 0;
+}
+
+/*
+ * The connection of repair_dial(), once its handshake ended
+ * (@wait: waiting for that): 0 when READs may go, -EINPROGRESS, an error
+ * when it is the first one (the peer, its key or its access list is wrong:
+ * the sync fails), else SYNC_REPAIR_LOST (the rest by multicast alone).
+ */
+static int repair_dialled(struct dstor_sync *s, bool wait)
+{
+	struct dstor_sync_peer *sp = s->sp;
+	int ret;
+
+	ret = dstor_peer_dialled(&sp->p, wait);
+	if (ret == -EINPROGRESS || ret == -EINTR)
+		return ret;
+	if (ret)
+		ret = peer_failed(s, dstor_why_text(sp->p.hs.why), ret);
+	else
+		ret = repair_check(s);
+	if (!ret) {
+		s->repair_up = true;
+		s->repair_worked = true;
+		return 0;
+	}
+	if (!s->repair_worked)
+		return ret;
+	/* Not failed: said in the log, not as the reason. */
+	WRITE_ONCE(s->why, NULL);
+	s->why_logged = NULL;
+	return repair_lost(s, ret);
 }
 
 /* Every reply there is, without waiting. */
@@ -2729,24 +2774,22 @@ static int repair_receive(struct dstor_sync *s)
 
 	s->repair_off = false;
 	s->tcp_slots = 0;
-	if (p->conn && READ_ONCE(p->err))
+	if (p->conn && READ_ONCE(p->err)) {
 		peer_disconnect(s);
-	/* Nothing stale: no connection. */
-	if (!p->conn && s->good_count < s->ann.blocks) {
-		ret = repair_connect(s);
-		if (ret && (ret == -EINTR || !s->repair_dialled))
+		s->repair_up = false;
+	}
+	/*
+	 * Nothing stale: the connection is not needed (nor waited for).
+	 * Else its handshake, begun with the tree (repair_dial()), has
+	 * usually ended by now; a first one that failed fails the sync before
+	 * anything is received.
+	 */
+	if (s->good_count < s->ann.blocks && !s->repair_up) {
+		ret = p->conn ? 0 : repair_dial(s);
+		if (!ret)
+			ret = repair_dialled(s, true);
+		if (ret)
 			return ret;
-		if (ret) {
-			/* Not failed: said in the log, not as the reason. */
-			pr_warn("sync %s: no connection for repairs (%s): going on by multicast alone\n",
-				s->name, s->why ?: "see above");
-			WRITE_ONCE(s->why, NULL);
-			s->why_logged = NULL;
-			peer_disconnect(s);
-			s->repair_off = true;
-			return SYNC_REPAIR_LOST;
-		}
-		s->repair_dialled = true;
 	}
 	ret = repair_join(s);
 	if (!ret)
@@ -2905,6 +2948,10 @@ static int mcast_main(struct dstor_sync *s)
 		ret = tree_setup(s);
 		if (ret)
 			return ret;
+		/* Its failure is told when something is stale (receive()). */
+		if (s->repair && !s->sp->p.conn)
+			dstor_peer_dial(&s->sp->p, s->net, &s->peer, s->name,
+					s->key.set ? &s->key : NULL, &s->stats);
 		ret = tree_fetch(s);
 		if (ret == SYNC_NEW_TREE)
 			continue;
@@ -2928,8 +2975,10 @@ static int mcast_main(struct dstor_sync *s)
 		if (ret != SYNC_NEW_TREE)
 			return ret;
 		/* READs in flight go into buffers tree_setup() frees. */
-		if (s->repair)
+		if (s->repair) {
 			peer_disconnect(s);
+			s->repair_up = false;
+		}
 	}
 }
 

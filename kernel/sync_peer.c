@@ -111,6 +111,13 @@ static void peer_rx_done(struct dstor_conn *c, struct dstor_rx *rx)
 		} else if (ret > 0) {
 			/* Through: the connect deadline no longer applies. */
 			WRITE_ONCE(c->deadline, 0);
+			/*
+			 * Idle until READs go (the target may take minutes to
+			 * hash): pings keep the session.
+			 */
+			WRITE_ONCE(c->keepalive, DSTOR_DEFAULT_KEEPALIVE * HZ);
+			WRITE_ONCE(c->dead_after, DSTOR_DEFAULT_DEAD_AFTER * HZ);
+			dstor_conn_timer(c);
 			/* p->hs.info is complete (acquire in peer_hs_over()). */
 			smp_store_release(&p->hs_done, true);
 			wake_up(&p->wq);
@@ -172,17 +179,16 @@ static bool peer_hs_over(struct dstor_peer *p)
 }
 
 /*
- * Connect to the export @name at @ep, as an importer with @key (or none)
- * that reads only, and wait for the handshake. 0, or an error the caller
- * explains with dstor_why_text(p->hs.why) (-EINTR when stopped).
+ * Start connecting to the export @name at @ep, as an importer with @key
+ * (or none) that reads only; dstor_peer_dialled() tells when the handshake
+ * ended. 0, or an error the caller explains with dstor_why_text(p->hs.why).
  */
-int dstor_peer_connect(struct dstor_peer *p, struct net *net,
-		       const struct dstor_endpoint *ep, const char *name,
-		       const struct dstor_key *key, struct dstor_stats *stats)
+int dstor_peer_dial(struct dstor_peer *p, struct net *net,
+		    const struct dstor_endpoint *ep, const char *name,
+		    const struct dstor_key *key, struct dstor_stats *stats)
 {
 	struct dstor_hello *hello = &p->hs.hello;
 	struct dstor_conn *c;
-	long left;
 	int ret;
 
 	memset(p, 0, sizeof(*p));
@@ -213,16 +219,28 @@ int dstor_peer_connect(struct dstor_peer *p, struct net *net,
 	ret = dstor_conn_connect(c, (struct sockaddr *)&ep->ss, ep->len);
 	if (ret)
 		dstor_conn_fail(c, ret);
+	return 0;
+}
 
-	left = wait_event_interruptible_timeout(p->wq, peer_hs_over(p),
-						PEER_CONNECT_TIMEOUT + HZ);
+/*
+ * The handshake of dstor_peer_dial(), once it ended (@wait: waiting for
+ * that): 0 when connected, -EINPROGRESS while it goes on (not @wait), or
+ * an error as dstor_peer_dial()'s; then the connection is closed.
+ */
+int dstor_peer_dialled(struct dstor_peer *p, bool wait)
+{
+	struct dstor_conn *c = p->conn;
+	long left = 1;
+	int ret;
+
+	if (wait)
+		left = wait_event_interruptible_timeout(p->wq, peer_hs_over(p),
+							PEER_CONNECT_TIMEOUT + HZ);
+	else if (!peer_hs_over(p))
+		return -EINPROGRESS;
 	/* Acquire: pairs with the release in peer_rx_done(); hs.info is in. */
 	if (smp_load_acquire(&p->hs_done) && !READ_ONCE(p->err)) {
 		p->info = p->hs.info;
-		/* Idle while hashing the target: pings keep the session. */
-		WRITE_ONCE(c->keepalive, DSTOR_DEFAULT_KEEPALIVE * HZ);
-		WRITE_ONCE(c->dead_after, DSTOR_DEFAULT_DEAD_AFTER * HZ);
-		dstor_conn_timer(c);
 		return 0;
 	}
 	ret = left < 0 || dstor_sync_stopping() ? -EINTR :
@@ -233,6 +251,16 @@ int dstor_peer_connect(struct dstor_peer *p, struct net *net,
 		p->hs.why = dstor_hs_client_failed(&p->hs, ret);
 	dstor_peer_close(p);
 	return ret;
+}
+
+/* Both: connect, and wait for the handshake. */
+int dstor_peer_connect(struct dstor_peer *p, struct net *net,
+		       const struct dstor_endpoint *ep, const char *name,
+		       const struct dstor_key *key, struct dstor_stats *stats)
+{
+	int ret = dstor_peer_dial(p, net, ep, name, key, stats);
+
+	return ret ?: dstor_peer_dialled(p, true);
 }
 
 /*

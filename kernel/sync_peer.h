@@ -64,6 +64,10 @@ struct dstor_peer {
 int dstor_peer_connect(struct dstor_peer *p, struct net *net,
 		       const struct dstor_endpoint *ep, const char *name,
 		       const struct dstor_key *key, struct dstor_stats *stats);
+int dstor_peer_dial(struct dstor_peer *p, struct net *net,
+		    const struct dstor_endpoint *ep, const char *name,
+		    const struct dstor_key *key, struct dstor_stats *stats);
+int dstor_peer_dialled(struct dstor_peer *p, bool wait);
 void dstor_peer_close(struct dstor_peer *p);
 int dstor_peer_submit(struct dstor_peer *p, struct dstor_peer_req *r);
 struct dstor_peer_req *dstor_peer_wait(struct dstor_peer *p);
