@@ -35,7 +35,14 @@ BLOCKS=16384
 DATA_MB=16
 SMALL_MB=8
 STALE=100
-debug_kernel && { DATA_MB=4; SMALL_MB=4; }
+# The loss case's bound on what the exporter sends, in tenths of a copy.
+# A receiver leaves its channel when it has handled the packets of a whole
+# round; the debug kernel's receivers (KASAN: every packet many times
+# dearer) lag the carousel by up to their socket buffer (2 MiB of data),
+# and the carousel goes on for that long: 1.20-1.21 copies by multicast
+# alone there, at 8 and at 20 Mbit/s alike (1.05-1.06 on 6.1 and 6.12).
+BOUND=13
+debug_kernel && { DATA_MB=4; SMALL_MB=4; BOUND=15; }
 W=$(mktemp -d /tmp/mcrepair.XXXXXX)
 
 mr_cleanup() {
@@ -147,8 +154,8 @@ ktap_note "the exporter sent $((m1 - m0)) bytes by multicast and $((r1 - r0)) ov
 for i in 1 2; do
 	ktap_note "lossy receiver $i: $(stat_of "$i" sync_requests) READs over TCP, $(stat_of "$i" sync_bytes) bytes received"
 done
-ktap_check "the exporter sent at most 1.3 copies of the export" \
-	test $((sent * 10)) -le $(((SMALL_MB << 20) * 13))
+ktap_check "the exporter sent at most $((BOUND / 10)).$((BOUND % 10)) copies of the export" \
+	test $((sent * 10)) -le $(((SMALL_MB << 20) * BOUND))
 ktap_check "the lossy receivers repaired over TCP" \
 	eval "[ $(stat_of 1 sync_requests) -gt 0 ] && [ $(stat_of 2 sync_requests) -gt 0 ]"
 
