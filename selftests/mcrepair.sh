@@ -19,7 +19,8 @@
 #
 #  "big": 64 MiB in 16384 blocks of 4 KiB (random data, then zeros),
 #	eight receivers, each with its own 100 random stale blocks;
-#  "small": 8 MiB of random data in 16 KiB blocks, four empty receivers,
+#  "small": 32 MiB of random data in 16 KiB blocks (the size of issue 14's
+#	measurement: 1.77 copies by multicast alone), four empty receivers,
 #	two of them behind 5% packet loss.
 set -u
 source "$(dirname "$0")/lib.sh"
@@ -33,14 +34,17 @@ ktap_plan 17
 NR=8
 BLOCKS=16384
 DATA_MB=16
-SMALL_MB=8
+SMALL_MB=32
 STALE=100
 # The loss case's bound on what the exporter sends, in tenths of a copy.
 # A receiver leaves its channel when it has handled the packets of a whole
-# round; the debug kernel's receivers (KASAN: every packet many times
-# dearer) lag the carousel by up to their socket buffer (2 MiB of data),
-# and the carousel goes on for that long: 1.20-1.21 copies by multicast
-# alone there, at 8 and at 20 Mbit/s alike (1.05-1.06 on 6.1 and 6.12).
+# round: one whose CPU is starved lags the carousel by up to its socket
+# buffer (2 MiB of data), and the carousel goes on for that long. On an 8
+# MiB export that was 1.05-1.06 copies by multicast alone on 6.1 and 6.12
+# when they had the host to themselves, 1.21 beside make check's other
+# guest, and 1.20-1.21 on the debug kernel (KASAN: every packet many times
+# dearer), at 8 and at 20 Mbit/s alike. Hence 32 MiB (4 on the debug
+# kernel, whose bound is 1.5).
 BOUND=13
 debug_kernel && { DATA_MB=4; SMALL_MB=4; BOUND=15; }
 W=$(mktemp -d /tmp/mcrepair.XXXXXX)
