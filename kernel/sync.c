@@ -44,6 +44,7 @@
 #include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
 #include <linux/sort.h>
@@ -59,7 +60,6 @@
 #include "tree.h"
 
 #define SYNC_MAX_CHANNELS	64		/* groups joined at once */
-#define SYNC_RCVBUF		(4 << 20)	/* in truesize: ~2 MiB of data */
 #define SYNC_RX_MAX		(64 << 10)	/* one receive: a GRO batch */
 #define SYNC_RX_TIMEOUT		(HZ / 10)	/* how soon a stop is seen */
 #define SYNC_STALL		(5 * HZ)	/* nothing useful: join again */
@@ -68,6 +68,36 @@
 #define SYNC_CHUNKS_MAX		(DSTOR_MC_MAX_BLOCK / DSTOR_MC_CHUNK)
 #define SYNC_SOURCES		4		/* announcers remembered */
 #define SYNC_FP			16		/* a TREE packet's fingerprint */
+
+/*
+ * A multicast sync's socket receive buffer, in truesize (about half of it
+ * data), taken when a sync is added: it absorbs the thread's pauses.
+ */
+#define SYNC_RCVBUF_MIN		(64U << 10)
+#define SYNC_RCVBUF_MAX		(256U << 20)
+
+static int rcvbuf_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int ret = kstrtouint(val, 0, &n);
+
+	if (ret)
+		return ret;
+	if (n < SYNC_RCVBUF_MIN || n > SYNC_RCVBUF_MAX)
+		return -ERANGE;
+	WRITE_ONCE(*(unsigned int *)kp->arg, n);
+	return 0;
+}
+
+static const struct kernel_param_ops rcvbuf_ops = {
+	.set = rcvbuf_set,
+	.get = param_get_uint,
+};
+
+static unsigned int sync_rcvbuf = 4U << 20;
+module_param_cb(sync_rcvbuf, &rcvbuf_ops, &sync_rcvbuf, 0644);
+MODULE_PARM_DESC(sync_rcvbuf,
+		 "Receive buffer of a multicast sync's socket, bytes of truesize, taken when a sync is added (65536..268435456, default 4194304)");
 
 /*
  * A block being assembled from DATA packets into the target's buffer of
@@ -3104,7 +3134,7 @@ static int sync_socket(struct dstor_sync *s, struct netlink_ext_ack *extack)
 	s->sock->sk->sk_reuse = SK_CAN_REUSE;
 	lock_sock(s->sock->sk);
 	s->sock->sk->sk_userlocks |= SOCK_RCVBUF_LOCK;
-	WRITE_ONCE(s->sock->sk->sk_rcvbuf, SYNC_RCVBUF);
+	WRITE_ONCE(s->sock->sk->sk_rcvbuf, READ_ONCE(sync_rcvbuf));
 	release_sock(s->sock->sk);
 	ret = s->sock->ops->setsockopt(s->sock, SOL_IPV6, IPV6_MULTICAST_ALL,
 				       KERNEL_SOCKPTR(&off), sizeof(off));
