@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Multicast serving: the merkle tree, the group addresses and the packet
- * protection, shared by the sender (mcast.c) and the receiver (sync.c).
+ * protection, shared by the sender (mcast.c) and the receiver (sync*.c).
  * Documentation/multicast.md is the specification; every hash is
  * BLAKE2s-256 from lib/crypto, and every input starts with a label or a
  * domain byte so that no two kinds of hash can collide.
@@ -157,7 +157,7 @@ void dstor_mc_root_of(const u8 *kt, const u8 *top, u64 size, u32 block_size,
  * node at the end moves up unchanged): the node above them is then at
  * @nodes. Aligned to 2^@levels nodes and either that many or the end of
  * their level, they make the node above them in the tree; a receiver
- * checks a TREE_FP reply so (sync.c).
+ * checks a TREE_FP reply so (sync_tcp.c).
  */
 void dstor_mc_hash_up(const u8 *kt, u8 *nodes, u64 count, u32 levels)
 {

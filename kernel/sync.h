@@ -1,17 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * dstor sync (Documentation/multicast.md, "Receiving"), in three files:
+ * dstor sync (Documentation/multicast.md, "Receiving"), in these files:
  *
- *	sync.c		the syncs of the machine, and each one's receiver:
- *			socket, packets, states, seeds matched to stale
- *			leaves
+ *	sync.c		the syncs of the machine, and each one's life:
+ *			adding (socket, target, seeds), its thread, the
+ *			tree's memory, removing
+ *	sync_mcast.c	its receiver by multicast: groups, packets, the
+ *			tree, channels, blocks assembled and verified
+ *	sync_seed.c	seeds matched to stale leaves
+ *	sync_tcp.c	its receiver over TCP: rounds of reconciliation
+ *	sync_repair.c	multicast repaired over TCP
  *	sync_io.c	its target: reads for hashing, verified writes in
  *			flight, the pool of block buffers; reads of seeds
+ *	sync_peer.c	its connection to an exporter (sync_peer.h)
  *	netlink_sync.c	SYNC_ADD, SYNC_DEL and SYNC_GET: requests read into
  *			struct dstor_sync_cfg, replies written from struct
  *			dstor_sync_info
  *
- * Module load and unload call dstor_sync_init() and dstor_sync_exit().
+ * The first five share sync_int.h, which no other file includes. Module
+ * load and unload call dstor_sync_init() and dstor_sync_exit().
  */
 #ifndef _DSTOR_SYNC_H
 #define _DSTOR_SYNC_H
@@ -113,13 +120,13 @@ int dstor_sync_get(struct net *net, u32 index, struct dstor_sync_info *info);
 int dstor_sync_next(struct net *net, unsigned long *pos,
 		    struct dstor_sync_info *info);
 
-/* ---- events (netlink_sync.c), for sync.c ---- */
+/* ---- events (netlink_sync.c), for sync_tcp.c ---- */
 
 /* A periodic sync's round ended: DSTOR_EVENT_SYNC_ROUND or _FAILED. */
 void dstor_nl_sync_event(struct net *net, u32 event,
 			 const struct dstor_sync_info *si);
 
-/* ---- the target (sync_io.c), for sync.c ---- */
+/* ---- the target (sync_io.c), for the receiver's files ---- */
 
 struct dstor_sync_target;
 

@@ -6,8 +6,8 @@
  *
  * For each tree the target is shaped: its geometry checked against the
  * device and a pool of block buffers allocated, at most SYNC_POOL_BYTES of
- * pages and SYNC_POOL_MAX buffers. sync.c assembles blocks in them and
- * hands verified ones to dstor_sync_write(), which returns at once: the
+ * pages and SYNC_POOL_MAX buffers. sync_mcast.c assembles blocks in them
+ * and hands verified ones to dstor_sync_write(), which returns at once: the
  * thread goes on receiving while the bio is in flight, and reaps ended
  * writes (dstor_sync_reap()) before it reuses a buffer. dstor_sync_read()
  * reads blocks into the first SYNC_READ_DEPTH buffers, that many in flight
