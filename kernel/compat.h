@@ -201,4 +201,14 @@ static inline int dstor_sendmsg_pages(struct socket *sock, struct msghdr *msg)
 #define dstor_genl_split_ops genl_ops
 #endif
 
+/* What a socket dropped: UDP counts it per NUMA node from 6.18 on. */
+static inline unsigned int dstor_sk_drops(const struct sock *sk)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0)
+	return sk_drops_read(sk);
+#else
+	return atomic_read(&sk->sk_drops);
+#endif
+}
+
 #endif /* _DSTOR_COMPAT_H */

@@ -258,7 +258,8 @@ static int sync_main(struct dstor_sync *s)
 static void sync_release(struct dstor_sync *s)
 {
 	if (s->sock) {
-		/* Closing the socket leaves its groups. */
+		/* The last pauses' drops too. Closing leaves its groups. */
+		dstor_sync_drops_count(s);
 		sock_release(s->sock);
 		s->sock = NULL;
 		s->nr_chans = 0;

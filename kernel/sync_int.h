@@ -106,6 +106,7 @@ struct dstor_sync {
 	unsigned int rx_len;		/* bytes in it */
 	unsigned int rx_off;		/* the next datagram's */
 	unsigned int rx_seg;		/* datagram size of a GRO batch */
+	unsigned int rcv_drops;		/* the socket's, last counted */
 	struct sockaddr_in6 rx_from;
 	u8 *pkt;			/* the datagram in rx being looked at
 					 * (the AEAD maps it)
@@ -190,6 +191,7 @@ void dstor_sync_describe(struct dstor_sync *s, struct dstor_sync_info *si);
 
 /* ---- by multicast (sync_mcast.c) ---- */
 
+void dstor_sync_drops_count(struct dstor_sync *s);
 int dstor_sync_group_join(struct dstor_sync *s, const struct in6_addr *group);
 void dstor_sync_chans_leave(struct dstor_sync *s);
 void dstor_sync_chan_drop(struct dstor_sync *s, unsigned int i);

@@ -179,6 +179,18 @@ static bool same_tree(struct dstor_sync *s)
  * the current tree, opened in s->pkt. -EAGAIN after the receive timeout,
  * -EINTR when the sync is being stopped.
  */
+/* What the socket dropped since last counted, mostly its buffer full. */
+void dstor_sync_drops_count(struct dstor_sync *s)
+{
+	unsigned int drops = dstor_sk_drops(s->sock->sk);
+
+	if (drops != s->rcv_drops) {
+		dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_RCV_DROPS,
+			       drops - s->rcv_drops);
+		s->rcv_drops = drops;
+	}
+}
+
 /*
  * Receive into s->rx: one datagram, or with UDP GRO a batch of datagrams of
  * rx_seg bytes each (the last may be shorter) from one sender, as the
@@ -201,6 +213,7 @@ static int sync_recv_batch(struct dstor_sync *s)
 
 	if (dstor_sync_stopping())
 		return -EINTR;
+	dstor_sync_drops_count(s);
 	memset(&cm, 0, sizeof(cm));
 	memset(&s->rx_from, 0, sizeof(s->rx_from));
 	n = kernel_recvmsg(s->sock, &msg, &iov, 1, iov.iov_len, 0);

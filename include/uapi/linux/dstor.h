@@ -372,7 +372,10 @@
  *	periodic syncs (DSTOR_A_SYNC_EVERY): SYNC_ROUNDS: rounds that
  *	converged; SYNC_ROUNDS_FAILED: rounds that failed; SYNC_REPAIRED:
  *	blocks written after the first round; SYNC_CORRUPT: blocks a scrub
- *	found changed under the sync
+ *	found changed under the sync;
+ *	SYNC_RCV_DROPS: packets a multicast sync's socket dropped, mostly
+ *	with its receive buffer full (the module parameter sync_rcvbuf; a
+ *	batch merged by GRO may count once); 0 over TCP
  *
  * DSTOR_A_MCAST_* (inside DSTOR_A_MCAST)
  *	IFINDEX u32: the interface, in the caller's network namespace
@@ -532,6 +535,7 @@ enum dstor_stats_attr {
 	DSTOR_A_STATS_SYNC_ROUNDS_FAILED,
 	DSTOR_A_STATS_SYNC_REPAIRED,
 	DSTOR_A_STATS_SYNC_CORRUPT,
+	DSTOR_A_STATS_SYNC_RCV_DROPS,
 
 	__DSTOR_A_STATS_MAX,
 	DSTOR_A_STATS_MAX = __DSTOR_A_STATS_MAX - 1

@@ -121,6 +121,7 @@ constexpr StatsField stats_fields[] = {
     {DSTOR_A_STATS_SYNC_ROUNDS_FAILED, &Stats::sync_rounds_failed},
     {DSTOR_A_STATS_SYNC_REPAIRED, &Stats::sync_repaired},
     {DSTOR_A_STATS_SYNC_CORRUPT, &Stats::sync_corrupt},
+    {DSTOR_A_STATS_SYNC_RCV_DROPS, &Stats::sync_rcv_drops},
 };
 
 struct TimerField {

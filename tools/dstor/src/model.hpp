@@ -124,6 +124,7 @@ struct Stats {
     // over TCP: node hashes received, requests sent, bytes the exporter sent
     std::optional<std::uint64_t> sync_tree_hashes, sync_requests, sync_wire_bytes;
     std::optional<std::uint64_t> sync_rounds, sync_rounds_failed, sync_repaired, sync_corrupt;
+    std::optional<std::uint64_t> sync_rcv_drops;
 
     bool operator==(const Stats&) const = default;
 };

@@ -71,6 +71,7 @@ constexpr StatsKey stats_keys[] = {
     {"sync_rounds_failed", &Stats::sync_rounds_failed},
     {"sync_repaired", &Stats::sync_repaired},
     {"sync_corrupt", &Stats::sync_corrupt},
+    {"sync_rcv_drops", &Stats::sync_rcv_drops},
 };
 
 struct TimerKey {
@@ -352,6 +353,8 @@ void sync_block(std::ostream& os, const SyncInfo& y) {
     put_line(os, "packets",
              counts({{s.sync_packets, "received"},
                      {s.sync_packets_bad, "dropped"},
+                     {s.sync_rcv_drops.value_or(0) ? s.sync_rcv_drops : std::nullopt,
+                      "lost to a full receive buffer"},
                      {s.sync_channels, "channels joined"}}));
     if (!y.every)
         return;

@@ -365,6 +365,20 @@ TEST(ShowText, Syncs) {
                   "  interface: ifindex 9\n"
                   "  state: waiting\n");
 
+    // Datagrams its socket dropped are told only when there were some.
+    SyncInfo drops = sample_sync();
+    drops.stats.sync_rcv_drops = 0;
+    EXPECT_NE(format_show({}, {}, {drops}).find(
+                  "  packets: 4800 received, 7 dropped, 12 channels joined\n"),
+              std::string::npos);
+    drops.stats.sync_rcv_drops = 31;
+    EXPECT_NE(format_show({}, {}, {drops}).find(
+                  "  packets: 4800 received, 7 dropped, 31 lost to a full receive buffer, "
+                  "12 channels joined\n"),
+              std::string::npos)
+        << format_show({}, {}, {drops});
+    EXPECT_EQ(show_json({}, {}, {drops})["syncs"][0]["stats"]["sync_rcv_drops"], 31);
+
     // Syncs come after exports and imports; done ones have no ETA.
     SyncInfo done = sample_sync();
     done.state = DSTOR_SYNC_STATE_DONE;
