@@ -30,7 +30,7 @@ require_dstor
 require_cmd jq losetup sha256sum dstor-stale
 
 ktap_header
-ktap_plan 22
+ktap_plan 23
 
 NR=8
 BLOCKS=16384
@@ -47,7 +47,9 @@ STALE=100
 # dearer), at 8 and at 20 Mbit/s alike. Hence 32 MiB (4 on the debug
 # kernel, whose bound is 1.5).
 BOUND=13
-debug_kernel && { DATA_MB=4; SMALL_MB=4; BOUND=15; }
+# The small buffers' case: the multicast part alone (tenths of a copy).
+MC_BOUND=12
+debug_kernel && { DATA_MB=4; SMALL_MB=4; BOUND=15; MC_BOUND=15; }
 W=$(mktemp -d /tmp/mcrepair.XXXXXX)
 
 mr_cleanup() {
@@ -126,9 +128,14 @@ head -c $((DATA_MB << 20)) /dev/urandom >"$W/big.img"
 truncate -s $((BLOCKS * 4096)) "$W/big.img"
 BIG=$(sha256sum <"$W/big.img" | cut -d' ' -f1)
 XDEV=$(losetup --find --show --read-only "$W/big.img")
+# 10 Mbit/s: the 8 receivers' 512 one-block channels go round in about
+# 1.7 s. A receiver leaves a channel once it has taken in the channel's
+# block, so one whose thread lags the carousel by a round gets the block
+# again: at 40M (0.4 s a round) a receiver starved beside make check's
+# other guests took 24 blocks twice (1.24x its stale bytes).
 ktap_check "a multicast export with a TCP listener ($BLOCKS blocks of 4 KiB)" \
 	in_x dstor export add big --device "$XDEV" --read-only --mcast eth0 --block-size 4K \
-	--querier --rate 40M --listen "$MC_X_IP4:7420"
+	--querier --rate 10M --listen "$MC_X_IP4:7420"
 for i in $(seq 1 $NR); do
 	# A sparse copy: the export's data, then its zeros as a hole.
 	head -c $((DATA_MB << 20)) "$W/big.img" >"$W/t$i.img"
@@ -210,8 +217,10 @@ ktap_check "all 4 targets equal the export (sha256)" mc_same "$SMALL" 1 2 3 4
 m1=$(xshow small .stats.mc_bytes) r1=$(xshow small .stats.read_bytes)
 sent=$(sent "$m0" "$r0" "$m1" "$r1")
 ktap_note "the exporter sent $((m1 - m0)) bytes by multicast and $((r1 - r0)) over TCP: $(copies $sent) copies"
+drops=0
 for i in 1 2 3 4; do
-	ktap_note "receiver $i: $(stat_of "$i" sync_rcv_drops) datagrams lost to a full receive buffer, $(stat_of "$i" sync_requests) READs over TCP"
+	ktap_note "receiver $i: $(stat_of "$i" sync_rcv_drops) packets lost to a full receive buffer, $(stat_of "$i" sync_requests) READs over TCP"
+	drops=$((drops + $(stat_of "$i" sync_rcv_drops)))
 done
 overflowed() {
 	[ "$(stat_of 1 sync_rcv_drops)" -gt 0 ] && [ "$(stat_of 2 sync_rcv_drops)" -gt 0 ] &&
@@ -223,8 +232,19 @@ if debug_kernel && ! overflowed; then
 else
 	ktap_check "the small buffers overflowed (sync_rcv_drops), and were repaired over TCP" overflowed
 fi
-ktap_check "the exporter sent at most $((BOUND / 10)).$((BOUND % 10)) copies of the export" \
-	test $((sent * 10)) -le $(((SMALL_MB << 20) * BOUND))
+# What a receiver drops depends on the CPU it gets, not on dstor: beside
+# make check's other guests one small buffer lost 372 packets (about 18% of
+# the export) and the exporter sent 1.38 copies. What dstor controls is
+# asserted: the carousel went round no more than for the receivers that
+# kept up (at most 1.2 copies by multicast, 1.04-1.14 measured; 1.5 on the
+# debug kernel, whose receivers lag, as above), and TCP sent no more than
+# the dropped packets held (each at most a GRO batch of 64 KiB; about 16
+# KiB a drop measured), give or take 5% of the export for other gaps
+# (reordering). Typically the whole is 1.17-1.18 copies.
+ktap_check "no carousel round for the dropped packets: at most $((MC_BOUND / 10)).$((MC_BOUND % 10)) copies by multicast" \
+	test $(((m1 - m0) * 10)) -le $(((SMALL_MB << 20) * MC_BOUND))
+ktap_check "over TCP at most what the small buffers dropped ($drops packets of up to 64 KiB)" \
+	test $((r1 - r0)) -le $((drops * 65536 + (SMALL_MB << 20) / 20))
 
 # --- a peer that does not answer ------------------------------------------------------------
 dev=$(cat "$W/dev.3")
