@@ -10,9 +10,8 @@
 #        6.1     the VM selftests, then the two-machine crash test
 #                (selftests/vm/pair.sh: the exporter's QEMU killed during
 #                writes), then the first half of the debug kernel's list
-#        6.12    make demo's walkthrough (demo.sh), the VM selftests (with
-#                bigtree.sh at 64 GiB), the crash test, then the second
-#                half of the debug kernel's list
+#        6.12    make demo's walkthrough (demo.sh), the VM selftests, the
+#                crash test, then the second half of the debug kernel's list
 #      The debug kernel's tests (selftests/TESTS.debug; KASAN, lockdep,
 #      kmemleak, KFENCE, UBSAN; from ../shared/debug-kernel) are skipped
 #      only when that directory does not exist; one that exists but cannot
@@ -94,19 +93,14 @@ vm_run() {
 }
 
 # lane_kernel KVER: the VM selftests on a Debian kernel, then the crash
-# test. On 6.12, make demo's walkthrough first (about 30 s), and bigtree.sh
-# at 64 GiB in blocks of 64 KiB (issue 14's scale: 1,048,576 leaves; about
-# 250 s alone, against 77-101 s at its 320 MiB; on 6.1 the same run takes
-# about 750 s, its loop reads of a sparse file's holes being slower).
+# test (make demo's walkthrough first on its kernel, 6.12: about 30 s).
 lane_kernel() {
-	local kver=$1 tests=${VM_TESTS:-$(cat selftests/TESTS)} big=()
-	[ -n "${VM_TESTS:-}" ] || [ "$kver" != "$kver612" ] ||
-		{ tests="demo.sh $tests"; big=(--append "BIGTREE_MB=65536 BIGTREE_BS=65536"); }
+	local kver=$1 tests=${VM_TESTS:-$(cat selftests/TESTS)}
+	[ -n "${VM_TESTS:-}" ] || [ "$kver" != "$kver612" ] || tests="demo.sh $tests"
 	step "VM selftests on $kver"
 	# shellcheck disable=SC2086 # one word per test
 	run "VM selftests $kver" vm_run "$kver" --kernel "/boot/vmlinuz-$kver" \
-		--modules "$kver" --ko "build/kmod/$kver/dstor.ko" --tool build/tool/dstor "${extras[@]}" \
-		"${big[@]}" $tests
+		--modules "$kver" --ko "build/kmod/$kver/dstor.ko" --tool build/tool/dstor "${extras[@]}" $tests
 	[ -z "${VM_TESTS:-}" ] || return 0
 	step "two-machine crash test on $kver"
 	run "crash test $kver" vm_pair "$kver" --kernel "/boot/vmlinuz-$kver" \

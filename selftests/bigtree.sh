@@ -26,10 +26,10 @@ ktap_header
 ktap_plan 11
 
 # 320 MiB in blocks of 4 KiB: 81,920 leaves, past the old limit (288 MiB,
-# 73,728 leaves, on the debug kernel). make check's 6.12 lane runs it at
-# 64 GiB in blocks of 64 KiB (BIGTREE_MB=65536 BIGTREE_BS=65536 on the
-# kernel command line, which hands them to /init): about a minute for the
-# exporter's tree and for each sync's scan of its replica
+# 73,728 leaves, on the debug kernel). `make check-big` runs it at 64 GiB
+# in blocks of 64 KiB (BIGTREE_MB=65536 BIGTREE_BS=65536 on the kernel
+# command line, which hands them to /init): about a minute for the
+# exporter's tree and for each sync's scan of its replica, alone on 6.12
 # (Documentation/reconciliation.md, "Memory").
 SIZE_MB=320
 debug_kernel && SIZE_MB=288
