@@ -36,14 +36,22 @@ at_exit "dstor_down $NS_IM $NS_EX"
 # busy_ticks: busy and idle jiffies of all CPUs so far.
 busy_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; }
 
-# run_job DEV RW BS QD -> "iops mbps busy%"
+# cpu_ticks: "cpuN busy idle" for each CPU so far.
+cpu_ticks() { awk '/^cpu[0-9]/{ print $1, $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; }
+
+# run_job DEV RW BS QD -> "iops mbps busy% cpu0%/cpu1%/..."
+# Each CPU's busy share too: a job bound by one CPU (both ends' io_work on
+# it) shows as one at 100% while the guest as a whole is not.
 run_job() {
-	local b0 i0 b1 i1 r
+	local b0 i0 b1 i1 r c0 c1
 	read -r b0 i0 < <(busy_ticks)
+	c0=$(cpu_ticks)
 	r=$(fio_rate "$@" "$SIZE" "$RUNTIME") || return 1
 	[ -n "$r" ] || return 1
 	read -r b1 i1 < <(busy_ticks)
-	echo "$r $((100 * (b1 - b0) / (b1 - b0 + i1 - i0 + 1)))"
+	c1=$(cpu_ticks)
+	echo "$r $((100 * (b1 - b0) / (b1 - b0 + i1 - i0 + 1))) $(paste -d' ' <(echo "$c0") <(echo "$c1") |
+		awk '{ b = $5 - $2; i = $6 - $3; printf "%s%d", (NR > 1 ? "/" : ""), 100 * b / (b + i + 1) }')"
 }
 
 # load_module A|B: a fresh module with a plaintext and a sealed import;
@@ -85,12 +93,12 @@ ktap_check "$ROUNDS rounds of A and B" rounds
 median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 report() {
 	local k job m col
-	printf '%-7s %-16s %-8s %s\n' kind job build "per round: IOPS MB/s busy | median IOPS, MB/s"
+	printf '%-7s %-16s %-8s %s\n' kind job build "per round: IOPS MB/s busy (each CPU) | median IOPS, MB/s"
 	for k in $KINDS; do
 		for job in $JOBS; do
 			for m in A B; do
 				printf '%-7s %-16s %-8s ' "$k" "$job" "$m"
-				awk -v k="$k" -v j="$job" -v m="$m" '$1 == k && $2 == j && $3 == m { printf "%s %s %s%% | ", $5, $6, $7 }' "$OUT"
+				awk -v k="$k" -v j="$job" -v m="$m" '$1 == k && $2 == j && $3 == m { printf "%s %s %s%% (%s) | ", $5, $6, $7, $8 }' "$OUT"
 				for col in 5 6; do
 					awk -v k="$k" -v j="$job" -v m="$m" -v c=$col '$1 == k && $2 == j && $3 == m { print $c }' "$OUT" | median
 				done | tr '\n' ' '
