@@ -36,15 +36,7 @@
 /* The limits take what DSTOR_CMD_SET takes, from sysfs too. */
 static int limit_set(const char *val, const struct kernel_param *kp)
 {
-	unsigned int n;
-	int ret = kstrtouint(val, 0, &n);
-
-	if (ret)
-		return ret;
-	if (n < 1 || n > DSTOR_MAX_SESSION_LIMIT)
-		return -ERANGE;
-	WRITE_ONCE(*(unsigned int *)kp->arg, n);
-	return 0;
+	return param_set_uint_minmax(val, kp, 1, DSTOR_MAX_SESSION_LIMIT);
 }
 
 static const struct kernel_param_ops limit_ops = {

@@ -66,15 +66,7 @@
 
 static int rcvbuf_set(const char *val, const struct kernel_param *kp)
 {
-	unsigned int n;
-	int ret = kstrtouint(val, 0, &n);
-
-	if (ret)
-		return ret;
-	if (n < SYNC_RCVBUF_MIN || n > SYNC_RCVBUF_MAX)
-		return -ERANGE;
-	WRITE_ONCE(*(unsigned int *)kp->arg, n);
-	return 0;
+	return param_set_uint_minmax(val, kp, SYNC_RCVBUF_MIN, SYNC_RCVBUF_MAX);
 }
 
 static const struct kernel_param_ops rcvbuf_ops = {

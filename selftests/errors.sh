@@ -16,7 +16,7 @@ require_dstor
 require_cmd jq setpriv
 
 ktap_header
-ktap_plan 28
+ktap_plan 29
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit 'dstor_down "$NS_IM" "$NS_EX"'
@@ -112,6 +112,24 @@ expect_error "not root: import del" "permission denied|CAP_NET_ADMIN" \
 	dstor import del "$dev"
 ktap_check "not root: show still works" \
 	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all dstor show
+
+# Module parameters with a range refuse what is outside it (or not a
+# number) and keep their value.
+params_refuse() {
+	local P=/sys/module/dstor/parameters p v0 bad
+	for p in max_sessions:0 max_host_sessions:1000001 sync_rcvbuf:1 \
+		 sync_rcvbuf:268435457 sync_rcvbuf:abc; do
+		bad=${p#*:} p=${p%%:*}
+		v0=$(cat $P/$p) || return 1
+		if (echo "$bad" >$P/$p) 2>/dev/null; then
+			echo "$p accepted $bad"
+			echo "$v0" >$P/$p
+			return 1
+		fi
+		[ "$(cat $P/$p)" = "$v0" ] || { echo "$p changed"; return 1; }
+	done
+}
+ktap_check "module parameters out of range are refused" params_refuse
 
 ktap_check "import del" in_im dstor import del "$dev"
 ktap_check "export del" in_ex dstor export del e0
