@@ -15,6 +15,7 @@
  * then payload, sealed ones as records made in a ring of transmit slots
  * and sent in ring order.
  */
+#include <linux/sched/isolation.h>
 #include <linux/sched/mm.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -51,7 +52,7 @@ void dstor_conn_kick(struct dstor_conn *c)
 
 	spin_lock_irqsave(&c->lock, fl);
 	if (!test_bit(DSTOR_CONN_DEAD, &c->flags))
-		queue_work_on(c->cpu, c->wq, &c->io_work);
+		queue_work_on(READ_ONCE(c->cpu), c->wq, &c->io_work);
 	spin_unlock_irqrestore(&c->lock, fl);
 }
 
@@ -85,7 +86,7 @@ void dstor_conn_queue(struct dstor_conn *c, struct dstor_tx *tx)
 		return;
 	}
 	llist_add(&tx->node, &c->tx_llist);
-	queue_work_on(c->cpu, c->wq, &c->io_work);
+	queue_work_on(READ_ONCE(c->cpu), c->wq, &c->io_work);
 	spin_unlock_irqrestore(&c->lock, fl);
 }
 
@@ -734,6 +735,67 @@ static void conn_io_work(struct work_struct *work)
 
 /* ---- set-up and tear-down ---- */
 
+/*
+ * Connections whose io_work each CPU runs: importer connections
+ * (import_io_cpu) and sealed exporter sessions (dstor_conn_move_off).
+ */
+static DEFINE_PER_CPU(atomic_t, io_load);
+
+int dstor_io_load(int cpu)
+{
+	return atomic_read(per_cpu_ptr(&io_load, cpu));
+}
+
+void dstor_io_load_add(int cpu, int n)
+{
+	atomic_add(n, per_cpu_ptr(&io_load, cpu));
+}
+
+/* May @cpu run io_work? Online, and not isolated from workqueues. */
+bool dstor_io_cpu_ok(int cpu, bool isolated)
+{
+	return cpu_online(cpu) &&
+	       (isolated ||
+		(cpumask_test_cpu(cpu, housekeeping_cpumask(HK_TYPE_WQ)) &&
+		 cpumask_test_cpu(cpu, housekeeping_cpumask(HK_TYPE_DOMAIN))));
+}
+
+/*
+ * From now on, run @c's io_work on another CPU than the one its packets
+ * arrive on (sk_incoming_cpu): a sealed exporter session's, whose AEAD
+ * then shares a CPU neither with the softirq nor, over a veth or loopback,
+ * with its importer's io_work (Documentation/design.md has the numbers).
+ * Of the CPUs that may run io_work, the one with the fewest connections,
+ * on the packets' node if it has another. From io_work, once; it takes
+ * effect when io_work next starts. Nothing changes when no other CPU may.
+ */
+void dstor_conn_move_off(struct dstor_conn *c)
+{
+	int rx = READ_ONCE(c->sock->sk->sk_incoming_cpu), best = -1, cpu;
+	const struct cpumask *near;
+
+	if (c->moved)
+		return;
+	if (rx < 0 || rx >= nr_cpu_ids)
+		rx = raw_smp_processor_id();
+	near = cpumask_of_node(cpu_to_node(rx));
+	for_each_cpu_wrap(cpu, cpu_online_mask, rx) {
+		if (cpu == rx || !dstor_io_cpu_ok(cpu, false))
+			continue;
+		if (best < 0 ||
+		    cpumask_test_cpu(cpu, near) > cpumask_test_cpu(best, near) ||
+		    (cpumask_test_cpu(cpu, near) ==
+		     cpumask_test_cpu(best, near) &&
+		     dstor_io_load(cpu) < dstor_io_load(best)))
+			best = cpu;
+	}
+	if (best < 0)
+		return;
+	dstor_io_load_add(best, 1);
+	c->moved = true;
+	WRITE_ONCE(c->cpu, best);
+}
+
 static struct dstor_conn *conn_alloc(struct socket *sock,
 				     const struct dstor_conn_ops *ops,
 				     void *owner, struct dstor_stats *stats,
@@ -966,6 +1028,8 @@ static void conn_release(struct kref *ref)
 {
 	struct dstor_conn *c = container_of(ref, struct dstor_conn, ref);
 
+	if (c->moved)
+		dstor_io_load_add(c->cpu, -1);
 	sock_release(c->sock);
 	dstor_seal_free(c->seal);
 	kfree(c);

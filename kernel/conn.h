@@ -7,7 +7,8 @@
  * Nothing here waits on a socket. The socket's callbacks (data ready,
  * write space, state change) and the connection's timer queue io_work,
  * which sends and receives until the socket would block or a budget of
- * 1 ms is spent, then yields by queueing itself again. io_work may sleep
+ * one jiffy is spent (1 to 8 ms with the next tick), then yields by
+ * queueing itself again. io_work may sleep
  * only where its owner's callbacks do: an exporter session's in
  * submit_bio, and a record sealed or opened inline if the AEAD the crypto
  * API chose is asynchronous. Frames are sent and received by
@@ -17,9 +18,10 @@
  * The owner describes a frame to send with a struct dstor_tx and learns of
  * a received one through ops->rx_hdr, where it says where the payload
  * goes (a struct dstor_rx); ops->rx_done tells it the payload is in place.
- * On a sealed connection payload records are opened, in parallel on the
- * crypto pool, straight into those pages, so rx_done may run on a pool
- * worker, concurrently with io_work.
+ * On a sealed connection payload records are opened straight into those
+ * pages, by io_work itself or (records over the module parameter
+ * seal_inline_max) in parallel on the crypto pool, so rx_done may run on a
+ * pool worker, concurrently with io_work.
  *
  * Lifetime: dstor_conn_create() returns a connection holding one reference,
  * the owner's. Any failure (socket error, end of stream, protocol error,
@@ -127,7 +129,12 @@ struct dstor_conn {
 	spinlock_t lock;		/* DEAD against kicks and tx_llist */
 	struct work_struct io_work;
 	struct workqueue_struct *wq;	/* importer's or exporter's io queue */
-	int cpu;			/* io_work's, or WORK_CPU_UNBOUND */
+	/*
+	 * io_work's, or WORK_CPU_UNBOUND; written once by
+	 * dstor_conn_move_off() from io_work, hence READ_ONCE where kicked.
+	 */
+	int cpu;
+	bool moved;			/* counted in the CPU's io_load */
 	struct timer_list timer;
 
 	/* Timers in jiffies, 0 for none (WRITE_ONCE, then dstor_conn_timer). */
@@ -181,6 +188,10 @@ void dstor_conn_get(struct dstor_conn *c);
 
 void dstor_conn_queue(struct dstor_conn *c, struct dstor_tx *tx);
 void dstor_conn_kick(struct dstor_conn *c);
+bool dstor_io_cpu_ok(int cpu, bool isolated);
+int dstor_io_load(int cpu);
+void dstor_io_load_add(int cpu, int n);
+void dstor_conn_move_off(struct dstor_conn *c);
 void dstor_conn_fail(struct dstor_conn *c, int err);
 void dstor_conn_timer(struct dstor_conn *c);
 void dstor_conn_writeback_safe(struct dstor_conn *c);

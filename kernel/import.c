@@ -30,7 +30,6 @@
 #include <linux/cpu.h>
 #include <linux/idr.h>
 #include <linux/random.h>
-#include <linux/sched/isolation.h>
 #include <linux/slab.h>
 
 #include "dstor.h"
@@ -704,18 +703,6 @@ static int import_tag_set(struct dstor_import *imp)
 	return blk_mq_alloc_tag_set(set);
 }
 
-/* Importer connections whose io_work each CPU runs (import_io_cpu). */
-static DEFINE_PER_CPU(atomic_t, dstor_io_load);
-
-/* May @cpu run importer io_work? Online, and not isolated from workqueues. */
-static bool import_io_cpu_ok(int cpu, bool isolated)
-{
-	return cpu_online(cpu) &&
-	       (isolated ||
-		(cpumask_test_cpu(cpu, housekeeping_cpumask(HK_TYPE_WQ)) &&
-		 cpumask_test_cpu(cpu, housekeeping_cpumask(HK_TYPE_DOMAIN))));
-}
-
 /*
  * The CPU that runs hardware queue @qid's io_work, as nvme-tcp's io_cpu:
  * fixed for the queue, so that its kicks batch on one worker, and not the
@@ -736,10 +723,10 @@ static int import_io_cpu(struct blk_mq_tag_set *set, unsigned int qid)
 
 	cpus_read_lock();
 	for_each_online_cpu(cpu)
-		if (import_io_cpu_ok(cpu, false))
+		if (dstor_io_cpu_ok(cpu, false))
 			any = false;
 	for_each_online_cpu(cpu) {
-		if (!import_io_cpu_ok(cpu, any))
+		if (!dstor_io_cpu_ok(cpu, any))
 			continue;
 		if (map[cpu] != qid)
 			other++;
@@ -749,19 +736,18 @@ static int import_io_cpu(struct blk_mq_tag_set *set, unsigned int qid)
 			mine++;
 	}
 	for_each_online_cpu(cpu) {
-		if (!import_io_cpu_ok(cpu, any))
+		if (!dstor_io_cpu_ok(cpu, any))
 			continue;
 		if (cpu == first && (mine || other))
 			continue;
 		if (mine && map[cpu] != qid)
 			continue;
-		if (best < 0 || atomic_read(per_cpu_ptr(&dstor_io_load, cpu)) <
-				atomic_read(per_cpu_ptr(&dstor_io_load, best)))
+		if (best < 0 || dstor_io_load(cpu) < dstor_io_load(best))
 			best = cpu;
 	}
 	if (best < 0)
 		best = cpumask_first(cpu_online_mask);
-	atomic_inc(per_cpu_ptr(&dstor_io_load, best));
+	dstor_io_load_add(best, 1);
 	cpus_read_unlock();
 	return best;
 }
@@ -773,8 +759,7 @@ static void import_release(struct kref *ref)
 
 	for (i = 0; imp->queues && i < imp->nr_queues; i++)
 		if (imp->queues[i].io_cpu >= 0)
-			atomic_dec(per_cpu_ptr(&dstor_io_load,
-					       imp->queues[i].io_cpu));
+			dstor_io_load_add(imp->queues[i].io_cpu, -1);
 	kfree(imp->queues);
 	memzero_explicit(&imp->key, sizeof(imp->key));
 	if (imp->index >= 0)

@@ -259,6 +259,8 @@ static int module_fill(struct sk_buff *skb, void *unused)
 			dstor_crypto_workers_get()) ||
 	    nla_put_u32(skb, DSTOR_A_CRYPTO_QUEUED,
 			dstor_crypto_queued_get()) ||
+	    nla_put_u64_64bit(skb, DSTOR_A_CRYPTO_POOLED,
+			      dstor_crypto_pooled_get(), DSTOR_A_PAD) ||
 	    nla_put_u32(skb, DSTOR_A_MAX_SESSIONS,
 			READ_ONCE(dstor_max_sessions)) ||
 	    nla_put_u32(skb, DSTOR_A_MAX_HOST_SESSIONS,

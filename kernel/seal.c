@@ -5,6 +5,7 @@
  */
 #include <crypto/aead.h>
 #include <linux/gfp.h>
+#include <linux/moduleparam.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
@@ -14,7 +15,27 @@
 
 struct workqueue_struct *dstor_crypto_wq;
 static atomic_t dstor_crypto_queued = ATOMIC_INIT(0);
+static atomic64_t dstor_crypto_pooled = ATOMIC64_INIT(0);
 static unsigned int dstor_crypto_workers;
+
+/*
+ * At least DSTOR_HDR_LEN: header records are always sealed inline, so that
+ * dstor_seal_tx_hdr() has its result at once.
+ */
+static int inline_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, DSTOR_HDR_LEN, DSTOR_SEAL_CHUNK);
+}
+
+static const struct kernel_param_ops inline_ops = {
+	.set = inline_set,
+	.get = param_get_uint,
+};
+
+static unsigned int seal_inline_max __read_mostly = DSTOR_SEAL_CHUNK;
+module_param_cb(seal_inline_max, &inline_ops, &seal_inline_max, 0644);
+MODULE_PARM_DESC(seal_inline_max,
+		 "Records of up to this many bytes are sealed and opened by their connection, larger ones on the crypto pool (32..16384, default 16384: all)");
 
 /* Run the AEAD of @rec from @src to @dst over @len plaintext bytes. */
 static int rec_crypt(struct dstor_rec *rec, struct scatterlist *src,
@@ -89,6 +110,7 @@ static void rec_work(struct work_struct *work)
 	/* The state before done(): the owner may look at once. */
 	smp_store_release(&rec->state, DSTOR_REC_READY);
 	rec->sl->done(rec);
+	atomic64_inc(&dstor_crypto_pooled);
 	atomic_dec(&dstor_crypto_queued);
 }
 
@@ -98,8 +120,12 @@ static void rec_work(struct work_struct *work)
  */
 static int rec_submit(struct dstor_rec *rec)
 {
-	if (rec->n - DSTOR_TAG_LEN <= DSTOR_SEAL_INLINE) {
+	if (rec->n - DSTOR_TAG_LEN <= READ_ONCE(seal_inline_max)) {
+		/* No reclaim into I/O from a connection's own io_work. */
+		unsigned int noio = memalloc_noio_save();
+
 		rec->err = rec_run(rec);
+		memalloc_noio_restore(noio);
 		rec->state = DSTOR_REC_READY;
 		return 1;
 	}
@@ -482,6 +508,11 @@ unsigned int dstor_crypto_workers_get(void)
 unsigned int dstor_crypto_queued_get(void)
 {
 	return atomic_read(&dstor_crypto_queued);
+}
+
+u64 dstor_crypto_pooled_get(void)
+{
+	return atomic64_read(&dstor_crypto_pooled);
 }
 
 int dstor_seal_init(void)

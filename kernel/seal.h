@@ -15,11 +15,15 @@
  * receiving connection; a payload record is opened straight into its
  * frame's pages.
  *
- * The crypto pool is dstor_crypto_wq, an unbound workqueue whose
- * concurrency `dstor set crypto-workers N` changes at run time. Records
- * of at most DSTOR_SEAL_INLINE plaintext bytes are sealed and opened by
- * the connection's own io_work instead: handing them to the pool costs
- * two context switches, more than the AEAD itself.
+ * Records are sealed and opened by the connection's own io_work, as
+ * kTLS does in software: each hand-off to another CPU costs two context
+ * switches and a kick back, and a sealed exporter session runs on another
+ * CPU than its packets arrive on anyway (dstor_conn_move_off()). Records of more
+ * than the module parameter seal_inline_max bytes go instead to the
+ * crypto pool, dstor_crypto_wq, an unbound workqueue whose concurrency
+ * `dstor set crypto-workers N` changes at run time: several CPUs then
+ * seal one connection's records, for a host whose single connection
+ * needs more than one CPU's AEAD.
  */
 #ifndef _DSTOR_SEAL_H
 #define _DSTOR_SEAL_H
@@ -34,7 +38,6 @@ struct aead_request;
 struct crypto_aead;
 
 #define DSTOR_SEAL_SLOTS	4	/* records in flight per direction */
-#define DSTOR_SEAL_INLINE	4096
 #define DSTOR_REC_PAGES		DIV_ROUND_UP(DSTOR_SEAL_CHUNK, PAGE_SIZE)
 /* A chunk's plaintext in pieces of at least one sector, plus spares. */
 #define DSTOR_SEAL_SG		(DSTOR_SEAL_CHUNK / 512 + 4)
@@ -95,6 +98,7 @@ void dstor_seal_exit(void);
 int dstor_crypto_set_workers(unsigned int n);
 unsigned int dstor_crypto_workers_get(void);
 unsigned int dstor_crypto_queued_get(void);
+u64 dstor_crypto_pooled_get(void);
 
 struct dstor_seal *dstor_seal_new(u8 cipher, const u8 *ktx, const u8 *krx,
 				  void (*done)(struct dstor_rec *rec),

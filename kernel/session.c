@@ -607,6 +607,8 @@ static void session_handshake(struct dstor_session *s)
 			dstor_conn_fail(c, -ECONNABORTED);
 			return;
 		}
+		/* Sealed: its AEAD goes to another CPU than its packets. */
+		dstor_conn_move_off(c);
 	}
 	/* Before admit: whoever makes it SERVING publishes it (release). */
 	s->version = min_t(u16, hs->hello.version_max, DSTOR_PROTO_VERSION);

@@ -118,7 +118,8 @@ ktap_check "not root: show still works" \
 params_refuse() {
 	local P=/sys/module/dstor/parameters p v0 bad
 	for p in max_sessions:0 max_host_sessions:1000001 sync_rcvbuf:1 \
-		 sync_rcvbuf:268435457 sync_rcvbuf:abc; do
+		 sync_rcvbuf:268435457 sync_rcvbuf:abc seal_inline_max:31 \
+		 seal_inline_max:16385; do
 		bad=${p#*:} p=${p%%:*}
 		v0=$(cat $P/$p) || return 1
 		if (echo "$bad" >$P/$p) 2>/dev/null; then

@@ -18,7 +18,7 @@ require_dstor
 require_cmd fio jq dstor-iovec
 
 ktap_header
-ktap_plan 48
+ktap_plan 49
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit 'kill $(jobs -p); dstor_down "$NS_IM" "$NS_EX"'
@@ -153,9 +153,21 @@ ktap_check "with --allow-plaintext, the index has the device's 1024 blocks" inde
 rm -rf /tmp/s0.caibx /tmp/s0.store
 
 # --- the crypto pool ------------------------------------------------------------------
-ktap_check "set crypto-workers 1" dstor set crypto-workers 1
+# pooled: records the crypto pool sealed or opened since the module loaded.
+pooled() { show | jq '.crypto.pooled | numbers'; }
+P0=$(pooled)
+ktap_check "by default each connection seals its own records: the pool takes none" \
+	eval '[ -n "$P0" ] && fio_verify "$dev" 4M && [ "$(pooled)" = "$P0" ]'
+INLINE=/sys/module/dstor/parameters/seal_inline_max
+at_exit "echo 16384 >$INLINE"
+ktap_check "set crypto-workers 1, seal_inline_max 4096" \
+	eval "dstor set crypto-workers 1 && echo 4096 >$INLINE"
 ktap_check "show reports the pool size" test "$(show | jq '.crypto.workers')" = 1
-ktap_check "I/O still verifies with one worker" fio_verify "$dev" 4M
+P0=$(pooled)
+ktap_check "I/O verifies with its 16 KiB records on one pool worker" \
+	eval '[ -n "$P0" ] && fio_verify "$dev" 4M && [ "$(pooled)" -gt "$P0" ]'
+ktap_note "records the pool sealed or opened: $(($(pooled) - P0))"
+echo 16384 >$INLINE
 ktap_check "set crypto-workers back to 2" dstor set crypto-workers 2
 ktap_check "crypto-workers 0 is refused" eval "! dstor set crypto-workers 0 2>/dev/null"
 

@@ -3,7 +3,8 @@
 #
 # Races: while verified I/O runs on two imports (one plain, one sealed),
 # other imports and exports are added and deleted with I/O on them, the
-# link is cut and restored, and the crypto pool is resized, for a few
+# link is cut and restored, and the crypto pool is resized and switched
+# on and off for records of over 4 KiB (seal_inline_max), for a few
 # minutes. Nothing may crash, leak or corrupt: the steady imports verify
 # every round, and the harness fails on any kernel report (KASAN, lockdep,
 # kmemleak on the debug kernel). Then a sealed import's writeback under
@@ -29,7 +30,8 @@ ktap_header
 ktap_plan 11
 
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
-at_exit 'touch /tmp/stress-stop; kill $(jobs -p) 2>/dev/null; wait; dstor set crypto-workers 2; dstor_down "$NS_IM" "$NS_EX"'
+INLINE=/sys/module/dstor/parameters/seal_inline_max
+at_exit 'touch /tmp/stress-stop; kill $(jobs -p) 2>/dev/null; wait; dstor set crypto-workers 2; echo 16384 >$INLINE; dstor_down "$NS_IM" "$NS_EX"'
 
 K=$(mktemp -d)
 (umask 077 && dstor genkey >"$K/k")
@@ -108,6 +110,8 @@ churn_pool() {
 	local n=0
 	while [ ! -e /tmp/stress-stop ]; do
 		dstor set crypto-workers $((1 + RANDOM % 4)) || break
+		# Records of over 4 KiB on the pool, or each connection's own.
+		echo $((RANDOM % 2 ? 4096 : 16384)) >$INLINE || break
 		sleep 0.$((RANDOM % 10))
 		n=$((n + 1))
 		echo $n >/tmp/stress-rounds.pool
@@ -164,7 +168,7 @@ memcg_setup() {
 memcg_val() { awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$MCG/$1"; }
 memory_pressure() {
 	local dev t0 frc w r imr max oom pgsteal fsck
-	dstor set crypto-workers 2 &&
+	dstor set crypto-workers 2 && echo 16384 >$INLINE &&
 	in_ex dstor export add m0 --device /dev/ram3 --listen "$EX_IP4" --key "$K/k" &&
 	dev=$(in_im dstor import add m0 --peer "$EX_IP4" --key "$K/k") &&
 	mkfs.ext4 -q -F "$dev" && mount "$dev" "$MNT" || return 1

@@ -128,7 +128,9 @@
  *
  * DSTOR_CMD_GET (do)
  *	Replies DSTOR_A_CRYPTO_WORKERS, DSTOR_A_CRYPTO_QUEUED (records
- *	waiting for or in the pool now), DSTOR_A_MAX_SESSIONS and
+ *	waiting for or in the pool now), DSTOR_A_CRYPTO_POOLED (records the
+ *	pool sealed or opened since the module loaded; by default none: see
+ *	the module parameter seal_inline_max), DSTOR_A_MAX_SESSIONS and
  *	DSTOR_A_MAX_HOST_SESSIONS.
  *
  * DSTOR_CMD_IMPORT_ADD (admin, do)
@@ -474,6 +476,7 @@ enum dstor_attr {
 	DSTOR_A_SYNC_LAST_MS,	/* u64, since a sync's last round ended */
 	DSTOR_A_SYNC_REPAIRED,	/* u64, blocks a sync's last round wrote */
 	DSTOR_A_SYNC_CORRUPT,	/* u64, blocks its last scrub found changed */
+	DSTOR_A_CRYPTO_POOLED,	/* u64, records the pool sealed or opened */
 
 	__DSTOR_A_MAX,
 	DSTOR_A_MAX = __DSTOR_A_MAX - 1

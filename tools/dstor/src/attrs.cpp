@@ -751,6 +751,10 @@ Result<ModuleInfo> parse_module_info(const nlmsghdr* nlh) {
              });
     if (!r)
         return r.error();
+    r = get_uints<std::uint64_t>(
+        *tb, {{DSTOR_A_CRYPTO_POOLED, "DSTOR_A_CRYPTO_POOLED", &info.pooled}});
+    if (!r)
+        return r.error();
     return info;
 }
 

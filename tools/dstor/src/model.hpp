@@ -236,6 +236,7 @@ struct ModuleInfo {
     std::optional<std::uint32_t> queued;            // DSTOR_A_CRYPTO_QUEUED
     std::optional<std::uint32_t> max_sessions;      // DSTOR_A_MAX_SESSIONS: default per export
     std::optional<std::uint32_t> max_host_sessions; // DSTOR_A_MAX_HOST_SESSIONS
+    std::optional<std::uint64_t> pooled;            // DSTOR_A_CRYPTO_POOLED
 };
 
 // What the kernel runs in this network namespace: every export, import and

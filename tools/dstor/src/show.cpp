@@ -261,7 +261,7 @@ std::string sessions_text(const ExportInfo& e) {
     return out;
 }
 
-// The module block: "crypto: workers 4, queued 0" and "limits: max-sessions
+// The module block: "crypto: workers 4, queued 0, pooled 0" and "limits: max-sessions
 // 4096 per export, max-host-sessions 16384 per peer address", of what the
 // kernel reported; "" when it reported nothing.
 std::string module_text(const ModuleInfo& m) {
@@ -270,6 +270,8 @@ std::string module_text(const ModuleInfo& m) {
         add(crypto, "workers " + std::to_string(*m.workers));
     if (m.queued)
         add(crypto, "queued " + std::to_string(*m.queued));
+    if (m.pooled)
+        add(crypto, "pooled " + std::to_string(*m.pooled));
     if (m.max_sessions)
         add(limits, "max-sessions " + std::to_string(*m.max_sessions) + " per export");
     if (m.max_host_sessions)
@@ -706,6 +708,7 @@ nlohmann::ordered_json show_json(const std::vector<ExportInfo>& exports,
         json c = json::object();
         put_json(c, "workers", module_info->workers);
         put_json(c, "queued", module_info->queued);
+        put_json(c, "pooled", module_info->pooled);
         doc["crypto"] = std::move(c);
         json limits = json::object();
         put_json(limits, "max_sessions", module_info->max_sessions);

@@ -37,7 +37,7 @@ nlohmann::ordered_json acl_json(const std::vector<AclEntry>& entries);
 // Blocks in the style of `wg show`, separated by blank lines; "" when empty:
 // exports, imports, then syncs. The module block comes first, when the kernel
 // reported it (DSTOR_CMD_GET; older modules do not): "crypto: workers N,
-// queued M" and "limits: max-sessions N per export, max-host-sessions M per
+// queued M, pooled P" and "limits: max-sessions N per export, max-host-sessions M per
 // peer address", each line only with what was reported. Interface names are
 // the ones in McastInfo::interface (name_interfaces), else "ifindex N".
 std::string format_show(const std::vector<ExportInfo>& exports,

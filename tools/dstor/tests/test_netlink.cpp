@@ -969,12 +969,14 @@ TEST(Reply, ModuleInfo) {
     nlmsghdr* nlh = genl_reply(b, DSTOR_CMD_GET);
     mnl_attr_put_u32(nlh, DSTOR_A_CRYPTO_WORKERS, 4);
     mnl_attr_put_u32(nlh, DSTOR_A_CRYPTO_QUEUED, 17);
+    mnl_attr_put_u64(nlh, DSTOR_A_CRYPTO_POOLED, 1ULL << 40);
     mnl_attr_put_u32(nlh, DSTOR_A_MAX_SESSIONS, 4096);
     mnl_attr_put_u32(nlh, DSTOR_A_MAX_HOST_SESSIONS, 16384);
     auto c = parse_module_info(nlh);
     ASSERT_TRUE(c.ok()) << c.error().text();
     EXPECT_EQ(c->workers, 4u);
     EXPECT_EQ(c->queued, 17u);
+    EXPECT_EQ(c->pooled, 1ULL << 40);
     EXPECT_EQ(c->max_sessions, 4096u);
     EXPECT_EQ(c->max_host_sessions, 16384u);
 
@@ -985,9 +987,19 @@ TEST(Reply, ModuleInfo) {
     c = parse_module_info(nlh);
     ASSERT_TRUE(c.ok()) << c.error().text();
     EXPECT_EQ(c->workers, 2u);
+    EXPECT_FALSE(c->pooled);
     EXPECT_FALSE(c->max_sessions);
     EXPECT_FALSE(c->max_host_sessions);
 
+    {
+        Buffer d; // a u64 expected
+        nlh = genl_reply(d, DSTOR_CMD_GET);
+        mnl_attr_put_u32(nlh, DSTOR_A_CRYPTO_POOLED, 1);
+        auto bad = parse_module_info(nlh);
+        ASSERT_FALSE(bad.ok());
+        EXPECT_NE(bad.error().text().find("DSTOR_A_CRYPTO_POOLED"), std::string::npos)
+            << bad.error().text();
+    }
     for (std::uint16_t type :
          {DSTOR_A_CRYPTO_QUEUED, DSTOR_A_MAX_SESSIONS, DSTOR_A_MAX_HOST_SESSIONS}) {
         Buffer d;

@@ -119,7 +119,7 @@ Running full_running() {
     y.mcast.ifindex = 2;
     y.mcast.interface = "eth0";
     r.syncs.push_back(y);
-    r.module = ModuleInfo{4, 0, DSTOR_DEFAULT_MAX_SESSIONS, DSTOR_DEFAULT_MAX_HOST_SESSIONS};
+    r.module = ModuleInfo{4, 0, DSTOR_DEFAULT_MAX_SESSIONS, DSTOR_DEFAULT_MAX_HOST_SESSIONS, 0};
     return r;
 }
 
@@ -133,7 +133,7 @@ TEST(Plan, NothingWantedNothingRunning) {
 
 TEST(Plan, AddsWhatIsMissingInOrder) {
     Running r;
-    r.module = ModuleInfo{2, 0, std::nullopt, std::nullopt};
+    r.module = ModuleInfo{2, 0, std::nullopt, std::nullopt, 0};
     Plan p = plan_apply(want(full_conf), r, PlanState{});
     EXPECT_EQ(lines(p), (std::vector<std::string>{
                             "dstor set crypto-workers 4",
@@ -290,7 +290,7 @@ TEST(Plan, ImportsAreMatchedByNameThenPeer) {
 
 TEST(Plan, SettingsOnlyWhenTheyDiffer) {
     Running r;
-    r.module = ModuleInfo{4, 0, 100, 200};
+    r.module = ModuleInfo{4, 0, 100, 200, 0};
     EXPECT_TRUE(plan_apply(want("[global]\ncrypto-workers = 4\nmax-sessions = 100\n"), r, {})
                     .actions.empty());
     EXPECT_EQ(lines(plan_apply(want("[global]\nmax-host-sessions = 50\n"), r, {})),
@@ -583,7 +583,7 @@ TEST(Plan, AnExportListedWithoutAUuidIsAddedWithTheKeptOne) {
     PlanState state;
     state.kept_uuids["data"] = samples::sample_uuid;
     Running r;
-    r.module = ModuleInfo{4, 0, std::nullopt, std::nullopt};
+    r.module = ModuleInfo{4, 0, std::nullopt, std::nullopt, 0};
     Plan p = plan_apply(want(full_conf), r, state);
     ASSERT_GE(p.actions.size(), 1u);
     EXPECT_EQ(command_line(p.actions[0].args),

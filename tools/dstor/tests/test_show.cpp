@@ -520,6 +520,7 @@ ModuleInfo module_info() {
     ModuleInfo m;
     m.workers = 4;
     m.queued = 0;
+    m.pooled = 1234;
     m.max_sessions = 4096;
     m.max_host_sessions = 16384;
     return m;
@@ -575,12 +576,12 @@ TEST(ShowText, ImportUuidAndReason) {
 
 TEST(ShowText, ModuleBlock) {
     EXPECT_EQ(format_show({}, {}, {}, module_info()),
-              "crypto: workers 4, queued 0\n"
+              "crypto: workers 4, queued 0, pooled 1234\n"
               "limits: max-sessions 4096 per export, max-host-sessions 16384 per peer address\n");
     // Before the exports, a blank line between.
     EXPECT_EQ(
         format_show({limited_export()}, {}, {}, module_info()).find("address\n\nexport: d0\n"),
-        std::string("crypto: workers 4, queued 0\nlimits: max-sessions 4096 per export, "
+        std::string("crypto: workers 4, queued 0, pooled 1234\nlimits: max-sessions 4096 per export, "
                     "max-host-sessions 16384 per peer ")
             .size());
 
@@ -610,7 +611,7 @@ TEST(ShowJson, UuidLimitsAndReason) {
          "timers": {}, "stats": {}}
       ],
       "syncs": [],
-      "crypto": {"workers": 4, "queued": 0},
+      "crypto": {"workers": 4, "queued": 0, "pooled": 1234},
       "limits": {"max_sessions": 4096, "max_host_sessions": 16384}
     })x");
     EXPECT_EQ(json::parse(doc.dump()), expected) << doc.dump(2);
