@@ -33,9 +33,6 @@ ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit "dstor_down $NS_IM $NS_EX"
 (umask 077 && dstor genkey >/tmp/bench-ab.key)
 
-# busy_ticks: busy and idle jiffies of all CPUs so far.
-busy_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; }
-
 # cpu_ticks: "cpuN busy idle" for each CPU so far.
 cpu_ticks() { awk '/^cpu[0-9]/{ print $1, $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; }
 

@@ -410,6 +410,20 @@ fio_rate() {
 		"\(.iops | floor) \(.bw_bytes / 1000000 * 10 | floor / 10)"'
 }
 
+# busy_ticks: busy and idle jiffies of all CPUs so far.
+busy_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; }
+
+# fio_rate_busy ARGS... (as fio_rate) -> "iops mbps busy": busy is the share
+# of all CPUs' time the guest was busy during the job (0 to 1).
+fio_rate_busy() {
+	local b0 i0 b1 i1 r
+	read -r b0 i0 < <(busy_ticks)
+	r=$(fio_rate "$@") || return 1
+	[ -n "$r" ] || return 1
+	read -r b1 i1 < <(busy_ticks)
+	echo "$r $(awk -v b=$((b1 - b0)) -v i=$((i1 - i0)) 'BEGIN { printf "%.3f", b / (b + i + 1) }')"
+}
+
 # --- slab accounting ------------------------------------------------------------
 # /proc/slabinfo: "name active_objs num_objs objsize objperslab ...". With
 # slub_debug (the Debian kernels' boot) caches are not merged, so a module's
