@@ -174,7 +174,8 @@ kernel_aead() {
 # alone allows 2 / (t_enc + t_dec) requests a second. What the CPUs allow a
 # sealed 4k request adds the plaintext one's CPU time (the guest's busy
 # share of its CPUs over its rate) and the header records (64-byte blocks):
-# N / (t_plain + t_enc + t_dec + 2 (t_enc64 + t_dec64)).
+# N / (t_plain + t_enc + t_dec + 2 (t_enc64 + t_dec64)); at 128k, per MB:
+# N / (t_plain + 1/enc + 1/dec).
 aead_report() {
 	local e8 d8 e4 d4 e64 d64 job ncpu
 	ncpu=$(grep -c ^processor /proc/cpuinfo)
@@ -202,9 +203,14 @@ aead_report() {
 			c = n / (tp + 1 / e4 + 1 / d4 + (e64 && d64 ? 2 / e64 + 2 / d64 : 0))
 			printf "%-16s sealed %6d IOPS, the AEAD alone allows %6d: %.2fx; with plaintext'"'"'s %.0f us of CPU a request, the CPUs allow %6d: %.2fx\n",
 				j, x, b, x / b, tp * 1e6, c, x / c }' ;;
-		*) awk -v j=$job -v x=$mbps -v e=$e8 -v d=$d8 'BEGIN {
+		*)
+			read -r _ pmbps pbusy <<<"${R[dstor:$job]}"
+			awk -v j=$job -v x=$mbps -v e=$e8 -v d=$d8 -v n=$ncpu -v pm=$pmbps -v pb=$pbusy 'BEGIN {
 			b = 2 / (1 / e + 1 / d) / 1e6
-			printf "%-16s sealed %6.1f MB/s, the AEAD alone allows %6.1f: %.2fx\n", j, x, b, x / b }' ;;
+			tp = n * pb / pm
+			c = n / (tp + 1e6 / e + 1e6 / d)
+			printf "%-16s sealed %6.1f MB/s, the AEAD alone allows %6.1f: %.2fx; with plaintext'"'"'s %.1f ms of CPU a MB, the CPUs allow %6.1f: %.2fx\n",
+				j, x, b, x / b, tp * 1e3, c, x / c }' ;;
 		esac
 	done
 }
