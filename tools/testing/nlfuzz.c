@@ -1294,7 +1294,9 @@ static int top_kind(int t)
 	switch (t) {
 	case DSTOR_A_NAME: case DSTOR_A_DEVICE: return K_STR;
 	case DSTOR_A_LISTEN: case DSTOR_A_PEER: return K_EP;
-	case DSTOR_A_SIZE: return K_U64;
+	case DSTOR_A_SIZE: case DSTOR_A_SYNC_ELAPSED_MS: case DSTOR_A_SYNC_LAST_MS:
+	case DSTOR_A_SYNC_REPAIRED: case DSTOR_A_SYNC_CORRUPT:
+	case DSTOR_A_CRYPTO_POOLED: return K_U64;
 	case DSTOR_A_STATS: return K_STATS;
 	case DSTOR_A_PAD: return K_ANY;
 	case DSTOR_A_KEY: return K_FORBIDDEN;
