@@ -148,6 +148,9 @@ struct dstor_sync {
 	struct sync_chan *chans;	/* joined now */
 	unsigned int nr_chans;
 	unsigned long last_useful;	/* jiffies */
+	/* Receive timeouts waited out since @waited_mark (a last_useful). */
+	unsigned long waited;
+	unsigned long waited_mark;
 };
 
 /*

@@ -650,7 +650,10 @@ bad:
 
 /*
  * The next packet while RECEIVING, DATA taken: 0, SYNC_NEW_TREE or an
- * error. After SYNC_STALL without a useful packet, @stall(s) instead.
+ * error. After SYNC_STALL without a useful packet, @stall(s) instead:
+ * SYNC_STALL gone by, and as much waited out in receive timeouts. A
+ * thread the host or the guest did not run for seconds has not heard the
+ * channels fall silent.
  */
 int dstor_sync_receive_packet(struct dstor_sync *s,
 			      int (*stall)(struct dstor_sync *s))
@@ -660,7 +663,14 @@ int dstor_sync_receive_packet(struct dstor_sync *s,
 
 	ret = sync_recv(s, &h);
 	if (ret == -EAGAIN) {
-		if (!time_after(jiffies, s->last_useful + SYNC_STALL))
+		if (s->waited_mark != s->last_useful) {
+			s->waited_mark = s->last_useful;
+			s->waited = 0;
+		}
+		s->waited += min_t(long, READ_ONCE(s->sock->sk->sk_rcvtimeo),
+				   SYNC_RX_TIMEOUT);
+		if (!time_after(jiffies, s->last_useful + SYNC_STALL) ||
+		    s->waited < SYNC_STALL)
 			return 0;
 		ret = stall(s);
 		s->last_useful = jiffies;
