@@ -9,6 +9,7 @@
 #define _DSTOR_SYNC_INT_H
 
 #include <linux/in6.h>
+#include <linux/jiffies.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
@@ -148,10 +149,15 @@ struct dstor_sync {
 	struct sync_chan *chans;	/* joined now */
 	unsigned int nr_chans;
 	unsigned long last_useful;	/* jiffies */
-	/* Receive timeouts waited out since @waited_mark (a last_useful). */
-	unsigned long waited;
-	unsigned long waited_mark;
+	unsigned long waited;		/* receive timeouts since, jiffies */
 };
+
+/* Something useful came (or the wait starts over): the stall restarts. */
+static inline void dstor_sync_useful(struct dstor_sync *s)
+{
+	s->last_useful = jiffies;
+	s->waited = 0;
+}
 
 /*
  * Besides errors: a new tree was announced; the target still differs; the

@@ -344,7 +344,7 @@ static bool tree_confirm(struct dstor_sync *s, const struct dstor_mc_hdr *h,
 	set_bit(p, s->tree_ok);
 	memcpy(s->leaves + h->index * DSTOR_MC_HASH, s->pkt + DSTOR_MC_HDR_LEN,
 	       h->len);
-	s->last_useful = jiffies;
+	dstor_sync_useful(s);
 	return ++*ok == pkts;
 }
 
@@ -367,7 +367,7 @@ static int tree_fetch(struct dstor_sync *s)
 		       s->name, ret);
 		return ret;
 	}
-	s->last_useful = jiffies;
+	dstor_sync_useful(s);
 	while (got < pkts) {
 		ret = sync_recv(s, &h);
 		if (ret == -EAGAIN) {
@@ -377,7 +377,7 @@ static int tree_fetch(struct dstor_sync *s)
 				ret = dstor_sync_group_join(s, &g);
 				if (ret)
 					return ret;
-				s->last_useful = jiffies;
+				dstor_sync_useful(s);
 			}
 			continue;
 		}
@@ -405,7 +405,7 @@ static int tree_fetch(struct dstor_sync *s)
 				continue;
 			memcpy(s->leaves + h.index * DSTOR_MC_HASH,
 			       s->pkt + DSTOR_MC_HDR_LEN, h.len);
-			s->last_useful = jiffies;
+			dstor_sync_useful(s);
 			if (++got < pkts)
 				continue;
 		}
@@ -576,7 +576,7 @@ int dstor_sync_slot_done(struct dstor_sync *s, struct sync_slot *sl)
 	dstor_sync_write(&s->t, sync_slot_buf(s, sl), index);
 	sl->index = U64_MAX;
 	dstor_sync_block_written(s, index, h);
-	s->last_useful = jiffies;
+	dstor_sync_useful(s);
 	s->settle = true;
 	dstor_stat_add(&s->stats, DSTOR_STAT_SYNC_VERIFIED, 1);
 	for (i = 0; i < s->nr_chans; i++) {
@@ -629,7 +629,7 @@ static int data_packet(struct dstor_sync *s, const struct dstor_mc_hdr *h)
 		 * again when the exporter has stopped sending.
 		 */
 		sl->have++;
-		s->last_useful = jiffies;
+		dstor_sync_useful(s);
 	}
 	dstor_sync_buf_copy(sync_slot_buf(s, sl), h->offset,
 			    s->pkt + DSTOR_MC_HDR_LEN, h->len);
@@ -663,17 +663,13 @@ int dstor_sync_receive_packet(struct dstor_sync *s,
 
 	ret = sync_recv(s, &h);
 	if (ret == -EAGAIN) {
-		if (s->waited_mark != s->last_useful) {
-			s->waited_mark = s->last_useful;
-			s->waited = 0;
-		}
 		s->waited += min_t(long, READ_ONCE(s->sock->sk->sk_rcvtimeo),
 				   SYNC_RX_TIMEOUT);
 		if (!time_after(jiffies, s->last_useful + SYNC_STALL) ||
 		    s->waited < SYNC_STALL)
 			return 0;
 		ret = stall(s);
-		s->last_useful = jiffies;
+		dstor_sync_useful(s);
 		return ret;
 	}
 	if (ret)
@@ -708,7 +704,7 @@ static int receive(struct dstor_sync *s)
 	ret = chans_join(s);
 	if (ret)
 		return ret;
-	s->last_useful = jiffies;
+	dstor_sync_useful(s);
 	while (s->good_count < s->ann.blocks) {
 		ret = dstor_sync_reap(&s->t);
 		if (ret)

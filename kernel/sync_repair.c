@@ -373,7 +373,7 @@ static int repair_issue(struct dstor_sync *s)
 static int repair_reply(struct dstor_sync *s, struct dstor_peer_req *r)
 {
 	struct sync_slot *sl = &s->slots[r->cookie];
-	unsigned long useful = s->last_useful;
+	unsigned long useful = s->last_useful, waited = s->waited;
 	u16 status = r->status;
 	u32 length = r->length;
 	u64 index = sl->index;
@@ -394,6 +394,7 @@ static int repair_reply(struct dstor_sync *s, struct dstor_peer_req *r)
 	ret = dstor_sync_slot_done(s, sl);
 	/* The stall is the channels': TCP's progress does not count. */
 	s->last_useful = useful;
+	s->waited = waited;
 	if (ret)
 		return ret;
 	if (sl->index == U64_MAX) {
@@ -517,7 +518,7 @@ static int repair_loop(struct dstor_sync *s)
 	struct dstor_peer_req *r;
 	int ret;
 
-	s->last_useful = jiffies;
+	dstor_sync_useful(s);
 	while (s->good_count < s->ann.blocks) {
 		ret = dstor_sync_reap(&s->t);
 		if (!ret)
