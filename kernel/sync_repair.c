@@ -135,12 +135,31 @@ static int repair_join(struct dstor_sync *s)
 	return dstor_sync_chans_join_planned(s, n);
 }
 
+/* Blocks a packet may come behind its successors and still be late. */
+#define REPAIR_LATE_BLOCKS	16
+
+/*
+ * A packet of block @index, a few blocks before the last one seen on @c in
+ * the channel's order (and less than half a round), was overtaken on the
+ * way: the exporter's thread sent its batch from one CPU and the next
+ * batch from another, and a bridge or veth delivered the second first.
+ * Taking it for the next round would leave nearly a round to TCP.
+ */
+static bool repair_late(const struct sync_chan *c, u64 index)
+{
+	u64 n = c->end - c->first;
+	u64 back = c->last >= index ? c->last - index : c->last + n - index;
+
+	return back <= REPAIR_LATE_BLOCKS && 2 * back < n;
+}
+
 /*
  * Chunk @chunk of block @index came: on its channel, the blocks due since
  * the one last seen there, and that one, are over (see above). On a
  * channel of one block, its chunks coming round again end it. A chunk of
  * the block seen before the last one, above the chunks seen of it, is late
- * (the exporter sends a block's chunks in order): not a round later.
+ * (the exporter sends a block's chunks in order): not a round later; so is
+ * a chunk of a block a little before that (repair_late()).
  */
 void dstor_repair_seen(struct dstor_sync *s, u64 index, unsigned int chunk)
 {
@@ -167,6 +186,8 @@ void dstor_repair_seen(struct dstor_sync *s, u64 index, unsigned int chunk)
 		c->prev_chunk = chunk;
 		return;
 	}
+	if (c->last != U64_MAX && index != c->prev && repair_late(c, index))
+		return;
 	if (c->last != U64_MAX)
 		for (k = c->last; k != index;
 		     k = k + 1 == c->end ? c->first : k + 1)
