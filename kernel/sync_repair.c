@@ -21,10 +21,13 @@
  * so is every block a channel's carousel went past without completing it:
  * the exporter sends a channel's blocks whole and in order, so when block
  * k of a channel comes after block i, the blocks from i to k (not k) were
- * sent, and those not complete lost some of their packets. A block that
+ * sent, and those not complete lost some of their packets (unless k is a
+ * little behind i: then its packet is late, repair_late()). A block that
  * is partly here is completed with READs of the chunks missing; one that
  * is not, with READs of all of it. A channel is left as soon as each of
- * its blocks is good or left to TCP: one carousel round at most.
+ * its blocks is good or left to TCP: one carousel round at most, but for
+ * a loss of over three quarters of a channel's round, taken for late
+ * packets, which waits for the next round.
  */
 
 /* Stale leaves of [@first, @end). */
@@ -135,22 +138,24 @@ static int repair_join(struct dstor_sync *s)
 	return dstor_sync_chans_join_planned(s, n);
 }
 
-/* Blocks a packet may come behind its successors and still be late. */
+/* How far behind the last block seen a packet may be and count as late. */
 #define REPAIR_LATE_BLOCKS	16
 
 /*
- * A packet of block @index, a few blocks before the last one seen on @c in
- * the channel's order (and less than half a round), was overtaken on the
- * way: the exporter's thread sent its batch from one CPU and the next
- * batch from another, and a bridge or veth delivered the second first.
- * Taking it for the next round would leave nearly a round to TCP.
+ * Is a packet of block @index, not the last block seen on @c, late? It is
+ * when the block is at most REPAIR_LATE_BLOCKS, and at most a quarter of
+ * the channel, behind the last one in the channel's order: packets
+ * overtake each other on the way (two batches sent from two CPUs), and a
+ * round in which three quarters of the channel were lost is less likely.
  */
 static bool repair_late(const struct sync_chan *c, u64 index)
 {
-	u64 n = c->end - c->first;
-	u64 back = c->last >= index ? c->last - index : c->last + n - index;
+	u64 n = c->end - c->first, back;
 
-	return back <= REPAIR_LATE_BLOCKS && 2 * back < n;
+	if (c->last == U64_MAX)
+		return false;
+	back = c->last >= index ? c->last - index : c->last + n - index;
+	return back <= REPAIR_LATE_BLOCKS && 4 * back <= n;
 }
 
 /*
@@ -159,7 +164,7 @@ static bool repair_late(const struct sync_chan *c, u64 index)
  * channel of one block, its chunks coming round again end it. A chunk of
  * the block seen before the last one, above the chunks seen of it, is late
  * (the exporter sends a block's chunks in order): not a round later; so is
- * a chunk of a block a little before that (repair_late()).
+ * any chunk of a block a little behind the last one (repair_late()).
  */
 void dstor_repair_seen(struct dstor_sync *s, u64 index, unsigned int chunk)
 {
@@ -186,7 +191,7 @@ void dstor_repair_seen(struct dstor_sync *s, u64 index, unsigned int chunk)
 		c->prev_chunk = chunk;
 		return;
 	}
-	if (c->last != U64_MAX && index != c->prev && repair_late(c, index))
+	if (repair_late(c, index))
 		return;
 	if (c->last != U64_MAX)
 		for (k = c->last; k != index;

@@ -207,7 +207,8 @@ ktap_check "the lossy receivers repaired over TCP" \
 # A packet a few blocks late is late: what it costs is the blocks it
 # overtook, read over TCP at once (at most 4 of 16 KiB an overtaking; about
 # 50 of them a receiver on 32 MiB): a quarter of the export a receiver
-# bounds it.
+# bounds it. netem reorders what the exporter sends as one GSO batch (a
+# block) whole: packets overtaken within a block are not tried here.
 fresh 1 2 3 4
 for i in 1 2 3 4; do
 	tc qdisc add dev "v-$(rx_ns $i)" root netem delay 20ms reorder 5%
@@ -216,13 +217,15 @@ m0=$(xshow small .stats.mc_bytes) r0=$(xshow small .stats.read_bytes)
 ktap_check "4 empty receivers behind reordering sync" sync_all small 1 2 3 4
 ktap_check "all 4 targets equal the export (sha256)" mc_same "$SMALL" 1 2 3 4
 m1=$(xshow small .stats.mc_bytes) r1=$(xshow small .stats.read_bytes)
+over=''
 for i in 1 2 3 4; do
 	tc qdisc del dev "v-$(rx_ns $i)" root
-	ktap_note "receiver $i: $(stat_of "$i" sync_requests) READs over TCP, $(stat_of "$i" sync_bytes) bytes received"
+	ktap_note "receiver $i: $(stat_of "$i" sync_requests) READs over TCP, $(stat_of "$i" sync_wire_bytes) bytes on its TCP wire"
+	[ "$(stat_of "$i" sync_wire_bytes)" -le $(((SMALL_MB << 20) / 4)) ] || over="$over $i"
 done
 ktap_note "the exporter sent $((m1 - m0)) bytes by multicast and $((r1 - r0)) over TCP: $(copies "$(sent "$m0" "$r0" "$m1" "$r1")") copies"
-ktap_check "a packet overtaken is late, not a round later: over TCP at most a quarter of the export a receiver" \
-	test $((r1 - r0)) -le $((SMALL_MB << 20))
+ktap_check "a packet overtaken is late, not a round later: each receiver took at most a quarter of the export over TCP" \
+	test -z "$over"
 
 # --- four empty receivers, two with small receive buffers ----------------------------------
 # A receiver whose buffer fills drops what comes next as a lossy link would,
