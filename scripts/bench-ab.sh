@@ -6,8 +6,9 @@
 # (selftests/bench-ab.sh). A defaults to this tree's module for BENCH_KVER
 # (default: the newest installed kernel). BENCH_RUNTIME (4 s a job),
 # BENCH_AB_ROUNDS (3), BENCH_AB_JOBS (comma-separated RW:BS:QD),
-# BENCH_AB_PLAIN=1 (plaintext imports too) and BENCH_AB_PROFILE=RW:BS:QD
-# (a perf profile of that job, when perf is installed) go to the guest.
+# BENCH_AB_PLAIN=1 (plaintext imports too), BENCH_AB_PROFILE=RW:BS:QD (a
+# perf profile of that job) and BENCH_AB_TRACE=RW:BS:QD (what each vCPU ran
+# during it), both when perf is installed, go to the guest.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -25,7 +26,7 @@ dir=build/bench-ab
 mkdir -p "$dir"
 cp "$b" "$dir/dstor-b.ko"
 append=''
-for v in BENCH_RUNTIME BENCH_AB_ROUNDS BENCH_AB_JOBS BENCH_AB_PLAIN BENCH_AB_PROFILE; do
+for v in BENCH_RUNTIME BENCH_AB_ROUNDS BENCH_AB_JOBS BENCH_AB_PLAIN BENCH_AB_PROFILE BENCH_AB_TRACE; do
 	eval "x=\${$v:-}"
 	[ -n "$x" ] && append="$append $v=$x"
 done

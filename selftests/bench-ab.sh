@@ -10,7 +10,8 @@
 # interleaved a few seconds apart see the same host, and the medians and B/A
 # ratios printed are what is worth comparing. Prints the guest's CPU busy
 # share per job too. BENCH_AB_PROFILE=RW:BS:QD ends with a perf profile
-# (cpu-clock, the whole guest) of that job on each build's sealed import.
+# (cpu-clock, the whole guest) of that job on each build's sealed import,
+# BENCH_AB_TRACE=RW:BS:QD a timeline of what each vCPU ran (see trace()).
 # A benchmark, not a test: it fails only when a module, a target or fio does.
 set -u
 source "$(dirname "$0")/lib.sh"
@@ -28,7 +29,7 @@ SIZE=48M
 OUT=/tmp/bench-ab.out
 
 ktap_header
-ktap_plan 3
+ktap_plan 4
 ktap_check "netns pair" ns_pair_setup || ktap_skip_all "no namespaces"
 at_exit "dstor_down $NS_IM $NS_EX"
 (umask 077 && dstor genkey >/tmp/bench-ab.key)
@@ -58,6 +59,7 @@ load_module() {
 	[ "$1" = B ] && ko=/usr/bin/dstor-b.ko
 	dstor_down "$NS_IM" "$NS_EX"
 	rmmod dstor && insmod "$ko" || return 1
+	# shellcheck disable=SC2034 # DEV_plain: read through eval in rounds()
 	in_ex dstor export add plain --device /dev/ram1 --listen "$EX_IP4:7420" &&
 	in_ex dstor export add sealed --device /dev/ram4 --listen "$EX_IP4:7420" \
 		--key /tmp/bench-ab.key &&
@@ -124,6 +126,76 @@ profile() {
 			grep '%' | head -n 25 >>/tmp/bench-ab.prof
 	done
 }
+# BENCH_AB_TRACE=RW:BS:QD: what each vCPU ran during 2 s of that job on each
+# build's sealed import (the sched_switch tracepoint): its share of time by
+# task (the io_work kworkers, fio, ksoftirqd, idle), and the share of time
+# both vCPUs idled, one did, or neither. Idle on one vCPU while the other
+# works is an imbalance between the two ends; idle on both is latency.
+trace_report() {
+	awk '
+	function upd(t, d) {
+		if (lt) {
+			d = t - lt
+			if (idle[0] && idle[1]) bi += d
+			else if (idle[0] || idle[1]) oi += d
+			else bb += d
+			all += d
+		}
+		lt = t
+	}
+	/sched_switch/ {
+		c = substr($1, 2) + 0
+		t = $2 + 0
+		if (c in last) {
+			by[c "|" cur[c]] += t - last[c]
+			tot[c] += t - last[c]
+		}
+		last[c] = t
+		n = $0
+		sub(/.*next_comm=/, "", n)
+		sub(/ .*/, "", n)
+		sub(/[0-9\/:]+.*$/, "", n)
+		cur[c] = n
+		idle[c] = n ~ /^swapper/
+		upd(t)
+	}
+	END {
+		for (k in by) {
+			split(k, a, "|")
+			if (by[k] * 200 >= tot[a[1]])
+				printf "cpu%s %-12s %5.1f%%\n", a[1], a[2], 100 * by[k] / tot[a[1]]
+		}
+		if (all)
+			printf "both vCPUs idle %.1f%%, one idle %.1f%%, neither %.1f%%\n",
+				100 * bi / all, 100 * oi / all, 100 * bb / all
+	}' | sort
+}
+trace() {
+	local m rw bs qd pid
+	IFS=: read -r rw bs qd <<<"$BENCH_AB_TRACE"
+	: >/tmp/bench-ab.trace
+	for m in A B; do
+		load_module $m || return 1
+		fio --name=b --filename="$DEV_sealed" --rw="$rw" --bs="$bs" --iodepth="$qd" \
+			--size=$SIZE --direct=1 --ioengine=libaio --runtime=12 \
+			--time_based >/dev/null 2>&1 &
+		pid=$!
+		# perf takes seconds to start under TCG: the job is well under way.
+		sleep 4
+		perf record -q -e sched:sched_switch -a -o /tmp/trace-$m.data -- sleep 2 \
+			>/dev/null 2>&1 || return 1
+		wait $pid || return 1
+		echo "build $m, sealed $BENCH_AB_TRACE, 2 s:" >>/tmp/bench-ab.trace
+		perf script -i /tmp/trace-$m.data -F cpu,time,event,trace 2>/dev/null |
+			trace_report >>/tmp/bench-ab.trace
+	done
+}
+if [ -n "${BENCH_AB_TRACE:-}" ] && command -v perf >/dev/null; then
+	ktap_check "trace of $BENCH_AB_TRACE" trace
+	while IFS= read -r l; do ktap_note "$l"; done </tmp/bench-ab.trace
+else
+	ktap_skip "trace" "BENCH_AB_TRACE not set, or no perf"
+fi
 if [ -n "${BENCH_AB_PROFILE:-}" ] && command -v perf >/dev/null; then
 	ktap_check "profile of $BENCH_AB_PROFILE" profile
 	while IFS= read -r l; do ktap_note "$l"; done </tmp/bench-ab.prof
