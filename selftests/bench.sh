@@ -76,7 +76,7 @@ ktap_check "nbd target" setup_nbd
 ktap_check "NVMe/TCP target" setup_nvme
 
 # --- jobs -----------------------------------------------------------------------
-JOBS="randread:4k:16 randwrite:4k:16 read:128k:4 write:128k:4"
+JOBS="randread:4k:16 randwrite:4k:16 read:128k:4 write:128k:4 read:128k:16 write:128k:16"
 
 # run_job DEV RW BS QD -> "iops mbps busy" (busy: the guest's CPU share)
 run_job() { fio_rate_busy "$@" "$SIZE" "$RUNTIME"; }
