@@ -111,16 +111,21 @@ report() {
 }
 report | while IFS= read -r l; do ktap_note "$l"; done
 
+# sealed_fio RW BS QD SECONDS [CMD...]: the job on the sealed import, run
+# by CMD (perf record ... --) if given.
+sealed_fio() {
+	"${@:5}" fio --name=b --filename="$DEV_sealed" --rw="$1" --bs="$2" --iodepth="$3" \
+		--size=$SIZE --direct=1 --ioengine=libaio --runtime="$4" \
+		--time_based >/dev/null 2>&1
+}
 profile() {
 	local m rw bs qd
 	IFS=: read -r rw bs qd <<<"$BENCH_AB_PROFILE"
 	: >/tmp/bench-ab.prof
 	for m in A B; do
 		load_module $m || return 1
-		perf record -q -e cpu-clock -a -o /tmp/perf-$m.data -- \
-			fio --name=b --filename="$DEV_sealed" --rw="$rw" --bs="$bs" --iodepth="$qd" \
-			--size=$SIZE --direct=1 --ioengine=libaio --runtime="$RUNTIME" \
-			--time_based >/dev/null 2>&1 || return 1
+		sealed_fio "$rw" "$bs" "$qd" "$RUNTIME" \
+			perf record -q -e cpu-clock -a -o /tmp/perf-$m.data -- || return 1
 		echo "build $m, sealed $BENCH_AB_PROFILE:" >>/tmp/bench-ab.prof
 		perf report -i /tmp/perf-$m.data --sort sym --stdio 2>/dev/null |
 			grep '%' | head -n 25 >>/tmp/bench-ab.prof
@@ -176,9 +181,7 @@ trace() {
 	: >/tmp/bench-ab.trace
 	for m in A B; do
 		load_module $m || return 1
-		fio --name=b --filename="$DEV_sealed" --rw="$rw" --bs="$bs" --iodepth="$qd" \
-			--size=$SIZE --direct=1 --ioengine=libaio --runtime=12 \
-			--time_based >/dev/null 2>&1 &
+		sealed_fio "$rw" "$bs" "$qd" 12 &
 		pid=$!
 		# perf takes seconds to start under TCG: the job is well under way.
 		sleep 4
