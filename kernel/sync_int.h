@@ -55,6 +55,7 @@ struct sync_chan {
 	unsigned int last_chunk;	/* ... and its chunk */
 	u64 prev;			/* repair: the block seen before it */
 	unsigned int prev_chunk;	/* ... and its highest chunk seen */
+	u64 judged;			/* repair: the next block to judge */
 	unsigned int start_chunk;	/* one block: the first chunk seen */
 	bool wrapped;			/* one block: chunk 0 came since */
 	u64 scan;			/* repair: blocks before it are settled */

@@ -439,6 +439,7 @@ void dstor_sync_chan_set(struct dstor_sync *s, unsigned int n,
 	c->end = min_t(u64, c->first + (1ULL << level), s->ann.blocks);
 	c->last = U64_MAX;
 	c->prev = U64_MAX;
+	c->judged = c->first;
 	c->wrapped = false;
 	c->scan = c->first;
 	dstor_mc_group(s->name, DSTOR_MC_KIND_CHANNEL, s->epoch, s->ann.root,

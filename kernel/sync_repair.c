@@ -22,11 +22,15 @@
  * the exporter sends a channel's blocks whole and in order, so when block
  * k of a channel comes after block i, the blocks from i to k (not k) were
  * sent, and those not complete lost some of their packets (unless k is a
- * little behind i: then its packet is late, repair_late()). A block that
- * is partly here is completed with READs of the chunks missing; one that
- * is not, with READs of all of it. A channel is left as soon as each of
- * its blocks is good or left to TCP: one carousel round at most, but for
- * a loss of over three quarters of a channel's round, taken for late
+ * little behind i: then its packet is late, repair_late()). Packets
+ * overtake each other, so a block is judged only once the carousel is
+ * more than repair_wait() blocks past it (the window of late packets,
+ * less where the blocks waiting would fill a quarter of the pool): one
+ * completed by then is not fetched. A block that is partly here is
+ * completed with READs of the chunks missing; one that is not, with READs
+ * of all of it. A channel is left as soon as each of its blocks is good
+ * or left to TCP: one carousel round and that wait at most, but for a
+ * loss of over three quarters of a channel's round, taken for late
  * packets, which waits for the next round.
  */
 
@@ -141,30 +145,49 @@ static int repair_join(struct dstor_sync *s)
 /* How far behind the last block seen a packet may be and count as late. */
 #define REPAIR_LATE_BLOCKS	16
 
+/* Blocks of @c from @a forward to @b, in the channel's (cyclic) order. */
+static u64 chan_dist(const struct sync_chan *c, u64 a, u64 b)
+{
+	return b >= a ? b - a : b + (c->end - c->first) - a;
+}
+
 /*
- * Is a packet of block @index, not the last block seen on @c, late? It is
- * when the block is at most REPAIR_LATE_BLOCKS, and at most a quarter of
- * the channel, behind the last one in the channel's order: packets
+ * How far behind the last block seen on @c a packet may be and be late:
+ * REPAIR_LATE_BLOCKS, and at most a quarter of the channel. Packets
  * overtake each other on the way (two batches sent from two CPUs), and a
  * round in which three quarters of the channel were lost is less likely.
  */
+static u64 repair_window(const struct sync_chan *c)
+{
+	return min_t(u64, REPAIR_LATE_BLOCKS, (c->end - c->first) / 4);
+}
+
+/* Is a packet of block @index, not the last block seen on @c, late? */
 static bool repair_late(const struct sync_chan *c, u64 index)
 {
-	u64 n = c->end - c->first, back;
+	return c->last != U64_MAX &&
+	       chan_dist(c, index, c->last) <= repair_window(c);
+}
 
-	if (c->last == U64_MAX)
-		return false;
-	back = c->last >= index ? c->last - index : c->last + n - index;
-	return back <= REPAIR_LATE_BLOCKS && 4 * back <= n;
+/*
+ * How far behind the last block seen on @c a block waits to be judged:
+ * the window, but no more than keeps the blocks waiting in all channels
+ * within a quarter of the pool of block buffers (a block partly here
+ * holds one, and TCP holds at most half).
+ */
+static u64 repair_wait(const struct dstor_sync *s, const struct sync_chan *c)
+{
+	return min_t(u64, repair_window(c), s->nr_slots / (4 * s->nr_chans));
 }
 
 /*
  * Chunk @chunk of block @index came: on its channel, the blocks due since
- * the one last seen there, and that one, are over (see above). On a
- * channel of one block, its chunks coming round again end it. A chunk of
- * the block seen before the last one, above the chunks seen of it, is late
- * (the exporter sends a block's chunks in order): not a round later; so is
- * any chunk of a block a little behind the last one (repair_late()).
+ * those judged, up to repair_wait() behind @index, are over (see above).
+ * On a channel of one block, its chunks coming round again end it. A
+ * chunk of the block seen before the last one, above the chunks seen of
+ * it, is late (the exporter sends a block's chunks in order): not a round
+ * later; so is any chunk of a block a little behind the last one
+ * (repair_late()).
  */
 void dstor_repair_seen(struct dstor_sync *s, u64 index, unsigned int chunk)
 {
@@ -193,10 +216,17 @@ void dstor_repair_seen(struct dstor_sync *s, u64 index, unsigned int chunk)
 	}
 	if (repair_late(c, index))
 		return;
-	if (c->last != U64_MAX)
-		for (k = c->last; k != index;
-		     k = k + 1 == c->end ? c->first : k + 1)
-			dstor_repair_queue(s, k);
+	/*
+	 * What is within repair_wait() behind @index may still come late,
+	 * and waits. Up to a channel's blocks (65535): resched.
+	 */
+	k = c->last == U64_MAX ? index : c->judged;
+	for (; chan_dist(c, k, index) > repair_wait(s, c);
+	     k = k + 1 == c->end ? c->first : k + 1) {
+		dstor_repair_queue(s, k);
+		cond_resched();
+	}
+	c->judged = k;
 	c->prev = c->last;
 	c->prev_chunk = c->last_chunk;
 	c->last = index;

@@ -204,11 +204,13 @@ ktap_check "the lossy receivers repaired over TCP" \
 # sends one batch from one CPU and the next from another. The debug kernel
 # met that: block 123 came before block 122, and 122 taken for the next
 # round left 149 blocks to TCP in each of three receivers (2.89 copies).
-# A packet a few blocks late is late: what it costs is the blocks it
-# overtook, read over TCP at once (at most 4 of 16 KiB an overtaking; about
-# 50 of them a receiver on 32 MiB): a quarter of the export a receiver
-# bounds it. netem reorders what the exporter sends as one GSO batch (a
-# block) whole: packets overtaken within a block are not tried here.
+# A packet a few blocks late is late, and a block is judged only once the
+# carousel is 16 blocks past it, so the blocks a packet overtook complete by
+# multicast. Queued for TCP at once, they cost each receiver 11-13% of the
+# export over TCP (1.53 copies); judged late, none (1.04 copies, 6.12). A
+# sixteenth of the export a receiver bounds it. netem reorders what the
+# exporter sends as one GSO batch (a block) whole: packets overtaken within
+# a block are not tried here.
 fresh 1 2 3 4
 for i in 1 2 3 4; do
 	tc qdisc add dev "v-$(rx_ns $i)" root netem delay 20ms reorder 5%
@@ -221,10 +223,10 @@ over=''
 for i in 1 2 3 4; do
 	tc qdisc del dev "v-$(rx_ns $i)" root
 	ktap_note "receiver $i: $(stat_of "$i" sync_requests) READs over TCP, $(stat_of "$i" sync_wire_bytes) bytes on its TCP wire"
-	[ "$(stat_of "$i" sync_wire_bytes)" -le $(((SMALL_MB << 20) / 4)) ] || over="$over $i"
+	[ "$(stat_of "$i" sync_wire_bytes)" -le $(((SMALL_MB << 20) / 16)) ] || over="$over $i"
 done
 ktap_note "the exporter sent $((m1 - m0)) bytes by multicast and $((r1 - r0)) over TCP: $(copies "$(sent "$m0" "$r0" "$m1" "$r1")") copies"
-ktap_check "a packet overtaken is late, not a round later: each receiver took at most a quarter of the export over TCP" \
+ktap_check "a packet overtaken is late, and what it overtook came by multicast: each receiver took at most a sixteenth of the export over TCP" \
 	test -z "$over"
 
 # --- four empty receivers, two with small receive buffers ----------------------------------
