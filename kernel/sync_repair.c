@@ -193,7 +193,7 @@ void dstor_repair_seen(struct dstor_sync *s, u64 index, unsigned int chunk)
 {
 	struct sync_chan *c = NULL;
 	unsigned int i;
-	u64 k;
+	u64 k, wait;
 
 	for (i = 0; i < s->nr_chans && !c; i++)
 		if (index >= s->chans[i].first && index < s->chans[i].end)
@@ -220,8 +220,9 @@ void dstor_repair_seen(struct dstor_sync *s, u64 index, unsigned int chunk)
 	 * What is within repair_wait() behind @index may still come late,
 	 * and waits. Up to a channel's blocks (65535): resched.
 	 */
+	wait = repair_wait(s, c);
 	k = c->last == U64_MAX ? index : c->judged;
-	for (; chan_dist(c, k, index) > repair_wait(s, c);
+	for (; chan_dist(c, k, index) > wait;
 	     k = k + 1 == c->end ? c->first : k + 1) {
 		dstor_repair_queue(s, k);
 		cond_resched();
