@@ -431,6 +431,130 @@ static void conn_rx_next(struct dstor_conn *c)
 	c->rx_state = c->seal ? RX_HREC : RX_HDR;
 }
 
+/*
+ * A sealed connection's receive stage: DSTOR_RX_STAGE bytes in single
+ * pages (a contiguous allocation could fail under memory pressure, when
+ * the importer's handshake runs without reclaim), and what of it is
+ * filled (len) and taken (off).
+ */
+#define DSTOR_RX_STAGE		16384
+#define DSTOR_RX_STAGE_PAGES	DIV_ROUND_UP(DSTOR_RX_STAGE, PAGE_SIZE)
+
+struct dstor_rx_stage {
+	struct bio_vec bv[DSTOR_RX_STAGE_PAGES];
+	u32 off, len;
+};
+
+static void conn_stage_free(struct dstor_rx_stage *st)
+{
+	unsigned int i;
+
+	if (!st)
+		return;
+	for (i = 0; i < DSTOR_RX_STAGE_PAGES; i++)
+		if (st->bv[i].bv_page)
+			__free_page(st->bv[i].bv_page);
+	kfree(st);
+}
+
+static struct dstor_rx_stage *conn_stage_new(void)
+{
+	struct dstor_rx_stage *st = kzalloc(sizeof(*st), GFP_NOIO);
+	unsigned int i;
+
+	if (!st)
+		return NULL;
+	for (i = 0; i < DSTOR_RX_STAGE_PAGES; i++) {
+		struct page *page = alloc_page(GFP_NOIO);
+
+		if (!page) {
+			conn_stage_free(st);
+			return NULL;
+		}
+		bvec_set_page(&st->bv[i], page, PAGE_SIZE, 0);
+	}
+	return st;
+}
+
+/* Copy @n bytes of the stage, from its offset on, into @it. */
+static int conn_stage_take(struct dstor_rx_stage *st, size_t n,
+			   struct iov_iter *it)
+{
+	while (n) {
+		struct bio_vec *bv = &st->bv[st->off >> PAGE_SHIFT];
+		size_t poff = offset_in_page(st->off);
+		size_t k = min_t(size_t, n, PAGE_SIZE - poff);
+
+		if (WARN_ON_ONCE(copy_page_to_iter(bv->bv_page, poff, k,
+						   it) != k))
+			return -EFAULT;
+		st->off += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/*
+ * Receive into @it a piece of @whole bytes: from the sealed
+ * connection's stage first, then from the socket. A sealed stream is
+ * small pieces (a 52-byte header record, then the payload's records, one
+ * for a 4 KiB request), and each recvmsg costs a socket lock, a pass of
+ * TCP's receive window bookkeeping and, often, an ACK. So a piece under
+ * half the stage that finds it empty refills it with one recvmsg of
+ * whatever the socket holds, and the pieces after it are copied from
+ * there. Larger pieces (16 KiB payload records) are read straight into
+ * place, but for what the stage held of their start: so a stream of them
+ * goes through the stage only after each small piece.
+ *
+ * Until @it is full or the socket is empty: a piece cut short means, as
+ * it does for recvmsg, that the socket had no more (the caller then waits
+ * for data_ready), never that the stage ran out. Returns the bytes
+ * received (the caller goes by this count: @it is not always advanced),
+ * -EAGAIN when there were none, or an error: dstor_sock_recv()'s, the
+ * socket's once it was reset, or -EFAULT. Whatever makes receiving stop
+ * with bytes in the stage must kick io_work itself: data_ready does not
+ * know of them.
+ */
+static int conn_recv(struct dstor_conn *c, struct iov_iter *it, u32 whole)
+{
+	struct dstor_rx_stage *st = c->rx_stage;
+	int got = 0, ret;
+
+	while (iov_iter_count(it)) {
+		size_t n;
+
+		if (!st || st->off == st->len) {
+			struct iov_iter sit;
+
+			/* The reset rule (conn_io_work) holds within a call. */
+			ret = got ? READ_ONCE(c->sock->sk->sk_err) : 0;
+			if (ret)
+				return -ret;
+			if (!st || whole >= DSTOR_RX_STAGE / 2) {
+				ret = dstor_sock_recv(c->sock, it);
+				if (ret == -EAGAIN && got)
+					return got;
+				return ret < 0 ? ret : got + ret;
+			}
+			iov_iter_bvec(&sit, ITER_DEST, st->bv,
+				      DSTOR_RX_STAGE_PAGES, DSTOR_RX_STAGE);
+			ret = dstor_sock_recv(c->sock, &sit);
+			if (ret == -EAGAIN && got)
+				return got;
+			if (ret < 0)
+				return ret;
+			st->off = 0;
+			st->len = ret;
+		}
+		n = min_t(size_t, st->len - st->off, iov_iter_count(it));
+		ret = conn_stage_take(st, n, it);
+		if (ret)
+			return ret;
+		got += n;
+	}
+	return got;
+}
+
 /* Receive into @buf up to @want bytes past rx_off: 1 complete, 0 not. */
 static int conn_recv_buf(struct dstor_conn *c, u8 *buf, u32 want)
 {
@@ -440,7 +564,7 @@ static int conn_recv_buf(struct dstor_conn *c, u8 *buf, u32 want)
 	int ret;
 
 	iov_iter_kvec(&it, ITER_DEST, &kv, 1, kv.iov_len);
-	ret = dstor_sock_recv(c->sock, &it);
+	ret = conn_recv(c, &it, want);
 	if (ret < 0)
 		return ret;
 	WRITE_ONCE(c->last_rx, jiffies);
@@ -599,7 +723,7 @@ static int conn_recv_sealed(struct dstor_conn *c)
 
 		rec = c->rx_rec;
 		dstor_seal_rx_iter(rec, c->rx_off, &it);
-		ret = dstor_sock_recv(c->sock, &it);
+		ret = conn_recv(c, &it, DSTOR_REC_LEN_BYTES + rec->n);
 		if (ret < 0)
 			return ret;
 		WRITE_ONCE(c->last_rx, jiffies);
@@ -936,11 +1060,18 @@ int dstor_conn_connect(struct dstor_conn *c, struct sockaddr *addr, int len)
 int dstor_conn_seal(struct dstor_conn *c, u8 cipher, const u8 *ktx,
 		    const u8 *krx)
 {
-	struct dstor_seal *sl = dstor_seal_new(cipher, ktx, krx,
-					       conn_seal_done, c);
+	struct dstor_seal *sl;
 
+	if (WARN_ON_ONCE(c->seal))
+		return -EINVAL;
+	sl = dstor_seal_new(cipher, ktx, krx, conn_seal_done, c);
 	if (IS_ERR(sl))
 		return PTR_ERR(sl);
+	c->rx_stage = conn_stage_new();
+	if (!c->rx_stage) {
+		dstor_seal_free(sl);
+		return -ENOMEM;
+	}
 	c->seal = sl;
 	return 0;
 }
@@ -1032,6 +1163,7 @@ static void conn_release(struct kref *ref)
 		dstor_io_load_add(c->cpu, -1);
 	sock_release(c->sock);
 	dstor_seal_free(c->seal);
+	conn_stage_free(c->rx_stage);
 	kfree(c);
 	atomic_dec(&dstor_live.conns);
 }

@@ -50,6 +50,7 @@
 
 struct dstor_conn;
 struct dstor_rec;
+struct dstor_rx_stage;
 struct dstor_seal;
 struct dstor_stats;
 
@@ -168,6 +169,7 @@ struct dstor_conn {
 	u32 rx_left;			/* payload bytes not yet received */
 	struct dstor_rec *rx_rec;	/* sealed: slot being filled */
 	u8 rx_buf[DSTOR_REC_LEN_BYTES + DSTOR_REC_HDR];
+	struct dstor_rx_stage *rx_stage; /* sealed: what one recvmsg took */
 
 	struct dstor_seal *seal;	/* NULL: plaintext */
 };
