@@ -431,49 +431,24 @@ static void conn_rx_next(struct dstor_conn *c)
 	c->rx_state = c->seal ? RX_HREC : RX_HDR;
 }
 
-/*
- * A sealed connection's receive stage: DSTOR_RX_STAGE bytes in single
- * pages (a contiguous allocation could fail under memory pressure, when
- * the importer's handshake runs without reclaim), and what of it is
- * filled (len) and taken (off).
- */
-#define DSTOR_RX_STAGE		16384
-#define DSTOR_RX_STAGE_PAGES	DIV_ROUND_UP(DSTOR_RX_STAGE, PAGE_SIZE)
-
-struct dstor_rx_stage {
+/* Refill the (empty) stage with one recvmsg of what the socket holds. */
+static int conn_stage_fill(struct dstor_conn *c, struct dstor_rx_stage *st)
+{
 	struct bio_vec bv[DSTOR_RX_STAGE_PAGES];
-	u32 off, len;
-};
-
-static void conn_stage_free(struct dstor_rx_stage *st)
-{
+	struct iov_iter it;
 	unsigned int i;
+	int ret;
 
-	if (!st)
-		return;
 	for (i = 0; i < DSTOR_RX_STAGE_PAGES; i++)
-		if (st->bv[i].bv_page)
-			__free_page(st->bv[i].bv_page);
-	kfree(st);
-}
-
-static struct dstor_rx_stage *conn_stage_new(void)
-{
-	struct dstor_rx_stage *st = kzalloc(sizeof(*st), GFP_NOIO);
-	unsigned int i;
-
-	if (!st)
-		return NULL;
-	for (i = 0; i < DSTOR_RX_STAGE_PAGES; i++) {
-		struct page *page = alloc_page(GFP_NOIO);
-
-		if (!page) {
-			conn_stage_free(st);
-			return NULL;
-		}
-		bvec_set_page(&st->bv[i], page, PAGE_SIZE, 0);
-	}
-	return st;
+		bvec_set_page(&bv[i], st->pages[i], PAGE_SIZE, 0);
+	iov_iter_bvec(&it, ITER_DEST, bv, DSTOR_RX_STAGE_PAGES,
+		      DSTOR_RX_STAGE);
+	ret = dstor_sock_recv(c->sock, &it);
+	if (ret < 0)
+		return ret;
+	st->off = 0;
+	st->len = ret;
+	return 0;
 }
 
 /* Copy @n bytes of the stage, from its offset on, into @it. */
@@ -481,12 +456,11 @@ static int conn_stage_take(struct dstor_rx_stage *st, size_t n,
 			   struct iov_iter *it)
 {
 	while (n) {
-		struct bio_vec *bv = &st->bv[st->off >> PAGE_SHIFT];
+		struct page *page = st->pages[st->off >> PAGE_SHIFT];
 		size_t poff = offset_in_page(st->off);
 		size_t k = min_t(size_t, n, PAGE_SIZE - poff);
 
-		if (WARN_ON_ONCE(copy_page_to_iter(bv->bv_page, poff, k,
-						   it) != k))
+		if (WARN_ON_ONCE(copy_page_to_iter(page, poff, k, it) != k))
 			return -EFAULT;
 		st->off += k;
 		n -= k;
@@ -517,15 +491,13 @@ static int conn_stage_take(struct dstor_rx_stage *st, size_t n,
  */
 static int conn_recv(struct dstor_conn *c, struct iov_iter *it, u32 whole)
 {
-	struct dstor_rx_stage *st = c->rx_stage;
+	struct dstor_rx_stage *st = c->seal ? &c->rx_stage : NULL;
 	int got = 0, ret;
 
 	while (iov_iter_count(it)) {
 		size_t n;
 
 		if (!st || st->off == st->len) {
-			struct iov_iter sit;
-
 			/* The reset rule (conn_io_work) holds within a call. */
 			ret = got ? READ_ONCE(c->sock->sk->sk_err) : 0;
 			if (ret)
@@ -536,15 +508,11 @@ static int conn_recv(struct dstor_conn *c, struct iov_iter *it, u32 whole)
 					return got;
 				return ret < 0 ? ret : got + ret;
 			}
-			iov_iter_bvec(&sit, ITER_DEST, st->bv,
-				      DSTOR_RX_STAGE_PAGES, DSTOR_RX_STAGE);
-			ret = dstor_sock_recv(c->sock, &sit);
+			ret = conn_stage_fill(c, st);
 			if (ret == -EAGAIN && got)
 				return got;
 			if (ret < 0)
 				return ret;
-			st->off = 0;
-			st->len = ret;
 		}
 		n = min_t(size_t, st->len - st->off, iov_iter_count(it));
 		ret = conn_stage_take(st, n, it);
@@ -1067,8 +1035,8 @@ int dstor_conn_seal(struct dstor_conn *c, u8 cipher, const u8 *ktx,
 	sl = dstor_seal_new(cipher, ktx, krx, conn_seal_done, c);
 	if (IS_ERR(sl))
 		return PTR_ERR(sl);
-	c->rx_stage = conn_stage_new();
-	if (!c->rx_stage) {
+	if (dstor_pages_alloc(c->rx_stage.pages, DSTOR_RX_STAGE_PAGES,
+			      GFP_NOIO)) {
 		dstor_seal_free(sl);
 		return -ENOMEM;
 	}
@@ -1163,7 +1131,7 @@ static void conn_release(struct kref *ref)
 		dstor_io_load_add(c->cpu, -1);
 	sock_release(c->sock);
 	dstor_seal_free(c->seal);
-	conn_stage_free(c->rx_stage);
+	dstor_pages_free(c->rx_stage.pages, DSTOR_RX_STAGE_PAGES);
 	kfree(c);
 	atomic_dec(&dstor_live.conns);
 }

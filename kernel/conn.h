@@ -37,9 +37,9 @@
 #ifndef _DSTOR_CONN_H
 #define _DSTOR_CONN_H
 
-#include <linux/bvec.h>
 #include <linux/kref.h>
 #include <linux/llist.h>
+#include <linux/mm.h>
 #include <linux/net.h>
 #include <linux/spinlock.h>
 #include <linux/timer.h>
@@ -50,7 +50,6 @@
 
 struct dstor_conn;
 struct dstor_rec;
-struct dstor_rx_stage;
 struct dstor_seal;
 struct dstor_stats;
 
@@ -119,6 +118,22 @@ enum {
 	DSTOR_CONN_HOLDING,		/* a received header waits for rx_hdr */
 };
 
+/*
+ * A sealed connection's receive stage (conn.c, conn_recv()): the pages
+ * one recvmsg fills, in single pages (a contiguous allocation could fail
+ * under memory pressure, when the importer's handshake runs without
+ * reclaim), allocated by dstor_conn_seal() before it sets @seal (so a
+ * sealed connection always has them); what of them is filled (len) and
+ * taken (off).
+ */
+#define DSTOR_RX_STAGE		16384
+#define DSTOR_RX_STAGE_PAGES	DIV_ROUND_UP(DSTOR_RX_STAGE, PAGE_SIZE)
+
+struct dstor_rx_stage {
+	struct page *pages[DSTOR_RX_STAGE_PAGES];
+	u32 off, len;
+};
+
 struct dstor_conn {
 	struct kref ref;
 	struct socket *sock;
@@ -169,7 +184,7 @@ struct dstor_conn {
 	u32 rx_left;			/* payload bytes not yet received */
 	struct dstor_rec *rx_rec;	/* sealed: slot being filled */
 	u8 rx_buf[DSTOR_REC_LEN_BYTES + DSTOR_REC_HDR];
-	struct dstor_rx_stage *rx_stage; /* sealed: what one recvmsg took */
+	struct dstor_rx_stage rx_stage;	/* sealed: what one recvmsg took */
 
 	struct dstor_seal *seal;	/* NULL: plaintext */
 };

@@ -377,7 +377,6 @@ static struct dstor_rec *rec_new(struct dstor_seal *sl,
 				 struct crypto_aead *tfm, bool rx)
 {
 	struct dstor_rec *rec = kzalloc(sizeof(*rec), GFP_NOIO);
-	unsigned int i;
 
 	if (!rec)
 		return NULL;
@@ -386,30 +385,22 @@ static struct dstor_rec *rec_new(struct dstor_seal *sl,
 	INIT_WORK(&rec->work, rec_work);
 	rec->req = aead_request_alloc(tfm, GFP_NOIO);
 	if (!rec->req)
-		goto err;
-	for (i = 0; i < DSTOR_REC_PAGES; i++) {
-		rec->pages[i] = alloc_page(GFP_NOIO);
-		if (!rec->pages[i])
-			goto err;
-	}
+		goto free_rec;
+	if (dstor_pages_alloc(rec->pages, DSTOR_REC_PAGES, GFP_NOIO))
+		goto free_req;
 	return rec;
-err:
-	for (i = 0; i < DSTOR_REC_PAGES; i++)
-		if (rec->pages[i])
-			__free_page(rec->pages[i]);
+free_req:
 	aead_request_free(rec->req);
+free_rec:
 	kfree(rec);
 	return NULL;
 }
 
 static void rec_free(struct dstor_rec *rec)
 {
-	unsigned int i;
-
 	if (!rec)
 		return;
-	for (i = 0; i < DSTOR_REC_PAGES; i++)
-		__free_page(rec->pages[i]);
+	dstor_pages_free(rec->pages, DSTOR_REC_PAGES);
 	aead_request_free(rec->req);
 	kfree(rec);
 }
