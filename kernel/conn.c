@@ -23,6 +23,7 @@
 #include "compat.h"
 #include "conn.h"
 #include "dstor.h"
+#include "pages.h"
 #include "seal.h"
 #include "sock.h"
 #include "stats.h"

@@ -4,15 +4,13 @@
  * bi_next, each read from its own bi_iter; or one bio of the exporter's
  * own, read from an iterator over its whole vector) or a flat buffer.
  * A struct dstor_data is a cursor: the socket and the sealing code take
- * bytes from it and advance it. And the page arrays of a connection's
- * own buffers (record slots, receive stage).
+ * bytes from it and advance it.
  */
 #ifndef _DSTOR_DATA_H
 #define _DSTOR_DATA_H
 
 #include <linux/bio.h>
 #include <linux/bvec.h>
-#include <linux/gfp.h>
 #include <linux/scatterlist.h>
 #include <linux/uio.h>
 
@@ -125,37 +123,6 @@ static inline int dstor_data_sg(struct dstor_data *d, u32 len,
 		len -= n;
 	}
 	return i;
-}
-
-/* Free the pages of @pages[0..n), skipping empty entries. */
-static inline void dstor_pages_free(struct page **pages, unsigned int n)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		if (pages[i])
-			__free_page(pages[i]);
-		pages[i] = NULL;
-	}
-}
-
-/*
- * Fill @pages[0..n), all NULL, with single pages: 0, or -ENOMEM with
- * none kept (all NULL again).
- */
-static inline int dstor_pages_alloc(struct page **pages, unsigned int n,
-				    gfp_t gfp)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		pages[i] = alloc_page(gfp);
-		if (!pages[i]) {
-			dstor_pages_free(pages, i);
-			return -ENOMEM;
-		}
-	}
-	return 0;
 }
 
 #endif /* _DSTOR_DATA_H */

@@ -52,6 +52,7 @@
 #include "mcast_proto.h"
 #include "merkle.h"
 #include "mld.h"
+#include "pages.h"
 #include "tree.h"
 
 #define MC_ANNOUNCE	(HZ / 2)
@@ -688,8 +689,6 @@ static void mc_detach(struct dstor_mcast *m)
 
 static void mc_free(struct dstor_mcast *m)
 {
-	unsigned int i;
-
 	if (m->udp)
 		sock_release(m->udp);
 	if (m->raw)
@@ -697,9 +696,7 @@ static void mc_free(struct dstor_mcast *m)
 	dstor_mc_ctx_free(&m->ctx_ann);
 	dstor_mc_ctx_free(&m->ctx);
 	if (m->pages)
-		for (i = 0; i < m->nr_pages; i++)
-			if (m->pages[i])
-				__free_page(m->pages[i]);
+		dstor_pages_free(m->pages, m->nr_pages);
 	kfree(m->pages);
 	kfree(m->pkt);
 	kvfree(m->buckets);
@@ -756,13 +753,9 @@ static int mc_alloc(struct dstor_mcast *m)
 	m->nr_pages = m->cfg.block_size >> PAGE_SHIFT;
 	m->pages = kcalloc(m->nr_pages, sizeof(*m->pages), GFP_KERNEL);
 	m->pkt = kmalloc(MC_BATCH * DSTOR_MC_PKT_MAX, GFP_KERNEL);
-	if (!m->leaves || !m->chans || !m->buckets || !m->pages || !m->pkt)
+	if (!m->leaves || !m->chans || !m->buckets || !m->pages || !m->pkt ||
+	    dstor_pages_alloc(m->pages, m->nr_pages, GFP_KERNEL))
 		return -ENOMEM;
-	for (i = 0; i < m->nr_pages; i++) {
-		m->pages[i] = alloc_page(GFP_KERNEL);
-		if (!m->pages[i])
-			return -ENOMEM;
-	}
 	for (i = 0; i < m->nr_chans; i++)
 		INIT_LIST_HEAD(&m->chans[i].mld.node);
 	return 0;

@@ -11,6 +11,7 @@
 
 #include "compat.h"
 #include "crypto.h"
+#include "pages.h"
 #include "seal.h"
 
 struct workqueue_struct *dstor_crypto_wq;

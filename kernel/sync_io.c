@@ -26,6 +26,7 @@
 #include <linux/kthread.h>
 #include <linux/slab.h>
 
+#include "pages.h"
 #include "sync.h"
 
 #define SYNC_POOL_BYTES		(16U << 20)	/* blocks being assembled */
@@ -75,15 +76,13 @@ void dstor_sync_target_close(struct dstor_sync_target *t)
 /* Wait for the writes in flight, then free the pool. */
 void dstor_sync_target_unshape(struct dstor_sync_target *t)
 {
-	unsigned int i, j;
+	unsigned int i;
 
 	dstor_sync_drain(t);
 	for (i = 0; t->bufs && i < t->nr_bufs; i++) {
 		if (!t->bufs[i].pages)
 			continue;
-		for (j = 0; j < t->nr_pages; j++)
-			if (t->bufs[i].pages[j])
-				__free_page(t->bufs[i].pages[j]);
+		dstor_pages_free(t->bufs[i].pages, t->nr_pages);
 		kfree(t->bufs[i].pages);
 	}
 	kfree(t->bufs);
@@ -100,7 +99,7 @@ void dstor_sync_target_unshape(struct dstor_sync_target *t)
 int dstor_sync_target_shape(struct dstor_sync_target *t,
 			    const struct dstor_mc_announce *a)
 {
-	unsigned int lbs = bdev_logical_block_size(t->bdev.bdev), i, j;
+	unsigned int lbs = bdev_logical_block_size(t->bdev.bdev), i;
 	struct dstor_sync_buf *b;
 
 	dstor_sync_target_unshape(t);
@@ -130,13 +129,9 @@ int dstor_sync_target_shape(struct dstor_sync_target *t,
 		b = &t->bufs[i];
 		b->t = t;
 		b->pages = kcalloc(t->nr_pages, sizeof(*b->pages), GFP_KERNEL);
-		if (!b->pages)
+		if (!b->pages ||
+		    dstor_pages_alloc(b->pages, t->nr_pages, GFP_KERNEL))
 			goto nomem;
-		for (j = 0; j < t->nr_pages; j++) {
-			b->pages[j] = alloc_page(GFP_KERNEL);
-			if (!b->pages[j])
-				goto nomem;
-		}
 	}
 	return 0;
 nomem:

@@ -44,6 +44,7 @@
 #include "export.h"
 #include "mcast_proto.h"
 #include "merkle.h"
+#include "pages.h"
 #include "tree.h"
 
 void dstor_tree_free(struct dstor_tree *t)
@@ -341,12 +342,8 @@ struct tree_build {
 
 static void build_free(struct tree_build *b)
 {
-	unsigned int i;
-
 	if (b->pages)
-		for (i = 0; i < b->nr_pages * b->depth; i++)
-			if (b->pages[i])
-				__free_page(b->pages[i]);
+		dstor_pages_free(b->pages, b->nr_pages * b->depth);
 	kfree(b->pages);
 	kvfree(b->leaves);
 	kvfree(b->pass);
@@ -524,7 +521,6 @@ static int build_alloc(struct dstor_export *exp, const u8 *key, u64 n,
 {
 	u32 bs = exp->tree.block_size;
 	struct tree_build *b;
-	unsigned int i;
 
 	b = kzalloc(sizeof(*b), GFP_KERNEL);
 	if (!b)
@@ -545,11 +541,8 @@ static int build_alloc(struct dstor_export *exp, const u8 *key, u64 n,
 		if (!b->pass)
 			goto err;
 	}
-	for (i = 0; i < b->nr_pages * b->depth; i++) {
-		b->pages[i] = alloc_page(GFP_KERNEL);
-		if (!b->pages[i])
-			goto err;
-	}
+	if (dstor_pages_alloc(b->pages, b->nr_pages * b->depth, GFP_KERNEL))
+		goto err;
 	*out = b;
 	return 0;
 err:
