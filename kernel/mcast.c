@@ -753,8 +753,9 @@ static int mc_alloc(struct dstor_mcast *m)
 	m->nr_pages = m->cfg.block_size >> PAGE_SHIFT;
 	m->pages = kcalloc(m->nr_pages, sizeof(*m->pages), GFP_KERNEL);
 	m->pkt = kmalloc(MC_BATCH * DSTOR_MC_PKT_MAX, GFP_KERNEL);
-	if (!m->leaves || !m->chans || !m->buckets || !m->pages || !m->pkt ||
-	    dstor_pages_alloc(m->pages, m->nr_pages, GFP_KERNEL))
+	if (!m->leaves || !m->chans || !m->buckets || !m->pages || !m->pkt)
+		return -ENOMEM;
+	if (dstor_pages_alloc(m->pages, m->nr_pages, GFP_KERNEL))
 		return -ENOMEM;
 	for (i = 0; i < m->nr_chans; i++)
 		INIT_LIST_HEAD(&m->chans[i].mld.node);

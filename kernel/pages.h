@@ -13,7 +13,10 @@
 #include <linux/gfp.h>
 #include <linux/mm_types.h>
 
-/* Free the pages of @pages[0..n), skipping empty entries. */
+/*
+ * Free the pages of @pages[0..n), skipping empty entries. @pages must be
+ * an array when @n > 0: an owner whose array may be missing tests it.
+ */
 static inline void dstor_pages_free(struct page **pages, unsigned int n)
 {
 	unsigned int i;

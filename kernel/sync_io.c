@@ -129,8 +129,9 @@ int dstor_sync_target_shape(struct dstor_sync_target *t,
 		b = &t->bufs[i];
 		b->t = t;
 		b->pages = kcalloc(t->nr_pages, sizeof(*b->pages), GFP_KERNEL);
-		if (!b->pages ||
-		    dstor_pages_alloc(b->pages, t->nr_pages, GFP_KERNEL))
+		if (!b->pages)
+			goto nomem;
+		if (dstor_pages_alloc(b->pages, t->nr_pages, GFP_KERNEL))
 			goto nomem;
 	}
 	return 0;
