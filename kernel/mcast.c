@@ -695,8 +695,7 @@ static void mc_free(struct dstor_mcast *m)
 		sock_release(m->raw);
 	dstor_mc_ctx_free(&m->ctx_ann);
 	dstor_mc_ctx_free(&m->ctx);
-	if (m->pages)
-		dstor_pages_free(m->pages, m->nr_pages);
+	dstor_pages_free(m->pages, m->nr_pages);
 	kfree(m->pages);
 	kfree(m->pkt);
 	kvfree(m->buckets);

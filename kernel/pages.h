@@ -14,14 +14,14 @@
 #include <linux/mm_types.h>
 
 /*
- * Free the pages of @pages[0..n), skipping empty entries. @pages must be
- * an array when @n > 0: an owner whose array may be missing tests it.
+ * Free the pages of @pages[0..n), skipping empty entries; nothing when
+ * the array itself is missing (an owner torn down half built).
  */
 static inline void dstor_pages_free(struct page **pages, unsigned int n)
 {
 	unsigned int i;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; pages && i < n; i++) {
 		if (pages[i])
 			__free_page(pages[i]);
 		pages[i] = NULL;

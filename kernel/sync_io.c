@@ -80,8 +80,6 @@ void dstor_sync_target_unshape(struct dstor_sync_target *t)
 
 	dstor_sync_drain(t);
 	for (i = 0; t->bufs && i < t->nr_bufs; i++) {
-		if (!t->bufs[i].pages)
-			continue;
 		dstor_pages_free(t->bufs[i].pages, t->nr_pages);
 		kfree(t->bufs[i].pages);
 	}

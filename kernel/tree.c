@@ -342,8 +342,7 @@ struct tree_build {
 
 static void build_free(struct tree_build *b)
 {
-	if (b->pages)
-		dstor_pages_free(b->pages, b->nr_pages * b->depth);
+	dstor_pages_free(b->pages, b->nr_pages * b->depth);
 	kfree(b->pages);
 	kvfree(b->leaves);
 	kvfree(b->pass);
